@@ -1,0 +1,1 @@
+//! H.264 parameter sets and slice headers (ITU-T H.264 §7.3).

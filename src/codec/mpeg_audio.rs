@@ -1,0 +1,218 @@
+//! MPEG-1/2/2.5 audio frame headers (ISO/IEC 11172-3 §2.4.1.3, ISO/IEC
+//! 13818-3 §2.4.1.3; MPEG-2.5 is the common Fraunhofer extension).
+
+/// MPEG audio version, from the ID bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// ISO/IEC 11172-3.
+    Mpeg1,
+    /// ISO/IEC 13818-3 low sampling frequencies.
+    Mpeg2,
+    /// The unofficial 8/11.025/12 kHz extension.
+    Mpeg25,
+}
+
+/// One parsed 4-byte frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// MPEG version.
+    pub version: Version,
+    /// Layer 1, 2 or 3.
+    pub layer: u8,
+    /// A 16-bit CRC follows the header.
+    pub crc: bool,
+    /// Bit rate in bits per second (never 0: free format is rejected).
+    pub bit_rate: u32,
+    /// Sampling frequency in Hz.
+    pub sample_rate: u32,
+    /// One padding slot is present.
+    pub padding: bool,
+    /// 1 for single-channel mode, 2 otherwise.
+    pub channels: u16,
+    /// Total frame length in bytes, header included.
+    pub frame_len: usize,
+    /// PCM samples per channel the frame decodes to.
+    pub samples: u32,
+}
+
+const BITRATES_V1: [[u16; 15]; 3] = [
+    [
+        0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ],
+    [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+    ],
+    [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ],
+];
+const BITRATES_V2: [[u16; 15]; 3] = [
+    [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+    ],
+    [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+    [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+];
+const SAMPLE_RATES: [u32; 3] = [44100, 48000, 32000];
+
+/// Why 4 bytes are not a usable frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// Not a frame sync, or a reserved/forbidden field value.
+    Invalid,
+    /// A valid header of a free-format stream (bit rate index 0), which has
+    /// no frame length in its header.
+    FreeFormat,
+}
+
+impl FrameHeader {
+    /// Parses the 4 header bytes at the start of `b`.
+    pub fn parse(b: &[u8]) -> Result<FrameHeader, HeaderError> {
+        let &[b0, b1, b2, b3, ..] = b else {
+            return Err(HeaderError::Invalid);
+        };
+        if b0 != 0xff || b1 & 0xe0 != 0xe0 {
+            return Err(HeaderError::Invalid);
+        }
+        let version = match (b1 >> 3) & 3 {
+            0 => Version::Mpeg25,
+            2 => Version::Mpeg2,
+            3 => Version::Mpeg1,
+            _ => return Err(HeaderError::Invalid),
+        };
+        let layer = match (b1 >> 1) & 3 {
+            1 => 3,
+            2 => 2,
+            3 => 1,
+            _ => return Err(HeaderError::Invalid),
+        };
+        let bitrate_index = usize::from(b2 >> 4);
+        let rate_index = usize::from((b2 >> 2) & 3);
+        if bitrate_index == 15 || rate_index == 3 || b3 & 3 == 2 {
+            return Err(HeaderError::Invalid);
+        }
+        if bitrate_index == 0 {
+            return Err(HeaderError::FreeFormat);
+        }
+        let table = if version == Version::Mpeg1 {
+            &BITRATES_V1
+        } else {
+            &BITRATES_V2
+        };
+        let bit_rate = u32::from(table[usize::from(layer - 1)][bitrate_index]) * 1000;
+        let sample_rate = SAMPLE_RATES[rate_index]
+            / match version {
+                Version::Mpeg1 => 1,
+                Version::Mpeg2 => 2,
+                Version::Mpeg25 => 4,
+            };
+        let padding = b2 & 2 != 0;
+        let pad = u32::from(padding);
+        let (frame_len, samples) = match (layer, version) {
+            (1, _) => ((12 * bit_rate / sample_rate + pad) * 4, 384),
+            (2, _) | (3, Version::Mpeg1) => (144 * bit_rate / sample_rate + pad, 1152),
+            _ => (72 * bit_rate / sample_rate + pad, 576),
+        };
+        Ok(FrameHeader {
+            version,
+            layer,
+            crc: b1 & 1 == 0,
+            bit_rate,
+            sample_rate,
+            padding,
+            channels: if b3 >> 6 == 3 { 1 } else { 2 },
+            frame_len: frame_len as usize,
+            samples,
+        })
+    }
+
+    /// Whether `other` can follow this header in the same stream: same
+    /// version, layer and sampling rate (ISO/IEC 11172-3 keeps these fixed).
+    pub fn same_stream(&self, other: &FrameHeader) -> bool {
+        self.version == other.version
+            && self.layer == other.layer
+            && self.sample_rate == other.sample_rate
+    }
+}
+
+/// Whether `data` starts with `count` consecutive valid frames of one stream
+/// (the last may be cut off by the end of `data`). The check a reader needs
+/// before trusting an 11-bit sync word.
+pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
+    let Ok(first) = FrameHeader::parse(data) else {
+        return false;
+    };
+    let mut pos = 0;
+    for _ in 0..count {
+        match FrameHeader::parse(&data[pos..]) {
+            Ok(h) if h.same_stream(&first) => pos += h.frame_len,
+            _ => return false,
+        }
+        if pos >= data.len() {
+            return true;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mpeg1_layer3_128k() {
+        let h = FrameHeader::parse(&[0xff, 0xfb, 0x90, 0x64]).unwrap();
+        assert_eq!(
+            (h.version, h.layer, h.bit_rate, h.sample_rate),
+            (Version::Mpeg1, 3, 128_000, 44100)
+        );
+        assert_eq!(
+            (h.frame_len, h.samples, h.channels, h.crc),
+            (417, 1152, 2, false)
+        );
+    }
+
+    #[test]
+    fn parses_mpeg2_layer3_and_layer2() {
+        let h = FrameHeader::parse(&[0xff, 0xf3, 0x44, 0xc4]).unwrap();
+        assert_eq!(
+            (h.version, h.sample_rate, h.bit_rate, h.samples, h.channels),
+            (Version::Mpeg2, 24000, 32_000, 576, 1)
+        );
+        assert_eq!(h.frame_len, 96);
+        let h = FrameHeader::parse(&[0xff, 0xfd, 0x94, 0x00]).unwrap();
+        assert_eq!(
+            (h.layer, h.bit_rate, h.sample_rate, h.samples, h.crc),
+            (2, 160_000, 48000, 1152, false)
+        );
+        assert_eq!(h.frame_len, 480);
+    }
+
+    #[test]
+    fn rejects_reserved_and_free_format() {
+        assert_eq!(
+            FrameHeader::parse(&[0xff, 0xeb, 0x90, 0x64]),
+            Err(HeaderError::Invalid)
+        ); // reserved version
+        assert_eq!(
+            FrameHeader::parse(&[0xff, 0xf9, 0x90, 0x64]),
+            Err(HeaderError::Invalid)
+        ); // reserved layer
+        assert_eq!(
+            FrameHeader::parse(&[0xff, 0xfb, 0xf0, 0x64]),
+            Err(HeaderError::Invalid)
+        ); // bad bitrate
+        assert_eq!(
+            FrameHeader::parse(&[0xff, 0xfb, 0x9c, 0x64]),
+            Err(HeaderError::Invalid)
+        ); // bad rate
+        assert_eq!(
+            FrameHeader::parse(&[0xff, 0xfb, 0x00, 0x64]),
+            Err(HeaderError::FreeFormat)
+        );
+        assert_eq!(
+            FrameHeader::parse(&[0xff, 0xfb, 0x90]),
+            Err(HeaderError::Invalid)
+        );
+    }
+}

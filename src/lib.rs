@@ -1,0 +1,14 @@
+//! mediatool: stream media files over RTSP/RTP.
+//!
+//! The library is the shared core behind the `mediatool` binary:
+//! [`media`] detects and demultiplexes files, [`rtp`] turns access units into
+//! RTP payloads (one RFC payload format per codec), [`sdp`] describes them,
+//! and [`probe`] reports what a file holds.
+
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod media;
+pub mod probe;
+pub mod rtp;
+pub mod sdp;

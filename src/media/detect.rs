@@ -1,0 +1,311 @@
+//! Format detection: content first, extension second.
+//!
+//! live555MediaServer trusts the file name alone; we look at the bytes, so a
+//! `.mp3` that holds ADTS is read as AAC and a `.264` that holds H.265 as
+//! H.265. The extension decides only when the content is ambiguous.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::codec::{adts, mpeg_audio, nal};
+
+use super::{BytesReader, MediaError, Result};
+
+/// A container or elementary-stream format, named as `probe` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// H.264 Annex B elementary stream.
+    H264,
+    /// H.265 Annex B elementary stream.
+    Hevc,
+    /// MPEG-1/2/2.5 audio layer I–III elementary stream (ffprobe calls it `mp3`).
+    MpegAudio,
+    /// AAC in ADTS frames.
+    Aac,
+    /// RIFF/RF64 WAVE.
+    Wav,
+    /// MPEG-1/2 program stream.
+    MpegPs,
+    /// MPEG-2 transport stream.
+    MpegTs,
+    /// Matroska.
+    Matroska,
+    /// WebM (Matroska with the `webm` DocType).
+    Webm,
+    /// Ogg.
+    Ogg,
+    /// ISO base media file format (MP4, MOV).
+    Mp4,
+}
+
+impl Format {
+    /// The name in `probe` output (`format` key).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::H264 => "h264",
+            Format::Hevc => "hevc",
+            Format::MpegAudio => "mp3",
+            Format::Aac => "aac",
+            Format::Wav => "wav",
+            Format::MpegPs => "mpeg",
+            Format::MpegTs => "mpegts",
+            Format::Matroska => "matroska",
+            Format::Webm => "webm",
+            Format::Ogg => "ogg",
+            Format::Mp4 => "mp4",
+        }
+    }
+
+    /// A human-readable name for messages.
+    pub fn long_name(self) -> &'static str {
+        match self {
+            Format::H264 => "H.264 elementary stream",
+            Format::Hevc => "H.265 elementary stream",
+            Format::MpegAudio => "MPEG audio",
+            Format::Aac => "AAC (ADTS)",
+            Format::Wav => "WAV",
+            Format::MpegPs => "MPEG program stream",
+            Format::MpegTs => "MPEG transport stream",
+            Format::Matroska => "Matroska",
+            Format::Webm => "WebM",
+            Format::Ogg => "Ogg",
+            Format::Mp4 => "MP4",
+        }
+    }
+
+    /// The format a file extension (lower case, without the dot) suggests.
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        Some(match ext {
+            "264" | "h264" | "avc" | "jsv" => Format::H264,
+            "265" | "h265" | "hevc" => Format::Hevc,
+            "mp3" | "mp2" | "mp1" | "mpa" => Format::MpegAudio,
+            "aac" | "adts" => Format::Aac,
+            "wav" | "wave" | "rf64" => Format::Wav,
+            "mpg" | "mpeg" | "vob" | "ps" | "m2p" => Format::MpegPs,
+            "ts" | "m2ts" | "mts" | "trp" => Format::MpegTs,
+            "mkv" | "mka" | "mks" => Format::Matroska,
+            "webm" => Format::Webm,
+            "ogg" | "ogv" | "oga" | "opus" | "spx" => Format::Ogg,
+            "mp4" | "m4v" | "m4a" | "mov" | "3gp" => Format::Mp4,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How many bytes of the head of a file detection looks at (after an ID3v2 tag).
+const SNIFF_LEN: usize = 64 * 1024;
+
+/// Detects the format of the file at `path`.
+pub fn detect_path(path: &Path) -> Result<Format> {
+    let mut reader = BytesReader::open(path)?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    detect_reader(&mut reader, ext.as_deref())
+}
+
+/// Detects the format of the input behind `reader` (left positioned at its
+/// start), using `extension` only when the content is not conclusive.
+pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Result<Format> {
+    let head = reader.peek(SNIFF_LEN)?;
+    if head.is_empty() {
+        return Err(MediaError::Empty);
+    }
+    let id3 = id3v2_len(head);
+    let after_id3 = if id3 > 0 {
+        let total = id3 + SNIFF_LEN;
+        reader.peek(total)?.get(id3..).unwrap_or(&[]).to_vec()
+    } else {
+        head.to_vec()
+    };
+    let hint = extension.and_then(Format::from_extension);
+    detect(&after_id3, hint).ok_or_else(|| {
+        MediaError::UnknownFormat(match extension {
+            Some(ext) if hint.is_some() => format!("the content does not look like a .{ext} file"),
+            _ => "the content matches no format mediatool reads".into(),
+        })
+    })
+}
+
+/// Detects a format from the first bytes of a file (after any ID3v2 tag).
+/// `hint` (the extension's format) breaks ties between plausible readings.
+pub fn detect(head: &[u8], hint: Option<Format>) -> Option<Format> {
+    if let Some(format) = magic(head) {
+        return Some(format);
+    }
+    // Elementary streams: accept a reading only when the bytes bear it out.
+    let mut plausible = Vec::new();
+    if adts::starts_with_frames(head, 3) {
+        plausible.push(Format::Aac);
+    }
+    if mpeg_audio::starts_with_frames(head, 3) {
+        plausible.push(Format::MpegAudio);
+    }
+    if let Some(format) = annexb_codec(head) {
+        plausible.push(format);
+    }
+    match hint {
+        Some(h) if plausible.contains(&h) => Some(h),
+        _ => plausible.first().copied(),
+    }
+}
+
+/// Formats with a signature at a fixed place.
+fn magic(head: &[u8]) -> Option<Format> {
+    let at = |offset: usize, sig: &[u8]| head.get(offset..offset + sig.len()) == Some(sig);
+    if (at(0, b"RIFF") || at(0, b"RF64") || at(0, b"BW64")) && at(8, b"WAVE") {
+        return Some(Format::Wav);
+    }
+    if at(0, &[0x1a, 0x45, 0xdf, 0xa3]) {
+        // The EBML header's DocType element (0x4282) says "webm" or "matroska".
+        let header = &head[..head.len().min(64)];
+        let webm = memchr::memmem::find(header, b"\x42\x82")
+            .is_some_and(|i| header[i..].windows(4).any(|w| w == b"webm"));
+        return Some(if webm { Format::Webm } else { Format::Matroska });
+    }
+    if at(0, b"OggS") {
+        return Some(Format::Ogg);
+    }
+    if at(4, b"ftyp")
+        || (at(4, b"moov") || at(4, b"mdat") || at(4, b"free") || at(4, b"wide")) && head.len() >= 8
+    {
+        return Some(Format::Mp4);
+    }
+    if at(0, &[0, 0, 1, 0xba]) {
+        return Some(Format::MpegPs);
+    }
+    let ts_sync = |packet: usize| (0..4).all(|i| head.get(i * packet) == Some(&0x47));
+    if ts_sync(188)
+        || head.get(4) == Some(&0x47) && (0..4).all(|i| head.get(4 + i * 192) == Some(&0x47))
+    {
+        return Some(Format::MpegTs);
+    }
+    None
+}
+
+/// Length of an ID3v2 tag at the start of `head` (header, body and footer),
+/// 0 when there is none (ID3v2.4 §3.1: the size is a 28-bit syncsafe integer).
+pub fn id3v2_len(head: &[u8]) -> usize {
+    match head {
+        [b'I', b'D', b'3', major, _, flags, s @ ..]
+            if *major < 0xff && s.len() >= 4 && s[..4].iter().all(|b| b & 0x80 == 0) =>
+        {
+            let size = s[..4]
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 7) | usize::from(b));
+            let footer = if flags & 0x10 != 0 { 10 } else { 0 };
+            10 + size + footer
+        }
+        _ => 0,
+    }
+}
+
+/// Whether an Annex B byte stream's NAL headers read as H.264 or H.265.
+///
+/// Both start with start codes; the first NAL units tell them apart: H.265
+/// headers are two bytes with `nuh_temporal_id_plus1 != 0` and parameter sets
+/// of types 32–34, H.264 headers one byte with SPS/PPS types 7/8.
+fn annexb_codec(head: &[u8]) -> Option<Format> {
+    if nal::find_start_code(head, 0)? > 8 {
+        return None;
+    }
+    let (mut h264, mut hevc, mut units) = (0i32, 0i32, 0);
+    for range in nal::annexb_ranges(head).take(32) {
+        let nal = &head[range];
+        units += 1;
+        let Some(&b0) = nal.first() else { continue };
+        if b0 & 0x80 != 0 {
+            return None; // forbidden_zero_bit set in either syntax
+        }
+        match b0 & 0x1f {
+            7 | 8 => h264 += 3,
+            1 | 5 | 6 | 9 => h264 += 1,
+            0 | 24..=31 => h264 -= 3,
+            _ => {}
+        }
+        if let Some(&b1) = nal.get(1) {
+            let layer_id = (u16::from(b0 & 1) << 5) | u16::from(b1 >> 3);
+            if b1 & 7 == 0 || layer_id > 0 {
+                hevc -= 3;
+            } else {
+                match (b0 >> 1) & 0x3f {
+                    32..=34 => hevc += 3,
+                    0..=9 | 16..=21 | 35 | 39 | 40 => hevc += 1,
+                    _ => hevc -= 1,
+                }
+            }
+        }
+    }
+    if units == 0 {
+        return None;
+    }
+    match h264.cmp(&hevc) {
+        std::cmp::Ordering::Greater if h264 > 0 => Some(Format::H264),
+        std::cmp::Ordering::Less if hevc > 0 => Some(Format::Hevc),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_numbers() {
+        let mut wav = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+        assert_eq!(detect(&wav, None), Some(Format::Wav));
+        wav[..4].copy_from_slice(b"RF64");
+        assert_eq!(detect(&wav, None), Some(Format::Wav));
+        assert_eq!(detect(b"OggS\0\x02", None), Some(Format::Ogg));
+        assert_eq!(detect(b"\0\0\0\x20ftypisom", None), Some(Format::Mp4));
+        assert_eq!(detect(&[0, 0, 1, 0xba, 0x44], None), Some(Format::MpegPs));
+        let mut ts = vec![0u8; 188 * 4];
+        (0..4).for_each(|i| ts[i * 188] = 0x47);
+        assert_eq!(detect(&ts, None), Some(Format::MpegTs));
+        let ebml = b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x84webm";
+        assert_eq!(detect(ebml, None), Some(Format::Webm));
+        let ebml = b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska";
+        assert_eq!(detect(ebml, None), Some(Format::Matroska));
+    }
+
+    #[test]
+    fn annexb_h264_and_hevc() {
+        let h264 = [
+            0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 0, 1, 0x68, 0xee, 0x3c, 0x80, 0, 0, 1, 0x65,
+            0x88,
+        ];
+        assert_eq!(detect(&h264, None), Some(Format::H264));
+        let hevc = [
+            0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x42, 0x01, 0x01, 0, 0, 0, 1, 0x44, 0x01,
+            0xc1, 0, 0, 1, 0x26, 0x01, 0xaf,
+        ];
+        assert_eq!(detect(&hevc, None), Some(Format::Hevc));
+        // The extension does not override content.
+        assert_eq!(detect(&hevc, Some(Format::H264)), Some(Format::Hevc));
+    }
+
+    #[test]
+    fn garbage_and_text_are_unknown() {
+        assert_eq!(
+            detect(b"hello, world\nthis is text\n", Some(Format::H264)),
+            None
+        );
+        assert_eq!(detect(&[], None), None);
+        assert_eq!(detect(&[0xff; 64], None), None);
+    }
+
+    #[test]
+    fn id3_length() {
+        assert_eq!(id3v2_len(b"ID3\x04\0\0\0\0\x02\x01rest"), 10 + 257);
+        assert_eq!(id3v2_len(b"ID3\x04\0\x10\0\0\0\x05"), 25);
+        assert_eq!(id3v2_len(b"ID3\x04\0\0\0\x80\0\0"), 0);
+        assert_eq!(id3v2_len(b"RIFF"), 0);
+    }
+}

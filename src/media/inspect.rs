@@ -1,0 +1,116 @@
+//! Exact facts about a whole file: what `probe` prints and what `serve`
+//! announces in `a=range` (RFC 2326 §C.1.5).
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use super::{open, Codec, Demuxer, Format, Result, Track};
+
+/// Exact counts for one track, from the container's tables or from reading
+/// every access unit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackStats {
+    /// Coded frames; for PCM, sample frames (one sample per channel).
+    pub frames: u64,
+    /// Presentation span in the track's clock: from the earliest PTS to the
+    /// end of the last unit.
+    pub duration: u64,
+    /// Bytes of coded data.
+    pub bytes: u64,
+}
+
+/// A file's format, tracks and exact statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaInfo {
+    /// The file inspected.
+    pub path: PathBuf,
+    /// Its detected format.
+    pub format: Format,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its modification time in seconds since the Unix epoch (0 if unknown).
+    pub modified: u64,
+    /// Its tracks.
+    pub tracks: Vec<Track>,
+    /// Statistics per track, same order as `tracks`.
+    pub stats: Vec<TrackStats>,
+}
+
+impl MediaInfo {
+    /// Duration of track `index` in seconds.
+    pub fn track_duration(&self, index: usize) -> f64 {
+        let track = &self.tracks[index];
+        self.stats[index].duration as f64 / f64::from(track.clock_rate)
+    }
+
+    /// Duration of the file: the longest track, in seconds.
+    pub fn duration(&self) -> f64 {
+        (0..self.tracks.len())
+            .map(|i| self.track_duration(i))
+            .fold(0.0, f64::max)
+    }
+
+    /// Average bit rate of the whole file in bits per second.
+    pub fn bit_rate(&self) -> Option<u64> {
+        let duration = self.duration();
+        (duration > 0.0).then(|| (self.size as f64 * 8.0 / duration).round() as u64)
+    }
+}
+
+/// Opens `path` and gathers its exact statistics, reading every access unit
+/// when the container does not state them.
+pub fn inspect(path: &Path) -> Result<MediaInfo> {
+    let mut demuxer = open(path)?;
+    let metadata = std::fs::metadata(path)?;
+    let modified = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let stats = match demuxer.stats() {
+        Some(stats) => stats,
+        None => count_units(demuxer.as_mut())?,
+    };
+    Ok(MediaInfo {
+        path: path.to_owned(),
+        format: demuxer.format(),
+        size: metadata.len(),
+        modified,
+        tracks: demuxer.tracks().to_vec(),
+        stats,
+    })
+}
+
+/// Reads `demuxer` to its end, counting frames, bytes and the presentation
+/// span of every track.
+pub fn count_units(demuxer: &mut dyn Demuxer) -> Result<Vec<TrackStats>> {
+    let tracks = demuxer.tracks().len();
+    let pcm: Vec<bool> = demuxer
+        .tracks()
+        .iter()
+        .map(|t| matches!(t.codec, Codec::Pcm(_)))
+        .collect();
+    let mut stats = vec![TrackStats::default(); tracks];
+    let mut span: Vec<Option<(i64, i64)>> = vec![None; tracks];
+    while let Some(unit) = demuxer.read_unit()? {
+        let Some(s) = stats.get_mut(unit.track) else {
+            continue;
+        };
+        s.frames += if pcm[unit.track] {
+            u64::from(unit.duration)
+        } else {
+            1
+        };
+        s.bytes += unit.data.len() as u64;
+        let end = unit.pts + i64::from(unit.duration);
+        let (first, last) = span[unit.track].get_or_insert((unit.pts, end));
+        *first = (*first).min(unit.pts);
+        *last = (*last).max(end);
+    }
+    for (s, span) in stats.iter_mut().zip(span) {
+        if let Some((first, last)) = span {
+            s.duration = u64::try_from(last - first).unwrap_or(0);
+        }
+    }
+    Ok(stats)
+}

@@ -1,0 +1,92 @@
+//! The media core: format detection, the demuxer interface and one reader per
+//! container or elementary-stream format.
+//!
+//! Data flows one way: a file is [`detect`]ed, [`open`]ed as a [`Demuxer`]
+//! that describes its [`Track`]s and yields timed [`AccessUnit`]s in file
+//! (decode) order, read incrementally so a file never sits in memory whole.
+//! [`inspect`] adds the exact per-track frame counts and durations that
+//! `probe` reports and `serve` announces in `a=range`.
+
+mod bytes_reader;
+mod codec;
+mod detect;
+mod error;
+mod inspect;
+mod track;
+
+pub mod adts;
+pub mod h264;
+pub mod hevc;
+pub mod mpeg_audio;
+pub mod wav;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use bytes_reader::BytesReader;
+pub use codec::{Codec, PcmFormat, TrackKind};
+pub use detect::{detect, detect_path, Format};
+pub use error::MediaError;
+pub use inspect::{inspect, MediaInfo, TrackStats};
+pub use track::{AccessUnit, CodecConfig, NalFraming, Rational, Track};
+
+/// Result type of the media core.
+pub type Result<T, E = MediaError> = std::result::Result<T, E>;
+
+/// A demultiplexer: the tracks of one file and its access units, in file
+/// order, with timestamps in each track's [`Track::clock_rate`].
+///
+/// Timestamps follow one convention in every reader: presentation of the file
+/// starts at PTS 0 on the earliest track (NPT 0 in RTSP terms), and DTS may be
+/// negative when frames are reordered (H.264/H.265 with B-frames), as in
+/// ISO/IEC 14496-12 composition offsets.
+pub trait Demuxer: Send {
+    /// The container or elementary-stream format this reader parses.
+    fn format(&self) -> Format;
+
+    /// The tracks of the file, indexed by [`Track::index`].
+    fn tracks(&self) -> &[Track];
+
+    /// The next access unit in decode order, `Ok(None)` at the end of the file.
+    ///
+    /// A file cut short (a frame header promising more bytes than remain) is
+    /// reported as [`MediaError::Truncated`] after the last complete unit.
+    fn read_unit(&mut self) -> Result<Option<AccessUnit>>;
+
+    /// Repositions the reader so that the next unit returned is the key frame
+    /// at or before `time` (for audio-only files: the frame containing `time`),
+    /// and returns the presentation time of that unit. Seeking past the end
+    /// positions at the end and returns the duration.
+    fn seek(&mut self, time: Duration) -> Result<Duration>;
+
+    /// Exact per-track statistics when the container states them (WAV sizes,
+    /// MP4 sample tables); `None` makes [`inspect`] count by reading the file.
+    fn stats(&self) -> Option<Vec<TrackStats>> {
+        None
+    }
+}
+
+/// Opens `path`, detecting its format by content first and extension second.
+pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
+    let format = detect_path(path)?;
+    open_as(path, format)
+}
+
+/// Opens `path` with the reader for `format` (the registry of readers: one
+/// line per format).
+pub fn open_as(path: &Path, format: Format) -> Result<Box<dyn Demuxer>> {
+    let file = BytesReader::open(path)?;
+    Ok(match format {
+        Format::H264 => Box::new(h264::H264Reader::new(file)?),
+        Format::Hevc => Box::new(hevc::HevcReader::new(file)?),
+        Format::MpegAudio => Box::new(mpeg_audio::MpegAudioReader::new(file)?),
+        Format::Aac => Box::new(adts::AdtsReader::new(file)?),
+        Format::Wav => Box::new(wav::WavReader::new(file)?),
+        other => {
+            return Err(MediaError::Unsupported(format!(
+                "{} files are not supported yet",
+                other.long_name()
+            )))
+        }
+    })
+}

@@ -1,0 +1,151 @@
+//! The `probe` report: what is in a file and the SDP `serve` would send,
+//! with the keys of the CLI contract (ffprobe's names where one exists).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::Serialize;
+
+use crate::media::MediaInfo;
+use crate::sdp::{self, Destination};
+
+/// The whole report, serialised as JSON or YAML by `probe --format`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProbeReport {
+    /// The file as given.
+    pub path: String,
+    /// Detected format (`h264`, `mp3`, `wav`...).
+    pub format: &'static str,
+    /// Longest track's duration in seconds.
+    pub duration_s: f64,
+    /// File size.
+    pub size_bytes: u64,
+    /// Average bit rate of the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_rate: Option<u64>,
+    /// One entry per track.
+    pub tracks: Vec<TrackReport>,
+    /// The session description `serve` announces for this file.
+    pub sdp: String,
+}
+
+/// One track of the report. Fields that do not apply are absent.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TrackReport {
+    /// Track index.
+    pub index: usize,
+    /// `video`, `audio`, `subtitle` or `data`.
+    pub kind: &'static str,
+    /// ffprobe's `codec_name`.
+    pub codec: String,
+    /// ffprobe's profile name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Codec level (H.264 `level_idc`, H.265 `general_level_idc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u32>,
+    /// Displayed width.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Displayed height.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Frames per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<f64>,
+    /// Frame rate as an exact ratio, as ffprobe's `r_frame_rate` (`30000/1001`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r_frame_rate: Option<String>,
+    /// Audio sampling rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    /// Audio channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u16>,
+    /// Bits per PCM sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_sample: Option<u16>,
+    /// Exact frame count (PCM: sample frames).
+    pub frames: u64,
+    /// Exact duration in seconds.
+    pub duration_s: f64,
+    /// Average bit rate of the track's coded data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_rate: Option<u64>,
+    /// The RTP payload format, absent when RTP cannot carry the track.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtp: Option<RtpReport>,
+}
+
+/// How a track goes over RTP.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RtpReport {
+    /// RTP payload type.
+    pub payload_type: u8,
+    /// `a=rtpmap` value (`H264/90000`).
+    pub encoding: String,
+    /// `a=fmtp` parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fmtp: Option<String>,
+}
+
+impl ProbeReport {
+    /// Builds the report for an inspected file; `path` is the name shown.
+    pub fn new(info: &MediaInfo, path: &str) -> ProbeReport {
+        let (streamable, _) = sdp::streamable_tracks(info);
+        let sdp = sdp::session_description(
+            info,
+            &streamable,
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Destination::Rtsp,
+        );
+        let tracks = info
+            .tracks
+            .iter()
+            .zip(&info.stats)
+            .map(|(track, stats)| {
+                let duration = info.track_duration(track.index);
+                let rtp = streamable
+                    .iter()
+                    .find(|s| s.index == track.index)
+                    .map(|s| RtpReport {
+                        payload_type: s.payload.payload_type(s.index),
+                        encoding: s.payload.rtpmap(),
+                        fmtp: s.payload.fmtp.clone(),
+                    });
+                TrackReport {
+                    index: track.index,
+                    kind: track.kind().name(),
+                    codec: track.codec.name().to_owned(),
+                    profile: track.profile.clone(),
+                    level: track.level,
+                    width: track.width,
+                    height: track.height,
+                    frame_rate: track.frame_rate.map(|r| round6(r.as_f64())),
+                    r_frame_rate: track.frame_rate.map(|r| r.to_string()),
+                    sample_rate: track.sample_rate,
+                    channels: track.channels,
+                    bits_per_sample: track.bits_per_sample,
+                    frames: stats.frames,
+                    duration_s: round6(duration),
+                    bit_rate: (duration > 0.0)
+                        .then(|| (stats.bytes as f64 * 8.0 / duration).round() as u64),
+                    rtp,
+                }
+            })
+            .collect();
+        ProbeReport {
+            path: path.to_owned(),
+            format: info.format.name(),
+            duration_s: round6(info.duration()),
+            size_bytes: info.size,
+            bit_rate: info.bit_rate(),
+            tracks,
+            sdp,
+        }
+    }
+}
+
+/// Seconds to the microsecond, so reports do not print float noise.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

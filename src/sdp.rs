@@ -1,0 +1,128 @@
+//! Session descriptions (RFC 4566) for a file: the one builder behind
+//! `probe --sdp`, `serve`'s DESCRIBE answers (RFC 2326 Appendix C) and the
+//! `.sdp` that `packetize` writes beside its pcap.
+
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use sdp_types::{Attribute, Connection, Media, MediaType, Origin, Session, TransportProto};
+
+use crate::media::{MediaInfo, TrackKind};
+use crate::rtp::{self, PayloadDescription, RtpError};
+
+/// Where the described streams go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Announced by an RTSP server: connection `0.0.0.0`, port 0, and an
+    /// `a=control` per track (RFC 2326 §C.1.1, §C.3).
+    Rtsp,
+    /// Sent to fixed UDP ports: track `i` at `PORT + 2*i`, RTCP on the next
+    /// port (what `packetize` writes to its pcap).
+    Udp(SocketAddr),
+}
+
+/// One streamable track and its payload format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdpTrack {
+    /// Index of the track in the file.
+    pub index: usize,
+    /// Its RTP payload format.
+    pub payload: PayloadDescription,
+}
+
+/// The payload format of every track of `info` that RTP can carry, and a
+/// message for each that it cannot.
+pub fn streamable_tracks(info: &MediaInfo) -> (Vec<SdpTrack>, Vec<(usize, RtpError)>) {
+    let mut tracks = Vec::new();
+    let mut skipped = Vec::new();
+    for track in &info.tracks {
+        match rtp::packetizer(track) {
+            Ok(p) => tracks.push(SdpTrack {
+                index: track.index,
+                payload: p.description(),
+            }),
+            Err(e) => skipped.push((track.index, e)),
+        }
+    }
+    (tracks, skipped)
+}
+
+/// The relative `a=control` URL of track `index` (RFC 2326 §C.1.1).
+pub fn track_control(index: usize) -> String {
+    format!("track{index}")
+}
+
+/// Builds the session description of `tracks` of `info`.
+///
+/// `origin` is the address in the `o=` line. The session id is stable for
+/// a path and the version follows the file's modification time, so a client
+/// can tell that a file changed (RFC 4566 §5.2).
+pub fn session_description(
+    info: &MediaInfo,
+    tracks: &[SdpTrack],
+    origin: IpAddr,
+    destination: Destination,
+) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    info.path.hash(&mut hasher);
+    let name = info.path.file_name().map_or_else(
+        || info.path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut session = Session::new(
+        Origin::with_ip_addr(hasher.finish() >> 1, info.modified, origin),
+        sanitize(&name),
+    );
+    session.session_description =
+        Some(format!("{} ({})", sanitize(&name), info.format.long_name()));
+    let connection_ip = match destination {
+        Destination::Rtsp => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Destination::Udp(addr) => addr.ip(),
+    };
+    session.connection = Some(Connection::from_ip_addr(connection_ip));
+    session.attributes.push(Attribute::with_value(
+        "tool",
+        concat!("mediatool ", env!("CARGO_PKG_VERSION")),
+    ));
+    if destination == Destination::Rtsp {
+        session
+            .attributes
+            .push(Attribute::with_value("control", "*"));
+    }
+    session.attributes.push(Attribute::with_value(
+        "range",
+        format!("npt=0-{:.3}", info.duration()),
+    ));
+    for (i, track) in tracks.iter().enumerate() {
+        let pt = track.payload.payload_type(track.index);
+        let port = match destination {
+            Destination::Rtsp => 0,
+            Destination::Udp(addr) => addr
+                .port()
+                .saturating_add(u16::try_from(2 * i).unwrap_or(u16::MAX)),
+        };
+        let kind = match track.payload.media {
+            TrackKind::Video => MediaType::Video,
+            TrackKind::Audio => MediaType::Audio,
+            TrackKind::Subtitle => MediaType::Text,
+            TrackKind::Data => MediaType::Application,
+        };
+        let mut media = Media::new(kind, port, TransportProto::RtpAvp, pt);
+        media.add_attribute_with_value("rtpmap", format!("{pt} {}", track.payload.rtpmap()));
+        if let Some(fmtp) = &track.payload.fmtp {
+            media.add_attribute_with_value("fmtp", format!("{pt} {fmtp}"));
+        }
+        if destination == Destination::Rtsp {
+            media.add_attribute_with_value("control", track_control(track.index));
+        }
+        session.medias.push(media);
+    }
+    session.to_string()
+}
+
+/// SDP text fields end at CR/LF; keep a file name from breaking the syntax.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect()
+}
