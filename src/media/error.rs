@@ -6,7 +6,7 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     /// The operating system refused or failed a read.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
     /// The file holds no bytes at all.
     #[error("file is empty")]

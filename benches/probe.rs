@@ -1,0 +1,175 @@
+//! Probe throughput and memory on a large H.264 elementary stream, side by
+//! side with ffprobe parsing the same file (`-count_packets`, no decoding).
+//!
+//! Run: `cargo bench --bench probe` (MEDIATOOL_BENCH_MB sets the large
+//! file's size, default 500). The stream is a 720p clip encoded once with
+//! ffmpeg and repeated (each repetition starts with SPS/PPS/IDR, so the
+//! result is one valid stream); it lives in `target/bench-data/`.
+//!
+//! Figures: input scanned per second (warm page cache) and the peak resident
+//! memory of a process that does nothing but `mediatool::media::inspect`,
+//! for a small and a large file: memory must not grow with file size.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        return child(Path::new(&args[i + 1]));
+    }
+    let large_mb: u64 = std::env::var("MEDIATOOL_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let clip = base_clip(&dir);
+    println!(
+        "probe benchmark: H.264 Annex B, 1280x720, repeated {}",
+        clip.display()
+    );
+    println!(
+        "{:>9} {:>10} {:>10} {:>12} {:>12} {:>10}",
+        "size MB", "frames", "ours s", "ours MB/s", "peak RSS MB", "ffprobe MB/s"
+    );
+    for mb in [large_mb / 10, large_mb] {
+        let file = repeated(&clip, &dir, mb);
+        let size = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+        warm(&file);
+        let out = Command::new(std::env::current_exe().unwrap())
+            .arg("--child")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let (frames, secs, rss_kb): (u64, f64, f64) = (
+            fields[0].parse().unwrap(),
+            fields[1].parse().unwrap(),
+            fields[2].parse().unwrap(),
+        );
+        let peer =
+            ffprobe_seconds(&file).map_or_else(|| "n/a".to_owned(), |s| format!("{:.0}", size / s));
+        println!(
+            "{size:>9.0} {frames:>10} {secs:>10.3} {:>12.0} {:>12.1} {peer:>10}",
+            size / secs,
+            rss_kb / 1024.0
+        );
+    }
+}
+
+/// Child process: inspect one file, print frames, seconds and peak RSS (kB).
+fn child(file: &Path) {
+    let start = Instant::now();
+    let info = mediatool::media::inspect(file).expect("inspect");
+    let secs = start.elapsed().as_secs_f64();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or("0");
+    println!("{} {secs} {hwm}", info.stats[0].frames);
+}
+
+/// A 20 s 720p clip at a high bit rate, encoded once.
+fn base_clip(dir: &Path) -> PathBuf {
+    let clip = dir.join("clip720p.264");
+    if !clip.exists() {
+        eprintln!("encoding the base clip with ffmpeg (once)...");
+        let status = Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=1280x720:rate=25:duration=20",
+            ])
+            .args([
+                "-f",
+                "lavfi",
+                "-i",
+                "nullsrc=size=1280x720:rate=25,geq=random(1)*255:128:128",
+            ])
+            .args([
+                "-filter_complex",
+                "[0][1]blend=all_mode=addition:all_opacity=0.15",
+                "-t",
+                "20",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-bf",
+                "0",
+                "-qp",
+                "18",
+                "-g",
+                "50",
+            ])
+            .arg(&clip)
+            .status()
+            .expect("ffmpeg is needed to make the benchmark input");
+        assert!(status.success(), "ffmpeg failed");
+    }
+    clip
+}
+
+/// The clip repeated until the file holds at least `mb` megabytes.
+fn repeated(clip: &Path, dir: &Path, mb: u64) -> PathBuf {
+    let file = dir.join(format!("big-{mb}MB.264"));
+    let want = mb * 1_000_000;
+    if std::fs::metadata(&file)
+        .map(|m| m.len() >= want)
+        .unwrap_or(false)
+    {
+        return file;
+    }
+    let data = std::fs::read(clip).unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let mut written = 0u64;
+    while written < want {
+        out.write_all(&data).unwrap();
+        written += data.len() as u64;
+    }
+    out.flush().unwrap();
+    file
+}
+
+/// Reads the file once so both tools see a warm page cache.
+fn warm(file: &Path) {
+    let mut f = std::fs::File::open(file).unwrap();
+    std::io::copy(&mut f, &mut std::io::sink()).unwrap();
+}
+
+/// Seconds ffprobe takes to parse (not decode) every packet of the file.
+fn ffprobe_seconds(file: &Path) -> Option<f64> {
+    let start = Instant::now();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file)
+        .output()
+        .ok()?;
+    out.status.success().then(|| start.elapsed().as_secs_f64())
+}

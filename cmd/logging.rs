@@ -1,0 +1,27 @@
+//! Log output on stderr with `tracing`: `-q` errors only, default warnings
+//! (the server also logs each connection), `-v` each request, `-vv` all.
+//! `RUST_LOG` overrides the level.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber for the chosen verbosity.
+pub fn init(quiet: bool, verbose: u8, server: bool) {
+    let level = match (quiet, verbose, server) {
+        (true, _, _) => "error",
+        (false, 0, false) => "warn",
+        (false, 0, true) => "info",
+        (false, 1, _) => "debug",
+        (false, _, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "mediatool={level},{}",
+            if verbose > 1 { level } else { "warn" }
+        ))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

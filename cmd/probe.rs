@@ -1,0 +1,143 @@
+//! `mediatool probe FILE`: what is in a file and the SDP `serve` would send.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use mediatool::media;
+use mediatool::probe::{ProbeReport, TrackReport};
+
+/// Show a media file's container, tracks, codec parameters, exact duration
+/// and frame counts, and the SDP that `serve` would send for it.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The media file.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Print only the SDP that `serve` would send for this file.
+    #[arg(long)]
+    pub sdp: bool,
+}
+
+/// How `probe` prints its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A human-readable table.
+    Table,
+    /// JSON (keys as in ffprobe where one exists).
+    Json,
+    /// YAML, same keys as JSON.
+    Yaml,
+}
+
+/// Inspects the file and prints the report.
+pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
+    let name = args.file.display().to_string();
+    let info = media::inspect(&args.file).with_context(|| name.clone())?;
+    let report = ProbeReport::new(&info, &name);
+    let text = if args.sdp {
+        if report.tracks.iter().all(|t| t.rtp.is_none()) {
+            anyhow::bail!("{name}: no track can be streamed over RTP");
+        }
+        report.sdp.clone()
+    } else {
+        match args.format {
+            OutputFormat::Table => table(&report),
+            OutputFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+            OutputFormat::Yaml => serde_saphyr::to_string(&report)?,
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    Ok(stdout.flush()?)
+}
+
+/// The report as a summary followed by one table row per track.
+fn table(report: &ProbeReport) -> String {
+    let mut out = format!(
+        "{}: {}, {:.3} s, {} bytes{}\n",
+        report.path,
+        report.format,
+        report.duration_s,
+        report.size_bytes,
+        report
+            .bit_rate
+            .map(|b| format!(", {}", kbps(b)))
+            .unwrap_or_default()
+    );
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(vec![
+        "#",
+        "kind",
+        "codec",
+        "profile",
+        "parameters",
+        "frames",
+        "duration",
+        "bit rate",
+        "RTP",
+    ]);
+    for t in &report.tracks {
+        table.add_row(vec![
+            Cell::new(t.index).set_alignment(CellAlignment::Right),
+            Cell::new(t.kind),
+            Cell::new(&t.codec),
+            Cell::new(t.profile.as_deref().unwrap_or("")),
+            Cell::new(parameters(t)),
+            Cell::new(t.frames).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.3} s", t.duration_s)).set_alignment(CellAlignment::Right),
+            Cell::new(t.bit_rate.map(kbps).unwrap_or_default()).set_alignment(CellAlignment::Right),
+            Cell::new(t.rtp.as_ref().map_or_else(
+                || "-".to_owned(),
+                |r| format!("{} {}", r.payload_type, r.encoding),
+            )),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    out.push_str("\n(mediatool probe --sdp prints the session description)\n");
+    out
+}
+
+/// Size, rate and level of a video track; rate, channels and depth of audio.
+fn parameters(t: &TrackReport) -> String {
+    let mut parts = Vec::new();
+    if let (Some(w), Some(h)) = (t.width, t.height) {
+        parts.push(format!("{w}x{h}"));
+    }
+    if let Some(fps) = t.frame_rate {
+        parts.push(format!("{} fps", trim_float(fps)));
+    }
+    if let Some(level) = t.level {
+        parts.push(format!("level {level}"));
+    }
+    if let Some(rate) = t.sample_rate {
+        parts.push(format!("{rate} Hz"));
+    }
+    if let Some(channels) = t.channels {
+        parts.push(match channels {
+            1 => "mono".to_owned(),
+            2 => "stereo".to_owned(),
+            n => format!("{n} channels"),
+        });
+    }
+    if let Some(bits) = t.bits_per_sample {
+        parts.push(format!("{bits}-bit"));
+    }
+    parts.join(", ")
+}
+
+fn kbps(bits_per_second: u64) -> String {
+    format!("{} kb/s", (bits_per_second + 500) / 1000)
+}
+
+fn trim_float(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}

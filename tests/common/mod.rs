@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Every good media fixture (not the generator script, not `broken/`).
+pub fn media_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e != "sh" && e != "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether an external tool (ffprobe, gst-launch-1.0, tshark...) can be run.
+/// Missing tools skip the test on a developer machine, but fail it when
+/// `CI=true`: CI installs them and must never skip silently.
+pub fn require_tool(tool: &str) -> bool {
+    let found = Command::new(tool).arg("-version").output().is_ok()
+        || Command::new(tool).arg("--version").output().is_ok();
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{tool} is required when CI=true but was not found on PATH");
+        }
+        eprintln!("skipping: {tool} not found (set CI=true to make this a failure)");
+    }
+    found
+}

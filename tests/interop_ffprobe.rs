@@ -1,0 +1,157 @@
+//! Independent check of `probe`: every fixture's JSON report against
+//! `ffprobe -show_streams -count_frames`. Codec, size, sample rate and
+//! channels must agree, frame counts exactly, durations within one frame.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn ffprobe(path: &Path) -> Vec<Value> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe failed on {}", path.display());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["streams"].as_array().cloned().unwrap_or_default()
+}
+
+fn ours(path: &Path) -> Result<Value, String> {
+    let out = assert_cmd::Command::cargo_bin("mediatool")
+        .unwrap()
+        .args(["probe", "--format", "json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+fn ratio(text: &str) -> Option<f64> {
+    let (n, d) = text.split_once('/')?;
+    let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+    (n > 0.0 && d > 0.0).then_some(n / d)
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+#[test]
+fn probe_agrees_with_ffprobe_on_every_fixture() {
+    if !common::require_tool("ffprobe") {
+        return;
+    }
+    let mut failures = Vec::new();
+    for file in common::media_fixtures() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let theirs = ffprobe(&file);
+        let report = match ours(&file) {
+            Ok(report) => report,
+            Err(e) => {
+                failures.push(format!("{name}: probe failed: {e}"));
+                continue;
+            }
+        };
+        let tracks = report["tracks"].as_array().unwrap();
+        if tracks.len() != theirs.len() {
+            failures.push(format!(
+                "{name}: {} tracks, ffprobe {}",
+                tracks.len(),
+                theirs.len()
+            ));
+            continue;
+        }
+        for (track, stream) in tracks.iter().zip(&theirs) {
+            let mut check =
+                |what: &str, a: Option<f64>, b: Option<f64>, tolerance: f64| match (a, b) {
+                    (Some(a), Some(b)) if (a - b).abs() <= tolerance => {}
+                    (a, b) => failures.push(format!(
+                        "{name}: {what}: ours {a:?}, ffprobe {b:?} (tolerance {tolerance})"
+                    )),
+                };
+            if track["codec"] != stream["codec_name"] {
+                let (ours, theirs) = (track["codec"].as_str(), stream["codec_name"].as_str());
+                check(&format!("codec {ours:?} vs {theirs:?}"), None, None, 0.0);
+            }
+            let pcm = stream["codec_name"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("pcm_"));
+            if stream["codec_type"] == "video" {
+                check("width", num(&track["width"]), num(&stream["width"]), 0.0);
+                check("height", num(&track["height"]), num(&stream["height"]), 0.0);
+            } else {
+                check(
+                    "sample_rate",
+                    num(&track["sample_rate"]),
+                    num(&stream["sample_rate"]),
+                    0.0,
+                );
+                check(
+                    "channels",
+                    num(&track["channels"]),
+                    num(&stream["channels"]),
+                    0.0,
+                );
+            }
+            // ffprobe counts PCM "frames" in arbitrary 1024-sample packets; its
+            // exact figure for PCM is duration_ts, in samples.
+            let frames = if pcm {
+                num(&stream["duration_ts"])
+            } else {
+                num(&stream["nb_read_frames"])
+            };
+            check("frames", num(&track["frames"]), frames, 0.0);
+            // One frame's duration, and ffprobe's exact duration: from its
+            // frame count for elementary streams (for which its `duration` is
+            // absent or a bit-rate estimate), else its stated duration.
+            let (frame, reference) = match stream["codec_type"].as_str() {
+                Some("video") => {
+                    let fps = ratio(stream["r_frame_rate"].as_str().unwrap_or("")).unwrap_or(25.0);
+                    (1.0 / fps, frames.map(|f| f / fps))
+                }
+                _ => {
+                    let rate = num(&stream["sample_rate"]).unwrap_or(1.0);
+                    let per_frame = match stream["codec_name"].as_str() {
+                        Some("aac") => 1024.0,
+                        Some("mp1") => 384.0,
+                        Some("mp3") if rate < 32000.0 => 576.0,
+                        Some("mp2" | "mp3") => 1152.0,
+                        _ => 1.0,
+                    };
+                    let exact = if stream["codec_name"] == "aac" {
+                        frames.map(|f| f * per_frame / rate)
+                    } else {
+                        num(&stream["duration"])
+                    };
+                    (per_frame / rate, exact)
+                }
+            };
+            check(
+                "duration",
+                num(&track["duration_s"]),
+                reference,
+                frame + 1e-6,
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "disagreements with ffprobe:\n{}",
+        failures.join("\n")
+    );
+}
