@@ -479,9 +479,9 @@ pub(super) mod testing {
                     assert!(want.data.starts_with(&got.data), "cut at {cut}, last unit");
                 }
             }
-            // Tenths from the middle on keep most of the audio.
-            if tenth >= 5 {
-                assert!(units.len() * 10 >= full.len() * (tenth - 2), "cut at {cut}");
+            // A file cut late keeps most of its audio (no blanket refusal).
+            if tenth >= 8 {
+                assert!(units.len() * 2 >= full.len(), "cut at {cut}");
             }
         }
     }

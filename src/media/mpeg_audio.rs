@@ -167,7 +167,8 @@ impl MpegAudioReader {
             match &mut tag {
                 // FFmpeg skips the tag frame only when it states a size or count.
                 Some(t) if t.frames != 0 || t.bytes != 0 => {
-                    ignore_count_of_concatenated_file(t, frames.file_size());
+                    let after_header = frames.file_size().saturating_sub(frame.offset + 4);
+                    ignore_count_of_concatenated_file(t, after_header);
                     frames.restart_here();
                 }
                 _ => frames.unread(frame),
@@ -176,11 +177,14 @@ impl MpegAudioReader {
         let spf = u64::from(first.samples);
         let rate = first.sample_rate;
         let bit_rate = match tag {
+            // FFmpeg's average: stated bytes over stated duration, rounded.
             Some(t) if t.kind != VbrTagKind::Info => (t.bytes > 0 && t.frames > 0).then(|| {
                 let samples = u64::from(t.frames) * spf;
                 (u64::from(t.bytes) * 8 * u64::from(rate) + samples / 2) / samples
             }),
-            _ => Some(u64::from(first.bit_rate)),
+            // Nominal: the first audio frame's (a LAME Info frame may use a
+            // higher rate than the audio to fit its tag).
+            _ => Some(u64::from(first_audio_header(&mut frames)?.bit_rate)),
         };
         let codec = match first.layer {
             1 => Codec::Mp1,
@@ -216,11 +220,27 @@ impl MpegAudioReader {
     }
 }
 
-/// FFmpeg ignores the Xing frame count when the file is more than 1/16
-/// larger than the size the tag states (concatenated files).
-fn ignore_count_of_concatenated_file(tag: &mut VbrTag, file_size: u64) {
+/// The header of the next audio frame, left unread; the stream's first
+/// header when the stream ends (or is cut) before one.
+fn first_audio_header(frames: &mut FrameScanner<MpegSyntax>) -> Result<FrameHeader> {
+    match frames.next_frame() {
+        Ok(Some(frame)) => {
+            let header = frame.header;
+            frames.unread(frame);
+            Ok(header)
+        }
+        // Reading on reports the cut again.
+        Ok(None) | Err(super::MediaError::Truncated { .. }) => Ok(*frames.first()),
+        Err(e) => Err(e),
+    }
+}
+
+/// FFmpeg ignores the Xing frame count when the rest of the file, from the
+/// end of the tag frame's 4-byte header, is more than 1/16 larger than the
+/// size the tag states (concatenated files).
+fn ignore_count_of_concatenated_file(tag: &mut VbrTag, rest_of_file: u64) {
     let stated = u64::from(tag.bytes);
-    if stated > 0 && file_size > stated && file_size - stated > stated >> 4 {
+    if stated > 0 && rest_of_file > stated && rest_of_file - stated > stated >> 4 {
         tag.frames = 0;
     }
 }
@@ -448,6 +468,52 @@ mod tests {
         // MPEG-1 layer III: 1105 < 1152, nothing is swallowed.
         let trim = DecoderTrim::new(1152, Some(&VbrTag { frames: 116, ..tag }));
         assert_eq!(trim.lead, 0);
+    }
+
+    /// An MPEG-2 layer III 16 kHz mono stream as LAME writes short files:
+    /// a 300-byte ID3v2 tag, an Info frame at 40 kb/s (its tag needs the
+    /// room), ten audio frames at 32 kb/s, encoder delay 576 and padding
+    /// 1800. Real files of this shape (`-b:a 8k`, 581 samples at 8 kHz)
+    /// give ffprobe `nb_read_frames` = frames − 2.
+    fn lame_short_file() -> Vec<u8> {
+        let frame = |b2: u8, len: usize| {
+            let mut f = vec![0xff, 0xf3, b2, 0xc4];
+            f.resize(len, 0);
+            f
+        };
+        let mut data = b"ID3\x04\0\0\0\0\x02\x22".to_vec(); // 290-byte body
+        data.resize(300, 0);
+        let mut info = frame(0x58, 180);
+        let mut tag = b"Info\0\0\0\x03".to_vec();
+        tag.extend_from_slice(&10u32.to_be_bytes());
+        tag.extend_from_slice(&(180u32 + 10 * 144).to_be_bytes());
+        tag.extend_from_slice(b"LAME3.100");
+        tag.extend_from_slice(&[0; 12]);
+        tag.extend_from_slice(&((576u32 << 12) | 1800).to_be_bytes()[1..]);
+        info[13..13 + tag.len()].copy_from_slice(&tag);
+        data.extend_from_slice(&info);
+        for i in 0..10 {
+            let mut f = frame(0x48, 144);
+            f[100] = i;
+            data.extend_from_slice(&f);
+        }
+        data
+    }
+
+    #[test]
+    fn lame_padding_can_empty_the_last_frames() {
+        let data = lame_short_file();
+        let (reader, units) = read(data.clone());
+        // Nominal rate of the audio frames, not of the Info frame.
+        assert_eq!(reader.tracks()[0].bit_rate, Some(32_000));
+        // Frame 0 goes to the start skip (576 + 529), frames 8 and 9 to the
+        // end discard (1800 − 529 = 1271 samples); frame 7 is only shortened.
+        assert_eq!(units.len(), 7);
+        for (i, unit) in units.iter().enumerate() {
+            assert_eq!((unit.pts, unit.data[100]), (i as i64 * 576, i as u8 + 1));
+        }
+        check_seeks(&data, OPEN, &units);
+        check_truncations(&data, OPEN, &units);
     }
 
     #[test]
