@@ -343,7 +343,11 @@ fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
         }
         let buf = input.peek(1)?;
         if buf.is_empty() {
-            return Ok(());
+            // The file shrank since it was opened.
+            return Err(MediaError::truncated(
+                pos,
+                "the file ends here, before the size it had when opened",
+            ));
         }
         let window = &buf[..buf.len().min(clamp(limit - pos))];
         match memchr::memchr(0xff, window) {

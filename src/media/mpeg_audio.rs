@@ -6,19 +6,25 @@
 //! is metadata, not audio, and is not yielded (as FFmpeg skips it).
 //!
 //! **Frame count rule (matches `ffprobe -count_frames`).** ffprobe counts
-//! *decoded* frames. When the Xing frame has a LAME extension written by
-//! LAME or FFmpeg, FFmpeg trims `delay + 529` samples (encoder delay plus the
-//! decoder's 528+1-sample delay) from the start and, when the tag states a
-//! frame count `F`, `padding − 529` samples before `F × spf`. A frame that
-//! this trimming empties entirely yields no decoded frame: with 576-sample
-//! frames (MPEG-2/2.5 layer III) and LAME's usual delay of 576, the first
-//! audio frame (1105 ≥ 576) disappears, so `audio_22k_mono_vbr.mp3` has 117
-//! audio frames, ffprobe reports `nb_read_frames=116` and a duration of
-//! 117 × 576 samples (from the Xing count). This reader drops exactly the
-//! frames FFmpeg's decoder drops (see [`DecoderTrim`]), so its frame count
-//! equals ffprobe's and its duration is within one frame of ffprobe's. The
-//! frames it drops are encoder priming/padding, whose decoded output every
-//! gapless decoder discards anyway.
+//! *decoded* frames, not packets. When the Xing/Info frame has a LAME
+//! extension written by LAME or FFmpeg, FFmpeg trims `delay + 529` samples
+//! (encoder delay plus the decoder's 528 + 1) from the start, and, when the
+//! tag states a frame count `F`, the samples from `F × spf + 529 − padding`
+//! to `F × spf` at the end. A frame whose every sample is trimmed yields no
+//! decoded frame. With 576-sample frames (MPEG-2/2.5 layer III) and LAME's
+//! usual delay of 576, the first audio frame disappears (1105 ≥ 576): so
+//! `audio_22k_mono_vbr.mp3` has 117 audio packets, ffprobe reports
+//! `nb_read_frames=116` and a duration of 117 × 576 samples, the Xing count.
+//! This reader drops exactly the frames FFmpeg's decoder drops
+//! (`DecoderTrim`, including FFmpeg's rule that ignores the count of an
+//! apparently concatenated file), so `frames` equals `nb_read_frames`
+//! (checked on 56 LAME files, 8–48 kHz, 1–9999 samples). The duration is
+//! then within one frame of ffprobe's unless the padding also empties whole
+//! frames at the end (padding ≥ 529 + spf, only in very short files), where
+//! it is shorter by those frames too. The dropped frames are encoder
+//! priming/padding, whose output every gapless decoder discards; a decoder
+//! that starts at the first kept frame only lacks its bit reservoir for that
+//! frame's priming part.
 
 use std::time::Duration;
 
