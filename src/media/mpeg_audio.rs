@@ -566,6 +566,19 @@ mod tests {
     }
 
     #[test]
+    fn layer_one_is_mp1_with_384_sample_frames() {
+        // MPEG-1 layer I, 32 kb/s, 32 kHz, mono: 48-byte frames.
+        let mut frame = vec![0xff, 0xff, 0x18, 0xc0];
+        frame.resize(48, 0x11);
+        let (reader, units) = read(frame.repeat(5));
+        let track = &reader.tracks()[0];
+        assert_eq!((track.codec.name(), track.clock_rate), ("mp1", 32000));
+        assert_eq!((track.channels, track.bit_rate), (Some(1), Some(32_000)));
+        assert_eq!(units.len(), 5);
+        assert_eq!((units[4].pts, units[4].duration), (4 * 384, 384));
+    }
+
+    #[test]
     fn free_format_is_unsupported() {
         let mut data = vec![0xff, 0xfb, 0x00, 0x64];
         data.resize(2000, 0x55);

@@ -571,7 +571,10 @@ mod tests {
             err.to_string(),
             "truncated at byte 12: the 'fmt ' chunk needs 16 bytes, 10 remain"
         );
-        assert!(matches!(open(Vec::new()), Err(MediaError::Empty)));
+        assert!(matches!(
+            open(fixture("broken/empty.h264")),
+            Err(MediaError::Empty)
+        ));
         for name in [
             "broken/random.bin",
             "broken/text.mp3",
