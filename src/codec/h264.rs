@@ -33,7 +33,7 @@ use h264_reader::nal::sps::{
     ConstraintFlags, FrameMbsFlags, Level, PicOrderCntType, SeqParameterSet,
 };
 use h264_reader::nal::{Nal, NalHeader, RefNal};
-use h264_reader::rbsp::BitReaderError;
+use h264_reader::rbsp::{BitRead, BitReaderError};
 use h264_reader::Context;
 
 use crate::media::Rational;
@@ -416,12 +416,12 @@ impl SliceInfo {
         };
         let (slice, sps, pps) = parsed.map_err(|e| match e {
             SliceHeaderError::RbspError(e) => reader_error("slice header", &e),
-            SliceHeaderError::UndefinedPicParamSetId(id) => SyntaxError::MissingParameterSet(
-                format!("slice refers to unknown PPS {}", id.id()),
-            ),
-            SliceHeaderError::UndefinedSeqParamSetId(id) => SyntaxError::MissingParameterSet(
-                format!("slice refers to unknown SPS {}", id.id()),
-            ),
+            SliceHeaderError::UndefinedPicParamSetId(id) => {
+                SyntaxError::MissingParameterSet(format!("slice refers to unknown PPS {}", id.id()))
+            }
+            SliceHeaderError::UndefinedSeqParamSetId(id) => {
+                SyntaxError::MissingParameterSet(format!("slice refers to unknown SPS {}", id.id()))
+            }
             other => SyntaxError::Invalid(format!("bad slice header: {other:?}")),
         })?;
         let (pic_order_cnt_lsb, delta_pic_order_cnt_bottom, delta_pic_order_cnt) =
@@ -485,6 +485,19 @@ impl SliceInfo {
             || self.is_idr() != prev.is_idr()
             || (self.is_idr() && self.idr_pic_id != prev.idr_pic_id)
     }
+}
+
+/// `first_mb_in_slice`, the first syntax element of a slice header
+/// (§7.3.3), of a slice NAL unit (header byte included) that may be cut short
+/// or refer to unknown parameter sets.
+pub fn first_mb_in_slice(nal: &[u8]) -> Option<u32> {
+    if nal.is_empty() {
+        return None;
+    }
+    RefNal::new(nal, &[], true)
+        .rbsp_bits()
+        .read_ue("first_mb_in_slice")
+        .ok()
 }
 
 /// The `recovery_frame_cnt` of the first recovery point SEI message
@@ -837,8 +850,24 @@ mod tests {
     fn sps_summaries_match_ffprobe() {
         let cases = [
             ("h264_bframes.264", "High", 13, 320, 240, (25, 1), 2),
-            ("h264_baseline.h264", "Constrained Baseline", 13, 320, 240, (25, 1), 0),
-            ("h264_odd_ntsc_slices.264", "Main", 12, 250, 142, (30000, 1001), 2),
+            (
+                "h264_baseline.h264",
+                "Constrained Baseline",
+                13,
+                320,
+                240,
+                (25, 1),
+                0,
+            ),
+            (
+                "h264_odd_ntsc_slices.264",
+                "Main",
+                12,
+                250,
+                142,
+                (30000, 1001),
+                2,
+            ),
         ];
         for (name, profile, level, width, height, (num, den), reorder) in cases {
             let nals = fixture_nals(name);
@@ -930,6 +959,10 @@ mod tests {
             Err(SyntaxError::CutShort("slice header"))
         );
         assert!(SliceInfo::parse(&ctx, &[]).is_err());
+        assert_eq!(first_mb_in_slice(&idr[..2]), Some(0));
+        assert_eq!(first_mb_in_slice(&[0x65, 0x20]), Some(3));
+        assert_eq!(first_mb_in_slice(&[0x65, 0x00]), None);
+        assert_eq!(first_mb_in_slice(&[]), None);
         assert!(SliceInfo::parse(&ctx, &[0xe5, 0x88]).is_err());
         assert!(matches!(
             SliceInfo::parse(&Context::new(), idr),
@@ -1122,7 +1155,9 @@ mod tests {
         let mut out = vec![u64::MAX; pocs.len()];
         let first = order.decoded();
         for &(poc, flush) in pocs {
-            order.push(poc, flush, |o| out[(o.decode_index - first) as usize] = o.output_index);
+            order.push(poc, flush, |o| {
+                out[(o.decode_index - first) as usize] = o.output_index
+            });
         }
         order.flush(|o| out[(o.decode_index - first) as usize] = o.output_index);
         out
@@ -1158,7 +1193,10 @@ mod tests {
             let mut order = OutputOrder::new(depth);
             let out = outputs(&mut order, &pocs);
             for (d, &o) in out.iter().enumerate() {
-                assert!(o + u64::from(depth) >= d as u64, "depth {depth} picture {d}");
+                assert!(
+                    o + u64::from(depth) >= d as u64,
+                    "depth {depth} picture {d}"
+                );
             }
             let mut sorted = out.clone();
             sorted.sort_unstable();
