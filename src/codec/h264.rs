@@ -703,10 +703,17 @@ pub struct Output {
     pub output_index: u64,
 }
 
+/// How many pictures may be decoded after a picture, beyond the reorder
+/// depth, before it is output regardless of its POC: bounds the pictures a
+/// reader holds back when the POC goes backwards without an IDR picture.
+pub const MAX_OUTPUT_DELAY: u64 = 128;
+
 /// The output order of decoded pictures: the bumping process of §C.4.5.3
 /// with a buffer of `reorder_depth` pictures waiting for output (the
-/// `num_reorder_frames` model that players and muxers use), emptied before an
-/// IDR picture or a picture with MMCO 5 (§C.4.4) and at the end of the stream.
+/// `num_reorder_frames` model that players and muxers use). Callers
+/// [`flush`](Self::flush) it before an IDR picture or a picture with MMCO 5
+/// (§C.4.4) and at the end of the stream. A picture never waits longer than
+/// `reorder_depth + MAX_OUTPUT_DELAY` pictures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputOrder {
     depth: usize,
@@ -719,10 +726,9 @@ pub struct OutputOrder {
 impl OutputOrder {
     /// An empty buffer that keeps `reorder_depth` pictures waiting.
     pub fn new(reorder_depth: u32) -> OutputOrder {
-        let depth = reorder_depth.min(MAX_REORDER_DEPTH) as usize;
         OutputOrder {
-            depth,
-            waiting: Vec::with_capacity(depth + 1),
+            depth: reorder_depth.min(MAX_REORDER_DEPTH) as usize,
+            waiting: Vec::new(),
             decoded: 0,
             output: 0,
         }
@@ -738,24 +744,28 @@ impl OutputOrder {
         self.output
     }
 
-    /// Adds the next picture in decoding order, with its `PicOrderCnt`;
-    /// `flush` (IDR or MMCO 5) outputs every waiting picture first. Reports
-    /// each picture that leaves the buffer to `emit`, in output order, and
-    /// returns the decode index given to the new picture.
-    pub fn push(&mut self, poc: i64, flush: bool, mut emit: impl FnMut(Output)) -> u64 {
-        if flush {
-            self.flush(&mut emit);
-        }
+    /// Adds the next picture in decoding order, with its `PicOrderCnt`.
+    /// Reports each picture that leaves the buffer to `emit`, in output
+    /// order, and returns the decode index given to the new picture.
+    pub fn push(&mut self, poc: i64, mut emit: impl FnMut(Output)) -> u64 {
         let decode_index = self.decoded;
         self.decoded += 1;
         self.waiting.push((poc, decode_index));
         while self.waiting.len() > self.depth {
             self.bump(&mut emit);
         }
+        let patience = self.depth as u64 + MAX_OUTPUT_DELAY;
+        while let Some(oldest) = self.waiting.iter().map(|&(_, d)| d).min() {
+            if oldest + patience >= self.decoded {
+                break;
+            }
+            self.bump(&mut emit);
+        }
         decode_index
     }
 
-    /// Outputs every waiting picture (end of stream).
+    /// Outputs every waiting picture (before an IDR picture or a picture
+    /// with MMCO 5, and at the end of the stream).
     pub fn flush(&mut self, mut emit: impl FnMut(Output)) {
         while !self.waiting.is_empty() {
             self.bump(&mut emit);
@@ -1154,12 +1164,14 @@ mod tests {
     fn outputs(order: &mut OutputOrder, pocs: &[(i64, bool)]) -> Vec<u64> {
         let mut out = vec![u64::MAX; pocs.len()];
         let first = order.decoded();
+        let mut emit = |o: Output| out[(o.decode_index - first) as usize] = o.output_index;
         for &(poc, flush) in pocs {
-            order.push(poc, flush, |o| {
-                out[(o.decode_index - first) as usize] = o.output_index
-            });
+            if flush {
+                order.flush(&mut emit);
+            }
+            order.push(poc, &mut emit);
         }
-        order.flush(|o| out[(o.decode_index - first) as usize] = o.output_index);
+        order.flush(&mut emit);
         out
     }
 
@@ -1201,6 +1213,22 @@ mod tests {
             let mut sorted = out.clone();
             sorted.sort_unstable();
             assert_eq!(sorted, (0..200).collect::<Vec<u64>>());
+        }
+    }
+
+    #[test]
+    fn a_picture_waits_for_output_a_bounded_time() {
+        // A POC far ahead, then pictures that all come before it.
+        let mut pocs = vec![(0, true), (1_000_000, false)];
+        pocs.extend((1..400).map(|poc| (poc, false)));
+        let mut order = OutputOrder::new(2);
+        let out = outputs(&mut order, &pocs);
+        let delay = 2 + MAX_OUTPUT_DELAY;
+        // Picture 1 is output when picture 1 + delay arrives, right after the
+        // pictures 0 and 2 ..= 1 + delay.
+        assert_eq!(out[1], delay + 1);
+        for (d, &o) in out.iter().enumerate() {
+            assert!(o + delay >= d as u64, "picture {d} output {o}");
         }
     }
 

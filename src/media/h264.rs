@@ -42,7 +42,7 @@ const CLOCK_RATE: u32 = 90_000;
 const MAX_ACCESS_UNIT: usize = 32 << 20;
 
 /// How far into the input [`H264Reader::new`] looks for its first picture.
-const PROBE_LIMIT: u64 = 16 << 20;
+const PROBE_LIMIT: u64 = 64 << 20;
 
 /// The SPS and PPS NAL units in force, by id, as coded: what a seek restores.
 #[derive(Clone, Debug, Default)]
@@ -79,7 +79,17 @@ impl ParameterSets {
             nal,
         );
         self.ctx.put_seq_param_set(sps);
+        // A PPS is parsed against its SPS: parse the stored ones again.
+        self.parse_stored_pps();
         Ok(())
+    }
+
+    fn parse_stored_pps(&mut self) {
+        for pps in self.raw.pps.iter().flatten() {
+            if let Ok(pps) = parse_pps(&self.ctx, pps) {
+                self.ctx.put_pic_param_set(pps);
+            }
+        }
     }
 
     fn add_pps(&mut self, nal: &[u8]) -> Result<(), SyntaxError> {
@@ -126,19 +136,14 @@ impl ParameterSets {
         if Arc::ptr_eq(&self.raw, raw) {
             return;
         }
-        let mut ctx = Context::new();
+        self.ctx = Context::new();
+        self.raw = Arc::clone(raw);
         for sps in raw.sps.iter().flatten() {
             if let Ok(sps) = parse_sps(sps) {
-                ctx.put_seq_param_set(sps);
+                self.ctx.put_seq_param_set(sps);
             }
         }
-        for pps in raw.pps.iter().flatten() {
-            if let Ok(pps) = parse_pps(&ctx, pps) {
-                ctx.put_pic_param_set(pps);
-            }
-        }
-        self.ctx = ctx;
-        self.raw = Arc::clone(raw);
+        self.parse_stored_pps();
     }
 }
 
@@ -165,8 +170,6 @@ struct IndexEntry {
 #[derive(Debug)]
 struct Picture {
     poc: i64,
-    /// IDR or MMCO 5: every earlier picture is output before this one.
-    flush: bool,
     idr: bool,
     /// Where to resume for a seek to this picture, for candidate key frames.
     resume: Option<Box<ResumePoint>>,
@@ -575,6 +578,12 @@ impl H264Reader {
                 self.order = OutputOrder::new(info.reorder_depth);
             }
         }
+        if slice.is_idr() || slice.mmco5 {
+            // Every earlier picture is output before this one (§C.4.4);
+            // done first, so that resume points of IDR pictures are small.
+            let pending = &mut self.pending;
+            self.order.flush(|out| assign_output(pending, out));
+        }
         let candidate_key =
             slice.is_idr() || (slice.intra && self.au.recovery_point) || self.order.decoded() == 0;
         let resume = candidate_key.then(|| {
@@ -589,7 +598,6 @@ impl H264Reader {
         let au = &mut self.au;
         au.picture = Some(Picture {
             poc,
-            flush: slice.is_idr() || slice.mmco5,
             idr: slice.is_idr(),
             resume,
         });
@@ -663,9 +671,8 @@ impl H264Reader {
             resume: picture.resume.filter(|_| keyframe || first),
         });
         let pending = &mut self.pending;
-        self.order.push(picture.poc, picture.flush, |out| {
-            assign_output(pending, out)
-        });
+        self.order
+            .push(picture.poc, |out| assign_output(pending, out));
     }
 
     /// Outputs every waiting picture: reading is over.
@@ -741,7 +748,7 @@ impl H264Reader {
                 .front()
                 .map_or(self.order.decoded(), |unit| unit.decode_index);
             if let Some(last) = self.index.last() {
-                if next_decode < last.decode_index || self.ended {
+                if next_decode < last.decode_index {
                     let resume = last.resume.clone();
                     self.restore(&resume)?;
                 }
@@ -999,8 +1006,8 @@ mod tests {
             for (i, unit) in units.iter().enumerate() {
                 assert!(unit.pts >= unit.dts, "{} unit {i}", e.name);
                 assert_eq!(unit.dts, frame_ticks(e.rate, i as i64 - e.reorder));
-                let next = frame_ticks(e.rate, (unit.pts / dur.max(1)) + 1);
-                assert!(unit.duration as i64 == next - unit.pts || e.rate.1 != 1);
+                // 3600 and 3003 ticks: whole numbers, so every frame lasts one.
+                assert_eq!(i64::from(unit.duration), dur, "{} unit {i}", e.name);
             }
             assert!(units.windows(2).all(|w| w[0].dts < w[1].dts), "{}", e.name);
             let keyframes: Vec<usize> = (0..units.len()).filter(|&i| units[i].keyframe).collect();
@@ -1042,6 +1049,11 @@ mod tests {
             // Every byte of the file is in exactly one unit, in order.
             let joined: Vec<u8> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
             assert_eq!(joined, file, "{}", e.name);
+            // The file fits one read buffer: units are adjacent slices of it.
+            for pair in units.windows(2) {
+                let end = pair[0].data.as_ptr().wrapping_add(pair[0].data.len());
+                assert_eq!(end, pair[1].data.as_ptr(), "{}: a unit was copied", e.name);
+            }
             for (i, unit) in units.iter().enumerate() {
                 assert!(unit.data.starts_with(&[0, 0, 1]) || unit.data.starts_with(&[0, 0, 0, 1]));
                 let types: Vec<u8> = crate::codec::nal::annexb_ranges(&unit.data)
