@@ -12,6 +12,15 @@
 //! with the stream's reorder depth R ([`OutputOrder`]): a unit with decode
 //! index d and output index o gets PTS = ts(o) and DTS = ts(d − R), where
 //! ts(i) = ⌊i · 90000 · den / num⌋, exactly, from the indexes.
+//!
+//! Key frames are IDR pictures and I pictures with a recovery point SEI
+//! (§D.2.8). Reading records, for each key frame, the state that timing
+//! depends on (POC decoder, output order, parameter sets) so that `seek`
+//! resumes there with exactly the timestamps of a reading from the start.
+//!
+//! A file cut inside a slice header ends with [`MediaError::Truncated`]; one
+//! cut inside slice data cannot be told from a complete one (the syntax has
+//! no lengths), so its last unit is yielded short.
 
 use std::collections::VecDeque;
 use std::fmt::Display;
