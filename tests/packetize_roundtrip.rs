@@ -19,8 +19,11 @@ use mediatool::rtp::{self, rescale, wire_samples, ReceivedPacket, ReceivedUnit};
 use packetize_support::{packetize_ok, read_sdp, read_udp, Datagram, SdpMedia, START_UNIX};
 use rtp_types::RtpPacket;
 
+/// Each track's units, by track index.
+type UnitsByTrack = BTreeMap<usize, Vec<AccessUnit>>;
+
 /// The units of every track, as the demuxer reads them (None: no reader yet).
-fn demuxed(file: &Path) -> Option<(Vec<Track>, BTreeMap<usize, Vec<AccessUnit>>)> {
+fn demuxed(file: &Path) -> Option<(Vec<Track>, UnitsByTrack)> {
     let mut demuxer = match media::open(file) {
         Ok(d) => d,
         Err(MediaError::Unsupported(why)) => {
@@ -29,7 +32,7 @@ fn demuxed(file: &Path) -> Option<(Vec<Track>, BTreeMap<usize, Vec<AccessUnit>>)
         }
         Err(e) => panic!("{}: {e}", file.display()),
     };
-    let mut units: BTreeMap<usize, Vec<AccessUnit>> = BTreeMap::new();
+    let mut units = UnitsByTrack::new();
     while let Some(unit) = demuxer.read_unit().unwrap() {
         units.entry(unit.track).or_default().push(unit);
     }

@@ -64,8 +64,10 @@ pub struct SdpMedia {
 pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut medias = Vec::new();
-    let mut current: Option<(TrackKind, u16, u8, Option<String>, Option<String>)> = None;
-    let mut finish = |c: Option<(TrackKind, u16, u8, Option<String>, Option<String>)>| {
+    // kind, port, payload type, rtpmap, fmtp of the section being read.
+    type Section = (TrackKind, u16, u8, Option<String>, Option<String>);
+    let mut current: Option<Section> = None;
+    let mut finish = |c: Option<Section>| {
         if let Some((kind, port, pt, rtpmap, fmtp)) = c {
             let description =
                 PayloadDescription::parse(kind, &rtpmap.expect("a=rtpmap"), fmtp.as_deref())
