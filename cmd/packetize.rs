@@ -15,7 +15,9 @@ use mediatool::pcap::rtsp::{RtspSession, RtspStream, RTSP_PORT};
 use mediatool::pcap::{CaptureFormat, CaptureWriter};
 use mediatool::rtp::SenderOptions;
 use mediatool::sdp::{self, Destination, SdpTrack};
-use mediatool::stream::{max_payload_for_mtu, MediaStream, PacketKind, StreamConfig};
+use mediatool::stream::{
+    max_payload_for_mtu, MediaStream, OutgoingPacket, PacketKind, StreamConfig, StreamError,
+};
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
 #[derive(Debug, Args)]
@@ -60,8 +62,12 @@ pub struct PacketizeArgs {
 /// First UDP port of the sender's side (live555 and Darwin use 6970).
 const SERVER_PORT: u16 = 6970;
 
-/// Packets between progress bar updates.
-const PROGRESS_EVERY: u64 = 4096;
+/// Packets handed from the packetizing thread to the writing one at a time.
+const BATCH: usize = 512;
+
+/// Batches of packets and the input bytes read so far, or the error that
+/// ended the stream.
+type Batch = Result<(Vec<OutgoingPacket>, u64), StreamError>;
 
 /// Packetizes the file into the capture.
 pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
@@ -207,26 +213,29 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
         }
         v
     };
-    while let Some(packet) = stream.next_packet().with_context(|| name.clone())? {
-        let (server, client) = addresses[positions[packet.track]];
-        let (src, dst) = match packet.kind {
-            PacketKind::Rtp => (server, client),
-            PacketKind::Rtcp => (
-                SocketAddr::new(server.ip(), server.port() + 1),
-                SocketAddr::new(client.ip(), client.port() + 1),
-            ),
-        };
-        capture
-            .write_udp(rtsp_end + packet.send_time, src, dst, &packet.data)
-            .map_err(write_err)?;
+    // Two threads: one reads and packetizes, this one frames and writes.
+    let batches = produce_batches(stream);
+    for batch in batches {
+        let (packets, bytes_read) = batch.with_context(|| name.clone())?;
+        for packet in packets {
+            let (server, client) = addresses[positions[packet.track]];
+            let (src, dst) = match packet.kind {
+                PacketKind::Rtp => (server, client),
+                PacketKind::Rtcp => (
+                    SocketAddr::new(server.ip(), server.port() + 1),
+                    SocketAddr::new(client.ip(), client.port() + 1),
+                ),
+            };
+            capture
+                .write_udp(rtsp_end + packet.send_time, src, dst, &packet.data)
+                .map_err(write_err)?;
+        }
         if let Some(bar) = &progress {
-            if capture.packets() % PROGRESS_EVERY == 0 {
-                bar.set_position(stream.bytes_read());
-            }
+            bar.set_position(bytes_read);
         }
     }
     let packets = capture.packets();
-    let mut out = capture.finish();
+    let mut out = capture.finish().map_err(write_err)?;
     out.flush().map_err(write_err)?;
     drop(out);
     if let Some(bar) = progress {
@@ -245,6 +254,39 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
         sdp_path.display()
     );
     Ok(())
+}
+
+/// Runs `stream` on its own thread, handing its packets over in batches.
+/// The thread ends when the stream does, fails, or the receiver is dropped.
+fn produce_batches(mut stream: MediaStream) -> std::sync::mpsc::IntoIter<Batch> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+    std::thread::spawn(move || {
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            match stream.next_packet() {
+                Ok(Some(packet)) => {
+                    batch.push(packet);
+                    if batch.len() < BATCH {
+                        continue;
+                    }
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.send(Ok((full, stream.bytes_read()))).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    let _ = tx.send(Ok((batch, stream.bytes_read())));
+                    return;
+                }
+                Err(e) => {
+                    let _ = tx.send(Ok((batch, stream.bytes_read())));
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    rx.into_iter()
 }
 
 /// The first track of the file RTP can carry (the one `--ssrc`, `--seq`
