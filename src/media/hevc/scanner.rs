@@ -73,6 +73,8 @@ struct Pending {
 pub(super) struct Scanner {
     input: BytesReader,
     start_code: memmem::Finder<'static>,
+    /// [`MAX_ACCESS_UNIT`], lowered by tests.
+    max_access_unit: usize,
     /// The VPS/SPS/PPS seen so far.
     pub sets: ParameterSets,
 }
@@ -83,6 +85,7 @@ impl Scanner {
         Scanner {
             input,
             start_code: memmem::Finder::new(&[0, 0, 1]),
+            max_access_unit: MAX_ACCESS_UNIT,
             sets: ParameterSets::new(),
         }
     }
@@ -212,12 +215,12 @@ impl Scanner {
             self.input.fill_more()?;
             return Ok(0);
         }
-        if len > MAX_ACCESS_UNIT {
+        if len > self.max_access_unit {
             return Err(MediaError::invalid(
                 self.input.position(),
                 format!(
-                    "access unit longer than {} MiB (no access unit boundary)",
-                    MAX_ACCESS_UNIT >> 20
+                    "no access unit boundary in {} bytes: not an H.265 stream, or a corrupt one",
+                    self.max_access_unit
                 ),
             ));
         }
@@ -314,4 +317,71 @@ fn trim_zeros(buf: &[u8], floor: usize, end: usize) -> usize {
         .iter()
         .rposition(|&b| b != 0)
         .map_or(floor, |i| floor + i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Vec<u8> {
+        let path = format!("{}/fixtures/hevc_odd_ntsc.h265", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(path).unwrap()
+    }
+
+    fn units(scanner: &mut Scanner) -> Result<Vec<RawAccessUnit>> {
+        let mut warnings = Warnings::default();
+        std::iter::from_fn(|| scanner.next(&mut warnings).transpose()).collect()
+    }
+
+    /// The fixture with a filler-data NAL unit after the first picture,
+    /// sized so that the next start code starts `before` bytes ahead of the
+    /// end of the first 1 MiB read.
+    fn with_filler(before: usize) -> (Vec<u8>, usize) {
+        let data = fixture();
+        let second = {
+            let mut scanner = Scanner::new(BytesReader::from_bytes(data.clone()));
+            units(&mut scanner).unwrap()[1].offset as usize
+        };
+        let mut stream = data[..second].to_vec();
+        stream.extend([0, 0, 1, nal_type::FD << 1, 1]);
+        let fill = (1 << 20) - before - stream.len() - 1;
+        stream.extend(std::iter::repeat_n(0xff, fill));
+        stream.push(0x80);
+        assert_eq!(stream.len(), (1 << 20) - before);
+        stream.extend(&data[second..]);
+        (stream, second)
+    }
+
+    #[test]
+    fn start_codes_straddling_a_refill_are_found() {
+        for before in 0..6 {
+            let (stream, _) = with_filler(before);
+            let mut scanner = Scanner::new(BytesReader::from_bytes(stream.clone()));
+            let units = units(&mut scanner).unwrap();
+            assert_eq!(units.len(), 60, "start code {before} bytes before 1 MiB");
+            assert_eq!(units[1].offset, ((1 << 20) - before) as u64);
+            let joined: Vec<u8> = units.iter().flat_map(|u| u.data.to_vec()).collect();
+            assert!(joined == stream);
+            assert!(units
+                .iter()
+                .all(|u| u.picture.as_ref().is_some_and(|p| p.slice.is_ok())));
+        }
+    }
+
+    #[test]
+    fn an_access_unit_without_end_is_bounded() {
+        let (stream, second) = with_filler(0);
+        let mut scanner = Scanner::new(BytesReader::from_bytes(stream));
+        scanner.max_access_unit = 512 << 10;
+        let error = units(&mut scanner).unwrap_err();
+        assert!(
+            matches!(error, MediaError::Invalid { offset: 0, .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("boundary in 524288 bytes"),
+            "{error}"
+        );
+        assert!(second < 512 << 10);
+    }
 }
