@@ -346,6 +346,30 @@ fn rasl_pictures_of_a_leading_cra_are_skipped() {
 }
 
 #[test]
+fn a_cra_after_end_of_sequence_starts_over() {
+    // GOP 1, an end of sequence NAL unit, then the CRA with RASL pictures:
+    // the CRA has NoRaslOutputFlag = 1, so its RASL pictures are skipped
+    // and not counted in decoding order, in a straight read and after a seek.
+    let mut stream = open_gop_stream(&OPEN_GOPS[..9]);
+    push_nal(&mut stream, [nal_type::EOS << 1, 1], &[]);
+    for &(t, lsb) in &OPEN_GOPS[9..17] {
+        push_picture(&mut stream, t, lsb);
+    }
+    let mut reader = open(&stream).unwrap();
+    let (units, error) = read_all(&mut reader);
+    assert!(error.is_none());
+    assert_timing(&units, |i| i * 3600);
+    assert_eq!(
+        output_indexes(&units, 3600),
+        [0, 4, 2, 1, 3, 8, 6, 5, 7, 9, 13, 11, 10, 12]
+    );
+    assert!(units[8].data.ends_with(&[0, 0, 0, 1, nal_type::EOS << 1, 1]));
+    let (at, after) = after_seek(&mut reader, Duration::from_millis(400));
+    assert_eq!(at, to_duration(9 * 3600));
+    assert_eq!(after, units[9..]);
+}
+
+#[test]
 fn pictures_before_the_first_random_access_point_are_skipped() {
     let mut pictures = vec![(1, 30), (0, 29)];
     pictures.extend(&OPEN_GOPS[..9]);
