@@ -363,7 +363,9 @@ fn a_cra_after_end_of_sequence_starts_over() {
         output_indexes(&units, 3600),
         [0, 4, 2, 1, 3, 8, 6, 5, 7, 9, 13, 11, 10, 12]
     );
-    assert!(units[8].data.ends_with(&[0, 0, 0, 1, nal_type::EOS << 1, 1]));
+    assert!(units[8]
+        .data
+        .ends_with(&[0, 0, 0, 1, nal_type::EOS << 1, 1]));
     let (at, after) = after_seek(&mut reader, Duration::from_millis(400));
     assert_eq!(at, to_duration(9 * 3600));
     assert_eq!(after, units[9..]);
