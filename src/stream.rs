@@ -275,7 +275,9 @@ impl MediaStream {
         } else {
             (0..file_tracks.len()).collect()
         };
-        wanted.dedup();
+        // Each track once, in the order first asked for.
+        let mut seen = std::collections::HashSet::new();
+        wanted.retain(|&i| seen.insert(i));
         let mut tracks = Vec::new();
         let mut skipped = Vec::new();
         for index in wanted {
@@ -991,6 +993,18 @@ mod tests {
         // 27 video frames, 2 audio units (13 ms -> 50 packets) and RTCP.
         assert!(count > 27 * 3 + 50, "{count}");
         assert!(stream.next_packet().unwrap().is_none());
+    }
+
+    #[test]
+    fn tracks_are_selected_once_in_order() {
+        let mut c = config();
+        c.tracks = vec![1, 0, 1];
+        let stream = MediaStream::new(Box::new(av_demuxer()), c).unwrap();
+        let order: Vec<usize> = stream.tracks().iter().map(|t| t.index).collect();
+        assert_eq!(order, [1, 0]);
+        // The server runs streams on blocking threads.
+        fn send<T: Send>(_: &T) {}
+        send(&stream);
     }
 
     #[test]
