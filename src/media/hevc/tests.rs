@@ -96,18 +96,18 @@ fn bframes_fixture_agrees_with_ffprobe() {
     assert_eq!(types, [32, 33, 34]);
     let (units, error) = read_all(&mut reader);
     assert!(error.is_none(), "{error:?}");
-    // ffprobe -show_packets: 50 packets, these sizes, key frames 0 and 25.
+    // ffprobe -show_packets: 50 packets, these sizes, key frames 0, 21, 45.
     assert_eq!(
         ffmpeg_sizes(&units),
         [
-            5999, 2239, 1076, 494, 593, 1982, 922, 407, 374, 1724, 838, 412, 494, 1564, 941, 483,
-            485, 1836, 947, 435, 489, 1432, 953, 445, 474, 6774, 2342, 921, 351, 421, 1568, 910,
-            308, 350, 1513, 1041, 364, 351, 1998, 1056, 354, 601, 1547, 923, 385, 444, 1258, 904,
-            505, 484
+            5999, 2239, 1076, 494, 593, 1982, 922, 407, 374, 1724, 838, 412, 494, 1556, 940, 481,
+            472, 1822, 883, 470, 475, 6857, 920, 527, 448, 1966, 731, 348, 365, 1657, 749, 305,
+            452, 1600, 945, 372, 302, 1792, 971, 390, 426, 1657, 971, 492, 417, 6259, 967, 455,
+            483, 1079
         ]
     );
     let keys: Vec<usize> = (0..units.len()).filter(|&i| units[i].keyframe).collect();
-    assert_eq!(keys, [0, 25]);
+    assert_eq!(keys, BFRAMES_KEYFRAMES);
     assert_timing(&units, |i| i * 3600);
     // ffprobe -show_frames: the decoder outputs the packet at decode index
     // i as frame number output[i] (matched by pkt_pos).
@@ -115,20 +115,62 @@ fn bframes_fixture_agrees_with_ffprobe() {
         output_indexes(&units, 3600),
         [
             0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11, 16, 14, 13, 15, 20, 18, 17, 19, 24, 22, 21,
-            23, 25, 29, 27, 26, 28, 33, 31, 30, 32, 37, 35, 34, 36, 41, 39, 38, 40, 45, 43, 42, 44,
-            49, 47, 46, 48
+            23, 28, 26, 25, 27, 32, 30, 29, 31, 36, 34, 33, 35, 40, 38, 37, 39, 44, 42, 41, 43, 48,
+            46, 45, 47, 49
         ]
     );
     // sps_max_num_reorder_pics = 2: DTS trails by two frames.
     assert_eq!(units[0].dts, -7200);
     assert_eq!(units[49].dts, 47 * 3600);
-    // The fixture's CRA pictures have no leading pictures (no RASL/RADL):
-    // x265 with keyint=25 and 3 B-frames ends each GOP on a P picture.
-    let leading = annexb_ranges(&data)
-        .filter_map(|r| NalHeader::parse(&data[r]))
-        .filter(|h| h.is_rasl() || h.is_radl())
-        .count();
-    assert_eq!(leading, 0);
+}
+
+/// Decode indexes of the key frames of `hevc_bframes.265`: the IDR picture
+/// and two CRA pictures (`ffprobe -show_packets` flags `K`).
+const BFRAMES_KEYFRAMES: [usize; 3] = [0, 21, 45];
+
+/// `nal_unit_type` of the picture in an access unit.
+fn picture_type(unit: &AccessUnit) -> u8 {
+    annexb_ranges(&unit.data)
+        .filter_map(|r| NalHeader::parse(&unit.data[r]))
+        .find(|h| h.is_vcl())
+        .map(|h| h.nal_type)
+        .unwrap()
+}
+
+fn is_rasl(unit: &AccessUnit) -> bool {
+    matches!(picture_type(unit), nal_type::RASL_N | nal_type::RASL_R)
+}
+
+#[test]
+fn bframes_fixture_has_rasl_pictures_after_each_cra() {
+    // x265 with keyint=24, open GOP and 3 B-frames: each CRA picture is
+    // followed in decoding order by three RASL pictures that precede it in
+    // output order (`ffmpeg -bsf:v trace_headers`: nal_unit_type 21 at
+    // packets 21 and 45, 9, 8, 8 after each).
+    let (units, _) = read_all(&mut open(&fixture("hevc_bframes.265")).unwrap());
+    let types: Vec<u8> = units.iter().map(picture_type).collect();
+    assert_eq!(types[0], nal_type::IDR_N_LP);
+    let cras: Vec<usize> = (0..units.len())
+        .filter(|&i| types[i] == nal_type::CRA_NUT)
+        .collect();
+    assert_eq!(cras, BFRAMES_KEYFRAMES[1..]);
+    for &cra in &cras {
+        assert_eq!(
+            types[cra + 1..cra + 5],
+            [
+                nal_type::RASL_R,
+                nal_type::RASL_N,
+                nal_type::RASL_N,
+                nal_type::TRAIL_R
+            ],
+            "after the CRA at {cra}"
+        );
+        for rasl in &units[cra + 1..cra + 4] {
+            assert!(rasl.pts < units[cra].pts && rasl.dts > units[cra].dts);
+        }
+    }
+    let rasl: Vec<usize> = (0..units.len()).filter(|&i| is_rasl(&units[i])).collect();
+    assert_eq!(rasl, [22, 23, 24, 46, 47, 48]);
 }
 
 #[test]
@@ -173,6 +215,25 @@ fn probe_path_counts_frames() {
     assert_eq!(info.stats[0].duration, 60 * 3003);
 }
 
+/// What reading from the key frame at decode index `key` of a straight read
+/// `all` yields: the key frame, then everything after it but its RASL
+/// pictures (leading pictures that reference pictures before the key frame,
+/// which a decoder starting there skips, §8.1.3), with unchanged timestamps.
+fn after_key(all: &[AccessUnit], key: usize) -> Vec<AccessUnit> {
+    // Leading pictures (RADL and RASL, types 6 to 9) come right after their
+    // IRAP picture in decoding order (§7.4.3.1).
+    let leading = all[key + 1..]
+        .iter()
+        .take_while(|u| (6..=9).contains(&picture_type(u)))
+        .count();
+    let (leading, rest) = all[key + 1..].split_at(leading);
+    std::iter::once(&all[key])
+        .chain(leading.iter().filter(|u| !is_rasl(u)))
+        .chain(rest)
+        .cloned()
+        .collect()
+}
+
 /// Units from `reader` after seeking to `time`, and the time it reported.
 fn after_seek(reader: &mut HevcReader, time: Duration) -> (Duration, Vec<AccessUnit>) {
     let at = reader.seek(time).unwrap();
@@ -205,7 +266,7 @@ fn seeking_the_fixtures_matches_a_straight_read() {
                     continue;
                 }
                 assert_eq!(at, to_duration(all[key].pts), "{name} at {time:?}");
-                assert_eq!(units, all[key..], "{name} at {time:?}");
+                assert_eq!(units, after_key(&all, key), "{name} at {time:?}");
             }
         }
     }
@@ -300,11 +361,6 @@ fn open_gops_with_leading_pictures() {
 fn seeking_to_a_cra_skips_its_rasl_pictures_and_keeps_timestamps() {
     let stream = open_gop_stream(&OPEN_GOPS);
     let (all, _) = read_all(&mut open(&stream).unwrap());
-    let rasl = |u: &AccessUnit| {
-        annexb_ranges(&u.data)
-            .filter_map(|r| NalHeader::parse(&u.data[r]))
-            .any(|h| h.is_rasl())
-    };
     let mut reader = open(&stream).unwrap();
     // frame 12 and 13 -> CRA 12; 20, 24 -> CRA 20; 25 -> IDR; 3 -> IDR 0.
     for (frame, key) in [(13, 9), (24, 17), (12, 9), (25, 23), (3, 0), (20, 17)] {
@@ -312,21 +368,41 @@ fn seeking_to_a_cra_skips_its_rasl_pictures_and_keeps_timestamps() {
         assert_eq!(at, to_duration(all[key].pts), "seek to frame {frame}");
         // The same units as a straight read, RASL pictures of the CRA
         // sought to left out, with identical PTS and DTS.
-        let first_trailing = all[key + 1..]
-            .iter()
-            .position(|u| !rasl(u))
-            .map_or(all.len(), |i| key + 1 + i);
-        let expected: Vec<AccessUnit> = std::iter::once(all[key].clone())
-            .chain(all[first_trailing..].iter().cloned())
-            .collect();
+        let expected = after_key(&all, key);
         if key == 9 || key == 17 {
-            assert_eq!(first_trailing, key + 4, "three RASL pictures skipped");
+            assert_eq!(expected.len(), all.len() - key - 3, "three RASL skipped");
         }
         assert_eq!(units, expected, "seek to frame {frame}");
     }
     // Past the end: positioned at the end, the duration returned.
     let (at, units) = after_seek(&mut reader, Duration::from_secs(2));
     assert_eq!((at, units.len()), (to_duration(28 * 3600), 0));
+}
+
+#[test]
+fn seeking_to_each_cra_of_the_fixture_skips_its_rasl_pictures() {
+    let data = fixture("hevc_bframes.265");
+    let (all, _) = read_all(&mut open(&data).unwrap());
+    let mut used = open(&data).unwrap();
+    read_all(&mut used);
+    for &cra in &BFRAMES_KEYFRAMES[1..] {
+        assert!(all[cra + 1..cra + 4].iter().all(is_rasl));
+        let pts = all[cra].pts;
+        // The CRA's own time, within its frame, and the next frame's.
+        for time in [pts, pts + 3599, pts + 3600] {
+            // A fresh reader indexes forward; a used one knows the CRA.
+            for reader in [&mut open(&data).unwrap(), &mut used] {
+                let (at, units) = after_seek(reader, to_duration(time));
+                assert_eq!(at, to_duration(pts), "CRA {cra}, {time} ticks");
+                assert_eq!(units[0], all[cra]);
+                // Its three RASL pictures are skipped; everything after
+                // them is the straight read, PTS and DTS included: the
+                // skipped pictures keep their decoding slots.
+                assert_eq!(units[1..], all[cra + 4..], "CRA {cra}, {time} ticks");
+                assert_eq!(units[1].dts, all[cra].dts + 4 * 3600);
+            }
+        }
+    }
 }
 
 #[test]
@@ -383,8 +459,9 @@ fn pictures_before_the_first_random_access_point_are_skipped() {
 
 #[test]
 fn a_long_stream_refills_the_buffer_across_access_units() {
-    // 45 copies of the fixture (2.5 MB, so units straddle the 1 MiB reads):
-    // each copy starts with an IDR and a new coded video sequence.
+    // 45 copies of the fixture (2.7 MB, so units straddle the 1 MiB reads):
+    // each copy starts with an IDR and a new coded video sequence and has
+    // two CRA pictures whose RASL pictures are decodable.
     let data = fixture("hevc_bframes.265").repeat(45);
     let (units, error) = read_all(&mut open(&data).unwrap());
     assert!(error.is_none());
@@ -392,7 +469,7 @@ fn a_long_stream_refills_the_buffer_across_access_units() {
     let joined: Vec<u8> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
     assert!(joined == data);
     assert_timing(&units, |i| i * 3600);
-    assert_eq!(units.iter().filter(|u| u.keyframe).count(), 90);
+    assert_eq!(units.iter().filter(|u| u.keyframe).count(), 3 * 45);
 }
 
 #[test]
