@@ -10,9 +10,8 @@
 //!   information and the picture reorder depth (Annex A, Annex E),
 //! - a compact slice header summary and the detection of the first VCL NAL
 //!   unit of a new primary coded picture (§7.4.1.2.4),
-//! - picture order count decoding (§8.2.1) and an emulation of the output
-//!   order of the decoded picture buffer (the "bumping" process of §C.4.5.3),
-//!   from which readers of elementary streams derive presentation times.
+//! - picture order count decoding (§8.2.1), from which readers of
+//!   elementary streams derive presentation order and times.
 //!
 //! Left out, on purpose: gaps in `frame_num` (§8.2.5.2, frames the decoder
 //! would infer are not counted), `no_output_of_prior_pics_flag` (pictures an
@@ -693,106 +692,6 @@ fn expected_poc(
     expected
 }
 
-/// A picture leaving [`OutputOrder`]: its index in decoding order and in
-/// output order, both counted from the start of the stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Output {
-    /// Position in decoding order.
-    pub decode_index: u64,
-    /// Position in output (presentation) order.
-    pub output_index: u64,
-}
-
-/// How many pictures may be decoded after a picture, beyond the reorder
-/// depth, before it is output regardless of its POC: bounds the pictures a
-/// reader holds back when the POC goes backwards without an IDR picture.
-pub const MAX_OUTPUT_DELAY: u64 = 128;
-
-/// The output order of decoded pictures: the bumping process of §C.4.5.3
-/// with a buffer of `reorder_depth` pictures waiting for output (the
-/// `num_reorder_frames` model that players and muxers use). Callers
-/// [`flush`](Self::flush) it before an IDR picture or a picture with MMCO 5
-/// (§C.4.4) and at the end of the stream. A picture never waits longer than
-/// `reorder_depth + MAX_OUTPUT_DELAY` pictures.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutputOrder {
-    depth: usize,
-    /// Pictures waiting for output: (PicOrderCnt, decode index).
-    waiting: Vec<(i64, u64)>,
-    decoded: u64,
-    output: u64,
-}
-
-impl OutputOrder {
-    /// An empty buffer that keeps `reorder_depth` pictures waiting.
-    pub fn new(reorder_depth: u32) -> OutputOrder {
-        OutputOrder {
-            depth: reorder_depth.min(MAX_REORDER_DEPTH) as usize,
-            waiting: Vec::new(),
-            decoded: 0,
-            output: 0,
-        }
-    }
-
-    /// Pictures decoded so far (the decode index of the next one).
-    pub fn decoded(&self) -> u64 {
-        self.decoded
-    }
-
-    /// Pictures output so far.
-    pub fn output(&self) -> u64 {
-        self.output
-    }
-
-    /// Adds the next picture in decoding order, with its `PicOrderCnt`.
-    /// Reports each picture that leaves the buffer to `emit`, in output
-    /// order, and returns the decode index given to the new picture.
-    pub fn push(&mut self, poc: i64, mut emit: impl FnMut(Output)) -> u64 {
-        let decode_index = self.decoded;
-        self.decoded += 1;
-        self.waiting.push((poc, decode_index));
-        while self.waiting.len() > self.depth {
-            self.bump(&mut emit);
-        }
-        let patience = self.depth as u64 + MAX_OUTPUT_DELAY;
-        while let Some(oldest) = self.waiting.iter().map(|&(_, d)| d).min() {
-            if oldest + patience >= self.decoded {
-                break;
-            }
-            self.bump(&mut emit);
-        }
-        decode_index
-    }
-
-    /// Outputs every waiting picture (before an IDR picture or a picture
-    /// with MMCO 5, and at the end of the stream).
-    pub fn flush(&mut self, mut emit: impl FnMut(Output)) {
-        while !self.waiting.is_empty() {
-            self.bump(&mut emit);
-        }
-    }
-
-    /// Outputs the waiting picture with the smallest POC (the earlier one in
-    /// decoding order on a tie).
-    fn bump(&mut self, emit: &mut impl FnMut(Output)) {
-        let Some(position) = self
-            .waiting
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, &key)| key)
-            .map(|(i, _)| i)
-        else {
-            return;
-        };
-        let (_, decode_index) = self.waiting.swap_remove(position);
-        emit(Output {
-            decode_index,
-            output_index: self.output,
-        });
-        self.output += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1159,77 +1058,6 @@ mod tests {
         };
         assert_eq!(poc.decode(&sps, &reset), 0);
         assert_eq!(poc.decode(&sps, &slice(1, 2, 1, 0)), 2);
-    }
-
-    fn outputs(order: &mut OutputOrder, pocs: &[(i64, bool)]) -> Vec<u64> {
-        let mut out = vec![u64::MAX; pocs.len()];
-        let first = order.decoded();
-        let mut emit = |o: Output| out[(o.decode_index - first) as usize] = o.output_index;
-        for &(poc, flush) in pocs {
-            if flush {
-                order.flush(&mut emit);
-            }
-            order.push(poc, &mut emit);
-        }
-        order.flush(&mut emit);
-        out
-    }
-
-    #[test]
-    fn output_order_reorders_within_depth_and_flushes() {
-        // I0 P8 B4 b2 b6 | IDR: output order I0 b2 B4 b6 P8 | I0 ...
-        let pocs = [
-            (0, true),
-            (8, false),
-            (4, false),
-            (2, false),
-            (6, false),
-            (0, true),
-            (4, false),
-            (2, false),
-        ];
-        let mut order = OutputOrder::new(2);
-        assert_eq!(outputs(&mut order, &pocs), [0, 4, 2, 1, 3, 5, 7, 6]);
-        assert_eq!((order.decoded(), order.output()), (8, 8));
-        // With depth 0 the output order is the decoding order.
-        let mut order = OutputOrder::new(0);
-        assert_eq!(outputs(&mut order, &pocs), [0, 1, 2, 3, 4, 5, 6, 7]);
-    }
-
-    #[test]
-    fn output_index_never_trails_decode_index_by_more_than_depth() {
-        let pocs: Vec<(i64, bool)> = (0..200)
-            .map(|i: i64| ((i * 7919) % 13 - 6, i % 37 == 0))
-            .collect();
-        for depth in 0..5u32 {
-            let mut order = OutputOrder::new(depth);
-            let out = outputs(&mut order, &pocs);
-            for (d, &o) in out.iter().enumerate() {
-                assert!(
-                    o + u64::from(depth) >= d as u64,
-                    "depth {depth} picture {d}"
-                );
-            }
-            let mut sorted = out.clone();
-            sorted.sort_unstable();
-            assert_eq!(sorted, (0..200).collect::<Vec<u64>>());
-        }
-    }
-
-    #[test]
-    fn a_picture_waits_for_output_a_bounded_time() {
-        // A POC far ahead, then pictures that all come before it.
-        let mut pocs = vec![(0, true), (1_000_000, false)];
-        pocs.extend((1..400).map(|poc| (poc, false)));
-        let mut order = OutputOrder::new(2);
-        let out = outputs(&mut order, &pocs);
-        let delay = 2 + MAX_OUTPUT_DELAY;
-        // Picture 1 is output when picture 1 + delay arrives, right after the
-        // pictures 0 and 2 ..= 1 + delay.
-        assert_eq!(out[1], delay + 1);
-        for (d, &o) in out.iter().enumerate() {
-            assert!(o + delay >= d as u64, "picture {d} output {o}");
-        }
     }
 
     #[test]

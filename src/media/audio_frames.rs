@@ -420,7 +420,7 @@ fn confirm<S: FrameSyntax>(
 pub(super) mod testing {
     use std::time::Duration;
 
-    use super::super::audio_clock::time_of;
+    use super::super::clock::time_of;
     use super::super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
 
     /// Opens a reader over bytes in memory.
@@ -504,7 +504,7 @@ pub(super) mod testing {
         for sample in samples {
             let time = time_of(sample, rate) + Duration::from_nanos(1);
             let got = demuxer.seek(time).unwrap();
-            let sample = super::super::audio_clock::sample_at(time, rate);
+            let sample = super::super::clock::sample_at(time, rate);
             match full
                 .iter()
                 .position(|u| u.pts as u64 + u64::from(u.duration) > sample)

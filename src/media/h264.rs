@@ -9,20 +9,20 @@
 //! An elementary stream has no timestamps. Frames are `1 / frame_rate` apart
 //! (the SPS VUI timing, else 25 fps) and numbered in decoding order and in
 //! output order, the latter found by emulating the decoder's output process
-//! with the stream's reorder depth R ([`OutputOrder`]): a unit with decode
+//! with the stream's reorder depth R (`OutputOrder`): a unit with decode
 //! index d and output index o gets PTS = ts(o) and DTS = ts(d − R), where
 //! ts(i) = ⌊i · 90000 · den / num⌋, exactly, from the indexes.
 //!
 //! Key frames are IDR pictures and I pictures with a recovery point SEI
-//! (§D.2.8). Reading records, for each key frame, the state that timing
-//! depends on (POC decoder, output order, parameter sets) so that `seek`
-//! resumes there with exactly the timestamps of a reading from the start.
+//! (§D.2.8). Reading records, for each key frame, its decode and output
+//! indexes and the state that decoding depends on (POC decoder, parameter
+//! sets) so that `seek` resumes there with exactly the timestamps of a
+//! reading from the start.
 //!
 //! A file cut inside a slice header ends with [`MediaError::Truncated`]; one
 //! cut inside slice data cannot be told from a complete one (the syntax has
 //! no lengths), so its last unit is yielded short.
 
-use std::collections::VecDeque;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,19 +33,17 @@ use h264_reader::nal::sps::SeqParameterSet;
 use h264_reader::Context;
 use memchr::memmem;
 
+use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
+use super::output_order::OutputOrder;
 use super::{
-    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Rational, Result,
-    Track,
+    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
 use crate::codec::h264::{
     first_mb_in_slice, has_slice_header, nal_type, nal_unit_type, parse_pps, parse_sps,
-    recovery_point, starts_access_unit, OutputOrder, PocDecoder, SliceInfo, SpsInfo, SyntaxError,
+    recovery_point, starts_access_unit, PocDecoder, SliceInfo, SpsInfo, SyntaxError,
     DEFAULT_FRAME_RATE,
 };
 use crate::codec::nal::trim_trailing_zeros;
-
-/// RTP clock rate of video (RFC 6184 §8.2.1) and our timestamp unit.
-const CLOCK_RATE: u32 = 90_000;
 
 /// Largest access unit accepted: bounds memory when start codes are missing.
 const MAX_ACCESS_UNIT: usize = 32 << 20;
@@ -163,15 +161,14 @@ struct ResumePoint {
     /// File offset of the access unit's first byte.
     offset: u64,
     poc: PocDecoder,
-    order: OutputOrder,
     params: Arc<RawParameterSets>,
 }
 
 /// A key frame (or the first unit of the file) that `seek` can start from.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct IndexEntry {
-    output_index: u64,
-    decode_index: u64,
+    output_index: i64,
+    decode_index: i64,
     resume: Box<ResumePoint>,
 }
 
@@ -204,8 +201,7 @@ struct AccessUnitBuilder {
 #[derive(Debug)]
 struct PendingUnit {
     data: Bytes,
-    decode_index: u64,
-    output_index: Option<u64>,
+    decode_index: i64,
     keyframe: bool,
     resume: Option<Box<ResumePoint>>,
 }
@@ -260,24 +256,25 @@ pub struct H264Reader {
     input: BytesReader,
     tracks: Vec<Track>,
     start_code: memmem::Finder<'static>,
-    frame_rate: Rational,
-    reorder_depth: u32,
+    /// Frame rate and reorder depth of the first picture's SPS.
+    clock: FrameClock,
     params: ParameterSets,
     poc: PocDecoder,
-    order: OutputOrder,
+    /// Decode index of the next picture.
+    decode_index: i64,
+    order: OutputOrder<PendingUnit>,
     /// Buffer position of the start code of the next NAL unit, once found.
     next_start: Option<usize>,
     /// Buffer position where the next start code search resumes.
     search_from: usize,
     au: AccessUnitBuilder,
-    pending: VecDeque<PendingUnit>,
     index: Vec<IndexEntry>,
     /// Reading reached the end of the input (or a fatal error).
     ended: bool,
     /// The error that ended reading, reported after the pending units.
     error: Option<MediaError>,
     /// Frames in the file, once a reading has reached its end.
-    total_frames: Option<u64>,
+    total_frames: Option<i64>,
     reported: u8,
     seen: Seen,
 }
@@ -293,15 +290,17 @@ impl H264Reader {
             input,
             tracks: Vec::new(),
             start_code: memmem::Finder::new(&[0, 0, 1]).into_owned(),
-            frame_rate: DEFAULT_FRAME_RATE,
-            reorder_depth: 0,
+            clock: FrameClock {
+                rate: DEFAULT_FRAME_RATE,
+                reorder_delay: 0,
+            },
             params: ParameterSets::default(),
             poc: PocDecoder::new(),
+            decode_index: 0,
             order: OutputOrder::new(0),
             next_start: None,
             search_from: 0,
             au: AccessUnitBuilder::default(),
-            pending: VecDeque::new(),
             index: Vec::new(),
             ended: false,
             error: None,
@@ -355,13 +354,6 @@ impl H264Reader {
             self.reported |= damage as u8;
             tracing::warn!("{message}");
         }
-    }
-
-    /// Timestamp of frame slot `index`: ⌊index · 90000 · den / num⌋.
-    fn ticks(&self, index: i64) -> i64 {
-        let ticks = (i128::from(index) * i128::from(CLOCK_RATE) * i128::from(self.frame_rate.den))
-            .div_euclid(i128::from(self.frame_rate.num));
-        i64::try_from(ticks).unwrap_or(if ticks < 0 { i64::MIN } else { i64::MAX })
     }
 
     /// Finds the next NAL unit, reading more input as needed; `None` at the
@@ -579,27 +571,26 @@ impl H264Reader {
         let Some(sps) = self.params.sps_of_pps(slice.pps_id) else {
             return;
         };
-        if self.tracks.is_empty() && self.order.decoded() == 0 {
+        if self.tracks.is_empty() && self.decode_index == 0 {
             // The stream's timing comes from the SPS of its first picture.
             if let Ok(info) = SpsInfo::new(sps) {
-                self.frame_rate = info.frame_rate;
-                self.reorder_depth = info.reorder_depth;
+                self.clock = FrameClock {
+                    rate: info.frame_rate,
+                    reorder_delay: info.reorder_depth,
+                };
                 self.order = OutputOrder::new(info.reorder_depth);
             }
         }
         if slice.is_idr() || slice.mmco5 {
-            // Every earlier picture is output before this one (§C.4.4);
-            // done first, so that resume points of IDR pictures are small.
-            let pending = &mut self.pending;
-            self.order.flush(|out| assign_output(pending, out));
+            // Every earlier picture is output before this one (§C.4.4).
+            self.order.flush();
         }
         let candidate_key =
-            slice.is_idr() || (slice.intra && self.au.recovery_point) || self.order.decoded() == 0;
+            slice.is_idr() || (slice.intra && self.au.recovery_point) || self.decode_index == 0;
         let resume = candidate_key.then(|| {
             Box::new(ResumePoint {
                 offset: self.input.position(),
                 poc: self.poc.clone(),
-                order: self.order.clone(),
                 params: Arc::clone(&self.params.raw),
             })
         });
@@ -671,32 +662,28 @@ impl H264Reader {
             return;
         };
         let keyframe = picture.idr || (au.recovery_point && au.all_intra);
-        let first = self.order.decoded() == 0;
-        self.pending.push_back(PendingUnit {
+        let first = self.decode_index == 0;
+        let unit = PendingUnit {
             data,
-            decode_index: self.order.decoded(),
-            output_index: None,
+            decode_index: self.decode_index,
             keyframe,
             resume: picture.resume.filter(|_| keyframe || first),
-        });
-        let pending = &mut self.pending;
-        self.order
-            .push(picture.poc, |out| assign_output(pending, out));
+        };
+        self.order.push(picture.poc, unit);
+        self.decode_index += 1;
     }
 
     /// Outputs every waiting picture: reading is over.
     fn end_of_stream(&mut self) {
-        let pending = &mut self.pending;
-        self.order.flush(|out| assign_output(pending, out));
+        self.order.flush();
         self.ended = true;
-        self.total_frames = Some(self.order.output());
+        self.total_frames = self.order.end().or(self.total_frames);
     }
 
     /// The next unit in decoding order, if its output index is known;
     /// indexes it when it is a key frame.
     fn pop_ready(&mut self) -> Option<AccessUnit> {
-        let output_index = self.pending.front()?.output_index?;
-        let unit = self.pending.pop_front()?;
+        let (unit, output_index) = self.order.pop()?;
         if let Some(resume) = unit.resume {
             if self
                 .index
@@ -710,30 +697,23 @@ impl H264Reader {
                 });
             }
         }
-        let output = i64::try_from(output_index).unwrap_or(i64::MAX);
-        let decode = i64::try_from(unit.decode_index).unwrap_or(i64::MAX);
-        let pts = self.ticks(output);
-        let duration = self.ticks(output.saturating_add(1)) - pts;
-        Some(AccessUnit {
-            track: 0,
-            pts,
-            dts: self.ticks(decode - i64::from(self.reorder_depth)),
-            duration: u32::try_from(duration).unwrap_or(u32::MAX),
-            keyframe: unit.keyframe,
-            data: unit.data,
-        })
+        Some(
+            self.clock
+                .unit(unit.decode_index, output_index, unit.keyframe, unit.data),
+        )
     }
 
-    /// Continues reading from `resume` (the start of an indexed access unit).
-    fn restore(&mut self, resume: &ResumePoint) -> Result<()> {
+    /// Continues reading from the indexed access unit `entry`.
+    fn restore(&mut self, entry: &IndexEntry) -> Result<()> {
+        let resume = &entry.resume;
         self.input.seek(resume.offset)?;
         self.next_start = None;
         self.search_from = 0;
         self.au = AccessUnitBuilder::default();
         self.poc = resume.poc.clone();
-        self.order = resume.order.clone();
         self.params.restore(&resume.params);
-        self.pending.clear();
+        self.decode_index = entry.decode_index;
+        self.order.restart(Some(entry.output_index));
         self.ended = false;
         self.error = None;
         Ok(())
@@ -746,20 +726,20 @@ impl H264Reader {
             let beyond = self
                 .index
                 .last()
-                .is_some_and(|entry| self.ticks(entry.output_index as i64) > target);
+                .is_some_and(|entry| self.clock.ticks(entry.output_index) > target);
             if beyond || self.total_frames.is_some() {
                 return Ok(());
             }
             // Continue where reading stands if it is past the last key frame,
             // else from the last key frame.
             let next_decode = self
-                .pending
+                .order
                 .front()
-                .map_or(self.order.decoded(), |unit| unit.decode_index);
+                .map_or(self.decode_index, |unit| unit.decode_index);
             if let Some(last) = self.index.last() {
                 if next_decode < last.decode_index {
-                    let resume = last.resume.clone();
-                    self.restore(&resume)?;
+                    let last = last.clone();
+                    self.restore(&last)?;
                 }
             }
             let indexed = self.index.len();
@@ -769,43 +749,15 @@ impl H264Reader {
                     // The end, or damage that ends the file early: the index
                     // covers what can be read.
                     Ok(None) | Err(_) => {
-                        self.total_frames.get_or_insert(self.order.output());
-                        break;
+                        if let Some(end) = self.order.end() {
+                            self.total_frames.get_or_insert(end);
+                        }
+                        return Ok(());
                     }
                 }
             }
         }
     }
-}
-
-/// Records the output index of a picture that left the output order
-/// emulation, if its unit is still pending.
-fn assign_output(pending: &mut VecDeque<PendingUnit>, out: crate::codec::h264::Output) {
-    let Some(first) = pending.front().map(|unit| unit.decode_index) else {
-        return;
-    };
-    if let Some(unit) = out
-        .decode_index
-        .checked_sub(first)
-        .and_then(|i| usize::try_from(i).ok())
-        .and_then(|i| pending.get_mut(i))
-    {
-        unit.output_index = Some(out.output_index);
-    }
-}
-
-/// 90 kHz ticks of `time`, rounded up (so that a time converted from ticks by
-/// [`duration_of`] gives the same ticks back).
-fn ticks_of(time: Duration) -> i64 {
-    let ticks = (time.as_nanos() * u128::from(CLOCK_RATE)).div_ceil(1_000_000_000);
-    i64::try_from(ticks).unwrap_or(i64::MAX)
-}
-
-/// `ticks` of the 90 kHz clock as a duration, rounded down to nanoseconds.
-fn duration_of(ticks: i64) -> Duration {
-    let ticks = u64::try_from(ticks).unwrap_or(0);
-    let rate = u64::from(CLOCK_RATE);
-    Duration::new(ticks / rate, ((ticks % rate) * 1_000_000_000 / rate) as u32)
 }
 
 impl Demuxer for H264Reader {
@@ -834,32 +786,32 @@ impl Demuxer for H264Reader {
     }
 
     fn seek(&mut self, time: Duration) -> Result<Duration> {
-        let target = ticks_of(time);
+        let target = ticks_at(time);
         self.index_up_to(target)?;
         if let Some(total) = self.total_frames {
-            let duration = self.ticks(total as i64);
+            let duration = self.clock.ticks(total);
             if target >= duration || self.index.is_empty() {
                 // Past the end: nothing more to read until the next seek.
-                self.pending.clear();
+                self.order.restart(None);
                 self.au = AccessUnitBuilder::default();
                 self.ended = true;
                 self.error = None;
-                return Ok(duration_of(duration));
+                return Ok(time_of_ticks(duration));
             }
         }
         let Some(entry) = self
             .index
             .iter()
             .rev()
-            .find(|entry| self.ticks(entry.output_index as i64) <= target)
+            .find(|entry| self.clock.ticks(entry.output_index) <= target)
             .or(self.index.first())
         else {
             return Ok(Duration::ZERO);
         };
-        let pts = self.ticks(entry.output_index as i64);
-        let resume = entry.resume.clone();
-        self.restore(&resume)?;
-        Ok(duration_of(pts))
+        let pts = self.clock.ticks(entry.output_index);
+        let entry = entry.clone();
+        self.restore(&entry)?;
+        Ok(time_of_ticks(pts))
     }
 }
 
@@ -868,6 +820,7 @@ mod tests {
     use super::*;
     use crate::media::inspect;
     use crate::media::inspect::count_units;
+    use crate::media::Rational;
 
     fn fixture(name: &str) -> String {
         format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -1125,16 +1078,21 @@ mod tests {
                 for ms in [1900u64, 0, 999, 1000, 1001, 1500, 40, 1200, 5000, 0] {
                     let time = Duration::from_millis(ms);
                     let got = reader.seek(time).unwrap();
-                    let target = ticks_of(time);
+                    let target = ticks_at(time);
                     if target >= duration {
-                        assert_eq!(got, duration_of(duration), "{} {ms} ms", e.name);
+                        assert_eq!(got, time_of_ticks(duration), "{} {ms} ms", e.name);
                         assert!(reader.read_unit().unwrap().is_none());
                         continue;
                     }
                     let k = key_pts.iter().rposition(|&p| p <= target).unwrap();
                     let first = e.keyframes[k];
-                    assert_eq!(got, duration_of(straight[first].pts), "{} {ms} ms", e.name);
-                    assert_eq!(ticks_of(got), straight[first].pts);
+                    assert_eq!(
+                        got,
+                        time_of_ticks(straight[first].pts),
+                        "{} {ms} ms",
+                        e.name
+                    );
+                    assert_eq!(ticks_at(got), straight[first].pts);
                     let (rest, error) = read_all(reader);
                     assert!(error.is_none());
                     assert_eq!(rest.len(), straight.len() - first, "{} {ms} ms", e.name);
@@ -1154,11 +1112,11 @@ mod tests {
         )
         .unwrap();
         let key = &straight[30];
-        let at = reader.seek(duration_of(key.pts)).unwrap();
-        assert_eq!(ticks_of(at), key.pts);
+        let at = reader.seek(time_of_ticks(key.pts)).unwrap();
+        assert_eq!(ticks_at(at), key.pts);
         assert_same(&reader.read_unit().unwrap().unwrap(), key, "key frame");
         // Just before it: the previous key frame.
-        reader.seek(duration_of(key.pts - 1)).unwrap();
+        reader.seek(time_of_ticks(key.pts - 1)).unwrap();
         assert_same(&reader.read_unit().unwrap().unwrap(), &straight[0], "first");
     }
 

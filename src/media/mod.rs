@@ -7,14 +7,16 @@
 //! [`inspect`] adds the exact per-track frame counts and durations that
 //! `probe` reports and `serve` announces in `a=range`.
 
-mod audio_clock;
 mod audio_frames;
 mod audio_tags;
 mod bytes_reader;
+mod clock;
 mod codec;
 mod detect;
 mod error;
+mod frame_clock;
 mod inspect;
+mod output_order;
 mod track;
 
 pub mod adts;

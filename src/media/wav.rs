@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use super::audio_clock::{sample_at, time_of};
+use super::clock::{sample_at, time_of};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, PcmFormat, Result, Track,
     TrackStats,
