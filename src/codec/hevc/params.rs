@@ -290,7 +290,8 @@ impl StreamParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::hevc::{fixture_nal_units, SliceHeader};
+    use crate::codec::hevc::SliceHeader;
+    use crate::codec::nal::fixture_nal_units;
 
     fn of_type(units: &[Vec<u8>], t: u8) -> Vec<&[u8]> {
         units

@@ -356,7 +356,7 @@ mod tests {
     }
 
     fn fixture_sps(name: &str) -> Vec<u8> {
-        let units = crate::codec::hevc::fixture_nal_units(name);
+        let units = crate::codec::nal::fixture_nal_units(name);
         let sps = units
             .into_iter()
             .find(|n| NalHeader::parse(n).unwrap().nal_type == nal_type::SPS);
