@@ -13,16 +13,15 @@
 mod scanner;
 #[cfg(test)]
 mod tests;
-mod warnings;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use self::scanner::{RawAccessUnit, Scanner};
-use self::warnings::{Warning, Warnings};
 use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
 use super::output_order::OutputOrder;
+use super::warnings::{Warning, Warnings};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
@@ -127,7 +126,7 @@ impl HevcReader {
             return Err(MediaError::Empty);
         }
         let mut scanner = Scanner::new(input);
-        let mut warnings = Warnings::default();
+        let mut warnings = Warnings::new("H.265");
         let slice = loop {
             let Some(unit) = scanner.next(&mut warnings)? else {
                 return Err(MediaError::invalid(

@@ -18,6 +18,7 @@ mod frame_clock;
 mod inspect;
 mod output_order;
 mod track;
+mod warnings;
 
 pub mod adts;
 pub mod h264;

@@ -7,10 +7,10 @@
 use bytes::Bytes;
 use memchr::memmem;
 
-use super::warnings::{Warning, Warnings};
 use crate::codec::hevc::{
     first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, SyntaxError,
 };
+use crate::media::warnings::{Warning, Warnings};
 use crate::media::{BytesReader, MediaError, Result};
 
 /// Largest access unit accepted: the coded picture buffer of level 6.2 High
@@ -329,7 +329,7 @@ mod tests {
     }
 
     fn units(scanner: &mut Scanner) -> Result<Vec<RawAccessUnit>> {
-        let mut warnings = Warnings::default();
+        let mut warnings = Warnings::new("H.265");
         std::iter::from_fn(|| scanner.next(&mut warnings).transpose()).collect()
     }
 
