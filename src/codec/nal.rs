@@ -81,8 +81,7 @@ pub fn nal_units(framing: NalFraming, data: &Bytes) -> Vec<Bytes> {
 /// The NAL units of an Annex B fixture, for the tests of the codec modules.
 #[cfg(test)]
 pub(crate) fn fixture_nal_units(name: &str) -> Vec<Vec<u8>> {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let data = std::fs::read(path).unwrap();
+    let data = crate::media::testing::fixture(name);
     annexb_ranges(&data).map(|r| data[r].to_vec()).collect()
 }
 

@@ -195,9 +195,7 @@ impl Demuxer for AdtsReader {
 mod tests {
     use std::path::Path;
 
-    use super::super::audio_frames::testing::{
-        check_seeks, check_truncations, fixture, read_all, Opener,
-    };
+    use super::super::testing::{check_seeks, check_truncations, fixture, read_all, Opener};
     use super::*;
 
     const OPEN: Opener = |input| Ok(Box::new(AdtsReader::new(input)?));

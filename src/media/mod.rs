@@ -17,6 +17,8 @@ mod error;
 mod frame_clock;
 mod inspect;
 mod output_order;
+#[cfg(test)]
+pub(crate) mod testing;
 mod track;
 mod warnings;
 

@@ -295,9 +295,7 @@ impl Demuxer for MpegAudioReader {
 mod tests {
     use std::path::Path;
 
-    use super::super::audio_frames::testing::{
-        check_seeks, check_truncations, fixture, read_all, Opener,
-    };
+    use super::super::testing::{check_seeks, check_truncations, fixture, read_all, Opener};
     use super::super::MediaError;
     use super::*;
 

@@ -336,10 +336,8 @@ impl Demuxer for WavReader {
 
 #[cfg(test)]
 mod tests {
-    use super::super::audio_frames::testing::{
-        check_seeks, check_truncations, fixture, read_all, Opener,
-    };
     use super::super::inspect::count_units;
+    use super::super::testing::{check_seeks, check_truncations, fixture, read_all, Opener};
     use super::*;
 
     const OPEN: Opener = |input| Ok(Box::new(WavReader::new(input)?));

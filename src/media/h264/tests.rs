@@ -6,34 +6,20 @@ use super::*;
 use crate::codec::h264::{has_slice_header, nal_type, nal_unit_type};
 use crate::media::inspect;
 use crate::media::inspect::count_units;
+use crate::media::testing::{
+    assert_consistent_timing, check_video_truncations, fixture, fixture_path, read_all_and_stop,
+    XorShift,
+};
 use crate::media::Rational;
-
-fn fixture(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 fn open_bytes(data: &[u8]) -> Result<H264Reader> {
     H264Reader::new(BytesReader::from_bytes(data.to_vec()))
 }
 
-fn read_all(reader: &mut H264Reader) -> (Vec<AccessUnit>, Option<MediaError>) {
-    let mut units = Vec::new();
-    loop {
-        match reader.read_unit() {
-            Ok(Some(unit)) => units.push(unit),
-            Ok(None) => return (units, None),
-            Err(e) => {
-                // After the error, reading stays at the end.
-                assert!(matches!(reader.read_unit(), Ok(None)));
-                return (units, Some(e));
-            }
-        }
-    }
-}
-
 fn fixture_units(name: &str) -> Vec<AccessUnit> {
-    let mut reader = H264Reader::new(BytesReader::open(fixture(name).as_ref()).unwrap()).unwrap();
-    let (units, error) = read_all(&mut reader);
+    let mut reader =
+        H264Reader::new(BytesReader::open(fixture_path(name).as_ref()).unwrap()).unwrap();
+    let (units, error) = read_all_and_stop(&mut reader);
     assert!(error.is_none(), "{name}: {error:?}");
     units
 }
@@ -106,7 +92,8 @@ fn frame_ticks(rate: (u32, u32), i: i64) -> i64 {
 #[test]
 fn tracks_match_ffprobe() {
     for e in &EXPECTED {
-        let reader = H264Reader::new(BytesReader::open(fixture(e.name).as_ref()).unwrap()).unwrap();
+        let reader =
+            H264Reader::new(BytesReader::open(fixture_path(e.name).as_ref()).unwrap()).unwrap();
         assert_eq!(reader.format(), Format::H264);
         let [track] = reader.tracks() else {
             panic!("{}: one track expected", e.name);
@@ -189,7 +176,7 @@ fn presentation_order_matches_ffmpeg() {
 #[test]
 fn units_are_whole_access_units() {
     for e in &EXPECTED {
-        let file = std::fs::read(fixture(e.name)).unwrap();
+        let file = fixture(e.name);
         let units = fixture_units(e.name);
         // Every byte of the file is in exactly one unit, in order.
         let joined: Vec<u8> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
@@ -225,7 +212,7 @@ fn units_are_whole_access_units() {
 #[test]
 fn inspect_counts_frames_and_duration() {
     for e in &EXPECTED {
-        let info = inspect(fixture(e.name).as_ref()).unwrap();
+        let info = inspect(fixture_path(e.name).as_ref()).unwrap();
         assert_eq!(info.format, Format::H264);
         assert_eq!(info.stats[0].frames, e.frames as u64, "{}", e.name);
         assert_eq!(
@@ -253,10 +240,10 @@ fn seek_reproduces_a_straight_reading() {
         let duration = frame_ticks(e.rate, e.frames as i64);
         let key_pts: Vec<i64> = e.keyframes.iter().map(|&k| straight[k].pts).collect();
         let open =
-            || H264Reader::new(BytesReader::open(fixture(e.name).as_ref()).unwrap()).unwrap();
+            || H264Reader::new(BytesReader::open(fixture_path(e.name).as_ref()).unwrap()).unwrap();
         // A fresh reader must scan forward; a used one reuses its index.
         let mut used = open();
-        read_all(&mut used);
+        read_all_and_stop(&mut used);
         for reader in [&mut open(), &mut used] {
             for ms in [1900u64, 0, 999, 1000, 1001, 1500, 40, 1200, 5000, 0] {
                 let time = Duration::from_millis(ms);
@@ -276,7 +263,7 @@ fn seek_reproduces_a_straight_reading() {
                     e.name
                 );
                 assert_eq!(ticks_at(got), straight[first].pts);
-                let (rest, error) = read_all(reader);
+                let (rest, error) = read_all_and_stop(reader);
                 assert!(error.is_none());
                 assert_eq!(rest.len(), straight.len() - first, "{} {ms} ms", e.name);
                 for (i, unit) in rest.iter().enumerate() {
@@ -290,9 +277,10 @@ fn seek_reproduces_a_straight_reading() {
 #[test]
 fn seek_to_a_key_frame_time_lands_on_it() {
     let straight = fixture_units("h264_odd_ntsc_slices.264");
-    let mut reader =
-        H264Reader::new(BytesReader::open(fixture("h264_odd_ntsc_slices.264").as_ref()).unwrap())
-            .unwrap();
+    let mut reader = H264Reader::new(
+        BytesReader::open(fixture_path("h264_odd_ntsc_slices.264").as_ref()).unwrap(),
+    )
+    .unwrap();
     let key = &straight[30];
     let at = reader.seek(time_of_ticks(key.pts)).unwrap();
     assert_eq!(ticks_at(at), key.pts);
@@ -304,10 +292,10 @@ fn seek_to_a_key_frame_time_lands_on_it() {
 
 #[test]
 fn concatenated_streams_continue_the_timeline() {
-    let file = std::fs::read(fixture("h264_bframes.264")).unwrap();
+    let file = fixture("h264_bframes.264");
     let twice = [&file[..], &file[..]].concat();
     let mut reader = open_bytes(&twice).unwrap();
-    let (units, error) = read_all(&mut reader);
+    let (units, error) = read_all_and_stop(&mut reader);
     assert!(error.is_none());
     assert_eq!(units.len(), 100);
     let mut pts: Vec<i64> = units.iter().map(|u| u.pts).collect();
@@ -322,11 +310,11 @@ fn concatenated_streams_continue_the_timeline() {
 
 #[test]
 fn leading_junk_is_skipped() {
-    let file = std::fs::read(fixture("h264_baseline.h264")).unwrap();
+    let file = fixture("h264_baseline.h264");
     let mut data = b"junk before the stream".to_vec();
     data.extend_from_slice(&file);
     let mut reader = open_bytes(&data).unwrap();
-    let (units, error) = read_all(&mut reader);
+    let (units, error) = read_all_and_stop(&mut reader);
     assert!(error.is_none());
     assert_eq!(units.len(), 50);
     assert_eq!(units[0].data, file[..units[0].data.len()]);
@@ -337,12 +325,12 @@ fn slices_without_parameter_sets_are_dropped() {
     // Units 10 to 24 of the stream (no SPS/PPS: they come with the IDR
     // pictures), then the whole stream: the leading slices cannot be
     // decoded.
-    let file = std::fs::read(fixture("h264_bframes.264")).unwrap();
+    let file = fixture("h264_bframes.264");
     let units = fixture_units("h264_bframes.264");
     let offset = |n: usize| -> usize { units[..n].iter().map(|u| u.data.len()).sum() };
     let data = [&file[offset(10)..offset(25)], &file[..]].concat();
     let mut reader = open_bytes(&data).unwrap();
-    let (got, error) = read_all(&mut reader);
+    let (got, error) = read_all_and_stop(&mut reader);
     assert!(error.is_none());
     assert_eq!(got.len(), 50);
     assert_eq!(got[0].data, units[0].data);
@@ -351,41 +339,15 @@ fn slices_without_parameter_sets_are_dropped() {
 #[test]
 fn truncated_files_yield_complete_units_then_stop() {
     for e in &EXPECTED {
-        let file = std::fs::read(fixture(e.name)).unwrap();
         let full = fixture_units(e.name);
-        for tenth in 1..10 {
-            let cut = file.len() * tenth / 10;
-            let Ok(mut reader) = open_bytes(&file[..cut]) else {
-                continue;
-            };
-            let (units, error) = read_all(&mut reader);
-            if let Some(error) = &error {
-                assert!(matches!(error, MediaError::Truncated { .. }), "{error}");
-            }
-            assert!(units.len() <= full.len());
-            // All but the last unit are the ones of the whole file.
-            for (i, unit) in units.iter().enumerate().rev().skip(1) {
-                assert_eq!(
-                    unit.data, full[i].data,
-                    "{} cut {tenth}/10 unit {i}",
-                    e.name
-                );
-                assert_eq!(unit.dts, full[i].dts);
-            }
-            let mut pts: Vec<i64> = units.iter().map(|u| u.pts).collect();
-            pts.sort_unstable();
-            let slots: Vec<i64> = (0..units.len() as i64)
-                .map(|i| frame_ticks(e.rate, i))
-                .collect();
-            assert_eq!(pts, slots, "{} cut {tenth}/10", e.name);
-            assert!(units.len() >= full.len() * (tenth - 1) / 10);
-        }
+        let open: crate::media::testing::Opener = |input| Ok(Box::new(H264Reader::new(input)?));
+        check_video_truncations(&fixture(e.name), open, &full, |i| frame_ticks(e.rate, i));
     }
 }
 
 #[test]
 fn truncated_slice_header_is_reported() {
-    let file = std::fs::read(fixture("h264_bframes.264")).unwrap();
+    let file = fixture("h264_bframes.264");
     let units = fixture_units("h264_bframes.264");
     // Cut 2 bytes into the slice NAL unit of unit 10: first_mb_in_slice
     // (0) is readable, the rest of the header is not.
@@ -395,7 +357,7 @@ fn truncated_slice_header_is_reported() {
         .unwrap();
     let cut = start + nal.start + 2;
     let mut reader = open_bytes(&file[..cut]).unwrap();
-    let (got, error) = read_all(&mut reader);
+    let (got, error) = read_all_and_stop(&mut reader);
     assert_eq!(got.len(), 10);
     let error = error.unwrap().to_string();
     assert!(
@@ -406,14 +368,14 @@ fn truncated_slice_header_is_reported() {
 
 #[test]
 fn broken_inputs_give_clear_errors() {
-    let empty = std::fs::read(fixture("broken/empty.h264")).unwrap();
+    let empty = fixture("broken/empty.h264");
     assert!(matches!(open_bytes(&empty), Err(MediaError::Empty)));
     for (name, needle) in [
         ("broken/random.bin", "no Annex B start code"),
         ("broken/text.mp3", "no Annex B start code"),
         ("audio_44k_stereo.aac", "not an H.264 stream"),
     ] {
-        let data = std::fs::read(fixture(name)).unwrap();
+        let data = fixture(name);
         match open_bytes(&data) {
             Err(e @ MediaError::Invalid { .. }) => {
                 assert!(e.to_string().contains(needle), "{name}: {e}")
@@ -423,18 +385,18 @@ fn broken_inputs_give_clear_errors() {
     }
     // Every other fixture (H.265, audio, WAV) read as H.264: a clear
     // error, or whatever units its bytes happen to make, never a panic.
-    for entry in std::fs::read_dir(fixture("")).unwrap() {
+    for entry in std::fs::read_dir(fixture_path("")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if path.is_file() && !name.starts_with("h264_") && name != "generate.sh" {
             let data = std::fs::read(&path).unwrap();
             if let Ok(mut reader) = open_bytes(&data) {
-                read_all(&mut reader);
+                read_all_and_stop(&mut reader);
             }
         }
     }
     // Parameter sets only, no picture.
-    let file = std::fs::read(fixture("h264_bframes.264")).unwrap();
+    let file = fixture("h264_bframes.264");
     let units = fixture_units("h264_bframes.264");
     let ranges: Vec<_> = crate::codec::nal::annexb_ranges(&units[0].data).collect();
     let before_slice = ranges
@@ -451,42 +413,35 @@ fn broken_inputs_give_clear_errors() {
 #[test]
 fn corrupted_streams_never_panic_or_hang() {
     for e in &EXPECTED {
-        let file = std::fs::read(fixture(e.name)).unwrap();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let file = fixture(e.name);
+        let mut random = XorShift(0x2545_f491_4f6c_dd1d);
         for round in 0..40 {
             let mut data = file.clone();
             for _ in 0..1 + round % 8 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let at = (seed % data.len() as u64) as usize;
+                let r = random.next_u64();
+                let at = (r % data.len() as u64) as usize;
                 // Mostly the first bytes (parameter sets, headers).
                 let at = if round % 2 == 0 { at % 200 } else { at };
-                data[at] = (seed >> 32) as u8;
+                data[at] = (r >> 32) as u8;
             }
             let Ok(mut reader) = open_bytes(&data) else {
                 continue;
             };
-            let (units, _) = read_all(&mut reader);
-            assert!(units.windows(2).all(|w| w[0].dts < w[1].dts));
-            assert!(units.iter().all(|u| u.pts >= u.dts));
-            let mut pts: Vec<i64> = units.iter().map(|u| u.pts).collect();
-            pts.sort_unstable();
-            pts.dedup();
-            assert_eq!(pts.len(), units.len(), "{} round {round}", e.name);
+            let (units, _) = read_all_and_stop(&mut reader);
+            assert_consistent_timing(&units);
             let _ = reader.seek(Duration::from_millis(1500));
-            let _ = read_all(&mut reader);
+            let _ = read_all_and_stop(&mut reader);
         }
     }
 }
 
 #[test]
 fn a_huge_nal_unit_is_refused_without_reading_it_whole() {
-    let file = std::fs::read(fixture("h264_baseline.h264")).unwrap();
+    let file = fixture("h264_baseline.h264");
     let mut data = file.clone();
     data.extend(std::iter::repeat_n(0xffu8, MAX_ACCESS_UNIT + (2 << 20)));
     let mut reader = open_bytes(&data).unwrap();
-    let (units, error) = read_all(&mut reader);
+    let (units, error) = read_all_and_stop(&mut reader);
     assert_eq!(units.len(), 49);
     let error = error.unwrap().to_string();
     assert!(error.contains("access unit larger than 32 MiB"), "{error}");
@@ -495,7 +450,8 @@ fn a_huge_nal_unit_is_refused_without_reading_it_whole() {
 #[test]
 fn count_units_reads_everything() {
     let mut reader =
-        H264Reader::new(BytesReader::open(fixture("h264_bframes.264").as_ref()).unwrap()).unwrap();
+        H264Reader::new(BytesReader::open(fixture_path("h264_bframes.264").as_ref()).unwrap())
+            .unwrap();
     let stats = count_units(&mut reader).unwrap();
     assert_eq!(stats[0].frames, 50);
     assert_eq!(stats[0].duration, 50 * 3600);
