@@ -10,6 +10,7 @@ use memchr::memmem;
 use crate::codec::hevc::{
     first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, SyntaxError,
 };
+use crate::codec::nal::trim_trailing_zeros;
 use crate::media::warnings::{Warning, Warnings};
 use crate::media::{BytesReader, MediaError, Result};
 
@@ -130,7 +131,7 @@ impl Scanner {
             // The NAL unit before this start code ends at its last non-zero
             // byte: trailing_zero_8bits and a zero_byte go to the next one.
             let floor = pending.nal_start.map_or(0, |s| (s + 2).min(start_code));
-            let nal_end = floor.max(trim_zeros(buf, floor, start_code));
+            let nal_end = floor + trim_trailing_zeros(&buf[floor..start_code]);
             match pending.nal_start {
                 Some(start) => self.end_nal(start, nal_end, &mut pending, warnings),
                 None if nal_end > 0 => {
@@ -292,7 +293,7 @@ impl Scanner {
             return Ok(None);
         };
         let end = (start + 2)
-            .max(trim_zeros(self.input.buffered(), start, len))
+            .max(start + trim_trailing_zeros(&self.input.buffered()[start..len]))
             .min(len);
         self.end_nal(start, end, &mut pending, warnings);
         if pending.has_vcl {
@@ -309,14 +310,6 @@ impl Scanner {
         self.input.take(len);
         MediaError::truncated(offset, what)
     }
-}
-
-/// The end of `buf[floor..end]` without its trailing zero bytes.
-fn trim_zeros(buf: &[u8], floor: usize, end: usize) -> usize {
-    buf[floor..end]
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(floor, |i| floor + i + 1)
 }
 
 #[cfg(test)]
