@@ -19,7 +19,7 @@ const MAX_REORDER_DEPTH: u32 = 16;
 /// How many pictures may be decoded after a picture, beyond the reorder
 /// depth, before it is output regardless of its POC: bounds the units a
 /// reader holds back when POCs go backwards without a flush.
-pub(super) const MAX_OUTPUT_DELAY: u64 = 128;
+const MAX_OUTPUT_DELAY: u64 = 128;
 
 /// How output numbers (counted from the last restart) become output
 /// indexes (counted from the start of the stream).
@@ -30,9 +30,12 @@ enum Numbering {
     /// After a restart at a key frame whose output index in a read from the
     /// start is `output_index`: the first picture pushed is that key frame
     /// (`seq`, once pushed), and its output number fixes the base. Pictures
-    /// that precede a key frame in decoding order precede it in output order
-    /// (H.265 §7.4.3.1; H.264 IDR pictures flush), so the pictures output
-    /// after it are numbered exactly as in a read from the start.
+    /// that precede a key frame in decoding order precede it, and the
+    /// pictures that lead it, in output order (H.265 IRAP pictures,
+    /// §7.4.2.2; H.264 IDR pictures flush, and an I picture with a recovery
+    /// point has POCs above those of earlier pictures in streams as encoders
+    /// write them), so every picture read after the restart is numbered
+    /// exactly as in a read from the start.
     Anchored { output_index: i64, seq: Option<u64> },
 }
 

@@ -192,7 +192,7 @@ fn probe_path_counts_frames() {
 /// which a decoder starting there skips, §8.1.3), with unchanged timestamps.
 fn after_key(all: &[AccessUnit], key: usize) -> Vec<AccessUnit> {
     // Leading pictures (RADL and RASL, types 6 to 9) come right after their
-    // IRAP picture in decoding order (§7.4.3.1).
+    // IRAP picture in decoding order (§7.4.2.2).
     let leading = all[key + 1..]
         .iter()
         .take_while(|u| (6..=9).contains(&picture_type(u)))
