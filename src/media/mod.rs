@@ -7,15 +7,20 @@
 //! [`inspect`] adds the exact per-track frame counts and durations that
 //! `probe` reports and `serve` announces in `a=range`.
 
-mod audio_clock;
 mod audio_frames;
 mod audio_tags;
 mod bytes_reader;
+mod clock;
 mod codec;
 mod detect;
 mod error;
+mod frame_clock;
 mod inspect;
+mod output_order;
+#[cfg(test)]
+pub(crate) mod testing;
 mod track;
+mod warnings;
 
 pub mod adts;
 pub mod h264;
