@@ -4,8 +4,8 @@
 //! Run: `cargo bench --bench probe` (MEDIATOOL_BENCH_MB sets the large
 //! file's size, default 500). The stream is a 720p 8 Mbit/s clip with
 //! B-frames encoded once with ffmpeg and repeated (each repetition starts
-//! with SPS/PPS/IDR, so the
-//! result is one valid stream); it lives in `target/bench-data/`.
+//! with SPS/PPS/IDR, so the result is one valid stream); it lives in
+//! `target/bench-data/`.
 //!
 //! Figures: input scanned per second (warm page cache) and the peak resident
 //! memory of a process that does nothing but `mediatool::media::inspect`,
