@@ -1,8 +1,10 @@
 //! Capture files of synthetic traffic: UDP datagrams and TCP segments in
 //! Ethernet II + IPv4/IPv6 frames with correct lengths and checksums
 //! (headers built by etherparse), written as pcap or pcapng (pcap-file).
-//! [`rtsp`] adds the RTSP exchange that lets Wireshark decode the streams.
+//! [`rtsp`] adds the RTSP exchange that lets Wireshark decode the streams;
+//! [`output`] writes a capture in one pass with its head written last.
 
+pub mod output;
 pub mod rtsp;
 
 use std::borrow::Cow;
@@ -95,6 +97,12 @@ impl Pending {
         self.parts.push(Part::Shared(data));
     }
 
+    fn clear(&mut self) {
+        self.arena.clear();
+        self.parts.clear();
+        self.len = 0;
+    }
+
     /// Writes everything to `out` and empties the buffers.
     fn drain_to(&mut self, out: &mut impl Write) -> io::Result<()> {
         let mut slices: Vec<IoSlice<'_>> = self
@@ -116,15 +124,13 @@ impl Pending {
                 Err(e) => return Err(e),
             }
         }
-        self.arena.clear();
-        self.parts.clear();
-        self.len = 0;
+        self.clear();
         Ok(())
     }
 }
 
-/// What pcap-file writes (file and record headers) goes into the arena of
-/// a shared [`Pending`].
+/// What pcap-file writes (file and record headers, pcapng blocks) goes into
+/// the arena of a shared [`Pending`].
 struct ArenaSink(Rc<RefCell<Pending>>);
 
 impl Write for ArenaSink {
@@ -145,33 +151,38 @@ impl Write for ArenaSink {
     }
 }
 
-enum Writer<W: Write> {
-    /// pcap-file lays out the file and record headers; frames are gathered
-    /// and written with one vectored write per [`FLUSH_BYTES`].
-    Pcap {
-        writer: PcapWriter<ArenaSink>,
-        pending: Rc<RefCell<Pending>>,
-        out: W,
-    },
+/// pcap-file's writer of the chosen format, laying out the file header and
+/// the records in the arena.
+enum Records {
+    /// Record header and frame headers; the payload follows as a shared
+    /// slice.
+    Pcap(PcapWriter<ArenaSink>),
+    /// Whole Enhanced Packet Blocks (the frame assembled in `frame`).
     PcapNg {
-        writer: PcapNgWriter<W>,
+        writer: PcapNgWriter<ArenaSink>,
         frame: Vec<u8>,
     },
 }
 
-/// Writes frames to a capture file.
+/// Writes frames to a capture file: gathered, then written with one
+/// vectored write per [`FLUSH_BYTES`] (so `out` needs no buffering).
 pub struct CaptureWriter<W: Write> {
-    writer: Writer<W>,
+    records: Records,
+    pending: Rc<RefCell<Pending>>,
+    out: W,
     sender: IpAddr,
     headers: Vec<u8>,
     packets: u64,
 }
 
 impl<W: Write> CaptureWriter<W> {
-    /// Starts a capture on `out`. `sender` is the media sender's address:
+    /// Starts a capture on `out` with the file header (and for pcapng the
+    /// interface description). `sender` is the media sender's address:
     /// frames from it carry [`SENDER_MAC`], others the receiver's.
     pub fn new(out: W, format: CaptureFormat, sender: IpAddr) -> io::Result<CaptureWriter<W>> {
-        let writer = match format {
+        let pending = Rc::new(RefCell::new(Pending::default()));
+        let sink = || ArenaSink(Rc::clone(&pending));
+        let records = match format {
             CaptureFormat::Pcap => {
                 let header = PcapHeader {
                     snaplen: SNAPLEN,
@@ -180,16 +191,10 @@ impl<W: Write> CaptureWriter<W> {
                     endianness: Endianness::Little,
                     ..PcapHeader::default()
                 };
-                let pending = Rc::new(RefCell::new(Pending::default()));
-                let sink = ArenaSink(Rc::clone(&pending));
-                Writer::Pcap {
-                    writer: PcapWriter::with_header(sink, header).map_err(into_io)?,
-                    pending,
-                    out,
-                }
+                Records::Pcap(PcapWriter::with_header(sink(), header).map_err(into_io)?)
             }
             CaptureFormat::PcapNg => {
-                let mut w = PcapNgWriter::new(out).map_err(into_io)?;
+                let mut writer = PcapNgWriter::new(sink()).map_err(into_io)?;
                 let interface = InterfaceDescriptionBlock {
                     linktype: DataLink::ETHERNET,
                     snaplen: SNAPLEN,
@@ -198,19 +203,35 @@ impl<W: Write> CaptureWriter<W> {
                         InterfaceDescriptionOption::IfTsResol(9),
                     ],
                 };
-                w.write_pcapng_block(interface).map_err(into_io)?;
-                Writer::PcapNg {
-                    writer: w,
+                writer.write_pcapng_block(interface).map_err(into_io)?;
+                Records::PcapNg {
+                    writer,
                     frame: Vec::with_capacity(2048),
                 }
             }
         };
         Ok(CaptureWriter {
-            writer,
+            records,
+            pending,
+            out,
             sender,
             headers: Vec::with_capacity(128),
             packets: 0,
         })
+    }
+
+    /// Like [`new`](Self::new), but writes only the records: the body of a
+    /// capture whose head (the file header [`new`](Self::new) writes, and
+    /// any records after it) is written to another output, placed in front
+    /// of this one.
+    pub fn records_only(
+        out: W,
+        format: CaptureFormat,
+        sender: IpAddr,
+    ) -> io::Result<CaptureWriter<W>> {
+        let writer = CaptureWriter::new(out, format, sender)?;
+        writer.pending.borrow_mut().clear();
+        Ok(writer)
     }
 
     /// Frames written so far.
@@ -334,12 +355,8 @@ impl<W: Write> CaptureWriter<W> {
     fn record(&mut self, time: SystemTime, payload: Bytes) -> io::Result<()> {
         let timestamp = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         let len = (self.headers.len() + payload.len()) as u32;
-        match &mut self.writer {
-            Writer::Pcap {
-                writer,
-                pending,
-                out,
-            } => {
+        match &mut self.records {
+            Records::Pcap(writer) => {
                 let ts_sec = u32::try_from(timestamp.as_secs()).map_err(|_| {
                     io::Error::new(io::ErrorKind::InvalidInput, "capture time after 2106")
                 })?;
@@ -354,13 +371,9 @@ impl<W: Write> CaptureWriter<W> {
                         data: Cow::Borrowed(&self.headers),
                     })
                     .map_err(into_io)?;
-                let mut p = pending.borrow_mut();
-                p.push_shared(payload);
-                if p.len >= FLUSH_BYTES {
-                    p.drain_to(out)?;
-                }
+                self.pending.borrow_mut().push_shared(payload);
             }
-            Writer::PcapNg { writer, frame } => {
+            Records::PcapNg { writer, frame } => {
                 frame.clear();
                 frame.extend_from_slice(&self.headers);
                 frame.extend_from_slice(&payload);
@@ -376,20 +389,17 @@ impl<W: Write> CaptureWriter<W> {
             }
         }
         self.packets += 1;
+        let mut pending = self.pending.borrow_mut();
+        if pending.len >= FLUSH_BYTES {
+            pending.drain_to(&mut self.out)?;
+        }
         Ok(())
     }
 
     /// Writes what is pending and returns the output.
-    pub fn finish(self) -> io::Result<W> {
-        match self.writer {
-            Writer::Pcap {
-                pending, mut out, ..
-            } => {
-                pending.borrow_mut().drain_to(&mut out)?;
-                Ok(out)
-            }
-            Writer::PcapNg { writer, .. } => Ok(writer.into_inner()),
-        }
+    pub fn finish(mut self) -> io::Result<W> {
+        self.pending.borrow_mut().drain_to(&mut self.out)?;
+        Ok(self.out)
     }
 }
 
