@@ -4,6 +4,7 @@
 //! [`rtsp`] adds the RTSP exchange that lets Wireshark decode the streams;
 //! [`output`] writes a capture in one pass with its head written last.
 
+mod checksum;
 pub mod output;
 pub mod rtsp;
 
@@ -250,18 +251,18 @@ impl<W: Write> CaptureWriter<W> {
     ) -> io::Result<()> {
         let ip_payload = u16::try_from(UdpHeader::LEN + payload.len()).map_err(|_| too_big())?;
         self.headers.clear();
-        match self.ip_headers(src.ip(), dst.ip(), IpNumber::UDP, ip_payload)? {
-            IpHeader::V4(ip) => {
-                UdpHeader::with_ipv4_checksum(src.port(), dst.port(), &ip, payload)
-                    .map_err(|_| too_big())?
-                    .write(&mut self.headers)?;
-            }
-            IpHeader::V6(ip) => {
-                UdpHeader::with_ipv6_checksum(src.port(), dst.port(), &ip, payload)
-                    .map_err(|_| too_big())?
-                    .write(&mut self.headers)?;
-            }
+        self.ip_headers(src.ip(), dst.ip(), IpNumber::UDP, ip_payload)?;
+        UdpHeader {
+            source_port: src.port(),
+            destination_port: dst.port(),
+            length: ip_payload,
+            checksum: checksum::udp_checksum(
+                (src.ip(), src.port()),
+                (dst.ip(), dst.port()),
+                payload,
+            ),
         }
+        .write(&mut self.headers)?;
         self.record(time, payload.clone())
     }
 
