@@ -1,6 +1,7 @@
 //! Incremental, zero-copy reading of a file: a window of buffered bytes that
 //! readers peek into and split off as [`Bytes`] without copying.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -9,6 +10,11 @@ use bytes::Bytes;
 
 /// How much one refill asks the operating system for.
 const CHUNK: usize = 1 << 20;
+
+/// Replaced buffers kept for reuse while slices of them are alive (a
+/// consumer may hold a few chunks' worth of slices, e.g. packets queued
+/// for writing).
+const SPARES: usize = 8;
 
 /// What a [`BytesReader`] reads from: a file, or bytes in memory (tests, fuzzing).
 trait Input: Read + Seek + Send {}
@@ -24,10 +30,10 @@ pub struct BytesReader {
     /// Buffered bytes, starting at file offset `offset`: a slice of the
     /// latest read buffer, which the slices already taken share.
     buf: Bytes,
-    /// The buffer the latest read replaced while slices taken from it were
-    /// still alive: the next read that needs a new buffer reuses it once
-    /// they are all dropped (fresh memory costs page faults).
-    spare: Bytes,
+    /// The latest buffers replaced while slices taken from them were still
+    /// alive, oldest first: a read that needs a new buffer reuses one whose
+    /// slices are all dropped (fresh memory costs page faults).
+    spares: VecDeque<Bytes>,
     offset: u64,
     size: u64,
     eof: bool,
@@ -52,7 +58,7 @@ impl BytesReader {
         BytesReader {
             input,
             buf: Bytes::new(),
-            spare: Bytes::new(),
+            spares: VecDeque::new(),
             offset: 0,
             size,
             eof: false,
@@ -106,8 +112,8 @@ impl BytesReader {
     /// A buffer holding the bytes still buffered, with room for one more
     /// chunk: the current buffer when no slice taken from it is alive and
     /// it has the room (the bytes move to its front); otherwise a copy in
-    /// an [`empty_buffer`](Self::empty_buffer), the current one becoming
-    /// the spare once its slices are dropped.
+    /// an [`empty_buffer`](Self::empty_buffer), the current one joining
+    /// the spares.
     fn buffer_for_more(&mut self) -> Vec<u8> {
         let buffered = std::mem::take(&mut self.buf);
         let needed = buffered.len() + CHUNK;
@@ -124,19 +130,24 @@ impl BytesReader {
             Err(shared) => {
                 let mut next = self.empty_buffer(needed);
                 next.extend_from_slice(&shared);
-                self.spare = shared;
+                if self.spares.len() == SPARES {
+                    self.spares.pop_front();
+                }
+                self.spares.push_back(shared);
                 next
             }
         }
     }
 
-    /// An empty buffer of at least `needed` bytes: the spare one if no
-    /// slice of it is alive any more and it is large enough (fresh memory
-    /// costs page faults), else a new one of twice `needed` less a chunk
-    /// and at least two chunks, so that a structure spanning many chunks
-    /// is copied O(1) times per byte.
+    /// An empty buffer of at least `needed` bytes: a spare one if no slice
+    /// of it is alive any more, else a new one of twice `needed` less a
+    /// chunk and at least two chunks, so that a structure spanning many
+    /// chunks is copied O(1) times per byte.
     fn empty_buffer(&mut self, needed: usize) -> Vec<u8> {
-        if let Ok(mut free) = std::mem::take(&mut self.spare).try_into_mut() {
+        while let Some(i) = self.spares.iter().position(Bytes::is_unique) {
+            let Some(Ok(mut free)) = self.spares.remove(i).map(Bytes::try_into_mut) else {
+                continue;
+            };
             free.clear();
             let free = Vec::from(free);
             if free.capacity() >= needed {
@@ -180,7 +191,7 @@ impl BytesReader {
     pub fn seek(&mut self, offset: u64) -> io::Result<()> {
         self.input.seek(SeekFrom::Start(offset))?;
         self.buf = Bytes::new();
-        self.spare = Bytes::new();
+        self.spares.clear();
         self.offset = offset;
         self.eof = false;
         Ok(())
