@@ -5,10 +5,12 @@ use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context};
+use bytes::Bytes;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mediatool::media::{
@@ -20,7 +22,7 @@ use mediatool::pcap::{CaptureFormat, CaptureWriter};
 use mediatool::rtp::SenderOptions;
 use mediatool::sdp::{self, Destination, SdpTrack};
 use mediatool::stream::{
-    max_payload_for_mtu, MediaStream, OutgoingPacket, PacketKind, StreamConfig, StreamError,
+    max_payload_for_mtu, MediaStream, PacketKind, PacketParts, StreamConfig, StreamError,
 };
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -76,7 +78,7 @@ const EARLY_INPUT: u64 = 8 << 20;
 
 /// Batches of packets and the input bytes read so far, or the error that
 /// ended the stream.
-type Batch = Result<(Vec<OutgoingPacket>, u64), StreamError>;
+type Batch = Result<(Vec<PacketParts>, u64), StreamError>;
 
 /// Packetizes the file into the capture, reading it once: the statistics
 /// for the SDP's `a=range` (which the RTSP exchange at the head of the
@@ -235,16 +237,18 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let progress = progress_bar(quiet, &args.file);
     // Two threads: one reads and packetizes, this one frames and writes.
-    for batch in produce_batches(stream) {
-        let (packets, bytes_read) = batch.with_context(|| name.clone())?;
+    let producer = Producer::spawn(stream);
+    for batch in &producer.batches {
+        let (mut packets, bytes_read) = batch.with_context(|| name.clone())?;
         match &mut body {
             Body::Writing { writer, .. } => {
-                for packet in packets {
-                    framer.write(writer, &packet)?;
+                for packet in packets.drain(..) {
+                    framer.write(writer, packet)?;
                 }
+                producer.give_back(packets, writer.take_written());
             }
             Body::Early(early) => {
-                early.extend(packets);
+                early.append(&mut packets);
                 if bytes_read >= EARLY_INPUT {
                     let seconds = early.last().map_or(0.0, |p| p.send_time.as_secs_f64())
                         * info.size as f64
@@ -338,11 +342,7 @@ struct Framer {
 }
 
 impl Framer {
-    fn write(
-        &self,
-        capture: &mut CaptureWriter<File>,
-        packet: &OutgoingPacket,
-    ) -> anyhow::Result<()> {
+    fn write(&self, capture: &mut CaptureWriter<File>, packet: PacketParts) -> anyhow::Result<()> {
         let (server, client) = self.addresses[self.positions[packet.track]];
         let (src, dst) = match packet.kind {
             PacketKind::Rtp => (server, client),
@@ -352,7 +352,13 @@ impl Framer {
             ),
         };
         capture
-            .write_udp(self.media_start + packet.send_time, src, dst, &packet.data)
+            .write_udp_parts(
+                self.media_start + packet.send_time,
+                src,
+                dst,
+                &packet.head,
+                packet.body,
+            )
             .map_err(|e| anyhow!("cannot write {}: {e}", self.output.display()))
     }
 }
@@ -361,7 +367,7 @@ impl Framer {
 /// is known or estimated, then written after the region reserved for it.
 enum Body {
     /// Packets held back.
-    Early(Vec<OutgoingPacket>),
+    Early(Vec<PacketParts>),
     /// The capture being written.
     Writing {
         capture: HeadedCapture,
@@ -384,8 +390,9 @@ impl Body {
         let file = capture.body().map_err(write_err)?;
         let mut writer =
             CaptureWriter::records_only(file, head.format, head.source).map_err(write_err)?;
+        writer.keep_written();
         for packet in early.drain(..) {
-            framer.write(&mut writer, &packet)?;
+            framer.write(&mut writer, packet)?;
         }
         *self = Body::Writing { capture, writer };
         Ok(())
@@ -462,37 +469,63 @@ impl Demuxer for Counting {
     }
 }
 
-/// Runs `stream` on its own thread, handing its packets over in batches.
-/// The thread ends when the stream does, fails, or the receiver is dropped.
-fn produce_batches(mut stream: MediaStream) -> std::sync::mpsc::IntoIter<Batch> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
-    std::thread::spawn(move || {
-        let mut batch = Vec::with_capacity(BATCH);
-        loop {
-            match stream.next_packet() {
-                Ok(Some(packet)) => {
-                    batch.push(packet);
-                    if batch.len() < BATCH {
-                        continue;
+/// The packetizing thread: runs a stream, handing its packets over in
+/// batches; the batches and the payloads written come back to it to be
+/// freed there (see [`CaptureWriter::keep_written`]).
+struct Producer {
+    batches: Receiver<Batch>,
+    returns: Sender<(Vec<PacketParts>, Vec<Bytes>)>,
+}
+
+impl Producer {
+    /// Starts the thread; it ends when the stream does, fails, or the
+    /// receiver is dropped.
+    fn spawn(mut stream: MediaStream) -> Producer {
+        let (tx, batches) = std::sync::mpsc::sync_channel::<Batch>(8);
+        let (returns, returned) = std::sync::mpsc::channel::<(Vec<PacketParts>, Vec<Bytes>)>();
+        std::thread::spawn(move || {
+            let next_batch = || {
+                let mut batch = None;
+                // Frees what came back, keeping one batch's vector.
+                while let Ok((vec, payloads)) = returned.try_recv() {
+                    drop(payloads);
+                    batch = Some(vec);
+                }
+                batch.unwrap_or_else(|| Vec::with_capacity(BATCH))
+            };
+            let mut batch = next_batch();
+            loop {
+                match stream.next_packet_parts() {
+                    Ok(Some(packet)) => {
+                        batch.push(packet);
+                        if batch.len() < BATCH {
+                            continue;
+                        }
+                        let full = std::mem::replace(&mut batch, next_batch());
+                        if tx.send(Ok((full, stream.bytes_read()))).is_err() {
+                            return;
+                        }
                     }
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if tx.send(Ok((full, stream.bytes_read()))).is_err() {
+                    Ok(None) => {
+                        let _ = tx.send(Ok((batch, stream.bytes_read())));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Ok((batch, stream.bytes_read())));
+                        let _ = tx.send(Err(e));
                         return;
                     }
                 }
-                Ok(None) => {
-                    let _ = tx.send(Ok((batch, stream.bytes_read())));
-                    return;
-                }
-                Err(e) => {
-                    let _ = tx.send(Ok((batch, stream.bytes_read())));
-                    let _ = tx.send(Err(e));
-                    return;
-                }
             }
-        }
-    });
-    rx.into_iter()
+        });
+        Producer { batches, returns }
+    }
+
+    /// Hands an emptied batch and the payloads written back to the thread.
+    fn give_back(&self, batch: Vec<PacketParts>, payloads: Vec<Bytes>) {
+        // Once the thread has ended, this thread frees them.
+        let _ = self.returns.send((batch, payloads));
+    }
 }
 
 /// The first track of the file RTP can carry (the one `--ssrc`, `--seq`

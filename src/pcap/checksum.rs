@@ -14,11 +14,12 @@ use std::net::IpAddr;
 /// IANA protocol number of UDP.
 const UDP: u8 = 17;
 
-/// The checksum field of a UDP datagram from `src` to `dst` carrying
-/// `payload` (at most 65527 bytes): never 0, which means "no checksum"
-/// (RFC 768: a computed 0 is sent as all ones).
-pub fn udp_checksum(src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8]) -> u16 {
-    let length = (8 + payload.len()) as u16;
+/// The checksum field of a UDP datagram from `src` to `dst` carrying the
+/// concatenation of `payload` (at most 65527 bytes): never 0, which means
+/// "no checksum" (RFC 768: a computed 0 is sent as all ones).
+pub fn udp_checksum(src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[&[u8]]) -> u16 {
+    let payload_len: usize = payload.iter().map(|p| p.len()).sum();
+    let length = (8 + payload_len) as u16;
     let mut head = [0u8; 48];
     let mut at = 0;
     let mut put = |bytes: &[u8]| {
@@ -44,11 +45,22 @@ pub fn udp_checksum(src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8]) -> u
     put(&dst.1.to_be_bytes());
     put(&length.to_be_bytes());
     put(&[0, 0]);
-    // Both parts have even lengths, so their sums add up.
-    let sum = fold(le_words_sum(&head[..at]) + le_words_sum(payload));
-    // RFC 1071 §2 (B): the sum of little-endian words is the byte-swapped
-    // sum of the network-order ones.
-    match !sum.swap_bytes() {
+    let mut sum = le_words_sum(&head[..at]);
+    let mut offset = at;
+    for part in payload {
+        // RFC 1071 §2 (B): a part starting at an odd offset pairs its bytes
+        // the other way round: its sum is byte-swapped.
+        let part_sum = fold(le_words_sum(part));
+        sum += u64::from(if offset % 2 == 1 {
+            part_sum.swap_bytes()
+        } else {
+            part_sum
+        });
+        offset += part.len();
+    }
+    // The sum of little-endian words is the byte-swapped sum of the
+    // network-order ones (§2 (B) again).
+    match !fold(sum).swap_bytes() {
         0 => 0xffff,
         checksum => checksum,
     }
@@ -100,11 +112,17 @@ mod tests {
             s in any::<[u8; 16]>(),
             d in any::<[u8; 16]>(),
             ports in any::<(u16, u16)>(),
+            split in 0usize..40,
+            split2 in 0usize..3000,
         ) {
             let v4 = Ipv4Header::new(0, 64, IpNumber::UDP, [s[0], s[1], s[2], s[3]], [d[0], d[1], d[2], d[3]]).unwrap();
             let expected = UdpHeader::with_ipv4_checksum(ports.0, ports.1, &v4, &payload).unwrap().checksum;
-            let ours = udp_checksum((IpAddr::from(v4.source), ports.0), (IpAddr::from(v4.destination), ports.1), &payload);
-            prop_assert_eq!(ours, expected);
+            let (src, dst) = ((IpAddr::from(v4.source), ports.0), (IpAddr::from(v4.destination), ports.1));
+            prop_assert_eq!(udp_checksum(src, dst, &[&payload]), expected);
+            // Split anywhere, at odd or even offsets.
+            let (a, rest) = payload.split_at(split.min(payload.len()));
+            let (b, c) = rest.split_at(split2.min(rest.len()));
+            prop_assert_eq!(udp_checksum(src, dst, &[a, b, c]), expected);
             let v6 = Ipv6Header {
                 traffic_class: 0,
                 flow_label: Ipv6FlowLabel::ZERO,
@@ -115,7 +133,7 @@ mod tests {
                 destination: d,
             };
             let expected = UdpHeader::with_ipv6_checksum(ports.0, ports.1, &v6, &payload).unwrap().checksum;
-            let ours = udp_checksum((IpAddr::from(s), ports.0), (IpAddr::from(d), ports.1), &payload);
+            let ours = udp_checksum((IpAddr::from(s), ports.0), (IpAddr::from(d), ports.1), &[&payload]);
             prop_assert_eq!(ours, expected);
         }
     }
@@ -128,6 +146,6 @@ mod tests {
         // Pseudo-header and header: protocol 17 and twice the length 10.
         let rest = 0xffff - 17 - 10 - 10;
         let payload = [(rest >> 8) as u8, rest as u8];
-        assert_eq!(udp_checksum(src, dst, &payload), 0xffff);
+        assert_eq!(udp_checksum(src, dst, &[&payload]), 0xffff);
     }
 }

@@ -85,6 +85,10 @@ struct Pending {
     arena: Vec<u8>,
     parts: Vec<Part>,
     len: usize,
+    /// Payloads written, kept for [`CaptureWriter::take_written`] rather
+    /// than dropped (when `keep_written`).
+    written: Vec<Bytes>,
+    keep_written: bool,
 }
 
 enum Part {
@@ -100,6 +104,13 @@ impl Pending {
 
     fn clear(&mut self) {
         self.arena.clear();
+        if self.keep_written {
+            let written = &mut self.written;
+            written.extend(self.parts.drain(..).filter_map(|p| match p {
+                Part::Shared(b) => Some(b),
+                Part::Arena(_) => None,
+            }));
+        }
         self.parts.clear();
         self.len = 0;
     }
@@ -240,6 +251,23 @@ impl<W: Write> CaptureWriter<W> {
         self.packets
     }
 
+    /// From now on, keeps the payloads of the frames written to the output
+    /// for [`take_written`](Self::take_written) instead of dropping them.
+    ///
+    /// For payloads another thread allocated, to be sent back and freed
+    /// there: glibc's malloc makes a thread that frees memory of another
+    /// thread's arena wait for that arena's lock, and with many small
+    /// payloads (PCM packets) the two threads keep waiting for each other.
+    pub fn keep_written(&mut self) {
+        self.pending.borrow_mut().keep_written = true;
+    }
+
+    /// The payloads written to the output since the last call (none unless
+    /// [`keep_written`](Self::keep_written)).
+    pub fn take_written(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.pending.borrow_mut().written)
+    }
+
     /// Records a UDP datagram from `src` to `dst` captured at `time`
     /// (`payload` is not copied before the write to the file).
     pub fn write_udp(
@@ -249,7 +277,22 @@ impl<W: Write> CaptureWriter<W> {
         dst: SocketAddr,
         payload: &Bytes,
     ) -> io::Result<()> {
-        let ip_payload = u16::try_from(UdpHeader::LEN + payload.len()).map_err(|_| too_big())?;
+        self.write_udp_parts(time, src, dst, &[], payload.clone())
+    }
+
+    /// Records a UDP datagram whose payload is `head` followed by `body`
+    /// (`head` is copied with the frame's headers, `body` is not copied
+    /// before the write to the file).
+    pub fn write_udp_parts(
+        &mut self,
+        time: SystemTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        head: &[u8],
+        body: Bytes,
+    ) -> io::Result<()> {
+        let ip_payload =
+            u16::try_from(UdpHeader::LEN + head.len() + body.len()).map_err(|_| too_big())?;
         self.headers.clear();
         self.ip_headers(src.ip(), dst.ip(), IpNumber::UDP, ip_payload)?;
         UdpHeader {
@@ -259,11 +302,12 @@ impl<W: Write> CaptureWriter<W> {
             checksum: checksum::udp_checksum(
                 (src.ip(), src.port()),
                 (dst.ip(), dst.port()),
-                payload,
+                &[head, &body],
             ),
         }
         .write(&mut self.headers)?;
-        self.record(time, payload.clone())
+        self.headers.extend_from_slice(head);
+        self.record(time, body)
     }
 
     /// Records a TCP segment from `src` to `dst` captured at `time`.
@@ -476,6 +520,38 @@ mod tests {
             panic!()
         };
         assert_eq!(ethernet.source(), [2, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn parts_make_the_same_frame_and_come_back_when_kept() {
+        let capture = |parts: bool| {
+            let mut w = CaptureWriter::records_only(
+                Vec::new(),
+                CaptureFormat::Pcap,
+                "10.0.0.1".parse().unwrap(),
+            )
+            .unwrap();
+            w.keep_written();
+            let (src, dst) = (addr("10.0.0.1:6970"), addr("10.0.0.2:5004"));
+            // An odd-length head: the body's bytes pair across the join.
+            if parts {
+                w.write_udp_parts(UNIX_EPOCH, src, dst, b"head.", Bytes::from_static(b"body"))
+                    .unwrap();
+            } else {
+                w.write_udp(UNIX_EPOCH, src, dst, &Bytes::from_static(b"head.body"))
+                    .unwrap();
+            }
+            // Nothing written to the output yet.
+            assert!(w.take_written().is_empty());
+            let mut out = Vec::new();
+            w.pending.borrow_mut().drain_to(&mut out).unwrap();
+            (out, w.take_written())
+        };
+        let (whole, _) = capture(false);
+        let (split, written) = capture(true);
+        assert_eq!(whole.len(), 16 + 14 + 20 + 8 + 9);
+        assert_eq!(whole, split);
+        assert_eq!(written, [Bytes::from_static(b"body")]);
     }
 
     #[test]
