@@ -17,7 +17,7 @@ use mediatool::media::{
     self, AccessUnit, Demuxer, Format, MediaInfo, StatsCounter, Track, TrackStats,
 };
 use mediatool::pcap::output::{HeadedCapture, PartialFile};
-use mediatool::pcap::rtsp::{RtspSession, RtspStream, RTSP_PORT};
+use mediatool::pcap::rtsp::{controller_address, RtspSession, RtspStream, RTSP_PORT};
 use mediatool::pcap::{CaptureFormat, CaptureWriter};
 use mediatool::rtp::SenderOptions;
 use mediatool::sdp::{self, Destination, SdpTrack};
@@ -195,7 +195,10 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             .saturating_sub(if args.dest.is_ipv6() { 60 } else { 40 }),
         rtsp: (!args.no_rtsp).then(|| RtspSession {
             server: SocketAddr::new(args.source, RTSP_PORT),
-            client: args.dest,
+            // A controller directs the media to --dest: see
+            // mediatool::pcap::rtsp for why not the receiver itself.
+            client: controller_address(args.dest.ip()),
+            destination: args.dest.ip(),
             path: args
                 .file
                 .file_name()
@@ -217,6 +220,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
                 .collect(),
         }),
         tracks: sdp_tracks.clone(),
+        dest: args.dest,
     };
     let framer = Framer {
         output: args.output.clone(),
@@ -312,6 +316,8 @@ struct Head {
     /// The exchange, all but its SDP.
     rtsp: Option<RtspSession>,
     tracks: Vec<SdpTrack>,
+    /// Where the media go (the SDP's connection address and ports).
+    dest: SocketAddr,
 }
 
 impl Head {
@@ -320,7 +326,12 @@ impl Head {
         let mut capture = CaptureWriter::new(Vec::new(), self.format, self.source)?;
         if let Some(rtsp) = &self.rtsp {
             let session = RtspSession {
-                sdp: sdp::session_description(info, &self.tracks, self.source, Destination::Rtsp),
+                sdp: sdp::session_description(
+                    info,
+                    &self.tracks,
+                    self.source,
+                    Destination::RtspTo(self.dest),
+                ),
                 ..rtsp.clone()
             };
             session.write(&mut capture, self.start, self.mss)?;
