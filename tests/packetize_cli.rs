@@ -7,7 +7,7 @@ mod packetize_support;
 
 use std::path::Path;
 
-use packetize_support::{packetize, packetize_ok, read_sdp, read_udp};
+use packetize_support::{packetize, packetize_ok, read_sdp, read_udp, rtsp_replies};
 use pcap_file::pcapng::{Block, PcapNgReader};
 
 /// Exit 1, one `error: ` line on stderr, and `dir` left empty.
@@ -202,4 +202,50 @@ fn ipv6_capture_decodes_in_our_reader() {
     // 3 s of 20 ms packets.
     let rtp = read_udp(&out).iter().filter(|d| d.dst_port == 6000).count();
     assert_eq!(rtp, 150);
+}
+
+/// The `a=range` line of an SDP.
+fn range_line(sdp: &str) -> &str {
+    sdp.lines()
+        .find(|l| l.starts_with("a=range:"))
+        .unwrap_or_else(|| panic!("no a=range in {sdp}"))
+}
+
+#[test]
+fn the_exchange_announces_the_exact_duration_read_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in common::media_fixtures() {
+        let output = assert_cmd::Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(["probe", "--sdp"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            continue; // a format no reader handles yet
+        }
+        let probed = String::from_utf8(output.stdout).unwrap();
+        let pcap = packetize_ok(&file, dir.path(), &[]);
+        let replies = rtsp_replies(&pcap);
+        let (_, rest) = replies
+            .split_once("Content-Type: application/sdp\r\nContent-Length: ")
+            .unwrap_or_else(|| panic!("{}: no DESCRIBE reply", file.display()));
+        let (length, rest) = rest.split_once("\r\n\r\n").unwrap();
+        let sdp = &rest[..length.parse::<usize>().unwrap()];
+        assert!(sdp.ends_with("\r\n") && rest[sdp.len()..].starts_with("RTSP/1.0 200 OK"));
+        assert_eq!(range_line(sdp), range_line(&probed), "{}", file.display());
+        let beside = std::fs::read_to_string(pcap.with_extension("sdp")).unwrap();
+        assert_eq!(
+            range_line(&beside),
+            range_line(&probed),
+            "{}",
+            file.display()
+        );
+        // The destination in the description, and a controller asking for it.
+        assert!(sdp.contains("c=IN IP4 127.0.0.1\r\n") && sdp.contains(" 5004 RTP/AVP "));
+        assert!(sdp.contains("a=control:track0\r\n"));
+        assert!(replies.contains(
+            "destination=127.0.0.1;source=127.0.0.1;client_port=5004-5005;server_port=6970-6971;"
+        ));
+    }
 }

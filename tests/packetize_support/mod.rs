@@ -147,3 +147,21 @@ pub fn read_udp(path: &Path) -> Vec<Datagram> {
     }
     out
 }
+
+/// The bytes the RTSP server (TCP port 554) sends in a classic pcap
+/// capture, its segments in capture order.
+pub fn rtsp_replies(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = PcapReader::new(file).unwrap();
+    let mut out = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.unwrap();
+        let sliced = SlicedPacket::from_ethernet(&packet.data).unwrap();
+        if let Some(TransportSlice::Tcp(tcp)) = &sliced.transport {
+            if tcp.source_port() == 554 {
+                out.extend_from_slice(tcp.payload());
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
