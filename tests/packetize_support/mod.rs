@@ -165,3 +165,16 @@ pub fn rtsp_replies(path: &Path) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+/// The SDP of the DESCRIBE reply in a capture's RTSP exchange, checked
+/// against its `Content-Length`.
+pub fn describe_sdp(path: &Path) -> String {
+    let replies = rtsp_replies(path);
+    let (_, rest) = replies
+        .split_once("Content-Type: application/sdp\r\nContent-Length: ")
+        .unwrap_or_else(|| panic!("{}: no DESCRIBE reply", path.display()));
+    let (length, rest) = rest.split_once("\r\n\r\n").unwrap();
+    let sdp = &rest[..length.parse::<usize>().unwrap()];
+    assert!(sdp.ends_with("\r\n") && rest[sdp.len()..].starts_with("RTSP/1.0 200 OK"));
+    sdp.to_owned()
+}
