@@ -145,8 +145,9 @@ impl RtpSender {
     }
 }
 
-/// The bytes of a packet before its media: the RTP header and the payload
-/// format header (inline: never a heap allocation for these few bytes).
+/// The bytes of a packet before its media: the RTP header (RFC 3550 §5.1)
+/// and the payload format header, inline up to 32 bytes (no heap
+/// allocation for the few bytes these are).
 pub type PacketHead = SmallVec<[u8; 32]>;
 
 /// A random 32-bit value from the operating system (RFC 3550 §8.1 asks for
