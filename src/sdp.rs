@@ -19,6 +19,27 @@ pub enum Destination {
     /// Sent to fixed UDP ports: track `i` at `PORT + 2*i`, RTCP on the next
     /// port (what `packetize` writes to its pcap).
     Udp(SocketAddr),
+    /// Announced by an RTSP server for streams with a fixed destination:
+    /// its address and ports as for [`Udp`](Self::Udp) (RFC 2326 §C.1.7:
+    /// the `c=` field holds the destination when the media has a fixed
+    /// one), and an `a=control` per track (the DESCRIBE answer of
+    /// `packetize`'s synthetic RTSP exchange).
+    RtspTo(SocketAddr),
+}
+
+impl Destination {
+    /// The fixed destination, if any.
+    fn address(self) -> Option<SocketAddr> {
+        match self {
+            Destination::Rtsp => None,
+            Destination::Udp(addr) | Destination::RtspTo(addr) => Some(addr),
+        }
+    }
+
+    /// Whether an RTSP server announces the streams (`a=control` URLs).
+    fn rtsp(self) -> bool {
+        matches!(self, Destination::Rtsp | Destination::RtspTo(_))
+    }
 }
 
 /// One streamable track and its payload format.
@@ -75,16 +96,15 @@ pub fn session_description(
     );
     session.session_description =
         Some(format!("{} ({})", sanitize(&name), info.format.long_name()));
-    let connection_ip = match destination {
-        Destination::Rtsp => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Destination::Udp(addr) => addr.ip(),
-    };
+    let connection_ip = destination
+        .address()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
     session.connection = Some(Connection::from_ip_addr(connection_ip));
     session.attributes.push(Attribute::with_value(
         "tool",
         concat!("mediatool ", env!("CARGO_PKG_VERSION")),
     ));
-    if destination == Destination::Rtsp {
+    if destination.rtsp() {
         session
             .attributes
             .push(Attribute::with_value("control", "*"));
@@ -95,12 +115,10 @@ pub fn session_description(
     ));
     for (i, track) in tracks.iter().enumerate() {
         let pt = track.payload.payload_type(track.index);
-        let port = match destination {
-            Destination::Rtsp => 0,
-            Destination::Udp(addr) => addr
-                .port()
-                .saturating_add(u16::try_from(2 * i).unwrap_or(u16::MAX)),
-        };
+        let port = destination.address().map_or(0, |addr| {
+            addr.port()
+                .saturating_add(u16::try_from(2 * i).unwrap_or(u16::MAX))
+        });
         let kind = match track.payload.media {
             TrackKind::Video => MediaType::Video,
             TrackKind::Audio => MediaType::Audio,
@@ -112,7 +130,7 @@ pub fn session_description(
         if let Some(fmtp) = &track.payload.fmtp {
             media.add_attribute_with_value("fmtp", format!("{pt} {fmtp}"));
         }
-        if destination == Destination::Rtsp {
+        if destination.rtsp() {
             media.add_attribute_with_value("control", track_control(track.index));
         }
         session.medias.push(media);
@@ -125,4 +143,35 @@ fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '_' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_set_address_ports_and_control() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/h264_bframes.264");
+        let info = crate::media::inspect(std::path::Path::new(path)).unwrap();
+        let (tracks, _) = streamable_tracks(&info);
+        let origin: IpAddr = "10.0.0.1".parse().unwrap();
+        let dest: SocketAddr = "10.0.0.2:6000".parse().unwrap();
+        let sdp = |d| session_description(&info, &tracks, origin, d);
+        let rtsp = sdp(Destination::Rtsp);
+        assert!(rtsp.contains("c=IN IP4 0.0.0.0\r\n") && rtsp.contains("m=video 0 RTP/AVP 96\r\n"));
+        assert!(rtsp.contains("a=control:*\r\n") && rtsp.contains("a=control:track0\r\n"));
+        let udp = sdp(Destination::Udp(dest));
+        assert!(
+            udp.contains("c=IN IP4 10.0.0.2\r\n") && udp.contains("m=video 6000 RTP/AVP 96\r\n")
+        );
+        assert!(!udp.contains("a=control"));
+        // The RTSP description of a fixed destination: both.
+        let to = sdp(Destination::RtspTo(dest));
+        assert_eq!(
+            to,
+            rtsp.replace("0.0.0.0", "10.0.0.2")
+                .replace("video 0 ", "video 6000 ")
+        );
+        assert!(to.contains("a=range:npt=0-2.000\r\n"), "{to}");
+    }
 }

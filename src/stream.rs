@@ -28,8 +28,8 @@ use bytes::Bytes;
 
 use crate::media::{AccessUnit, Demuxer, MediaError, TrackKind};
 use crate::rtp::{
-    self, rescale, rtcp, Packetizer, PayloadDescription, RtpError, RtpPayload, RtpSender,
-    SenderOptions, RTP_HEADER_LEN,
+    self, rescale, rtcp, PacketHead, Packetizer, PayloadDescription, RtpError, RtpPayload,
+    RtpSender, SenderOptions, RTP_HEADER_LEN,
 };
 
 /// Nanoseconds per second: the resolution of the stream's timelines, much
@@ -154,6 +154,67 @@ pub struct OutgoingPacket {
     pub data: Bytes,
 }
 
+/// One packet to send with its bytes in two parts, which follow each other
+/// on the wire: what [`MediaStream::next_packet_parts`] returns, for a
+/// sender that writes vectored and so never copies the media.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketParts {
+    /// When to send it, on the stream's send timeline (see the module docs).
+    pub send_time: Duration,
+    /// File track index.
+    pub track: usize,
+    /// RTP or RTCP.
+    pub kind: PacketKind,
+    /// RTP: the RTP header and the payload format header; RTCP: empty.
+    pub head: PacketHead,
+    /// RTP: the media bytes, a slice of the access unit where the payload
+    /// format allows; RTCP: the whole packet.
+    pub body: Bytes,
+}
+
+impl PacketParts {
+    /// The packet's length in bytes.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.body.len()
+    }
+
+    /// Whether the packet is empty (never true for a stream's packets).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The packet in one buffer (the media copied after the head; an RTCP
+    /// packet is not copied).
+    pub fn join(self) -> OutgoingPacket {
+        let data = if self.head.is_empty() {
+            self.body
+        } else {
+            let mut data = Vec::with_capacity(self.len());
+            data.extend_from_slice(&self.head);
+            data.extend_from_slice(&self.body);
+            data.into()
+        };
+        OutgoingPacket {
+            send_time: self.send_time,
+            track: self.track,
+            kind: self.kind,
+            data,
+        }
+    }
+}
+
+impl From<OutgoingPacket> for PacketParts {
+    fn from(packet: OutgoingPacket) -> PacketParts {
+        PacketParts {
+            send_time: packet.send_time,
+            track: packet.track,
+            kind: packet.kind,
+            head: PacketHead::new(),
+            body: packet.data,
+        }
+    }
+}
+
 /// Where a track resumes after [`MediaStream::play`]: the RTSP `RTP-Info`
 /// fields (RFC 2326 §12.33).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,7 +268,7 @@ struct TrackState {
 struct Queued {
     send: i64,
     order: u64,
-    packet: OutgoingPacket,
+    packet: PacketParts,
 }
 
 impl PartialEq for Queued {
@@ -395,6 +456,12 @@ impl MediaStream {
     /// A read error is returned after every packet of the units read before
     /// it; the stream then ends (or can be [`seek`](Self::seek)ed).
     pub fn next_packet(&mut self) -> Result<Option<OutgoingPacket>, StreamError> {
+        Ok(self.next_packet_parts()?.map(PacketParts::join))
+    }
+
+    /// [`next_packet`](Self::next_packet) with the packet's bytes in two
+    /// parts, not joined.
+    pub fn next_packet_parts(&mut self) -> Result<Option<PacketParts>, StreamError> {
         loop {
             if let Some(Reverse(first)) = self.out.peek() {
                 // Release a packet once no unit still to packetize can
@@ -424,7 +491,7 @@ impl MediaStream {
             } else {
                 let bye = self.goodbye("end of stream");
                 for packet in bye {
-                    self.enqueue(self.last_send, packet);
+                    self.enqueue(self.last_send, packet.into());
                 }
             }
         }
@@ -460,7 +527,7 @@ impl MediaStream {
                     .filter(|q| q.packet.track == t.index && q.packet.kind == PacketKind::Rtp)
                     .min()
                     .map_or(t.sender.next_sequence(), |q| {
-                        u16::from_be_bytes([q.packet.data[2], q.packet.data[3]])
+                        u16::from_be_bytes([q.packet.head[2], q.packet.head[3]])
                     });
                 RtpInfo {
                     track: t.index,
@@ -483,7 +550,7 @@ impl MediaStream {
         self.finished = true;
         self.tracks
             .iter()
-            .map(|t| self.report(t, self.last_send, Some(reason)))
+            .map(|t| self.report(t, self.last_send, Some(reason)).join())
             .collect()
     }
 
@@ -494,7 +561,7 @@ impl MediaStream {
         for Reverse(Queued { packet, .. }) in self.out.drain() {
             if packet.kind == PacketKind::Rtp {
                 if let Some(t) = self.by_index[packet.track].map(|p| &mut self.tracks[p]) {
-                    t.sender.unsend(packet.data.len() - RTP_HEADER_LEN);
+                    t.sender.unsend(packet.len() - RTP_HEADER_LEN);
                 }
             }
         }
@@ -554,7 +621,7 @@ impl MediaStream {
             .max(self.epoch + (dts - self.segment_start).max(0))
     }
 
-    fn enqueue(&mut self, send: i64, packet: OutgoingPacket) {
+    fn enqueue(&mut self, send: i64, packet: PacketParts) {
         self.last_send = self.last_send.max(send);
         self.generated += 1;
         self.out.push(Reverse(Queued {
@@ -602,29 +669,22 @@ impl MediaStream {
                 source,
             })?;
         let unit_ts = rescale(unit.pts, t.clock_rate, t.rtp_clock) as u32;
-        // All the unit's packets in one buffer, handed out as slices of it.
-        let total = self.payloads.iter().map(|p| RTP_HEADER_LEN + p.len()).sum();
-        let mut buffer = Vec::with_capacity(total);
-        let mut ends = Vec::with_capacity(self.payloads.len());
-        for payload in &self.payloads {
-            t.sender.write(payload, t.ts_offset, &mut buffer);
-            ends.push(buffer.len());
-        }
-        let buffer = Bytes::from(buffer);
+        // Each packet's head, and its media as a slice of the unit.
         let mut packets = Vec::with_capacity(self.payloads.len());
-        let mut start = 0;
-        for (payload, end) in self.payloads.iter().zip(ends) {
+        for payload in &self.payloads {
+            let mut head = PacketHead::new();
+            t.sender.write_head(payload, t.ts_offset, &mut head);
             let later = i64::from(payload.timestamp.wrapping_sub(unit_ts) as i32).max(0);
             packets.push((
                 send + ns(later, t.rtp_clock),
-                OutgoingPacket {
+                PacketParts {
                     send_time: Duration::ZERO,
                     track: t.index,
                     kind: PacketKind::Rtp,
-                    data: buffer.slice(start..end),
+                    head,
+                    body: payload.data.clone(),
                 },
             ));
-            start = end;
         }
         let end = ns(unit.pts + i64::from(unit.duration), t.clock_rate);
         t.sent_end = t.sent_end.max(self.epoch + end - self.segment_start);
@@ -648,15 +708,16 @@ impl MediaStream {
     }
 
     /// A compound RTCP packet for track `t` at send time `at` (ns).
-    fn report(&self, t: &TrackState, at: i64, bye: Option<&str>) -> OutgoingPacket {
+    fn report(&self, t: &TrackState, at: i64, bye: Option<&str>) -> PacketParts {
         let send_time = ns_duration(at);
         let ntp = rtcp::ntp_timestamp(self.anchor + send_time);
         let rtp_time = t.sender.rtp_timestamp(ticks(at, t.rtp_clock));
-        OutgoingPacket {
+        PacketParts {
             send_time,
             track: t.index,
             kind: PacketKind::Rtcp,
-            data: rtcp::sender_report(&t.sender, ntp, rtp_time, &self.cname, bye).into(),
+            head: PacketHead::new(),
+            body: rtcp::sender_report(&t.sender, ntp, rtp_time, &self.cname, bye).into(),
         }
     }
 }
@@ -863,6 +924,26 @@ mod tests {
         // Each 0.5 s block goes out as 25 packets, one every 20 ms.
         assert_eq!(audio[25].send_time, Duration::from_millis(500));
         assert_eq!(audio[30].send_time, Duration::from_millis(600));
+    }
+
+    #[test]
+    fn parts_join_into_the_packets() {
+        let mut whole = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let mut split = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let packets = drain(&mut whole);
+        let parts: Vec<PacketParts> =
+            std::iter::from_fn(|| split.next_packet_parts().unwrap()).collect();
+        assert_eq!(packets.len(), parts.len());
+        // FU-A packets: RTP header and FU indicator and header, then media.
+        assert!(parts
+            .iter()
+            .any(|p| p.kind == PacketKind::Rtp && p.head.len() == RTP_HEADER_LEN + 2));
+        assert!(parts
+            .iter()
+            .all(|p| (p.kind == PacketKind::Rtp) != p.head.is_empty()));
+        for (packet, parts) in packets.into_iter().zip(parts) {
+            assert_eq!(packet, parts.join());
+        }
     }
 
     #[test]

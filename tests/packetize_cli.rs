@@ -7,7 +7,7 @@ mod packetize_support;
 
 use std::path::Path;
 
-use packetize_support::{packetize, packetize_ok, read_sdp, read_udp};
+use packetize_support::{describe_sdp, packetize, packetize_ok, read_sdp, read_udp, rtsp_replies};
 use pcap_file::pcapng::{Block, PcapNgReader};
 
 /// Exit 1, one `error: ` line on stderr, and `dir` left empty.
@@ -202,4 +202,90 @@ fn ipv6_capture_decodes_in_our_reader() {
     // 3 s of 20 ms packets.
     let rtp = read_udp(&out).iter().filter(|d| d.dst_port == 6000).count();
     assert_eq!(rtp, 150);
+}
+
+/// The `a=range` line of an SDP.
+fn range_line(sdp: &str) -> &str {
+    sdp.lines()
+        .find(|l| l.starts_with("a=range:"))
+        .unwrap_or_else(|| panic!("no a=range in {sdp}"))
+}
+
+#[test]
+fn the_exchange_announces_the_exact_duration_read_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in common::media_fixtures() {
+        let output = assert_cmd::Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(["probe", "--sdp"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            continue; // a format no reader handles yet
+        }
+        let probed = String::from_utf8(output.stdout).unwrap();
+        let pcap = packetize_ok(&file, dir.path(), &[]);
+        let replies = rtsp_replies(&pcap);
+        let sdp = &describe_sdp(&pcap);
+        assert_eq!(range_line(sdp), range_line(&probed), "{}", file.display());
+        let beside = std::fs::read_to_string(pcap.with_extension("sdp")).unwrap();
+        assert_eq!(
+            range_line(&beside),
+            range_line(&probed),
+            "{}",
+            file.display()
+        );
+        // The destination in the description, and a controller asking for it.
+        assert!(sdp.contains("c=IN IP4 127.0.0.1\r\n") && sdp.contains(" 5004 RTP/AVP "));
+        assert!(sdp.contains("a=control:track0\r\n"));
+        assert!(replies.contains(
+            "destination=127.0.0.1;source=127.0.0.1;client_port=5004-5005;server_port=6970-6971;"
+        ));
+    }
+}
+
+/// `probe --sdp`'s output for `file`.
+fn probe_sdp(file: &Path) -> String {
+    let output = assert_cmd::Command::cargo_bin("mediatool")
+        .unwrap()
+        .args(["probe", "--sdp"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn long_inputs_get_the_exact_duration_when_estimated_right_or_wrong() {
+    // Beyond 8 MB of input the head's size is estimated from the bit rate
+    // so far. The H.264 fixture repeated: a steady rate, estimated right.
+    // Then 24 MiB of trailing_zero_8bits (ITU-T H.264 §B.2, no media) in
+    // the middle: the estimate (file size / rate) has a digit too many, and
+    // the packets must move behind a shorter head.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = std::fs::read(common::fixtures().join("h264_baseline.h264")).unwrap();
+    let steady = dir.path().join("steady.264");
+    std::fs::write(&steady, clip.repeat(125)).unwrap();
+    let uneven = dir.path().join("uneven.264");
+    let mut data = clip.repeat(125);
+    data.resize(data.len() + (24 << 20), 0);
+    data.extend(clip.repeat(250));
+    std::fs::write(&uneven, data).unwrap();
+    for (file, range) in [
+        (steady, "a=range:npt=0-250.000"),
+        (uneven, "a=range:npt=0-750.000"),
+    ] {
+        assert_eq!(range_line(&probe_sdp(&file)), range);
+        let pcap = packetize_ok(&file, dir.path(), &[]);
+        assert_eq!(range_line(&describe_sdp(&pcap)), range);
+        // Every record is whole: the same datagrams as without the head.
+        let bare = dir.path().join("bare.pcap");
+        let output = packetize(&file, &bare, &["--no-rtsp"]);
+        assert!(output.status.success());
+        let (with, without) = (read_udp(&pcap), read_udp(&bare));
+        assert_eq!(with.len(), without.len());
+        assert!(with.len() > 125 * 2 * 25);
+    }
 }

@@ -4,9 +4,10 @@
 //!   rtpXdepay ! parse ! decoder`) and decodes every frame: the decoded
 //!   output, written raw to a file, holds exactly ffprobe's frame count.
 //! - tshark, with no `-d` option, dissects every UDP datagram as RTP or
-//!   RTCP (set up by the synthetic RTSP exchange), finds no malformed
-//!   packet, and its RTP stream analysis shows no loss and no sequence or
-//!   timestamp problems.
+//!   RTCP (set up by the synthetic RTSP exchange), names every payload type
+//!   as the SDP does (dynamic ones by their `a=rtpmap` encoding), dissects
+//!   the H.264 and H.265 payloads, finds no malformed packet, and its RTP
+//!   stream analysis shows no loss and no sequence or timestamp problems.
 //!
 //! The external tools run concurrently, a few at a time.
 
@@ -270,7 +271,8 @@ fn tshark_decodes_every_stream_without_options() {
             let out = Command::new("tshark")
                 .arg("-r")
                 .arg(&pcap)
-                .args(["-T", "fields", "-e", "frame.protocols", "-z", "rtp,streams"])
+                .args(["-T", "fields", "-e", "frame.protocols", "-e", "udp.dstport"])
+                .args(["-e", "_ws.col.Info", "-z", "rtp,streams"])
                 .output()
                 .map_err(|e| format!("{name}: {e}"))?;
             let text = String::from_utf8_lossy(&out.stdout);
@@ -280,9 +282,48 @@ fn tshark_decodes_every_stream_without_options() {
                     String::from_utf8_lossy(&out.stderr)
                 ));
             }
-            let protocols: Vec<&str> = text.lines().take_while(|l| !l.starts_with('=')).collect();
+            let lines: Vec<Vec<&str>> = text
+                .lines()
+                .take_while(|l| !l.starts_with('='))
+                .map(|l| l.split('\t').collect())
+                .collect();
+            let protocols: Vec<&str> = lines.iter().map(|l| l[0]).collect();
             if let Some(bad) = protocols.iter().find(|p| p.contains("malformed")) {
                 return Err(format!("{name}: malformed packet: {bad}"));
+            }
+            for m in &medias {
+                let port = m.port.to_string();
+                let rtp: Vec<&Vec<&str>> = lines
+                    .iter()
+                    .filter(|l| l[0].ends_with(":rtp") || l[0].contains(":rtp:"))
+                    .filter(|l| l.get(1) == Some(&port.as_str()))
+                    .collect();
+                // Dynamic payload types by the SDP's encoding name, static
+                // ones by Wireshark's (e.g. "ITU-T G.711 PCMU").
+                let named = |info: &str| {
+                    let pt = info.trim_start_matches("PT=");
+                    if m.payload_type >= 96 {
+                        pt.starts_with(&format!("{},", m.description.encoding))
+                    } else {
+                        !pt.starts_with("DynamicRTP")
+                    }
+                };
+                if let Some(l) = rtp.iter().find(|l| !l.get(2).is_some_and(|i| named(i))) {
+                    return Err(format!(
+                        "{name}: port {port}: payload type not named as {}: {l:?}",
+                        m.description.encoding
+                    ));
+                }
+                let dissector = match m.description.encoding {
+                    "H264" => Some(":rtp:h264"),
+                    "H265" => Some(":rtp:h265"),
+                    _ => None,
+                };
+                if let Some(d) = dissector {
+                    if let Some(l) = rtp.iter().find(|l| !l[0].ends_with(d)) {
+                        return Err(format!("{name}: port {port}: payload not dissected: {l:?}"));
+                    }
+                }
             }
             let udp: Vec<&&str> = protocols.iter().filter(|p| p.contains(":udp")).collect();
             let undecoded = udp

@@ -1,14 +1,20 @@
 //! Incremental, zero-copy reading of a file: a window of buffered bytes that
 //! readers peek into and split off as [`Bytes`] without copying.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// How much one refill asks the operating system for.
 const CHUNK: usize = 1 << 20;
+
+/// Replaced buffers kept for reuse while slices of them are alive (a
+/// consumer may hold a few chunks' worth of slices, e.g. packets queued
+/// for writing).
+const SPARES: usize = 8;
 
 /// What a [`BytesReader`] reads from: a file, or bytes in memory (tests, fuzzing).
 trait Input: Read + Seek + Send {}
@@ -21,8 +27,13 @@ impl<T: Read + Seek + Send> Input for T {}
 /// plus one chunk, whatever the size of the file.
 pub struct BytesReader {
     input: Box<dyn Input>,
-    /// Buffered bytes, starting at file offset `offset`.
-    buf: BytesMut,
+    /// Buffered bytes, starting at file offset `offset`: a slice of the
+    /// latest read buffer, which the slices already taken share.
+    buf: Bytes,
+    /// The latest buffers replaced while slices taken from them were still
+    /// alive, oldest first: a read that needs a new buffer reuses one whose
+    /// slices are all dropped (fresh memory costs page faults).
+    spares: VecDeque<Bytes>,
     offset: u64,
     size: u64,
     eof: bool,
@@ -46,7 +57,8 @@ impl BytesReader {
     fn with_input(input: Box<dyn Input>, size: u64) -> BytesReader {
         BytesReader {
             input,
-            buf: BytesMut::new(),
+            buf: Bytes::new(),
+            spares: VecDeque::new(),
             offset: 0,
             size,
             eof: false,
@@ -76,32 +88,73 @@ impl BytesReader {
 
     /// Reads one more chunk into the buffer; returns how many bytes were
     /// added (0 at the end of the input).
+    ///
+    /// `read_to_end` reads into the spare capacity of the buffer from
+    /// [`buffer_for_more`](Self::buffer_for_more): nothing is zero-filled
+    /// first.
     pub fn fill_more(&mut self) -> io::Result<usize> {
         if self.eof {
             return Ok(0);
         }
-        let len = self.buf.len();
-        self.buf.reserve(CHUNK);
-        self.buf.resize(len + CHUNK, 0);
-        let mut filled = 0;
-        let result = loop {
-            match self.input.read(&mut self.buf[len + filled..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break Ok(());
+        let mut next = self.buffer_for_more();
+        let len = next.len();
+        // Bytes read before an error are kept (read_to_end appends them).
+        let result = (&mut self.input).take(CHUNK as u64).read_to_end(&mut next);
+        let filled = next.len() - len;
+        self.buf = Bytes::from(next);
+        result?;
+        if filled < CHUNK {
+            self.eof = true;
+        }
+        Ok(filled)
+    }
+
+    /// A buffer holding the bytes still buffered, with room for one more
+    /// chunk: the current buffer when no slice taken from it is alive and
+    /// it has the room (the bytes move to its front); otherwise a copy in
+    /// an [`empty_buffer`](Self::empty_buffer), the current one joining
+    /// the spares.
+    fn buffer_for_more(&mut self) -> Vec<u8> {
+        let buffered = std::mem::take(&mut self.buf);
+        let needed = buffered.len() + CHUNK;
+        match buffered.try_into_mut() {
+            Ok(unique) => {
+                let current = Vec::from(unique);
+                if current.capacity() >= needed {
+                    return current;
                 }
-                Ok(n) => {
-                    filled += n;
-                    if filled == CHUNK {
-                        break Ok(());
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
+                let mut next = self.empty_buffer(needed);
+                next.extend_from_slice(&current);
+                next
             }
-        };
-        self.buf.truncate(len + filled);
-        result.map(|()| filled)
+            Err(shared) => {
+                let mut next = self.empty_buffer(needed);
+                next.extend_from_slice(&shared);
+                if self.spares.len() == SPARES {
+                    self.spares.pop_front();
+                }
+                self.spares.push_back(shared);
+                next
+            }
+        }
+    }
+
+    /// An empty buffer of at least `needed` bytes: a spare one if no slice
+    /// of it is alive any more, else a new one of twice `needed` less a
+    /// chunk and at least two chunks, so that a structure spanning many
+    /// chunks is copied O(1) times per byte.
+    fn empty_buffer(&mut self, needed: usize) -> Vec<u8> {
+        while let Some(i) = self.spares.iter().position(Bytes::is_unique) {
+            let Some(Ok(mut free)) = self.spares.remove(i).map(Bytes::try_into_mut) else {
+                continue;
+            };
+            free.clear();
+            let free = Vec::from(free);
+            if free.capacity() >= needed {
+                return free;
+            }
+        }
+        Vec::with_capacity((2 * (needed - CHUNK)).max(needed).max(2 * CHUNK))
     }
 
     /// Buffers at least `n` bytes if the input has them; returns the buffered
@@ -117,7 +170,7 @@ impl BytesReader {
     /// If fewer than `n` bytes are buffered; call [`peek`](Self::peek) first.
     pub fn take(&mut self, n: usize) -> Bytes {
         self.offset += n as u64;
-        self.buf.split_to(n).freeze()
+        self.buf.split_to(n)
     }
 
     /// Discards `n` bytes, reading past the buffer if needed; returns how many
@@ -137,7 +190,8 @@ impl BytesReader {
     /// Moves to file offset `offset`, dropping the buffer.
     pub fn seek(&mut self, offset: u64) -> io::Result<()> {
         self.input.seek(SeekFrom::Start(offset))?;
-        self.buf = BytesMut::new();
+        self.buf = Bytes::new();
+        self.spares.clear();
         self.offset = offset;
         self.eof = false;
         Ok(())

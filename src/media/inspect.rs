@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use super::{open, Codec, Demuxer, Format, Result, Track};
+use super::{open, AccessUnit, Codec, Demuxer, Format, Result, Track};
 
 /// Exact counts for one track, from the container's tables or from reading
 /// every access unit.
@@ -37,6 +37,31 @@ pub struct MediaInfo {
 }
 
 impl MediaInfo {
+    /// The facts about the file at `path` whose `format` and `tracks` a
+    /// demuxer found, with their `stats`; adds the file's size and
+    /// modification time.
+    pub fn new(
+        path: &Path,
+        format: Format,
+        tracks: Vec<Track>,
+        stats: Vec<TrackStats>,
+    ) -> Result<MediaInfo> {
+        let metadata = std::fs::metadata(path)?;
+        let modified = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        Ok(MediaInfo {
+            path: path.to_owned(),
+            format,
+            size: metadata.len(),
+            modified,
+            tracks,
+            stats,
+        })
+    }
+
     /// Duration of track `index` in seconds.
     pub fn track_duration(&self, index: usize) -> f64 {
         let track = &self.tracks[index];
@@ -61,56 +86,72 @@ impl MediaInfo {
 /// when the container does not state them.
 pub fn inspect(path: &Path) -> Result<MediaInfo> {
     let mut demuxer = open(path)?;
-    let metadata = std::fs::metadata(path)?;
-    let modified = metadata
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
     let stats = match demuxer.stats() {
         Some(stats) => stats,
         None => count_units(demuxer.as_mut())?,
     };
-    Ok(MediaInfo {
-        path: path.to_owned(),
-        format: demuxer.format(),
-        size: metadata.len(),
-        modified,
-        tracks: demuxer.tracks().to_vec(),
-        stats,
-    })
+    MediaInfo::new(path, demuxer.format(), demuxer.tracks().to_vec(), stats)
 }
 
 /// Reads `demuxer` to its end, counting frames, bytes and the presentation
 /// span of every track.
 pub fn count_units(demuxer: &mut dyn Demuxer) -> Result<Vec<TrackStats>> {
-    let tracks = demuxer.tracks().len();
-    let pcm: Vec<bool> = demuxer
-        .tracks()
-        .iter()
-        .map(|t| matches!(t.codec, Codec::Pcm(_)))
-        .collect();
-    let mut stats = vec![TrackStats::default(); tracks];
-    let mut span: Vec<Option<(i64, i64)>> = vec![None; tracks];
+    let mut counter = StatsCounter::new(demuxer.tracks());
     while let Some(unit) = demuxer.read_unit()? {
-        let Some(s) = stats.get_mut(unit.track) else {
-            continue;
+        counter.add(&unit);
+    }
+    Ok(counter.finish())
+}
+
+/// Exact [`TrackStats`] gathered unit by unit, for a caller that reads the
+/// units for another purpose anyway (`packetize` counts while it streams).
+#[derive(Clone, Debug)]
+pub struct StatsCounter {
+    /// Per track: PCM, whose frames are sample frames.
+    pcm: Vec<bool>,
+    stats: Vec<TrackStats>,
+    /// Per track: earliest PTS and latest end seen.
+    span: Vec<Option<(i64, i64)>>,
+}
+
+impl StatsCounter {
+    /// A counter for units of `tracks`, none counted yet.
+    pub fn new(tracks: &[Track]) -> StatsCounter {
+        StatsCounter {
+            pcm: tracks
+                .iter()
+                .map(|t| matches!(t.codec, Codec::Pcm(_)))
+                .collect(),
+            stats: vec![TrackStats::default(); tracks.len()],
+            span: vec![None; tracks.len()],
+        }
+    }
+
+    /// Counts one unit (units of unknown tracks are ignored).
+    pub fn add(&mut self, unit: &AccessUnit) {
+        let Some(s) = self.stats.get_mut(unit.track) else {
+            return;
         };
-        s.frames += if pcm[unit.track] {
+        s.frames += if self.pcm[unit.track] {
             u64::from(unit.duration)
         } else {
             1
         };
         s.bytes += unit.data.len() as u64;
         let end = unit.pts + i64::from(unit.duration);
-        let (first, last) = span[unit.track].get_or_insert((unit.pts, end));
+        let (first, last) = self.span[unit.track].get_or_insert((unit.pts, end));
         *first = (*first).min(unit.pts);
         *last = (*last).max(end);
     }
-    for (s, span) in stats.iter_mut().zip(span) {
-        if let Some((first, last)) = span {
-            s.duration = u64::try_from(last - first).unwrap_or(0);
+
+    /// The statistics of the units counted.
+    pub fn finish(self) -> Vec<TrackStats> {
+        let mut stats = self.stats;
+        for (s, span) in stats.iter_mut().zip(self.span) {
+            if let Some((first, last)) = span {
+                s.duration = u64::try_from(last - first).unwrap_or(0);
+            }
         }
+        stats
     }
-    Ok(stats)
 }

@@ -35,7 +35,7 @@ pub use bytes_reader::BytesReader;
 pub use codec::{Codec, PcmFormat, TrackKind};
 pub use detect::{detect, detect_path, Format};
 pub use error::MediaError;
-pub use inspect::{inspect, MediaInfo, TrackStats};
+pub use inspect::{inspect, MediaInfo, StatsCounter, TrackStats};
 pub use track::{AccessUnit, CodecConfig, NalFraming, Rational, Track};
 
 /// Result type of the media core.

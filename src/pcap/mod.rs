@@ -1,8 +1,11 @@
 //! Capture files of synthetic traffic: UDP datagrams and TCP segments in
 //! Ethernet II + IPv4/IPv6 frames with correct lengths and checksums
 //! (headers built by etherparse), written as pcap or pcapng (pcap-file).
-//! [`rtsp`] adds the RTSP exchange that lets Wireshark decode the streams.
+//! [`rtsp`] adds the RTSP exchange that lets Wireshark decode the streams;
+//! [`output`] writes a capture in one pass with its head written last.
 
+mod checksum;
+pub mod output;
 pub mod rtsp;
 
 use std::borrow::Cow;
@@ -82,6 +85,10 @@ struct Pending {
     arena: Vec<u8>,
     parts: Vec<Part>,
     len: usize,
+    /// Payloads written, kept for [`CaptureWriter::take_written`] rather
+    /// than dropped (when `keep_written`).
+    written: Vec<Bytes>,
+    keep_written: bool,
 }
 
 enum Part {
@@ -93,6 +100,19 @@ impl Pending {
     fn push_shared(&mut self, data: Bytes) {
         self.len += data.len();
         self.parts.push(Part::Shared(data));
+    }
+
+    fn clear(&mut self) {
+        self.arena.clear();
+        if self.keep_written {
+            let written = &mut self.written;
+            written.extend(self.parts.drain(..).filter_map(|p| match p {
+                Part::Shared(b) => Some(b),
+                Part::Arena(_) => None,
+            }));
+        }
+        self.parts.clear();
+        self.len = 0;
     }
 
     /// Writes everything to `out` and empties the buffers.
@@ -116,15 +136,13 @@ impl Pending {
                 Err(e) => return Err(e),
             }
         }
-        self.arena.clear();
-        self.parts.clear();
-        self.len = 0;
+        self.clear();
         Ok(())
     }
 }
 
-/// What pcap-file writes (file and record headers) goes into the arena of
-/// a shared [`Pending`].
+/// What pcap-file writes (file and record headers, pcapng blocks) goes into
+/// the arena of a shared [`Pending`].
 struct ArenaSink(Rc<RefCell<Pending>>);
 
 impl Write for ArenaSink {
@@ -145,33 +163,38 @@ impl Write for ArenaSink {
     }
 }
 
-enum Writer<W: Write> {
-    /// pcap-file lays out the file and record headers; frames are gathered
-    /// and written with one vectored write per [`FLUSH_BYTES`].
-    Pcap {
-        writer: PcapWriter<ArenaSink>,
-        pending: Rc<RefCell<Pending>>,
-        out: W,
-    },
+/// pcap-file's writer of the chosen format, laying out the file header and
+/// the records in the arena.
+enum Records {
+    /// Record header and frame headers; the payload follows as a shared
+    /// slice.
+    Pcap(PcapWriter<ArenaSink>),
+    /// Whole Enhanced Packet Blocks (the frame assembled in `frame`).
     PcapNg {
-        writer: PcapNgWriter<W>,
+        writer: PcapNgWriter<ArenaSink>,
         frame: Vec<u8>,
     },
 }
 
-/// Writes frames to a capture file.
+/// Writes frames to a capture file: gathered, then written with one
+/// vectored write per [`FLUSH_BYTES`] (so `out` needs no buffering).
 pub struct CaptureWriter<W: Write> {
-    writer: Writer<W>,
+    records: Records,
+    pending: Rc<RefCell<Pending>>,
+    out: W,
     sender: IpAddr,
     headers: Vec<u8>,
     packets: u64,
 }
 
 impl<W: Write> CaptureWriter<W> {
-    /// Starts a capture on `out`. `sender` is the media sender's address:
+    /// Starts a capture on `out` with the file header (and for pcapng the
+    /// interface description). `sender` is the media sender's address:
     /// frames from it carry [`SENDER_MAC`], others the receiver's.
     pub fn new(out: W, format: CaptureFormat, sender: IpAddr) -> io::Result<CaptureWriter<W>> {
-        let writer = match format {
+        let pending = Rc::new(RefCell::new(Pending::default()));
+        let sink = || ArenaSink(Rc::clone(&pending));
+        let records = match format {
             CaptureFormat::Pcap => {
                 let header = PcapHeader {
                     snaplen: SNAPLEN,
@@ -180,16 +203,10 @@ impl<W: Write> CaptureWriter<W> {
                     endianness: Endianness::Little,
                     ..PcapHeader::default()
                 };
-                let pending = Rc::new(RefCell::new(Pending::default()));
-                let sink = ArenaSink(Rc::clone(&pending));
-                Writer::Pcap {
-                    writer: PcapWriter::with_header(sink, header).map_err(into_io)?,
-                    pending,
-                    out,
-                }
+                Records::Pcap(PcapWriter::with_header(sink(), header).map_err(into_io)?)
             }
             CaptureFormat::PcapNg => {
-                let mut w = PcapNgWriter::new(out).map_err(into_io)?;
+                let mut writer = PcapNgWriter::new(sink()).map_err(into_io)?;
                 let interface = InterfaceDescriptionBlock {
                     linktype: DataLink::ETHERNET,
                     snaplen: SNAPLEN,
@@ -198,24 +215,57 @@ impl<W: Write> CaptureWriter<W> {
                         InterfaceDescriptionOption::IfTsResol(9),
                     ],
                 };
-                w.write_pcapng_block(interface).map_err(into_io)?;
-                Writer::PcapNg {
-                    writer: w,
+                writer.write_pcapng_block(interface).map_err(into_io)?;
+                Records::PcapNg {
+                    writer,
                     frame: Vec::with_capacity(2048),
                 }
             }
         };
         Ok(CaptureWriter {
-            writer,
+            records,
+            pending,
+            out,
             sender,
             headers: Vec::with_capacity(128),
             packets: 0,
         })
     }
 
+    /// Like [`new`](Self::new), but writes only the records: the body of a
+    /// capture whose head (the file header [`new`](Self::new) writes, and
+    /// any records after it) is written to another output, placed in front
+    /// of this one.
+    pub fn records_only(
+        out: W,
+        format: CaptureFormat,
+        sender: IpAddr,
+    ) -> io::Result<CaptureWriter<W>> {
+        let writer = CaptureWriter::new(out, format, sender)?;
+        writer.pending.borrow_mut().clear();
+        Ok(writer)
+    }
+
     /// Frames written so far.
     pub fn packets(&self) -> u64 {
         self.packets
+    }
+
+    /// From now on, keeps the payloads of the frames written to the output
+    /// for [`take_written`](Self::take_written) instead of dropping them.
+    ///
+    /// For payloads another thread allocated, to be sent back and freed
+    /// there: glibc's malloc makes a thread that frees memory of another
+    /// thread's arena wait for that arena's lock, and with many small
+    /// payloads (PCM packets) the two threads keep waiting for each other.
+    pub fn keep_written(&mut self) {
+        self.pending.borrow_mut().keep_written = true;
+    }
+
+    /// The payloads written to the output since the last call (none unless
+    /// [`keep_written`](Self::keep_written)).
+    pub fn take_written(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.pending.borrow_mut().written)
     }
 
     /// Records a UDP datagram from `src` to `dst` captured at `time`
@@ -227,21 +277,37 @@ impl<W: Write> CaptureWriter<W> {
         dst: SocketAddr,
         payload: &Bytes,
     ) -> io::Result<()> {
-        let ip_payload = u16::try_from(UdpHeader::LEN + payload.len()).map_err(|_| too_big())?;
+        self.write_udp_parts(time, src, dst, &[], payload.clone())
+    }
+
+    /// Records a UDP datagram whose payload is `head` followed by `body`
+    /// (`head` is copied with the frame's headers, `body` is not copied
+    /// before the write to the file).
+    pub fn write_udp_parts(
+        &mut self,
+        time: SystemTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        head: &[u8],
+        body: Bytes,
+    ) -> io::Result<()> {
+        let ip_payload =
+            u16::try_from(UdpHeader::LEN + head.len() + body.len()).map_err(|_| too_big())?;
         self.headers.clear();
-        match self.ip_headers(src.ip(), dst.ip(), IpNumber::UDP, ip_payload)? {
-            IpHeader::V4(ip) => {
-                UdpHeader::with_ipv4_checksum(src.port(), dst.port(), &ip, payload)
-                    .map_err(|_| too_big())?
-                    .write(&mut self.headers)?;
-            }
-            IpHeader::V6(ip) => {
-                UdpHeader::with_ipv6_checksum(src.port(), dst.port(), &ip, payload)
-                    .map_err(|_| too_big())?
-                    .write(&mut self.headers)?;
-            }
+        self.ip_headers(src.ip(), dst.ip(), IpNumber::UDP, ip_payload)?;
+        UdpHeader {
+            source_port: src.port(),
+            destination_port: dst.port(),
+            length: ip_payload,
+            checksum: checksum::udp_checksum(
+                (src.ip(), src.port()),
+                (dst.ip(), dst.port()),
+                &[head, &body],
+            ),
         }
-        self.record(time, payload.clone())
+        .write(&mut self.headers)?;
+        self.headers.extend_from_slice(head);
+        self.record(time, body)
     }
 
     /// Records a TCP segment from `src` to `dst` captured at `time`.
@@ -334,12 +400,8 @@ impl<W: Write> CaptureWriter<W> {
     fn record(&mut self, time: SystemTime, payload: Bytes) -> io::Result<()> {
         let timestamp = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         let len = (self.headers.len() + payload.len()) as u32;
-        match &mut self.writer {
-            Writer::Pcap {
-                writer,
-                pending,
-                out,
-            } => {
+        match &mut self.records {
+            Records::Pcap(writer) => {
                 let ts_sec = u32::try_from(timestamp.as_secs()).map_err(|_| {
                     io::Error::new(io::ErrorKind::InvalidInput, "capture time after 2106")
                 })?;
@@ -354,13 +416,9 @@ impl<W: Write> CaptureWriter<W> {
                         data: Cow::Borrowed(&self.headers),
                     })
                     .map_err(into_io)?;
-                let mut p = pending.borrow_mut();
-                p.push_shared(payload);
-                if p.len >= FLUSH_BYTES {
-                    p.drain_to(out)?;
-                }
+                self.pending.borrow_mut().push_shared(payload);
             }
-            Writer::PcapNg { writer, frame } => {
+            Records::PcapNg { writer, frame } => {
                 frame.clear();
                 frame.extend_from_slice(&self.headers);
                 frame.extend_from_slice(&payload);
@@ -376,20 +434,17 @@ impl<W: Write> CaptureWriter<W> {
             }
         }
         self.packets += 1;
+        let mut pending = self.pending.borrow_mut();
+        if pending.len >= FLUSH_BYTES {
+            pending.drain_to(&mut self.out)?;
+        }
         Ok(())
     }
 
     /// Writes what is pending and returns the output.
-    pub fn finish(self) -> io::Result<W> {
-        match self.writer {
-            Writer::Pcap {
-                pending, mut out, ..
-            } => {
-                pending.borrow_mut().drain_to(&mut out)?;
-                Ok(out)
-            }
-            Writer::PcapNg { writer, .. } => Ok(writer.into_inner()),
-        }
+    pub fn finish(mut self) -> io::Result<W> {
+        self.pending.borrow_mut().drain_to(&mut self.out)?;
+        Ok(self.out)
     }
 }
 
@@ -465,6 +520,38 @@ mod tests {
             panic!()
         };
         assert_eq!(ethernet.source(), [2, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn parts_make_the_same_frame_and_come_back_when_kept() {
+        let capture = |parts: bool| {
+            let mut w = CaptureWriter::records_only(
+                Vec::new(),
+                CaptureFormat::Pcap,
+                "10.0.0.1".parse().unwrap(),
+            )
+            .unwrap();
+            w.keep_written();
+            let (src, dst) = (addr("10.0.0.1:6970"), addr("10.0.0.2:5004"));
+            // An odd-length head: the body's bytes pair across the join.
+            if parts {
+                w.write_udp_parts(UNIX_EPOCH, src, dst, b"head.", Bytes::from_static(b"body"))
+                    .unwrap();
+            } else {
+                w.write_udp(UNIX_EPOCH, src, dst, &Bytes::from_static(b"head.body"))
+                    .unwrap();
+            }
+            // Nothing written to the output yet.
+            assert!(w.take_written().is_empty());
+            let mut out = Vec::new();
+            w.pending.borrow_mut().drain_to(&mut out).unwrap();
+            (out, w.take_written())
+        };
+        let (whole, _) = capture(false);
+        let (split, written) = capture(true);
+        assert_eq!(whole.len(), 16 + 14 + 20 + 8 + 9);
+        assert_eq!(whole, split);
+        assert_eq!(written, [Bytes::from_static(b"body")]);
     }
 
     #[test]

@@ -5,12 +5,24 @@
 //! Wireshark decodes RTP on arbitrary UDP ports only when something in the
 //! capture announced them: its RTSP dissector turns each SETUP reply's
 //! `Transport` header into an RTP and RTCP conversation, and its SDP
-//! dissector maps the dynamic payload types of the DESCRIBE reply to their
-//! encodings. With this exchange at its head a capture decodes in Wireshark
-//! and tshark with no "Decode As" and no `-d` option.
+//! dissector turns each `m=` section with an address and a port into one
+//! that also maps the dynamic payload types to their encodings. With this
+//! exchange at its head a capture decodes in Wireshark and tshark with no
+//! "Decode As" and no `-d` option.
+//!
+//! Wireshark 4.0 (Debian 12) keys a SETUP reply's conversation on the RTSP
+//! client's address, its `client_port` and the `server_port`, without the
+//! payload types, and prefers it to the SDP's (address and port only) for
+//! the packets it matches. So that the SDP's applies and the payloads are
+//! dissected (H.264 NAL units, H.265...), the exchange can come from a
+//! controller at another address than the media's destination, which it
+//! names with the `destination` parameter of `Transport` (RFC 2326 §12.39),
+//! with the destination also in the SDP's `c=` and `m=` lines (a fixed
+//! destination, RFC 2326 §C.1.7). Wireshark 4.2 and later also map the
+//! payload types of SETUP conversations, by the `a=control` URL.
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use super::{CaptureWriter, TcpFlags};
@@ -50,8 +62,11 @@ pub struct RtspStream {
 pub struct RtspSession {
     /// The RTSP server: the media sender's address, port [`RTSP_PORT`].
     pub server: SocketAddr,
-    /// The RTSP client: the media receiver's address.
-    pub client: SocketAddr,
+    /// The RTSP client's address.
+    pub client: IpAddr,
+    /// The media receiver's address: asked for with `destination` in the
+    /// SETUP requests when it is not the client's.
+    pub destination: IpAddr,
     /// The path of the presentation URL (the file name).
     pub path: String,
     /// The session description sent in the DESCRIBE reply.
@@ -104,6 +119,11 @@ impl RtspSession {
                 stream.client_port,
                 stream.client_port + 1
             );
+            let asked = if self.destination == self.client {
+                String::new()
+            } else {
+                format!("destination={};", self.destination)
+            };
             let session_header = if cseq > 2 {
                 format!("Session: {session}\r\n")
             } else {
@@ -111,12 +131,12 @@ impl RtspSession {
             };
             exchange(
                 format!(
-                    "SETUP {url}/{} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\n{session_header}Transport: RTP/AVP;unicast;{ports}\r\n\r\n",
+                    "SETUP {url}/{} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\n{session_header}Transport: RTP/AVP;unicast;{asked}{ports}\r\n\r\n",
                     stream.control
                 ),
                 format!(
                     "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session};timeout=65\r\nTransport: RTP/AVP;unicast;destination={};source={};{ports};server_port={}-{};ssrc={:08X}\r\n\r\n",
-                    self.client.ip(),
+                    self.destination,
                     self.server.ip(),
                     stream.server_port,
                     stream.server_port + 1,
@@ -158,7 +178,7 @@ impl RtspSession {
         start: SystemTime,
         mss: usize,
     ) -> io::Result<SystemTime> {
-        let client = SocketAddr::new(self.client.ip(), CLIENT_PORT);
+        let client = SocketAddr::new(self.client, CLIENT_PORT);
         let server = self.server;
         let mut time = start;
         let mut client_seq = CLIENT_ISN;
@@ -224,6 +244,16 @@ impl RtspSession {
     }
 }
 
+/// The address of a controller that sets up streams to `destination`:
+/// the next address after it (wrapping), so that the exchange's SETUP
+/// conversations do not match the media (see the module docs).
+pub fn controller_address(destination: IpAddr) -> IpAddr {
+    match destination {
+        IpAddr::V4(v4) => IpAddr::V4(u32::from(v4).wrapping_add(1).into()),
+        IpAddr::V6(v6) => IpAddr::V6(u128::from(v6).wrapping_add(1).into()),
+    }
+}
+
 /// Percent-encodes a URL path (RFC 3986 §2.1), keeping unreserved
 /// characters and `/`.
 fn percent_encode(path: &str) -> String {
@@ -246,7 +276,8 @@ mod tests {
     fn session() -> RtspSession {
         RtspSession {
             server: "127.0.0.1:554".parse().unwrap(),
-            client: "127.0.0.2:5004".parse().unwrap(),
+            client: "127.0.0.3".parse().unwrap(),
+            destination: "127.0.0.2".parse().unwrap(),
             path: "my clip.264".into(),
             sdp: "v=0\r\n".into(),
             range: "npt=0.000-".into(),
@@ -272,6 +303,9 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 6);
         assert!(messages[1].1.ends_with("Content-Length: 5\r\n\r\nv=0\r\n"));
+        assert!(messages[2].1.contains(
+            "Transport: RTP/AVP;unicast;destination=127.0.0.2;client_port=5004-5005\r\n"
+        ));
         assert!(messages[3].1.contains(
             "Transport: RTP/AVP;unicast;destination=127.0.0.2;source=127.0.0.1;client_port=5004-5005;server_port=6970-6971;ssrc=00000ABC\r\n"
         ));
@@ -279,6 +313,22 @@ mod tests {
             "RTP-Info: url=rtsp://127.0.0.1:554/my%20clip.264/track0;seq=9;rtptime=1234\r\n"
         ));
         assert!(messages.iter().step_by(2).all(|(c, _)| *c));
+        // A client receiving the media itself asks for no destination.
+        let own = RtspSession {
+            destination: "127.0.0.3".parse().unwrap(),
+            ..s
+        };
+        let setup = String::from_utf8(own.messages()[2].1.clone()).unwrap();
+        assert!(setup.contains("Transport: RTP/AVP;unicast;client_port=5004-5005\r\n"));
+    }
+
+    #[test]
+    fn controllers_are_next_to_the_destination() {
+        let next = |a: &str| controller_address(a.parse().unwrap()).to_string();
+        assert_eq!(next("127.0.0.1"), "127.0.0.2");
+        assert_eq!(next("10.0.0.255"), "10.0.1.0");
+        assert_eq!(next("255.255.255.255"), "0.0.0.0");
+        assert_eq!(next("::1"), "::2");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 use crate::media::{AccessUnit, Track, TrackKind};
 
 pub use pcm::wire_samples;
-pub use sender::{RtpSender, SenderOptions, RTP_HEADER_LEN};
+pub use sender::{PacketHead, RtpSender, SenderOptions, RTP_HEADER_LEN};
 
 /// First dynamic payload type (RFC 3551 §3): track `i` without a static
 /// type uses `DYNAMIC_PT + i`.

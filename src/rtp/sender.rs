@@ -2,6 +2,7 @@
 //! offset and the counts RTCP sender reports carry (RFC 3550 §5.1, §6.4.1).
 
 use rtp_types::RtpPacketBuilder;
+use smallvec::SmallVec;
 
 use super::RtpPayload;
 
@@ -102,22 +103,52 @@ impl RtpSender {
     /// past the base, then the payload. Returns the packet's length.
     pub fn write(&mut self, payload: &RtpPayload, offset: i64, out: &mut Vec<u8>) -> usize {
         let start = out.len();
-        let builder = RtpPacketBuilder::<&[u8], &[u8]>::new()
+        // Cannot fail: no CSRCs, no extension, payload type masked to 7 bits.
+        self.builder(payload, offset)
+            .payload(&payload.data[..])
+            .write_into_vec_unchecked(out);
+        self.count(payload);
+        out.len() - start
+    }
+
+    /// Like [`write`](Self::write) without the media: replaces `out` with
+    /// the RTP header and the payload format header (`payload.header`),
+    /// which `payload.data` follows on the wire, for senders that write
+    /// the parts of a packet without joining them.
+    pub fn write_head(&mut self, payload: &RtpPayload, offset: i64, out: &mut PacketHead) {
+        out.clear();
+        out.resize(RTP_HEADER_LEN + payload.header.len(), 0);
+        self.builder(payload, offset).write_into_unchecked(out);
+        self.count(payload);
+    }
+
+    /// The header of the next packet, with the payload format header.
+    fn builder<'a>(
+        &self,
+        payload: &'a RtpPayload,
+        offset: i64,
+    ) -> RtpPacketBuilder<&'a [u8], &'a [u8]> {
+        RtpPacketBuilder::new()
             .payload_type(self.payload_type)
             .marker_bit(payload.marker)
             .sequence_number(self.next_sequence)
             .timestamp(self.rtp_timestamp(offset.wrapping_add(i64::from(payload.timestamp))))
             .ssrc(self.ssrc)
             .payload(&payload.header[..])
-            .payload(&payload.data[..]);
-        // Cannot fail: no CSRCs, no extension, payload type masked to 7 bits.
-        builder.write_into_vec_unchecked(out);
+    }
+
+    /// Counts a packet carrying `payload` as sent.
+    fn count(&mut self, payload: &RtpPayload) {
         self.next_sequence = self.next_sequence.wrapping_add(1);
         self.packet_count = self.packet_count.wrapping_add(1);
         self.octet_count = self.octet_count.wrapping_add(payload.len() as u32);
-        out.len() - start
     }
 }
+
+/// The bytes of a packet before its media: the RTP header (RFC 3550 §5.1)
+/// and the payload format header, inline up to 32 bytes (no heap
+/// allocation for the few bytes these are).
+pub type PacketHead = SmallVec<[u8; 32]>;
 
 /// A random 32-bit value from the operating system (RFC 3550 §8.1 asks for
 /// a good random source; getrandom is the OS generator). Falls back to
@@ -172,6 +203,30 @@ mod tests {
         assert_eq!(second.timestamp(), 0xffff_fff0u32.wrapping_add(3000));
         assert_eq!(second.payload(), &[0x7c, 0x85, b'x']);
         assert_eq!((sender.packet_count(), sender.octet_count()), (2, 8));
+    }
+
+    #[test]
+    fn head_is_the_packet_without_its_media() {
+        let options = SenderOptions {
+            ssrc: Some(7),
+            sequence: Some(10),
+            timestamp: Some(100),
+            payload_type: None,
+        };
+        let (mut a, mut b) = (
+            RtpSender::new(96, 90000, options),
+            RtpSender::new(96, 90000, options),
+        );
+        let mut whole = Vec::new();
+        let mut head = PacketHead::new();
+        for ts in [0, 3600] {
+            whole.clear();
+            a.write(&payload(ts, true, b"abc"), 5, &mut whole);
+            b.write_head(&payload(ts, true, b"abc"), 5, &mut head);
+            assert_eq!(&whole[..whole.len() - 3], &head[..]);
+        }
+        assert_eq!((b.packet_count(), b.octet_count()), (2, 10));
+        assert_eq!(b.next_sequence(), a.next_sequence());
     }
 
     #[test]

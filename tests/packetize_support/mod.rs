@@ -147,3 +147,34 @@ pub fn read_udp(path: &Path) -> Vec<Datagram> {
     }
     out
 }
+
+/// The bytes the RTSP server (TCP port 554) sends in a classic pcap
+/// capture, its segments in capture order.
+pub fn rtsp_replies(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = PcapReader::new(file).unwrap();
+    let mut out = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.unwrap();
+        let sliced = SlicedPacket::from_ethernet(&packet.data).unwrap();
+        if let Some(TransportSlice::Tcp(tcp)) = &sliced.transport {
+            if tcp.source_port() == 554 {
+                out.extend_from_slice(tcp.payload());
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The SDP of the DESCRIBE reply in a capture's RTSP exchange, checked
+/// against its `Content-Length`.
+pub fn describe_sdp(path: &Path) -> String {
+    let replies = rtsp_replies(path);
+    let (_, rest) = replies
+        .split_once("Content-Type: application/sdp\r\nContent-Length: ")
+        .unwrap_or_else(|| panic!("{}: no DESCRIBE reply", path.display()));
+    let (length, rest) = rest.split_once("\r\n\r\n").unwrap();
+    let sdp = &rest[..length.parse::<usize>().unwrap()];
+    assert!(sdp.ends_with("\r\n") && rest[sdp.len()..].starts_with("RTSP/1.0 200 OK"));
+    sdp.to_owned()
+}
