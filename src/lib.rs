@@ -12,3 +12,4 @@ pub mod media;
 pub mod probe;
 pub mod rtp;
 pub mod sdp;
+pub mod server;
