@@ -1,6 +1,11 @@
 //! AAC ADTS headers (ISO/IEC 13818-7 §6.2 / ISO/IEC 14496-3 §1.A.2.2) and
 //! the AudioSpecificConfig they imply (ISO/IEC 14496-3 §1.6.2.1).
 
+use std::io;
+use std::ops::Range;
+
+use bitstream_io::{BigEndian, BitRead, BitReader, BitWrite, BitWriter};
+
 /// Sampling frequencies by `sampling_frequency_index` (ISO/IEC 14496-3 Table 1.18).
 pub const SAMPLE_RATES: [u32; 13] = [
     96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
@@ -89,6 +94,126 @@ impl AdtsHeader {
             | (u16::from(self.channel_config) << 3);
         v.to_be_bytes()
     }
+
+    /// The byte ranges of the raw data blocks in `frame` (the whole ADTS
+    /// frame, header included), each without its CRC word.
+    ///
+    /// ISO/IEC 14496-3 §1.A.2.2.2 (Tables 1.A.6–1.A.10): one block follows
+    /// the header (and its CRC). Several blocks are delimited only when
+    /// `protection_absent == 0`: `adts_header_error_check()` then lists
+    /// `raw_data_block_position[i]`, the start of block `i` counted in bytes
+    /// from the start of the first block, and every block is followed by a
+    /// 16-bit `adts_raw_data_block_error_check()`. Without CRC the blocks
+    /// are only found by decoding the AAC syntax, which this does not do.
+    pub fn raw_data_blocks(&self, frame: &[u8]) -> Result<Vec<Range<usize>>, BlockError> {
+        let end = self.frame_len.min(frame.len());
+        if self.blocks == 1 {
+            return Ok(std::iter::once(self.header_len.min(end)..end).collect());
+        }
+        if !self.crc {
+            return Err(BlockError::NoPositions);
+        }
+        let n = usize::from(self.blocks);
+        // Header, n-1 positions, header CRC.
+        let first = 7 + 2 * (n - 1) + 2;
+        if end < first {
+            return Err(BlockError::InvalidPositions);
+        }
+        let mut starts = vec![0usize];
+        for i in 0..n - 1 {
+            let at = 7 + 2 * i;
+            starts.push(usize::from(u16::from_be_bytes([frame[at], frame[at + 1]])));
+        }
+        starts.push(end - first);
+        let mut ranges = Vec::with_capacity(n);
+        for pair in starts.windows(2) {
+            // At least one byte of block (ID_END) plus its CRC word.
+            if pair[1] < pair[0] + 3 {
+                return Err(BlockError::InvalidPositions);
+            }
+            ranges.push(first + pair[0]..first + pair[1] - 2);
+        }
+        Ok(ranges)
+    }
+
+    /// For `channel_configuration` 0: the channel count and the
+    /// AudioSpecificConfig carrying the program_config_element that must
+    /// open `raw_block` (the first raw data block of the stream), or `None`
+    /// when it does not start with a well-formed PCE.
+    ///
+    /// ISO/IEC 14496-3 §4.4.1.1 (Table 4.2, program_config_element) and
+    /// §4.4.1 (GASpecificConfig: the PCE follows the three flag bits). The
+    /// PCE's `byte_alignment()` is relative to the enclosing syntax, so the
+    /// fields are re-written one by one rather than copied as a bit run.
+    pub fn config_from_pce(&self, raw_block: &[u8]) -> Option<(u16, Vec<u8>)> {
+        pce_config(self, raw_block).ok().flatten()
+    }
+}
+
+/// Why the raw data blocks of an ADTS frame cannot be delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// Several blocks without CRC: their positions are not transmitted.
+    NoPositions,
+    /// The `raw_data_block_position` values do not fit the frame.
+    InvalidPositions,
+}
+
+/// `id_syn_ele` of a program_config_element (ISO/IEC 14496-3 Table 4.85).
+const ID_PCE: u32 = 5;
+
+fn pce_config(header: &AdtsHeader, raw_block: &[u8]) -> io::Result<Option<(u16, Vec<u8>)>> {
+    let mut r = BitReader::endian(raw_block, BigEndian);
+    if r.read_var::<u32>(3)? != ID_PCE {
+        return Ok(None);
+    }
+    let mut w = BitWriter::endian(Vec::new(), BigEndian);
+    w.write_var(5, u32::from(header.object_type))?;
+    w.write_var(4, u32::from(header.sample_rate_index))?;
+    // channelConfiguration 0, frameLengthFlag, dependsOnCoreCoder, extensionFlag.
+    w.write_var(4 + 3, 0u32)?;
+    let mut copy = |bits: u32| -> io::Result<u32> {
+        let v = r.read_var::<u32>(bits)?;
+        w.write_var(bits, v)?;
+        Ok(v)
+    };
+    // element_instance_tag, object_type, sampling_frequency_index.
+    copy(4 + 2 + 4)?;
+    let front = copy(4)?;
+    let side = copy(4)?;
+    let back = copy(4)?;
+    let lfe = copy(2)?;
+    let assoc = copy(3)?;
+    let cc = copy(4)?;
+    for extra in [4, 4] {
+        // mono / stereo mixdown element numbers.
+        if copy(1)? == 1 {
+            copy(extra)?;
+        }
+    }
+    if copy(1)? == 1 {
+        copy(2 + 1)?; // matrix_mixdown_idx, pseudo_surround_enable
+    }
+    let mut channels = lfe;
+    for _ in 0..front + side + back {
+        channels += 1 + copy(1)?; // is_cpe
+        copy(4)?;
+    }
+    for _ in 0..lfe + assoc {
+        copy(4)?;
+    }
+    for _ in 0..cc {
+        copy(1 + 4)?;
+    }
+    r.byte_align();
+    w.byte_align()?;
+    let comment = r.read_var::<u32>(8)?;
+    w.write_var(8, comment)?;
+    for _ in 0..comment {
+        w.write_var(8, r.read_var::<u32>(8)?)?;
+    }
+    let channels = u16::try_from(channels).ok().filter(|&c| c > 0);
+    Ok(channels.map(|c| (c, w.into_writer())))
 }
 
 /// Whether `data` starts with `count` consecutive ADTS frames of one stream
@@ -140,5 +265,51 @@ mod tests {
         assert!(AdtsHeader::parse(&[0xff, 0xf1, 0x7c, 0x80, 0x2e, 0x7f, 0xfc]).is_none()); // rate 15
         assert!(AdtsHeader::parse(&[0xff, 0xf1, 0x50, 0x80, 0x00, 0x1f, 0xfc]).is_none()); // length 0
         assert!(AdtsHeader::parse(&[0xff, 0xf1]).is_none());
+    }
+
+    #[test]
+    fn splits_blocks_by_their_positions() {
+        // Two blocks with CRC: header(7) positions(2) crc(2), then
+        // block 0 (3 bytes) + crc, block 1 (4 bytes) + crc.
+        let mut frame = vec![0xff, 0xf0, 0x50, 0x80, 0, 0, 0xfd];
+        frame.extend_from_slice(&[0, 5, 0xaa, 0xbb]);
+        frame.extend_from_slice(&[1, 2, 3, 0xc0, 0xc1, 4, 5, 6, 7, 0xc2, 0xc3]);
+        let len = frame.len();
+        frame[4] = (len >> 3) as u8;
+        frame[5] = ((len & 7) << 5) as u8 | 0x1f;
+        let h = AdtsHeader::parse(&frame).unwrap();
+        assert_eq!((h.blocks, h.crc), (2, true));
+        assert_eq!(h.raw_data_blocks(&frame), Ok(vec![11..14, 16..20]));
+        frame[7..9].copy_from_slice(&[0, 2]); // block 0 too short for its CRC
+        assert_eq!(h.raw_data_blocks(&frame), Err(BlockError::InvalidPositions));
+        frame[1] |= 1; // no CRC: positions absent
+        let h = AdtsHeader::parse(&frame).unwrap();
+        assert_eq!(h.raw_data_blocks(&frame), Err(BlockError::NoPositions));
+        // One block: everything after the header.
+        let one = [0xff, 0xf1, 0x50, 0x80, 0x01, 0x3f, 0xfc, 1, 2];
+        let h = AdtsHeader::parse(&one).unwrap();
+        let blocks = h.raw_data_blocks(&one).unwrap();
+        assert_eq!((blocks.len(), &blocks[0]), (1, &(7..9)));
+    }
+
+    #[test]
+    fn pce_becomes_part_of_the_audio_specific_config() {
+        // ffmpeg `-aac_pce 1` stereo: the first raw data block opens with a
+        // PCE; ffmpeg's aac_adtstoasc turns it into this config.
+        let frame = hex_bytes("fff14c00277ffca098800004000d4c61766335392e33372e313030de02");
+        let h = AdtsHeader::parse(&frame).unwrap();
+        assert_eq!((h.channel_config, h.channels()), (0, None));
+        let (channels, asc) = h.config_from_pce(&frame[7..]).unwrap();
+        assert_eq!(channels, 2);
+        let mut want = hex_bytes("118004c40000200d");
+        want.extend_from_slice(b"Lavc59.37.100");
+        assert_eq!(asc, want);
+        // Not a PCE (a CPE), or cut short.
+        assert_eq!(h.config_from_pce(&[0x21, 0x10]), None);
+        assert_eq!(h.config_from_pce(&frame[7..12]), None);
+    }
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
     }
 }

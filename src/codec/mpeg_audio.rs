@@ -155,6 +155,116 @@ pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
     true
 }
 
+/// What kind of header frame a [`VbrTag`] was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VbrTagKind {
+    /// Xing header of a VBR stream.
+    Xing,
+    /// The same layout written by LAME for CBR streams.
+    Info,
+    /// Fraunhofer VBRI header.
+    Vbri,
+}
+
+/// The Xing/Info (with its LAME extension) or VBRI header that encoders put
+/// in the first frame of a layer III stream instead of audio. These headers
+/// are de-facto standards, not part of ISO/IEC 11172-3; the layout follows
+/// the Xing SDK, the LAME "Mp3 info tag" specification (rev. 1) and the
+/// Fraunhofer VBRI SDK, read at the offsets FFmpeg's `mp3dec.c` uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VbrTag {
+    /// Which header this is.
+    pub kind: VbrTagKind,
+    /// Number of audio frames in the stream (not counting the tag frame),
+    /// 0 when the header does not say.
+    pub frames: u32,
+    /// Number of bytes in the stream, 0 when the header does not say.
+    pub bytes: u32,
+    /// Encoder delay and end padding in samples, from a LAME extension
+    /// written by LAME or FFmpeg (`LAME`, `Lavf`, `Lavc` version strings).
+    pub encoder_delay: Option<(u16, u16)>,
+}
+
+/// Xing flags: which optional fields follow the flags word.
+const XING_FRAMES: u32 = 1;
+const XING_BYTES: u32 = 2;
+const XING_TOC: u32 = 4;
+const XING_QUALITY: u32 = 8;
+
+impl VbrTag {
+    /// Reads a Xing/Info or VBRI header from `frame` (a whole layer III
+    /// frame, header included, whose parsed header is `header`). Fields that
+    /// would lie beyond the frame are treated as absent.
+    pub fn parse(frame: &[u8], header: &FrameHeader) -> Option<VbrTag> {
+        if header.layer != 3 {
+            return None;
+        }
+        let be32 = |at: usize| -> Option<u32> {
+            let b = frame.get(at..at.checked_add(4)?)?;
+            Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        // The Xing header sits right after the side information
+        // (ISO/IEC 11172-3 §2.4.1.7: 32/17 bytes; ISO/IEC 13818-3: 17/9).
+        let side_info = match (header.version == Version::Mpeg1, header.channels == 1) {
+            (true, false) => 32,
+            (true, true) | (false, false) => 17,
+            (false, true) => 9,
+        };
+        let mut tag = None;
+        let xing = 4 + side_info;
+        let kind = match frame.get(xing..xing + 4) {
+            Some(b"Xing") => Some(VbrTagKind::Xing),
+            Some(b"Info") => Some(VbrTagKind::Info),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let flags = be32(xing + 4)?;
+            let mut at = xing + 8;
+            let mut field = |flag: u32, len: usize| {
+                let value = (flags & flag != 0).then(|| be32(at)).flatten();
+                if flags & flag != 0 {
+                    at += len;
+                }
+                value
+            };
+            let frames = field(XING_FRAMES, 4).unwrap_or(0);
+            let bytes = field(XING_BYTES, 4).unwrap_or(0);
+            field(XING_TOC, 100);
+            field(XING_QUALITY, 4);
+            tag = Some(VbrTag {
+                kind,
+                frames,
+                bytes,
+                encoder_delay: lame_delay(frame.get(at..).unwrap_or(&[])),
+            });
+        }
+        // VBRI: always 32 bytes after the frame header.
+        if frame.get(36..40) == Some(b"VBRI") && frame.get(40..42) == Some(&[0, 1]) {
+            tag = Some(VbrTag {
+                kind: VbrTagKind::Vbri,
+                bytes: be32(46)?,
+                frames: be32(50)?,
+                encoder_delay: tag.and_then(|t| t.encoder_delay),
+            });
+        }
+        tag
+    }
+}
+
+/// The 12-bit encoder delay and padding of a LAME extension that starts
+/// with its 9-byte version string at the start of `ext`.
+fn lame_delay(ext: &[u8]) -> Option<(u16, u16)> {
+    let version = ext.get(..4)?;
+    if !matches!(version, b"LAME" | b"Lavf" | b"Lavc") {
+        return None;
+    }
+    // version(9) revision/method(1) lowpass(1) peak(4) radio gain(2)
+    // audiophile gain(2) flags(1) bitrate(1), then delay(12) padding(12).
+    let b = ext.get(21..24)?;
+    let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+    Some(((v >> 12) as u16, (v & 0xfff) as u16))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +324,32 @@ mod tests {
             FrameHeader::parse(&[0xff, 0xfb, 0x90]),
             Err(HeaderError::Invalid)
         );
+    }
+
+    #[test]
+    fn reads_vbri_and_ignores_tags_outside_the_frame() {
+        // MPEG-1 layer III 128 kb/s stereo frame with a VBRI header.
+        let header = [0xff, 0xfb, 0x90, 0x64];
+        let h = FrameHeader::parse(&header).unwrap();
+        let mut frame = header.to_vec();
+        frame.resize(h.frame_len, 0);
+        frame[36..40].copy_from_slice(b"VBRI");
+        frame[40..42].copy_from_slice(&[0, 1]);
+        frame[46..50].copy_from_slice(&123_456u32.to_be_bytes());
+        frame[50..54].copy_from_slice(&789u32.to_be_bytes());
+        let tag = VbrTag::parse(&frame, &h).unwrap();
+        assert_eq!(
+            (tag.kind, tag.bytes, tag.frames, tag.encoder_delay),
+            (VbrTagKind::Vbri, 123_456, 789, None)
+        );
+        // A Xing header whose fields run past the end of the frame.
+        let mut frame = header.to_vec();
+        frame.resize(36, 0);
+        frame.extend_from_slice(b"Xing\0\0\0\x03\0\0");
+        let tag = VbrTag::parse(&frame, &h).unwrap();
+        assert_eq!((tag.kind, tag.frames, tag.bytes), (VbrTagKind::Xing, 0, 0));
+        // Layer II frames never carry one.
+        let h2 = FrameHeader::parse(&[0xff, 0xfd, 0x94, 0x00]).unwrap();
+        assert_eq!(VbrTag::parse(b"\xff\xfd\x94\x00 Xing", &h2), None);
     }
 }

@@ -7,6 +7,9 @@
 //! [`inspect`] adds the exact per-track frame counts and durations that
 //! `probe` reports and `serve` announces in `a=range`.
 
+mod audio_clock;
+mod audio_frames;
+mod audio_tags;
 mod bytes_reader;
 mod codec;
 mod detect;

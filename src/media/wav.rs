@@ -1,34 +1,613 @@
-//! WAV reader (placeholder until its reader lands).
+//! WAVE files (`.wav`): RIFF (Microsoft Multimedia Programming Interface
+//! and Data Specifications 1.0, "WAVE Form"), RF64 (EBU Tech 3306) and BW64
+//! (ITU-R BS.2088), whose `ds64` chunk holds the 64-bit sizes.
+//!
+//! PCM, IEEE float, G.711 mu-law/A-law and WAVE_FORMAT_EXTENSIBLE with the
+//! same subformats are read. Units are blocks of at most 20 ms of sample
+//! frames (`sample_rate / 50`, at least one), timed by the index of their
+//! first sample frame, cut straight from the data chunk without copying.
+//!
+//! hound (the usual crate) cannot read mu-law/A-law or RF64, and the chunk
+//! walk is a few lines, so it is done here.
 
 use std::time::Duration;
 
-use super::{AccessUnit, BytesReader, Demuxer, Format, MediaError, Result, Track};
+use super::audio_clock::{sample_at, time_of};
+use super::{
+    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, PcmFormat, Result, Track,
+    TrackStats,
+};
 
-/// WAV reader.
+/// The GUID tail shared by the KSDATAFORMAT_SUBTYPE_* GUIDs of
+/// WAVE_FORMAT_EXTENSIBLE (`xxxxxxxx-0000-0010-8000-00AA00389B71`, the first
+/// field holding the format tag).
+const SUBTYPE_TAIL: [u8; 12] = [
+    0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+
+/// Format tags (RFC 2361 Appendix A; mmreg.h).
+const WAVE_FORMAT_PCM: u16 = 0x0001;
+const WAVE_FORMAT_IEEE_FLOAT: u16 = 0x0003;
+const WAVE_FORMAT_ALAW: u16 = 0x0006;
+const WAVE_FORMAT_MULAW: u16 = 0x0007;
+const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
+
+/// A `fmt ` chunk larger than this is not a WAVEFORMAT(EX/TENSIBLE).
+const MAX_FMT_LEN: u32 = 1024;
+
+/// A chunk size that means "see the ds64 chunk" in RF64/BW64, or "unknown"
+/// when a streaming writer could not go back to fill it in.
+const SIZE_UNKNOWN: u32 = 0xffff_ffff;
+
+/// The parts of a `fmt ` chunk the reader uses.
+struct WaveFormat {
+    format: PcmFormat,
+    channels: u16,
+    sample_rate: u32,
+    block_align: u16,
+}
+
+/// Reads the sample frames of a WAVE file in blocks of at most 20 ms.
 pub struct WavReader {
+    input: BytesReader,
     tracks: Vec<Track>,
+    /// File offset of the first sample frame.
+    data_start: u64,
+    /// Bytes per sample frame.
+    block_align: u64,
+    /// Sample frames in the data chunk (a partial last one excluded).
+    total: u64,
+    /// Sample frames per unit.
+    per_unit: u64,
+    /// Index of the next sample frame to return.
+    next: u64,
 }
 
 impl WavReader {
-    /// Opens a WAV stream.
-    pub fn new(_input: BytesReader) -> Result<WavReader> {
-        Err(MediaError::Unsupported(
-            "WAV reader not implemented yet".into(),
-        ))
+    /// Walks the chunks up to `data`, reading `ds64` and `fmt ` on the way
+    /// and skipping every other chunk.
+    pub fn new(mut input: BytesReader) -> Result<WavReader> {
+        let head = input.peek(12)?;
+        if head.is_empty() {
+            return Err(MediaError::Empty);
+        }
+        let wide = matches!(head.get(..4), Some(b"RF64" | b"BW64"));
+        if !(head.starts_with(b"RIFF") || wide) || head.len() >= 12 && &head[8..12] != b"WAVE" {
+            return Err(MediaError::invalid(0, "not a RIFF/RF64 WAVE file"));
+        }
+        if head.len() < 12 {
+            return Err(MediaError::truncated(
+                0,
+                "the file ends inside the RIFF header",
+            ));
+        }
+        input.skip(12)?;
+        let mut ds64_data_len = None;
+        let mut format = None;
+        loop {
+            let pos = input.position();
+            let header = input.peek(8)?;
+            if header.len() < 8 {
+                let missing = if format.is_none() { "fmt " } else { "data" };
+                return Err(MediaError::truncated(
+                    pos,
+                    format!("the WAVE file ends before its '{missing}' chunk"),
+                ));
+            }
+            let id: [u8; 4] = [header[0], header[1], header[2], header[3]];
+            let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+            input.skip(8)?;
+            match &id {
+                b"data" => {
+                    let Some(format) = format else {
+                        return Err(MediaError::invalid(
+                            pos,
+                            "the 'data' chunk comes before the 'fmt ' chunk",
+                        ));
+                    };
+                    return Ok(WavReader::with_data(input, format, size, ds64_data_len));
+                }
+                b"fmt " => format = Some(read_fmt(&mut input, pos, size)?),
+                b"ds64" if wide => ds64_data_len = Some(read_ds64(&mut input, pos, size)?),
+                _ => {}
+            }
+            // Chunks are padded to an even size (RIFF word alignment).
+            let padded = u64::from(size) + u64::from(size & 1);
+            let body_start = pos + 8;
+            let consumed = input.position() - body_start;
+            input.skip(padded.saturating_sub(consumed))?;
+        }
     }
+
+    /// The reader for a data chunk starting at the current position whose
+    /// header says `size` bytes (clamped to the file).
+    fn with_data(
+        input: BytesReader,
+        format: WaveFormat,
+        size: u32,
+        ds64_data_len: Option<u64>,
+    ) -> WavReader {
+        let data_start = input.position();
+        let in_file = input.size().saturating_sub(data_start);
+        // 0xFFFFFFFF defers to ds64 (RF64) or means unknown; 0 comes from
+        // streaming writers; any size beyond the file is clamped to it.
+        let declared = match (size, ds64_data_len) {
+            (SIZE_UNKNOWN, Some(len)) => len,
+            (SIZE_UNKNOWN | 0, _) => in_file,
+            (size, _) => u64::from(size),
+        };
+        if declared > in_file && size != SIZE_UNKNOWN {
+            tracing::warn!(
+                "WAVE data chunk at byte {data_start} claims {declared} bytes, the file holds \
+                 {in_file}: reading those"
+            );
+        }
+        let block_align = u64::from(format.block_align);
+        let total = declared.min(in_file) / block_align;
+        let mut track = Track::new(0, Codec::Pcm(format.format), format.sample_rate);
+        track.sample_rate = Some(format.sample_rate);
+        track.channels = Some(format.channels);
+        track.bits_per_sample = Some(format.format.bits());
+        track.bit_rate = Some(u64::from(format.sample_rate) * block_align * 8);
+        WavReader {
+            input,
+            tracks: vec![track],
+            data_start,
+            block_align,
+            total,
+            per_unit: u64::from(format.sample_rate / 50).max(1),
+            next: 0,
+        }
+    }
+}
+
+/// Reads the `ds64` chunk body (EBU Tech 3306 §3.2): RIFF size, data size,
+/// sample count (64-bit each), then a table this reader does not need.
+fn read_ds64(input: &mut BytesReader, pos: u64, size: u32) -> Result<u64> {
+    let body = chunk_body(input, pos, size, 24, "ds64")?;
+    let mut data_len = [0u8; 8];
+    data_len.copy_from_slice(&body[8..16]);
+    Ok(u64::from_le_bytes(data_len))
+}
+
+/// The first `need` bytes of the body of the chunk at `pos` whose header
+/// (already consumed) says `size`.
+fn chunk_body<'a>(
+    input: &'a mut BytesReader,
+    pos: u64,
+    size: u32,
+    need: u32,
+    name: &str,
+) -> Result<&'a [u8]> {
+    if size < need {
+        return Err(MediaError::invalid(
+            pos,
+            format!("the '{name}' chunk has {size} bytes, at least {need} needed"),
+        ));
+    }
+    let need = need as usize;
+    let body = input.peek(need)?;
+    if body.len() < need {
+        return Err(MediaError::truncated(
+            pos,
+            format!(
+                "the '{name}' chunk needs {need} bytes, {} remain",
+                body.len()
+            ),
+        ));
+    }
+    Ok(&body[..need])
+}
+
+/// Reads a `fmt ` chunk: WAVEFORMATEX and, for WAVE_FORMAT_EXTENSIBLE, the
+/// SubFormat GUID (Multimedia Registration Kit, WAVEFORMATEXTENSIBLE).
+fn read_fmt(input: &mut BytesReader, pos: u64, size: u32) -> Result<WaveFormat> {
+    if size > MAX_FMT_LEN {
+        return Err(MediaError::invalid(
+            pos,
+            format!("the 'fmt ' chunk claims {size} bytes"),
+        ));
+    }
+    let body = chunk_body(input, pos, size, size.max(16), "fmt ")?;
+    let u16_at = |at: usize| u16::from_le_bytes([body[at], body[at + 1]]);
+    let mut tag = u16_at(0);
+    let channels = u16_at(2);
+    let sample_rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
+    let block_align = u16_at(12);
+    let bits = u16_at(14);
+    if tag == WAVE_FORMAT_EXTENSIBLE {
+        // cbSize(2) validBits(2) channelMask(4) SubFormat(16).
+        if body.len() < 40 {
+            return Err(MediaError::invalid(
+                pos,
+                format!("WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk has {size} bytes, 40 needed"),
+            ));
+        }
+        if body[28..40] != SUBTYPE_TAIL || body[26..28] != [0, 0] {
+            return Err(MediaError::Unsupported(format!(
+                "WAVE_FORMAT_EXTENSIBLE SubFormat {} is not a PCM, float or G.711 subtype",
+                hex::encode(&body[24..40])
+            )));
+        }
+        tag = u16_at(24);
+    }
+    let format = match (tag, bits) {
+        (WAVE_FORMAT_PCM, 8) => PcmFormat::U8,
+        (WAVE_FORMAT_PCM, 16) => PcmFormat::S16Le,
+        (WAVE_FORMAT_PCM, 24) => PcmFormat::S24Le,
+        (WAVE_FORMAT_PCM, 32) => PcmFormat::S32Le,
+        (WAVE_FORMAT_IEEE_FLOAT, 32) => PcmFormat::F32Le,
+        (WAVE_FORMAT_IEEE_FLOAT, 64) => PcmFormat::F64Le,
+        (WAVE_FORMAT_MULAW, 8) => PcmFormat::Mulaw,
+        (WAVE_FORMAT_ALAW, 8) => PcmFormat::Alaw,
+        (WAVE_FORMAT_PCM | WAVE_FORMAT_IEEE_FLOAT | WAVE_FORMAT_MULAW | WAVE_FORMAT_ALAW, _) => {
+            return Err(MediaError::Unsupported(format!(
+                "WAVE format tag {tag:#06x} with {bits} bits per sample"
+            )))
+        }
+        _ => {
+            return Err(MediaError::Unsupported(format!(
+                "WAVE format tag {tag:#06x} (only PCM, IEEE float, mu-law and A-law are read)"
+            )))
+        }
+    };
+    if channels == 0 || sample_rate == 0 {
+        return Err(MediaError::invalid(
+            pos,
+            format!("the 'fmt ' chunk says {channels} channels at {sample_rate} Hz"),
+        ));
+    }
+    let expected = u32::from(channels) * u32::from(bits / 8);
+    if u32::from(block_align) != expected {
+        return Err(MediaError::invalid(
+            pos,
+            format!(
+                "block_align {block_align} does not match {channels} channels of {bits}-bit \
+                 samples ({expected} bytes)"
+            ),
+        ));
+    }
+    Ok(WaveFormat {
+        format,
+        channels,
+        sample_rate,
+        block_align,
+    })
 }
 
 impl Demuxer for WavReader {
     fn format(&self) -> Format {
-        unreachable!()
+        Format::Wav
     }
+
     fn tracks(&self) -> &[Track] {
         &self.tracks
     }
+
     fn read_unit(&mut self) -> Result<Option<AccessUnit>> {
-        Ok(None)
+        let frames = self.per_unit.min(self.total - self.next);
+        if frames == 0 {
+            return Ok(None);
+        }
+        let len = (frames * self.block_align) as usize;
+        let available = self.input.peek(len)?.len();
+        if available < len {
+            return Err(MediaError::truncated(
+                self.input.position(),
+                format!("the WAVE data needs {len} more bytes, {available} remain"),
+            ));
+        }
+        let pts = self.next as i64;
+        self.next += frames;
+        Ok(Some(AccessUnit {
+            track: 0,
+            pts,
+            dts: pts,
+            duration: frames as u32,
+            keyframe: true,
+            data: self.input.take(len),
+        }))
     }
-    fn seek(&mut self, _time: Duration) -> Result<Duration> {
-        Ok(Duration::ZERO)
+
+    /// Positions at the unit containing `time` (units start at multiples of
+    /// 20 ms of sample frames), computed from the sizes without reading.
+    fn seek(&mut self, time: Duration) -> Result<Duration> {
+        let rate = self.tracks[0].clock_rate;
+        let target = sample_at(time, rate);
+        self.next = if target >= self.total {
+            self.total
+        } else {
+            target - target % self.per_unit
+        };
+        self.input
+            .seek(self.data_start + self.next * self.block_align)?;
+        Ok(time_of(self.next, rate))
+    }
+
+    /// Exact from the data chunk size: every sample frame is a frame.
+    fn stats(&self) -> Option<Vec<TrackStats>> {
+        Some(vec![TrackStats {
+            frames: self.total,
+            duration: self.total,
+            bytes: self.total * self.block_align,
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::audio_frames::testing::{
+        check_seeks, check_truncations, fixture, read_all, Opener,
+    };
+    use super::super::inspect::count_units;
+    use super::*;
+
+    const OPEN: Opener = |input| Ok(Box::new(WavReader::new(input)?));
+
+    fn open(data: Vec<u8>) -> Result<WavReader> {
+        WavReader::new(BytesReader::from_bytes(data))
+    }
+
+    fn read(data: Vec<u8>) -> (WavReader, Vec<AccessUnit>) {
+        let mut reader = open(data).unwrap();
+        let (units, err) = read_all(&mut reader);
+        assert!(err.is_none(), "{err:?}");
+        (reader, units)
+    }
+
+    /// A RIFF WAVE file of `chunks`, each padded to an even size.
+    fn wav(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut body = b"WAVE".to_vec();
+        for (id, data) in chunks {
+            body.extend_from_slice(*id);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        [
+            b"RIFF".to_vec(),
+            (body.len() as u32).to_le_bytes().to_vec(),
+            body,
+        ]
+        .concat()
+    }
+
+    /// A WAVEFORMATEX body.
+    fn fmt(tag: u16, channels: u16, rate: u32, block_align: u16, bits: u16) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&tag.to_le_bytes());
+        f.extend_from_slice(&channels.to_le_bytes());
+        f.extend_from_slice(&rate.to_le_bytes());
+        f.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+        f.extend_from_slice(&block_align.to_le_bytes());
+        f.extend_from_slice(&bits.to_le_bytes());
+        f
+    }
+
+    /// ffprobe (ffmpeg 5.1) `codec_name`, `sample_rate`, `channels`,
+    /// `bits_per_sample` and `duration_ts` (sample frames), with the offset
+    /// of the data chunk body.
+    const EXPECTED: [(&str, PcmFormat, u32, u16, u64, u64); 7] = [
+        (
+            "wav_s16_44k_stereo.wav",
+            PcmFormat::S16Le,
+            44100,
+            2,
+            44100,
+            78,
+        ),
+        ("wav_u8_8k_mono.wav", PcmFormat::U8, 8000, 1, 24000, 78),
+        (
+            "wav_s24_48k_stereo_extensible.wav",
+            PcmFormat::S24Le,
+            48000,
+            2,
+            48000,
+            102,
+        ),
+        ("wav_mulaw_8k.wav", PcmFormat::Mulaw, 8000, 1, 24000, 92),
+        ("wav_alaw_8k.wav", PcmFormat::Alaw, 8000, 1, 24000, 92),
+        (
+            "wav_rf64_16k_mono.wav",
+            PcmFormat::S16Le,
+            16000,
+            1,
+            32000,
+            114,
+        ),
+        ("wav_lying_size.wav", PcmFormat::S16Le, 44100, 2, 44100, 78),
+    ];
+
+    #[test]
+    fn fixtures_match_ffprobe() {
+        let names = [
+            "pcm_s16le",
+            "pcm_u8",
+            "pcm_s24le",
+            "pcm_mulaw",
+            "pcm_alaw",
+            "pcm_s16le",
+            "pcm_s16le",
+        ];
+        for ((name, format, rate, channels, frames, data_start), codec) in
+            EXPECTED.iter().zip(names)
+        {
+            let data = fixture(name);
+            let (reader, units) = read(data.clone());
+            let track = &reader.tracks()[0];
+            assert_eq!(reader.format(), Format::Wav);
+            assert_eq!(track.codec.name(), codec, "{name}");
+            assert_eq!(track.codec, Codec::Pcm(*format));
+            assert_eq!((track.clock_rate, track.sample_rate), (*rate, Some(*rate)));
+            assert_eq!(track.channels, Some(*channels), "{name}");
+            assert_eq!(track.bits_per_sample, Some(format.bits()), "{name}");
+            let frame_bytes = u64::from(*channels) * format.bits() as u64 / 8;
+            assert_eq!(track.bit_rate, Some(u64::from(*rate) * frame_bytes * 8));
+            let stats = reader.stats().unwrap();
+            assert_eq!(stats[0].frames, *frames, "{name}");
+            assert_eq!(stats[0].duration, *frames, "{name}");
+            assert_eq!(stats[0].bytes, frames * frame_bytes, "{name}");
+            // Reading agrees with the sizes: 20 ms units, sample-frame pts.
+            let per_unit = u64::from(rate / 50);
+            assert_eq!(units.len() as u64, frames.div_ceil(per_unit), "{name}");
+            for (i, unit) in units.iter().enumerate() {
+                assert_eq!(unit.pts as u64, i as u64 * per_unit);
+                assert_eq!(
+                    unit.data.len() as u64,
+                    u64::from(unit.duration) * frame_bytes
+                );
+                assert!(unit.keyframe);
+            }
+            let start = *data_start as usize;
+            assert_eq!(units[0].data, data[start..start + units[0].data.len()]);
+            let mut reader = open(data).unwrap();
+            assert_eq!(count_units(&mut reader).unwrap(), stats, "{name}");
+        }
+    }
+
+    #[test]
+    fn streaming_and_unknown_sizes_run_to_the_end_of_the_file() {
+        let clean = fixture("wav_s16_44k_stereo.wav");
+        for size in [0u32, 0xffff_ffff] {
+            let mut data = clean.clone();
+            data[74..78].copy_from_slice(&size.to_le_bytes());
+            assert_eq!(open(data).unwrap().stats().unwrap()[0].frames, 44100);
+        }
+        // A partial last sample frame is dropped.
+        let mut data = clean.clone();
+        data.extend_from_slice(&[1, 2, 3]);
+        data[74..78].copy_from_slice(&(44100 * 4 + 3u32).to_le_bytes());
+        let (reader, units) = read(data);
+        assert_eq!(reader.stats().unwrap()[0].frames, 44100);
+        assert_eq!(
+            units.iter().map(|u| u64::from(u.duration)).sum::<u64>(),
+            44100
+        );
+    }
+
+    #[test]
+    fn skips_unknown_and_odd_sized_chunks() {
+        let samples: Vec<u8> = (0..=255).collect();
+        let data = wav(&[
+            (b"bext", &[7; 5]),
+            (b"fmt ", &fmt(3, 2, 1000, 8, 32)),
+            (b"LIST", b"INFOx"),
+            (b"data", &samples),
+        ]);
+        let (reader, units) = read(data);
+        let track = &reader.tracks()[0];
+        assert_eq!(track.codec.name(), "pcm_f32le");
+        assert_eq!(reader.stats().unwrap()[0].frames, 32);
+        assert_eq!(units.len(), 2); // 20 frames per unit at 1 kHz
+        assert_eq!(units[0].data, samples[..160]);
+        assert_eq!((units[1].pts, units[1].duration), (20, 12));
+        let data = wav(&[(b"fmt ", &fmt(3, 1, 8000, 8, 64)), (b"data", &[0; 16])]);
+        assert_eq!(open(data).unwrap().tracks()[0].codec.name(), "pcm_f64le");
+        let data = wav(&[(b"fmt ", &fmt(1, 3, 8000, 12, 32)), (b"data", &[0; 24])]);
+        assert_eq!(open(data).unwrap().tracks()[0].codec.name(), "pcm_s32le");
+    }
+
+    #[test]
+    fn rejects_inconsistent_or_unsupported_formats() {
+        let cases: [(&[u8], &str); 6] = [
+            (
+                &fmt(1, 2, 8000, 3, 16),
+                "block_align 3 does not match 2 channels",
+            ),
+            (&fmt(1, 0, 8000, 0, 16), "0 channels"),
+            (
+                &fmt(1, 1, 8000, 2, 12),
+                "unsupported: WAVE format tag 0x0001 with 12 bits",
+            ),
+            (
+                &fmt(0x55, 2, 44100, 1, 0),
+                "unsupported: WAVE format tag 0x0055",
+            ),
+            (
+                &fmt(1, 1, 8000, 2, 16)[..14],
+                "'fmt ' chunk has 14 bytes, at least 16",
+            ),
+            (&fmt(0xfffe, 2, 8000, 4, 16), "40 needed"),
+        ];
+        for (body, message) in cases {
+            let err = open(wav(&[(b"fmt ", body), (b"data", &[0; 8])]))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains(message), "{err} / {message}");
+        }
+        // An extensible format with a SubFormat GUID outside the KSDATAFORMAT family.
+        let mut ext = fmt(0xfffe, 2, 8000, 4, 16);
+        ext.extend_from_slice(&[22, 0, 16, 0, 3, 0, 0, 0]);
+        ext.extend_from_slice(&[0x11; 16]);
+        let err = open(wav(&[(b"fmt ", &ext), (b"data", &[0; 8])]))
+            .err()
+            .unwrap();
+        assert!(matches!(err, MediaError::Unsupported(_)), "{err}");
+        let err = open(wav(&[
+            (b"data", &[0; 8]),
+            (b"fmt ", &fmt(1, 1, 8000, 2, 16)),
+        ]))
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "invalid data at byte 12: the 'data' chunk comes before the 'fmt ' chunk"
+        );
+        let err = open(wav(&[(b"fmt ", &fmt(1, 1, 8000, 2, 16))]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "truncated at byte 36: the WAVE file ends before its 'data' chunk"
+        );
+    }
+
+    #[test]
+    fn broken_and_foreign_files_are_clear_errors() {
+        let err = open(fixture("broken/header_cut.wav")).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "truncated at byte 12: the 'fmt ' chunk needs 16 bytes, 10 remain"
+        );
+        assert!(matches!(
+            open(fixture("broken/empty.h264")),
+            Err(MediaError::Empty)
+        ));
+        for name in [
+            "broken/random.bin",
+            "broken/text.mp3",
+            "audio_44k_stereo.mp3",
+        ] {
+            let err = open(fixture(name)).err().unwrap();
+            assert_eq!(
+                err.to_string(),
+                "invalid data at byte 0: not a RIFF/RF64 WAVE file"
+            );
+        }
+        let err = open(b"RIFF\x10\0\0\0WA".to_vec()).err().unwrap();
+        assert!(
+            matches!(err, MediaError::Truncated { offset: 0, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn truncations_yield_a_prefix_or_a_clear_error() {
+        for (name, ..) in EXPECTED {
+            let data = fixture(name);
+            let (_, full) = read(data.clone());
+            check_truncations(&data, OPEN, &full);
+        }
+    }
+
+    #[test]
+    fn seeks_match_a_straight_read() {
+        for (name, ..) in EXPECTED {
+            let data = fixture(name);
+            let (_, full) = read(data.clone());
+            check_seeks(&data, OPEN, &full);
+        }
     }
 }

@@ -1,0 +1,36 @@
+//! Conversions between an audio sample clock and [`Duration`], as the audio
+//! readers' `seek` needs them (RFC 2326 §3.6 NPT ranges arrive as times).
+
+use std::time::Duration;
+
+const NANOS: u128 = 1_000_000_000;
+
+/// The index of the sample playing at `time` on a `rate` Hz clock (rounded
+/// down: the sample whose span contains `time`).
+pub(super) fn sample_at(time: Duration, rate: u32) -> u64 {
+    u64::try_from(time.as_nanos() * u128::from(rate) / NANOS).unwrap_or(u64::MAX)
+}
+
+/// The time at which sample `index` of a `rate` Hz clock starts, rounded up
+/// to the nanosecond so that `sample_at(time_of(i, rate), rate) == i`.
+pub(super) fn time_of(index: u64, rate: u32) -> Duration {
+    let rate = u128::from(rate.max(1));
+    let nanos = (u128::from(index) * NANOS).div_ceil(rate);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_sample_index() {
+        for rate in [8000, 22050, 44100, 48000, 96000] {
+            for index in (0..200_000).step_by(97).chain([u64::from(rate) * 3600]) {
+                assert_eq!(sample_at(time_of(index, rate), rate), index, "{rate} Hz");
+            }
+        }
+        assert_eq!(sample_at(Duration::from_millis(1500), 44100), 66150);
+        assert_eq!(time_of(576, 22050), Duration::from_nanos(26_122_449));
+    }
+}

@@ -1,0 +1,528 @@
+//! Reading audio elementary streams made of self-delimiting frames that
+//! start with a sync word: MPEG audio (ISO/IEC 11172-3 §2.4.1.2–3) and AAC
+//! ADTS (ISO/IEC 13818-7 §6.2). Both readers share this: skipping tags,
+//! finding the first frame, validating a sync by the headers that follow it,
+//! resynchronising after junk, reporting a frame cut short, and the seek
+//! index. Only the header syntax differs ([`FrameSyntax`]).
+//!
+//! An 11/12-bit sync word occurs by chance about once every 4 KB of random
+//! data, so a candidate is trusted only when the next frame header sits where
+//! its length says and belongs to the same stream.
+
+use bytes::Bytes;
+
+use super::{audio_tags, BytesReader, MediaError, Result};
+
+/// The header syntax of one frame-based audio format.
+pub(super) trait FrameSyntax {
+    /// A parsed frame header.
+    type Header: Copy;
+    /// The format's name in messages ("MPEG audio", "ADTS").
+    const NAME: &'static str;
+    /// Bytes [`parse`](Self::parse) needs.
+    const HEADER_LEN: usize;
+    /// Parses a header at the start of `bytes` (at least `HEADER_LEN` long).
+    fn parse(bytes: &[u8]) -> Option<Self::Header>;
+    /// Why a header that [`parse`](Self::parse) rejects is a valid one this
+    /// reader cannot handle (e.g. MPEG free format), if it is.
+    fn unsupported(_bytes: &[u8]) -> Option<String> {
+        None
+    }
+    /// Length of the whole frame, header included (never 0).
+    fn frame_len(header: &Self::Header) -> usize;
+    /// Samples per channel the frame decodes to.
+    fn samples(header: &Self::Header) -> u32;
+    /// Sampling frequency in Hz.
+    fn sample_rate(header: &Self::Header) -> u32;
+    /// Whether `b` can follow `a` in one stream.
+    fn same_stream(a: &Self::Header, b: &Self::Header) -> bool;
+}
+
+/// One frame, as found in the file.
+pub(super) struct Frame<H> {
+    /// Its parsed header.
+    pub header: H,
+    /// File offset of its first byte.
+    pub offset: u64,
+    /// Samples (per channel) of all frames before it: its start time.
+    pub sample: u64,
+    /// The whole frame, header included.
+    pub data: Bytes,
+}
+
+/// Bytes of an ID3v2 tag header (ID3v2.4.0 structure §3.1).
+const ID3V2_HEADER_LEN: usize = 10;
+
+/// How far the search for the first frame goes before giving up.
+const SEARCH_LIMIT: u64 = 1 << 20;
+
+/// Frames that must follow a candidate first frame (when the data does not
+/// end sooner) before it is trusted.
+const OPEN_FOLLOWERS: usize = 2;
+
+/// Frames that must follow a candidate after junk.
+const RESYNC_FOLLOWERS: usize = 1;
+
+/// Where a straight read of the file ends.
+struct End {
+    /// Samples of all complete frames.
+    samples: u64,
+    /// Offset and description of a last frame cut short.
+    truncated: Option<(u64, String)>,
+}
+
+/// A frame start recorded for seeking.
+#[derive(Clone, Copy)]
+struct IndexEntry {
+    sample: u64,
+    offset: u64,
+}
+
+/// Sequential frame reader with resynchronisation and a sparse seek index
+/// (one entry per second of audio, built as the file is read or scanned).
+pub(super) struct FrameScanner<S: FrameSyntax> {
+    input: BytesReader,
+    /// The first frame's header: fixes the stream's parameters.
+    first: S::Header,
+    /// Where the audio data ends (before trailing tags).
+    data_end: u64,
+    /// Start sample of the next frame read from `input`.
+    next_sample: u64,
+    /// A frame handed back by [`unread`](Self::unread) or found by a seek.
+    pending: Option<Frame<S::Header>>,
+    /// Set once the end of the data has been reached.
+    end: Option<End>,
+    index: Vec<IndexEntry>,
+    /// Whether junk has been reported already (once per reader).
+    warned: bool,
+}
+
+impl<S: FrameSyntax> FrameScanner<S> {
+    /// Skips leading ID3v2 tags, bounds the data before trailing tags and
+    /// positions at the first frame that the following frames confirm.
+    pub fn open(mut input: BytesReader) -> Result<Self> {
+        if input.peek(1)?.is_empty() {
+            return Err(MediaError::Empty);
+        }
+        audio_tags::skip_id3v2(&mut input)?;
+        let start = input.position();
+        let data_end = audio_tags::data_end(&mut input, start)?;
+        let limit = data_end.min(start.saturating_add(SEARCH_LIMIT));
+        let first = loop {
+            let pos = input.position();
+            if pos >= limit {
+                return Err(MediaError::invalid(
+                    start,
+                    if data_end == start {
+                        "no audio data after the tags".to_owned()
+                    } else {
+                        format!(
+                            "no {} frames found in the {} bytes from here",
+                            S::NAME,
+                            limit - start
+                        )
+                    },
+                ));
+            }
+            if let Some(header) = confirm::<S>(&mut input, data_end, None, OPEN_FOLLOWERS)? {
+                if pos > start {
+                    tracing::warn!(
+                        "{}: skipped {} bytes of junk before the first frame at byte {pos}",
+                        S::NAME,
+                        pos - start
+                    );
+                }
+                break header;
+            }
+            if pos == start {
+                let head = input.peek(S::HEADER_LEN)?;
+                if let Some(reason) = S::unsupported(head) {
+                    return Err(MediaError::Unsupported(reason));
+                }
+            }
+            skip_to_sync(&mut input, limit)?;
+        };
+        let offset = input.position();
+        Ok(FrameScanner {
+            input,
+            first,
+            data_end,
+            next_sample: 0,
+            pending: None,
+            end: None,
+            index: vec![IndexEntry { sample: 0, offset }],
+            warned: false,
+        })
+    }
+
+    /// The header of the first frame.
+    pub fn first(&self) -> &S::Header {
+        &self.first
+    }
+
+    /// Size of the input in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.input.size()
+    }
+
+    /// Makes the next frame the start of the stream (sample 0), after the
+    /// caller consumed a leading frame that is not audio (an MP3 Xing tag).
+    pub fn restart_here(&mut self) {
+        self.pending = None;
+        self.next_sample = 0;
+        self.index = vec![IndexEntry {
+            sample: 0,
+            offset: self.input.position(),
+        }];
+    }
+
+    /// Hands `frame` back: the next [`next_frame`](Self::next_frame) returns it.
+    pub fn unread(&mut self, frame: Frame<S::Header>) {
+        self.pending = Some(frame);
+    }
+
+    /// Total samples of the stream, once the end has been reached.
+    pub fn end_sample(&self) -> Option<u64> {
+        self.end.as_ref().map(|end| end.samples)
+    }
+
+    /// The next frame; `Ok(None)` at the end of the data; a last frame cut
+    /// short is [`MediaError::Truncated`] (again on every later call).
+    pub fn next_frame(&mut self) -> Result<Option<Frame<S::Header>>> {
+        if let Some(frame) = self.pending.take() {
+            return Ok(Some(frame));
+        }
+        if let Some(end) = &self.end {
+            return match &end.truncated {
+                Some((offset, reason)) => Err(MediaError::truncated(*offset, reason.clone())),
+                None => Ok(None),
+            };
+        }
+        loop {
+            let pos = self.input.position();
+            let remain = self.data_end.saturating_sub(pos);
+            if remain == 0 {
+                return self.finish(None);
+            }
+            let head = self.input.peek(S::HEADER_LEN.max(ID3V2_HEADER_LEN))?;
+            let head = &head[..head.len().min(clamp(remain))];
+            if super::detect::id3v2_len(head) > 0 {
+                // A tag between frames (concatenated files): not junk.
+                audio_tags::skip_id3v2(&mut self.input)?;
+                continue;
+            }
+            if head.len() < S::HEADER_LEN && head.first() == Some(&0xff) {
+                let reason = format!(
+                    "{} frame header needs {} bytes, {remain} remain",
+                    S::NAME,
+                    S::HEADER_LEN
+                );
+                return self.finish(Some((pos, reason)));
+            }
+            let header = S::parse(head).filter(|h| S::same_stream(&self.first, h));
+            let Some(header) = header else {
+                self.resync()?;
+                continue;
+            };
+            let len = S::frame_len(&header);
+            let available = self.input.peek(len)?.len();
+            if (len as u64) > remain || available < len {
+                let remain = remain.min(available as u64);
+                let reason = format!("{} frame needs {len} bytes, {remain} remain", S::NAME);
+                return self.finish(Some((pos, reason)));
+            }
+            let frame = Frame {
+                header,
+                offset: pos,
+                sample: self.next_sample,
+                data: self.input.take(len),
+            };
+            self.next_sample += u64::from(S::samples(&header));
+            let last = self.index.last().map_or(0, |e| e.sample);
+            if frame.sample >= last + u64::from(S::sample_rate(&header)) {
+                self.index.push(IndexEntry {
+                    sample: frame.sample,
+                    offset: pos,
+                });
+            }
+            return Ok(Some(frame));
+        }
+    }
+
+    /// Positions at the frame containing sample `target` (scanning forward
+    /// from the nearest index entry) and returns that frame's start sample;
+    /// `None` when `target` is past the end, leaving the reader at the end.
+    /// What follows is exactly what a straight read yields from there.
+    pub fn seek_to_sample(&mut self, target: u64) -> Result<Option<u64>> {
+        if self.end_sample().is_some_and(|end| target >= end) {
+            self.pending = None;
+            return Ok(None);
+        }
+        let entry = self.index[self.index.partition_point(|e| e.sample <= target) - 1];
+        let current = self
+            .pending
+            .as_ref()
+            .map_or(self.next_sample, |frame| frame.sample);
+        let resume = self.end.is_none() && entry.sample <= current && current <= target;
+        if !resume {
+            self.pending = None;
+            self.end = None;
+            self.input.seek(entry.offset)?;
+            self.next_sample = entry.sample;
+        }
+        loop {
+            match self.next_frame() {
+                Ok(Some(frame)) => {
+                    if frame.sample + u64::from(S::samples(&frame.header)) > target {
+                        let sample = frame.sample;
+                        self.pending = Some(frame);
+                        return Ok(Some(sample));
+                    }
+                }
+                Ok(None) => return Ok(None),
+                // A cut last frame ends the stream; reading on reports it again.
+                Err(MediaError::Truncated { .. }) if self.end.is_some() => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Records the end of the stream and returns what reading there yields.
+    fn finish(&mut self, truncated: Option<(u64, String)>) -> Result<Option<Frame<S::Header>>> {
+        self.end = Some(End {
+            samples: self.next_sample,
+            truncated,
+        });
+        self.next_frame()
+    }
+
+    /// Skips junk up to the next confirmed frame (or the end of the data),
+    /// reporting the first such gap of the file.
+    fn resync(&mut self) -> Result<()> {
+        let start = self.input.position();
+        loop {
+            skip_to_sync(&mut self.input, self.data_end)?;
+            let pos = self.input.position();
+            let found = pos >= self.data_end
+                || super::detect::id3v2_len(self.input.peek(ID3V2_HEADER_LEN)?) > 0
+                || confirm::<S>(
+                    &mut self.input,
+                    self.data_end,
+                    Some(&self.first),
+                    RESYNC_FOLLOWERS,
+                )?
+                .is_some();
+            if found {
+                if !self.warned {
+                    self.warned = true;
+                    tracing::warn!(
+                        "{}: skipped {} bytes of junk at byte {start}",
+                        S::NAME,
+                        pos - start
+                    );
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `n` as a `usize`, saturating.
+fn clamp(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Advances past the current byte to the next `0xFF` (a possible sync) or
+/// to `limit`.
+fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
+    input.skip(1)?;
+    loop {
+        let pos = input.position();
+        if pos >= limit {
+            return Ok(());
+        }
+        let buf = input.peek(1)?;
+        if buf.is_empty() {
+            // The file shrank since it was opened.
+            return Err(MediaError::truncated(
+                pos,
+                "the file ends here, before the size it had when opened",
+            ));
+        }
+        let window = &buf[..buf.len().min(clamp(limit - pos))];
+        match memchr::memchr(0xff, window) {
+            Some(i) => {
+                input.skip(i as u64)?;
+                return Ok(());
+            }
+            None => {
+                let n = window.len() as u64;
+                input.skip(n)?;
+            }
+        }
+    }
+}
+
+/// The header at the reader's position if it starts a chain of frames of one
+/// stream (and of `reference`'s stream, if given): `followers` more headers
+/// where the lengths say, or frames that end exactly at `data_end`, or at
+/// least one follower before the data ends inside a frame.
+fn confirm<S: FrameSyntax>(
+    input: &mut BytesReader,
+    data_end: u64,
+    reference: Option<&S::Header>,
+    followers: usize,
+) -> Result<Option<S::Header>> {
+    let avail = data_end.saturating_sub(input.position());
+    let mut first: Option<S::Header> = None;
+    let mut matched = 0;
+    let mut off = 0u64;
+    loop {
+        if off == avail {
+            return Ok(first);
+        }
+        let cut = first.filter(|_| matched >= 1);
+        if off > avail {
+            return Ok(cut);
+        }
+        let at = clamp(off);
+        let buf = input.peek(at.saturating_add(S::HEADER_LEN))?;
+        let end = buf.len().min(clamp(avail));
+        let head = buf.get(at..end).unwrap_or(&[]);
+        if head.len() < S::HEADER_LEN {
+            return Ok(cut);
+        }
+        let Some(header) = S::parse(head) else {
+            return Ok(None);
+        };
+        if !first
+            .as_ref()
+            .or(reference)
+            .is_none_or(|f| S::same_stream(f, &header))
+        {
+            return Ok(None);
+        }
+        if first.is_none() {
+            first = Some(header);
+        } else {
+            matched += 1;
+            if matched >= followers {
+                return Ok(first);
+            }
+        }
+        off += S::frame_len(&header) as u64;
+    }
+}
+
+/// Checks shared by the audio readers' tests: reading everything, every
+/// tenth-of-the-file truncation and seeks against a straight read.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::time::Duration;
+
+    use super::super::audio_clock::time_of;
+    use super::super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
+
+    /// Opens a reader over bytes in memory.
+    pub type Opener = fn(BytesReader) -> Result<Box<dyn Demuxer>>;
+
+    /// The bytes of `fixtures/<name>`.
+    pub fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Every unit to the end, and the error that ended reading, if any.
+    pub fn read_all(demuxer: &mut dyn Demuxer) -> (Vec<AccessUnit>, Option<MediaError>) {
+        let mut units = Vec::new();
+        loop {
+            match demuxer.read_unit() {
+                Ok(Some(unit)) => units.push(unit),
+                Ok(None) => return (units, None),
+                Err(e) => return (units, Some(e)),
+            }
+            assert!(units.len() < 1_000_000, "runaway reader");
+        }
+    }
+
+    /// Reads `data` cut at every tenth of its length: each cut either fails
+    /// to open with a clear error or yields a prefix of `full` (the last
+    /// unit possibly shorter, for PCM) and ends cleanly or as truncated.
+    pub fn check_truncations(data: &[u8], open: Opener, full: &[AccessUnit]) {
+        for tenth in 0..10 {
+            let cut = data.len() * tenth / 10;
+            let mut demuxer = match open(BytesReader::from_bytes(&data[..cut])) {
+                Ok(demuxer) => demuxer,
+                Err(e) => {
+                    assert!(tenth > 0 || matches!(e, MediaError::Empty), "{e}");
+                    assert!(
+                        matches!(
+                            e,
+                            MediaError::Empty
+                                | MediaError::Truncated { .. }
+                                | MediaError::Invalid { .. }
+                        ),
+                        "cut at {cut}: {e}"
+                    );
+                    continue;
+                }
+            };
+            let (units, err) = read_all(demuxer.as_mut());
+            if let Some(e) = err {
+                assert!(
+                    matches!(e, MediaError::Truncated { .. }),
+                    "cut at {cut}: {e}"
+                );
+            }
+            assert!(units.len() <= full.len(), "cut at {cut}");
+            for (i, (got, want)) in units.iter().zip(full).enumerate() {
+                if i + 1 < units.len() {
+                    assert_eq!(got, want, "cut at {cut}, unit {i}");
+                } else {
+                    assert_eq!(got.pts, want.pts, "cut at {cut}, last unit");
+                    assert!(want.data.starts_with(&got.data), "cut at {cut}, last unit");
+                }
+            }
+            // A file cut late keeps most of its audio (no blanket refusal).
+            if tenth >= 8 {
+                assert!(units.len() * 2 >= full.len(), "cut at {cut}");
+            }
+        }
+    }
+
+    /// Seeks one reader back and forth over `full` (a straight read): each
+    /// seek must land on the unit containing the time, return its start, and
+    /// read on exactly as the straight read does.
+    pub fn check_seeks(data: &[u8], open: Opener, full: &[AccessUnit]) {
+        let mut demuxer = open(BytesReader::from_bytes(data)).unwrap();
+        let rate = demuxer.tracks()[0].clock_rate;
+        let last = full.last().unwrap();
+        let end = last.pts as u64 + u64::from(last.duration);
+        let mut samples: Vec<u64> = vec![0, 1, end / 2, end - 1, end, end + 10 * u64::from(rate)];
+        samples.extend(full.iter().step_by(7).map(|u| u.pts as u64 + 1));
+        samples.extend(full.iter().rev().step_by(5).map(|u| u.pts as u64));
+        for sample in samples {
+            let time = time_of(sample, rate) + Duration::from_nanos(1);
+            let got = demuxer.seek(time).unwrap();
+            let sample = super::super::audio_clock::sample_at(time, rate);
+            match full
+                .iter()
+                .position(|u| u.pts as u64 + u64::from(u.duration) > sample)
+            {
+                Some(i) => {
+                    assert_eq!(got, time_of(full[i].pts as u64, rate), "seek to {time:?}");
+                    for want in &full[i..full.len().min(i + 3)] {
+                        let unit = demuxer.read_unit().unwrap();
+                        assert_eq!(unit.as_ref(), Some(want), "after seek to {time:?}");
+                    }
+                }
+                None => {
+                    assert_eq!(got, time_of(end, rate), "seek to {time:?}");
+                    assert_eq!(demuxer.read_unit().unwrap(), None);
+                }
+            }
+        }
+        demuxer.seek(Duration::ZERO).unwrap();
+        assert_eq!(read_all(demuxer.as_mut()).0, full);
+    }
+}
