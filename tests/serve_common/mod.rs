@@ -1,0 +1,331 @@
+//! Helpers for the `serve` tests: a server process on a free port over a
+//! temporary directory of fixtures, and a minimal RTSP client speaking raw
+//! requests (so tests control every byte).
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A running `mediatool serve`.
+pub struct TestServer {
+    child: Child,
+    /// The RTSP port.
+    pub port: u16,
+    /// The served directory.
+    pub dir: tempfile::TempDir,
+    /// The start-up lines printed on stdout.
+    pub lines: Vec<String>,
+    stderr: PathBuf,
+}
+
+impl TestServer {
+    /// Serves copies of `files` (name in the directory, fixture name) with
+    /// extra `args`, on a free port.
+    pub fn start(files: &[(&str, &str)], args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, fixture) in files {
+            let dest = dir.path().join(name);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).unwrap();
+            }
+            std::fs::copy(fixtures().join(fixture), dest).unwrap();
+        }
+        TestServer::start_in(dir, args)
+    }
+
+    /// Serves `dir` as is.
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
+        TestServer::start_sub(dir, "", args)
+    }
+
+    /// Serves the subdirectory `sub` of `dir`.
+    pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
+        let stderr = dir.path().with_extension("stderr.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
+            .arg("serve")
+            .arg(dir.path().join(sub))
+            .args(["--port", "0", "--bind", "127.0.0.1", "-v"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no start-up line (got {first:?}); stderr: {}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                )
+            });
+        let mut lines = vec![first.trim().to_owned()];
+        // The file list follows at once: gather it, then keep the pipe drained.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+            lines.push(line);
+        }
+        TestServer {
+            child,
+            port,
+            dir,
+            lines,
+            stderr,
+        }
+    }
+
+    /// `rtsp://127.0.0.1:PORT/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "rtsp://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// A new client connection.
+    pub fn connect(&self) -> Rtsp {
+        Rtsp::connect(self.port)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Open file descriptors of the server process.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Threads of the server process.
+    pub fn threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr);
+    }
+}
+
+/// A response.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: String,
+}
+
+impl Reply {
+    /// The first header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The session id of the `Session` header.
+    pub fn session(&self) -> String {
+        self.header("Session")
+            .expect("Session header")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// A raw RTSP client connection.
+pub struct Rtsp {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    cseq: u32,
+    /// Interleaved frames received while waiting for responses.
+    pub frames: Vec<(u8, Vec<u8>)>,
+}
+
+impl Rtsp {
+    /// Connects to 127.0.0.1:`port`.
+    pub fn connect(port: u16) -> Rtsp {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Rtsp {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            cseq: 0,
+            frames: Vec::new(),
+        }
+    }
+
+    /// Sends a request with a fresh CSeq and reads its response.
+    pub fn request(&mut self, method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
+        self.cseq += 1;
+        let mut text = format!("{method} {url} RTSP/1.0\r\nCSeq: {}\r\n", self.cseq);
+        for (name, value) in headers {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        self.send(text.as_bytes());
+        let reply = self.read_reply().expect("a response");
+        assert_eq!(
+            reply.header("CSeq"),
+            Some(self.cseq.to_string().as_str()),
+            "{reply:?}"
+        );
+        reply
+    }
+
+    /// Writes raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Reads the next response (skipping interleaved frames, which are kept
+    /// in `frames`); `None` when the server closed the connection.
+    pub fn read_reply(&mut self) -> Option<Reply> {
+        loop {
+            let mut first = [0u8; 1];
+            if self.reader.read_exact(&mut first).is_err() {
+                return None;
+            }
+            if first[0] == b'$' {
+                let mut head = [0u8; 3];
+                self.reader.read_exact(&mut head).ok()?;
+                let len = usize::from(u16::from_be_bytes([head[1], head[2]]));
+                let mut payload = vec![0u8; len];
+                self.reader.read_exact(&mut payload).ok()?;
+                self.frames.push((head[0], payload));
+                continue;
+            }
+            let mut line = String::from(char::from(first[0]));
+            self.reader.read_line(&mut line).ok()?;
+            let status = line.split_whitespace().nth(1)?.parse().ok()?;
+            let mut reply = Reply {
+                status,
+                ..Reply::default()
+            };
+            loop {
+                let mut line = String::new();
+                self.reader.read_line(&mut line).ok()?;
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':')?;
+                reply
+                    .headers
+                    .push((name.trim().into(), value.trim().into()));
+            }
+            let length: usize = reply
+                .header("Content-Length")
+                .map_or(0, |v| v.parse().unwrap());
+            let mut body = vec![0u8; length];
+            self.reader.read_exact(&mut body).ok()?;
+            reply.body = String::from_utf8_lossy(&body).into_owned();
+            return Some(reply);
+        }
+    }
+
+    /// Whether the server has closed the connection (reads until EOF or
+    /// `timeout`).
+    pub fn is_closed(&mut self, timeout: Duration) -> bool {
+        self.writer.set_read_timeout(Some(timeout)).unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.reader.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// A digest `Authorization` value (RFC 2617, MD5, no qop) for a challenge.
+pub fn digest_authorization(
+    challenge: &str,
+    user: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+) -> String {
+    use md5::{Digest, Md5};
+    let param = |name: &str| {
+        let start = challenge.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = challenge[start..].find('"').unwrap() + start;
+        challenge[start..end].to_owned()
+    };
+    let (realm, nonce) = (param("realm"), param("nonce"));
+    let h = |s: String| hex::encode(Md5::digest(s.as_bytes()));
+    let ha1 = h(format!("{user}:{realm}:{password}"));
+    let ha2 = h(format!("{method}:{uri}"));
+    let response = h(format!("{ha1}:{nonce}:{ha2}"));
+    format!(
+        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\""
+    )
+}
