@@ -13,3 +13,4 @@ pub mod probe;
 pub mod rtp;
 pub mod sdp;
 pub mod server;
+pub mod stream;

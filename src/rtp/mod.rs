@@ -1,16 +1,27 @@
-//! RTP payload formats: one module per codec, each exact to its RFC.
+//! RTP: the packet writer and sender state (RFC 3550 §5), RTCP (RFC 3550
+//! §6), and the payload formats, one module per codec, each exact to its RFC.
 //!
-//! A [`Packetizer`] describes its payload format for SDP (`a=rtpmap`,
-//! `a=fmtp`) and splits access units into RTP payloads. [`packetizer`] is the
-//! registry: adding a codec is one new module plus one line there.
+//! A payload format is one [`PayloadFormat`] value in its own module: it
+//! names its `a=rtpmap` encodings and builds a [`Packetizer`] for a track and
+//! a [`Depacketizer`] for a received stream. [`FORMATS`] is the registry:
+//! adding a codec is one new module plus one line there.
 
 mod aac;
 mod h264;
 mod hevc;
 mod mpa;
+mod nal;
 mod pcm;
+pub mod rtcp;
+mod sender;
 
-use crate::media::{Codec, Track, TrackKind};
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+use crate::media::{AccessUnit, Track, TrackKind};
+
+pub use pcm::wire_samples;
+pub use sender::{RtpSender, SenderOptions, RTP_HEADER_LEN};
 
 /// First dynamic payload type (RFC 3551 §3): track `i` without a static
 /// type uses `DYNAMIC_PT + i`.
@@ -50,9 +61,53 @@ impl PayloadDescription {
             None => format!("{}/{}", self.encoding, self.clock_rate),
         }
     }
+
+    /// Parses an `a=rtpmap` value after the payload type (`H264/90000`,
+    /// `L16/44100/2`; RFC 4566 §6) and an optional `a=fmtp` parameter
+    /// string, for an encoding some registered [`PayloadFormat`] handles
+    /// (names compare case-insensitively, RFC 4855 §3).
+    pub fn parse(media: TrackKind, rtpmap: &str, fmtp: Option<&str>) -> Result<Self, RtpError> {
+        let bad = || RtpError::Sdp(format!("malformed a=rtpmap value {rtpmap:?}"));
+        let mut parts = rtpmap.trim().split('/');
+        let name = parts.next().ok_or_else(bad)?;
+        let clock_rate = parts
+            .next()
+            .and_then(|r| r.parse().ok())
+            .filter(|&r| r > 0)
+            .ok_or_else(bad)?;
+        let channels = parts
+            .next()
+            .map(|c| c.parse())
+            .transpose()
+            .map_err(|_| bad())?;
+        let encoding = FORMATS
+            .iter()
+            .flat_map(|f| f.encodings)
+            .find(|e| e.eq_ignore_ascii_case(name))
+            .ok_or_else(|| RtpError::Unsupported(format!("RTP encoding {name}")))?;
+        Ok(PayloadDescription {
+            media,
+            static_payload_type: None,
+            encoding,
+            clock_rate,
+            channels,
+            fmtp: fmtp.map(|f| f.trim().to_owned()),
+        })
+    }
+
+    /// The value of `a=fmtp` parameter `name` (RFC 4855 §3: `key=value`
+    /// pairs separated by `;`, names case-insensitive).
+    pub fn fmtp_param(&self, name: &str) -> Option<&str> {
+        self.fmtp.as_deref()?.split(';').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
 }
 
-/// Why a track cannot be carried over RTP.
+/// Why a track cannot be carried over RTP, or a stream cannot be received.
 #[derive(Debug, thiserror::Error)]
 pub enum RtpError {
     /// No payload format for this codec, or not for these parameters.
@@ -61,22 +116,234 @@ pub enum RtpError {
     /// The track lacks configuration its payload format requires.
     #[error("{0}")]
     MissingConfig(String),
+    /// The largest payload allowed cannot hold even one byte of media.
+    #[error("{format} needs RTP payloads of at least {needed} bytes, the MTU leaves {available}")]
+    PayloadTooSmall {
+        /// The payload format.
+        format: &'static str,
+        /// The smallest payload it can produce.
+        needed: usize,
+        /// What the MTU leaves after the IP, UDP and RTP headers.
+        available: usize,
+    },
+    /// An access unit the payload format cannot carry (e.g. an AAC frame
+    /// larger than its 13-bit AU-size field).
+    #[error("cannot packetize: {0}")]
+    BadUnit(String),
+    /// A received RTP payload that breaks its payload format's rules.
+    #[error("malformed RTP payload: {0}")]
+    Malformed(String),
+    /// SDP parameters that do not describe a usable stream.
+    #[error("bad SDP: {0}")]
+    Sdp(String),
 }
 
-/// An RTP payload format for one track (RFC 3550 §5.1 payload).
+/// The payload format header a packetizer puts in front of
+/// [`RtpPayload::data`]: FU indicator and header, RFC 2250 MPA header,
+/// RFC 3640 AU-headers section. Inline: never a heap allocation for the
+/// few bytes these are.
+pub type PayloadHeader = SmallVec<[u8; 16]>;
+
+/// One RTP payload made by a [`Packetizer`]: everything the packet carries
+/// after the 12-byte RTP header, plus the header fields the payload format
+/// decides (RFC 3550 §5.1: marker bit and timestamp semantics are defined by
+/// the profile and payload format).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RtpPayload {
+    /// Payload format header bytes, written first.
+    pub header: PayloadHeader,
+    /// Media bytes, written after `header`; a zero-copy slice of the access
+    /// unit where the format allows it.
+    pub data: Bytes,
+    /// The RTP marker bit (RFC 3550 §5.1), as the payload format defines it.
+    pub marker: bool,
+    /// Media timestamp in the payload format's clock (e.g. 90 kHz for
+    /// video), from the unit's PTS; the [`RtpSender`] adds its random
+    /// initial offset (RFC 3550 §5.1). Wraps modulo 2^32.
+    pub timestamp: u32,
+}
+
+impl RtpPayload {
+    /// Payload bytes: header plus data.
+    pub fn len(&self) -> usize {
+        self.header.len() + self.data.len()
+    }
+
+    /// Whether the payload is empty (never true for a packetizer's output).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Turns access units of one track into RTP payloads (RFC 3550 §5.1 payload,
+/// formatted by the codec's payload format RFC).
 pub trait Packetizer: Send {
     /// How the format appears in SDP.
     fn description(&self) -> PayloadDescription;
+
+    /// The smallest `max_payload` this format can packetize with: its
+    /// payload header plus one byte of media.
+    fn min_payload(&self) -> usize;
+
+    /// Appends to `out` the RTP payloads for `unit`, each at most
+    /// `max_payload` bytes, in send order, with marker bits and timestamps
+    /// (the unit's PTS rescaled to the payload clock).
+    fn packetize(
+        &mut self,
+        unit: &AccessUnit,
+        max_payload: usize,
+        out: &mut Vec<RtpPayload>,
+    ) -> Result<(), RtpError>;
 }
 
-/// The payload format for `track` (the registry: one line per codec).
-pub fn packetizer(track: &Track) -> Result<Box<dyn Packetizer>, RtpError> {
-    Ok(match &track.codec {
-        Codec::H264 => Box::new(h264::H264Packetizer::new(track)?),
-        Codec::Hevc => Box::new(hevc::HevcPacketizer::new(track)?),
-        Codec::Mp1 | Codec::Mp2 | Codec::Mp3 => Box::new(mpa::MpaPacketizer::new(track)?),
-        Codec::Aac => Box::new(aac::AacPacketizer::new(track)?),
-        Codec::Pcm(_) => Box::new(pcm::PcmPacketizer::new(track)?),
-        other => return Err(RtpError::Unsupported(other.name().to_owned())),
-    })
+/// One received RTP packet, as a [`Depacketizer`] needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedPacket {
+    /// RTP sequence number.
+    pub sequence: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// RTP marker bit.
+    pub marker: bool,
+    /// The payload (after the RTP header, CSRCs, extension and padding).
+    pub payload: Bytes,
+}
+
+/// An access unit reassembled from RTP by a [`Depacketizer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedUnit {
+    /// RTP timestamp of the unit.
+    pub timestamp: u32,
+    /// The media: for H.264/H.265, NAL units in Annex B form (4-byte start
+    /// codes); MPEG audio, whole frames with header; AAC, one raw access
+    /// unit; PCM, samples in the wire encoding (big-endian for L16/L24).
+    pub data: Bytes,
+}
+
+/// Reassembles access units from the RTP packets of one stream, the inverse
+/// of the matching [`Packetizer`].
+pub trait Depacketizer: Send {
+    /// Takes the next packet (in sequence order) and appends every unit it
+    /// completes to `out`. A lost fragment drops the unit it belonged to.
+    fn push(
+        &mut self,
+        packet: &ReceivedPacket,
+        out: &mut Vec<ReceivedUnit>,
+    ) -> Result<(), RtpError>;
+
+    /// At the end of the stream: appends a unit still being assembled
+    /// whose end was not marked.
+    fn finish(&mut self, out: &mut Vec<ReceivedUnit>);
+}
+
+/// What a [`PayloadFormat`] returns for a track of its codec.
+pub type NewPacketizer = Result<Box<dyn Packetizer>, RtpError>;
+
+/// A registered RTP payload format.
+pub struct PayloadFormat {
+    /// The `a=rtpmap` encoding names it handles, as RFCs spell them.
+    pub encodings: &'static [&'static str],
+    /// A packetizer for `track`, or `None` when the track's codec is not
+    /// this format's.
+    pub packetizer: fn(&Track) -> Option<NewPacketizer>,
+    /// A depacketizer for a stream described by `description` (whose
+    /// encoding is one of `encodings`).
+    pub depacketizer: fn(&PayloadDescription) -> Result<Box<dyn Depacketizer>, RtpError>,
+}
+
+/// The registry of payload formats, one line per module.
+pub const FORMATS: &[&PayloadFormat] = &[
+    &h264::FORMAT,
+    &hevc::FORMAT,
+    &mpa::FORMAT,
+    &aac::FORMAT,
+    &pcm::FORMAT,
+];
+
+/// The payload format for `track`.
+pub fn packetizer(track: &Track) -> NewPacketizer {
+    FORMATS
+        .iter()
+        .find_map(|f| (f.packetizer)(track))
+        .unwrap_or_else(|| Err(RtpError::Unsupported(track.codec.name().to_owned())))
+}
+
+/// The depacketizer for a stream described by `description`.
+pub fn depacketizer(description: &PayloadDescription) -> Result<Box<dyn Depacketizer>, RtpError> {
+    let format = FORMATS
+        .iter()
+        .find(|f| {
+            f.encodings
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(description.encoding))
+        })
+        .ok_or_else(|| RtpError::Unsupported(format!("RTP encoding {}", description.encoding)))?;
+    (format.depacketizer)(description)
+}
+
+/// `ts` in a clock of `from` Hz, in a clock of `to` Hz, rounded to nearest
+/// (exact integer arithmetic: no drift however long the stream).
+pub fn rescale(ts: i64, from: u32, to: u32) -> i64 {
+    if from == to || from == 0 {
+        return ts;
+    }
+    let (num, den) = (i128::from(ts) * i128::from(to), i128::from(from));
+    let rounded = (2 * num + den).div_euclid(2 * den);
+    i64::try_from(rounded).unwrap_or(if ts < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Payloads as a receiver gets them, numbered from 0.
+    pub(crate) fn receive(payloads: &[RtpPayload]) -> Vec<ReceivedPacket> {
+        payloads
+            .iter()
+            .enumerate()
+            .map(|(i, pl)| {
+                let mut payload = pl.header.to_vec();
+                payload.extend_from_slice(&pl.data);
+                ReceivedPacket {
+                    sequence: i as u16,
+                    timestamp: pl.timestamp,
+                    marker: pl.marker,
+                    payload: Bytes::from(payload),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rescale_is_exact_and_rounds_to_nearest() {
+        assert_eq!(rescale(1152, 44100, 90000), 2351);
+        assert_eq!(rescale(1152 * 441, 44100, 90000), 1152 * 900);
+        assert_eq!(rescale(-3003, 90000, 90000), -3003);
+        assert_eq!(rescale(1, 3, 2), 1);
+        assert_eq!(rescale(-1, 3, 2), -1);
+        assert_eq!(rescale(i64::MAX, 1, 90000), i64::MAX);
+    }
+
+    #[test]
+    fn parse_rtpmap_finds_registered_encodings() {
+        let d = PayloadDescription::parse(TrackKind::Audio, "l16/44100/2", None).unwrap();
+        assert_eq!(
+            (d.encoding, d.clock_rate, d.channels),
+            ("L16", 44100, Some(2))
+        );
+        let d = PayloadDescription::parse(
+            TrackKind::Audio,
+            "mpeg4-generic/48000/1",
+            Some("mode=AAC-hbr; SizeLength=13"),
+        )
+        .unwrap();
+        assert_eq!(d.fmtp_param("sizelength"), Some("13"));
+        assert_eq!(d.fmtp_param("indexlength"), None);
+        assert!(PayloadDescription::parse(TrackKind::Video, "H264", None).is_err());
+        assert!(PayloadDescription::parse(TrackKind::Video, "H264/0", None).is_err());
+        assert!(matches!(
+            PayloadDescription::parse(TrackKind::Video, "VP8/90000", None),
+            Err(RtpError::Unsupported(_))
+        ));
+    }
 }

@@ -1,0 +1,1003 @@
+//! The media pipeline shared by `packetize` and `serve`: access units from a
+//! [`Demuxer`] through each track's payload format and RTP sender, merged
+//! into one sequence of timed outgoing RTP and RTCP packets.
+//!
+//! Pure and synchronous: nothing here sleeps or does I/O beyond the
+//! demuxer's reads. Each packet carries the time at which a sender pacing in
+//! real time would send it, derived from the media timestamps; a server
+//! sleeps until then, `packetize` stamps captures with it.
+//!
+//! # Timelines
+//!
+//! *Send time* is one monotonic timeline for the life of the stream (it does
+//! not restart at a seek or a loop). A unit with decoding time `dts` in a
+//! segment that started at media time `T` and send time `E` is sent at
+//! `E + max(0, dts - T)`. RTP timestamps follow the same timeline: the RTP
+//! time of send time `s` is `base + s * rate` (RFC 3550 §5.1: a random base,
+//! then a clock advancing with the media), so a unit's timestamp is
+//! `base + (E + pts - T) * rate`, sequence numbers and timestamps continue
+//! across seeks and loops, and every sender report maps wall-clock
+//! `anchor + s` to RTP time `base + s * rate` (§6.4.1) for all tracks alike,
+//! which is what receivers need for lip sync.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+use crate::media::{AccessUnit, Demuxer, MediaError, TrackKind};
+use crate::rtp::{
+    self, rescale, rtcp, Packetizer, PayloadDescription, RtpError, RtpPayload, RtpSender,
+    SenderOptions, RTP_HEADER_LEN,
+};
+
+/// Nanoseconds per second: the resolution of the stream's timelines, much
+/// finer than any RTP clock, so conversions to and from it are exact.
+const NS: u32 = 1_000_000_000;
+
+/// Units buffered while waiting for a slow track before the earliest is sent
+/// anyway (bounds memory when a selected track is sparse).
+const MAX_QUEUED_UNITS: usize = 512;
+
+/// What a [`MediaStream`] sends and how.
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    /// File track indexes to stream; empty means every track RTP can carry.
+    pub tracks: Vec<usize>,
+    /// Largest RTP payload in bytes (see [`max_payload_for_mtu`]).
+    pub max_payload: usize,
+    /// Media time between RTCP sender reports of a track (RFC 3550 §6.2
+    /// suggests 5 s as the minimum interval).
+    pub rtcp_interval: Duration,
+    /// Restart at the end of the file instead of ending the stream.
+    pub looping: bool,
+    /// The RTCP CNAME of every track (RFC 3550 §6.5.1: one per session
+    /// participant, `user@host` style).
+    pub cname: String,
+    /// Wall-clock time of send time zero: the NTP side of the sender
+    /// reports until [`MediaStream::play`] sets it again.
+    pub wallclock: SystemTime,
+    /// RTP header fields to use instead of random ones, by file track index.
+    pub senders: BTreeMap<usize, SenderOptions>,
+}
+
+impl Default for StreamConfig {
+    fn default() -> StreamConfig {
+        StreamConfig {
+            tracks: Vec::new(),
+            max_payload: max_payload_for_mtu(1500, false).unwrap_or(1460),
+            rtcp_interval: Duration::from_secs(5),
+            looping: false,
+            cname: format!("mediatool@{}", hostname()),
+            wallclock: SystemTime::now(),
+            senders: BTreeMap::new(),
+        }
+    }
+}
+
+/// The largest RTP payload an IP packet of `mtu` bytes can carry over UDP:
+/// the MTU minus the IPv4 (20) or IPv6 (40) header, UDP (8) and RTP (12)
+/// headers. `None` when nothing is left.
+pub fn max_payload_for_mtu(mtu: usize, ipv6: bool) -> Option<usize> {
+    let ip = if ipv6 { 40 } else { 20 };
+    mtu.checked_sub(ip + 8 + RTP_HEADER_LEN).filter(|&n| n > 0)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Why a stream cannot start or continue.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// Reading the file failed.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// A track's payload format refused the track or one of its units.
+    #[error("track {track}: {source}")]
+    Rtp {
+        /// File track index.
+        track: usize,
+        /// What the payload format said.
+        source: RtpError,
+    },
+    /// A selected track index the file does not have.
+    #[error("track {track} does not exist: the file has {count} track(s), 0 to {last}", last = count.saturating_sub(1))]
+    NoSuchTrack {
+        /// The index asked for.
+        track: usize,
+        /// How many tracks the file has.
+        count: usize,
+    },
+    /// No track of the file can be carried over RTP.
+    #[error("no track can be streamed over RTP{0}")]
+    NothingToStream(String),
+}
+
+/// One track of a stream as the session description and RTSP need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamTrack {
+    /// File track index.
+    pub index: usize,
+    /// The payload format in SDP terms.
+    pub description: PayloadDescription,
+    /// The payload type in the RTP headers.
+    pub payload_type: u8,
+    /// The SSRC of the track's RTP sender.
+    pub ssrc: u32,
+}
+
+/// RTP or RTCP: which of a track's two ports the packet goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PacketKind {
+    /// An RTP data packet.
+    Rtp,
+    /// A compound RTCP packet.
+    Rtcp,
+}
+
+/// One packet to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingPacket {
+    /// When to send it, on the stream's send timeline (see the module docs).
+    pub send_time: Duration,
+    /// File track index.
+    pub track: usize,
+    /// RTP or RTCP.
+    pub kind: PacketKind,
+    /// The whole packet, RTP header included.
+    pub data: Bytes,
+}
+
+/// Where a track resumes after [`MediaStream::play`]: the RTSP `RTP-Info`
+/// fields (RFC 2326 §12.33).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtpInfo {
+    /// File track index.
+    pub track: usize,
+    /// Sequence number of the next RTP packet of the track.
+    pub sequence: u16,
+    /// RTP timestamp corresponding to the play position (`npt` of
+    /// [`PlayStart`]), as RFC 2326 §12.33 defines `rtptime`.
+    pub rtptime: u32,
+}
+
+/// What [`MediaStream::play`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlayStart {
+    /// The media position playback resumes at (RTSP `Range: npt=`).
+    pub npt: Duration,
+    /// The send time that maps to the wall-clock instant given to `play`:
+    /// send the packet stamped `t` at `that instant + (t - send_time)`.
+    pub send_time: Duration,
+    /// One entry per track.
+    pub rtp_info: Vec<RtpInfo>,
+}
+
+/// Per-track state of a stream.
+struct TrackState {
+    index: usize,
+    kind: TrackKind,
+    /// The track's timestamp clock (units' PTS/DTS).
+    clock_rate: u32,
+    /// The payload format's RTP clock.
+    rtp_clock: u32,
+    packetizer: Box<dyn Packetizer>,
+    sender: RtpSender,
+    description: PayloadDescription,
+    queue: VecDeque<AccessUnit>,
+    /// RTP ticks added to the packetizer's timestamps in this segment.
+    ts_offset: i64,
+    /// After a seek: drop units ending at or before this media time (ns),
+    /// until one is kept (audio aligned to the video key frame).
+    skip_until: Option<i64>,
+    /// The end of the latest unit sent, on the send timeline (ns).
+    sent_end: i64,
+    /// When the next sender report is due (ns on the send timeline).
+    next_report: i64,
+}
+
+/// A generated packet waiting for its turn: ordered by send time, then by
+/// generation order.
+struct Queued {
+    send: i64,
+    order: u64,
+    packet: OutgoingPacket,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Queued) -> bool {
+        (self.send, self.order) == (other.send, other.order)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Queued) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
+        (self.send, self.order).cmp(&(other.send, other.order))
+    }
+}
+
+/// A file as a timed sequence of RTP and RTCP packets. See the module docs.
+pub struct MediaStream {
+    demuxer: Box<dyn Demuxer>,
+    tracks: Vec<TrackState>,
+    /// File track index -> position in `tracks`.
+    by_index: Vec<Option<usize>>,
+    /// Packets generated and not yet returned, earliest first.
+    out: BinaryHeap<Reverse<Queued>>,
+    /// Packets generated so far (the tie-break of `out`).
+    generated: u64,
+    payloads: Vec<RtpPayload>,
+    max_payload: usize,
+    rtcp_interval: i64,
+    looping: bool,
+    cname: String,
+    /// Wall-clock time of send time zero.
+    anchor: SystemTime,
+    /// Send time at which the current segment starts (ns).
+    epoch: i64,
+    /// Media time the current segment starts at (ns).
+    segment_start: i64,
+    /// Send time of the latest unit generated (ns).
+    cursor: i64,
+    /// The latest send time of any packet generated (ns).
+    last_send: i64,
+    units_in_segment: u64,
+    demux_done: bool,
+    pending_error: Option<MediaError>,
+    finished: bool,
+    bytes_read: u64,
+}
+
+impl MediaStream {
+    /// A stream of `config.tracks` of `demuxer`, positioned at its start.
+    pub fn new(
+        demuxer: Box<dyn Demuxer>,
+        config: StreamConfig,
+    ) -> Result<MediaStream, StreamError> {
+        let file_tracks = demuxer.tracks().to_vec();
+        let explicit = !config.tracks.is_empty();
+        let mut wanted: Vec<usize> = if explicit {
+            config.tracks.clone()
+        } else {
+            (0..file_tracks.len()).collect()
+        };
+        wanted.dedup();
+        let mut tracks = Vec::new();
+        let mut skipped = Vec::new();
+        for index in wanted {
+            let track = file_tracks.get(index).ok_or(StreamError::NoSuchTrack {
+                track: index,
+                count: file_tracks.len(),
+            })?;
+            let packetizer = match rtp::packetizer(track) {
+                Ok(p) => p,
+                Err(source) if explicit => {
+                    return Err(StreamError::Rtp {
+                        track: index,
+                        source,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!("track {index} is not streamed: {e}");
+                    skipped.push(format!("track {index}: {e}"));
+                    continue;
+                }
+            };
+            if packetizer.min_payload() > config.max_payload {
+                return Err(StreamError::Rtp {
+                    track: index,
+                    source: RtpError::PayloadTooSmall {
+                        format: packetizer.description().encoding,
+                        needed: packetizer.min_payload(),
+                        available: config.max_payload,
+                    },
+                });
+            }
+            let description = packetizer.description();
+            let options = config.senders.get(&index).copied().unwrap_or_default();
+            let sender = RtpSender::new(
+                description.payload_type(index),
+                description.clock_rate,
+                options,
+            );
+            tracks.push(TrackState {
+                index,
+                kind: track.kind(),
+                clock_rate: track.clock_rate.max(1),
+                rtp_clock: description.clock_rate.max(1),
+                packetizer,
+                sender,
+                description,
+                queue: VecDeque::new(),
+                ts_offset: 0,
+                skip_until: None,
+                sent_end: 0,
+                next_report: 0,
+            });
+        }
+        if tracks.is_empty() {
+            let why = if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", skipped.join("; "))
+            };
+            return Err(StreamError::NothingToStream(why));
+        }
+        let mut by_index = vec![None; file_tracks.len()];
+        for (pos, t) in tracks.iter().enumerate() {
+            by_index[t.index] = Some(pos);
+        }
+        Ok(MediaStream {
+            demuxer,
+            tracks,
+            by_index,
+            out: BinaryHeap::new(),
+            generated: 0,
+            payloads: Vec::new(),
+            max_payload: config.max_payload,
+            rtcp_interval: duration_ns(config.rtcp_interval).max(1),
+            looping: config.looping,
+            cname: config.cname,
+            anchor: config.wallclock,
+            epoch: 0,
+            segment_start: 0,
+            cursor: 0,
+            last_send: 0,
+            units_in_segment: 0,
+            demux_done: false,
+            pending_error: None,
+            finished: false,
+            bytes_read: 0,
+        })
+    }
+
+    /// The streamed tracks, in file track order as selected.
+    pub fn tracks(&self) -> Vec<StreamTrack> {
+        self.tracks
+            .iter()
+            .map(|t| StreamTrack {
+                index: t.index,
+                description: t.description.clone(),
+                payload_type: t.sender.payload_type(),
+                ssrc: t.sender.ssrc(),
+            })
+            .collect()
+    }
+
+    /// Bytes of access-unit data read from the file so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The media position (NPT) of the send cursor: where playback is.
+    pub fn position(&self) -> Duration {
+        ns_duration(self.segment_start + (self.cursor - self.epoch))
+    }
+
+    /// The next packet in send order, `Ok(None)` after the final RTCP BYE.
+    ///
+    /// A read error is returned after every packet of the units read before
+    /// it; the stream then ends (or can be [`seek`](Self::seek)ed).
+    pub fn next_packet(&mut self) -> Result<Option<OutgoingPacket>, StreamError> {
+        loop {
+            if let Some(Reverse(first)) = self.out.peek() {
+                // Release a packet once no unit still to packetize can
+                // produce an earlier one.
+                let due = first.send;
+                let release = self.finished
+                    || self
+                        .next_track()
+                        .is_none_or(|pos| due <= self.unit_send_time(pos));
+                if release {
+                    return Ok(self.out.pop().map(|Reverse(q)| q.packet));
+                }
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            if let Some(pos) = self.next_track() {
+                self.send_unit(pos)?;
+                continue;
+            }
+            if let Some(e) = self.pending_error.take() {
+                self.finished = true;
+                return Err(e.into());
+            }
+            if self.looping && self.units_in_segment > 0 {
+                self.restart(Duration::ZERO)?;
+            } else {
+                let bye = self.goodbye("end of stream");
+                for packet in bye {
+                    self.enqueue(self.last_send, packet);
+                }
+            }
+        }
+    }
+
+    /// Repositions the stream at the key frame at or before `npt` (audio
+    /// tracks start at the frame containing that key frame's time) and
+    /// returns the position reached. Packets not yet returned are dropped
+    /// and their sequence numbers reused: numbering continues without gaps,
+    /// and timestamps continue past everything already sent.
+    pub fn seek(&mut self, npt: Duration) -> Result<Duration, StreamError> {
+        self.finished = false;
+        self.restart(npt)
+    }
+
+    /// Declares that the packet stamped with the returned `send_time` goes
+    /// out at wall-clock `now` (playback starts or resumes), which the
+    /// sender reports from now on follow; returns the RTP-Info of every
+    /// track for the RTSP PLAY response.
+    pub fn play(&mut self, now: SystemTime) -> PlayStart {
+        let send_time = self.out.peek().map_or(self.cursor, |Reverse(q)| q.send);
+        self.anchor = now.checked_sub(ns_duration(send_time)).unwrap_or(now);
+        let rtp_info = self
+            .tracks
+            .iter()
+            .map(|t| {
+                // The first queued RTP packet of the track, if any, has the
+                // sequence number; otherwise the sender's next.
+                let sequence = self
+                    .out
+                    .iter()
+                    .map(|Reverse(q)| q)
+                    .filter(|q| q.packet.track == t.index && q.packet.kind == PacketKind::Rtp)
+                    .min()
+                    .map_or(t.sender.next_sequence(), |q| {
+                        u16::from_be_bytes([q.packet.data[2], q.packet.data[3]])
+                    });
+                RtpInfo {
+                    track: t.index,
+                    sequence,
+                    rtptime: t.sender.rtp_timestamp(ticks(send_time, t.rtp_clock)),
+                }
+            })
+            .collect();
+        PlayStart {
+            npt: ns_duration(self.segment_start + (send_time - self.epoch)),
+            send_time: ns_duration(send_time),
+            rtp_info,
+        }
+    }
+
+    /// Ends the stream now: a compound sender report, SDES and BYE for every
+    /// track (RFC 3550 §6.6), stamped with the latest send time. Later
+    /// calls to [`next_packet`](Self::next_packet) return `None`.
+    pub fn goodbye(&mut self, reason: &str) -> Vec<OutgoingPacket> {
+        self.finished = true;
+        self.tracks
+            .iter()
+            .map(|t| self.report(t, self.last_send, Some(reason)))
+            .collect()
+    }
+
+    /// Seeks the demuxer and starts a new segment at the end of everything
+    /// sent so far.
+    fn restart(&mut self, npt: Duration) -> Result<Duration, StreamError> {
+        // Give back the sequence numbers of packets generated but not sent.
+        for Reverse(Queued { packet, .. }) in self.out.drain() {
+            if packet.kind == PacketKind::Rtp {
+                if let Some(t) = self.by_index[packet.track].map(|p| &mut self.tracks[p]) {
+                    t.sender.unsend(packet.data.len() - RTP_HEADER_LEN);
+                }
+            }
+        }
+        let reached = self.demuxer.seek(npt)?;
+        let start = duration_ns(reached);
+        let epoch = self
+            .tracks
+            .iter()
+            .map(|t| t.sent_end)
+            .fold(self.cursor.max(self.last_send), i64::max);
+        self.epoch = epoch;
+        self.cursor = epoch;
+        self.segment_start = start;
+        self.units_in_segment = 0;
+        self.demux_done = false;
+        self.pending_error = None;
+        for t in &mut self.tracks {
+            t.queue.clear();
+            t.ts_offset = ticks(epoch - start, t.rtp_clock);
+            t.skip_until = (t.kind != TrackKind::Video && start > 0).then_some(start);
+        }
+        Ok(reached)
+    }
+
+    /// The track whose queued unit goes next (a k-way merge of the
+    /// per-track queues by decoding time), reading the demuxer until every
+    /// track has a unit queued, the file ends, or too much is buffered.
+    fn next_track(&mut self) -> Option<usize> {
+        loop {
+            let queued: usize = self.tracks.iter().map(|t| t.queue.len()).sum();
+            let all_have_one = self.tracks.iter().all(|t| !t.queue.is_empty());
+            if self.demux_done || all_have_one || queued >= MAX_QUEUED_UNITS {
+                return self
+                    .tracks
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(pos, t)| t.queue.front().map(|u| (ns(u.dts, t.clock_rate), pos)))
+                    .min()
+                    .map(|(_, pos)| pos);
+            }
+            match self.demuxer.read_unit() {
+                Ok(Some(unit)) => self.route(unit),
+                Ok(None) => self.demux_done = true,
+                Err(e) => {
+                    self.demux_done = true;
+                    self.pending_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// When the unit at the head of track `pos`'s queue is sent (ns).
+    fn unit_send_time(&self, pos: usize) -> i64 {
+        let t = &self.tracks[pos];
+        let dts = t.queue.front().map_or(0, |u| ns(u.dts, t.clock_rate));
+        self.cursor
+            .max(self.epoch + (dts - self.segment_start).max(0))
+    }
+
+    fn enqueue(&mut self, send: i64, packet: OutgoingPacket) {
+        self.last_send = self.last_send.max(send);
+        self.generated += 1;
+        self.out.push(Reverse(Queued {
+            send,
+            order: self.generated,
+            packet,
+        }));
+    }
+
+    /// Queues a unit read from the demuxer on its track, unless the track is
+    /// not streamed or the unit ends before a seek target.
+    fn route(&mut self, unit: AccessUnit) {
+        self.bytes_read += unit.data.len() as u64;
+        let Some(pos) = self.by_index.get(unit.track).copied().flatten() else {
+            return;
+        };
+        let t = &mut self.tracks[pos];
+        if let Some(until) = t.skip_until {
+            let end = ns(unit.pts + i64::from(unit.duration), t.clock_rate);
+            if end <= until {
+                return;
+            }
+            t.skip_until = None;
+        }
+        t.queue.push_back(unit);
+    }
+
+    /// Packetizes the unit at the head of track `pos`'s queue into RTP
+    /// packets, and adds a sender report when one is due. Packets of one
+    /// unit with later timestamps (PCM split by the MTU or 20 ms) are sent
+    /// that much later.
+    fn send_unit(&mut self, pos: usize) -> Result<(), StreamError> {
+        let send = self.unit_send_time(pos);
+        let t = &mut self.tracks[pos];
+        let Some(unit) = t.queue.pop_front() else {
+            return Ok(());
+        };
+        self.cursor = send;
+        self.units_in_segment += 1;
+        self.payloads.clear();
+        t.packetizer
+            .packetize(&unit, self.max_payload, &mut self.payloads)
+            .map_err(|source| StreamError::Rtp {
+                track: t.index,
+                source,
+            })?;
+        let unit_ts = rescale(unit.pts, t.clock_rate, t.rtp_clock) as u32;
+        let mut packets = Vec::with_capacity(self.payloads.len());
+        for payload in &self.payloads {
+            let mut data = Vec::with_capacity(RTP_HEADER_LEN + payload.len());
+            t.sender.write(payload, t.ts_offset, &mut data);
+            let later = i64::from(payload.timestamp.wrapping_sub(unit_ts) as i32).max(0);
+            packets.push((
+                send + ns(later, t.rtp_clock),
+                OutgoingPacket {
+                    send_time: Duration::ZERO,
+                    track: t.index,
+                    kind: PacketKind::Rtp,
+                    data: data.into(),
+                },
+            ));
+        }
+        let end = ns(unit.pts + i64::from(unit.duration), t.clock_rate);
+        t.sent_end = t.sent_end.max(self.epoch + end - self.segment_start);
+        let report_due = send >= t.next_report;
+        if report_due {
+            t.next_report = send + self.rtcp_interval;
+        }
+        // The report follows the unit's last packet, so its counts are of
+        // packets sent by then (RFC 3550 §6.4.1).
+        let mut last = send;
+        for (at, mut packet) in packets {
+            packet.send_time = ns_duration(at);
+            last = at;
+            self.enqueue(at, packet);
+        }
+        if report_due {
+            let report = self.report(&self.tracks[pos], last, None);
+            self.enqueue(last, report);
+        }
+        Ok(())
+    }
+
+    /// A compound RTCP packet for track `t` at send time `at` (ns).
+    fn report(&self, t: &TrackState, at: i64, bye: Option<&str>) -> OutgoingPacket {
+        let send_time = ns_duration(at);
+        let ntp = rtcp::ntp_timestamp(self.anchor + send_time);
+        let rtp_time = t.sender.rtp_timestamp(ticks(at, t.rtp_clock));
+        OutgoingPacket {
+            send_time,
+            track: t.index,
+            kind: PacketKind::Rtcp,
+            data: rtcp::sender_report(&t.sender, ntp, rtp_time, &self.cname, bye).into(),
+        }
+    }
+}
+
+/// `ticks` of a `rate` Hz clock in nanoseconds.
+fn ns(ticks: i64, rate: u32) -> i64 {
+    rescale(ticks, rate, NS)
+}
+
+/// Nanoseconds in ticks of a `rate` Hz clock.
+fn ticks(ns: i64, rate: u32) -> i64 {
+    rescale(ns, NS, rate)
+}
+
+fn duration_ns(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn ns_duration(ns: i64) -> Duration {
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{Codec, Format, PcmFormat, Track};
+    use crate::rtp::rtcp::RtcpMessage;
+
+    /// An in-memory demuxer: units in file order, seeking to the last key
+    /// frame of track 0 at or before the target.
+    struct FakeDemuxer {
+        tracks: Vec<Track>,
+        units: Vec<AccessUnit>,
+        next: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl Demuxer for FakeDemuxer {
+        fn format(&self) -> Format {
+            Format::H264
+        }
+        fn tracks(&self) -> &[Track] {
+            &self.tracks
+        }
+        fn read_unit(&mut self) -> crate::media::Result<Option<AccessUnit>> {
+            if self.fail_at == Some(self.next) {
+                self.next = usize::MAX;
+                return Err(MediaError::truncated(1234, "frame cut short"));
+            }
+            let unit = self.units.get(self.next).cloned();
+            self.next = self.next.saturating_add(1);
+            Ok(unit)
+        }
+        fn seek(&mut self, time: Duration) -> crate::media::Result<Duration> {
+            let rate = self.tracks[0].clock_rate;
+            let target = ticks(duration_ns(time), rate);
+            let key = self
+                .units
+                .iter()
+                .filter(|u| u.track == 0 && u.keyframe && u.pts <= target)
+                .map(|u| ns(u.pts, rate))
+                .last()
+                .expect("a key frame at 0");
+            // Like a container reader: every track resumes at the key
+            // frame's time, wherever its units sit in the file.
+            self.next = self
+                .units
+                .iter()
+                .position(|u| ns(u.pts, self.tracks[u.track].clock_rate) >= key)
+                .unwrap_or(self.units.len());
+            Ok(ns_duration(key))
+        }
+    }
+
+    const SPS: &[u8] = &[0x67, 0x42, 0xc0, 0x1e, 0xd9];
+    const PPS: &[u8] = &[0x68, 0xce, 0x3c, 0x80];
+
+    /// 10 s of 25 fps video (keyframe every second, 3000-byte frames) and
+    /// 8 kHz mu-law audio in 0.5 s blocks, muxed in 1 s chunks audio first,
+    /// the way containers interleave.
+    fn av_demuxer() -> FakeDemuxer {
+        let mut video = Track::new(0, Codec::H264, 90000);
+        video.framing = crate::media::NalFraming::AnnexB;
+        video.config.parameter_sets = vec![Bytes::from_static(SPS), Bytes::from_static(PPS)];
+        let mut audio = Track::new(1, Codec::Pcm(PcmFormat::Mulaw), 8000);
+        audio.sample_rate = Some(8000);
+        audio.channels = Some(1);
+        let mut units = Vec::new();
+        for second in 0..10i64 {
+            for half in 0..2 {
+                units.push(AccessUnit {
+                    track: 1,
+                    pts: second * 8000 + half * 4000,
+                    dts: second * 8000 + half * 4000,
+                    duration: 4000,
+                    keyframe: true,
+                    data: Bytes::from(vec![0x7f; 4000]),
+                });
+            }
+            for frame in 0..25i64 {
+                let key = frame == 0;
+                let mut data = vec![0, 0, 0, 1];
+                if key {
+                    data.extend_from_slice(&[0x67, 0x42, 0xc0, 0x1e, 0xd9, 0, 0, 0, 1]);
+                    data.extend_from_slice(&[0x68, 0xce, 0x3c, 0x80, 0, 0, 0, 1]);
+                }
+                data.push(if key { 0x65 } else { 0x41 });
+                data.resize(data.len() + 2999, 0x11);
+                let pts = (second * 25 + frame) * 3600;
+                units.push(AccessUnit {
+                    track: 0,
+                    pts,
+                    dts: pts,
+                    duration: 3600,
+                    keyframe: key,
+                    data: data.into(),
+                });
+            }
+        }
+        FakeDemuxer {
+            tracks: vec![video, audio],
+            units,
+            next: 0,
+            fail_at: None,
+        }
+    }
+
+    fn config() -> StreamConfig {
+        let mut c = StreamConfig {
+            wallclock: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            ..StreamConfig::default()
+        };
+        for (track, ssrc, seq, ts) in [(0, 0xa, 65000, 0xffff_0000), (1, 0xb, 7, 1000)] {
+            c.senders.insert(
+                track,
+                SenderOptions {
+                    ssrc: Some(ssrc),
+                    sequence: Some(seq),
+                    timestamp: Some(ts),
+                    payload_type: None,
+                },
+            );
+        }
+        c
+    }
+
+    fn drain(stream: &mut MediaStream) -> Vec<OutgoingPacket> {
+        std::iter::from_fn(|| stream.next_packet().unwrap()).collect()
+    }
+
+    fn rtp(p: &OutgoingPacket) -> (u16, u32, bool) {
+        let packet = rtp_types::RtpPacket::parse(&p.data).unwrap();
+        (
+            packet.sequence_number(),
+            packet.timestamp(),
+            packet.marker_bit(),
+        )
+    }
+
+    #[test]
+    fn packets_are_merged_in_send_order_with_reports_and_bye() {
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let tracks = stream.tracks();
+        assert_eq!(tracks.len(), 2);
+        assert_eq!((tracks[0].payload_type, tracks[1].payload_type), (96, 0));
+        let packets = drain(&mut stream);
+        assert!(packets.windows(2).all(|w| w[0].send_time <= w[1].send_time));
+        for track in [0, 1] {
+            let ours: Vec<_> = packets.iter().filter(|p| p.track == track).collect();
+            let rtp_packets: Vec<_> = ours
+                .iter()
+                .filter(|p| p.kind == PacketKind::Rtp)
+                .map(|p| rtp(p))
+                .collect();
+            // Sequence numbers continue without a gap, wrapping at 2^16.
+            assert!(rtp_packets
+                .windows(2)
+                .all(|w| w[1].0 == w[0].0.wrapping_add(1)));
+            let reports: Vec<_> = ours.iter().filter(|p| p.kind == PacketKind::Rtcp).collect();
+            // t = 0, 5 s and the BYE at the end.
+            assert_eq!(reports.len(), 3, "track {track}");
+            // After the unit that starts at 5 s (audio: its last packet).
+            let second = reports[1].send_time;
+            assert!(second >= Duration::from_secs(5) && second < Duration::from_millis(5500));
+            let last = rtcp::parse(&reports[2].data).unwrap();
+            assert!(matches!(last.last(), Some(RtcpMessage::Bye { .. })));
+        }
+        // Video: 250 frames of 3 packets (the key frame's parameter sets are
+        // aggregated into a STAP-A, plus 3 FU-As).
+        let video: Vec<_> = packets
+            .iter()
+            .filter(|p| p.track == 0 && p.kind == PacketKind::Rtp)
+            .collect();
+        assert_eq!(video.len(), 240 * 3 + 10 * 4);
+        assert_eq!(rtp(video[0]), (65000, 0xffff_0000, false));
+        assert_eq!(rtp(video[4]).1, 0xffff_0000 + 3600);
+        // Audio: 20 ms packets at 8 kHz: 160 samples each.
+        let audio: Vec<_> = packets
+            .iter()
+            .filter(|p| p.track == 1 && p.kind == PacketKind::Rtp)
+            .collect();
+        assert_eq!(audio.len(), 500);
+        assert_eq!(rtp(audio[1]).1, 1160);
+        // Each 0.5 s block goes out as 25 packets, one every 20 ms.
+        assert_eq!(audio[25].send_time, Duration::from_millis(500));
+        assert_eq!(audio[30].send_time, Duration::from_millis(600));
+    }
+
+    #[test]
+    fn sender_reports_map_ntp_to_rtp_on_one_timeline() {
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let packets = drain(&mut stream);
+        let anchor = rtcp::ntp_timestamp(config().wallclock);
+        for p in packets.iter().filter(|p| p.kind == PacketKind::Rtcp) {
+            let Some(RtcpMessage::SenderReport {
+                ntp, rtp_timestamp, ..
+            }) = rtcp::parse(&p.data).unwrap().first().cloned()
+            else {
+                panic!("no SR first")
+            };
+            let seconds = (ntp - anchor) as f64 / 2f64.powi(32);
+            assert!((seconds - p.send_time.as_secs_f64()).abs() < 1e-6);
+            let (base, rate) = if p.track == 0 {
+                (0xffff_0000u32, 90000.0)
+            } else {
+                (1000, 8000.0)
+            };
+            let expected = base.wrapping_add((seconds * rate).round() as u32);
+            assert_eq!(rtp_timestamp, expected, "track {}", p.track);
+        }
+    }
+
+    #[test]
+    fn seek_continues_numbering_and_aligns_audio() {
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        // Send 2 s worth, keeping some packets generated but unsent.
+        let mut sent = Vec::new();
+        while let Some(p) = stream.next_packet().unwrap() {
+            let done = p.send_time >= Duration::from_secs(2);
+            sent.push(p);
+            if done {
+                break;
+            }
+        }
+        let last_seq = |track| {
+            sent.iter()
+                .filter(|p| p.track == track && p.kind == PacketKind::Rtp)
+                .map(rtp)
+                .last()
+                .unwrap()
+        };
+        let (video_seq, _, _) = last_seq(0);
+        let (audio_seq, _, _) = last_seq(1);
+        let reached = stream.seek(Duration::from_millis(6700)).unwrap();
+        assert_eq!(reached, Duration::from_secs(6));
+        let play = stream.play(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        assert_eq!(play.npt, Duration::from_secs(6));
+        // The segment starts where the media sent so far ends (2.04 s: the
+        // last video frame sent was at 2.0 s).
+        assert_eq!(play.send_time, Duration::from_millis(2040));
+        assert_eq!(play.rtp_info[0].sequence, video_seq.wrapping_add(1));
+        assert_eq!(play.rtp_info[1].sequence, audio_seq.wrapping_add(1));
+        assert_eq!(
+            play.rtp_info[0].rtptime,
+            0xffff_0000u32.wrapping_add(2040 * 90)
+        );
+        assert_eq!(play.rtp_info[1].rtptime, 1000 + 2040 * 8);
+        let after = drain(&mut stream);
+        let first_video = after
+            .iter()
+            .find(|p| p.track == 0 && p.kind == PacketKind::Rtp)
+            .unwrap();
+        assert_eq!(rtp(first_video).0, play.rtp_info[0].sequence);
+        assert_eq!(rtp(first_video).1, play.rtp_info[0].rtptime);
+        assert_eq!(first_video.send_time, play.send_time);
+        let first_audio = after
+            .iter()
+            .find(|p| p.track == 1 && p.kind == PacketKind::Rtp)
+            .unwrap();
+        assert_eq!(rtp(first_audio).1, play.rtp_info[1].rtptime);
+        // Sender reports after the seek use the same timeline and the anchor
+        // `play` set.
+        let sr = after
+            .iter()
+            .find(|p| p.kind == PacketKind::Rtcp && p.track == 1)
+            .unwrap();
+        let Some(RtcpMessage::SenderReport {
+            ntp, rtp_timestamp, ..
+        }) = rtcp::parse(&sr.data).unwrap().first().cloned()
+        else {
+            panic!()
+        };
+        let wall = rtcp::ntp_timestamp(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let since_play = (ntp - wall) as f64 / 2f64.powi(32);
+        let expected = (sr.send_time - play.send_time).as_secs_f64();
+        assert!((since_play - expected).abs() < 1e-6);
+        assert_eq!(
+            rtp_timestamp,
+            1000 + (sr.send_time.as_micros() as u32 * 8 / 1000)
+        );
+    }
+
+    #[test]
+    fn looping_keeps_timestamps_continuous() {
+        let mut c = config();
+        c.looping = true;
+        c.tracks = vec![1];
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), c).unwrap();
+        let audio: Vec<_> = std::iter::from_fn(|| stream.next_packet().unwrap())
+            .filter(|p| p.kind == PacketKind::Rtp)
+            .take(1500)
+            .collect();
+        for (i, p) in audio.iter().enumerate() {
+            assert_eq!(rtp(p).1, 1000 + 160 * i as u32);
+            assert_eq!(rtp(p).0, 7u16.wrapping_add(i as u16));
+        }
+        assert_eq!(audio[1499].send_time, Duration::from_millis(29_980));
+    }
+
+    #[test]
+    fn read_error_comes_after_the_units_before_it() {
+        let mut demuxer = av_demuxer();
+        demuxer.fail_at = Some(40);
+        let mut stream = MediaStream::new(Box::new(demuxer), config()).unwrap();
+        let mut count = 0;
+        let err = loop {
+            match stream.next_packet() {
+                Ok(Some(_)) => count += 1,
+                Ok(None) => panic!("ended without the error"),
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("truncated at byte 1234"), "{err}");
+        // 27 video frames, 2 audio units (13 ms -> 50 packets) and RTCP.
+        assert!(count > 27 * 3 + 50, "{count}");
+        assert!(stream.next_packet().unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_configurations_are_refused() {
+        let mut c = config();
+        c.tracks = vec![0, 5];
+        let err = MediaStream::new(Box::new(av_demuxer()), c).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "track 5 does not exist: the file has 2 track(s), 0 to 1"
+        );
+        let mut c = config();
+        c.max_payload = 2;
+        let err = MediaStream::new(Box::new(av_demuxer()), c).err().unwrap();
+        assert!(err.to_string().contains("at least 3 bytes"), "{err}");
+        assert_eq!(max_payload_for_mtu(40, false), None);
+        assert_eq!(max_payload_for_mtu(1500, true), Some(1440));
+    }
+}
