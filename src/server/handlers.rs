@@ -2,16 +2,18 @@
 //! the statuses of §7.1.1 for everything that can go wrong.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use crate::stream::StreamError;
 
 use super::catalog::{CatalogError, Media};
 use super::connection::ConnCtx;
 use super::message::{Method, Request, Response, Status};
 use super::paths::{self, PathError, Target};
-use super::playback::{Player, Stopped};
+use super::playback::{Link, Player, Stopped};
 use super::range::{self, PlayRange};
 use super::session::{Control, Delivery, NewSession, PlayState, Session, SetupTrack};
-use super::source;
+use super::source::Source;
 use super::transport::{self, Chosen, Lower};
 use super::Shared;
 
@@ -216,6 +218,7 @@ impl Ctx<'_> {
                         file: target.file.clone(),
                         media: Arc::clone(&media),
                         url: aggregate_url,
+                        peer: conn.peer.ip(),
                     })
                     .ok_or_else(|| error(Status::UNAVAILABLE))?;
                 conn.sessions_created += 1;
@@ -362,28 +365,26 @@ impl Ctx<'_> {
         let tracks: Vec<(usize, u32)> = control.tracks.iter().map(|t| (t.index, t.ssrc)).collect();
         let file = session.file.clone();
         let looping = self.shared.config.looping;
+        let peer = session.peer;
         let restart = previous.as_ref().is_none_or(|p| p.ended);
         let seek_to = requested.start.or(restart.then_some(Duration::ZERO));
-        let media = Arc::clone(&session.media);
         let prepared = tokio::task::spawn_blocking(move || {
             let mut stopped = match previous {
                 Some(p) => p,
                 None => Stopped {
-                    source: source::open(&file, &media, &tracks, looping)?,
+                    source: Source::open(&file, &tracks, looping, peer)?,
                     pending: Default::default(),
                     ended: false,
                 },
             };
-            let start = match seek_to {
-                Some(npt) => {
-                    stopped.pending.clear();
-                    stopped.ended = false;
-                    Some(stopped.source.seek(npt)?)
-                }
-                None => None,
-            };
+            if let Some(npt) = seek_to {
+                stopped.pending.clear();
+                stopped.ended = false;
+                stopped.source.seek(npt)?;
+            }
             stopped.prime(tracks.len())?;
-            Ok::<_, crate::media::MediaError>((stopped, start))
+            let start = stopped.source.play(SystemTime::now(), &mut stopped.pending);
+            Ok::<_, StreamError>((stopped, start))
         })
         .await
         .map_err(|_| error(Status::INTERNAL_ERROR))?;
@@ -391,15 +392,21 @@ impl Ctx<'_> {
             tracing::warn!("{}: cannot play: {e}", session.file.display());
             error(Status::INTERNAL_ERROR)
         })?;
-        let start = start
-            .or_else(|| stopped.pending.front().map(|p| p.at))
-            .unwrap_or(Duration::ZERO);
+        // RTP-Info names the first packet each track sends (RFC 2326 §12.33).
         let rtp_info: Vec<String> = control
             .tracks
             .iter()
             .enumerate()
             .filter_map(|(position, track)| {
-                let (seq, rtptime) = stopped.first_rtp(position)?.seq_rtptime()?;
+                let (seq, rtptime) = match stopped.first_rtp(position).and_then(|p| p.seq_rtptime())
+                {
+                    Some(first) => first,
+                    None => start
+                        .rtp_info
+                        .iter()
+                        .find(|i| i.track == track.index)
+                        .map(|i| (i.sequence, i.rtptime))?,
+                };
                 Some(format!(
                     "url={};seq={seq};rtptime={rtptime}",
                     session.track_url(track.index)
@@ -409,17 +416,17 @@ impl Ctx<'_> {
         let end = requested.end.filter(|e| *e < duration);
         let range = format!(
             "npt={}-{}",
-            range::npt(start.min(duration)),
+            range::npt(start.npt.min(duration)),
             range::npt(end.unwrap_or(duration))
         );
+        let end_send = end.map(|e| start.send_time + e.saturating_sub(start.npt));
         let outputs: Arc<[Delivery]> = control.tracks.iter().map(|t| t.delivery.clone()).collect();
-        control.state = PlayState::Playing(Player::start(
-            stopped,
+        let link = Link::new(
             outputs,
             self.shared.udp.clone(),
-            end,
             format!("session {}", session.id),
-        ));
+        );
+        control.state = PlayState::Playing(Player::start(stopped, start.send_time, link, end_send));
         let mut response = Response::new(Status::OK)
             .header("Session", self.session_header(&session))
             .header("Range", range);

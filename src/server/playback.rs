@@ -18,16 +18,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::{Outgoing, SendError};
 use super::session::Delivery;
+use super::source::Source;
 use super::udp::UdpPlane;
-use crate::media::MediaError;
+use crate::stream::StreamError;
 
 /// How far ahead of the clock packets are read.
 const READ_AHEAD: Duration = Duration::from_millis(300);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
+/// How long the end-of-stream BYE waits after the last media packet.
+const BYE_GRACE: Duration = Duration::from_millis(40);
 
 /// RTP or RTCP.
-#[allow(dead_code)] // RTCP packets come from the RTP pipeline (issue 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// A media packet.
@@ -39,8 +41,8 @@ pub enum Kind {
 /// A packet and when to send it.
 #[derive(Clone, Debug)]
 pub struct Timed {
-    /// Media time: NPT of the packet on the session's timeline (keeps
-    /// growing across loops).
+    /// Send time on the stream's timeline (it keeps growing across seeks
+    /// and loops; see [`crate::stream`]).
     pub at: Duration,
     /// Position of the track in the session's track list.
     pub track: usize,
@@ -48,6 +50,20 @@ pub struct Timed {
     pub kind: Kind,
     /// The packet.
     pub data: Bytes,
+    /// A BYE already held back by [`BYE_GRACE`].
+    pub deferred: bool,
+}
+
+/// Whether a compound RTCP packet holds a BYE (RFC 3550 §6.6, PT 203).
+fn is_bye(mut data: &[u8]) -> bool {
+    while data.len() >= 4 {
+        if data[1] == 203 {
+            return true;
+        }
+        let words = usize::from(u16::from_be_bytes([data[2], data[3]])) + 1;
+        data = data.get(words * 4..).unwrap_or(&[]);
+    }
+    false
 }
 
 impl Timed {
@@ -63,25 +79,10 @@ impl Timed {
     }
 }
 
-/// Where a session's packets come from: the RTP pipeline over a demuxer.
-/// Its methods do blocking file I/O: call them on the blocking pool.
-pub trait PacketSource: Send + 'static {
-    /// Appends the packets due up to media time `until`, in send order.
-    /// Returns `false` once the media has ended (nothing more until a seek).
-    fn fill(&mut self, until: Duration, out: &mut VecDeque<Timed>) -> Result<bool, MediaError>;
-
-    /// Repositions at `npt` (the key frame at or before it); returns the
-    /// media time playback really starts at.
-    fn seek(&mut self, npt: Duration) -> Result<Duration, MediaError>;
-
-    /// RTCP BYE for every track (RFC 3550 §6.6), sent when the media ends.
-    fn bye(&mut self) -> Vec<Timed>;
-}
-
 /// A source and the packets read from it but not sent.
 pub struct Stopped {
     /// The source.
-    pub source: Box<dyn PacketSource>,
+    pub source: Source,
     /// Packets read ahead, not yet sent.
     pub pending: VecDeque<Timed>,
     /// The media ended (BYE sent), or it failed.
@@ -91,7 +92,7 @@ pub struct Stopped {
 impl Stopped {
     /// Reads until every track in `0..tracks` has an RTP packet pending (or
     /// the media ends), so that RTP-Info can name the first packet sent.
-    pub fn prime(&mut self, tracks: usize) -> Result<(), MediaError> {
+    pub fn prime(&mut self, tracks: usize) -> Result<(), StreamError> {
         let mut until = self.pending.back().map_or(Duration::ZERO, |p| p.at);
         loop {
             let seen = |t: usize| {
@@ -117,90 +118,97 @@ impl Stopped {
     }
 }
 
+type Fetch = JoinHandle<(Source, VecDeque<Timed>, Result<bool, StreamError>)>;
+
+/// How a playback task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The stream ended; its BYE went out with the last packets.
+    Ended,
+    /// The requested range ended: BYE still to send.
+    RangeEnded,
+    /// Stopped by PAUSE, PLAY, TEARDOWN, shutdown or a lost connection.
+    Stopped,
+}
+
 /// A running playback task.
 pub struct Player {
     cancel: CancellationToken,
     bye: Arc<AtomicBool>,
-    task: JoinHandle<Stopped>,
+    task: JoinHandle<Option<Stopped>>,
 }
 
 impl Player {
-    /// Starts sending `stopped.pending` and what follows, the first packet
-    /// now. Stops by itself at media time `end` or the end of the media.
-    pub fn start(
-        stopped: Stopped,
-        outputs: Arc<[Delivery]>,
-        udp: Option<Arc<UdpPlane>>,
-        end: Option<Duration>,
-        label: String,
-    ) -> Player {
-        let cancel = CancellationToken::new();
-        let bye = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(run(
-            stopped,
-            Link {
-                outputs,
-                udp,
-                cancel: cancel.clone(),
-                bye: Arc::clone(&bye),
-            },
-            end,
-            label,
-        ));
+    /// Starts sending `stopped.pending` and what follows: the packet with
+    /// send time `origin` goes out now. Stops by itself at send time `end`
+    /// or the end of the stream.
+    pub fn start(stopped: Stopped, origin: Duration, link: Link, end: Option<Duration>) -> Player {
+        let cancel = link.cancel.clone();
+        let bye = Arc::clone(&link.bye);
+        let task = tokio::spawn(run(stopped, origin, link, end));
         Player { cancel, bye, task }
     }
 
-    /// Stops the task and takes back the source and unsent packets; `bye`
-    /// sends RTCP BYE first (the session is ending).
+    /// Stops the task and takes back the source and unsent packets (`None`
+    /// if the reader failed beyond repair); `bye` sends RTCP BYE first (the
+    /// session is ending).
     pub async fn stop(self, bye: bool) -> Option<Stopped> {
         self.bye.store(bye, Ordering::Relaxed);
         self.cancel.cancel();
-        self.task.await.ok()
+        self.task.await.ok().flatten()
     }
 }
 
-type Fetch = JoinHandle<(
-    Box<dyn PacketSource>,
-    VecDeque<Timed>,
-    Result<bool, MediaError>,
-)>;
-
 /// Where a playback task sends, and how it is told to stop.
-struct Link {
+pub struct Link {
     outputs: Arc<[Delivery]>,
     udp: Option<Arc<UdpPlane>>,
     cancel: CancellationToken,
     bye: Arc<AtomicBool>,
+    label: String,
 }
 
-async fn run(stopped: Stopped, link: Link, end: Option<Duration>, label: String) -> Stopped {
-    let Link {
-        outputs,
-        udp,
-        cancel,
-        bye,
-    } = link;
+impl Link {
+    /// Sends track `i`'s packets to `outputs[i]`; `label` names the session
+    /// in logs.
+    pub fn new(outputs: Arc<[Delivery]>, udp: Option<Arc<UdpPlane>>, label: String) -> Link {
+        Link {
+            outputs,
+            udp,
+            cancel: CancellationToken::new(),
+            bye: Arc::new(AtomicBool::new(false)),
+            label,
+        }
+    }
+}
+
+async fn run(
+    stopped: Stopped,
+    origin_send: Duration,
+    link: Link,
+    end: Option<Duration>,
+) -> Option<Stopped> {
     let Stopped {
         source,
         mut pending,
         ended: _,
     } = stopped;
+    let label = &link.label;
     let mut source = Some(source);
     let mut fetch: Option<Fetch> = None;
     let mut more = true;
-    let origin_media = pending.front().map_or(Duration::ZERO, |p| p.at);
     let origin = Instant::now();
     let mut worst_late = Duration::ZERO;
     let sender = Sender {
-        outputs: &outputs,
-        udp: udp.as_deref(),
+        outputs: &link.outputs,
+        udp: link.udp.as_deref(),
     };
-    let finished = loop {
-        let media_now = origin_media + origin.elapsed();
-        let buffered_to = pending.back().map_or(media_now, |p| p.at);
-        if more && fetch.is_none() && buffered_to.saturating_sub(media_now) < REFILL_BELOW {
+    let outcome = loop {
+        let send_now = origin_send + origin.elapsed();
+        let buffered_to = pending.back().map_or(send_now, |p| p.at);
+        if more && fetch.is_none() && buffered_to.saturating_sub(send_now) < REFILL_BELOW {
             if let Some(mut s) = source.take() {
-                let until = buffered_to.max(media_now) + READ_AHEAD;
+                let until = buffered_to.max(send_now) + READ_AHEAD;
                 fetch = Some(tokio::task::spawn_blocking(move || {
                     let mut batch = VecDeque::new();
                     let result = s.fill(until, &mut batch);
@@ -209,48 +217,49 @@ async fn run(stopped: Stopped, link: Link, end: Option<Duration>, label: String)
             }
         }
         let next_at = match pending.front() {
-            Some(p) if end.is_some_and(|end| p.at >= end) => break true,
+            Some(p) if end.is_some_and(|end| p.at >= end) => break Outcome::RangeEnded,
             Some(p) => p.at,
-            // Nothing buffered or coming: the media ended (or failed).
-            None if fetch.is_none() => break true,
+            // Nothing buffered or coming: the stream ended (or failed).
+            None if fetch.is_none() => break Outcome::Ended,
             None => Duration::MAX,
         };
-        let due = origin + next_at.saturating_sub(origin_media);
+        let due = origin + next_at.saturating_sub(origin_send);
         tokio::select! {
             biased;
-            () = cancel.cancelled() => break false,
+            () = link.cancel.cancelled() => break Outcome::Stopped,
             joined = async { fetch.as_mut().expect("checked").await }, if fetch.is_some() => {
                 fetch = None;
-                match joined {
-                    Ok((s, mut batch, result)) => {
-                        source = Some(s);
-                        pending.append(&mut batch);
-                        match result {
-                            Ok(m) => more = m,
-                            Err(e) => {
-                                tracing::warn!("{label}: reading stopped: {e}");
-                                more = false;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!("{label}: reader task failed: {e}");
-                        return lost_source(pending);
-                    }
-                }
+                let Ok((s, mut batch, result)) = joined else {
+                    tracing::error!("{label}: the reader task failed");
+                    return None;
+                };
+                source = Some(s);
+                pending.append(&mut batch);
+                more = result.unwrap_or_else(|e| {
+                    tracing::warn!("{label}: reading stopped: {e}");
+                    false
+                });
             }
             () = tokio::time::sleep_until(due), if next_at != Duration::MAX => {
-                worst_late = worst_late.max(origin.elapsed().saturating_sub(next_at - origin_media));
-                // Everything due by now goes out together (packets of one
-                // frame share a time).
-                while let Some(p) = pending.front() {
+                worst_late = worst_late.max(origin.elapsed().saturating_sub(next_at - origin_send));
+                // Everything due by now goes out together (the packets of
+                // one frame share a send time).
+                while let Some(p) = pending.front_mut() {
                     if p.at > next_at || end.is_some_and(|end| p.at >= end) {
+                        break;
+                    }
+                    if p.kind == Kind::Rtcp && !p.deferred && is_bye(&p.data) {
+                        // The stream's BYE shares the last packet's send
+                        // time; a receiver polling its RTCP socket first
+                        // (ffmpeg over UDP) would drop that last packet.
+                        p.at += BYE_GRACE;
+                        p.deferred = true;
                         break;
                     }
                     let p = pending.pop_front().expect("front exists");
                     if let Err(SendError::Closed) = sender.send(&p).await {
                         tracing::debug!("{label}: connection gone, stopping");
-                        cancel.cancel();
+                        link.cancel.cancel();
                         break;
                     }
                 }
@@ -258,56 +267,33 @@ async fn run(stopped: Stopped, link: Link, end: Option<Duration>, label: String)
         }
     };
     if let Some(f) = fetch.take() {
-        match f.await {
-            Ok((s, mut batch, _)) => {
-                source = Some(s);
-                pending.append(&mut batch);
-            }
-            Err(_) => return lost_source(pending),
-        }
+        let (s, mut batch, _) = f.await.ok()?;
+        source = Some(s);
+        pending.append(&mut batch);
     }
-    let Some(mut source) = source else {
-        return lost_source(pending);
-    };
+    let mut source = source?;
     tracing::debug!(
-        "{label}: playback {} (latest packet {} ms late)",
-        if finished { "ended" } else { "stopped" },
+        "{label}: playback {outcome:?}, latest packet {} ms late",
         worst_late.as_millis()
     );
-    if finished || bye.load(Ordering::Relaxed) {
-        for p in source.bye() {
+    if outcome == Outcome::RangeEnded || link.bye.load(Ordering::Relaxed) {
+        let reason = if outcome == Outcome::RangeEnded {
+            "end of range"
+        } else {
+            "session ended"
+        };
+        for p in source.bye(reason) {
             let _ = sender.send(&p).await;
         }
+    }
+    if outcome != Outcome::Stopped {
         pending.clear();
     }
-    Stopped {
+    Some(Stopped {
         source,
         pending,
-        ended: finished,
-    }
-}
-
-/// A stand-in after a reader panicked: ends the session's media.
-fn lost_source(pending: VecDeque<Timed>) -> Stopped {
-    Stopped {
-        source: Box::new(Ended),
-        pending,
-        ended: true,
-    }
-}
-
-struct Ended;
-
-impl PacketSource for Ended {
-    fn fill(&mut self, _: Duration, _: &mut VecDeque<Timed>) -> Result<bool, MediaError> {
-        Ok(false)
-    }
-    fn seek(&mut self, _: Duration) -> Result<Duration, MediaError> {
-        Err(MediaError::Seek("the reader failed".into()))
-    }
-    fn bye(&mut self) -> Vec<Timed> {
-        Vec::new()
-    }
+        ended: outcome != Outcome::Stopped,
+    })
 }
 
 struct Sender<'a> {

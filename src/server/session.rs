@@ -7,7 +7,7 @@
 //! possible expiry of any session.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -85,6 +85,8 @@ pub struct Session {
     pub media: Arc<Media>,
     /// The aggregate control URL, without a trailing slash.
     pub url: String,
+    /// The client's address (the RTP payload size depends on its family).
+    pub peer: IpAddr,
     /// Milliseconds since the table's epoch of the last sign of life.
     last_seen: AtomicU64,
     /// Tracks and play state.
@@ -117,6 +119,8 @@ pub struct NewSession {
     pub media: Arc<Media>,
     /// See [`Session::url`].
     pub url: String,
+    /// See [`Session::peer`].
+    pub peer: IpAddr,
 }
 
 impl Sessions {
@@ -161,6 +165,7 @@ impl Sessions {
             file: new.file,
             media: new.media,
             url: new.url,
+            peer: new.peer,
             last_seen: AtomicU64::new(self.now_ms()),
             control: tokio::sync::Mutex::new(Control {
                 tracks: Vec::new(),
