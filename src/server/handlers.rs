@@ -449,7 +449,7 @@ impl Ctx<'_> {
             PlayState::Paused(stopped) => control.state = PlayState::Paused(stopped),
             PlayState::Playing(player) => {
                 if let Some(stopped) = player.stop(false).await {
-                    control.state = PlayState::Paused(stopped);
+                    control.state = PlayState::Paused(Box::new(stopped));
                 }
             }
         }
@@ -499,7 +499,7 @@ impl Ctx<'_> {
 async fn take_stopped(control: &mut Control) -> Option<Stopped> {
     match std::mem::replace(&mut control.state, PlayState::Ready) {
         PlayState::Ready => None,
-        PlayState::Paused(stopped) => Some(stopped),
+        PlayState::Paused(stopped) => Some(*stopped),
         PlayState::Playing(player) => player.stop(false).await,
     }
 }

@@ -59,7 +59,7 @@ pub enum PlayState {
     /// A playback task is running (or has run to the end of the media).
     Playing(Player),
     /// Paused: the reader and the packets not yet sent, kept for resuming.
-    Paused(Stopped),
+    Paused(Box<Stopped>),
 }
 
 /// What a session's requests change, under one lock.
