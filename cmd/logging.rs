@@ -2,6 +2,8 @@
 //! (the server also logs each connection), `-v` each request, `-vv` all.
 //! `RUST_LOG` overrides the level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber for the chosen verbosity.
@@ -19,9 +21,15 @@ pub fn init(quiet: bool, verbose: u8, server: bool) {
             if verbose > 1 { level } else { "warn" }
         ))
     });
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    // The server's log wants times; a one-shot command's warnings do not.
+    if server {
+        builder.init();
+    } else {
+        builder.without_time().init();
+    }
 }

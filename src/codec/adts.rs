@@ -219,20 +219,13 @@ fn pce_config(header: &AdtsHeader, raw_block: &[u8]) -> io::Result<Option<(u16, 
 /// Whether `data` starts with `count` consecutive ADTS frames of one stream
 /// (the last may be cut off by the end of `data`).
 pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
-    let Some(first) = AdtsHeader::parse(data) else {
-        return false;
-    };
-    let mut pos = 0;
-    for _ in 0..count {
-        match AdtsHeader::parse(&data[pos..]) {
-            Some(h) if h.same_stream(&first) => pos += h.frame_len,
-            _ => return false,
-        }
-        if pos >= data.len() {
-            return true;
-        }
-    }
-    true
+    super::starts_with_frames(
+        data,
+        count,
+        AdtsHeader::parse,
+        |h| h.frame_len,
+        AdtsHeader::same_stream,
+    )
 }
 
 #[cfg(test)]

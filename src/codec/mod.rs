@@ -6,3 +6,29 @@ pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
 pub mod nal;
+
+/// Whether `data` starts with `count` consecutive frames of one stream, each
+/// found where the previous one's length says (the last may be cut off by the
+/// end of `data`): the check that makes a frame sync word trustworthy.
+fn starts_with_frames<H>(
+    data: &[u8],
+    count: usize,
+    parse: impl Fn(&[u8]) -> Option<H>,
+    frame_len: impl Fn(&H) -> usize,
+    same_stream: impl Fn(&H, &H) -> bool,
+) -> bool {
+    let Some(first) = parse(data) else {
+        return false;
+    };
+    let mut pos = 0;
+    for _ in 0..count {
+        match parse(&data[pos..]) {
+            Some(h) if same_stream(&h, &first) => pos += frame_len(&h),
+            _ => return false,
+        }
+        if pos >= data.len() {
+            return true;
+        }
+    }
+    true
+}

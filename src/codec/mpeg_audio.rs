@@ -139,20 +139,13 @@ impl FrameHeader {
 /// (the last may be cut off by the end of `data`). The check a reader needs
 /// before trusting an 11-bit sync word.
 pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
-    let Ok(first) = FrameHeader::parse(data) else {
-        return false;
-    };
-    let mut pos = 0;
-    for _ in 0..count {
-        match FrameHeader::parse(&data[pos..]) {
-            Ok(h) if h.same_stream(&first) => pos += h.frame_len,
-            _ => return false,
-        }
-        if pos >= data.len() {
-            return true;
-        }
-    }
-    true
+    super::starts_with_frames(
+        data,
+        count,
+        |b| FrameHeader::parse(b).ok(),
+        |h| h.frame_len,
+        FrameHeader::same_stream,
+    )
 }
 
 /// What kind of header frame a [`VbrTag`] was read from.

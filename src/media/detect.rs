@@ -153,8 +153,27 @@ pub fn detect(head: &[u8], hint: Option<Format>) -> Option<Format> {
     }
     match hint {
         Some(h) if plausible.contains(&h) => Some(h),
-        _ => plausible.first().copied(),
+        _ => plausible
+            .first()
+            .copied()
+            .or_else(|| audio_after_junk(head)),
     }
+}
+
+/// Audio frames that start after some junk (padding after an ID3v2 tag, a
+/// damaged first frame): the first offset where four consecutive frames of
+/// one stream agree, which random bytes practically never produce.
+fn audio_after_junk(head: &[u8]) -> Option<Format> {
+    memchr::memchr_iter(0xff, head).find_map(|i| {
+        let rest = &head[i..];
+        if adts::starts_with_frames(rest, 4) {
+            Some(Format::Aac)
+        } else if mpeg_audio::starts_with_frames(rest, 4) {
+            Some(Format::MpegAudio)
+        } else {
+            None
+        }
+    })
 }
 
 /// Formats with a signature at a fixed place.
@@ -299,6 +318,22 @@ mod tests {
         );
         assert_eq!(detect(&[], None), None);
         assert_eq!(detect(&[0xff; 64], None), None);
+    }
+
+    #[test]
+    fn audio_after_leading_junk() {
+        let frame = |b: &mut Vec<u8>| {
+            b.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
+            b.resize(b.len() + 413, 0x55);
+        };
+        let mut data = b"junk\0\0\0 padding".to_vec();
+        (0..4).for_each(|_| frame(&mut data));
+        assert_eq!(detect(&data, None), Some(Format::MpegAudio));
+        // Three frames after junk are not enough to trust a sync word.
+        let mut short = b"junk".to_vec();
+        (0..3).for_each(|_| frame(&mut short));
+        short.extend_from_slice(&[0x12; 500]);
+        assert_eq!(detect(&short, None), None);
     }
 
     #[test]

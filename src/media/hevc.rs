@@ -1,34 +1,422 @@
-//! H.265 reader (placeholder until its reader lands).
+//! H.265/HEVC elementary streams (`.265`, `.h265`, `.hevc`): ITU-T H.265
+//! Annex B byte streams.
+//!
+//! Access units are delimited by §7.4.2.4.4, key frames are IRAP pictures,
+//! and timestamps come from emulating the decoder's output process on
+//! picture order counts (§8.3.1, §C.5.2): each unit, yielded in decoding
+//! order, gets PTS = output_index × frame duration and DTS = (decode_index −
+//! sps_max_num_reorder_pics) × frame duration, from integer frame indexes.
+//! RASL pictures that cannot be decoded (after the first CRA of the stream,
+//! after an end of sequence, or after seeking to a CRA) are skipped, as a
+//! decoder skips them (§8.1.3).
+
+mod output;
+mod scanner;
+#[cfg(test)]
+mod tests;
+mod warnings;
 
 use std::time::Duration;
 
-use super::{AccessUnit, BytesReader, Demuxer, Format, MediaError, Result, Track};
+use bytes::Bytes;
 
-/// H.265 reader.
+use self::output::{Decoded, OutputOrder};
+use self::scanner::{RawAccessUnit, Scanner};
+use self::warnings::{Warning, Warnings};
+use super::{
+    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Rational, Result,
+    Track,
+};
+use crate::codec::hevc::{PocDecoder, StreamParams, SyntaxError, DEFAULT_FRAME_RATE};
+
+/// Ticks per second of elementary video timestamps.
+const CLOCK_RATE: u32 = 90_000;
+
+/// How far into the file the first decodable IRAP picture must be.
+const PROBE_LIMIT: u64 = 64 << 20;
+
+/// A random access point found while reading: enough to restart there and
+/// number what follows exactly as a read from the start does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IndexEntry {
+    /// File offset of the IRAP picture's access unit.
+    offset: u64,
+    /// Its decode index in a read from the start.
+    decode_index: i64,
+    /// Its output index in a read from the start.
+    output_index: i64,
+    /// Its NoRaslOutputFlag in a read from the start: whether its RASL
+    /// pictures were skipped there too.
+    no_rasl_output: bool,
+}
+
+/// The IRAP pictures of the file from its start up to where reading has
+/// reached, in file order; complete once a read reached the end.
+#[derive(Debug, Default)]
+struct KeyframeIndex {
+    entries: Vec<IndexEntry>,
+    /// Output index one past the last picture, once the end was reached.
+    end: Option<i64>,
+}
+
+impl KeyframeIndex {
+    fn record(&mut self, entry: IndexEntry) {
+        if self
+            .entries
+            .last()
+            .is_none_or(|last| entry.offset > last.offset)
+        {
+            self.entries.push(entry);
+        }
+    }
+}
+
+/// State of the decoding process between pictures, reset where reading
+/// (re)starts.
+#[derive(Debug, Default)]
+struct DecodeState {
+    poc: PocDecoder,
+    /// An IRAP picture has been decoded since the (re)start.
+    started: bool,
+    /// The previous access unit ended a coded video sequence.
+    after_end_of_sequence: bool,
+    /// The RASL pictures of the current IRAP picture are skipped...
+    skip_rasl: bool,
+    /// ...but still counted in decoding order (a seek to a CRA picture
+    /// whose RASL pictures a read from the start decodes).
+    count_skipped_rasl: bool,
+    /// Decode index of the next picture.
+    decode_index: i64,
+    /// The random access point a seek restarted at, until it is decoded.
+    seek_entry: Option<IndexEntry>,
+}
+
+/// Reader of H.265 Annex B elementary streams.
 pub struct HevcReader {
+    scanner: Scanner,
     tracks: Vec<Track>,
+    /// Frames per second used for timestamps.
+    rate: Rational,
+    /// `sps_max_num_reorder_pics` of the first SPS: the DTS delay in frames.
+    reorder: u8,
+    state: DecodeState,
+    output: OutputOrder,
+    index: KeyframeIndex,
+    /// Reading reached the end of the stream (or an error).
+    finished: bool,
+    /// An error to report once the units before it have been yielded.
+    pending_error: Option<MediaError>,
+    warnings: Warnings,
 }
 
 impl HevcReader {
-    /// Opens a H.265 stream.
-    pub fn new(_input: BytesReader) -> Result<HevcReader> {
-        Err(MediaError::Unsupported(
-            "H.265 reader not implemented yet".into(),
-        ))
+    /// Opens an H.265 byte stream: finds its first decodable IRAP picture,
+    /// whose VPS/SPS/PPS describe the track, then rewinds.
+    pub fn new(input: BytesReader) -> Result<HevcReader> {
+        if input.size() == 0 {
+            return Err(MediaError::Empty);
+        }
+        let mut scanner = Scanner::new(input);
+        let mut warnings = Warnings::default();
+        let slice = loop {
+            let Some(unit) = scanner.next(&mut warnings)? else {
+                return Err(MediaError::invalid(
+                    0,
+                    "no H.265 random access picture with its parameter sets in the stream",
+                ));
+            };
+            if unit.offset > PROBE_LIMIT {
+                return Err(MediaError::invalid(
+                    0,
+                    format!(
+                        "no H.265 random access picture with its parameter sets in the first {} MiB",
+                        PROBE_LIMIT >> 20
+                    ),
+                ));
+            }
+            if let Some(picture) = unit.picture.filter(|p| p.header.is_irap()) {
+                match picture.slice {
+                    Ok(slice) => break slice,
+                    Err(SyntaxError::Truncated(what)) if unit.at_eof => {
+                        return Err(MediaError::truncated(
+                            unit.offset,
+                            format!("the file ends inside the {what} of the first picture"),
+                        ))
+                    }
+                    Err(_) => {}
+                }
+            }
+        };
+        let sets = &scanner.sets;
+        let sps = sets.sps(slice.sps_id).ok_or_else(|| {
+            MediaError::invalid(0, "the first picture's sequence parameter set vanished")
+        })?;
+        let params = StreamParams::new(sps, sets.vps(sps.vps_id));
+        let rate = if u64::from(params.frame_rate.num)
+            > u64::from(CLOCK_RATE) * u64::from(params.frame_rate.den)
+        {
+            warnings.warn(
+                Warning::FrameRate,
+                0,
+                format_args!(
+                    "frame rate {} is above the 90 kHz clock; assuming 25/1",
+                    params.frame_rate
+                ),
+            );
+            DEFAULT_FRAME_RATE
+        } else {
+            params.frame_rate
+        };
+        let mut track = Track::new(0, Codec::Hevc, CLOCK_RATE);
+        track.framing = NalFraming::AnnexB;
+        track.config.parameter_sets = sets
+            .active_nal_units(slice.pps_id)
+            .into_iter()
+            .map(Bytes::copy_from_slice)
+            .collect();
+        track.profile = params.profile.map(str::to_owned);
+        track.level = Some(u32::from(params.level_idc));
+        track.width = Some(params.width);
+        track.height = Some(params.height);
+        track.frame_rate = Some(rate);
+        scanner.seek(0)?;
+        Ok(HevcReader {
+            scanner,
+            tracks: vec![track],
+            rate,
+            reorder: params.max_num_reorder_pics,
+            state: DecodeState::default(),
+            output: OutputOrder::new(params.max_num_reorder_pics),
+            index: KeyframeIndex::default(),
+            finished: false,
+            pending_error: None,
+            warnings,
+        })
     }
+
+    /// Timestamp of frame `index`: `index × 90000 × den / num`, rounded
+    /// down, from the index so that no rounding accumulates.
+    fn ticks(&self, index: i64) -> i64 {
+        let ticks = (i128::from(index) * i128::from(CLOCK_RATE) * i128::from(self.rate.den))
+            .div_euclid(i128::from(self.rate.num));
+        i64::try_from(ticks).unwrap_or(if ticks < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// Runs the decoding process of one access unit: random access, RASL
+    /// skipping, POC, then the output queue. Errors only for a picture cut
+    /// by the end of the file.
+    fn accept(&mut self, unit: RawAccessUnit) -> Result<()> {
+        let offset = unit.offset;
+        let after_eos =
+            std::mem::replace(&mut self.state.after_end_of_sequence, unit.end_of_sequence);
+        let Some(picture) = unit.picture else {
+            self.warnings.warn(
+                Warning::OrphanSlices,
+                offset,
+                format_args!("slice segments without the first slice of their picture, skipped"),
+            );
+            return Ok(());
+        };
+        let slice = match picture.slice {
+            Ok(slice) => slice,
+            Err(SyntaxError::Truncated(what)) if unit.at_eof => {
+                return Err(MediaError::truncated(
+                    offset,
+                    format!("the file ends inside the {what} of the picture at byte {offset}"),
+                ));
+            }
+            Err(e) => {
+                self.warnings.warn(
+                    Warning::BadSlice,
+                    offset,
+                    format_args!("picture skipped: {e}"),
+                );
+                return Ok(());
+            }
+        };
+        let header = picture.header;
+        let state = &mut self.state;
+        if !state.started && !header.is_irap() {
+            self.warnings.warn(
+                Warning::BeforeRandomAccess,
+                offset,
+                format_args!("pictures before the first random access point skipped"),
+            );
+            return Ok(());
+        }
+        let no_rasl_output =
+            header.is_irap() && (header.is_idr() || header.is_bla() || !state.started || after_eos);
+        let mut anchor = None;
+        let mut straight_no_rasl_output = no_rasl_output;
+        if header.is_irap() {
+            state.started = true;
+            state.skip_rasl = no_rasl_output;
+            state.count_skipped_rasl = false;
+            if let Some(entry) = state.seek_entry.take() {
+                state.decode_index = entry.decode_index;
+                state.count_skipped_rasl = !entry.no_rasl_output;
+                straight_no_rasl_output = entry.no_rasl_output;
+                anchor = Some(entry.output_index);
+            }
+        }
+        if header.is_rasl() && state.skip_rasl {
+            if state.count_skipped_rasl {
+                state.decode_index += 1;
+            }
+            return Ok(());
+        }
+        let poc = state.poc.decode(header, &slice, no_rasl_output);
+        self.output.push(Decoded {
+            offset,
+            data: unit.data,
+            poc,
+            decode_index: state.decode_index,
+            keyframe: header.is_irap(),
+            flush_before: no_rasl_output,
+            no_rasl_output: straight_no_rasl_output,
+            anchor,
+        });
+        state.decode_index += 1;
+        Ok(())
+    }
+
+    /// Ends reading: every waiting picture is output; `error` is reported
+    /// after them. Reaching the end (or bad data) completes the index.
+    fn finish(&mut self, error: Option<MediaError>) {
+        self.output.flush();
+        self.finished = true;
+        if !matches!(error, Some(MediaError::Io(_))) {
+            self.index.end = self.output.end().or(self.index.end);
+        }
+        self.pending_error = error;
+    }
+
+    /// The access unit for a picture with output index `output_index`.
+    fn timed_unit(&mut self, picture: Decoded, output_index: i64) -> AccessUnit {
+        if picture.keyframe {
+            self.index.record(IndexEntry {
+                offset: picture.offset,
+                decode_index: picture.decode_index,
+                output_index,
+                no_rasl_output: picture.no_rasl_output,
+            });
+        }
+        let pts = self.ticks(output_index);
+        let duration = self.ticks(output_index.saturating_add(1)) - pts;
+        AccessUnit {
+            track: 0,
+            pts,
+            dts: self.ticks(picture.decode_index - i64::from(self.reorder)),
+            duration: u32::try_from(duration).unwrap_or(u32::MAX),
+            keyframe: picture.keyframe,
+            data: picture.data,
+        }
+    }
+
+    /// Restarts reading at `entry` (`None`: the start of the file).
+    fn restart_at(&mut self, entry: Option<IndexEntry>) -> Result<()> {
+        self.scanner.seek(entry.map_or(0, |e| e.offset))?;
+        self.state = DecodeState {
+            seek_entry: entry,
+            ..DecodeState::default()
+        };
+        self.output.clear();
+        self.finished = false;
+        self.pending_error = None;
+        Ok(())
+    }
+
+    /// Reads on from the last known random access point until the index
+    /// holds one presented after `target` ticks, or the end of the file.
+    fn extend_index(&mut self, target: i64) -> Result<()> {
+        let covered = |reader: &Self| {
+            reader.index.end.is_some()
+                || reader
+                    .index
+                    .entries
+                    .last()
+                    .is_some_and(|e| reader.ticks(e.output_index) > target)
+        };
+        if covered(self) {
+            return Ok(());
+        }
+        self.restart_at(self.index.entries.last().copied())?;
+        loop {
+            match self.read_unit() {
+                Ok(Some(unit)) if unit.keyframe && unit.pts > target => return Ok(()),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(MediaError::Truncated { .. } | MediaError::Invalid { .. }) => {
+                    return Ok(())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// `time` in ticks of the 90 kHz clock, rounded down.
+fn to_ticks(time: Duration) -> i64 {
+    i64::try_from(time.as_nanos() * u128::from(CLOCK_RATE) / 1_000_000_000).unwrap_or(i64::MAX)
+}
+
+/// `ticks` of the 90 kHz clock as a duration (negative: zero).
+fn to_duration(ticks: i64) -> Duration {
+    let nanos = u128::try_from(ticks).unwrap_or(0) * 1_000_000_000 / u128::from(CLOCK_RATE);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 impl Demuxer for HevcReader {
     fn format(&self) -> Format {
-        unreachable!()
+        Format::Hevc
     }
+
     fn tracks(&self) -> &[Track] {
         &self.tracks
     }
+
     fn read_unit(&mut self) -> Result<Option<AccessUnit>> {
-        Ok(None)
+        loop {
+            if let Some((picture, output_index)) = self.output.pop() {
+                return Ok(Some(self.timed_unit(picture, output_index)));
+            }
+            if self.finished {
+                return self.pending_error.take().map_or(Ok(None), Err);
+            }
+            match self.scanner.next(&mut self.warnings) {
+                Ok(Some(unit)) => {
+                    if let Err(e) = self.accept(unit) {
+                        self.finish(Some(e));
+                    }
+                }
+                Ok(None) => self.finish(None),
+                Err(e) => self.finish(Some(e)),
+            }
+        }
     }
-    fn seek(&mut self, _time: Duration) -> Result<Duration> {
-        Ok(Duration::ZERO)
+
+    /// Seeks to the IRAP picture presented at or before `time`, reading
+    /// ahead to index random access points where needed.
+    fn seek(&mut self, time: Duration) -> Result<Duration> {
+        let target = to_ticks(time);
+        self.extend_index(target)?;
+        if let Some(end) = self.index.end.map(|end| self.ticks(end)) {
+            if target >= end {
+                self.scanner.seek_to_end()?;
+                self.output.clear();
+                self.finished = true;
+                self.pending_error = None;
+                return Ok(to_duration(end));
+            }
+        }
+        let entries = &self.index.entries;
+        let entry = entries
+            .iter()
+            .rev()
+            .find(|e| self.ticks(e.output_index) <= target)
+            .or(entries.first())
+            .copied()
+            .ok_or_else(|| MediaError::Seek("the stream has no random access point".into()))?;
+        self.restart_at(Some(entry))?;
+        Ok(to_duration(self.ticks(entry.output_index)))
     }
 }

@@ -10,6 +10,7 @@ use super::{
     Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError,
     RtpPayload,
 };
+use crate::codec::hevc::Sps;
 use crate::media::{AccessUnit, Codec, Track, TrackKind};
 
 /// The registry entry: `H265/90000`.
@@ -125,8 +126,11 @@ impl HevcPacketizer {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        // RFC 7798 §7.1: `sprop-vps`, `sprop-sps`, `sprop-pps` as base64
-        // NAL units.
+        // RFC 7798 §7.1: `profile-space`, `profile-id`, `tier-flag` and
+        // `level-id` from the SPS's general profile_tier_level (ITU-T H.265
+        // §7.3.3), then `sprop-vps`, `sprop-sps`, `sprop-pps` as base64 NAL
+        // units.
+        let ptl = sps.iter().find_map(|nal| Sps::from_nal(nal).ok()).map(|s| s.ptl);
         let description = PayloadDescription {
             media: TrackKind::Video,
             static_payload_type: None,
@@ -134,7 +138,14 @@ impl HevcPacketizer {
             clock_rate: VIDEO_CLOCK,
             channels: None,
             fmtp: Some(format!(
-                "sprop-vps={};sprop-sps={};sprop-pps={}",
+                "{}sprop-vps={};sprop-sps={};sprop-pps={}",
+                ptl.map_or_else(String::new, |p| format!(
+                    "profile-space={};profile-id={};tier-flag={};level-id={};",
+                    p.profile_space,
+                    p.profile_idc,
+                    u8::from(p.tier_flag),
+                    p.level_idc
+                )),
                 join(&vps),
                 join(&sps),
                 join(&pps)
@@ -272,5 +283,59 @@ mod tests {
             PayloadDescription::parse(TrackKind::Video, "H265/90000", Some("sprop-max-don-diff=2"))
                 .unwrap();
         assert!(crate::rtp::depacketizer(&d).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::media::open;
+
+    fn track(name: &str) -> Track {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name);
+        open(&path).unwrap().tracks()[0].clone()
+    }
+
+    #[test]
+    fn fmtp_has_profile_tier_level_and_parameter_sets() {
+        let track = track("hevc_bframes.265");
+        let fmtp = HevcPacketizer::new(&track)
+            .unwrap()
+            .description()
+            .fmtp
+            .unwrap();
+        // sprop-* as in the SDP ffmpeg writes for this file (`-f rtp
+        // -sdp_file`); profile and level as ffprobe reports them.
+        assert_eq!(
+            fmtp,
+            "profile-space=0;profile-id=1;tier-flag=0;level-id=60;\
+             sprop-vps=QAEMAf//AWAAAAMAkAAAAwAAAwA8lZQJ;\
+             sprop-sps=QgEBAWAAAAMAkAAAAwAAAwA8oAoIDxZZWWSTK8BaAgAAAwACAAADADIQ;\
+             sprop-pps=RAHBcrRiQA=="
+        );
+    }
+
+    #[test]
+    fn unparsable_sps_leaves_out_profile_fields() {
+        let mut track = track("hevc_odd_ntsc.h265");
+        let sps = &mut track.config.parameter_sets[1];
+        *sps = sps.slice(..6);
+        let fmtp = HevcPacketizer::new(&track)
+            .unwrap()
+            .description()
+            .fmtp
+            .unwrap();
+        assert!(fmtp.starts_with("sprop-vps="), "{fmtp}");
+    }
+
+    #[test]
+    fn missing_parameter_sets_are_an_error() {
+        let mut track = track("hevc_odd_ntsc.h265");
+        track.config.parameter_sets.remove(0);
+        assert!(HevcPacketizer::new(&track).is_err());
     }
 }
