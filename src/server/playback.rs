@@ -223,7 +223,10 @@ async fn run(
             None if fetch.is_none() => break Outcome::Ended,
             None => Duration::MAX,
         };
-        let due = origin + next_at.saturating_sub(origin_send);
+        // Nothing to send until the read in flight returns: wait on it.
+        let due = origin
+            .checked_add(next_at.saturating_sub(origin_send))
+            .unwrap_or_else(|| origin + Duration::from_secs(86_400 * 365));
         tokio::select! {
             biased;
             () = link.cancel.cancelled() => break Outcome::Stopped,

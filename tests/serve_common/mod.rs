@@ -41,6 +41,12 @@ impl TestServer {
         TestServer::start_in(dir, args)
     }
 
+    /// Serves copies of the fixtures `names`.
+    pub fn with_fixtures(names: &[String], args: &[&str]) -> TestServer {
+        let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), n.as_str())).collect();
+        TestServer::start(&files, args)
+    }
+
     /// Serves `dir` as is.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
         TestServer::start_sub(dir, "", args)
@@ -154,7 +160,12 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let log = self.log();
         let _ = std::fs::remove_file(&self.stderr);
+        // Whatever the test checked, the server must never have panicked.
+        if !std::thread::panicking() {
+            assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+        }
     }
 }
 
@@ -328,4 +339,100 @@ pub fn digest_authorization(
     format!(
         "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\""
     )
+}
+
+/// What ffprobe says a fixture holds: the reference the clients' decoded
+/// output is checked against.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// File name in `fixtures/`.
+    pub name: String,
+    /// `video` or `audio`.
+    pub kind: String,
+    /// ffprobe's `codec_name`.
+    pub codec: String,
+    /// Decoded frames (video, compressed audio) or sample frames (PCM).
+    pub count: u64,
+    /// Audio channels.
+    pub channels: u64,
+}
+
+impl Reference {
+    /// PCM audio is counted in samples, everything else in frames.
+    pub fn is_pcm(&self) -> bool {
+        self.codec.starts_with("pcm_")
+    }
+}
+
+/// Every fixture that `mediatool probe` reads (so `serve` streams it), with
+/// ffprobe's exact counts: `nb_read_frames` for video and compressed audio,
+/// `duration_ts` (sample frames) for PCM.
+pub fn references() -> Vec<Reference> {
+    let mut out = Vec::new();
+    let mut names: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e != "sh" && e != "md"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = fixtures().join(&name);
+        let probe = Command::new(env!("CARGO_BIN_EXE_mediatool"))
+            .args(["probe", "-q"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        if !probe.status.success() {
+            continue;
+        }
+        let ff = Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "0"])
+            .args([
+                "-show_entries",
+                "stream=codec_type,codec_name,nb_read_frames,duration_ts,channels",
+            ])
+            .args(["-of", "default=noprint_wrappers=1"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&ff.stdout).into_owned();
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let codec = field("codec_name");
+        let count = if codec.starts_with("pcm_") {
+            field("duration_ts")
+        } else {
+            field("nb_read_frames")
+        };
+        out.push(Reference {
+            name,
+            kind: field("codec_type"),
+            codec,
+            count: count.parse().unwrap_or(0),
+            channels: field("channels").parse().unwrap_or(0),
+        });
+    }
+    out
+}
+
+/// The decoded count in ffmpeg `-f framecrc` output: frames, or for PCM
+/// sample frames (framecrc carries audio as 16-bit samples).
+pub fn framecrc_count(output: &str, reference: &Reference) -> u64 {
+    let lines = output
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty());
+    if reference.is_pcm() {
+        let bytes: u64 = lines
+            .filter_map(|l| l.split(',').nth(4))
+            .map(|s| s.trim().parse::<u64>().unwrap_or(0))
+            .sum();
+        bytes / (2 * reference.channels.max(1))
+    } else {
+        lines.count() as u64
+    }
 }
