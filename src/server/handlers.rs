@@ -413,11 +413,16 @@ impl Ctx<'_> {
                 ))
             })
             .collect();
-        let end = requested.end.filter(|e| *e < duration);
+        let end = requested
+            .end
+            .filter(|e| *e + Duration::from_millis(1) < duration);
+        // Open-ended unless the client asked for an end, as live555 answers:
+        // an end rounded to milliseconds would make clients clip the last
+        // fraction of a millisecond of the media.
         let range = format!(
             "npt={}-{}",
             range::npt(start.npt.min(duration)),
-            range::npt(end.unwrap_or(duration))
+            end.map(range::npt).unwrap_or_default()
         );
         let end_send = end.map(|e| start.send_time + e.saturating_sub(start.npt));
         let outputs: Arc<[Delivery]> = control.tracks.iter().map(|t| t.delivery.clone()).collect();

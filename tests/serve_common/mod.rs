@@ -355,9 +355,19 @@ pub struct Reference {
     pub count: u64,
     /// Audio channels.
     pub channels: u64,
+    /// Samples in each decoded frame of compressed audio (0 otherwise).
+    pub frame_samples: u64,
 }
 
 impl Reference {
+    /// The decoded size: frames of video, sample frames of audio.
+    pub fn samples_or_frames(&self) -> u64 {
+        match self.frame_samples {
+            0 => self.count,
+            n => self.count * n,
+        }
+    }
+
     /// PCM audio is counted in samples, everything else in frames.
     pub fn is_pcm(&self) -> bool {
         self.codec.starts_with("pcm_")
@@ -409,12 +419,38 @@ pub fn references() -> Vec<Reference> {
         } else {
             field("nb_read_frames")
         };
+        let kind = field("codec_type");
+        let frame_samples = if kind == "audio" && !codec.starts_with("pcm_") {
+            let first = Command::new("ffprobe")
+                .args([
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "0",
+                    "-read_intervals",
+                    "%+#4",
+                ])
+                .args(["-show_entries", "frame=nb_samples", "-of", "csv=p=0"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            // The largest of the first frames: the first may be trimmed
+            // of encoder delay (gapless MP3).
+            String::from_utf8_lossy(&first.stdout)
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .max()
+                .unwrap_or(0)
+        } else {
+            0
+        };
         out.push(Reference {
             name,
-            kind: field("codec_type"),
+            kind,
             codec,
             count: count.parse().unwrap_or(0),
             channels: field("channels").parse().unwrap_or(0),
+            frame_samples,
         });
     }
     out
