@@ -39,7 +39,7 @@ fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
     let children: Vec<_> = refs
         .iter()
         // ffmpeg has no depacketizer for L8 (RFC 3551 §4.5.10, 8-bit PCM):
-        // "Decoder (codec none) not found". GStreamer and retina play it.
+        // "Decoder (codec none) not found". GStreamer plays it (serve_gstreamer).
         .filter(|r| r.codec != "pcm_u8")
         .flat_map(|r| ["udp", "tcp"].map(|t| (r, t)))
         .map(|(r, t)| {
