@@ -130,7 +130,10 @@ impl HevcPacketizer {
         // `level-id` from the SPS's general profile_tier_level (ITU-T H.265
         // §7.3.3), then `sprop-vps`, `sprop-sps`, `sprop-pps` as base64 NAL
         // units.
-        let ptl = sps.iter().find_map(|nal| Sps::from_nal(nal).ok()).map(|s| s.ptl);
+        let ptl = sps
+            .iter()
+            .find_map(|nal| Sps::from_nal(nal).ok())
+            .map(|s| s.ptl);
         let description = PayloadDescription {
             media: TrackKind::Video,
             static_payload_type: None,
