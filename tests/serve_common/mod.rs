@@ -209,6 +209,15 @@ impl Reply {
     }
 }
 
+/// What a connection delivers: an interleaved frame or a response.
+#[derive(Debug)]
+pub enum Item {
+    /// Channel and payload.
+    Frame(u8, Vec<u8>),
+    /// A response.
+    Reply(Reply),
+}
+
 /// A raw RTSP client connection.
 pub struct Rtsp {
     reader: BufReader<TcpStream>,
@@ -260,6 +269,27 @@ impl Rtsp {
     /// in `frames`); `None` when the server closed the connection.
     pub fn read_reply(&mut self) -> Option<Reply> {
         loop {
+            match self.read_item()? {
+                Item::Frame(channel, payload) => self.frames.push((channel, payload)),
+                Item::Reply(reply) => return Some(reply),
+            }
+        }
+    }
+
+    /// Sends a request without waiting for its response.
+    pub fn send_request(&mut self, method: &str, url: &str, headers: &[(&str, &str)]) {
+        self.cseq += 1;
+        let mut text = format!("{method} {url} RTSP/1.0\r\nCSeq: {}\r\n", self.cseq);
+        for (name, value) in headers {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        self.send(text.as_bytes());
+    }
+
+    /// Reads the next interleaved frame or response; `None` at EOF.
+    pub fn read_item(&mut self) -> Option<Item> {
+        {
             let mut first = [0u8; 1];
             if self.reader.read_exact(&mut first).is_err() {
                 return None;
@@ -270,8 +300,7 @@ impl Rtsp {
                 let len = usize::from(u16::from_be_bytes([head[1], head[2]]));
                 let mut payload = vec![0u8; len];
                 self.reader.read_exact(&mut payload).ok()?;
-                self.frames.push((head[0], payload));
-                continue;
+                return Some(Item::Frame(head[0], payload));
             }
             let mut line = String::from(char::from(first[0]));
             self.reader.read_line(&mut line).ok()?;
@@ -298,7 +327,7 @@ impl Rtsp {
             let mut body = vec![0u8; length];
             self.reader.read_exact(&mut body).ok()?;
             reply.body = String::from_utf8_lossy(&body).into_owned();
-            return Some(reply);
+            Some(Item::Reply(reply))
         }
     }
 
