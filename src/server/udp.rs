@@ -31,6 +31,8 @@ pub struct Pair {
     pub rtcp: Arc<UdpSocket>,
     /// The RTP port (RTCP is on the next one).
     pub port: u16,
+    /// Bound to an IPv6 address.
+    v6: bool,
 }
 
 /// The shared sockets and the map from client addresses to sessions.
@@ -125,6 +127,7 @@ fn bind_pairs(addrs: &[IpAddr], port: u16) -> io::Result<Vec<Pair>> {
             rtp: Arc::new(rtp),
             rtcp: Arc::new(rtcp),
             port,
+            v6: ip.is_ipv6(),
         });
     }
     Ok(pairs)
