@@ -68,9 +68,7 @@ impl UdpPlane {
     /// The pair that reaches `dest`.
     pub fn pair_for(&self, dest: &SocketAddr) -> Option<&Pair> {
         let v6 = dest.is_ipv6();
-        self.pairs
-            .iter()
-            .find(|p| p.rtp.local_addr().is_ok_and(|local| local.is_ipv6() == v6))
+        self.pairs.iter().find(|p| p.v6 == v6)
     }
 
     /// Routes packets arriving from `addr` to `session`.
