@@ -9,6 +9,7 @@
 
 pub mod codec;
 pub mod media;
+pub mod pcap;
 pub mod probe;
 pub mod rtp;
 pub mod sdp;

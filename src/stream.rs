@@ -275,7 +275,9 @@ impl MediaStream {
         } else {
             (0..file_tracks.len()).collect()
         };
-        wanted.dedup();
+        // Each track once, in the order first asked for.
+        let mut seen = std::collections::HashSet::new();
+        wanted.retain(|&i| seen.insert(i));
         let mut tracks = Vec::new();
         let mut skipped = Vec::new();
         for index in wanted {
@@ -600,10 +602,18 @@ impl MediaStream {
                 source,
             })?;
         let unit_ts = rescale(unit.pts, t.clock_rate, t.rtp_clock) as u32;
-        let mut packets = Vec::with_capacity(self.payloads.len());
+        // All the unit's packets in one buffer, handed out as slices of it.
+        let total = self.payloads.iter().map(|p| RTP_HEADER_LEN + p.len()).sum();
+        let mut buffer = Vec::with_capacity(total);
+        let mut ends = Vec::with_capacity(self.payloads.len());
         for payload in &self.payloads {
-            let mut data = Vec::with_capacity(RTP_HEADER_LEN + payload.len());
-            t.sender.write(payload, t.ts_offset, &mut data);
+            t.sender.write(payload, t.ts_offset, &mut buffer);
+            ends.push(buffer.len());
+        }
+        let buffer = Bytes::from(buffer);
+        let mut packets = Vec::with_capacity(self.payloads.len());
+        let mut start = 0;
+        for (payload, end) in self.payloads.iter().zip(ends) {
             let later = i64::from(payload.timestamp.wrapping_sub(unit_ts) as i32).max(0);
             packets.push((
                 send + ns(later, t.rtp_clock),
@@ -611,9 +621,10 @@ impl MediaStream {
                     send_time: Duration::ZERO,
                     track: t.index,
                     kind: PacketKind::Rtp,
-                    data: data.into(),
+                    data: buffer.slice(start..end),
                 },
             ));
+            start = end;
         }
         let end = ns(unit.pts + i64::from(unit.duration), t.clock_rate);
         t.sent_end = t.sent_end.max(self.epoch + end - self.segment_start);
@@ -982,6 +993,18 @@ mod tests {
         // 27 video frames, 2 audio units (13 ms -> 50 packets) and RTCP.
         assert!(count > 27 * 3 + 50, "{count}");
         assert!(stream.next_packet().unwrap().is_none());
+    }
+
+    #[test]
+    fn tracks_are_selected_once_in_order() {
+        let mut c = config();
+        c.tracks = vec![1, 0, 1];
+        let stream = MediaStream::new(Box::new(av_demuxer()), c).unwrap();
+        let order: Vec<usize> = stream.tracks().iter().map(|t| t.index).collect();
+        assert_eq!(order, [1, 0]);
+        // The server runs streams on blocking threads.
+        fn send<T: Send>(_: &T) {}
+        send(&stream);
     }
 
     #[test]

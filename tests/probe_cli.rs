@@ -134,3 +134,25 @@ fn sdp_for_a_file_without_streamable_tracks_is_an_error() {
     ]);
     assert_clean_error(&out, "--sdp on random bytes");
 }
+
+/// After a read error the stream is over for every reader (`Ok(None)`), and
+/// a seek makes it readable again.
+#[test]
+fn readers_end_at_their_first_error() {
+    let path = common::fixtures().join("broken/frame_cut.mp2");
+    let mut reader = mediatool::media::open(&path).unwrap();
+    let mut units = 0;
+    let error = loop {
+        match reader.read_unit() {
+            Ok(Some(_)) => units += 1,
+            Ok(None) => panic!("frame_cut.mp2 should end in an error"),
+            Err(e) => break e,
+        }
+    };
+    assert!(error.to_string().contains("truncated"), "{error}");
+    assert!(reader.read_unit().unwrap().is_none());
+    assert!(reader.read_unit().unwrap().is_none());
+    reader.seek(std::time::Duration::ZERO).unwrap();
+    assert!(reader.read_unit().unwrap().is_some());
+    assert_eq!(units, 2);
+}

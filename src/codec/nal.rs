@@ -78,6 +78,13 @@ pub fn nal_units(framing: NalFraming, data: &Bytes) -> Vec<Bytes> {
     }
 }
 
+/// The NAL units of an Annex B fixture, for the tests of the codec modules.
+#[cfg(test)]
+pub(crate) fn fixture_nal_units(name: &str) -> Vec<Vec<u8>> {
+    let data = crate::media::testing::fixture(name);
+    annexb_ranges(&data).map(|r| data[r].to_vec()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

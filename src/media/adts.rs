@@ -18,8 +18,8 @@ use bytes::Bytes;
 
 use crate::codec::adts::{AdtsHeader, BlockError};
 
-use super::audio_clock::{sample_at, time_of};
 use super::audio_frames::{Frame, FrameScanner, FrameSyntax};
+use super::clock::{sample_at, time_of};
 use super::{AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, Result, Track};
 
 /// Samples per channel in one raw data block (ISO/IEC 14496-3 §4.5.1.1,
@@ -195,9 +195,7 @@ impl Demuxer for AdtsReader {
 mod tests {
     use std::path::Path;
 
-    use super::super::audio_frames::testing::{
-        check_seeks, check_truncations, fixture, read_all, Opener,
-    };
+    use super::super::testing::{check_seeks, check_truncations, fixture, read_all, Opener};
     use super::*;
 
     const OPEN: Opener = |input| Ok(Box::new(AdtsReader::new(input)?));

@@ -7,15 +7,20 @@
 //! [`inspect`] adds the exact per-track frame counts and durations that
 //! `probe` reports and `serve` announces in `a=range`.
 
-mod audio_clock;
 mod audio_frames;
 mod audio_tags;
 mod bytes_reader;
+mod clock;
 mod codec;
 mod detect;
 mod error;
+mod frame_clock;
 mod inspect;
+mod output_order;
+#[cfg(test)]
+pub(crate) mod testing;
 mod track;
+mod warnings;
 
 pub mod adts;
 pub mod h264;
@@ -54,6 +59,8 @@ pub trait Demuxer: Send {
     ///
     /// A file cut short (a frame header promising more bytes than remain) is
     /// reported as [`MediaError::Truncated`] after the last complete unit.
+    /// An error ends the stream: readers from [`open`] return `Ok(None)` after
+    /// it until a [`seek`](Self::seek) repositions them.
     fn read_unit(&mut self) -> Result<Option<AccessUnit>>;
 
     /// Repositions the reader so that the next unit returned is the key frame
@@ -79,7 +86,7 @@ pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
 /// line per format).
 pub fn open_as(path: &Path, format: Format) -> Result<Box<dyn Demuxer>> {
     let file = BytesReader::open(path)?;
-    Ok(match format {
+    let reader: Box<dyn Demuxer> = match format {
         Format::H264 => Box::new(h264::H264Reader::new(file)?),
         Format::Hevc => Box::new(hevc::HevcReader::new(file)?),
         Format::MpegAudio => Box::new(mpeg_audio::MpegAudioReader::new(file)?),
@@ -91,5 +98,44 @@ pub fn open_as(path: &Path, format: Format) -> Result<Box<dyn Demuxer>> {
                 other.long_name()
             )))
         }
-    })
+    };
+    Ok(Box::new(EndsAtError {
+        reader,
+        failed: false,
+    }))
+}
+
+/// Gives every reader one behaviour after an error: the stream is over
+/// (`Ok(None)`) until a seek, whatever the reader would do if asked again.
+struct EndsAtError {
+    reader: Box<dyn Demuxer>,
+    failed: bool,
+}
+
+impl Demuxer for EndsAtError {
+    fn format(&self) -> Format {
+        self.reader.format()
+    }
+
+    fn tracks(&self) -> &[Track] {
+        self.reader.tracks()
+    }
+
+    fn read_unit(&mut self) -> Result<Option<AccessUnit>> {
+        if self.failed {
+            return Ok(None);
+        }
+        let result = self.reader.read_unit();
+        self.failed = result.is_err();
+        result
+    }
+
+    fn seek(&mut self, time: Duration) -> Result<Duration> {
+        self.failed = false;
+        self.reader.seek(time)
+    }
+
+    fn stats(&self) -> Option<Vec<TrackStats>> {
+        self.reader.stats()
+    }
 }

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use crate::codec::mpeg_audio::{FrameHeader, HeaderError, VbrTag, VbrTagKind};
 
-use super::audio_clock::{sample_at, time_of};
 use super::audio_frames::{Frame, FrameScanner, FrameSyntax};
+use super::clock::{sample_at, time_of};
 use super::{AccessUnit, BytesReader, Codec, Demuxer, Format, Result, Track};
 
 /// The MPEG audio frame header syntax for [`FrameScanner`].
@@ -295,9 +295,7 @@ impl Demuxer for MpegAudioReader {
 mod tests {
     use std::path::Path;
 
-    use super::super::audio_frames::testing::{
-        check_seeks, check_truncations, fixture, read_all, Opener,
-    };
+    use super::super::testing::{check_seeks, check_truncations, fixture, read_all, Opener};
     use super::super::MediaError;
     use super::*;
 

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use super::audio_clock::{sample_at, time_of};
+use super::clock::{sample_at, time_of};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, PcmFormat, Result, Track,
     TrackStats,
@@ -336,10 +336,8 @@ impl Demuxer for WavReader {
 
 #[cfg(test)]
 mod tests {
-    use super::super::audio_frames::testing::{
-        check_seeks, check_truncations, fixture, read_all, Opener,
-    };
     use super::super::inspect::count_units;
+    use super::super::testing::{check_seeks, check_truncations, fixture, read_all, Opener};
     use super::*;
 
     const OPEN: Opener = |input| Ok(Box::new(WavReader::new(input)?));

@@ -290,7 +290,8 @@ impl StreamParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::hevc::{fixture_nal_units, SliceHeader};
+    use crate::codec::hevc::SliceHeader;
+    use crate::codec::nal::fixture_nal_units;
 
     fn of_type(units: &[Vec<u8>], t: u8) -> Vec<&[u8]> {
         units
@@ -406,8 +407,8 @@ mod tests {
         // IDR has none (0).
         let expected = [
             0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11, 16, 14, 13, 15, 20, 18, 17, 19, 24, 22, 21,
-            23, 25, 29, 27, 26, 28, 33, 31, 30, 32, 37, 35, 34, 36, 41, 39, 38, 40, 45, 43, 42, 44,
-            49, 47, 46, 48,
+            23, 28, 26, 25, 27, 32, 30, 29, 31, 36, 34, 33, 35, 40, 38, 37, 39, 44, 42, 41, 43, 48,
+            46, 45, 47, 49,
         ];
         assert_eq!(lsbs.len(), 50);
         assert_eq!(lsbs, expected);

@@ -356,7 +356,7 @@ mod tests {
     }
 
     fn fixture_sps(name: &str) -> Vec<u8> {
-        let units = crate::codec::hevc::fixture_nal_units(name);
+        let units = crate::codec::nal::fixture_nal_units(name);
         let sps = units
             .into_iter()
             .find(|n| NalHeader::parse(n).unwrap().nal_type == nal_type::SPS);
@@ -458,13 +458,8 @@ mod tests {
 
     #[test]
     fn corrupted_sps_gives_errors_not_panics() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut random = crate::media::testing::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || random.next_u64();
         let mut outcomes = [0usize; 2];
         for base in VECTORS
             .iter()

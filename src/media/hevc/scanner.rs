@@ -7,10 +7,11 @@
 use bytes::Bytes;
 use memchr::memmem;
 
-use super::warnings::{Warning, Warnings};
 use crate::codec::hevc::{
     first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, SyntaxError,
 };
+use crate::codec::nal::trim_trailing_zeros;
+use crate::media::warnings::{Warning, Warnings};
 use crate::media::{BytesReader, MediaError, Result};
 
 /// Largest access unit accepted: the coded picture buffer of level 6.2 High
@@ -130,7 +131,7 @@ impl Scanner {
             // The NAL unit before this start code ends at its last non-zero
             // byte: trailing_zero_8bits and a zero_byte go to the next one.
             let floor = pending.nal_start.map_or(0, |s| (s + 2).min(start_code));
-            let nal_end = floor.max(trim_zeros(buf, floor, start_code));
+            let nal_end = floor + trim_trailing_zeros(&buf[floor..start_code]);
             match pending.nal_start {
                 Some(start) => self.end_nal(start, nal_end, &mut pending, warnings),
                 None if nal_end > 0 => {
@@ -292,7 +293,7 @@ impl Scanner {
             return Ok(None);
         };
         let end = (start + 2)
-            .max(trim_zeros(self.input.buffered(), start, len))
+            .max(start + trim_trailing_zeros(&self.input.buffered()[start..len]))
             .min(len);
         self.end_nal(start, end, &mut pending, warnings);
         if pending.has_vcl {
@@ -311,14 +312,6 @@ impl Scanner {
     }
 }
 
-/// The end of `buf[floor..end]` without its trailing zero bytes.
-fn trim_zeros(buf: &[u8], floor: usize, end: usize) -> usize {
-    buf[floor..end]
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(floor, |i| floor + i + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,7 +322,7 @@ mod tests {
     }
 
     fn units(scanner: &mut Scanner) -> Result<Vec<RawAccessUnit>> {
-        let mut warnings = Warnings::default();
+        let mut warnings = Warnings::new("H.265");
         std::iter::from_fn(|| scanner.next(&mut warnings).transpose()).collect()
     }
 

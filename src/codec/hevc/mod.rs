@@ -172,17 +172,6 @@ pub fn first_slice_segment_in_pic(nal: &[u8]) -> Option<bool> {
     nal.get(2).map(|b| b & 0x80 != 0)
 }
 
-/// NAL units of the H.265 fixtures, for the tests of this module's parts.
-#[cfg(test)]
-pub(crate) fn fixture_nal_units(name: &str) -> Vec<Vec<u8>> {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let data = std::fs::read(path).unwrap();
-    let units = crate::codec::nal::annexb_ranges(&data)
-        .map(|r| data[r].to_vec())
-        .collect();
-    units
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

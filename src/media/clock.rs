@@ -1,5 +1,6 @@
-//! Conversions between an audio sample clock and [`Duration`], as the audio
-//! readers' `seek` needs them (RFC 2326 §3.6 NPT ranges arrive as times).
+//! Conversions between a media clock (an audio sample clock, the 90 kHz clock
+//! of video) and [`Duration`], as the readers' `seek` needs them (RFC 2326
+//! §3.6 NPT ranges arrive as times).
 
 use std::time::Duration;
 

@@ -10,27 +10,22 @@
 //! after an end of sequence, or after seeking to a CRA) are skipped, as a
 //! decoder skips them (§8.1.3).
 
-mod output;
 mod scanner;
 #[cfg(test)]
 mod tests;
-mod warnings;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use self::output::{Decoded, OutputOrder};
 use self::scanner::{RawAccessUnit, Scanner};
-use self::warnings::{Warning, Warnings};
+use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
+use super::output_order::OutputOrder;
+use super::warnings::{Warning, Warnings};
 use super::{
-    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Rational, Result,
-    Track,
+    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
 use crate::codec::hevc::{PocDecoder, StreamParams, SyntaxError, DEFAULT_FRAME_RATE};
-
-/// Ticks per second of elementary video timestamps.
-const CLOCK_RATE: u32 = 90_000;
 
 /// How far into the file the first decodable IRAP picture must be.
 const PROBE_LIMIT: u64 = 64 << 20;
@@ -91,16 +86,30 @@ struct DecodeState {
     seek_entry: Option<IndexEntry>,
 }
 
+/// A decoded picture awaiting its place in output order.
+#[derive(Debug)]
+struct Decoded {
+    /// File offset of its access unit.
+    offset: u64,
+    /// The access unit bytes.
+    data: Bytes,
+    /// Position in decoding order from the start of the stream.
+    decode_index: i64,
+    /// An IRAP picture.
+    keyframe: bool,
+    /// NoRaslOutputFlag of the picture in a read from the start of the file.
+    no_rasl_output: bool,
+}
+
 /// Reader of H.265 Annex B elementary streams.
 pub struct HevcReader {
     scanner: Scanner,
     tracks: Vec<Track>,
-    /// Frames per second used for timestamps.
-    rate: Rational,
-    /// `sps_max_num_reorder_pics` of the first SPS: the DTS delay in frames.
-    reorder: u8,
+    /// Frame rate, and `sps_max_num_reorder_pics` of the first SPS as the
+    /// DTS delay in frames.
+    clock: FrameClock,
     state: DecodeState,
-    output: OutputOrder,
+    output: OutputOrder<Decoded>,
     index: KeyframeIndex,
     /// Reading reached the end of the stream (or an error).
     finished: bool,
@@ -117,7 +126,7 @@ impl HevcReader {
             return Err(MediaError::Empty);
         }
         let mut scanner = Scanner::new(input);
-        let mut warnings = Warnings::default();
+        let mut warnings = Warnings::new("H.265");
         let slice = loop {
             let Some(unit) = scanner.next(&mut warnings)? else {
                 return Err(MediaError::invalid(
@@ -183,23 +192,17 @@ impl HevcReader {
         Ok(HevcReader {
             scanner,
             tracks: vec![track],
-            rate,
-            reorder: params.max_num_reorder_pics,
+            clock: FrameClock {
+                rate,
+                reorder_delay: u32::from(params.max_num_reorder_pics),
+            },
             state: DecodeState::default(),
-            output: OutputOrder::new(params.max_num_reorder_pics),
+            output: OutputOrder::new(u32::from(params.max_num_reorder_pics)),
             index: KeyframeIndex::default(),
             finished: false,
             pending_error: None,
             warnings,
         })
-    }
-
-    /// Timestamp of frame `index`: `index × 90000 × den / num`, rounded
-    /// down, from the index so that no rounding accumulates.
-    fn ticks(&self, index: i64) -> i64 {
-        let ticks = (i128::from(index) * i128::from(CLOCK_RATE) * i128::from(self.rate.den))
-            .div_euclid(i128::from(self.rate.num));
-        i64::try_from(ticks).unwrap_or(if ticks < 0 { i64::MIN } else { i64::MAX })
     }
 
     /// Runs the decoding process of one access unit: random access, RASL
@@ -246,7 +249,6 @@ impl HevcReader {
         }
         let no_rasl_output =
             header.is_irap() && (header.is_idr() || header.is_bla() || !state.started || after_eos);
-        let mut anchor = None;
         let mut straight_no_rasl_output = no_rasl_output;
         if header.is_irap() {
             state.started = true;
@@ -256,7 +258,6 @@ impl HevcReader {
                 state.decode_index = entry.decode_index;
                 state.count_skipped_rasl = !entry.no_rasl_output;
                 straight_no_rasl_output = entry.no_rasl_output;
-                anchor = Some(entry.output_index);
             }
         }
         if header.is_rasl() && state.skip_rasl {
@@ -266,16 +267,20 @@ impl HevcReader {
             return Ok(());
         }
         let poc = state.poc.decode(header, &slice, no_rasl_output);
-        self.output.push(Decoded {
-            offset,
-            data: unit.data,
+        if no_rasl_output {
+            // Every earlier picture is output before it (§C.5.2.2).
+            self.output.flush();
+        }
+        self.output.push(
             poc,
-            decode_index: state.decode_index,
-            keyframe: header.is_irap(),
-            flush_before: no_rasl_output,
-            no_rasl_output: straight_no_rasl_output,
-            anchor,
-        });
+            Decoded {
+                offset,
+                data: unit.data,
+                decode_index: state.decode_index,
+                keyframe: header.is_irap(),
+                no_rasl_output: straight_no_rasl_output,
+            },
+        );
         state.decode_index += 1;
         Ok(())
     }
@@ -301,16 +306,12 @@ impl HevcReader {
                 no_rasl_output: picture.no_rasl_output,
             });
         }
-        let pts = self.ticks(output_index);
-        let duration = self.ticks(output_index.saturating_add(1)) - pts;
-        AccessUnit {
-            track: 0,
-            pts,
-            dts: self.ticks(picture.decode_index - i64::from(self.reorder)),
-            duration: u32::try_from(duration).unwrap_or(u32::MAX),
-            keyframe: picture.keyframe,
-            data: picture.data,
-        }
+        self.clock.unit(
+            picture.decode_index,
+            output_index,
+            picture.keyframe,
+            picture.data,
+        )
     }
 
     /// Restarts reading at `entry` (`None`: the start of the file).
@@ -320,7 +321,7 @@ impl HevcReader {
             seek_entry: entry,
             ..DecodeState::default()
         };
-        self.output.clear();
+        self.output.restart(entry.map(|e| e.output_index));
         self.finished = false;
         self.pending_error = None;
         Ok(())
@@ -335,7 +336,7 @@ impl HevcReader {
                     .index
                     .entries
                     .last()
-                    .is_some_and(|e| reader.ticks(e.output_index) > target)
+                    .is_some_and(|e| reader.clock.ticks(e.output_index) > target)
         };
         if covered(self) {
             return Ok(());
@@ -352,17 +353,6 @@ impl HevcReader {
             }
         }
     }
-}
-
-/// `time` in ticks of the 90 kHz clock, rounded down.
-fn to_ticks(time: Duration) -> i64 {
-    i64::try_from(time.as_nanos() * u128::from(CLOCK_RATE) / 1_000_000_000).unwrap_or(i64::MAX)
-}
-
-/// `ticks` of the 90 kHz clock as a duration (negative: zero).
-fn to_duration(ticks: i64) -> Duration {
-    let nanos = u128::try_from(ticks).unwrap_or(0) * 1_000_000_000 / u128::from(CLOCK_RATE);
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 impl Demuxer for HevcReader {
@@ -397,26 +387,26 @@ impl Demuxer for HevcReader {
     /// Seeks to the IRAP picture presented at or before `time`, reading
     /// ahead to index random access points where needed.
     fn seek(&mut self, time: Duration) -> Result<Duration> {
-        let target = to_ticks(time);
+        let target = ticks_at(time);
         self.extend_index(target)?;
-        if let Some(end) = self.index.end.map(|end| self.ticks(end)) {
+        if let Some(end) = self.index.end.map(|end| self.clock.ticks(end)) {
             if target >= end {
                 self.scanner.seek_to_end()?;
-                self.output.clear();
+                self.output.restart(None);
                 self.finished = true;
                 self.pending_error = None;
-                return Ok(to_duration(end));
+                return Ok(time_of_ticks(end));
             }
         }
         let entries = &self.index.entries;
         let entry = entries
             .iter()
             .rev()
-            .find(|e| self.ticks(e.output_index) <= target)
+            .find(|e| self.clock.ticks(e.output_index) <= target)
             .or(entries.first())
             .copied()
             .ok_or_else(|| MediaError::Seek("the stream has no random access point".into()))?;
         self.restart_at(Some(entry))?;
-        Ok(to_duration(self.ticks(entry.output_index)))
+        Ok(time_of_ticks(self.clock.ticks(entry.output_index)))
     }
 }

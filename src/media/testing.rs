@@ -1,0 +1,213 @@
+//! Checks shared by the readers' tests: fixtures, reading everything,
+//! deterministic corruption, every tenth-of-the-file truncation, seeks
+//! against a straight read (audio) and frame timing (elementary video).
+
+use std::time::Duration;
+
+use super::clock::{sample_at, time_of};
+use super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
+
+/// Opens a reader over bytes in memory.
+pub type Opener = fn(BytesReader) -> Result<Box<dyn Demuxer>>;
+
+/// The path of `fixtures/<name>`.
+pub fn fixture_path(name: &str) -> String {
+    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bytes of `fixtures/<name>`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixture_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every unit to the end, and the error that ended reading, if any.
+pub fn read_all(demuxer: &mut dyn Demuxer) -> (Vec<AccessUnit>, Option<MediaError>) {
+    let mut units = Vec::new();
+    loop {
+        match demuxer.read_unit() {
+            Ok(Some(unit)) => units.push(unit),
+            Ok(None) => return (units, None),
+            Err(e) => return (units, Some(e)),
+        }
+        assert!(units.len() < 1_000_000, "runaway reader");
+    }
+}
+
+/// [`read_all`] for readers that stop at their first error: reading after
+/// it finds the end.
+pub fn read_all_and_stop(demuxer: &mut dyn Demuxer) -> (Vec<AccessUnit>, Option<MediaError>) {
+    let (units, error) = read_all(demuxer);
+    if let Some(e) = &error {
+        let after = demuxer.read_unit();
+        assert!(matches!(after, Ok(None)), "read on after {e}: {after:?}");
+    }
+    (units, error)
+}
+
+/// Deterministic pseudo-random numbers for corruption tests: xorshift64
+/// (G. Marsaglia, "Xorshift RNGs", 2003) from a non-zero seed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next number of the sequence.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Reads `data` cut at every tenth of its length: each cut either fails
+/// to open with a clear error or yields a prefix of `full` (the last
+/// unit possibly shorter, for PCM) and ends cleanly or as truncated.
+pub fn check_truncations(data: &[u8], open: Opener, full: &[AccessUnit]) {
+    for tenth in 0..10 {
+        let cut = data.len() * tenth / 10;
+        let mut demuxer = match open(BytesReader::from_bytes(&data[..cut])) {
+            Ok(demuxer) => demuxer,
+            Err(e) => {
+                assert!(tenth > 0 || matches!(e, MediaError::Empty), "{e}");
+                assert!(
+                    matches!(
+                        e,
+                        MediaError::Empty
+                            | MediaError::Truncated { .. }
+                            | MediaError::Invalid { .. }
+                    ),
+                    "cut at {cut}: {e}"
+                );
+                continue;
+            }
+        };
+        let (units, err) = read_all(demuxer.as_mut());
+        if let Some(e) = err {
+            assert!(
+                matches!(e, MediaError::Truncated { .. }),
+                "cut at {cut}: {e}"
+            );
+        }
+        assert!(units.len() <= full.len(), "cut at {cut}");
+        for (i, (got, want)) in units.iter().zip(full).enumerate() {
+            if i + 1 < units.len() {
+                assert_eq!(got, want, "cut at {cut}, unit {i}");
+            } else {
+                assert_eq!(got.pts, want.pts, "cut at {cut}, last unit");
+                assert!(want.data.starts_with(&got.data), "cut at {cut}, last unit");
+            }
+        }
+        // A file cut late keeps most of its audio (no blanket refusal).
+        if tenth >= 8 {
+            assert!(units.len() * 2 >= full.len(), "cut at {cut}");
+        }
+    }
+}
+
+/// Seeks one reader back and forth over `full` (a straight read): each
+/// seek must land on the unit containing the time, return its start, and
+/// read on exactly as the straight read does.
+pub fn check_seeks(data: &[u8], open: Opener, full: &[AccessUnit]) {
+    let mut demuxer = open(BytesReader::from_bytes(data)).unwrap();
+    let rate = demuxer.tracks()[0].clock_rate;
+    let last = full.last().unwrap();
+    let end = last.pts as u64 + u64::from(last.duration);
+    let mut samples: Vec<u64> = vec![0, 1, end / 2, end - 1, end, end + 10 * u64::from(rate)];
+    samples.extend(full.iter().step_by(7).map(|u| u.pts as u64 + 1));
+    samples.extend(full.iter().rev().step_by(5).map(|u| u.pts as u64));
+    for sample in samples {
+        let time = time_of(sample, rate) + Duration::from_nanos(1);
+        let got = demuxer.seek(time).unwrap();
+        let sample = sample_at(time, rate);
+        match full
+            .iter()
+            .position(|u| u.pts as u64 + u64::from(u.duration) > sample)
+        {
+            Some(i) => {
+                assert_eq!(got, time_of(full[i].pts as u64, rate), "seek to {time:?}");
+                for want in &full[i..full.len().min(i + 3)] {
+                    let unit = demuxer.read_unit().unwrap();
+                    assert_eq!(unit.as_ref(), Some(want), "after seek to {time:?}");
+                }
+            }
+            None => {
+                assert_eq!(got, time_of(end, rate), "seek to {time:?}");
+                assert_eq!(demuxer.read_unit().unwrap(), None);
+            }
+        }
+    }
+    demuxer.seek(Duration::ZERO).unwrap();
+    assert_eq!(read_all(demuxer.as_mut()).0, full);
+}
+
+/// The timing of an elementary video stream read from its start: the PTS,
+/// sorted, are the frame slots `ticks(0)`, `ticks(1)`, ..., each unit
+/// lasting until the next slot; DTS strictly increases and never exceeds PTS.
+pub fn assert_frame_timing(units: &[AccessUnit], ticks: impl Fn(i64) -> i64) {
+    let mut pts: Vec<i64> = units.iter().map(|u| u.pts).collect();
+    pts.sort_unstable();
+    let slots: Vec<i64> = (0..=units.len() as i64).map(&ticks).collect();
+    assert_eq!(pts, slots[..units.len()]);
+    for unit in units {
+        assert!(unit.pts >= unit.dts, "pts {} < dts {}", unit.pts, unit.dts);
+        let slot = slots.binary_search(&unit.pts).unwrap();
+        assert_eq!(i64::from(unit.duration), slots[slot + 1] - unit.pts);
+    }
+    assert_consistent_timing(units);
+}
+
+/// What holds even for damaged input: DTS strictly increases, PTS never
+/// precedes DTS, and no two units share a PTS.
+pub fn assert_consistent_timing(units: &[AccessUnit]) {
+    for pair in units.windows(2) {
+        assert!(pair[0].dts < pair[1].dts, "dts not increasing");
+    }
+    assert!(units.iter().all(|u| u.pts >= u.dts), "pts before dts");
+    let mut pts: Vec<i64> = units.iter().map(|u| u.pts).collect();
+    pts.sort_unstable();
+    pts.dedup();
+    assert_eq!(pts.len(), units.len(), "two units share a pts");
+}
+
+/// Reads `data`, an elementary video stream whose straight read is `full`
+/// with frame slots `ticks`, cut at every tenth of its length (1/10 to
+/// 9/10): each cut opens and yields units of `full` in decoding order with
+/// their DTS (the last one possibly cut short), timed as
+/// [`assert_frame_timing`] says, and ends cleanly or as truncated, losing
+/// little more than what was cut off. The PTS may differ from `full`'s:
+/// pictures decoded after the cut no longer come before them.
+pub fn check_video_truncations(
+    data: &[u8],
+    open: Opener,
+    full: &[AccessUnit],
+    ticks: impl Fn(i64) -> i64,
+) {
+    for tenth in 1..10 {
+        let cut = data.len() * tenth / 10;
+        let mut demuxer = open(BytesReader::from_bytes(data[..cut].to_vec()))
+            .unwrap_or_else(|e| panic!("cut at {tenth}/10: {e}"));
+        let (units, error) = read_all_and_stop(demuxer.as_mut());
+        if let Some(e) = &error {
+            assert!(
+                matches!(e, MediaError::Truncated { .. }),
+                "cut at {tenth}/10: {e}"
+            );
+        }
+        assert!(!units.is_empty() && units.len() < full.len());
+        assert!(
+            units.len() >= full.len() * (tenth - 1) / 10,
+            "cut at {tenth}/10"
+        );
+        assert_frame_timing(&units, &ticks);
+        let last = units.len() - 1;
+        for (i, (ours, straight)) in units.iter().zip(full).enumerate() {
+            assert_eq!(ours.dts, straight.dts, "cut at {tenth}/10, unit {i}");
+            if i < last {
+                assert_eq!(ours.keyframe, straight.keyframe);
+                assert_eq!(ours.data, straight.data, "cut at {tenth}/10, unit {i}");
+            } else {
+                assert!(straight.data.starts_with(&ours.data), "cut at {tenth}/10");
+            }
+        }
+    }
+}

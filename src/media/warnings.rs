@@ -1,0 +1,52 @@
+//! Recoverable oddities of an H.264 or H.265 elementary stream (junk between
+//! NAL units, broken parameter sets or slice headers), logged once per kind
+//! and reader: reading resynchronises and goes on.
+
+use std::fmt;
+
+/// A kind of recoverable problem in a NAL unit stream.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Warning {
+    /// Bytes that are not part of any NAL unit.
+    LeadingJunk,
+    /// A NAL unit header with `forbidden_zero_bit` set (or, in H.265,
+    /// TemporalId −1).
+    BadNalHeader,
+    /// A parameter set that does not parse.
+    BadParameterSet,
+    /// Pictures before the first random access point: not decodable.
+    BeforeRandomAccess,
+    /// A slice header that does not parse or lacks its parameter sets.
+    BadSlice,
+    /// Slice segments without the first slice segment of their picture.
+    OrphanSlices,
+    /// NAL units without a picture at the end of the stream.
+    NoPicture,
+    /// A frame rate too high for the 90 kHz clock.
+    FrameRate,
+}
+
+/// Which [`Warning`]s a reader already logged.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Warnings {
+    /// The kind of stream, as messages name it ("H.264").
+    stream: &'static str,
+    logged: u16,
+}
+
+impl Warnings {
+    /// No warning logged yet about a `stream` stream.
+    pub fn new(stream: &'static str) -> Warnings {
+        Warnings { stream, logged: 0 }
+    }
+
+    /// Logs `message` about the data at file offset `offset`, unless a
+    /// warning of this kind was logged before.
+    pub fn warn(&mut self, kind: Warning, offset: u64, message: fmt::Arguments) {
+        let bit = 1 << kind as u16;
+        if self.logged & bit == 0 {
+            self.logged |= bit;
+            tracing::warn!("{} stream, byte {offset}: {message}", self.stream);
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! Capture files of synthetic traffic: UDP datagrams and TCP segments in
+//! Ethernet II + IPv4/IPv6 frames with correct lengths and checksums
+//! (headers built by etherparse), written as pcap or pcapng (pcap-file).
+//! [`rtsp`] adds the RTSP exchange that lets Wireshark decode the streams.
+
+pub mod rtsp;
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io::{self, IoSlice, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use etherparse::{
+    EtherType, Ethernet2Header, IpNumber, Ipv4Header, Ipv6FlowLabel, Ipv6Header, TcpHeader,
+    UdpHeader,
+};
+use pcap_file::pcap::{PcapHeader, PcapWriter, RawPcapPacket};
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
+
+/// Largest frame a capture records whole (the pcap snaplen).
+const SNAPLEN: u32 = 65535;
+
+/// Time to live / hop limit of the synthetic IP packets.
+const TTL: u8 = 64;
+
+/// Locally administered MAC addresses (IEEE 802 bit 1 of the first octet)
+/// for the two ends: the media sender and its receiver.
+const SENDER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+const RECEIVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+
+/// Bytes of frames gathered before one vectored write to the output.
+const FLUSH_BYTES: usize = 1 << 20;
+
+/// The capture file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureFormat {
+    /// Classic libpcap, microsecond timestamps.
+    Pcap,
+    /// pcapng, nanosecond timestamps (`if_tsresol` = 9).
+    PcapNg,
+}
+
+impl CaptureFormat {
+    /// pcapng for a `.pcapng` file name, pcap otherwise.
+    pub fn for_path(path: &std::path::Path) -> CaptureFormat {
+        let ng = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pcapng"));
+        if ng {
+            CaptureFormat::PcapNg
+        } else {
+            CaptureFormat::Pcap
+        }
+    }
+}
+
+/// TCP header flags of a segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    /// SYN.
+    pub syn: bool,
+    /// ACK (the acknowledgment number is valid).
+    pub ack: bool,
+    /// PSH.
+    pub psh: bool,
+    /// FIN.
+    pub fin: bool,
+}
+
+/// Bytes waiting for a vectored write: small headers copied into an arena,
+/// payloads kept as shared slices (no copy until the kernel's).
+#[derive(Default)]
+struct Pending {
+    arena: Vec<u8>,
+    parts: Vec<Part>,
+    len: usize,
+}
+
+enum Part {
+    Arena(std::ops::Range<usize>),
+    Shared(Bytes),
+}
+
+impl Pending {
+    fn push_shared(&mut self, data: Bytes) {
+        self.len += data.len();
+        self.parts.push(Part::Shared(data));
+    }
+
+    /// Writes everything to `out` and empties the buffers.
+    fn drain_to(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let mut slices: Vec<IoSlice<'_>> = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Arena(r) => IoSlice::new(&self.arena[r.clone()]),
+                Part::Shared(b) => IoSlice::new(b),
+            })
+            .collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            // The kernel takes at most IOV_MAX (1024) slices at once.
+            let n = rest.len().min(1024);
+            match out.write_vectored(&rest[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => IoSlice::advance_slices(&mut rest, written),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.arena.clear();
+        self.parts.clear();
+        self.len = 0;
+        Ok(())
+    }
+}
+
+/// What pcap-file writes (file and record headers) goes into the arena of
+/// a shared [`Pending`].
+struct ArenaSink(Rc<RefCell<Pending>>);
+
+impl Write for ArenaSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut p = self.0.borrow_mut();
+        let start = p.arena.len();
+        p.arena.extend_from_slice(data);
+        p.len += data.len();
+        match p.parts.last_mut() {
+            Some(Part::Arena(r)) if r.end == start => r.end += data.len(),
+            _ => p.parts.push(Part::Arena(start..start + data.len())),
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Writer<W: Write> {
+    /// pcap-file lays out the file and record headers; frames are gathered
+    /// and written with one vectored write per [`FLUSH_BYTES`].
+    Pcap {
+        writer: PcapWriter<ArenaSink>,
+        pending: Rc<RefCell<Pending>>,
+        out: W,
+    },
+    PcapNg {
+        writer: PcapNgWriter<W>,
+        frame: Vec<u8>,
+    },
+}
+
+/// Writes frames to a capture file.
+pub struct CaptureWriter<W: Write> {
+    writer: Writer<W>,
+    sender: IpAddr,
+    headers: Vec<u8>,
+    packets: u64,
+}
+
+impl<W: Write> CaptureWriter<W> {
+    /// Starts a capture on `out`. `sender` is the media sender's address:
+    /// frames from it carry [`SENDER_MAC`], others the receiver's.
+    pub fn new(out: W, format: CaptureFormat, sender: IpAddr) -> io::Result<CaptureWriter<W>> {
+        let writer = match format {
+            CaptureFormat::Pcap => {
+                let header = PcapHeader {
+                    snaplen: SNAPLEN,
+                    datalink: DataLink::ETHERNET,
+                    ts_resolution: TsResolution::MicroSecond,
+                    endianness: Endianness::Little,
+                    ..PcapHeader::default()
+                };
+                let pending = Rc::new(RefCell::new(Pending::default()));
+                let sink = ArenaSink(Rc::clone(&pending));
+                Writer::Pcap {
+                    writer: PcapWriter::with_header(sink, header).map_err(into_io)?,
+                    pending,
+                    out,
+                }
+            }
+            CaptureFormat::PcapNg => {
+                let mut w = PcapNgWriter::new(out).map_err(into_io)?;
+                let interface = InterfaceDescriptionBlock {
+                    linktype: DataLink::ETHERNET,
+                    snaplen: SNAPLEN,
+                    options: vec![
+                        InterfaceDescriptionOption::IfName(Cow::Borrowed("mediatool")),
+                        InterfaceDescriptionOption::IfTsResol(9),
+                    ],
+                };
+                w.write_pcapng_block(interface).map_err(into_io)?;
+                Writer::PcapNg {
+                    writer: w,
+                    frame: Vec::with_capacity(2048),
+                }
+            }
+        };
+        Ok(CaptureWriter {
+            writer,
+            sender,
+            headers: Vec::with_capacity(128),
+            packets: 0,
+        })
+    }
+
+    /// Frames written so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Records a UDP datagram from `src` to `dst` captured at `time`
+    /// (`payload` is not copied before the write to the file).
+    pub fn write_udp(
+        &mut self,
+        time: SystemTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &Bytes,
+    ) -> io::Result<()> {
+        let ip_payload = u16::try_from(UdpHeader::LEN + payload.len()).map_err(|_| too_big())?;
+        self.headers.clear();
+        match self.ip_headers(src.ip(), dst.ip(), IpNumber::UDP, ip_payload)? {
+            IpHeader::V4(ip) => {
+                UdpHeader::with_ipv4_checksum(src.port(), dst.port(), &ip, payload)
+                    .map_err(|_| too_big())?
+                    .write(&mut self.headers)?;
+            }
+            IpHeader::V6(ip) => {
+                UdpHeader::with_ipv6_checksum(src.port(), dst.port(), &ip, payload)
+                    .map_err(|_| too_big())?
+                    .write(&mut self.headers)?;
+            }
+        }
+        self.record(time, payload.clone())
+    }
+
+    /// Records a TCP segment from `src` to `dst` captured at `time`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_tcp(
+        &mut self,
+        time: SystemTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        sequence: u32,
+        acknowledgment: u32,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let mut tcp = TcpHeader::new(src.port(), dst.port(), sequence, 65535);
+        tcp.syn = flags.syn;
+        tcp.ack = flags.ack;
+        tcp.psh = flags.psh;
+        tcp.fin = flags.fin;
+        if flags.ack {
+            tcp.acknowledgment_number = acknowledgment;
+        }
+        let ip_payload = u16::try_from(tcp.header_len() + payload.len()).map_err(|_| too_big())?;
+        self.headers.clear();
+        tcp.checksum = match self.ip_headers(src.ip(), dst.ip(), IpNumber::TCP, ip_payload)? {
+            IpHeader::V4(ip) => tcp.calc_checksum_ipv4(&ip, payload),
+            IpHeader::V6(ip) => tcp.calc_checksum_ipv6(&ip, payload),
+        }
+        .map_err(|_| too_big())?;
+        tcp.write(&mut self.headers)?;
+        self.record(time, Bytes::copy_from_slice(payload))
+    }
+
+    /// Writes the Ethernet II and IP headers of a frame from `src` to `dst`
+    /// into `self.headers` and returns the IP header for the transport
+    /// checksum.
+    fn ip_headers(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpNumber,
+        payload_len: u16,
+    ) -> io::Result<IpHeader> {
+        let (source, destination) = if src == self.sender {
+            (SENDER_MAC, RECEIVER_MAC)
+        } else {
+            (RECEIVER_MAC, SENDER_MAC)
+        };
+        let ip = match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let mut ip = Ipv4Header::new(payload_len, TTL, protocol, s.octets(), d.octets())
+                    .map_err(|_| too_big())?;
+                ip.header_checksum = ip.calc_header_checksum();
+                IpHeader::V4(ip)
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => IpHeader::V6(Ipv6Header {
+                traffic_class: 0,
+                flow_label: Ipv6FlowLabel::ZERO,
+                payload_length: payload_len,
+                next_header: protocol,
+                hop_limit: TTL,
+                source: s.octets(),
+                destination: d.octets(),
+            }),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("source {src} and destination {dst} are not of one IP version"),
+                ))
+            }
+        };
+        let ether_type = match ip {
+            IpHeader::V4(_) => EtherType::IPV4,
+            IpHeader::V6(_) => EtherType::IPV6,
+        };
+        let ethernet = Ethernet2Header {
+            source,
+            destination,
+            ether_type,
+        };
+        self.headers.extend_from_slice(&ethernet.to_bytes());
+        match &ip {
+            IpHeader::V4(h) => h.write_raw(&mut self.headers)?,
+            IpHeader::V6(h) => h.write(&mut self.headers)?,
+        }
+        Ok(ip)
+    }
+
+    /// Records the frame `self.headers` + `payload` captured at `time`.
+    fn record(&mut self, time: SystemTime, payload: Bytes) -> io::Result<()> {
+        let timestamp = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let len = (self.headers.len() + payload.len()) as u32;
+        match &mut self.writer {
+            Writer::Pcap {
+                writer,
+                pending,
+                out,
+            } => {
+                let ts_sec = u32::try_from(timestamp.as_secs()).map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "capture time after 2106")
+                })?;
+                // The record header and the frame's headers; the payload
+                // follows as a shared slice.
+                writer
+                    .write_raw_packet(&RawPcapPacket {
+                        ts_sec,
+                        ts_frac: timestamp.subsec_micros(),
+                        incl_len: len,
+                        orig_len: len,
+                        data: Cow::Borrowed(&self.headers),
+                    })
+                    .map_err(into_io)?;
+                let mut p = pending.borrow_mut();
+                p.push_shared(payload);
+                if p.len >= FLUSH_BYTES {
+                    p.drain_to(out)?;
+                }
+            }
+            Writer::PcapNg { writer, frame } => {
+                frame.clear();
+                frame.extend_from_slice(&self.headers);
+                frame.extend_from_slice(&payload);
+                writer
+                    .write_pcapng_block(EnhancedPacketBlock {
+                        interface_id: 0,
+                        timestamp,
+                        original_len: len,
+                        data: Cow::Borrowed(frame),
+                        options: vec![],
+                    })
+                    .map_err(into_io)?;
+            }
+        }
+        self.packets += 1;
+        Ok(())
+    }
+
+    /// Writes what is pending and returns the output.
+    pub fn finish(self) -> io::Result<W> {
+        match self.writer {
+            Writer::Pcap {
+                pending, mut out, ..
+            } => {
+                pending.borrow_mut().drain_to(&mut out)?;
+                Ok(out)
+            }
+            Writer::PcapNg { writer, .. } => Ok(writer.into_inner()),
+        }
+    }
+}
+
+/// The IP header of a frame, kept for the transport checksum.
+enum IpHeader {
+    V4(Ipv4Header),
+    V6(Ipv6Header),
+}
+
+fn too_big() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "packet larger than IP allows")
+}
+
+fn into_io(e: PcapError) -> io::Error {
+    match e {
+        PcapError::IoError(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+    use pcap_file::pcap::PcapReader;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn udp_frames_have_valid_checksums() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        let mut w =
+            CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, "10.0.0.1".parse().unwrap())
+                .unwrap();
+        w.write_udp(
+            t,
+            addr("10.0.0.1:6970"),
+            addr("10.0.0.2:5004"),
+            &Bytes::from_static(b"hello"),
+        )
+        .unwrap();
+        assert_eq!(w.packets(), 1);
+        let bytes = w.finish().unwrap();
+        let mut reader = PcapReader::new(&bytes[..]).unwrap();
+        let packet = reader.next_packet().unwrap().unwrap();
+        assert_eq!(
+            packet.timestamp,
+            Duration::from_micros(1_700_000_000_123_456)
+        );
+        assert_eq!(packet.orig_len, 14 + 20 + 8 + 5);
+        let sliced = SlicedPacket::from_ethernet(&packet.data).unwrap();
+        let Some(NetSlice::Ipv4(ip)) = &sliced.net else {
+            panic!()
+        };
+        assert_eq!(
+            ip.header().header_checksum(),
+            ip.header().to_header().calc_header_checksum()
+        );
+        let Some(TransportSlice::Udp(udp)) = &sliced.transport else {
+            panic!()
+        };
+        let header = udp.to_header();
+        let expected = header
+            .calc_checksum_ipv4(&ip.header().to_header(), udp.payload())
+            .unwrap();
+        assert_eq!(header.checksum, expected);
+        assert_ne!(expected, 0);
+        assert_eq!(udp.payload(), b"hello");
+        let Some(etherparse::LinkSlice::Ethernet2(ethernet)) = &sliced.link else {
+            panic!()
+        };
+        assert_eq!(ethernet.source(), [2, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn pcapng_has_nanosecond_timestamps_and_tcp() {
+        let t = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+        let sender: IpAddr = "::1".parse().unwrap();
+        let mut w = CaptureWriter::new(Vec::new(), CaptureFormat::PcapNg, sender).unwrap();
+        let flags = TcpFlags {
+            syn: true,
+            ..TcpFlags::default()
+        };
+        w.write_tcp(t, addr("[::2]:40000"), addr("[::1]:554"), 7, 0, flags, b"")
+            .unwrap();
+        let bytes = w.finish().unwrap();
+        let mut reader = PcapNgReader::new(&bytes[..]).unwrap();
+        let mut found = false;
+        while let Some(block) = reader.next_block() {
+            if let Block::EnhancedPacket(p) = block.unwrap() {
+                assert_eq!(p.timestamp, Duration::from_nanos(1_700_000_000_123_456_789));
+                let sliced = SlicedPacket::from_ethernet(&p.data).unwrap();
+                let Some(TransportSlice::Tcp(tcp)) = &sliced.transport else {
+                    panic!()
+                };
+                assert!(tcp.syn() && !tcp.ack());
+                assert_eq!(tcp.sequence_number(), 7);
+                found = true;
+            }
+        }
+        assert!(found);
+        assert_eq!(
+            CaptureFormat::for_path(std::path::Path::new("a.PCAPNG")),
+            CaptureFormat::PcapNg
+        );
+    }
+
+    #[test]
+    fn mixed_ip_versions_are_refused() {
+        let mut w =
+            CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, "::1".parse().unwrap()).unwrap();
+        let err = w
+            .write_udp(
+                UNIX_EPOCH,
+                addr("[::1]:1"),
+                addr("127.0.0.1:2"),
+                &Bytes::from_static(b"x"),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("not of one IP version"));
+    }
+}

@@ -1,0 +1,327 @@
+//! Independent checks of `mediatool packetize` captures, for every fixture:
+//!
+//! - GStreamer reads the pcap (`filesrc ! pcapparse ! <caps from our SDP> !
+//!   rtpXdepay ! parse ! decoder`) and decodes every frame: the decoded
+//!   output, written raw to a file, holds exactly ffprobe's frame count.
+//! - tshark, with no `-d` option, dissects every UDP datagram as RTP or
+//!   RTCP (set up by the synthetic RTSP exchange), finds no malformed
+//!   packet, and its RTP stream analysis shows no loss and no sequence or
+//!   timestamp problems.
+//!
+//! The external tools run concurrently, a few at a time.
+
+mod common;
+mod packetize_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use mediatool::media::{self, MediaError};
+use packetize_support::{packetize_ok, read_sdp, read_udp, SdpMedia};
+use serde_json::Value;
+
+/// External tool runs at a time.
+const WORKERS: usize = 4;
+
+/// Runs `jobs` on a few threads; returns every failure message.
+fn run_jobs(jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>>) -> Vec<String> {
+    let queue = Mutex::new(jobs);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                if let Err(e) = job() {
+                    failures.lock().unwrap().push(e);
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap()
+}
+
+/// The fixtures a reader exists for, packetized into `dir`.
+fn captures(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    common::media_fixtures()
+        .into_iter()
+        .filter(|f| match media::open(f) {
+            Ok(_) => true,
+            Err(MediaError::Unsupported(why)) => {
+                eprintln!("skipping {}: {why}", f.display());
+                false
+            }
+            Err(e) => panic!("{}: {e}", f.display()),
+        })
+        .map(|f| {
+            let pcap = packetize_ok(&f, dir, &[]);
+            (f, pcap)
+        })
+        .collect()
+}
+
+/// ffprobe's streams of a file (with exact frame counts).
+fn ffprobe_streams(file: &Path) -> Vec<Value> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["streams"].as_array().cloned().unwrap_or_default()
+}
+
+/// The RTP caps GStreamer needs, from an SDP media section (as
+/// `gst_sdp_media_get_caps_from_media` builds them).
+fn caps(media: &SdpMedia) -> String {
+    let d = &media.description;
+    let mut caps = format!(
+        "application/x-rtp,media=(string){},clock-rate=(int){},encoding-name=(string){},payload=(int){}",
+        d.media.name(),
+        d.clock_rate,
+        d.encoding.to_uppercase(),
+        media.payload_type
+    );
+    if let Some(channels) = d.channels {
+        caps += &format!(",encoding-params=(string)\"{channels}\"");
+    }
+    for pair in d.fmtp.iter().flat_map(|f| f.split(';')) {
+        if let Some((key, value)) = pair.split_once('=') {
+            caps += &format!(
+                ",{}=(string)\"{}\"",
+                key.trim().to_lowercase(),
+                value.trim()
+            );
+        }
+    }
+    caps
+}
+
+/// Depayloader, parser and decoder for an encoding, ending in raw output
+/// of a known layout (RGBA video, S16LE interleaved audio).
+fn decoder_chain(encoding: &str) -> &'static str {
+    match encoding {
+        "H264" => "rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! video/x-raw,format=RGBA",
+        "H265" => "rtph265depay ! h265parse ! avdec_h265 ! videoconvert ! video/x-raw,format=RGBA",
+        "MPA" => "rtpmpadepay ! mpegaudioparse ! decodebin ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "mpeg4-generic" => "rtpmp4gdepay ! aacparse ! avdec_aac ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "L8" => "rtpL8depay ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "L16" => "rtpL16depay ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "L24" => "rtpL24depay ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "PCMU" => "rtppcmudepay ! mulawdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "PCMA" => "rtppcmadepay ! alawdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        other => panic!("no GStreamer chain for {other}"),
+    }
+}
+
+/// What ffprobe says the decoded output must hold, in bytes.
+fn expected_bytes(stream: &Value) -> u64 {
+    let num = |k: &str| {
+        stream[k]
+            .as_u64()
+            .or_else(|| stream[k].as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or_else(|| panic!("ffprobe gives no {k}"))
+    };
+    match stream["codec_type"].as_str() {
+        Some("video") => num("nb_read_frames") * num("width") * num("height") * 4,
+        _ => {
+            let codec = stream["codec_name"].as_str().unwrap_or_default();
+            let samples = if codec.starts_with("pcm_") {
+                num("duration_ts")
+            } else {
+                let per_frame = match codec {
+                    "aac" => 1024,
+                    "mp1" => 384,
+                    "mp3" if num("sample_rate") < 32000 => 576,
+                    _ => 1152,
+                };
+                num("nb_read_frames") * per_frame
+            };
+            samples * num("channels") * 2
+        }
+    }
+}
+
+#[test]
+fn gstreamer_decodes_every_frame_of_every_capture() {
+    if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
+    for (file, pcap) in captures(dir.path()) {
+        let medias = read_sdp(&pcap.with_extension("sdp"));
+        let streams = ffprobe_streams(&file);
+        for (i, media) in medias.into_iter().enumerate() {
+            let name = format!("{} track {i}", file.display());
+            let raw = pcap.with_extension(format!("{i}.raw"));
+            let expected = expected_bytes(&streams[i]);
+            let pipeline = format!(
+                "filesrc location={} ! pcapparse dst-port={} ! {} ! {} ! filesink location={}",
+                pcap.display(),
+                media.port,
+                caps(&media),
+                decoder_chain(media.description.encoding),
+                raw.display()
+            );
+            jobs.push(Box::new(move || {
+                let out = Command::new("gst-launch-1.0")
+                    .arg("-q")
+                    .args(shell_words(&pipeline))
+                    .output()
+                    .map_err(|e| format!("{name}: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "{name}: gst-launch failed: {}\n{pipeline}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ));
+                }
+                let got = std::fs::metadata(&raw).map(|m| m.len()).unwrap_or(0);
+                if got != expected {
+                    return Err(format!(
+                        "{name}: GStreamer decoded {got} bytes, ffprobe's frames make {expected}\n{pipeline}"
+                    ));
+                }
+                Ok(())
+            }));
+        }
+    }
+    assert!(jobs.len() >= 10, "only {} streams to check", jobs.len());
+    let failures = run_jobs(jobs);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Splits a gst-launch pipeline into arguments, keeping quoted caps values
+/// (`sprop-parameter-sets=(string)"a,b"`) in one piece with their quotes.
+fn shell_words(pipeline: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in pipeline.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.push(c);
+            }
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            _ => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// One line of tshark's `-z rtp,streams` table.
+struct RtpStreamLine {
+    dst_port: u16,
+    packets: u64,
+    lost: i64,
+    problems: bool,
+}
+
+fn parse_rtp_streams(text: &str) -> Vec<RtpStreamLine> {
+    text.lines()
+        .filter(|l| l.split_whitespace().any(|t| t.starts_with("0x")))
+        .map(|line| {
+            let t: Vec<&str> = line.split_whitespace().collect();
+            // Start, End, Src IP, Src port, Dst IP, Dst port, SSRC, payload
+            // (may hold spaces), packets, lost, (lost %), 6 timings, [X].
+            let pct = t
+                .iter()
+                .position(|x| x.starts_with('(') && x.ends_with("%)"))
+                .expect("lost percentage column");
+            RtpStreamLine {
+                dst_port: t[5].parse().unwrap(),
+                packets: t[pct - 2].parse().unwrap(),
+                lost: t[pct - 1].parse().unwrap(),
+                problems: t.len() > pct + 7,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn tshark_decodes_every_stream_without_options() {
+    if !common::require_tool("tshark") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
+    for (file, pcap) in captures(dir.path()) {
+        let medias = read_sdp(&pcap.with_extension("sdp"));
+        let datagrams = read_udp(&pcap);
+        jobs.push(Box::new(move || {
+            let name = file.display().to_string();
+            let out = Command::new("tshark")
+                .arg("-r")
+                .arg(&pcap)
+                .args(["-T", "fields", "-e", "frame.protocols", "-z", "rtp,streams"])
+                .output()
+                .map_err(|e| format!("{name}: {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            if !out.status.success() {
+                return Err(format!(
+                    "{name}: tshark failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let protocols: Vec<&str> = text.lines().take_while(|l| !l.starts_with('=')).collect();
+            if let Some(bad) = protocols.iter().find(|p| p.contains("malformed")) {
+                return Err(format!("{name}: malformed packet: {bad}"));
+            }
+            let udp: Vec<&&str> = protocols.iter().filter(|p| p.contains(":udp")).collect();
+            let undecoded = udp
+                .iter()
+                .filter(|p| !p.contains(":rtp") && !p.contains(":rtcp"))
+                .count();
+            if udp.len() != datagrams.len() || undecoded > 0 {
+                return Err(format!(
+                    "{name}: {undecoded} of {} datagrams not decoded as RTP/RTCP",
+                    udp.len()
+                ));
+            }
+            if !protocols.iter().any(|p| p.ends_with(":rtsp:sdp")) {
+                return Err(format!("{name}: no RTSP DESCRIBE reply with SDP"));
+            }
+            let streams = parse_rtp_streams(&text);
+            if streams.len() != medias.len() {
+                return Err(format!(
+                    "{name}: tshark sees {} RTP streams, SDP has {}",
+                    streams.len(),
+                    medias.len()
+                ));
+            }
+            for m in &medias {
+                let sent = datagrams.iter().filter(|d| d.dst_port == m.port).count() as u64;
+                let Some(s) = streams.iter().find(|s| s.dst_port == m.port) else {
+                    return Err(format!("{name}: no RTP stream to port {}", m.port));
+                };
+                if s.packets != sent || s.lost != 0 || s.problems {
+                    return Err(format!(
+                        "{name}: port {}: {} packets of {sent}, {} lost, problems: {}",
+                        m.port, s.packets, s.lost, s.problems
+                    ));
+                }
+            }
+            Ok(())
+        }));
+    }
+    assert!(jobs.len() >= 10, "only {} captures", jobs.len());
+    let failures = run_jobs(jobs);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,267 @@
+//! Round trip of every fixture: file -> `mediatool packetize` -> pcap ->
+//! our depacketizers -> access units, compared with what the demuxer reads
+//! from the file: byte for byte, with exact RTP timestamps, gapless
+//! sequence numbers, capture times that follow the media clock and sender
+//! reports whose NTP/RTP mapping matches the packets.
+
+mod common;
+mod packetize_support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mediatool::codec::nal::{annexb_ranges, nal_units};
+use mediatool::media::{self, AccessUnit, Codec, MediaError, Track};
+use mediatool::rtp::rtcp::{self, RtcpMessage};
+use mediatool::rtp::{self, rescale, wire_samples, ReceivedPacket, ReceivedUnit};
+use packetize_support::{packetize_ok, read_sdp, read_udp, Datagram, SdpMedia, START_UNIX};
+use rtp_types::RtpPacket;
+
+/// Each track's units, by track index.
+type UnitsByTrack = BTreeMap<usize, Vec<AccessUnit>>;
+
+/// The units of every track, as the demuxer reads them (None: no reader yet).
+fn demuxed(file: &Path) -> Option<(Vec<Track>, UnitsByTrack)> {
+    let mut demuxer = match media::open(file) {
+        Ok(d) => d,
+        Err(MediaError::Unsupported(why)) => {
+            eprintln!("skipping {}: {why}", file.display());
+            return None;
+        }
+        Err(e) => panic!("{}: {e}", file.display()),
+    };
+    let mut units = UnitsByTrack::new();
+    while let Some(unit) = demuxer.read_unit().unwrap() {
+        units.entry(unit.track).or_default().push(unit);
+    }
+    Some((demuxer.tracks().to_vec(), units))
+}
+
+/// What one RTP stream of the capture carried.
+struct Received {
+    units: Vec<ReceivedUnit>,
+    /// (capture time, RTP timestamp) of every packet.
+    packets: Vec<(Duration, u32)>,
+    ssrc: u32,
+    first_sequence: u16,
+}
+
+fn receive(media: &SdpMedia, datagrams: &[Datagram]) -> Received {
+    let mut depacketizer = rtp::depacketizer(&media.description).unwrap();
+    let mut units = Vec::new();
+    let mut packets = Vec::new();
+    let mut expected_sequence: Option<u16> = None;
+    let mut ssrc = None;
+    let mut first_sequence = 0;
+    for d in datagrams.iter().filter(|d| d.dst_port == media.port) {
+        let p = RtpPacket::parse(&d.payload).unwrap();
+        assert_eq!(p.payload_type(), media.payload_type);
+        assert_eq!(*ssrc.get_or_insert(p.ssrc()), p.ssrc(), "one SSRC");
+        if let Some(s) = expected_sequence {
+            assert_eq!(p.sequence_number(), s, "sequence numbers without gaps");
+        } else {
+            first_sequence = p.sequence_number();
+        }
+        expected_sequence = Some(p.sequence_number().wrapping_add(1));
+        packets.push((d.time, p.timestamp()));
+        let packet = ReceivedPacket {
+            sequence: p.sequence_number(),
+            timestamp: p.timestamp(),
+            marker: p.marker_bit(),
+            payload: Bytes::copy_from_slice(p.payload()),
+        };
+        depacketizer.push(&packet, &mut units).unwrap();
+    }
+    depacketizer.finish(&mut units);
+    Received {
+        units,
+        packets,
+        ssrc: ssrc.expect("packets on the RTP port"),
+        first_sequence,
+    }
+}
+
+/// The NAL units of received Annex B data.
+fn received_nals(data: &Bytes) -> Vec<Bytes> {
+    annexb_ranges(data).map(|r| data.slice(r)).collect()
+}
+
+/// Whether a NAL unit is a parameter set (H.264 SPS/PPS, H.265 VPS/SPS/PPS).
+fn is_parameter_set(codec: &Codec, nal: &[u8]) -> bool {
+    match codec {
+        Codec::H264 => matches!(nal[0] & 0x1f, 7 | 8),
+        _ => matches!((nal[0] >> 1) & 0x3f, 32..=34),
+    }
+}
+
+/// Checks the received units against the demuxer's and returns the RTP
+/// timestamp base (the timestamp of media time zero).
+fn compare(name: &str, track: &Track, sent: &[AccessUnit], got: &Received, clock: u32) -> u32 {
+    let base = got.units[0]
+        .timestamp
+        .wrapping_sub(rescale(sent[0].pts, track.clock_rate, clock) as u32);
+    match &track.codec {
+        Codec::Pcm(format) => {
+            // Packets split and rejoin blocks: compare the sample streams
+            // (in wire byte order) and each packet's sample offset.
+            let sent_wire: Vec<u8> = sent
+                .iter()
+                .flat_map(|u| wire_samples(*format, &u.data).to_vec())
+                .collect();
+            let got_wire: Vec<u8> = got.units.iter().flat_map(|u| u.data.to_vec()).collect();
+            assert!(sent_wire == got_wire, "{name}: PCM samples differ");
+            let frame = format.bytes() * usize::from(track.channels.unwrap());
+            let mut offset = 0u32;
+            for u in &got.units {
+                assert_eq!(
+                    u.timestamp,
+                    base.wrapping_add(offset),
+                    "{name}: PCM timestamp"
+                );
+                offset += (u.data.len() / frame) as u32;
+            }
+        }
+        Codec::H264 | Codec::Hevc => {
+            assert_eq!(got.units.len(), sent.len(), "{name}: access units");
+            for (i, (s, g)) in sent.iter().zip(&got.units).enumerate() {
+                let ts = base.wrapping_add(rescale(s.pts, track.clock_rate, clock) as u32);
+                assert_eq!(g.timestamp, ts, "{name}: unit {i} timestamp");
+                let sent_nals = nal_units(track.framing, &s.data);
+                let got_nals = received_nals(&g.data);
+                if sent_nals != got_nals {
+                    // Only parameter sets may be added, before a key frame
+                    // that lacked them (RFC 6184 §8.4 / RFC 7798 §7.3 allow
+                    // repeating them in band).
+                    assert!(s.keyframe, "{name}: unit {i} changed");
+                    let without: Vec<&Bytes> = got_nals
+                        .iter()
+                        .filter(|n| !is_parameter_set(&track.codec, n) || sent_nals.contains(n))
+                        .collect();
+                    assert_eq!(
+                        without,
+                        sent_nals.iter().collect::<Vec<_>>(),
+                        "{name}: unit {i}"
+                    );
+                }
+            }
+        }
+        _ => {
+            assert_eq!(got.units.len(), sent.len(), "{name}: frames");
+            for (i, (s, g)) in sent.iter().zip(&got.units).enumerate() {
+                let ts = base.wrapping_add(rescale(s.pts, track.clock_rate, clock) as u32);
+                assert_eq!(g.timestamp, ts, "{name}: frame {i} timestamp");
+                assert!(g.data == s.data, "{name}: frame {i} differs");
+            }
+        }
+    }
+    base
+}
+
+/// Capture times follow the media clock: a packet is never captured
+/// before its media time minus the reorder delay allowance, nor long after.
+fn check_timing(name: &str, got: &Received, base: u32, clock: u32, media_start: Duration) {
+    assert!(
+        got.packets.windows(2).all(|w| w[0].0 <= w[1].0),
+        "{name}: capture order"
+    );
+    // Capture times have microsecond resolution, timestamps one tick.
+    let slack = 1e-6 + 1.0 / f64::from(clock);
+    for &(time, ts) in &got.packets {
+        let media = f64::from(ts.wrapping_sub(base) as i32) / f64::from(clock);
+        let sent = time.as_secs_f64() - media_start.as_secs_f64();
+        // Video is sent in decoding order, up to a few frames before its
+        // presentation time; audio exactly on time.
+        assert!(
+            sent <= media + slack && sent >= media - 0.5,
+            "{name}: packet with media time {media:.6} captured at {sent:.6}"
+        );
+    }
+}
+
+/// Every sender report maps NTP to RTP the way the packets do.
+fn check_reports(
+    name: &str,
+    media: &SdpMedia,
+    datagrams: &[Datagram],
+    ssrc: u32,
+    base: u32,
+    media_start: Duration,
+) {
+    let clock = f64::from(media.description.clock_rate);
+    let mut reports = 0;
+    let mut bye = false;
+    for d in datagrams.iter().filter(|d| d.dst_port == media.port + 1) {
+        assert_eq!(d.src_port % 2, 1, "{name}: RTCP from an odd port");
+        for message in rtcp::parse(&d.payload).unwrap() {
+            match message {
+                RtcpMessage::SenderReport {
+                    ssrc: s,
+                    ntp,
+                    rtp_timestamp,
+                    ..
+                } => {
+                    assert_eq!(s, ssrc);
+                    let unix = (ntp >> 32) as f64 - 2_208_988_800.0
+                        + (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0;
+                    let since_start = unix - media_start.as_secs_f64();
+                    let expected = base.wrapping_add((since_start * clock).round() as u32);
+                    let diff = rtp_timestamp.wrapping_sub(expected) as i32;
+                    assert!(
+                        diff.abs() <= 1,
+                        "{name}: SR maps to {rtp_timestamp}, packets say {expected}"
+                    );
+                    // The report goes out when its NTP time says.
+                    assert!((d.time.as_secs_f64() - unix).abs() < 1e-5);
+                    reports += 1;
+                }
+                RtcpMessage::Sdes(items) => assert_eq!(items[0].0, ssrc),
+                RtcpMessage::Bye { ssrcs, .. } => {
+                    assert_eq!(ssrcs, [ssrc]);
+                    bye = true;
+                }
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(reports >= 2 && bye, "{name}: {reports} reports, bye {bye}");
+}
+
+#[test]
+fn every_fixture_round_trips_through_pcap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for file in common::media_fixtures() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let Some((tracks, units)) = demuxed(&file) else {
+            continue;
+        };
+        let pcap = packetize_ok(&file, dir.path(), &["--ssrc", "0badf00d", "--seq", "65500"]);
+        let medias = read_sdp(&pcap.with_extension("sdp"));
+        let datagrams = read_udp(&pcap);
+        let streamable: Vec<&Track> = tracks
+            .iter()
+            .filter(|t| rtp::packetizer(t).is_ok())
+            .collect();
+        assert_eq!(medias.len(), streamable.len(), "{name}: one m= per track");
+        // The media clock starts 10 ms after the start time (the RTSP exchange).
+        let media_start = Duration::from_secs(START_UNIX) + Duration::from_millis(10);
+        for (i, (media, track)) in medias.iter().zip(&streamable).enumerate() {
+            let got = receive(media, &datagrams);
+            if i == 0 {
+                assert_eq!(
+                    (got.ssrc, got.first_sequence),
+                    (0x0bad_f00d, 65500),
+                    "{name}"
+                );
+            }
+            let clock = media.description.clock_rate;
+            let base = compare(&name, track, &units[&track.index], &got, clock);
+            check_timing(&name, &got, base, clock, media_start);
+            check_reports(&name, media, &datagrams, got.ssrc, base, media_start);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} fixtures could be read");
+}

@@ -1,0 +1,149 @@
+//! What the packetize tests share: running `mediatool packetize`, reading
+//! the SDP it writes and the UDP datagrams of its capture.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use etherparse::{SlicedPacket, TransportSlice};
+use mediatool::media::TrackKind;
+use mediatool::rtp::PayloadDescription;
+use pcap_file::pcap::PcapReader;
+
+/// The capture time `--start-time` gives the tests' captures.
+pub const START: &str = "2024-01-01T00:00:00Z";
+
+/// Seconds from the Unix epoch to [`START`].
+pub const START_UNIX: u64 = 1_704_067_200;
+
+/// Runs `mediatool packetize FILE -o DIR/NAME.pcap ARGS...`.
+pub fn packetize(file: &Path, out: &Path, args: &[&str]) -> Output {
+    assert_cmd::Command::cargo_bin("mediatool")
+        .unwrap()
+        .arg("packetize")
+        .arg(file)
+        .arg("-o")
+        .arg(out)
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// Packetizes `file` into `dir` with a fixed start time and returns the
+/// capture's path; panics with stderr on failure.
+pub fn packetize_ok(file: &Path, dir: &Path, args: &[&str]) -> PathBuf {
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let out = dir.join(format!("{name}.pcap"));
+    let mut all = vec!["--start-time", START];
+    all.extend_from_slice(args);
+    let output = packetize(file, &out, &all);
+    assert!(
+        output.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// One `m=` section of the SDP beside a capture.
+#[derive(Clone, Debug)]
+pub struct SdpMedia {
+    /// Video or audio.
+    pub kind: TrackKind,
+    /// RTP port (RTCP on the next one).
+    pub port: u16,
+    /// Payload type.
+    pub payload_type: u8,
+    /// The payload format.
+    pub description: PayloadDescription,
+}
+
+/// The `m=` sections of an SDP file, in order.
+pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut medias = Vec::new();
+    // kind, port, payload type, rtpmap, fmtp of the section being read.
+    type Section = (TrackKind, u16, u8, Option<String>, Option<String>);
+    let mut current: Option<Section> = None;
+    let mut finish = |c: Option<Section>| {
+        if let Some((kind, port, pt, rtpmap, fmtp)) = c {
+            let description =
+                PayloadDescription::parse(kind, &rtpmap.expect("a=rtpmap"), fmtp.as_deref())
+                    .unwrap();
+            medias.push(SdpMedia {
+                kind,
+                port,
+                payload_type: pt,
+                description,
+            });
+        }
+    };
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("m=") {
+            finish(current.take());
+            let f: Vec<&str> = m.split_whitespace().collect();
+            let kind = if f[0] == "video" {
+                TrackKind::Video
+            } else {
+                TrackKind::Audio
+            };
+            current = Some((
+                kind,
+                f[1].parse().unwrap(),
+                f[3].parse().unwrap(),
+                None,
+                None,
+            ));
+        } else if let Some(v) = line.strip_prefix("a=rtpmap:") {
+            let c = current.as_mut().unwrap();
+            c.3 = Some(v.split_once(' ').unwrap().1.to_owned());
+        } else if let Some(v) = line.strip_prefix("a=fmtp:") {
+            let c = current.as_mut().unwrap();
+            c.4 = Some(v.split_once(' ').unwrap().1.to_owned());
+        }
+    }
+    finish(current.take());
+    medias
+}
+
+/// One UDP datagram of a capture.
+#[derive(Clone, Debug)]
+pub struct Datagram {
+    /// Capture time since the Unix epoch.
+    pub time: Duration,
+    /// UDP source port.
+    pub src_port: u16,
+    /// UDP destination port.
+    pub dst_port: u16,
+    /// The UDP payload.
+    pub payload: Vec<u8>,
+}
+
+/// Every UDP datagram of a classic pcap capture, checking the UDP checksum.
+pub fn read_udp(path: &Path) -> Vec<Datagram> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = PcapReader::new(file).unwrap();
+    let mut out = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.unwrap();
+        let sliced = SlicedPacket::from_ethernet(&packet.data).unwrap();
+        if let Some(TransportSlice::Udp(udp)) = &sliced.transport {
+            let header = udp.to_header();
+            if let Some(etherparse::NetSlice::Ipv4(ip)) = &sliced.net {
+                let expected = header
+                    .calc_checksum_ipv4(&ip.header().to_header(), udp.payload())
+                    .unwrap();
+                assert_eq!(header.checksum, expected, "UDP checksum");
+            }
+            out.push(Datagram {
+                time: packet.timestamp,
+                src_port: header.source_port,
+                dst_port: header.destination_port,
+                payload: udp.payload().to_vec(),
+            });
+        }
+    }
+    out
+}
