@@ -88,8 +88,12 @@ impl Settings {
         if text.trim().is_empty() {
             return Ok(Settings::default());
         }
-        let settings: Settings = serde_saphyr::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace('\n', " ")))?;
+        let settings: Settings = serde_saphyr::from_str(text).map_err(|e| {
+            // The first line says what and where; the rest is a source snippet.
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            anyhow::anyhow!("{}", first.strip_prefix("error: ").unwrap_or(first))
+        })?;
         Ok(settings)
     }
 
