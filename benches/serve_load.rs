@@ -12,9 +12,10 @@
 //! Needs ffmpeg (to make the test stream once) and, for the GStreamer
 //! peer, Debian's gir1.2-gst-rtsp-server-1.0 and python3-gi.
 //!
-//! Lateness: a packet's ideal arrival is the PLAY response's arrival plus
-//! its RTP timestamp's distance from RTP-Info's `rtptime` (the stream has
-//! no B-frames, so timestamps grow with send order). Loss: gaps in each
+//! Lateness: how much later than its session's most punctual packet a
+//! packet arrives, relative to its RTP timestamp (the stream has no
+//! B-frames, so timestamps grow with send order): a drift, a stall or a
+//! late burst shows; a constant offset does not. Loss: gaps in each
 //! session's sequence numbers.
 
 use std::io::{BufRead, BufReader};
@@ -117,8 +118,12 @@ fn stream_file(dir: &Path) -> PathBuf {
     eprintln!("making {} with ffmpeg...", path.display());
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=1280x720:rate=25:duration={STREAM_SECONDS}"))
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "50"])
+        .arg(format!(
+            "testsrc2=size=1280x720:rate=25:duration={STREAM_SECONDS}"
+        ))
+        .args([
+            "-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "50",
+        ])
         .args(["-b:v", BIT_RATE, "-maxrate", BIT_RATE, "-bufsize", "1M"])
         .args(["-x264-params", "nal-hrd=cbr:aud=1"])
         .arg(&path)
@@ -169,7 +174,10 @@ fn start_server(peer: Peer, file: &Path) -> Server {
         .read_line(&mut line)
         .unwrap();
     let base = line.trim().to_owned();
-    assert!(base.starts_with("rtsp://"), "server did not start: {line:?}");
+    assert!(
+        base.starts_with("rtsp://"),
+        "server did not start: {line:?}"
+    );
     let url = match peer {
         Peer::Mediatool => format!("{base}{}", file.file_name().unwrap().to_str().unwrap()),
         Peer::Gstreamer => base,
@@ -186,9 +194,9 @@ fn usage(pid: u32) -> (f64, u64) {
         .split_whitespace()
         .collect();
     // utime and stime are fields 14 and 15 (1-based), in USER_HZ (100/s).
-    let ticks: u64 = fields.get(11..13).map_or(0, |f| {
-        f.iter().filter_map(|v| v.parse::<u64>().ok()).sum()
-    });
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
     let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
@@ -264,8 +272,8 @@ impl Rtsp {
                         .and_then(|(_, v)| v.parse().ok())
                         .unwrap_or(0);
                     if self.buf.len() >= end + 4 + length {
-                        let body =
-                            String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length]).into_owned();
+                        let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length])
+                            .into_owned();
                         self.buf.drain(..end + 4 + length);
                         return Ok(Reply {
                             status,
@@ -276,7 +284,11 @@ impl Rtsp {
                 }
             }
             let mut chunk = [0u8; 16384];
-            let n = self.stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .await
+                .map_err(|e| e.to_string())?;
             if n == 0 {
                 return Err("connection closed".into());
             }
@@ -317,23 +329,30 @@ impl Meter {
         self.last_seq = Some(self.last_seq.map_or(extended, |l| l.max(extended)));
         self.first_seq = Some(self.first_seq.map_or(extended, |f| f.min(extended)));
         self.stats.received += 1;
-        let media = Duration::from_micros(u64::from(ts.wrapping_sub(self.rtptime)) * 1_000_000 / 90_000);
-        let ideal = self.play_at + media;
-        let late = if now >= ideal {
-            i64::try_from((now - ideal).as_micros()).unwrap_or(i64::MAX)
-        } else {
-            -i64::try_from((ideal - now).as_micros()).unwrap_or(i64::MAX)
-        };
-        if late > 50_000 {
-            self.stats.late_50ms += 1;
-        }
-        self.stats.lateness_us.push(late);
+        // Arrival minus media time (RTP timestamp distance from RTP-Info's
+        // rtptime), both from PLAY; lateness is measured against the
+        // session's most punctual packet, so a server's constant offset
+        // between RTP-Info and its first packet does not count.
+        let media = i64::from(ts.wrapping_sub(self.rtptime).cast_signed()) * 1_000_000 / 90_000;
+        let arrival =
+            i64::try_from(now.duration_since(self.play_at).as_micros()).unwrap_or(i64::MAX);
+        self.stats.lateness_us.push(arrival - media);
     }
 
     fn finish(mut self) -> Stats {
         if let (Some(first), Some(last)) = (self.first_seq, self.last_seq) {
             self.stats.expected = last - first + 1;
         }
+        let best = self.stats.lateness_us.iter().copied().min().unwrap_or(0);
+        for late in &mut self.stats.lateness_us {
+            *late -= best;
+        }
+        self.stats.late_50ms = self
+            .stats
+            .lateness_us
+            .iter()
+            .filter(|&&l| l > 50_000)
+            .count() as u64;
         self.stats
     }
 }
@@ -370,7 +389,9 @@ async fn session(
         session: None,
     };
     let prepared = async {
-        let describe = rtsp.request("DESCRIBE", &url, "Accept: application/sdp\r\n").await?;
+        let describe = rtsp
+            .request("DESCRIBE", &url, "Accept: application/sdp\r\n")
+            .await?;
         if describe.status != 200 {
             return Err(format!("DESCRIBE {}", describe.status));
         }
@@ -420,7 +441,10 @@ async fn session(
         Err(e) => return fail(e),
     };
     start.wait().await;
-    let play = match rtsp.request("PLAY", base.trim_end_matches('/'), "Range: npt=0.000-\r\n").await {
+    let play = match rtsp
+        .request("PLAY", base.trim_end_matches('/'), "Range: npt=0.000-\r\n")
+        .await
+    {
         Ok(play) if play.status == 200 => play,
         Ok(play) => return fail(format!("PLAY {}", play.status)),
         Err(e) => return fail(e),

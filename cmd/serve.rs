@@ -62,6 +62,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let config = ServerConfig::try_from(file.overridden_by(args.settings()?))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        // File reads run here in short batches; a bounded pool keeps a
+        // thousand sessions from starting hundreds of threads.
+        .max_blocking_threads(32)
         .enable_all()
         .thread_name("mediatool-serve")
         .build()?;

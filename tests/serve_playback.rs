@@ -123,8 +123,9 @@ fn rtp_info_pacing_rtcp_and_play_after_the_end() {
     );
     assert_contiguous(&got.rtp);
     assert!(!got.sender_reports.is_empty(), "no RTCP sender report");
-    // Real time: 50 frames at 25 fps arrive over 2 s, each within 50 ms of
-    // its timestamp (no burst, no drift); the file has no B-frames.
+    // Real time: 50 frames at 25 fps arrive over 2 s, each near its
+    // timestamp (no burst, no drift; the margin allows for a loaded CI
+    // machine running a debug build); the file has no B-frames.
     let elapsed = started.elapsed();
     assert!(
         elapsed > Duration::from_millis(1900),

@@ -180,6 +180,9 @@ fn error_statuses() {
         459
     );
     assert_eq!(status(&mut c, "GET_PARAMETER", &url, &session), 200);
+    let require = c.request("OPTIONS", &url, &[("Require", "implicit-play")]);
+    assert_eq!(require.status, 551);
+    assert_eq!(require.header("Unsupported"), Some("implicit-play"));
     assert_eq!(status(&mut c, "SET_PARAMETER", &url, &session), 200);
 
     // Requests the codec must refuse.

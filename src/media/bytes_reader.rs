@@ -26,6 +26,8 @@ pub struct BytesReader {
     offset: u64,
     size: u64,
     eof: bool,
+    /// Bytes asked for per refill.
+    chunk: usize,
 }
 
 impl BytesReader {
@@ -50,7 +52,16 @@ impl BytesReader {
             offset: 0,
             size,
             eof: false,
+            chunk: CHUNK,
         }
+    }
+
+    /// Refills `chunk` bytes at a time instead of 1 MiB (at least 4 KiB):
+    /// what a server holding many files open at once wants, since a chunk
+    /// stays in memory while any unit sliced from it is alive.
+    pub fn with_chunk(mut self, chunk: usize) -> BytesReader {
+        self.chunk = chunk.max(4096);
+        self
     }
 
     /// Size of the input in bytes when it was opened.
@@ -81,8 +92,9 @@ impl BytesReader {
             return Ok(0);
         }
         let len = self.buf.len();
-        self.buf.reserve(CHUNK);
-        self.buf.resize(len + CHUNK, 0);
+        let chunk = self.chunk;
+        self.buf.reserve(chunk);
+        self.buf.resize(len + chunk, 0);
         let mut filled = 0;
         let result = loop {
             match self.input.read(&mut self.buf[len + filled..]) {
@@ -92,7 +104,7 @@ impl BytesReader {
                 }
                 Ok(n) => {
                     filled += n;
-                    if filled == CHUNK {
+                    if filled == chunk {
                         break Ok(());
                     }
                 }
@@ -141,5 +153,25 @@ impl BytesReader {
         self.offset = offset;
         self.eof = false;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_chunks_read_the_same_bytes() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader = BytesReader::from_bytes(data.clone()).with_chunk(1);
+        // At least 4 KiB a refill, however small the request.
+        assert_eq!(reader.fill_more().unwrap(), 4096);
+        let mut out = Vec::new();
+        while out.len() < data.len() {
+            let n = reader.peek(5000).unwrap().len().min(5000);
+            out.extend_from_slice(&reader.take(n));
+        }
+        assert_eq!(out, data);
+        assert!(reader.peek(1).unwrap().is_empty());
     }
 }

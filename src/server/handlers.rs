@@ -22,6 +22,10 @@ pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Re
     if request.cseq().is_none() {
         return Response::new(Status::BAD_REQUEST);
     }
+    // RFC 2326 §12.32: no optional feature is supported.
+    if let Some(required) = request.header("Require") {
+        return Response::new(Status::OPTION_NOT_SUPPORTED).header("Unsupported", required);
+    }
     let user = match request.method {
         // OPTIONS needs no credentials, but uses them when given.
         Method::Options => authenticate(shared, &request).ok().flatten(),

@@ -169,6 +169,8 @@ impl Status {
     pub const UNAVAILABLE: Status = Status(503);
     /// 505 RTSP Version Not Supported
     pub const VERSION_NOT_SUPPORTED: Status = Status(505);
+    /// 551 Option not supported
+    pub const OPTION_NOT_SUPPORTED: Status = Status(551);
 
     /// The reason phrase of RFC 2326 §7.1.1.
     pub fn reason(self) -> &'static str {
@@ -192,6 +194,7 @@ impl Status {
             501 => "Not Implemented",
             503 => "Service Unavailable",
             505 => "RTSP Version Not Supported",
+            551 => "Option not supported",
             _ => "Unknown",
         }
     }

@@ -12,6 +12,10 @@ use crate::stream::{self, MediaStream, PacketKind, RtpInfo, StreamConfig, Stream
 
 use super::playback::{Kind, Timed};
 
+/// File bytes read at a time: a few hundred milliseconds of a 2 Mbit/s
+/// stream, so a playing session holds about this much of its file.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// A session's packet source. Its methods read the file: call them on the
 /// blocking pool.
 pub struct Source {
@@ -39,7 +43,7 @@ impl Source {
         looping: bool,
         peer: IpAddr,
     ) -> Result<Source, StreamError> {
-        let demuxer = crate::media::open(file)?;
+        let demuxer = crate::media::open_chunked(file, READ_CHUNK)?;
         let config = StreamConfig {
             tracks: tracks.iter().map(|(index, _)| *index).collect(),
             max_payload: stream::max_payload_for_mtu(1500, peer.is_ipv6()).unwrap_or(1400),
