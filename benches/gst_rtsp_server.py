@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""A GStreamer RTSP server (gst-rtsp-server) serving one H.264 elementary
-stream on demand, as the peer `benches/serve_load.rs` measures mediatool
+"""A GStreamer RTSP server (gst-rtsp-server) serving the H.264 stream of
+an MP4 file on demand, as the peer `benches/serve_load.rs` measures mediatool
 against. Each client gets its own pipeline (not shared), as mediatool gives
-each client its own read position.
+each client its own read position. (From an elementary stream, h264parse
+gives frames no PTS and rtph264pay then stamps every packet alike: hence MP4.)
 
-Usage: gst_rtsp_server.py FILE.h264 PORT
+Usage: gst_rtsp_server.py FILE.mp4 PORT
 Prints the stream's URL on stdout once listening. Needs Debian's
 gir1.2-gst-rtsp-server-1.0 and python3-gi (run with /usr/bin/python3).
 """
@@ -25,7 +26,7 @@ def main():
     server.set_service(port)
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
-        f'( filesrc location="{path}" ! h264parse ! '
+        f'( filesrc location="{path}" ! qtdemux ! h264parse ! '
         "rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
     factory.set_shared(False)

@@ -155,6 +155,20 @@ fn start_server(peer: Peer, file: &Path) -> Server {
             .spawn()
             .unwrap(),
         Peer::Gstreamer => {
+            // h264parse gives an elementary stream's frames DTS but no PTS,
+            // and rtph264pay stamps every packet alike without PTS: the
+            // peer reads the same stream from an MP4 copy instead.
+            let mp4 = file.with_extension("mp4");
+            if !mp4.exists() {
+                let status = Command::new("ffmpeg")
+                    .args(["-v", "error", "-y", "-i"])
+                    .arg(file)
+                    .args(["-c", "copy"])
+                    .arg(&mp4)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "ffmpeg could not make {}", mp4.display());
+            }
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
@@ -162,7 +176,7 @@ fn start_server(peer: Peer, file: &Path) -> Server {
                 .port();
             Command::new("/usr/bin/python3")
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gst_rtsp_server.py"))
-                .arg(file)
+                .arg(&mp4)
                 .arg(port.to_string())
                 .stdout(Stdio::piped())
                 .spawn()
@@ -230,7 +244,14 @@ impl Reply {
 }
 
 impl Rtsp {
+    /// Sends a request and waits (at most 30 s) for its response.
     async fn request(&mut self, method: &str, url: &str, extra: &str) -> Result<Reply, String> {
+        tokio::time::timeout(Duration::from_secs(30), self.exchange(method, url, extra))
+            .await
+            .map_err(|_| format!("{method}: no response in 30 s"))?
+    }
+
+    async fn exchange(&mut self, method: &str, url: &str, extra: &str) -> Result<Reply, String> {
         self.cseq += 1;
         let session = self
             .session
@@ -379,6 +400,7 @@ async fn session(
         Ok(s) => s,
         Err(e) => {
             ready.wait().await;
+            start.wait().await;
             return fail(e.to_string());
         }
     };
@@ -436,11 +458,11 @@ async fn session(
     // Every session is set up before any plays, so setting up never
     // competes with streaming in what is measured.
     ready.wait().await;
+    start.wait().await;
     let (base, sockets) = match prepared {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    start.wait().await;
     let play = match rtsp
         .request("PLAY", base.trim_end_matches('/'), "Range: npt=0.000-\r\n")
         .await
