@@ -184,9 +184,10 @@ fn start_server(peer: Peer, file: &Path) -> Server {
         }
     };
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    // Keep reading (the file list follows) so the pipe stays open.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let base = line.trim().to_owned();
     assert!(
         base.starts_with("rtsp://"),
@@ -244,11 +245,11 @@ impl Reply {
 }
 
 impl Rtsp {
-    /// Sends a request and waits (at most 30 s) for its response.
+    /// Sends a request and waits (at most 90 s) for its response.
     async fn request(&mut self, method: &str, url: &str, extra: &str) -> Result<Reply, String> {
-        tokio::time::timeout(Duration::from_secs(30), self.exchange(method, url, extra))
+        tokio::time::timeout(Duration::from_secs(90), self.exchange(method, url, extra))
             .await
-            .map_err(|_| format!("{method}: no response in 30 s"))?
+            .map_err(|_| format!("{method}: no response in 90 s"))?
     }
 
     async fn exchange(&mut self, method: &str, url: &str, extra: &str) -> Result<Reply, String> {
@@ -380,6 +381,8 @@ impl Meter {
 
 /// One client session: DESCRIBE, SETUP, PLAY, receive, TEARDOWN.
 async fn session(
+    delay: Duration,
+    play_delay: Duration,
     url: String,
     transport: Transport,
     start: Arc<Barrier>,
@@ -390,6 +393,7 @@ async fn session(
         error: Some(e),
         ..Stats::default()
     };
+    tokio::time::sleep(delay).await;
     let addr: SocketAddr = url["rtsp://".len()..]
         .split('/')
         .next()
@@ -463,6 +467,7 @@ async fn session(
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    tokio::time::sleep(play_delay).await;
     let play = match rtsp
         .request("PLAY", base.trim_end_matches('/'), "Range: npt=0.000-\r\n")
         .await
@@ -561,8 +566,13 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
     let start = Arc::new(Barrier::new(sessions + 1));
     let window = Arc::new(std::sync::OnceLock::new());
     let tasks: Vec<_> = (0..sessions)
-        .map(|_| {
+        .map(|i| {
             tokio::spawn(session(
+                // Connections arrive 200 a second, not all at once, and
+                // PLAYs spread over one GOP (2 s), as independent viewers'
+                // would: key frames of all sessions don't coincide.
+                Duration::from_millis(5 * i as u64),
+                Duration::from_millis((2000 * i / sessions) as u64),
                 server.url.clone(),
                 transport,
                 Arc::clone(&start),
@@ -573,8 +583,9 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
         .collect();
     ready.wait().await;
     let (_, rss_setup) = usage(pid);
-    // Measure from 2 s after PLAY (start-up settles) for `seconds`.
-    let begin = Instant::now() + Duration::from_secs(2);
+    // Measure from 3 s after the first PLAY (all are playing by then) for
+    // `seconds`.
+    let begin = Instant::now() + Duration::from_secs(3);
     let end = begin + Duration::from_secs(seconds);
     window.set((begin, end)).ok();
     start.wait().await;
@@ -647,7 +658,7 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "{} sessions of {} ({BIT_RATE}bit/s H.264), {} s measured after 2 s of warm-up",
+        "{} sessions of {} ({BIT_RATE}bit/s H.264), {} s measured once all play (PLAYs spread over 2 s)",
         options
             .sessions
             .iter()

@@ -71,12 +71,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let server = Server::bind(config)?;
         let lines = tokio::task::block_in_place(|| server.startup_lines());
+        // Best effort: a reader that closed stdout must not stop the server.
         let mut out = std::io::stdout().lock();
-        for line in lines {
-            writeln!(out, "{line}")?;
-        }
-        out.flush()?;
+        let printed = lines
+            .iter()
+            .try_for_each(|line| writeln!(out, "{line}"))
+            .and_then(|()| out.flush());
         drop(out);
+        if let Err(e) = printed {
+            tracing::warn!("cannot print the start-up lines: {e}");
+        }
         server.run(shutdown_signal()).await
     })
 }
