@@ -71,7 +71,17 @@ fn gstreamer_decodes_every_fixture_over_udp_and_tcp() {
         let count = decoded(r, &path);
         // Mono samples for audio (ffprobe's frames times samples a frame).
         let expected = r.samples_or_frames();
-        if !output.status.success() || count != expected || !stderr.trim().is_empty() {
+        // rtspsrc over TCP sometimes reports "Could not send message.
+        // (Received end-of-file)" while it tears down after the last
+        // buffer (it sends on a connection it is closing): not a decoding
+        // error, and only tolerated when everything was decoded.
+        let teardown_race = stderr.contains("Received end-of-file")
+            && stderr
+                .lines()
+                .filter(|l| l.starts_with("ERROR:"))
+                .all(|l| l.contains("Could not write to resource"));
+        let clean = output.status.success() && stderr.trim().is_empty();
+        if count != expected || !(clean || teardown_race) {
             failures.push(format!(
                 "{} via {how}: {count} decoded, expected {expected}, status {:?}, stderr: {stderr}",
                 r.name,
