@@ -27,7 +27,7 @@ const READ_AHEAD: Duration = Duration::from_millis(300);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
 /// How long the end-of-stream BYE waits after the last media packet.
-const BYE_GRACE: Duration = Duration::from_millis(40);
+const BYE_GRACE: Duration = Duration::from_millis(200);
 
 /// RTP or RTCP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,8 +253,10 @@ async fn run(
                     }
                     if p.kind == Kind::Rtcp && !p.deferred && is_bye(&p.data) {
                         // The stream's BYE shares the last packet's send
-                        // time; a receiver polling its RTCP socket first
-                        // (ffmpeg over UDP) would drop that last packet.
+                        // time; a receiver that ends on BYE while the last
+                        // packets still wait in its RTP socket (ffmpeg and
+                        // GStreamer over UDP, on a loaded machine) would
+                        // drop them.
                         p.at += BYE_GRACE;
                         p.deferred = true;
                         break;
