@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection::{Outgoing, SendError};
 use super::session::Delivery;
 use super::source::Source;
-use super::udp::UdpPlane;
+use super::udp::{self, UdpPlane};
 use crate::stream::StreamError;
 
 /// How far ahead of the clock packets are read.
@@ -199,6 +199,8 @@ async fn run(
     let mut more = true;
     let origin = Instant::now();
     let mut worst_late = Duration::ZERO;
+    // The packets of one send time, sent together.
+    let mut batch: Vec<Timed> = Vec::new();
     let sender = Sender {
         outputs: &link.outputs,
         udp: link.udp.as_deref(),
@@ -261,13 +263,13 @@ async fn run(
                         p.deferred = true;
                         break;
                     }
-                    let p = pending.pop_front().expect("front exists");
-                    if let Err(SendError::Closed) = sender.send(&p).await {
-                        tracing::debug!("{label}: connection gone, stopping");
-                        link.cancel.cancel();
-                        break;
-                    }
+                    batch.push(pending.pop_front().expect("front exists"));
                 }
+                if let Err(SendError::Closed) = sender.send(&batch).await {
+                    tracing::debug!("{label}: connection gone, stopping");
+                    link.cancel.cancel();
+                }
+                batch.clear();
             }
         }
     };
@@ -287,9 +289,7 @@ async fn run(
         } else {
             "session ended"
         };
-        for p in source.bye(reason) {
-            let _ = sender.send(&p).await;
-        }
+        let _ = sender.send(&source.bye(reason)).await;
     }
     if outcome != Outcome::Stopped {
         pending.clear();
@@ -307,34 +307,45 @@ struct Sender<'a> {
 }
 
 impl Sender<'_> {
-    async fn send(&self, p: &Timed) -> Result<(), SendError> {
-        let Some(output) = self.outputs.get(p.track) else {
-            return Ok(());
-        };
-        match output {
-            Delivery::Udp { rtp, rtcp } => {
-                let dest = if p.kind == Kind::Rtp { rtp } else { rtcp };
-                let Some(pair) = self.udp.and_then(|u| u.pair_for(dest)) else {
-                    return Ok(());
-                };
-                let socket = if p.kind == Kind::Rtp {
-                    &pair.rtp
-                } else {
-                    &pair.rtcp
-                };
-                // A lost datagram is UDP's nature; errors such as ICMP
-                // "port unreachable" from a departed client are not fatal.
-                let _ = socket.send_to(&p.data, dest).await;
-                Ok(())
-            }
-            Delivery::Interleaved { sink, rtp, rtcp } => {
-                let channel = if p.kind == Kind::Rtp { *rtp } else { *rtcp };
-                sink.send_data(Outgoing::Data {
-                    channel,
-                    payload: p.data.clone(),
-                })
-                .await
+    /// Sends `packets` in order: runs going to one UDP address in batches,
+    /// interleaved ones through their connection's queue.
+    async fn send(&self, packets: &[Timed]) -> Result<(), SendError> {
+        let mut rest = packets;
+        while let Some(first) = rest.first() {
+            let Some(output) = self.outputs.get(first.track) else {
+                rest = &rest[1..];
+                continue;
+            };
+            match output {
+                Delivery::Udp { rtp, rtcp } => {
+                    let dest = if first.kind == Kind::Rtp { rtp } else { rtcp };
+                    let run = rest
+                        .iter()
+                        .take_while(|p| p.track == first.track && p.kind == first.kind)
+                        .count();
+                    if let Some(pair) = self.udp.and_then(|u| u.pair_for(dest)) {
+                        let socket = if first.kind == Kind::Rtp {
+                            &pair.rtp
+                        } else {
+                            &pair.rtcp
+                        };
+                        let datagrams: Vec<&[u8]> =
+                            rest[..run].iter().map(|p| &p.data[..]).collect();
+                        udp::send_many(socket, *dest, &datagrams).await;
+                    }
+                    rest = &rest[run..];
+                }
+                Delivery::Interleaved { sink, rtp, rtcp } => {
+                    let channel = if first.kind == Kind::Rtp { *rtp } else { *rtcp };
+                    sink.send_data(Outgoing::Data {
+                        channel,
+                        payload: first.data.clone(),
+                    })
+                    .await?;
+                    rest = &rest[1..];
+                }
             }
         }
+        Ok(())
     }
 }
