@@ -2,9 +2,10 @@
 //! side with ffprobe parsing the same file (`-count_packets`, no decoding).
 //!
 //! Run: `cargo bench --bench probe` (MEDIATOOL_BENCH_MB sets the large
-//! file's size, default 500). The stream is a 720p clip encoded once with
-//! ffmpeg and repeated (each repetition starts with SPS/PPS/IDR, so the
-//! result is one valid stream); it lives in `target/bench-data/`.
+//! file's size, default 500). The stream is a 720p 8 Mbit/s clip with
+//! B-frames encoded once with ffmpeg and repeated (each repetition starts
+//! with SPS/PPS/IDR, so the result is one valid stream); it lives in
+//! `target/bench-data/`.
 //!
 //! Figures: input scanned per second (warm page cache) and the peak resident
 //! memory of a process that does nothing but `mediatool::media::inspect`,
@@ -28,7 +29,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let clip = base_clip(&dir);
     println!(
-        "probe benchmark: H.264 Annex B, 1280x720, repeated {}",
+        "probe benchmark: H.264 Annex B, 1280x720, 8 Mbit/s with B-frames, repeated {}",
         clip.display()
     );
     println!(
@@ -80,45 +81,17 @@ fn child(file: &Path) {
     println!("{} {secs} {hwm}", info.stats[0].frames);
 }
 
-/// A 20 s 720p clip at a high bit rate, encoded once.
+/// A 40 s 720p clip at 8 Mbit/s with B-frames (a typical broadcast-like
+/// stream: ~40 KB per frame, so per-frame work counts), encoded once.
 fn base_clip(dir: &Path) -> PathBuf {
-    let clip = dir.join("clip720p.264");
+    let clip = dir.join("clip720p-8M-bframes.264");
     if !clip.exists() {
         eprintln!("encoding the base clip with ffmpeg (once)...");
         let status = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+            .args(["-i", "testsrc2=size=1280x720:rate=25:duration=40"])
             .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=1280x720:rate=25:duration=20",
-            ])
-            .args([
-                "-f",
-                "lavfi",
-                "-i",
-                "nullsrc=size=1280x720:rate=25,geq=random(1)*255:128:128",
-            ])
-            .args([
-                "-filter_complex",
-                "[0][1]blend=all_mode=addition:all_opacity=0.15",
-                "-t",
-                "20",
-            ])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-bf",
-                "0",
-                "-qp",
-                "18",
-                "-g",
-                "50",
+                "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b:v", "8M", "-g", "50",
             ])
             .arg(&clip)
             .status()
@@ -130,7 +103,7 @@ fn base_clip(dir: &Path) -> PathBuf {
 
 /// The clip repeated until the file holds at least `mb` megabytes.
 fn repeated(clip: &Path, dir: &Path, mb: u64) -> PathBuf {
-    let file = dir.join(format!("big-{mb}MB.264"));
+    let file = dir.join(format!("probe-{mb}MB.264"));
     let want = mb * 1_000_000;
     if std::fs::metadata(&file)
         .map(|m| m.len() >= want)
