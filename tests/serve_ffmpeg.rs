@@ -19,10 +19,18 @@ fn ffmpeg(transport: &str, url: &str, before_input: &[&str]) -> Command {
     command
 }
 
+/// stdout and stderr; stderr without the notice ffmpeg prints when another
+/// client took the UDP port it tried first (it then takes another: many
+/// clients start at once here).
 fn text(output: &Output) -> (String, String) {
+    let stderr: Vec<&str> = std::str::from_utf8(&output.stderr)
+        .unwrap_or("")
+        .lines()
+        .filter(|l| !l.contains("bind failed: Address already in use"))
+        .collect();
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+        stderr.join("\n"),
     )
 }
 

@@ -572,3 +572,40 @@ fn start_up_lines_and_clean_shutdown() {
         server.log()
     );
 }
+
+#[test]
+fn a_changed_file_is_described_afresh() {
+    let server = TestServer::start(&[("clip", "audio_48k_mono.aac")], &[]);
+    let url = server.url("clip");
+    let mut c = server.connect();
+    let before = c.request("DESCRIBE", &url, &[]);
+    assert!(
+        before.body.contains("mpeg4-generic/48000/1"),
+        "{}",
+        before.body
+    );
+    // Replaced by an MP3 of another length: a new description, not the
+    // cached one.
+    let path = server.dir.path().join("clip");
+    std::fs::copy(serve_common::fixtures().join("audio_44k_stereo.mp3"), &path).unwrap();
+    let after = c.request("DESCRIBE", &url, &[]);
+    assert_eq!(after.status, 200);
+    assert!(after.body.contains("MPA/90000"), "{}", after.body);
+    assert_ne!(
+        before.body.lines().find(|l| l.starts_with("a=range")),
+        after.body.lines().find(|l| l.starts_with("a=range"))
+    );
+    // Broken now: 415, and fine again once repaired.
+    std::fs::write(&path, b"not media at all").unwrap();
+    assert_eq!(c.request("DESCRIBE", &url, &[]).status, 415);
+    std::fs::copy(serve_common::fixtures().join("audio_48k_mono.aac"), &path).unwrap();
+    // The same description again, but for its version (o=), the file's time.
+    let without_origin = |sdp: &str| -> Vec<String> {
+        sdp.lines()
+            .filter(|l| !l.starts_with("o="))
+            .map(str::to_owned)
+            .collect()
+    };
+    let repaired = c.request("DESCRIBE", &url, &[]);
+    assert_eq!(without_origin(&repaired.body), without_origin(&before.body));
+}
