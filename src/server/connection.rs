@@ -132,10 +132,11 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
             Ok(None) => break "closed by client",
             Ok(Some(Err(_))) => break "read error",
             Ok(Some(Ok(Incoming::Response))) => continue,
-            Ok(Some(Ok(Incoming::Data { channel, .. }))) => {
+            Ok(Some(Ok(Incoming::Data { channel, payload }))) => {
                 // The client's RTCP over TCP: a sign of life.
                 if let Some(session) = ctx.channels.get(&channel).and_then(Weak::upgrade) {
                     shared.sessions.touch(&session);
+                    session.client_rtcp(&payload);
                 }
                 continue;
             }

@@ -94,6 +94,44 @@ pub struct Session {
 }
 
 impl Session {
+    /// Reads an RTCP packet from the client (RFC 3550 §6.4): its reception
+    /// reports (loss, jitter, round trip) and BYE are logged at debug level.
+    pub fn client_rtcp(&self, data: &[u8]) {
+        use crate::rtp::rtcp::{self, RtcpMessage};
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let Ok(messages) = rtcp::parse(data) else {
+            return;
+        };
+        for message in messages {
+            match message {
+                RtcpMessage::ReceiverReport { reports, .. }
+                | RtcpMessage::SenderReport { reports, .. } => {
+                    for r in reports {
+                        let rtt = r
+                            .round_trip(std::time::SystemTime::now())
+                            .map_or_else(String::new, |d| format!(", round trip {d:?}"));
+                        tracing::debug!(
+                            "session {}: receiver report on {:08X}: {:.1}% lost lately, {} in all, jitter {}{rtt}",
+                            self.id,
+                            r.ssrc,
+                            f64::from(r.fraction_lost) * 100.0 / 256.0,
+                            r.cumulative_lost,
+                            r.jitter
+                        );
+                    }
+                }
+                RtcpMessage::Bye { reason, .. } => tracing::debug!(
+                    "session {}: the client sent BYE ({})",
+                    self.id,
+                    reason.unwrap_or_default()
+                ),
+                _ => {}
+            }
+        }
+    }
+
     /// The control URL of track `index`, as in RTP-Info (RFC 2326 §12.33).
     pub fn track_url(&self, index: usize) -> String {
         format!("{}/{}", self.url, crate::sdp::track_control(index))

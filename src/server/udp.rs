@@ -97,8 +97,8 @@ impl UdpPlane {
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 2048];
                     loop {
-                        let from = match socket.recv_from(&mut buf).await {
-                            Ok((_, from)) => from,
+                        let (len, from) = match socket.recv_from(&mut buf).await {
+                            Ok(received) => received,
                             // ICMP port unreachable from a departed client, etc.
                             Err(_) => continue,
                         };
@@ -108,6 +108,7 @@ impl UdpPlane {
                         let session = plane.lock().get(&from).and_then(Weak::upgrade);
                         if let Some(session) = session {
                             sessions.touch(&session);
+                            session.client_rtcp(&buf[..len]);
                         }
                     }
                 });
