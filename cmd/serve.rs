@@ -1,16 +1,18 @@
 //! `mediatool serve [DIR]`: the on-demand RTSP server.
 
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use mediatool::server::config::UserEntry;
+use mediatool::server::{Server, ServerConfig, Settings};
 
 /// Serve every media file under DIR over RTSP, on demand.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory whose files are served (URL paths are relative to it).
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    /// Directory whose files are served (URL paths are relative to it) [default: .].
+    pub dir: Option<PathBuf>,
     /// RTSP port [default: 554, or 8554 if 554 cannot be bound].
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
@@ -53,6 +55,84 @@ pub struct ServeArgs {
 }
 
 /// Runs the server until SIGINT/SIGTERM.
-pub fn run(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`serve` is not implemented yet (issue 4)")
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => Settings::from_file(path)?,
+        None => Settings::default(),
+    };
+    let config = ServerConfig::try_from(file.overridden_by(args.settings()?))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        // File reads run here in short batches; a bounded pool keeps a
+        // thousand sessions from starting hundreds of threads.
+        .max_blocking_threads(32)
+        .enable_all()
+        .thread_name("mediatool-serve")
+        .build()?;
+    runtime.block_on(async {
+        let server = Server::bind(config)?;
+        let lines = tokio::task::block_in_place(|| server.startup_lines());
+        // Best effort: a reader that closed stdout must not stop the server.
+        let mut out = std::io::stdout().lock();
+        let printed = lines
+            .iter()
+            .try_for_each(|line| writeln!(out, "{line}"))
+            .and_then(|()| out.flush());
+        drop(out);
+        if let Err(e) = printed {
+            tracing::warn!("cannot print the start-up lines: {e}");
+        }
+        server.run(shutdown_signal()).await
+    })
+}
+
+impl ServeArgs {
+    /// The flags as settings to lay over the configuration file: only the
+    /// flags given count.
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let users = self
+            .user
+            .iter()
+            .map(|u| UserEntry::Text(u.clone()))
+            .collect::<Vec<_>>();
+        Ok(Settings {
+            dir: self.dir.clone(),
+            port: self.port,
+            bind: self.bind,
+            http_port: self.http_port,
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_port: self.tls_port,
+            srtp: (self.srtp || self.no_srtp).then_some(self.srtp),
+            users: (!users.is_empty()).then_some(users),
+            realm: self.realm.clone(),
+            basic_auth: None,
+            reclaim: self.reclaim,
+            looping: self.looping.then_some(true),
+            rtp_port: None,
+            max_sessions: None,
+        })
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -13,4 +13,5 @@ pub mod pcap;
 pub mod probe;
 pub mod rtp;
 pub mod sdp;
+pub mod server;
 pub mod stream;

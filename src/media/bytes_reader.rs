@@ -37,6 +37,10 @@ pub struct BytesReader {
     offset: u64,
     size: u64,
     eof: bool,
+    /// Bytes asked for per refill.
+    chunk: usize,
+    /// How many replaced buffers `spares` keeps.
+    max_spares: usize,
 }
 
 impl BytesReader {
@@ -62,7 +66,20 @@ impl BytesReader {
             offset: 0,
             size,
             eof: false,
+            chunk: CHUNK,
+            max_spares: SPARES,
         }
+    }
+
+    /// Refills `chunk` bytes at a time instead of 1 MiB (at least 4 KiB),
+    /// keeping one spare buffer instead of eight: what a server holding many
+    /// files open at once wants, since a chunk stays in memory while any
+    /// unit sliced from it is alive, and a paced reader gains little from
+    /// reusing memory.
+    pub fn with_chunk(mut self, chunk: usize) -> BytesReader {
+        self.chunk = chunk.max(4096);
+        self.max_spares = 1;
+        self
     }
 
     /// Size of the input in bytes when it was opened.
@@ -99,11 +116,13 @@ impl BytesReader {
         let mut next = self.buffer_for_more();
         let len = next.len();
         // Bytes read before an error are kept (read_to_end appends them).
-        let result = (&mut self.input).take(CHUNK as u64).read_to_end(&mut next);
+        let result = (&mut self.input)
+            .take(self.chunk as u64)
+            .read_to_end(&mut next);
         let filled = next.len() - len;
         self.buf = Bytes::from(next);
         result?;
-        if filled < CHUNK {
+        if filled < self.chunk {
             self.eof = true;
         }
         Ok(filled)
@@ -116,7 +135,7 @@ impl BytesReader {
     /// the spares.
     fn buffer_for_more(&mut self) -> Vec<u8> {
         let buffered = std::mem::take(&mut self.buf);
-        let needed = buffered.len() + CHUNK;
+        let needed = buffered.len() + self.chunk;
         match buffered.try_into_mut() {
             Ok(unique) => {
                 let current = Vec::from(unique);
@@ -130,7 +149,7 @@ impl BytesReader {
             Err(shared) => {
                 let mut next = self.empty_buffer(needed);
                 next.extend_from_slice(&shared);
-                if self.spares.len() == SPARES {
+                if self.spares.len() >= self.max_spares {
                     self.spares.pop_front();
                 }
                 self.spares.push_back(shared);
@@ -154,7 +173,8 @@ impl BytesReader {
                 return free;
             }
         }
-        Vec::with_capacity((2 * (needed - CHUNK)).max(needed).max(2 * CHUNK))
+        let chunk = self.chunk;
+        Vec::with_capacity((2 * (needed - chunk)).max(needed).max(2 * chunk))
     }
 
     /// Buffers at least `n` bytes if the input has them; returns the buffered
@@ -195,5 +215,25 @@ impl BytesReader {
         self.offset = offset;
         self.eof = false;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_chunks_read_the_same_bytes() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader = BytesReader::from_bytes(data.clone()).with_chunk(1);
+        // At least 4 KiB a refill, however small the request.
+        assert_eq!(reader.fill_more().unwrap(), 4096);
+        let mut out = Vec::new();
+        while out.len() < data.len() {
+            let n = reader.peek(5000).unwrap().len().min(5000);
+            out.extend_from_slice(&reader.take(n));
+        }
+        assert_eq!(out, data);
+        assert!(reader.peek(1).unwrap().is_empty());
     }
 }

@@ -85,7 +85,18 @@ pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
 /// Opens `path` with the reader for `format` (the registry of readers: one
 /// line per format).
 pub fn open_as(path: &Path, format: Format) -> Result<Box<dyn Demuxer>> {
-    let file = BytesReader::open(path)?;
+    open_reader(BytesReader::open(path)?, format)
+}
+
+/// Opens `path` like [`open`], reading `chunk` bytes per refill (see
+/// [`BytesReader::with_chunk`]): `serve` keeps one reader per playing
+/// session, so its memory per session is about this size.
+pub fn open_chunked(path: &Path, chunk: usize) -> Result<Box<dyn Demuxer>> {
+    let format = detect_path(path)?;
+    open_reader(BytesReader::open(path)?.with_chunk(chunk), format)
+}
+
+fn open_reader(file: BytesReader, format: Format) -> Result<Box<dyn Demuxer>> {
     let reader: Box<dyn Demuxer> = match format {
         Format::H264 => Box::new(h264::H264Reader::new(file)?),
         Format::Hevc => Box::new(hevc::HevcReader::new(file)?),

@@ -1,0 +1,131 @@
+//! What the server knows about each file: [`media::inspect`] results cached
+//! per (path, size, modification time), so a big elementary stream is
+//! scanned once, not per session, and a file that changes on disk is
+//! described afresh on the next DESCRIBE.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::OnceCell;
+
+use crate::media::{self, MediaError, MediaInfo};
+use crate::sdp::{self, Destination, SdpTrack};
+
+/// Most files remembered at once.
+const CAPACITY: usize = 4096;
+
+/// A servable file: its inspection and the tracks RTP can carry.
+#[derive(Debug)]
+pub struct Media {
+    /// Format, tracks and exact statistics.
+    pub info: MediaInfo,
+    /// The tracks served, with their payload formats.
+    pub tracks: Vec<SdpTrack>,
+    /// Presentation length.
+    pub duration: Duration,
+}
+
+impl Media {
+    /// The SDP of a DESCRIBE answer (RFC 2326 Appendix C).
+    pub fn sdp(&self, origin: IpAddr) -> String {
+        sdp::session_description(&self.info, &self.tracks, origin, Destination::Rtsp)
+    }
+
+    /// The served track with file index `index`.
+    pub fn track(&self, index: usize) -> Option<&SdpTrack> {
+        self.tracks.iter().find(|t| t.index == index)
+    }
+}
+
+/// Why a file cannot be served.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file vanished or cannot be read.
+    #[error("{0}")]
+    NotFound(String),
+    /// Not a format or codec we stream, or broken.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+struct Entry {
+    size: u64,
+    modified: Option<SystemTime>,
+    media: OnceCell<Result<Arc<Media>, CatalogError>>,
+}
+
+/// The cache of inspected files.
+#[derive(Default)]
+pub struct Catalog {
+    entries: Mutex<HashMap<PathBuf, Arc<Entry>>>,
+}
+
+impl Catalog {
+    /// The description of `path` (canonical), inspecting it on a blocking
+    /// thread if it is new or changed. Concurrent callers share one scan.
+    pub async fn get(&self, path: &Path) -> Result<Arc<Media>, CatalogError> {
+        let metadata = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| CatalogError::NotFound(e.to_string()))?;
+        let (size, modified) = (metadata.len(), metadata.modified().ok());
+        let entry = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entries.get(path) {
+                Some(e) if e.size == size && e.modified == modified => Arc::clone(e),
+                _ => {
+                    if entries.len() >= CAPACITY {
+                        if let Some(victim) = entries.keys().next().cloned() {
+                            entries.remove(&victim);
+                        }
+                    }
+                    let entry = Arc::new(Entry {
+                        size,
+                        modified,
+                        media: OnceCell::new(),
+                    });
+                    entries.insert(path.to_owned(), Arc::clone(&entry));
+                    entry
+                }
+            }
+        };
+        entry
+            .media
+            .get_or_init(|| {
+                let path = path.to_owned();
+                async move {
+                    tokio::task::spawn_blocking(move || describe(&path))
+                        .await
+                        .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())))
+                }
+            })
+            .await
+            .clone()
+    }
+}
+
+fn describe(path: &Path) -> Result<Arc<Media>, CatalogError> {
+    let info = media::inspect(path).map_err(|e| match e {
+        MediaError::Io(io) => CatalogError::NotFound(io.to_string()),
+        other => CatalogError::Unsupported(other.to_string()),
+    })?;
+    let (tracks, skipped) = sdp::streamable_tracks(&info);
+    for (index, why) in &skipped {
+        tracing::info!("{}: track {index} not served: {why}", path.display());
+    }
+    if tracks.is_empty() {
+        return Err(CatalogError::Unsupported(
+            skipped
+                .first()
+                .map_or_else(|| "no tracks".to_owned(), |(_, e)| e.to_string()),
+        ));
+    }
+    let duration = Duration::try_from_secs_f64(info.duration()).unwrap_or_default();
+    Ok(Arc::new(Media {
+        info,
+        tracks,
+        duration,
+    }))
+}

@@ -1,0 +1,243 @@
+//! One task per RTSP connection: reads requests in order (pipelined
+//! requests are answered in order), hands them to the handlers, and owns a
+//! writer task that serializes responses and interleaved `$` frames.
+//!
+//! Slow readers: the writer queue is bounded (256 frames). A playback task
+//! waits for room, so TCP back-pressure paces a slow client without loss
+//! and without touching any other session; a client that takes nothing for
+//! 10 s is disconnected, which ends its interleaved sessions.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
+
+use super::codec::{Incoming, RtspCodec};
+use super::handlers;
+use super::message::Response;
+use super::session::Session;
+use super::Shared;
+
+/// Frames queued for one connection's writer.
+const QUEUE_FRAMES: usize = 256;
+/// A client that drains nothing for this long is disconnected.
+const STALL_LIMIT: Duration = Duration::from_secs(10);
+/// Bytes gathered into one write.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// Something to write on a connection.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// An encoded response.
+    Response(Bytes),
+    /// An interleaved frame (RFC 2326 §10.12).
+    Data {
+        /// Channel identifier.
+        channel: u8,
+        /// RTP or RTCP packet.
+        payload: Bytes,
+    },
+}
+
+/// Why a frame could not be queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection is closed (or was closed for stalling).
+    Closed,
+}
+
+/// A handle to a connection's writer, held by its interleaved sessions.
+#[derive(Clone)]
+pub struct ConnSink {
+    tx: mpsc::Sender<Outgoing>,
+    closed: CancellationToken,
+}
+
+impl ConnSink {
+    /// Queues a frame, waiting for room; a connection that stays full for
+    /// [`STALL_LIMIT`] is closed.
+    pub async fn send_data(&self, frame: Outgoing) -> Result<(), SendError> {
+        match tokio::time::timeout(STALL_LIMIT, self.tx.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(SendError::Closed),
+            Err(_) => {
+                tracing::info!("closing a connection that read nothing for {STALL_LIMIT:?}");
+                self.closed.cancel();
+                Err(SendError::Closed)
+            }
+        }
+    }
+}
+
+/// What the handlers know and change about the connection.
+pub struct ConnCtx {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address on this connection.
+    pub local: SocketAddr,
+    /// The writer handle.
+    pub sink: ConnSink,
+    /// Interleaved channels in use on this connection, and their session.
+    pub channels: HashMap<u8, Weak<Session>>,
+    /// Sessions with a track interleaved on this connection: they end with it.
+    pub interleaved: Vec<Weak<Session>>,
+    /// How many sessions this connection created.
+    pub sessions_created: usize,
+}
+
+/// Serves one connection until the client leaves, it misbehaves beyond
+/// repair, or the server shuts down.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64) {
+    let _ = stream.set_nodelay(true);
+    let local = match stream.local_addr() {
+        Ok(local) => local,
+        Err(_) => return,
+    };
+    tracing::info!("connection {id} from {peer}");
+    let (reader, writer) = stream.into_split();
+    let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
+    let closed = CancellationToken::new();
+    let writer_task = tokio::spawn(write_loop(writer, rx, closed.clone()));
+    let mut ctx = ConnCtx {
+        peer,
+        local,
+        sink: ConnSink {
+            tx,
+            closed: closed.clone(),
+        },
+        channels: HashMap::new(),
+        interleaved: Vec::new(),
+        sessions_created: 0,
+    };
+    let mut frames = FramedRead::new(reader, RtspCodec::default());
+    let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
+    let reason = loop {
+        let item = tokio::select! {
+            () = closed.cancelled() => break "stalled",
+            () = shared.shutdown.cancelled() => break "server shutting down",
+            item = tokio::time::timeout(idle_limit, frames.next()) => item,
+        };
+        let response = match item {
+            Err(_) if ctx.sessions_created == 0 => break "idle",
+            Err(_) => continue,
+            Ok(None) => break "closed by client",
+            Ok(Some(Err(_))) => break "read error",
+            Ok(Some(Ok(Incoming::Response))) => continue,
+            Ok(Some(Ok(Incoming::Data { channel, payload }))) => {
+                // The client's RTCP over TCP: a sign of life.
+                if let Some(session) = ctx.channels.get(&channel).and_then(Weak::upgrade) {
+                    shared.sessions.touch(&session);
+                    session.client_rtcp(&payload);
+                }
+                continue;
+            }
+            Ok(Some(Ok(Incoming::Invalid {
+                status,
+                cseq,
+                reason,
+                close,
+            }))) => {
+                tracing::info!("connection {id}: {} {reason}", status.0);
+                let response = Response::new(status);
+                (if close { response.closing() } else { response }, cseq)
+            }
+            Ok(Some(Ok(Incoming::Request(request)))) => {
+                let cseq = request.cseq();
+                let method = request.method.clone();
+                let uri = request.uri.clone();
+                let response = handlers::handle(&shared, &mut ctx, request).await;
+                tracing::debug!(
+                    "connection {id}: {method} {uri} -> {} {}",
+                    response.status.0,
+                    response.status.reason()
+                );
+                (response, cseq)
+            }
+        };
+        let (response, cseq) = response;
+        let mut encoded = BytesMut::new();
+        response.encode(cseq, &mut encoded);
+        if ctx
+            .sink
+            .send_data(Outgoing::Response(encoded.freeze()))
+            .await
+            .is_err()
+        {
+            break "stalled";
+        }
+        if response.close {
+            break "bad request";
+        }
+    };
+    tracing::info!("connection {id} from {peer} ends: {reason}");
+    for session in ctx.interleaved.drain(..).filter_map(|w| w.upgrade()) {
+        handlers::end_session(&shared, &session, false).await;
+    }
+    ctx.channels.clear();
+    drop(ctx);
+    // Let the writer flush the last response, then close.
+    if tokio::time::timeout(Duration::from_secs(2), writer_task)
+        .await
+        .is_err()
+    {
+        closed.cancel();
+    }
+}
+
+async fn write_loop(
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Outgoing>,
+    closed: CancellationToken,
+) {
+    let mut buf = BytesMut::with_capacity(WRITE_BATCH);
+    loop {
+        let first = tokio::select! {
+            () = closed.cancelled() => break,
+            frame = rx.recv() => match frame {
+                Some(frame) => frame,
+                None => break,
+            },
+        };
+        encode(first, &mut buf);
+        while buf.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(frame) => encode(frame, &mut buf),
+                Err(_) => break,
+            }
+        }
+        let written = tokio::select! {
+            () = closed.cancelled() => break,
+            written = writer.write_all(&buf) => written,
+        };
+        if written.is_err() {
+            closed.cancel();
+            break;
+        }
+        buf.clear();
+    }
+    let _ = writer.shutdown().await;
+}
+
+fn encode(frame: Outgoing, buf: &mut BytesMut) {
+    match frame {
+        Outgoing::Response(bytes) => buf.put_slice(&bytes),
+        Outgoing::Data { channel, payload } => {
+            let Ok(len) = u16::try_from(payload.len()) else {
+                return;
+            };
+            buf.put_u8(b'$');
+            buf.put_u8(channel);
+            buf.put_u16(len);
+            buf.put_slice(&payload);
+        }
+    }
+}

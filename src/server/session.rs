@@ -1,0 +1,299 @@
+//! RTSP sessions (RFC 2326 §3.4, §12.37): the table shared by all
+//! connections, each session's set-up tracks and play state, and the
+//! reaper that ends sessions nobody has kept alive.
+//!
+//! An idle session is a table entry and its track list: no task, no timer
+//! and no open file. A single reaper task sleeps until the earliest
+//! possible expiry of any session.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::catalog::Media;
+use super::connection::ConnSink;
+use super::playback::{Player, Stopped};
+
+/// How media of one track reaches the client.
+#[derive(Clone)]
+pub enum Delivery {
+    /// UDP from the server's shared socket pair to the client's ports.
+    Udp {
+        /// The client's RTP address.
+        rtp: SocketAddr,
+        /// The client's RTCP address.
+        rtcp: SocketAddr,
+    },
+    /// Interleaved on an RTSP connection (RFC 2326 §10.12).
+    Interleaved {
+        /// The connection's writer.
+        sink: ConnSink,
+        /// Channel of RTP.
+        rtp: u8,
+        /// Channel of RTCP.
+        rtcp: u8,
+    },
+}
+
+/// One track a client has set up.
+#[derive(Clone)]
+pub struct SetupTrack {
+    /// Index of the track in the file.
+    pub index: usize,
+    /// The SSRC the server sends it with.
+    pub ssrc: u32,
+    /// Where its packets go.
+    pub delivery: Delivery,
+}
+
+/// The play state of a session (RFC 2326 Appendix A.2).
+pub enum PlayState {
+    /// Set up, never played, or torn down to nothing.
+    Ready,
+    /// A playback task is running (or has run to the end of the media).
+    Playing(Player),
+    /// Paused: the reader and the packets not yet sent, kept for resuming.
+    Paused(Box<Stopped>),
+}
+
+/// What a session's requests change, under one lock.
+pub struct Control {
+    /// The tracks set up, in SETUP order.
+    pub tracks: Vec<SetupTrack>,
+    /// Playing, paused or ready.
+    pub state: PlayState,
+    /// Set once the session is torn down; later requests get 454.
+    pub closed: bool,
+}
+
+/// One RTSP session.
+pub struct Session {
+    /// The session identifier (RFC 2326 §12.37): 128 random bits in hex.
+    pub id: String,
+    /// The authenticated user who created it; requests from other
+    /// connections must authenticate as the same user.
+    pub owner: Option<String>,
+    /// The file served.
+    pub file: PathBuf,
+    /// The file's description at SETUP time.
+    pub media: Arc<Media>,
+    /// The aggregate control URL, without a trailing slash.
+    pub url: String,
+    /// The client's address (the RTP payload size depends on its family).
+    pub peer: IpAddr,
+    /// Milliseconds since the table's epoch of the last sign of life.
+    last_seen: AtomicU64,
+    /// Tracks and play state.
+    pub control: tokio::sync::Mutex<Control>,
+}
+
+impl Session {
+    /// Reads an RTCP packet from the client (RFC 3550 §6.4): its reception
+    /// reports (loss, jitter, round trip) and BYE are logged at debug level.
+    pub fn client_rtcp(&self, data: &[u8]) {
+        use crate::rtp::rtcp::{self, RtcpMessage};
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let Ok(messages) = rtcp::parse(data) else {
+            return;
+        };
+        for message in messages {
+            match message {
+                RtcpMessage::ReceiverReport { reports, .. }
+                | RtcpMessage::SenderReport { reports, .. } => {
+                    for r in reports {
+                        let rtt = r
+                            .round_trip(std::time::SystemTime::now())
+                            .map_or_else(String::new, |d| format!(", round trip {d:?}"));
+                        tracing::debug!(
+                            "session {}: receiver report on {:08X}: {:.1}% lost lately, {} in all, jitter {}{rtt}",
+                            self.id,
+                            r.ssrc,
+                            f64::from(r.fraction_lost) * 100.0 / 256.0,
+                            r.cumulative_lost,
+                            r.jitter
+                        );
+                    }
+                }
+                RtcpMessage::Bye { reason, .. } => tracing::debug!(
+                    "session {}: the client sent BYE ({})",
+                    self.id,
+                    reason.unwrap_or_default()
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    /// The control URL of track `index`, as in RTP-Info (RFC 2326 §12.33).
+    pub fn track_url(&self, index: usize) -> String {
+        format!("{}/{}", self.url, crate::sdp::track_control(index))
+    }
+}
+
+/// The session table, shared by every connection.
+pub struct Sessions {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+    epoch: Instant,
+    timeout: Option<Duration>,
+    max: usize,
+    reaper: Notify,
+}
+
+/// A new session's fixed parts.
+pub struct NewSession {
+    /// See [`Session::owner`].
+    pub owner: Option<String>,
+    /// See [`Session::file`].
+    pub file: PathBuf,
+    /// See [`Session::media`].
+    pub media: Arc<Media>,
+    /// See [`Session::url`].
+    pub url: String,
+    /// See [`Session::peer`].
+    pub peer: IpAddr,
+}
+
+impl Sessions {
+    /// An empty table whose sessions expire after `timeout` without activity.
+    pub fn new(timeout: Option<Duration>, max: usize) -> Sessions {
+        Sessions {
+            map: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
+            timeout,
+            max,
+            reaper: Notify::new(),
+        }
+    }
+
+    /// The idle timeout announced in `Session: id;timeout=N`.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Creates a session with a fresh unguessable id; `None` when the table
+    /// is full or the system has no randomness.
+    pub fn create(&self, new: NewSession) -> Option<Arc<Session>> {
+        let mut map = self.lock();
+        if map.len() >= self.max {
+            return None;
+        }
+        let id = loop {
+            let mut bytes = [0u8; 16];
+            getrandom::fill(&mut bytes).ok()?;
+            let id = hex::encode_upper(bytes);
+            if !map.contains_key(&id) {
+                break id;
+            }
+        };
+        let session = Arc::new(Session {
+            id: id.clone(),
+            owner: new.owner,
+            file: new.file,
+            media: new.media,
+            url: new.url,
+            peer: new.peer,
+            last_seen: AtomicU64::new(self.now_ms()),
+            control: tokio::sync::Mutex::new(Control {
+                tracks: Vec::new(),
+                state: PlayState::Ready,
+                closed: false,
+            }),
+        });
+        map.insert(id, Arc::clone(&session));
+        let first = map.len() == 1;
+        drop(map);
+        // A new session expires after every existing one: the reaper only
+        // needs waking when it was waiting for the table to fill.
+        if first {
+            self.reaper.notify_one();
+        }
+        Some(session)
+    }
+
+    /// The session `id`, if it exists.
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.lock().get(id).cloned()
+    }
+
+    /// Records a sign of life of `session` (a request or an RTCP packet).
+    pub fn touch(&self, session: &Session) {
+        session.last_seen.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Removes `id` from the table (its owner tears it down).
+    pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        self.lock().remove(id)
+    }
+
+    /// Every session, for shutdown.
+    pub fn drain(&self) -> Vec<Arc<Session>> {
+        self.lock().drain().map(|(_, s)| s).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Removes and returns the sessions idle for longer than the timeout,
+    /// and the time of the next possible expiry.
+    fn expire(&self) -> (Vec<Arc<Session>>, Option<Instant>) {
+        let Some(timeout) = self.timeout else {
+            return (Vec::new(), None);
+        };
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let now = self.now_ms();
+        let mut expired = Vec::new();
+        let mut next: Option<u64> = None;
+        self.lock().retain(|_, session| {
+            let deadline = session
+                .last_seen
+                .load(Ordering::Relaxed)
+                .saturating_add(timeout_ms);
+            if deadline <= now {
+                expired.push(Arc::clone(session));
+                false
+            } else {
+                next = Some(next.map_or(deadline, |n| n.min(deadline)));
+                true
+            }
+        });
+        let next = next.map(|ms| self.epoch + Duration::from_millis(ms));
+        (expired, next)
+    }
+
+    /// Runs forever, handing each expired session to `reclaim`.
+    pub async fn reap<F, Fut>(self: Arc<Self>, reclaim: F)
+    where
+        F: Fn(Arc<Session>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        loop {
+            let (expired, next) = self.expire();
+            for session in expired {
+                tracing::info!("session {} timed out", session.id);
+                reclaim(session).await;
+            }
+            match next {
+                Some(at) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        () = self.reaper.notified() => {}
+                    }
+                }
+                None => self.reaper.notified().await,
+            }
+        }
+    }
+}

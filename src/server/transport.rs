@@ -1,0 +1,299 @@
+//! The `Transport` header (RFC 2326 §12.39): what a client offers in SETUP,
+//! and the server's choice.
+//!
+//! Parsed by hand rather than with `rtsp_types::headers::Transports`: that
+//! parser rejects the whole header when any one offer is malformed (a client
+//! listing several transports must still get the first we support) and
+//! panics on a quoted `dest_addr` ending in a backslash, which a hostile
+//! client can send.
+
+use std::fmt;
+
+/// The lower transport of an RTP offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lower {
+    /// `RTP/AVP` or `RTP/AVP/UDP` (§12.39: UDP is the default).
+    Udp,
+    /// `RTP/AVP/TCP`: interleaved on the RTSP connection (§10.12).
+    Tcp,
+}
+
+/// One transport offer of a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    /// `AVP` (plain RTP); anything else, such as `SAVP`, is not served.
+    pub profile: String,
+    /// UDP or TCP.
+    pub lower: Lower,
+    /// The client asked for multicast.
+    pub multicast: bool,
+    /// `client_port=RTP[-RTCP]`: RTCP defaults to RTP + 1.
+    pub client_port: Option<(u16, u16)>,
+    /// `interleaved=RTP[-RTCP]`: RTCP defaults to RTP + 1.
+    pub interleaved: Option<(u8, u8)>,
+    /// `mode=RECORD` (or anything but PLAY) was asked for.
+    pub record: bool,
+}
+
+impl Offer {
+    /// Whether this server can deliver media this way.
+    pub fn is_supported(&self) -> bool {
+        self.profile == "AVP"
+            && !self.multicast
+            && !self.record
+            && match self.lower {
+                Lower::Udp => self.client_port.is_some(),
+                Lower::Tcp => true,
+            }
+    }
+}
+
+/// Parses every offer of a `Transport` header; a malformed offer is an
+/// `Err` in its place, so the others can still be used.
+pub fn parse_offers(header: &str) -> Vec<Result<Offer, String>> {
+    split_outside_quotes(header, ',')
+        .into_iter()
+        .map(str::trim)
+        .filter(|offer| !offer.is_empty())
+        .map(parse_offer)
+        .collect()
+}
+
+/// The first offer this server supports (§12.39: offers are listed in the
+/// client's order of preference).
+pub fn choose(header: &str) -> Option<Offer> {
+    parse_offers(header)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(Offer::is_supported)
+}
+
+fn parse_offer(text: &str) -> Result<Offer, String> {
+    let mut fields = split_outside_quotes(text, ';').into_iter().map(str::trim);
+    let spec = fields.next().unwrap_or_default();
+    let mut parts = spec.split('/').map(str::trim);
+    let (Some(protocol), Some(profile)) = (parts.next(), parts.next()) else {
+        return Err(format!("transport {spec:?} is not PROTOCOL/PROFILE"));
+    };
+    if !protocol.eq_ignore_ascii_case("RTP") {
+        return Err(format!("transport protocol {protocol:?} is not RTP"));
+    }
+    let lower = match parts.next() {
+        None => Lower::Udp,
+        Some(l) if l.eq_ignore_ascii_case("UDP") => Lower::Udp,
+        Some(l) if l.eq_ignore_ascii_case("TCP") => Lower::Tcp,
+        Some(other) => return Err(format!("lower transport {other:?} is not UDP or TCP")),
+    };
+    if parts.next().is_some() {
+        return Err(format!("transport {spec:?} has too many parts"));
+    }
+    let mut offer = Offer {
+        profile: profile.to_ascii_uppercase(),
+        lower,
+        multicast: false,
+        client_port: None,
+        interleaved: None,
+        record: false,
+    };
+    for field in fields.filter(|f| !f.is_empty()) {
+        let (name, value) = match field.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
+            None => (field, None),
+        };
+        match (name.to_ascii_lowercase().as_str(), value) {
+            ("unicast", _) => offer.multicast = false,
+            ("multicast", _) => offer.multicast = true,
+            ("client_port", Some(v)) => offer.client_port = Some(pair(v, u16::checked_add)?),
+            ("interleaved", Some(v)) => offer.interleaved = Some(pair(v, u8::checked_add)?),
+            ("mode", Some(v)) => {
+                offer.record = !v
+                    .split(',')
+                    .any(|m| m.trim().trim_matches('"').eq_ignore_ascii_case("PLAY"))
+            }
+            // destination, source, ttl, ssrc, layers, port, append...: the
+            // server decides where media goes (the connection's peer).
+            _ => {}
+        }
+    }
+    Ok(offer)
+}
+
+/// `A` or `A-B` with B defaulting to A + 1.
+fn pair<T>(text: &str, next: fn(T, T) -> Option<T>) -> Result<(T, T), String>
+where
+    T: std::str::FromStr + Copy + From<u8>,
+{
+    let bad = || format!("bad port or channel pair {text:?}");
+    let (first, second) = match text.split_once('-') {
+        Some((a, b)) => (a.trim(), Some(b.trim())),
+        None => (text, None),
+    };
+    let first: T = first.parse().map_err(|_| bad())?;
+    let second = match second {
+        Some(b) => b.parse().map_err(|_| bad())?,
+        None => next(first, T::from(1)).ok_or_else(bad)?,
+    };
+    Ok((first, second))
+}
+
+/// Splits on `sep` except inside double quotes.
+fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// The transport the server answers with (§12.39).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chosen {
+    /// UDP unicast between the client's ports and the server's.
+    Udp {
+        /// The client's RTP and RTCP ports.
+        client: (u16, u16),
+        /// The server's RTP and RTCP ports.
+        server: (u16, u16),
+        /// The SSRC the server sends with.
+        ssrc: u32,
+    },
+    /// Interleaved on the RTSP connection.
+    Tcp {
+        /// The RTP and RTCP channels.
+        channels: (u8, u8),
+        /// The SSRC the server sends with.
+        ssrc: u32,
+    },
+}
+
+impl fmt::Display for Chosen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Chosen::Udp {
+                client,
+                server,
+                ssrc,
+            } => write!(
+                f,
+                "RTP/AVP;unicast;client_port={}-{};server_port={}-{};ssrc={ssrc:08X};mode=\"PLAY\"",
+                client.0, client.1, server.0, server.1
+            ),
+            Chosen::Tcp { channels, ssrc } => write!(
+                f,
+                "RTP/AVP/TCP;unicast;interleaved={}-{};ssrc={ssrc:08X};mode=\"PLAY\"",
+                channels.0, channels.1
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_of_real_clients() {
+        // ffmpeg UDP, ffmpeg TCP, GStreamer, VLC/live555, retina.
+        let ffmpeg = choose("RTP/AVP/UDP;unicast;client_port=20000-20001").unwrap();
+        assert_eq!(
+            (ffmpeg.lower, ffmpeg.client_port),
+            (Lower::Udp, Some((20000, 20001)))
+        );
+        let tcp = choose("RTP/AVP/TCP;unicast;interleaved=0-1").unwrap();
+        assert_eq!((tcp.lower, tcp.interleaved), (Lower::Tcp, Some((0, 1))));
+        let gst = choose("RTP/AVP;unicast;client_port=5000-5001;mode=\"PLAY\"").unwrap();
+        assert_eq!(gst.client_port, Some((5000, 5001)));
+        let no_unicast = choose("RTP/AVP;client_port=4588-4589").unwrap();
+        assert_eq!(no_unicast.client_port, Some((4588, 4589)));
+        let single = choose("RTP/AVP;unicast;client_port=7000").unwrap();
+        assert_eq!(single.client_port, Some((7000, 7001)));
+        let tcp_no_channels = choose("RTP/AVP/TCP;unicast").unwrap();
+        assert_eq!(tcp_no_channels.interleaved, None);
+    }
+
+    #[test]
+    fn the_first_supported_offer_wins() {
+        // GStreamer lists SAVP and multicast before plain UDP.
+        let header = "RTP/SAVP;unicast;client_port=1-2,RTP/AVP;multicast;port=3-4,\
+                      RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=0-1";
+        assert_eq!(choose(header).unwrap().client_port, Some((5000, 5001)));
+        // A malformed first offer does not hide the next one.
+        let header = "RTP/AVP;unicast;client_port=99999-0, RTP/AVP/TCP;interleaved=2-3";
+        let offers = parse_offers(header);
+        assert!(offers[0].is_err());
+        assert_eq!(choose(header).unwrap().interleaved, Some((2, 3)));
+    }
+
+    #[test]
+    fn unsupported_offers_give_none() {
+        for header in [
+            "",
+            ",,,",
+            "RTP/AVP;multicast;destination=224.2.0.1;port=3456-3457;ttl=16",
+            "RTP/SAVP;unicast;client_port=5000-5001",
+            "RTP/AVP;unicast",
+            "RTP/AVP;unicast;client_port=5000-5001;mode=RECORD",
+            "RAW/RAW/UDP;unicast;client_port=1-2",
+            "x-real-rdt/udp;client_port=6970",
+        ] {
+            assert_eq!(choose(header), None, "{header}");
+        }
+    }
+
+    #[test]
+    fn hostile_offers_are_errors_not_panics() {
+        for header in [
+            "RTP",
+            "RTP/",
+            "/AVP",
+            "RTP/AVP/UDP/X",
+            "RTP/AVP;client_port=65535",
+            "RTP/AVP;client_port=-",
+            "RTP/AVP;client_port=1-2-3",
+            "RTP/AVP/TCP;interleaved=255",
+            "RTP/AVP/TCP;interleaved=256-257",
+            "RTP/AVP;dest_addr=\"\\\"",
+            "RTP/AVP;destination=\"a,b;c\";client_port=1",
+            "\u{0}\u{ff}é;;;==;=",
+        ] {
+            let offers = parse_offers(header);
+            if let Some(Ok(offer)) = offers.first() {
+                // Only well-formed ports may come through.
+                if let Some((a, b)) = offer.client_port {
+                    assert!(a < u16::MAX && b > 0, "{header}");
+                }
+            }
+        }
+        let quoted = choose("RTP/AVP;destination=\"a,b;c\";client_port=1").unwrap();
+        assert_eq!(quoted.client_port, Some((1, 2)));
+    }
+
+    #[test]
+    fn answers_are_formatted_as_clients_expect() {
+        let udp = Chosen::Udp {
+            client: (5000, 5001),
+            server: (6970, 6971),
+            ssrc: 0xab,
+        };
+        assert_eq!(
+            udp.to_string(),
+            "RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=000000AB;mode=\"PLAY\""
+        );
+        let tcp = Chosen::Tcp {
+            channels: (2, 3),
+            ssrc: 1,
+        };
+        assert_eq!(
+            tcp.to_string(),
+            "RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=00000001;mode=\"PLAY\""
+        );
+    }
+}

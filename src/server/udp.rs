@@ -1,0 +1,227 @@
+//! The UDP media plane: one RTP/RTCP socket pair per address family, shared
+//! by every session (RFC 3550 §11: RTP on an even port, RTCP on the next).
+//!
+//! Every client sees the same `server_port`; packets to each client go to
+//! its own `client_port`, and RTCP coming back is matched to its session by
+//! source address. A thousand sessions use four sockets, not four thousand,
+//! and an idle session holds none. (Per-session pairs would only matter to a
+//! client that identifies the stream by the server's port; none of the
+//! clients tested does.)
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, Weak};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+
+use super::session::{Session, Sessions};
+
+/// Kernel send buffer per socket: bursts of many sessions queue here.
+const SEND_BUFFER: usize = 8 << 20;
+/// Kernel receive buffer per socket (RTCP receiver reports).
+const RECV_BUFFER: usize = 1 << 20;
+
+/// The RTP and RTCP sockets of one address family.
+pub struct Pair {
+    /// Sends RTP.
+    pub rtp: Arc<UdpSocket>,
+    /// Sends RTCP and receives the clients' reports.
+    pub rtcp: Arc<UdpSocket>,
+    /// The RTP port (RTCP is on the next one).
+    pub port: u16,
+    /// Bound to an IPv6 address.
+    v6: bool,
+}
+
+/// The shared sockets and the map from client addresses to sessions.
+pub struct UdpPlane {
+    pairs: Vec<Pair>,
+    routes: Mutex<HashMap<SocketAddr, Weak<Session>>>,
+}
+
+impl UdpPlane {
+    /// Binds a pair on each of `addrs` at the same even port, the first free
+    /// one from `first_port` on.
+    pub fn bind(addrs: &[IpAddr], first_port: u16) -> io::Result<UdpPlane> {
+        let mut port = first_port.max(2) & !1;
+        loop {
+            match bind_pairs(addrs, port) {
+                Ok(pairs) => {
+                    return Ok(UdpPlane {
+                        pairs,
+                        routes: Mutex::new(HashMap::new()),
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && port < 65532 => port += 2,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The server's RTP/RTCP ports as seen by a client at `client`.
+    pub fn server_ports(&self, client: &SocketAddr) -> Option<(u16, u16)> {
+        self.pair_for(client).map(|p| (p.port, p.port + 1))
+    }
+
+    /// The pair that reaches `dest`.
+    pub fn pair_for(&self, dest: &SocketAddr) -> Option<&Pair> {
+        let v6 = dest.is_ipv6();
+        self.pairs.iter().find(|p| p.v6 == v6)
+    }
+
+    /// Routes packets arriving from `addr` to `session`.
+    pub fn route(&self, addr: SocketAddr, session: &Arc<Session>) {
+        self.lock().insert(addr, Arc::downgrade(session));
+    }
+
+    /// Forgets `addr`.
+    pub fn unroute(&self, addr: &SocketAddr) {
+        self.lock().remove(addr);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Weak<Session>>> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads what clients send to every socket: RTCP receiver reports (and
+    /// NAT-opening RTP packets), each counting as a sign of life of its
+    /// session (RFC 2326 §12.37).
+    pub fn spawn_receivers(self: &Arc<Self>, sessions: Arc<Sessions>) {
+        for pair in &self.pairs {
+            for socket in [&pair.rtp, &pair.rtcp] {
+                let socket = Arc::clone(socket);
+                let plane = Arc::downgrade(self);
+                let sessions = Arc::clone(&sessions);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 2048];
+                    loop {
+                        let (len, from) = match socket.recv_from(&mut buf).await {
+                            Ok(received) => received,
+                            // ICMP port unreachable from a departed client, etc.
+                            Err(_) => continue,
+                        };
+                        let Some(plane) = plane.upgrade() else {
+                            return;
+                        };
+                        let session = plane.lock().get(&from).and_then(Weak::upgrade);
+                        if let Some(session) = session {
+                            sessions.touch(&session);
+                            session.client_rtcp(&buf[..len]);
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn bind_pairs(addrs: &[IpAddr], port: u16) -> io::Result<Vec<Pair>> {
+    let mut pairs = Vec::new();
+    for ip in addrs {
+        let rtp = bind_one(SocketAddr::new(*ip, port))?;
+        let rtcp = bind_one(SocketAddr::new(*ip, port + 1))?;
+        pairs.push(Pair {
+            rtp: Arc::new(rtp),
+            rtcp: Arc::new(rtcp),
+            port,
+            v6: ip.is_ipv6(),
+        });
+    }
+    Ok(pairs)
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // Best effort: the kernel caps these at net.core.[wr]mem_max.
+    let _ = socket.set_send_buffer_size(SEND_BUFFER);
+    let _ = socket.set_recv_buffer_size(RECV_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// Sends `packets` to `dest`, many per system call where the platform has
+/// `sendmmsg` (Linux): the packets of one video frame go out together, so a
+/// thousand sessions cost a fraction of the calls. A datagram the kernel
+/// refuses (e.g. ICMP port unreachable from a departed client) is dropped:
+/// loss is UDP's nature.
+pub async fn send_many(socket: &UdpSocket, dest: SocketAddr, packets: &[&[u8]]) {
+    let mut rest = packets;
+    while !rest.is_empty() {
+        match socket.try_io(tokio::io::Interest::WRITABLE, || {
+            send_some(socket, dest, rest)
+        }) {
+            Ok(sent) => rest = &rest[sent.max(1).min(rest.len())..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if socket.writable().await.is_err() {
+                    return;
+                }
+            }
+            // Skip the datagram that failed and go on with the others.
+            Err(_) => rest = &rest[1..],
+        }
+    }
+}
+
+/// One `sendmmsg(2)` of as many of `packets` as the kernel takes.
+#[cfg(target_os = "linux")]
+fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[&[u8]]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    /// The most datagrams one call hands over (UIO_MAXIOV is 1024).
+    const BATCH: usize = 64;
+    let addr = socket2::SockAddr::from(dest);
+    let packets = &packets[..packets.len().min(BATCH)];
+    let mut iovecs: Vec<libc::iovec> = packets
+        .iter()
+        .map(|p| libc::iovec {
+            iov_base: p.as_ptr() as *mut libc::c_void,
+            iov_len: p.len(),
+        })
+        .collect();
+    let mut messages: Vec<libc::mmsghdr> = iovecs
+        .iter_mut()
+        .map(|iov| {
+            // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
+            let mut message: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            message.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
+            message.msg_hdr.msg_namelen = addr.len();
+            message.msg_hdr.msg_iov = iov;
+            message.msg_hdr.msg_iovlen = 1;
+            message
+        })
+        .collect();
+    let count = u32::try_from(messages.len()).unwrap_or(u32::MAX);
+    // SAFETY: every header points at `addr` and at one iovec of `iovecs`,
+    // each describing a live slice of `packets`; all outlive the call, and
+    // the kernel only reads them.
+    let sent = unsafe {
+        libc::sendmmsg(
+            socket.as_raw_fd(),
+            messages.as_mut_ptr(),
+            count,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    usize::try_from(sent).map_err(|_| io::Error::last_os_error())
+}
+
+/// Elsewhere: one `sendto` a datagram.
+#[cfg(not(target_os = "linux"))]
+fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[&[u8]]) -> io::Result<usize> {
+    socket.try_send_to(packets[0], dest).map(|_| 1)
+}
+
+/// The wildcard address of each family the machine supports, for a server
+/// bound to all interfaces.
+pub fn wildcard_addrs() -> Vec<IpAddr> {
+    let mut out = vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)];
+    if std::net::UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).is_ok() {
+        out.push(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+    }
+    out
+}

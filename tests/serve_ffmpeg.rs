@@ -1,0 +1,149 @@
+//! `mediatool serve` with ffmpeg as the client: every fixture format over
+//! UDP and TCP decodes whole, plus seeking, authentication and errors.
+
+mod common;
+mod serve_common;
+
+use std::process::{Command, Output};
+
+use serve_common::{framecrc_count, references, TestServer};
+
+/// `ffmpeg -rtsp_transport T -i URL ... -f framecrc -` (every decoded frame,
+/// timestamps passed through so none is dropped or duplicated).
+fn ffmpeg(transport: &str, url: &str, before_input: &[&str]) -> Command {
+    let mut command = Command::new("ffmpeg");
+    command
+        .args(["-nostdin", "-v", "error", "-rtsp_transport", transport])
+        .args(before_input)
+        .args(["-i", url, "-fps_mode", "passthrough", "-f", "framecrc", "-"]);
+    command
+}
+
+/// stdout and stderr; stderr without the notice ffmpeg prints when another
+/// client took the UDP port it tried first (it then takes another: many
+/// clients start at once here).
+fn text(output: &Output) -> (String, String) {
+    let stderr: Vec<&str> = std::str::from_utf8(&output.stderr)
+        .unwrap_or("")
+        .lines()
+        .filter(|l| !l.contains("bind failed: Address already in use"))
+        .collect();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr.join("\n"),
+    )
+}
+
+#[test]
+fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let refs = references();
+    assert!(refs.len() >= 10, "too few streamable fixtures: {refs:?}");
+    let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
+    let server = TestServer::with_fixtures(&names, &[]);
+    // Every client at once: the files play in real time.
+    let children: Vec<_> = refs
+        .iter()
+        // ffmpeg has no depacketizer for L8 (RFC 3551 §4.5.10, 8-bit PCM):
+        // "Decoder (codec none) not found". GStreamer plays it (serve_gstreamer).
+        .filter(|r| r.codec != "pcm_u8")
+        .flat_map(|r| ["udp", "tcp"].map(|t| (r, t)))
+        .map(|(r, t)| {
+            let child = ffmpeg(t, &server.url(&r.name), &[])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (r, t, child)
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (r, t, child) in children {
+        let output = child.wait_with_output().unwrap();
+        let (stdout, stderr) = text(&output);
+        let got = framecrc_count(&stdout, r);
+        if !output.status.success() || got != r.count || !stderr.trim().is_empty() {
+            failures.push(format!(
+                "{} over {t}: {got} of {} {} decoded, status {:?}, stderr: {stderr}",
+                r.name,
+                r.count,
+                if r.is_pcm() { "samples" } else { "frames" },
+                output.status.code()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nserver log:\n{}",
+        failures.join("\n"),
+        server.log()
+    );
+}
+
+#[test]
+fn ffmpeg_seeks_with_ss() {
+    if !common::require_tool("ffmpeg") {
+        return;
+    }
+    // 2 s at 25 fps, a key frame every 12 frames (fixtures/generate.sh).
+    let server = TestServer::start(&[("v.h264", "h264_baseline.h264")], &[]);
+    let output = ffmpeg("tcp", &server.url("v.h264"), &["-ss", "1"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success() && stderr.is_empty(), "{stderr}");
+    let frames = stdout.lines().filter(|l| !l.starts_with('#')).count();
+    // ffmpeg asks for npt=1.000-: the server starts at the key frame before
+    // it, ffmpeg drops what precedes 1 s, leaving the second half.
+    assert_eq!(frames, 25, "{stdout}");
+}
+
+#[test]
+fn ffmpeg_with_digest_credentials_and_without() {
+    if !common::require_tool("ffmpeg") {
+        return;
+    }
+    let server = TestServer::start(
+        &[("clip.aac", "audio_48k_mono.aac")],
+        &["--user", "alice:s3cret"],
+    );
+    let with = format!("rtsp://alice:s3cret@127.0.0.1:{}/clip.aac", server.port);
+    let wrong = format!("rtsp://alice:guess@127.0.0.1:{}/clip.aac", server.port);
+    let refs = references();
+    let clip = refs
+        .iter()
+        .find(|r| r.name == "audio_48k_mono.aac")
+        .unwrap();
+    let children = [with, wrong, server.url("clip.aac")].map(|url| {
+        ffmpeg("udp", &url, &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    });
+    let [ok, wrong, anonymous] = children.map(|c| c.wait_with_output().unwrap());
+    let (stdout, stderr) = text(&ok);
+    assert!(ok.status.success() && stderr.is_empty(), "{stderr}");
+    assert_eq!(framecrc_count(&stdout, clip), clip.count);
+    for refused in [wrong, anonymous] {
+        let (_, stderr) = text(&refused);
+        assert!(!refused.status.success());
+        assert!(stderr.contains("401"), "{stderr}");
+    }
+}
+
+#[test]
+fn ffmpeg_gets_404_for_missing_files() {
+    if !common::require_tool("ffmpeg") {
+        return;
+    }
+    let server = TestServer::start(&[("clip.aac", "audio_48k_mono.aac")], &[]);
+    for path in ["missing.aac", "../etc/passwd", "%2e%2e/%2e%2e/etc/passwd"] {
+        let output = ffmpeg("tcp", &server.url(path), &[]).output().unwrap();
+        let (_, stderr) = text(&output);
+        assert!(!output.status.success(), "{path}");
+        assert!(stderr.contains("404"), "{path}: {stderr}");
+    }
+}
