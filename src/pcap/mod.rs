@@ -28,8 +28,11 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-/// Largest frame a capture records whole (the pcap snaplen).
-const SNAPLEN: u32 = 65535;
+/// Largest frame a capture records whole (the pcap snaplen): libpcap's
+/// and tcpdump's maximum, above the largest frame we write (an Ethernet
+/// header and a 65535-byte IPv4 packet, or an IPv6 header and a 65535-byte
+/// payload), which 65535 was not.
+const SNAPLEN: u32 = 262_144;
 
 /// Time to live / hop limit of the synthetic IP packets.
 const TTL: u8 = 64;
