@@ -8,8 +8,8 @@ use bitstream_io::{BigEndian, BitRead, BitReader};
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    boxed, ensure_room, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat,
-    PayloadHeader, ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
+    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::media::{AccessUnit, Codec, Track, TrackKind};
 
@@ -91,13 +91,12 @@ impl Packetizer for AacPacketizer {
     /// RFC 3640 §3.2: the timestamp is the AU's first sample (its PTS in
     /// the sampling-rate clock); the marker bit is set on a packet of
     /// complete AUs and on the last fragment of an AU.
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError> {
-        ensure_room(self, max_payload)?;
         let size = unit.data.len();
         if size > MAX_AU_SIZE {
             return Err(RtpError::BadUnit(format!(

@@ -189,9 +189,31 @@ pub trait Packetizer: Send {
     /// `max_payload` bytes, in send order, with marker bits and timestamps
     /// (the unit's PTS rescaled to the payload clock). A `max_payload`
     /// below [`min_payload`](Self::min_payload) is
-    /// [`RtpError::PayloadTooSmall`] (see [`ensure_room`]); on any error
-    /// nothing is appended.
+    /// [`RtpError::PayloadTooSmall`]; on any error nothing is appended.
+    ///
+    /// Provided: it checks `max_payload`, then calls
+    /// [`append_payloads`](Self::append_payloads); formats do not override it.
     fn packetize(
+        &mut self,
+        unit: &AccessUnit,
+        max_payload: usize,
+        out: &mut Vec<RtpPayload>,
+    ) -> Result<(), RtpError> {
+        let needed = self.min_payload();
+        if max_payload < needed {
+            return Err(RtpError::PayloadTooSmall {
+                format: self.description().encoding,
+                needed,
+                available: max_payload,
+            });
+        }
+        self.append_payloads(unit, max_payload, out)
+    }
+
+    /// The payload format's part of [`packetize`](Self::packetize), with
+    /// `max_payload` at least [`min_payload`](Self::min_payload): appends
+    /// the payloads, or nothing on an error.
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
@@ -250,24 +272,6 @@ pub type NewPacketizer = Result<Box<dyn Packetizer>, RtpError>;
 /// A codec module's packetizer as its registry entry returns it.
 fn boxed<P: Packetizer + 'static>(packetizer: Result<P, RtpError>) -> NewPacketizer {
     packetizer.map(|p| Box::new(p) as Box<dyn Packetizer>)
-}
-
-/// [`RtpError::PayloadTooSmall`] unless `max_payload` holds what
-/// `packetizer` needs at least: the check every [`Packetizer::packetize`]
-/// starts with, so that no payload ever exceeds `max_payload`.
-pub fn ensure_room<P: Packetizer + ?Sized>(
-    packetizer: &P,
-    max_payload: usize,
-) -> Result<(), RtpError> {
-    let needed = packetizer.min_payload();
-    if max_payload < needed {
-        return Err(RtpError::PayloadTooSmall {
-            format: packetizer.description().encoding,
-            needed,
-            available: max_payload,
-        });
-    }
-    Ok(())
 }
 
 /// A registered RTP payload format.

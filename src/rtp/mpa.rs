@@ -5,8 +5,8 @@
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    boxed, ensure_room, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat,
-    PayloadHeader, ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
+    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::mpeg_audio::FrameHeader;
 use crate::media::{AccessUnit, Codec, Track, TrackKind};
@@ -63,13 +63,12 @@ impl Packetizer for MpaPacketizer {
     /// The marker bit stays 0: RFC 2250 §3.2 sets it only on the first
     /// packet of a talkspurt, and a file streams without silence
     /// suppression (RFC 3551 §4.1).
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError> {
-        ensure_room(self, max_payload)?;
         let len = unit.data.len();
         let chunk = max_payload - HEADER_LEN;
         // The last fragment's offset must fit Frag_offset's 16 bits.

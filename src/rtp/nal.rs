@@ -12,8 +12,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use smallvec::SmallVec;
 
 use super::{
-    ensure_room, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadHeader,
-    ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
+    rescale, Depacketizer, Packetizer, PayloadDescription, PayloadHeader, ReceivedPacket,
+    ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::nal::nal_units;
 use crate::media::{AccessUnit, NalFraming, Track};
@@ -174,13 +174,12 @@ impl<S: NalSyntax> Packetizer for NalPacketizer<S> {
     /// when it fits, consecutive small ones aggregated while they fit, and
     /// one larger than `max_payload` in fragments. The marker bit is set on
     /// the last packet of the access unit (RFC 6184 §5.1, RFC 7798 §4.1).
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError> {
-        ensure_room(self, max_payload)?;
         self.collect_nals(unit);
         let timestamp = rescale(unit.pts, self.clock_rate, VIDEO_CLOCK) as u32;
         let first = out.len();

@@ -6,8 +6,8 @@
 use bytes::Bytes;
 
 use super::{
-    boxed, ensure_room, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat,
-    PayloadHeader, ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
+    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::media::{AccessUnit, Codec, PcmFormat, Track, TrackKind};
 
@@ -142,13 +142,12 @@ impl Packetizer for PcmPacketizer {
 
     /// The timestamp counts sample frames (RFC 3551 §4.5.10); the marker
     /// bit stays 0 (no silence suppression, RFC 3551 §4.1).
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError> {
-        ensure_room(self, max_payload)?;
         let frame = self.frame_bytes();
         if !unit.data.len().is_multiple_of(frame) {
             return Err(RtpError::BadUnit(format!(
