@@ -271,21 +271,10 @@ impl<W: Write> CaptureWriter<W> {
         std::mem::take(&mut self.pending.borrow_mut().written)
     }
 
-    /// Records a UDP datagram from `src` to `dst` captured at `time`
-    /// (`payload` is not copied before the write to the file).
-    pub fn write_udp(
-        &mut self,
-        time: SystemTime,
-        src: SocketAddr,
-        dst: SocketAddr,
-        payload: &Bytes,
-    ) -> io::Result<()> {
-        self.write_udp_parts(time, src, dst, &[], payload.clone())
-    }
-
-    /// Records a UDP datagram whose payload is `head` followed by `body`
-    /// (`head` is copied with the frame's headers, `body` is not copied
-    /// before the write to the file).
+    /// Records a UDP datagram from `src` to `dst` captured at `time`,
+    /// whose payload is `head` followed by `body` (`head` is copied with
+    /// the frame's headers, `body` is not copied before the write to the
+    /// file).
     pub fn write_udp_parts(
         &mut self,
         time: SystemTime,
@@ -485,11 +474,12 @@ mod tests {
         let mut w =
             CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, "10.0.0.1".parse().unwrap())
                 .unwrap();
-        w.write_udp(
+        w.write_udp_parts(
             t,
             addr("10.0.0.1:6970"),
             addr("10.0.0.2:5004"),
-            &Bytes::from_static(b"hello"),
+            &[],
+            Bytes::from_static(b"hello"),
         )
         .unwrap();
         assert_eq!(w.packets(), 1);
@@ -541,7 +531,7 @@ mod tests {
                 w.write_udp_parts(UNIX_EPOCH, src, dst, b"head.", Bytes::from_static(b"body"))
                     .unwrap();
             } else {
-                w.write_udp(UNIX_EPOCH, src, dst, &Bytes::from_static(b"head.body"))
+                w.write_udp_parts(UNIX_EPOCH, src, dst, &[], Bytes::from_static(b"head.body"))
                     .unwrap();
             }
             // Nothing written to the output yet.
@@ -595,11 +585,12 @@ mod tests {
         let mut w =
             CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, "::1".parse().unwrap()).unwrap();
         let err = w
-            .write_udp(
+            .write_udp_parts(
                 UNIX_EPOCH,
                 addr("[::1]:1"),
                 addr("127.0.0.1:2"),
-                &Bytes::from_static(b"x"),
+                &[],
+                Bytes::from_static(b"x"),
             )
             .unwrap_err();
         assert!(err.to_string().contains("not of one IP version"));
