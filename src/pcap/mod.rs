@@ -6,11 +6,12 @@
 
 mod checksum;
 pub mod output;
+mod pending;
 pub mod rtsp;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,6 +28,8 @@ use pcap_file::pcapng::blocks::interface_description::{
 };
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
+
+use pending::{ArenaSink, Pending};
 
 /// Largest frame a capture records whole (the pcap snaplen): libpcap's
 /// and tcpdump's maximum, above the largest frame we write (an Ethernet
@@ -79,91 +82,6 @@ pub struct TcpFlags {
     pub psh: bool,
     /// FIN.
     pub fin: bool,
-}
-
-/// Bytes waiting for a vectored write: small headers copied into an arena,
-/// payloads kept as shared slices (no copy until the kernel's).
-#[derive(Default)]
-struct Pending {
-    arena: Vec<u8>,
-    parts: Vec<Part>,
-    len: usize,
-    /// Payloads written, kept for [`CaptureWriter::take_written`] rather
-    /// than dropped (when `keep_written`).
-    written: Vec<Bytes>,
-    keep_written: bool,
-}
-
-enum Part {
-    Arena(std::ops::Range<usize>),
-    Shared(Bytes),
-}
-
-impl Pending {
-    fn push_shared(&mut self, data: Bytes) {
-        self.len += data.len();
-        self.parts.push(Part::Shared(data));
-    }
-
-    fn clear(&mut self) {
-        self.arena.clear();
-        if self.keep_written {
-            let written = &mut self.written;
-            written.extend(self.parts.drain(..).filter_map(|p| match p {
-                Part::Shared(b) => Some(b),
-                Part::Arena(_) => None,
-            }));
-        }
-        self.parts.clear();
-        self.len = 0;
-    }
-
-    /// Writes everything to `out` and empties the buffers.
-    fn drain_to(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let mut slices: Vec<IoSlice<'_>> = self
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Arena(r) => IoSlice::new(&self.arena[r.clone()]),
-                Part::Shared(b) => IoSlice::new(b),
-            })
-            .collect();
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            // The kernel takes at most IOV_MAX (1024) slices at once.
-            let n = rest.len().min(1024);
-            match out.write_vectored(&rest[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => IoSlice::advance_slices(&mut rest, written),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.clear();
-        Ok(())
-    }
-}
-
-/// What pcap-file writes (file and record headers, pcapng blocks) goes into
-/// the arena of a shared [`Pending`].
-struct ArenaSink(Rc<RefCell<Pending>>);
-
-impl Write for ArenaSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let mut p = self.0.borrow_mut();
-        let start = p.arena.len();
-        p.arena.extend_from_slice(data);
-        p.len += data.len();
-        match p.parts.last_mut() {
-            Some(Part::Arena(r)) if r.end == start => r.end += data.len(),
-            _ => p.parts.push(Part::Arena(start..start + data.len())),
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// pcap-file's writer of the chosen format, laying out the file header and
