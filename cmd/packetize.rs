@@ -27,7 +27,7 @@ use mediatool::sdp::{self, Destination, SdpTrack};
 use mediatool::stream::{max_payload_for_mtu, MediaStream, PlayStart, StreamConfig, StreamTrack};
 
 use capture::{estimated, Body, Framer, Head};
-use counting::Counting;
+use counting::CountingDemuxer;
 use producer::Producer;
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -213,7 +213,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     .with_context(|| name.clone())?;
     let demuxer: Box<dyn Demuxer> = match stated {
         Some(_) => demuxer,
-        None => Box::new(Counting::new(demuxer, Arc::clone(&counted))),
+        None => Box::new(CountingDemuxer::new(demuxer, Arc::clone(&counted))),
     };
     let mut config = StreamConfig {
         tracks: args.track.clone(),

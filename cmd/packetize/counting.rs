@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use mediatool::media::{self, AccessUnit, Demuxer, Format, StatsCounter, Track, TrackStats};
 
-/// Statistics shared with the thread that reads through a [`Counting`]:
+/// Statistics shared with the thread that reads through a [`CountingDemuxer`]:
 /// set once the end of the file is reached.
 pub type CountedStats = Arc<Mutex<Option<Vec<TrackStats>>>>;
 
 /// A demuxer that counts the units read through it.
-pub struct Counting {
+pub struct CountingDemuxer {
     inner: Box<dyn Demuxer>,
     /// `None` once a seek or an error made the counts partial.
     counter: Option<StatsCounter>,
@@ -20,10 +20,10 @@ pub struct Counting {
     result: CountedStats,
 }
 
-impl Counting {
+impl CountingDemuxer {
     /// Counts what is read from `inner` into `result`.
-    pub fn new(inner: Box<dyn Demuxer>, result: CountedStats) -> Counting {
-        Counting {
+    pub fn new(inner: Box<dyn Demuxer>, result: CountedStats) -> CountingDemuxer {
+        CountingDemuxer {
             counter: Some(StatsCounter::new(inner.tracks())),
             inner,
             result,
@@ -31,7 +31,7 @@ impl Counting {
     }
 }
 
-impl Demuxer for Counting {
+impl Demuxer for CountingDemuxer {
     fn format(&self) -> Format {
         self.inner.format()
     }
