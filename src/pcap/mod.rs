@@ -98,7 +98,7 @@ enum Records {
 }
 
 /// Writes frames to a capture file: gathered, then written with one
-/// vectored write per [`FLUSH_BYTES`] (so `out` needs no buffering).
+/// vectored write per MiB (so `out` needs no buffering).
 pub struct CaptureWriter<W: Write> {
     records: Records,
     pending: Rc<RefCell<Pending>>,
@@ -111,7 +111,7 @@ pub struct CaptureWriter<W: Write> {
 impl<W: Write> CaptureWriter<W> {
     /// Starts a capture on `out` with the file header (and for pcapng the
     /// interface description). `sender` is the media sender's address:
-    /// frames from it carry [`SENDER_MAC`], others the receiver's.
+    /// frames from it carry the sender's MAC address, others the receiver's.
     pub fn new(out: W, format: CaptureFormat, sender: IpAddr) -> io::Result<CaptureWriter<W>> {
         let pending = Rc::new(RefCell::new(Pending::default()));
         let sink = || ArenaSink(Rc::clone(&pending));
