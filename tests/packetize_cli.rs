@@ -82,6 +82,68 @@ fn bad_input_gives_clear_errors_and_no_output() {
             "mixed IP versions",
             "must both be IPv4 or both IPv6",
         ),
+        (
+            vec![h264.display().to_string(), "--mtu".into(), "70000".into()],
+            "mtu too large",
+            "--mtu 70000: larger than an IP packet can be (65535)",
+        ),
+        (
+            vec![h264.display().to_string(), "--ssrc".into(), "0x".into()],
+            "empty ssrc",
+            "--ssrc 0x: not a 32-bit hexadecimal number",
+        ),
+        (
+            vec![h264.display().to_string(), "--ssrc".into(), "+ff".into()],
+            "signed ssrc",
+            "--ssrc +ff: not a 32-bit hexadecimal number",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--start-time".into(),
+                "1969-12-31T23:59:59Z".into(),
+            ],
+            "start time before 1970",
+            "before 1970, which captures cannot record",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--start-time".into(),
+                "2107-01-01T00:00:00Z".into(),
+            ],
+            "start time after 2106 in pcap",
+            "later than this capture format can record",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--sdp".into(),
+                out.display().to_string(),
+            ],
+            "sdp over the capture",
+            "the SDP would overwrite the capture",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--sdp".into(),
+                dir.path().join("no/such/dir/x.sdp").display().to_string(),
+            ],
+            "unwritable sdp",
+            "cannot create",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--track".into(),
+                "0".into(),
+                "--track".into(),
+                "1".into(),
+            ],
+            "second track",
+            "track 1 does not exist",
+        ),
     ];
     for (args, what, message) in cases {
         let output = assert_cmd::Command::cargo_bin("mediatool")
@@ -141,6 +203,14 @@ fn options_shape_the_capture() {
     );
     let medias = read_sdp(&pcap.with_extension("sdp"));
     assert_eq!((medias[0].port, medias[0].payload_type), (7000, 101));
+    // --track is repeatable; a track asked for twice is streamed once.
+    std::fs::create_dir(dir.path().join("again")).unwrap();
+    let again = packetize_ok(
+        &mp3,
+        &dir.path().join("again"),
+        &["--track", "0", "--track", "0", "--seq", "9"],
+    );
+    assert_eq!(read_sdp(&again.with_extension("sdp")).len(), 1);
     let text = std::fs::read_to_string(pcap.with_extension("sdp")).unwrap();
     assert!(
         text.contains("c=IN IP4 10.1.2.3\r\n") && text.contains("a=rtpmap:101 MPA/90000\r\n"),
@@ -169,6 +239,8 @@ fn options_shape_the_capture() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // No progress bar when stderr is not a terminal, nothing else either.
+    assert!(output.stderr.is_empty(), "{:?}", output.stderr);
     assert!(sdp.exists() && !dir.path().join("v.sdp").exists());
     let mut reader = PcapNgReader::new(std::fs::File::open(&out).unwrap()).unwrap();
     let mut largest = 0;

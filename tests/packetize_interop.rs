@@ -63,24 +63,6 @@ fn captures(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
         .collect()
 }
 
-/// ffprobe's streams of a file (with exact frame counts).
-fn ffprobe_streams(file: &Path) -> Vec<Value> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-of",
-            "json",
-        ])
-        .arg(file)
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["streams"].as_array().cloned().unwrap_or_default()
-}
-
 /// The RTP caps GStreamer needs, from an SDP media section (as
 /// `gst_sdp_media_get_caps_from_media` builds them).
 fn caps(media: &SdpMedia) -> String {
@@ -161,7 +143,7 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
     for (file, pcap) in captures(dir.path()) {
         let medias = read_sdp(&pcap.with_extension("sdp"));
-        let streams = ffprobe_streams(&file);
+        let streams = common::ffprobe_streams(&file);
         for (i, media) in medias.into_iter().enumerate() {
             let name = format!("{} track {i}", file.display());
             let raw = pcap.with_extension(format!("{i}.raw"));

@@ -6,11 +6,12 @@
 
 mod checksum;
 pub mod output;
+mod pending;
 pub mod rtsp;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,8 +29,13 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-/// Largest frame a capture records whole (the pcap snaplen).
-const SNAPLEN: u32 = 65535;
+use pending::{ArenaSink, Pending};
+
+/// Largest frame a capture records whole (the pcap snaplen): libpcap's
+/// and tcpdump's maximum, above the largest frame we write (an Ethernet
+/// header and a 65535-byte IPv4 packet, or an IPv6 header and a 65535-byte
+/// payload), which 65535 was not.
+const SNAPLEN: u32 = 262_144;
 
 /// Time to live / hop limit of the synthetic IP packets.
 const TTL: u8 = 64;
@@ -78,91 +84,6 @@ pub struct TcpFlags {
     pub fin: bool,
 }
 
-/// Bytes waiting for a vectored write: small headers copied into an arena,
-/// payloads kept as shared slices (no copy until the kernel's).
-#[derive(Default)]
-struct Pending {
-    arena: Vec<u8>,
-    parts: Vec<Part>,
-    len: usize,
-    /// Payloads written, kept for [`CaptureWriter::take_written`] rather
-    /// than dropped (when `keep_written`).
-    written: Vec<Bytes>,
-    keep_written: bool,
-}
-
-enum Part {
-    Arena(std::ops::Range<usize>),
-    Shared(Bytes),
-}
-
-impl Pending {
-    fn push_shared(&mut self, data: Bytes) {
-        self.len += data.len();
-        self.parts.push(Part::Shared(data));
-    }
-
-    fn clear(&mut self) {
-        self.arena.clear();
-        if self.keep_written {
-            let written = &mut self.written;
-            written.extend(self.parts.drain(..).filter_map(|p| match p {
-                Part::Shared(b) => Some(b),
-                Part::Arena(_) => None,
-            }));
-        }
-        self.parts.clear();
-        self.len = 0;
-    }
-
-    /// Writes everything to `out` and empties the buffers.
-    fn drain_to(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let mut slices: Vec<IoSlice<'_>> = self
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Arena(r) => IoSlice::new(&self.arena[r.clone()]),
-                Part::Shared(b) => IoSlice::new(b),
-            })
-            .collect();
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            // The kernel takes at most IOV_MAX (1024) slices at once.
-            let n = rest.len().min(1024);
-            match out.write_vectored(&rest[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => IoSlice::advance_slices(&mut rest, written),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.clear();
-        Ok(())
-    }
-}
-
-/// What pcap-file writes (file and record headers, pcapng blocks) goes into
-/// the arena of a shared [`Pending`].
-struct ArenaSink(Rc<RefCell<Pending>>);
-
-impl Write for ArenaSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let mut p = self.0.borrow_mut();
-        let start = p.arena.len();
-        p.arena.extend_from_slice(data);
-        p.len += data.len();
-        match p.parts.last_mut() {
-            Some(Part::Arena(r)) if r.end == start => r.end += data.len(),
-            _ => p.parts.push(Part::Arena(start..start + data.len())),
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// pcap-file's writer of the chosen format, laying out the file header and
 /// the records in the arena.
 enum Records {
@@ -177,7 +98,7 @@ enum Records {
 }
 
 /// Writes frames to a capture file: gathered, then written with one
-/// vectored write per [`FLUSH_BYTES`] (so `out` needs no buffering).
+/// vectored write per MiB (so `out` needs no buffering).
 pub struct CaptureWriter<W: Write> {
     records: Records,
     pending: Rc<RefCell<Pending>>,
@@ -190,7 +111,7 @@ pub struct CaptureWriter<W: Write> {
 impl<W: Write> CaptureWriter<W> {
     /// Starts a capture on `out` with the file header (and for pcapng the
     /// interface description). `sender` is the media sender's address:
-    /// frames from it carry [`SENDER_MAC`], others the receiver's.
+    /// frames from it carry the sender's MAC address, others the receiver's.
     pub fn new(out: W, format: CaptureFormat, sender: IpAddr) -> io::Result<CaptureWriter<W>> {
         let pending = Rc::new(RefCell::new(Pending::default()));
         let sink = || ArenaSink(Rc::clone(&pending));
@@ -268,21 +189,10 @@ impl<W: Write> CaptureWriter<W> {
         std::mem::take(&mut self.pending.borrow_mut().written)
     }
 
-    /// Records a UDP datagram from `src` to `dst` captured at `time`
-    /// (`payload` is not copied before the write to the file).
-    pub fn write_udp(
-        &mut self,
-        time: SystemTime,
-        src: SocketAddr,
-        dst: SocketAddr,
-        payload: &Bytes,
-    ) -> io::Result<()> {
-        self.write_udp_parts(time, src, dst, &[], payload.clone())
-    }
-
-    /// Records a UDP datagram whose payload is `head` followed by `body`
-    /// (`head` is copied with the frame's headers, `body` is not copied
-    /// before the write to the file).
+    /// Records a UDP datagram from `src` to `dst` captured at `time`,
+    /// whose payload is `head` followed by `body` (`head` is copied with
+    /// the frame's headers, `body` is not copied before the write to the
+    /// file).
     pub fn write_udp_parts(
         &mut self,
         time: SystemTime,
@@ -482,11 +392,12 @@ mod tests {
         let mut w =
             CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, "10.0.0.1".parse().unwrap())
                 .unwrap();
-        w.write_udp(
+        w.write_udp_parts(
             t,
             addr("10.0.0.1:6970"),
             addr("10.0.0.2:5004"),
-            &Bytes::from_static(b"hello"),
+            &[],
+            Bytes::from_static(b"hello"),
         )
         .unwrap();
         assert_eq!(w.packets(), 1);
@@ -538,7 +449,7 @@ mod tests {
                 w.write_udp_parts(UNIX_EPOCH, src, dst, b"head.", Bytes::from_static(b"body"))
                     .unwrap();
             } else {
-                w.write_udp(UNIX_EPOCH, src, dst, &Bytes::from_static(b"head.body"))
+                w.write_udp_parts(UNIX_EPOCH, src, dst, &[], Bytes::from_static(b"head.body"))
                     .unwrap();
             }
             // Nothing written to the output yet.
@@ -592,11 +503,12 @@ mod tests {
         let mut w =
             CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, "::1".parse().unwrap()).unwrap();
         let err = w
-            .write_udp(
+            .write_udp_parts(
                 UNIX_EPOCH,
                 addr("[::1]:1"),
                 addr("127.0.0.1:2"),
-                &Bytes::from_static(b"x"),
+                &[],
+                Bytes::from_static(b"x"),
             )
             .unwrap_err();
         assert!(err.to_string().contains("not of one IP version"));

@@ -114,11 +114,7 @@ impl RtspSession {
         );
         for stream in &self.streams {
             cseq += 1;
-            let ports = format!(
-                "client_port={}-{}",
-                stream.client_port,
-                stream.client_port + 1
-            );
+            let ports = format!("client_port={}", port_pair(stream.client_port));
             let asked = if self.destination == self.client {
                 String::new()
             } else {
@@ -135,11 +131,10 @@ impl RtspSession {
                     stream.control
                 ),
                 format!(
-                    "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session};timeout=65\r\nTransport: RTP/AVP;unicast;destination={};source={};{ports};server_port={}-{};ssrc={:08X}\r\n\r\n",
+                    "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session};timeout=65\r\nTransport: RTP/AVP;unicast;destination={};source={};{ports};server_port={};ssrc={:08X}\r\n\r\n",
                     self.destination,
                     self.server.ip(),
-                    stream.server_port,
-                    stream.server_port + 1,
+                    port_pair(stream.server_port),
                     stream.ssrc
                 ),
             );
@@ -178,15 +173,12 @@ impl RtspSession {
         start: SystemTime,
         mss: usize,
     ) -> io::Result<SystemTime> {
-        let client = SocketAddr::new(self.client, CLIENT_PORT);
-        let server = self.server;
-        let mut time = start;
-        let mut client_seq = CLIENT_ISN;
-        let mut server_seq = SERVER_ISN;
-        let next = |t: &mut SystemTime| {
-            let now = *t;
-            *t += SEGMENT_GAP;
-            now
+        let mut tcp = Connection {
+            client: SocketAddr::new(self.client, CLIENT_PORT),
+            server: self.server,
+            client_seq: CLIENT_ISN,
+            server_seq: SERVER_ISN,
+            time: start,
         };
         let syn = TcpFlags {
             syn: true,
@@ -196,51 +188,62 @@ impl RtspSession {
             ack: true,
             ..TcpFlags::default()
         };
-        capture.write_tcp(next(&mut time), client, server, client_seq, 0, syn, b"")?;
-        client_seq = client_seq.wrapping_add(1);
-        let syn_ack = TcpFlags { ack: true, ..syn };
-        capture.write_tcp(
-            next(&mut time),
-            server,
-            client,
-            server_seq,
-            client_seq,
-            syn_ack,
-            b"",
-        )?;
-        server_seq = server_seq.wrapping_add(1);
-        capture.write_tcp(
-            next(&mut time),
-            client,
-            server,
-            client_seq,
-            server_seq,
-            ack,
-            b"",
-        )?;
         let data = TcpFlags { psh: true, ..ack };
+        tcp.send(capture, true, syn, b"")?;
+        tcp.send(capture, false, TcpFlags { ack: true, ..syn }, b"")?;
+        tcp.send(capture, true, ack, b"")?;
         for (from_client, message) in self.messages() {
             for segment in message.chunks(mss.max(1)) {
-                let (src, dst, seq, peer_seq) = if from_client {
-                    (client, server, &mut client_seq, server_seq)
-                } else {
-                    (server, client, &mut server_seq, client_seq)
-                };
-                capture.write_tcp(next(&mut time), src, dst, *seq, peer_seq, data, segment)?;
-                *seq = seq.wrapping_add(segment.len() as u32);
+                tcp.send(capture, from_client, data, segment)?;
             }
         }
         // The client acknowledges the PLAY reply.
-        capture.write_tcp(
-            next(&mut time),
-            client,
-            server,
-            client_seq,
-            server_seq,
-            ack,
-            b"",
-        )?;
-        Ok(time)
+        tcp.send(capture, true, ack, b"")?;
+        Ok(tcp.time)
+    }
+}
+
+/// The exchange's TCP connection (RFC 9293 §3.4): each end's next sequence
+/// number, and the capture time of the next segment.
+struct Connection {
+    client: SocketAddr,
+    server: SocketAddr,
+    client_seq: u32,
+    server_seq: u32,
+    time: SystemTime,
+}
+
+impl Connection {
+    /// Records a segment from the client (or the server) carrying
+    /// `payload`, acknowledging everything the other end sent; SYN and FIN
+    /// take one sequence number each.
+    fn send<W: Write>(
+        &mut self,
+        capture: &mut CaptureWriter<W>,
+        from_client: bool,
+        flags: TcpFlags,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let (src, dst, seq, peer_seq) = if from_client {
+            (
+                self.client,
+                self.server,
+                &mut self.client_seq,
+                self.server_seq,
+            )
+        } else {
+            (
+                self.server,
+                self.client,
+                &mut self.server_seq,
+                self.client_seq,
+            )
+        };
+        capture.write_tcp(self.time, src, dst, *seq, peer_seq, flags, payload)?;
+        let used = payload.len() as u32 + u32::from(flags.syn) + u32::from(flags.fin);
+        *seq = seq.wrapping_add(used);
+        self.time += SEGMENT_GAP;
+        Ok(())
     }
 }
 
@@ -252,6 +255,12 @@ pub fn controller_address(destination: IpAddr) -> IpAddr {
         IpAddr::V4(v4) => IpAddr::V4(u32::from(v4).wrapping_add(1).into()),
         IpAddr::V6(v6) => IpAddr::V6(u128::from(v6).wrapping_add(1).into()),
     }
+}
+
+/// An RTP port and the RTCP port after it, as `Transport` names them
+/// (RFC 2326 §12.39: `5004-5005`).
+fn port_pair(rtp: u16) -> String {
+    format!("{rtp}-{}", rtp.saturating_add(1))
 }
 
 /// Percent-encodes a URL path (RFC 3986 §2.1), keeping unreserved
@@ -349,5 +358,27 @@ mod tests {
         // Handshake, segments, final ACK.
         assert_eq!(capture.packets(), 3 + total as u64 + 1);
         assert_eq!(end, start + SEGMENT_GAP * (4 + total as u32));
+        // Each end's sequence numbers run on without gaps (SYN counting
+        // one), and every segment after the SYN acknowledges all the other
+        // end sent.
+        let bytes = capture.finish().unwrap();
+        let mut reader = pcap_file::pcap::PcapReader::new(&bytes[..]).unwrap();
+        let mut next = std::collections::HashMap::new();
+        while let Some(packet) = reader.next_packet() {
+            let packet = packet.unwrap();
+            let sliced = etherparse::SlicedPacket::from_ethernet(&packet.data).unwrap();
+            let Some(etherparse::TransportSlice::Tcp(tcp)) = sliced.transport else {
+                panic!("not TCP")
+            };
+            let (from, to) = (tcp.source_port(), tcp.destination_port());
+            if let Some(&expected) = next.get(&from) {
+                assert_eq!(tcp.sequence_number(), expected);
+            }
+            if tcp.ack() {
+                assert_eq!(Some(&tcp.acknowledgment_number()), next.get(&to));
+            }
+            let used = tcp.payload().len() as u32 + u32::from(tcp.syn());
+            next.insert(from, tcp.sequence_number().wrapping_add(used));
+        }
     }
 }

@@ -2,11 +2,13 @@
 //! AU-headers section (16-bit length in bits, then per AU a 13-bit size and
 //! a 3-bit index) followed by the raw AAC access units.
 
+use std::io::Cursor;
+
 use bitstream_io::{BigEndian, BitRead, BitReader};
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::media::{AccessUnit, Codec, Track, TrackKind};
@@ -20,10 +22,7 @@ const MAX_AU_SIZE: usize = (1 << 13) - 1;
 /// The registry entry: `mpeg4-generic/<rate>/<channels>`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["mpeg4-generic"],
-    packetizer: |track| {
-        (track.codec == Codec::Aac)
-            .then(|| AacPacketizer::new(track).map(|p| Box::new(p) as Box<dyn Packetizer>))
-    },
+    packetizer: |track| (track.codec == Codec::Aac).then(|| boxed(AacPacketizer::new(track))),
     depacketizer: |description| {
         AacDepacketizer::new(description).map(|d| Box::new(d) as Box<dyn Depacketizer>)
     },
@@ -92,7 +91,7 @@ impl Packetizer for AacPacketizer {
     /// RFC 3640 §3.2: the timestamp is the AU's first sample (its PTS in
     /// the sampling-rate clock); the marker bit is set on a packet of
     /// complete AUs and on the last fragment of an AU.
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
@@ -108,7 +107,7 @@ impl Packetizer for AacPacketizer {
         // AU-headers-length = 16 bits; AU-size (13) then AU-index 0 (3).
         let au_header = ((size as u16) << 3).to_be_bytes();
         let header = PayloadHeader::from_slice(&[0, 16, au_header[0], au_header[1]]);
-        let chunk = max_payload.saturating_sub(HEADER_LEN).max(1);
+        let chunk = max_payload - HEADER_LEN;
         let mut offset = 0;
         while offset < size {
             let end = (offset + chunk).min(size);
@@ -124,13 +123,111 @@ impl Packetizer for AacPacketizer {
     }
 }
 
-/// RFC 3640 depacketizer for the AU-header modes (AAC-hbr, AAC-lbr and any
-/// `sizelength`/`indexlength`/`indexdeltalength`): several AUs per packet
-/// and fragmented AUs.
-pub struct AacDepacketizer {
+/// The fields of an AU header and of the auxiliary section that `fmtp`
+/// configures (RFC 3640 §3.2.1, §3.2.2 and §4.1), in bits; a length of zero
+/// leaves the field out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct AuHeaderLayout {
     size_length: u32,
     index_length: u32,
     index_delta_length: u32,
+    cts_delta_length: u32,
+    dts_delta_length: u32,
+    /// RAP-flag present (`randomaccessindication=1`).
+    random_access_indication: bool,
+    stream_state_indication: u32,
+    auxiliary_data_size_length: u32,
+}
+
+impl AuHeaderLayout {
+    /// The layout `description`'s fmtp gives (parameter names are
+    /// case-insensitive, RFC 3640 §4.1; absent ones are zero).
+    fn from_fmtp(description: &PayloadDescription) -> Result<AuHeaderLayout, RtpError> {
+        let bits = |name: &str, max: u32| -> Result<u32, RtpError> {
+            description.fmtp_param(name).map_or(Ok(0), |v| {
+                v.parse()
+                    .ok()
+                    .filter(|&n| n <= max)
+                    .ok_or_else(|| RtpError::Sdp(format!("mpeg4-generic {name}={v}")))
+            })
+        };
+        let layout = AuHeaderLayout {
+            // At most 16 bits: no AU size can make us hold more than 64 KiB.
+            size_length: bits("sizelength", 16)?,
+            index_length: bits("indexlength", 16)?,
+            index_delta_length: bits("indexdeltalength", 16)?,
+            cts_delta_length: bits("ctsdeltalength", 32)?,
+            dts_delta_length: bits("dtsdeltalength", 32)?,
+            random_access_indication: bits("randomaccessindication", 1)? == 1,
+            stream_state_indication: bits("streamstateindication", 32)?,
+            auxiliary_data_size_length: bits("auxiliarydatasizelength", 32)?,
+        };
+        if layout.size_length == 0 {
+            return Err(RtpError::Unsupported(
+                "mpeg4-generic without AU sizes (sizelength=0)".into(),
+            ));
+        }
+        Ok(layout)
+    }
+
+    /// Reads one AU header (§3.2.1.1): the AU's size and its serial number
+    /// relative to the packet's first AU (from AU-Index-delta), and the
+    /// CTS-delta when present.
+    fn read_header(
+        &self,
+        reader: &mut BitReader<Cursor<&[u8]>, BigEndian>,
+        first: bool,
+    ) -> std::io::Result<(usize, u32, Option<i64>)> {
+        let size: u32 = reader.read_var(self.size_length)?;
+        let index_bits = if first {
+            self.index_length
+        } else {
+            self.index_delta_length
+        };
+        // The first AU-Index only numbers the packet's AUs among
+        // themselves: what counts is each AU-Index-delta.
+        let delta: u32 = reader.read_var(index_bits)?;
+        let step = if first { 0 } else { delta.saturating_add(1) };
+        let mut cts = None;
+        if self.cts_delta_length > 0 && reader.read_bit()? {
+            let raw: u32 = reader.read_var(self.cts_delta_length)?;
+            cts = Some(twos_complement(raw, self.cts_delta_length));
+        }
+        if self.dts_delta_length > 0 && reader.read_bit()? {
+            reader.skip(self.dts_delta_length)?;
+        }
+        if self.random_access_indication {
+            reader.skip(1)?;
+        }
+        reader.skip(self.stream_state_indication)?;
+        Ok((size as usize, step, cts))
+    }
+}
+
+/// A `bits`-wide two's complement value (RFC 3640 §3.2.1.1 CTS-delta).
+fn twos_complement(raw: u32, bits: u32) -> i64 {
+    let value = i64::from(raw);
+    if bits > 0 && value >> (bits - 1) & 1 == 1 {
+        value - (1i64 << bits)
+    } else {
+        value
+    }
+}
+
+/// One AU of a packet: its size, and its timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AuEntry {
+    size: usize,
+    timestamp: u32,
+}
+
+/// RFC 3640 depacketizer for the AU-header modes (AAC-hbr, AAC-lbr and any
+/// layout of AU headers and auxiliary section `fmtp` describes): several
+/// AUs per packet, timed by their AU-Index-delta or CTS-delta, and
+/// fragmented AUs. Interleaved AUs come out in packet order, each with its
+/// own timestamp.
+pub struct AacDepacketizer {
+    layout: AuHeaderLayout,
     /// Samples per AU, for the timestamps of AUs after the first in a packet.
     au_duration: u32,
     /// Timestamp, whole size and bytes of a fragmented AU.
@@ -142,25 +239,7 @@ impl AacDepacketizer {
     /// A depacketizer for the stream `description` describes (its fmtp must
     /// give `sizelength`).
     pub fn new(description: &PayloadDescription) -> Result<AacDepacketizer, RtpError> {
-        let param = |name: &str, default: Option<u32>| -> Result<u32, RtpError> {
-            match description.fmtp_param(name) {
-                Some(v) => v
-                    .parse()
-                    .ok()
-                    .filter(|&n: &u32| n <= 16)
-                    .ok_or_else(|| RtpError::Sdp(format!("mpeg4-generic {name}={v}"))),
-                None => {
-                    default.ok_or_else(|| RtpError::Sdp(format!("mpeg4-generic without {name}")))
-                }
-            }
-        };
-        let size_length = param("sizelength", None)?;
-        if size_length == 0 {
-            return Err(RtpError::Unsupported(
-                "mpeg4-generic without AU sizes (sizelength=0)".into(),
-            ));
-        }
-        let index_length = param("indexlength", Some(0))?;
+        let layout = AuHeaderLayout::from_fmtp(description)?;
         let config = description
             .fmtp_param("config")
             .and_then(|c| hex::decode(c).ok())
@@ -172,46 +251,57 @@ impl AacDepacketizer {
             None => samples_per_frame(&config),
         };
         Ok(AacDepacketizer {
-            size_length,
-            index_length,
-            index_delta_length: param("indexdeltalength", Some(index_length))?,
+            layout,
             au_duration,
             partial: None,
             expected_sequence: None,
         })
     }
 
-    /// The AU sizes of the AU-headers section at the start of `payload`,
-    /// and the offset of the first AU.
-    fn au_sizes(&self, payload: &[u8]) -> Result<(Vec<usize>, usize), RtpError> {
+    /// The AUs that the AU-headers section at the start of a packet of
+    /// `timestamp` announces, and the offset of the first AU (after the
+    /// auxiliary section, §3.2.2).
+    fn entries(&self, payload: &[u8], timestamp: u32) -> Result<(Vec<AuEntry>, usize), RtpError> {
         let malformed = |what: &str| RtpError::Malformed(format!("mpeg4-generic: {what}"));
         let [hi, lo, rest @ ..] = payload else {
             return Err(malformed("no AU-headers-length"));
         };
-        let bits = u32::from(u16::from_be_bytes([*hi, *lo]));
-        let bytes = bits.div_ceil(8) as usize;
+        let bits = u64::from(u16::from_be_bytes([*hi, *lo]));
         let section = rest
-            .get(..bytes)
+            .get(..bits.div_ceil(8) as usize)
             .ok_or_else(|| malformed("AU-headers section overruns the packet"))?;
-        let mut reader = BitReader::endian(section, BigEndian);
-        let mut sizes = Vec::new();
-        let mut used = 0;
-        while used < bits {
-            let index_bits = if sizes.is_empty() {
-                self.index_length
-            } else {
-                self.index_delta_length
+        let mut reader = BitReader::endian(Cursor::new(section), BigEndian);
+        let mut entries = Vec::new();
+        let mut serial = 0u32;
+        while reader.position_in_bits().unwrap_or(u64::MAX) < bits {
+            let (size, step, cts) = self
+                .layout
+                .read_header(&mut reader, entries.is_empty())
+                .map_err(|_| malformed("AU header cut off"))?;
+            serial = serial.saturating_add(step);
+            let timestamp = match cts {
+                Some(delta) => timestamp.wrapping_add(delta as u32),
+                None => timestamp.wrapping_add(serial.wrapping_mul(self.au_duration)),
             };
-            let size: u32 = reader
-                .read_var(self.size_length)
-                .map_err(|_| malformed("AU header cut off"))?;
-            reader
-                .skip(index_bits)
-                .map_err(|_| malformed("AU header cut off"))?;
-            used += self.size_length + index_bits;
-            sizes.push(size as usize);
+            entries.push(AuEntry { size, timestamp });
         }
-        Ok((sizes, 2 + bytes))
+        if reader.position_in_bits().unwrap_or(u64::MAX) != bits {
+            return Err(malformed("AU headers do not add up to AU-headers-length"));
+        }
+        let mut offset = 2 + section.len();
+        if self.layout.auxiliary_data_size_length > 0 {
+            let aux = payload.get(offset..).unwrap_or_default();
+            let mut reader = BitReader::endian(aux, BigEndian);
+            let size: u64 = reader
+                .read_var(self.layout.auxiliary_data_size_length)
+                .map_err(|_| malformed("auxiliary section cut off"))?;
+            let aux_bits = u64::from(self.layout.auxiliary_data_size_length) + size;
+            offset += usize::try_from(aux_bits.div_ceil(8)).unwrap_or(usize::MAX);
+            if offset > payload.len() {
+                return Err(malformed("auxiliary section overruns the packet"));
+            }
+        }
+        Ok((entries, offset))
     }
 }
 
@@ -225,11 +315,12 @@ impl Depacketizer for AacDepacketizer {
             self.partial = None;
         }
         self.expected_sequence = Some(packet.sequence.wrapping_add(1));
-        let (sizes, mut pos) = self.au_sizes(&packet.payload)?;
+        let (entries, mut pos) = self.entries(&packet.payload, packet.timestamp)?;
         let data = &packet.payload;
         if let Some((ts, size, buf)) = self.partial.as_mut() {
-            // A continuation fragment: same timestamp, one AU header.
-            if *ts == packet.timestamp && sizes.len() == 1 && sizes[0] == *size {
+            // A continuation fragment (§3.2.3): same timestamp, one AU
+            // header with the whole AU's size.
+            if *ts == packet.timestamp && entries.len() == 1 && entries[0].size == *size {
                 buf.put_slice(&data[pos..]);
                 if buf.len() >= *size || packet.marker {
                     let (timestamp, size, buf) = self.partial.take().unwrap_or_default();
@@ -244,27 +335,27 @@ impl Depacketizer for AacDepacketizer {
             }
             self.partial = None;
         }
-        let mut timestamp = packet.timestamp;
-        for &size in &sizes {
-            let available = data.len() - pos;
-            if size > available {
-                if sizes.len() > 1 {
-                    return Err(RtpError::Malformed(
-                        "mpeg4-generic: AU sizes overrun the packet".into(),
-                    ));
-                }
-                // The first fragment of an AU (RFC 3640 §3.2.3).
+        if let [AuEntry { size, timestamp }] = entries[..] {
+            if size > data.len() - pos {
+                // The first fragment of an AU (§3.2.3).
                 let mut buf = BytesMut::with_capacity(size);
                 buf.put_slice(&data[pos..]);
                 self.partial = Some((timestamp, size, buf));
                 return Ok(());
             }
+        }
+        let total = entries.iter().map(|e| e.size).sum::<usize>();
+        if total > data.len() - pos {
+            return Err(RtpError::Malformed(
+                "mpeg4-generic: AU sizes overrun the packet".into(),
+            ));
+        }
+        for AuEntry { size, timestamp } in entries {
             out.push(ReceivedUnit {
                 timestamp,
                 data: data.slice(pos..pos + size),
             });
             pos += size;
-            timestamp = timestamp.wrapping_add(self.au_duration);
         }
         Ok(())
     }
@@ -287,8 +378,9 @@ fn samples_per_frame(config: &[u8]) -> u32 {
         if r.read::<4, u32>()? == 15 {
             r.skip(24)?;
         }
-        r.skip(4)?; // channelConfiguration
-                    // GASpecificConfig follows for the general audio object types.
+        // channelConfiguration, then for the general audio object types
+        // GASpecificConfig, whose first bit is frameLengthFlag.
+        r.skip(4)?;
         let general = matches!(object_type, 1..=4 | 6 | 7 | 17 | 19..=23);
         Ok(general && r.read_bit()?)
     };
@@ -302,7 +394,7 @@ fn samples_per_frame(config: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::tests::receive;
+    use crate::rtp::tests::{depacketize, packet, receive};
     use bytes::Bytes;
 
     fn track() -> Track {
@@ -313,15 +405,15 @@ mod tests {
         t
     }
 
+    /// An AU of `len` counting bytes.
     fn unit(pts: i64, len: usize) -> AccessUnit {
-        AccessUnit {
-            track: 0,
-            pts,
-            dts: pts,
-            duration: 1024,
-            keyframe: true,
-            data: (0..len).map(|i| i as u8).collect::<Vec<u8>>().into(),
-        }
+        crate::rtp::tests::unit(pts, (0..len).map(|i| i as u8).collect::<Vec<u8>>())
+    }
+
+    fn depacketizer(fmtp: &str) -> AacDepacketizer {
+        let d = PayloadDescription::parse(TrackKind::Audio, "mpeg4-generic/48000/1", Some(fmtp))
+            .unwrap();
+        AacDepacketizer::new(&d).unwrap()
     }
 
     #[test]
@@ -353,10 +445,7 @@ mod tests {
             [(true, 0), (false, 1024), (false, 1024), (true, 1024)]
         );
         let mut d = (FORMAT.depacketizer)(&p.description()).unwrap();
-        let mut out = Vec::new();
-        for packet in receive(&payloads) {
-            d.push(&packet, &mut out).unwrap();
-        }
+        let out = depacketize(d.as_mut(), &receive(&payloads));
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].data, unit(0, 300).data);
         assert_eq!(
@@ -364,37 +453,128 @@ mod tests {
             (1024, unit(0, 700).data)
         );
         assert!(p.packetize(&unit(0, 9000), 1400, &mut Vec::new()).is_err());
+        // No room for a byte of media after the AU header section.
+        let mut none = Vec::new();
+        assert!(matches!(
+            p.packetize(&unit(0, 10), 4, &mut none),
+            Err(RtpError::PayloadTooSmall { needed: 5, .. })
+        ));
+        assert!(none.is_empty());
     }
 
     #[test]
     fn several_aus_per_packet_and_bad_headers() {
-        let d = PayloadDescription::parse(
-            TrackKind::Audio,
-            "mpeg4-generic/48000/1",
-            Some("mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1188"),
-        )
-        .unwrap();
-        let mut dep = AacDepacketizer::new(&d).unwrap();
+        let mut dep =
+            depacketizer("mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1188");
         assert_eq!(dep.au_duration, 1024);
         // Two AU headers (sizes 2 and 3), then the AUs.
-        let payload = [0, 32, 0, 2 << 3, 0, 3 << 3, 1, 2, 3, 4, 5];
-        let packet = ReceivedPacket {
-            sequence: 0,
-            timestamp: 10,
-            marker: true,
-            payload: Bytes::copy_from_slice(&payload),
-        };
+        let mut good = packet(0, 10, &[0, 32, 0, 2 << 3, 0, 3 << 3, 1, 2, 3, 4, 5]);
+        good.marker = true;
         let mut out = Vec::new();
-        dep.push(&packet, &mut out).unwrap();
+        dep.push(&good, &mut out).unwrap();
         assert_eq!(out[1].timestamp, 1034);
         assert_eq!(&out[1].data[..], &[3, 4, 5]);
-        let bad = ReceivedPacket {
-            payload: Bytes::from_static(&[0, 32, 0, 0x50, 0, 0x50, 1]),
-            sequence: 1,
-            ..packet
-        };
+        let bad = packet(1, 10, &[0, 32, 0, 0x50, 0, 0x50, 1]);
         assert!(dep.push(&bad, &mut out).is_err());
+        assert_eq!(out.len(), 2, "no AU of a packet whose sizes overrun it");
         assert_eq!(samples_per_frame(&[0x12, 0x14]), 960);
         assert_eq!(samples_per_frame(&[]), 1024);
+    }
+
+    #[test]
+    fn au_index_delta_spaces_the_timestamps() {
+        // RFC 3640 §3.2.1.1: serial number = previous + 1 + AU-Index-delta.
+        // AU 1 at index 0, AU 2 two AUs later (delta 1): 2048 samples on.
+        let mut dep =
+            depacketizer("sizelength=13;indexlength=3;indexdeltalength=3;constantDuration=1024");
+        let payload = [0, 32, 0, 1 << 3, 0, (1 << 3) | 1, 7, 8];
+        let out = depacketize(&mut dep, &[packet(0, 100, &payload)]);
+        assert_eq!(
+            out.iter().map(|u| u.timestamp).collect::<Vec<_>>(),
+            [100, 100 + 2048]
+        );
+        // Without indexdeltalength the field is absent (§4.1 default 0):
+        // the same two headers then take 13 + 3 and 13 bits.
+        let mut dep = depacketizer("sizelength=13;indexlength=3");
+        let out = depacketize(&mut dep, &[packet(0, 0, &[0, 29, 0, 8, 0, 8, 1, 2])]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].timestamp, 1024);
+    }
+
+    #[test]
+    fn optional_header_fields_and_auxiliary_section_are_skipped() {
+        // AU header: size 13, index 3, CTS-flag 1 + CTS-delta 8 (-1),
+        // DTS-flag 0, RAP-flag 1: 27 bits, padded to 4 bytes. Then a 4-bit
+        // auxiliary-data-size of 4 and 4 bits of data: one byte.
+        let mut dep = depacketizer(
+            "sizelength=13;indexlength=3;indexdeltalength=3;ctsdeltalength=8;\
+             dtsdeltalength=8;randomaccessindication=1;auxiliarydatasizelength=4",
+        );
+        // Bits 31-19 size, 18-16 index, 15 CTS-flag, 14-7 CTS-delta, 6
+        // DTS-flag (0), 5 RAP-flag.
+        let header: u32 = (2 << 19) | (1 << 15) | (0xff << 7) | (1 << 5);
+        let mut payload = vec![0, 27];
+        payload.extend_from_slice(&header.to_be_bytes());
+        payload.extend_from_slice(&[0x4a, 0xaa, 0xbb]);
+        let out = depacketize(&mut dep, &[packet(0, 500, &payload)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].timestamp, &out[0].data[..]),
+            (499, &[0xaa, 0xbb][..])
+        );
+        assert_eq!(twos_complement(0b100, 3), -4);
+        assert_eq!(twos_complement(0b011, 3), 3);
+    }
+
+    #[test]
+    fn hostile_section_lengths_are_refused() {
+        let mut dep = depacketizer("sizelength=13;indexlength=3;indexdeltalength=3");
+        let mut out = Vec::new();
+        for payload in [
+            &[][..],
+            &[0],
+            &[0xff, 0xff, 0, 0],  // the section overruns the packet
+            &[0, 15, 0, 8, 1],    // one bit short of an AU header
+            &[0, 17, 0, 8, 0, 1], // headers that do not fill the length
+        ] {
+            assert!(
+                matches!(
+                    dep.push(&packet(0, 0, payload), &mut out),
+                    Err(RtpError::Malformed(_))
+                ),
+                "{payload:?}"
+            );
+        }
+        assert!(out.is_empty());
+        for fmtp in [
+            "sizelength=0",
+            "indexlength=3",
+            "sizelength=17",
+            "sizelength=x",
+        ] {
+            let d = PayloadDescription::parse(TrackKind::Audio, "mpeg4-generic/8000", Some(fmtp))
+                .unwrap();
+            assert!(AacDepacketizer::new(&d).is_err(), "{fmtp}");
+        }
+    }
+
+    #[test]
+    fn fragments_of_a_lost_or_changed_au_are_dropped() {
+        let mut p = AacPacketizer::new(&track()).unwrap();
+        let mut payloads = Vec::new();
+        p.packetize(&unit(0, 700), 304, &mut payloads).unwrap();
+        p.packetize(&unit(1024, 700), 304, &mut payloads).unwrap();
+        let mut packets = receive(&payloads);
+        packets.remove(1); // the middle of the first AU
+        let mut d = (FORMAT.depacketizer)(&p.description()).unwrap();
+        let out = depacketize(d.as_mut(), &packets);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].timestamp, 1024);
+        // A continuation whose AU size differs starts over.
+        let mut packets = receive(&payloads[3..]);
+        packets[1].payload = Bytes::from_static(&[0, 16, 0, 8, 9]);
+        let out = depacketize(d.as_mut(), &packets);
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0].data[..], &[9]);
     }
 }

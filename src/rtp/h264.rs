@@ -1,23 +1,16 @@
 //! H.264 over RTP, RFC 6184, packetization mode 1 (non-interleaved, §6.3):
 //! single NAL unit packets, STAP-A and FU-A.
 
-use base64::Engine;
 use bytes::Bytes;
 
-use super::nal::{NalDepacketizer, NalPacketizer, NalSyntax, VIDEO_CLOCK};
-use super::{
-    Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError,
-    RtpPayload,
-};
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use super::nal::{parameter_sets, sprop, NalDepacketizer, NalPacketizer, NalSyntax, VIDEO_CLOCK};
+use super::{boxed, Depacketizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError};
+use crate::media::{Codec, Track, TrackKind};
 
 /// The registry entry: `H264/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["H264"],
-    packetizer: |track| {
-        (track.codec == Codec::H264)
-            .then(|| H264Packetizer::new(track).map(|p| Box::new(p) as Box<dyn Packetizer>))
-    },
+    packetizer: |track| (track.codec == Codec::H264).then(|| boxed(packetizer(track))),
     depacketizer: |description| {
         // Mode 0 streams are a subset of mode 1; mode 2 (interleaved) needs
         // decoding-order reordering we do not do.
@@ -84,75 +77,44 @@ impl NalSyntax for H264 {
 /// RFC 6184 packetization mode 1, with SPS and PPS re-sent (as a STAP-A)
 /// before each IDR picture that lacks them, so a receiver can start at any
 /// IDR.
-pub struct H264Packetizer {
-    nal: NalPacketizer<H264>,
-    description: PayloadDescription,
+pub type H264Packetizer = NalPacketizer<H264>;
+
+/// A packetizer for `track`, whose configuration must hold an SPS.
+pub fn packetizer(track: &Track) -> Result<H264Packetizer, RtpError> {
+    Ok(NalPacketizer::new(track, description(track)?))
 }
 
-impl H264Packetizer {
-    /// A packetizer for `track`, whose configuration must hold an SPS.
-    pub fn new(track: &Track) -> Result<H264Packetizer, RtpError> {
-        let of_type = |t: u8| {
-            track
-                .config
-                .parameter_sets
-                .iter()
-                .filter(move |n| n.first().map(|b| b & 0x1f) == Some(t))
-        };
-        let sps = of_type(7).find(|s| s.len() >= 4).cloned().ok_or_else(|| {
+/// RFC 6184 §8.1 and §8.2.1: `H264/90000` with `packetization-mode=1`,
+/// `profile-level-id` (the first SPS's bytes after the NAL header:
+/// profile_idc, constraint flags, level_idc, ITU-T H.264 §7.3.2.1.1) and
+/// `sprop-parameter-sets` (that SPS and every PPS).
+fn description(track: &Track) -> Result<PayloadDescription, RtpError> {
+    let sps = parameter_sets::<H264>(track, 7)
+        .find(|s| s.len() >= 4)
+        .ok_or_else(|| {
             RtpError::MissingConfig("H.264 track has no sequence parameter set".into())
         })?;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let sprop: Vec<String> = std::iter::once(&sps)
-            .chain(of_type(8))
-            .map(|n| b64.encode(n))
-            .collect();
-        // RFC 6184 §8.1: `profile-level-id` is the SPS bytes after the NAL
-        // header (profile_idc, constraint flags, level_idc);
-        // `sprop-parameter-sets` the base64 SPS and PPS NAL units.
-        let description = PayloadDescription {
-            media: TrackKind::Video,
-            static_payload_type: None,
-            encoding: "H264",
-            clock_rate: VIDEO_CLOCK,
-            channels: None,
-            fmtp: Some(format!(
-                "packetization-mode=1;profile-level-id={};sprop-parameter-sets={}",
-                hex::encode_upper(&sps[1..4]),
-                sprop.join(",")
-            )),
-        };
-        Ok(H264Packetizer {
-            nal: NalPacketizer::new(track),
-            description,
-        })
-    }
-}
-
-impl Packetizer for H264Packetizer {
-    fn description(&self) -> PayloadDescription {
-        self.description.clone()
-    }
-
-    fn min_payload(&self) -> usize {
-        NalPacketizer::<H264>::min_payload()
-    }
-
-    fn packetize(
-        &mut self,
-        unit: &AccessUnit,
-        max_payload: usize,
-        out: &mut Vec<RtpPayload>,
-    ) -> Result<(), RtpError> {
-        self.nal.packetize(unit, max_payload, out)
-    }
+    let sets = std::iter::once(sps).chain(parameter_sets::<H264>(track, 8));
+    Ok(PayloadDescription {
+        media: TrackKind::Video,
+        static_payload_type: None,
+        encoding: "H264",
+        clock_rate: VIDEO_CLOCK,
+        channels: None,
+        fmtp: Some(format!(
+            "packetization-mode=1;profile-level-id={};sprop-parameter-sets={}",
+            hex::encode_upper(&sps[1..4]),
+            sprop(sets)
+        )),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::NalFraming;
-    use crate::rtp::{ReceivedPacket, ReceivedUnit};
+    use crate::media::{AccessUnit, NalFraming};
+    use crate::rtp::tests::{annexb, depacketize, receive, unit};
+    use crate::rtp::{Packetizer, ReceivedPacket, ReceivedUnit, RtpPayload};
 
     const SPS: &[u8] = &[0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9];
     const PPS: &[u8] = &[0x68, 0xeb, 0xe3, 0xcb];
@@ -164,24 +126,6 @@ mod tests {
         t
     }
 
-    fn annexb(nals: &[&[u8]]) -> Bytes {
-        nals.iter()
-            .flat_map(|n| [0, 0, 0, 1].iter().chain(n.iter()).copied())
-            .collect::<Vec<u8>>()
-            .into()
-    }
-
-    fn unit(pts: i64, data: Bytes) -> AccessUnit {
-        AccessUnit {
-            track: 0,
-            pts,
-            dts: pts,
-            duration: 3600,
-            keyframe: false,
-            data,
-        }
-    }
-
     fn slice(nal_type: u8, len: usize) -> Vec<u8> {
         let mut v = vec![0x60 | nal_type];
         v.extend((0..len - 1).map(|i| (i % 251) as u8 + 1));
@@ -190,31 +134,19 @@ mod tests {
 
     /// Packetizes and depacketizes, returning payloads and received units.
     fn round_trip(units: &[AccessUnit], max: usize) -> (Vec<RtpPayload>, Vec<ReceivedUnit>) {
-        let mut p = H264Packetizer::new(&track(NalFraming::AnnexB)).unwrap();
+        let mut p = packetizer(&track(NalFraming::AnnexB)).unwrap();
         let mut payloads = Vec::new();
         for u in units {
             p.packetize(u, max, &mut payloads).unwrap();
         }
         let mut d = (FORMAT.depacketizer)(&p.description()).unwrap();
-        let mut out = Vec::new();
-        for (i, pl) in payloads.iter().enumerate() {
-            let mut payload = pl.header.to_vec();
-            payload.extend_from_slice(&pl.data);
-            let packet = ReceivedPacket {
-                sequence: i as u16,
-                timestamp: pl.timestamp,
-                marker: pl.marker,
-                payload: payload.into(),
-            };
-            d.push(&packet, &mut out).unwrap();
-        }
-        d.finish(&mut out);
+        let out = depacketize(d.as_mut(), &receive(&payloads));
         (payloads, out)
     }
 
     #[test]
     fn description_carries_profile_and_parameter_sets() {
-        let p = H264Packetizer::new(&track(NalFraming::AnnexB)).unwrap();
+        let p = packetizer(&track(NalFraming::AnnexB)).unwrap();
         let d = p.description();
         assert_eq!(d.rtpmap(), "H264/90000");
         assert_eq!(
@@ -282,12 +214,12 @@ mod tests {
     fn length_prefixed_units() {
         let mut t = track(NalFraming::LengthPrefixed(4));
         t.config.parameter_sets.truncate(1);
-        let mut p = H264Packetizer::new(&t).unwrap();
+        let mut p = packetizer(&t).unwrap();
         let nal = slice(1, 10);
         let mut data = vec![0, 0, 0, 10];
         data.extend(&nal);
         let mut out = Vec::new();
-        p.packetize(&unit(90, data.into()), 1400, &mut out).unwrap();
+        p.packetize(&unit(90, data), 1400, &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(&out[0].data[..], &nal[..]);
         assert!(out[0].header.is_empty() && out[0].marker);
@@ -299,7 +231,7 @@ mod tests {
         let (payloads, out) = round_trip(&[unit(0, annexb(&[SPS, PPS, &idr]))], 3);
         assert!(payloads.iter().all(|p| p.len() <= 3));
         assert_eq!(out[0].data, annexb(&[SPS, PPS, &idr]));
-        let mut p = H264Packetizer::new(&track(NalFraming::AnnexB)).unwrap();
+        let mut p = packetizer(&track(NalFraming::AnnexB)).unwrap();
         assert!(p
             .packetize(&unit(0, annexb(&[&idr])), 2, &mut Vec::new())
             .is_err());

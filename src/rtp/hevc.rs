@@ -2,24 +2,17 @@
 //! single NAL unit packets, aggregation packets (AP) and fragmentation
 //! units (FU).
 
-use base64::Engine;
 use bytes::Bytes;
 
-use super::nal::{NalDepacketizer, NalPacketizer, NalSyntax, VIDEO_CLOCK};
-use super::{
-    Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError,
-    RtpPayload,
-};
+use super::nal::{parameter_sets, sprop, NalDepacketizer, NalPacketizer, NalSyntax, VIDEO_CLOCK};
+use super::{boxed, Depacketizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError};
 use crate::codec::hevc::Sps;
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{Codec, Track, TrackKind};
 
 /// The registry entry: `H265/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["H265"],
-    packetizer: |track| {
-        (track.codec == Codec::Hevc)
-            .then(|| HevcPacketizer::new(track).map(|p| Box::new(p) as Box<dyn Packetizer>))
-    },
+    packetizer: |track| (track.codec == Codec::Hevc).then(|| boxed(packetizer(track))),
     depacketizer: |description| {
         // DONL fields are present when sprop-max-don-diff > 0 (§7.1).
         match description.fmtp_param("sprop-max-don-diff").unwrap_or("0") {
@@ -97,96 +90,59 @@ impl NalSyntax for Hevc {
 
 /// RFC 7798 packetizer, with VPS, SPS and PPS re-sent before each IRAP
 /// picture that lacks them.
-pub struct HevcPacketizer {
-    nal: NalPacketizer<Hevc>,
-    description: PayloadDescription,
+pub type HevcPacketizer = NalPacketizer<Hevc>;
+
+/// A packetizer for `track`, whose configuration must hold VPS, SPS and PPS.
+pub fn packetizer(track: &Track) -> Result<HevcPacketizer, RtpError> {
+    Ok(NalPacketizer::new(track, description(track)?))
 }
 
-impl HevcPacketizer {
-    /// A packetizer for `track`, whose configuration must hold VPS, SPS and PPS.
-    pub fn new(track: &Track) -> Result<HevcPacketizer, RtpError> {
-        let of_type = |t: u8| -> Vec<&Bytes> {
-            track
-                .config
-                .parameter_sets
-                .iter()
-                .filter(|n| n.len() >= 2 && Hevc::nal_type(n) == t)
-                .collect()
-        };
-        let (vps, sps, pps) = (of_type(32), of_type(33), of_type(34));
-        if vps.is_empty() || sps.is_empty() || pps.is_empty() {
-            return Err(RtpError::MissingConfig(
-                "H.265 track lacks a VPS, SPS or PPS".into(),
-            ));
-        }
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let join = |sets: &[&Bytes]| {
-            sets.iter()
-                .map(|n| b64.encode(n))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        // RFC 7798 §7.1: `profile-space`, `profile-id`, `tier-flag` and
-        // `level-id` from the first SPS's general profile_tier_level (ITU-T
-        // H.265 §7.3.3) when it parses, then `sprop-vps`, `sprop-sps`,
-        // `sprop-pps` as base64 NAL units.
-        let ptl = sps
-            .iter()
-            .find_map(|nal| Sps::from_nal(nal).ok())
-            .map(|s| s.ptl);
-        let profile = ptl.map_or_else(String::new, |p| {
-            format!(
-                "profile-space={};profile-id={};tier-flag={};level-id={};",
-                p.profile_space,
-                p.profile_idc,
-                u8::from(p.tier_flag),
-                p.level_idc
-            )
-        });
-        let description = PayloadDescription {
-            media: TrackKind::Video,
-            static_payload_type: None,
-            encoding: "H265",
-            clock_rate: VIDEO_CLOCK,
-            channels: None,
-            fmtp: Some(format!(
-                "{profile}sprop-vps={};sprop-sps={};sprop-pps={}",
-                join(&vps),
-                join(&sps),
-                join(&pps)
-            )),
-        };
-        Ok(HevcPacketizer {
-            nal: NalPacketizer::new(track),
-            description,
-        })
+/// RFC 7798 §7.1: `H265/90000` with `profile-space`, `profile-id`,
+/// `tier-flag` and `level-id` from the first SPS's general
+/// profile_tier_level (ITU-T H.265 §7.3.3) when it parses, then
+/// `sprop-vps`, `sprop-sps` and `sprop-pps`.
+fn description(track: &Track) -> Result<PayloadDescription, RtpError> {
+    let [vps, sps, pps] =
+        [32, 33, 34].map(|t| parameter_sets::<Hevc>(track, t).collect::<Vec<_>>());
+    if vps.is_empty() || sps.is_empty() || pps.is_empty() {
+        return Err(RtpError::MissingConfig(
+            "H.265 track lacks a VPS, SPS or PPS".into(),
+        ));
     }
-}
-
-impl Packetizer for HevcPacketizer {
-    fn description(&self) -> PayloadDescription {
-        self.description.clone()
-    }
-
-    fn min_payload(&self) -> usize {
-        NalPacketizer::<Hevc>::min_payload()
-    }
-
-    fn packetize(
-        &mut self,
-        unit: &AccessUnit,
-        max_payload: usize,
-        out: &mut Vec<RtpPayload>,
-    ) -> Result<(), RtpError> {
-        self.nal.packetize(unit, max_payload, out)
-    }
+    let ptl = sps
+        .iter()
+        .find_map(|nal| Sps::from_nal(nal).ok())
+        .map(|s| s.ptl);
+    let profile = ptl.map_or_else(String::new, |p| {
+        format!(
+            "profile-space={};profile-id={};tier-flag={};level-id={};",
+            p.profile_space,
+            p.profile_idc,
+            u8::from(p.tier_flag),
+            p.level_idc
+        )
+    });
+    Ok(PayloadDescription {
+        media: TrackKind::Video,
+        static_payload_type: None,
+        encoding: "H265",
+        clock_rate: VIDEO_CLOCK,
+        channels: None,
+        fmtp: Some(format!(
+            "{profile}sprop-vps={};sprop-sps={};sprop-pps={}",
+            sprop(vps),
+            sprop(sps),
+            sprop(pps)
+        )),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::NalFraming;
-    use crate::rtp::ReceivedPacket;
+    use crate::media::{AccessUnit, NalFraming};
+    use crate::rtp::tests::{annexb, depacketize, receive};
+    use crate::rtp::Packetizer;
 
     const VPS: &[u8] = &[0x40, 0x01, 0x0c, 0x01];
     const SPS: &[u8] = &[0x42, 0x01, 0x01, 0x01];
@@ -202,13 +158,6 @@ mod tests {
         t
     }
 
-    fn annexb(nals: &[&[u8]]) -> Bytes {
-        nals.iter()
-            .flat_map(|n| [0, 0, 0, 1].iter().chain(n.iter()).copied())
-            .collect::<Vec<u8>>()
-            .into()
-    }
-
     fn nal(nal_type: u8, tid: u8, len: usize) -> Vec<u8> {
         let mut v = vec![nal_type << 1, tid];
         v.extend((0..len - 2).map(|i| (i % 13) as u8 + 1));
@@ -217,7 +166,7 @@ mod tests {
 
     #[test]
     fn description_lists_parameter_sets() {
-        let d = HevcPacketizer::new(&track()).unwrap().description();
+        let d = packetizer(&track()).unwrap().description();
         assert_eq!(d.rtpmap(), "H265/90000");
         assert_eq!(
             d.fmtp.as_deref(),
@@ -225,12 +174,12 @@ mod tests {
         );
         let mut t = track();
         t.config.parameter_sets.remove(0);
-        assert!(HevcPacketizer::new(&t).is_err());
+        assert!(packetizer(&t).is_err());
     }
 
     #[test]
     fn ap_and_fu_round_trip_with_parameter_sets_before_cra() {
-        let mut p = HevcPacketizer::new(&track()).unwrap();
+        let mut p = packetizer(&track()).unwrap();
         let cra = nal(21, 1, 2500);
         let trail = nal(1, 2, 40);
         let unit = |pts, data| AccessUnit {
@@ -258,18 +207,7 @@ mod tests {
         assert!(payloads[3].marker && payloads[4].marker && !payloads[2].marker);
         assert_eq!(payloads[4].timestamp, 7200);
         let mut d = (FORMAT.depacketizer)(&p.description()).unwrap();
-        let mut out = Vec::new();
-        for (i, pl) in payloads.iter().enumerate() {
-            let mut payload = pl.header.to_vec();
-            payload.extend_from_slice(&pl.data);
-            let packet = ReceivedPacket {
-                sequence: i as u16,
-                timestamp: pl.timestamp,
-                marker: pl.marker,
-                payload: payload.into(),
-            };
-            d.push(&packet, &mut out).unwrap();
-        }
+        let out = depacketize(d.as_mut(), &receive(&payloads));
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].data, annexb(&[&nal(35, 1, 3), VPS, SPS, PPS, &cra]));
         assert_eq!(out[1].data, annexb(&[&trail]));
@@ -300,11 +238,7 @@ mod tests {
     #[test]
     fn fmtp_has_profile_tier_level_and_parameter_sets() {
         let track = fixture_track("hevc_bframes.265");
-        let fmtp = HevcPacketizer::new(&track)
-            .unwrap()
-            .description()
-            .fmtp
-            .unwrap();
+        let fmtp = packetizer(&track).unwrap().description().fmtp.unwrap();
         // sprop-* as in the SDP ffmpeg writes for this file (`-f rtp
         // -sdp_file`); profile and level as ffprobe reports them.
         assert_eq!(
@@ -321,11 +255,7 @@ mod tests {
         let mut track = fixture_track("hevc_odd_ntsc.h265");
         let sps = &mut track.config.parameter_sets[1];
         *sps = sps.slice(..6);
-        let fmtp = HevcPacketizer::new(&track)
-            .unwrap()
-            .description()
-            .fmtp
-            .unwrap();
+        let fmtp = packetizer(&track).unwrap().description().fmtp.unwrap();
         assert!(fmtp.starts_with("sprop-vps="), "{fmtp}");
     }
 }

@@ -182,13 +182,38 @@ pub trait Packetizer: Send {
     fn description(&self) -> PayloadDescription;
 
     /// The smallest `max_payload` this format can packetize with: its
-    /// payload header plus one byte of media.
+    /// payload header plus one byte of media (PCM: one sample frame).
     fn min_payload(&self) -> usize;
 
     /// Appends to `out` the RTP payloads for `unit`, each at most
     /// `max_payload` bytes, in send order, with marker bits and timestamps
-    /// (the unit's PTS rescaled to the payload clock).
+    /// (the unit's PTS rescaled to the payload clock). A `max_payload`
+    /// below [`min_payload`](Self::min_payload) is
+    /// [`RtpError::PayloadTooSmall`]; on any error nothing is appended.
+    ///
+    /// Provided: it checks `max_payload`, then calls
+    /// [`append_payloads`](Self::append_payloads); formats do not override it.
     fn packetize(
+        &mut self,
+        unit: &AccessUnit,
+        max_payload: usize,
+        out: &mut Vec<RtpPayload>,
+    ) -> Result<(), RtpError> {
+        let needed = self.min_payload();
+        if max_payload < needed {
+            return Err(RtpError::PayloadTooSmall {
+                format: self.description().encoding,
+                needed,
+                available: max_payload,
+            });
+        }
+        self.append_payloads(unit, max_payload, out)
+    }
+
+    /// The payload format's part of [`packetize`](Self::packetize), with
+    /// `max_payload` at least [`min_payload`](Self::min_payload): appends
+    /// the payloads, or nothing on an error.
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
@@ -224,7 +249,12 @@ pub struct ReceivedUnit {
 /// of the matching [`Packetizer`].
 pub trait Depacketizer: Send {
     /// Takes the next packet (in sequence order) and appends every unit it
-    /// completes to `out`. A lost fragment drops the unit it belonged to.
+    /// completes to `out`. A gap in the sequence numbers drops the
+    /// fragmented unit (NAL unit, frame, AU) it interrupts; the units before
+    /// and after it are kept. A malformed packet is an
+    /// [`RtpError::Malformed`] and changes nothing else: the caller may go
+    /// on with the next one. What is held between packets stays bounded
+    /// whatever the packets say.
     fn push(
         &mut self,
         packet: &ReceivedPacket,
@@ -238,6 +268,11 @@ pub trait Depacketizer: Send {
 
 /// What a [`PayloadFormat`] returns for a track of its codec.
 pub type NewPacketizer = Result<Box<dyn Packetizer>, RtpError>;
+
+/// A codec module's packetizer as its registry entry returns it.
+fn boxed<P: Packetizer + 'static>(packetizer: Result<P, RtpError>) -> NewPacketizer {
+    packetizer.map(|p| Box::new(p) as Box<dyn Packetizer>)
+}
 
 /// A registered RTP payload format.
 pub struct PayloadFormat {
@@ -312,6 +347,110 @@ pub(crate) mod tests {
                 }
             })
             .collect()
+    }
+
+    /// The units `depacketizer` makes of `packets`, then of the end of
+    /// the stream; panics on a packet it refuses.
+    pub(crate) fn depacketize(
+        depacketizer: &mut dyn Depacketizer,
+        packets: &[ReceivedPacket],
+    ) -> Vec<ReceivedUnit> {
+        let mut out = Vec::new();
+        for packet in packets {
+            depacketizer.push(packet, &mut out).unwrap();
+        }
+        depacketizer.finish(&mut out);
+        out
+    }
+
+    /// An access unit of track 0 at `pts` (DTS equal, key frame).
+    pub(crate) fn unit(pts: i64, data: impl Into<Bytes>) -> AccessUnit {
+        AccessUnit {
+            track: 0,
+            pts,
+            dts: pts,
+            duration: 0,
+            keyframe: true,
+            data: data.into(),
+        }
+    }
+
+    /// NAL units in Annex B form, each after a 4-byte start code.
+    pub(crate) fn annexb(nals: &[&[u8]]) -> Bytes {
+        nals.iter()
+            .flat_map(|n| [0, 0, 0, 1].iter().chain(n.iter()).copied())
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    /// A packet of `payload` as received, without a marker.
+    pub(crate) fn packet(sequence: u16, timestamp: u32, payload: &[u8]) -> ReceivedPacket {
+        ReceivedPacket {
+            sequence,
+            timestamp,
+            marker: false,
+            payload: Bytes::copy_from_slice(payload),
+        }
+    }
+
+    /// One stream description per registered encoding, as peers send them.
+    fn received_descriptions() -> Vec<PayloadDescription> {
+        [
+            (TrackKind::Video, "H264/90000", None),
+            (TrackKind::Video, "H265/90000", None),
+            (TrackKind::Audio, "MPA/90000", None),
+            (
+                TrackKind::Audio,
+                "mpeg4-generic/48000/2",
+                Some("mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;ctsdeltalength=4;auxiliarydatasizelength=3"),
+            ),
+            (TrackKind::Audio, "L16/44100/2", None),
+            (TrackKind::Audio, "L24/48000/1", None),
+            (TrackKind::Audio, "PCMU/8000", None),
+        ]
+        .into_iter()
+        .map(|(media, rtpmap, fmtp)| PayloadDescription::parse(media, rtpmap, fmtp).unwrap())
+        .collect()
+    }
+
+    fn hostile_packets() -> impl proptest::strategy::Strategy<Value = Vec<ReceivedPacket>> {
+        use proptest::prelude::*;
+        let packet = (
+            0u16..8,
+            0u32..3,
+            any::<bool>(),
+            prop::collection::vec(any::<u8>(), 0..64),
+        );
+        prop::collection::vec(packet, 1..40).prop_map(|packets| {
+            packets
+                .into_iter()
+                .map(|(sequence, timestamp, marker, payload)| ReceivedPacket {
+                    sequence,
+                    timestamp,
+                    marker,
+                    payload: payload.into(),
+                })
+                .collect()
+        })
+    }
+
+    proptest::proptest! {
+        /// Any packets: no panic, and never more out than a few times what
+        /// came in (Annex B start codes before NAL units of one byte).
+        #[test]
+        fn depacketizers_survive_any_packets(packets in hostile_packets()) {
+            let input: usize = packets.iter().map(|p| p.payload.len()).sum();
+            for description in received_descriptions() {
+                let mut d = depacketizer(&description).unwrap();
+                let mut out = Vec::new();
+                for packet in &packets {
+                    let _ = d.push(packet, &mut out);
+                }
+                d.finish(&mut out);
+                let output: usize = out.iter().map(|u| u.data.len()).sum();
+                proptest::prop_assert!(output <= 5 * input, "{}: {output} from {input}", description.encoding);
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::mpeg_audio::FrameHeader;
@@ -22,7 +22,7 @@ pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["MPA"],
     packetizer: |track| {
         matches!(track.codec, Codec::Mp1 | Codec::Mp2 | Codec::Mp3)
-            .then(|| Ok(Box::new(MpaPacketizer::new(track)) as Box<dyn Packetizer>))
+            .then(|| boxed(Ok(MpaPacketizer::new(track))))
     },
     depacketizer: |_| Ok(Box::new(MpaDepacketizer::default())),
 };
@@ -63,32 +63,30 @@ impl Packetizer for MpaPacketizer {
     /// The marker bit stays 0: RFC 2250 §3.2 sets it only on the first
     /// packet of a talkspurt, and a file streams without silence
     /// suppression (RFC 3551 §4.1).
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError> {
+        let len = unit.data.len();
+        let chunk = max_payload - HEADER_LEN;
+        // The last fragment's offset must fit Frag_offset's 16 bits.
+        if len > 0 && (len - 1) / chunk * chunk > usize::from(u16::MAX) {
+            return Err(RtpError::BadUnit(format!(
+                "MPEG audio frame of {len} bytes exceeds RFC 2250's 16-bit fragment offset"
+            )));
+        }
         let timestamp = rescale(unit.pts, self.clock_rate, MPA_CLOCK) as u32;
-        let chunk = max_payload.saturating_sub(HEADER_LEN).max(1);
-        let mut offset = 0;
-        while offset < unit.data.len() {
-            let end = (offset + chunk).min(unit.data.len());
-            let frag_offset = u16::try_from(offset).map_err(|_| {
-                RtpError::BadUnit(format!(
-                    "MPEG audio frame of {} bytes exceeds RFC 2250's 16-bit fragment offset",
-                    unit.data.len()
-                ))
-            })?;
+        for offset in (0..len).step_by(chunk) {
             let mut header = PayloadHeader::from_slice(&[0, 0]);
-            header.extend_from_slice(&frag_offset.to_be_bytes());
+            header.extend_from_slice(&(offset as u16).to_be_bytes());
             out.push(RtpPayload {
                 header,
-                data: unit.data.slice(offset..end),
+                data: unit.data.slice(offset..(offset + chunk).min(len)),
                 marker: false,
                 timestamp,
             });
-            offset = end;
         }
         Ok(())
     }
@@ -124,8 +122,14 @@ impl Depacketizer for MpaDepacketizer {
         if offset > 0 {
             if let Some((ts, len, buf)) = self.partial.as_mut() {
                 if *ts == packet.timestamp && buf.len() == offset {
+                    if buf.len() + data.len() > *len {
+                        self.partial = None;
+                        return Err(RtpError::Malformed(
+                            "MPA: fragment runs past the end of its frame".into(),
+                        ));
+                    }
                     buf.put_slice(&data);
-                    if buf.len() >= *len {
+                    if buf.len() == *len {
                         let (timestamp, _, buf) = self.partial.take().unwrap_or_default();
                         out.push(ReceivedUnit {
                             timestamp,
@@ -140,19 +144,24 @@ impl Depacketizer for MpaDepacketizer {
             return Ok(());
         }
         self.partial = None;
+        let first = out.len();
         let mut pos = 0;
         let mut timestamp = packet.timestamp;
         while pos < data.len() {
-            let Ok(header) = FrameHeader::parse(&data[pos..]) else {
+            let header = match FrameHeader::parse(&data[pos..]) {
+                Ok(header) if header.frame_len > 0 => header,
                 // Free format or not a frame start: pass the rest through.
-                out.push(ReceivedUnit {
-                    timestamp,
-                    data: data.slice(pos..),
-                });
-                break;
+                _ => {
+                    out.push(ReceivedUnit {
+                        timestamp,
+                        data: data.slice(pos..),
+                    });
+                    break;
+                }
             };
             if pos + header.frame_len > data.len() {
                 if pos > 0 {
+                    out.truncate(first);
                     return Err(RtpError::Malformed(
                         "MPA: a frame after the first one is cut off".into(),
                     ));
@@ -185,7 +194,7 @@ impl Depacketizer for MpaDepacketizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::tests::receive;
+    use crate::rtp::tests::{depacketize, packet, receive, unit};
     use bytes::Bytes;
 
     /// An MPEG-1 layer III 128 kb/s 44.1 kHz frame: 417 bytes.
@@ -193,17 +202,6 @@ mod tests {
         let mut f = vec![0xff, 0xfb, 0x90, 0x64];
         f.resize(417, fill);
         f.into()
-    }
-
-    fn unit(pts: i64, data: Bytes) -> AccessUnit {
-        AccessUnit {
-            track: 0,
-            pts,
-            dts: pts,
-            duration: 1152,
-            keyframe: true,
-            data,
-        }
     }
 
     #[test]
@@ -221,12 +219,7 @@ mod tests {
         assert_eq!(payloads[2].header.as_slice(), &[0, 0, 0, 196]);
         assert_eq!(payloads[1].timestamp, 2351);
         assert!(payloads.iter().all(|p| !p.marker && p.len() <= 1400));
-        let mut d = MpaDepacketizer::default();
-        let mut out = Vec::new();
-        for packet in receive(&payloads) {
-            d.push(&packet, &mut out).unwrap();
-        }
-        d.finish(&mut out);
+        let out = depacketize(&mut MpaDepacketizer::default(), &receive(&payloads));
         assert_eq!(
             out,
             vec![
@@ -243,20 +236,45 @@ mod tests {
     }
 
     #[test]
+    fn fragment_offsets_must_fit_16_bits() {
+        let mut p = MpaPacketizer::new(&Track::new(0, Codec::Mp2, 48000));
+        let mut out = Vec::new();
+        // 1000-byte fragments: the last of 65536 bytes starts at 65000,
+        // which fits; the last of 66537 bytes would start at 66000.
+        let fits = unit(0, vec![0; 65536]);
+        p.packetize(&fits, 1004, &mut out).unwrap();
+        assert_eq!(out.last().unwrap().header[2..], 65000u16.to_be_bytes());
+        out.clear();
+        let too_long = unit(0, vec![0; 66537]);
+        assert!(matches!(
+            p.packetize(&too_long, 1004, &mut out),
+            Err(RtpError::BadUnit(_))
+        ));
+        assert!(out.is_empty(), "nothing appended on an error");
+        assert!(matches!(
+            p.packetize(&fits, 4, &mut out),
+            Err(RtpError::PayloadTooSmall { needed: 5, .. })
+        ));
+    }
+
+    #[test]
     fn several_frames_in_one_packet() {
         let mut payload = vec![0, 0, 0, 0];
         payload.extend_from_slice(&frame(1));
         payload.extend_from_slice(&frame(2));
-        let packet = ReceivedPacket {
-            sequence: 0,
-            timestamp: 100,
-            marker: false,
-            payload: payload.into(),
-        };
         let mut out = Vec::new();
-        MpaDepacketizer::default().push(&packet, &mut out).unwrap();
+        MpaDepacketizer::default()
+            .push(&packet(0, 100, &payload), &mut out)
+            .unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].timestamp, 100 + 2351);
+        // A second frame cut off: an error, and no frame of the packet.
+        let mut out = Vec::new();
+        let cut = &payload[..payload.len() - 1];
+        assert!(MpaDepacketizer::default()
+            .push(&packet(0, 100, cut), &mut out)
+            .is_err());
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -269,21 +287,34 @@ mod tests {
         let mut packets = receive(&payloads);
         packets.remove(1);
         let mut d = MpaDepacketizer::default();
-        let mut out = Vec::new();
-        for p in &packets {
-            d.push(p, &mut out).unwrap();
-        }
-        assert!(out.is_empty());
+        assert!(depacketize(&mut d, &packets).is_empty());
         assert!(d
-            .push(
-                &ReceivedPacket {
-                    sequence: 9,
-                    timestamp: 0,
-                    marker: false,
-                    payload: Bytes::from_static(&[0, 0, 0, 0]),
-                },
-                &mut out
-            )
+            .push(&packet(9, 0, &[0, 0, 0, 0]), &mut Vec::new())
             .is_err());
+    }
+
+    #[test]
+    fn fragment_past_the_frame_end_is_refused() {
+        let whole = frame(1);
+        let mut first = vec![0, 0, 0, 0];
+        first.extend_from_slice(&whole[..400]);
+        let mut rest = vec![0, 0, 1, 144]; // offset 400
+        rest.extend_from_slice(&whole[400..]);
+        rest.push(0); // one byte too many
+        let mut d = MpaDepacketizer::default();
+        let mut out = Vec::new();
+        d.push(&packet(0, 0, &first), &mut out).unwrap();
+        assert!(d.push(&packet(1, 0, &rest), &mut out).is_err());
+        assert!(out.is_empty());
+        rest.pop();
+        d.push(&packet(2, 0, &first), &mut out).unwrap();
+        d.push(&packet(3, 0, &rest), &mut out).unwrap();
+        assert_eq!(
+            out,
+            [ReceivedUnit {
+                timestamp: 0,
+                data: whole
+            }]
+        );
     }
 }

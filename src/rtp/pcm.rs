@@ -6,8 +6,8 @@
 use bytes::Bytes;
 
 use super::{
-    Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader, ReceivedPacket,
-    ReceivedUnit, RtpError, RtpPayload,
+    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::media::{AccessUnit, Codec, PcmFormat, Track, TrackKind};
 
@@ -15,8 +15,7 @@ use crate::media::{AccessUnit, Codec, PcmFormat, Track, TrackKind};
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["L8", "L16", "L24", "PCMU", "PCMA"],
     packetizer: |track| {
-        matches!(track.codec, Codec::Pcm(_))
-            .then(|| PcmPacketizer::new(track).map(|p| Box::new(p) as Box<dyn Packetizer>))
+        matches!(track.codec, Codec::Pcm(_)).then(|| boxed(PcmPacketizer::new(track)))
     },
     depacketizer: |description| {
         let sample_bytes = match description.encoding {
@@ -71,6 +70,10 @@ pub fn wire_samples(format: PcmFormat, data: &Bytes) -> Bytes {
 /// PCM packetizer.
 pub struct PcmPacketizer {
     format: PcmFormat,
+    /// The `a=rtpmap` encoding name of `format`.
+    encoding: &'static str,
+    /// The track's clock, of the units' timestamps.
+    clock_rate: u32,
     sample_rate: u32,
     channels: u16,
 }
@@ -81,15 +84,17 @@ impl PcmPacketizer {
         let Codec::Pcm(format) = track.codec else {
             return Err(RtpError::Unsupported(track.codec.name().to_owned()));
         };
-        if encoding(format).is_none() {
-            return Err(RtpError::Unsupported(format!(
+        let encoding = encoding(format).ok_or_else(|| {
+            RtpError::Unsupported(format!(
                 "{} (RTP carries 8, 16 and 24-bit linear PCM)",
                 track.codec
-            )));
-        }
+            ))
+        })?;
         let missing = |what: &str| RtpError::MissingConfig(format!("PCM track has no {what}"));
         Ok(PcmPacketizer {
             format,
+            encoding,
+            clock_rate: track.clock_rate,
             sample_rate: track
                 .sample_rate
                 .filter(|&r| r > 0)
@@ -109,7 +114,7 @@ impl PcmPacketizer {
     /// RFC 3551 Table 4: PCMU 0, PCMA 8 (8 kHz mono), L16 10 (44.1 kHz
     /// stereo) and 11 (44.1 kHz mono).
     fn static_payload_type(&self) -> Option<u8> {
-        match (encoding(self.format)?, self.sample_rate, self.channels) {
+        match (self.encoding, self.sample_rate, self.channels) {
             ("PCMU", 8000, 1) => Some(0),
             ("PCMA", 8000, 1) => Some(8),
             ("L16", 44100, 2) => Some(10),
@@ -124,7 +129,7 @@ impl Packetizer for PcmPacketizer {
         PayloadDescription {
             media: TrackKind::Audio,
             static_payload_type: self.static_payload_type(),
-            encoding: encoding(self.format).unwrap_or("L16"),
+            encoding: self.encoding,
             clock_rate: self.sample_rate,
             channels: Some(self.channels),
             fmtp: None,
@@ -137,7 +142,7 @@ impl Packetizer for PcmPacketizer {
 
     /// The timestamp counts sample frames (RFC 3551 §4.5.10); the marker
     /// bit stays 0 (no silence suppression, RFC 3551 §4.1).
-    fn packetize(
+    fn append_payloads(
         &mut self,
         unit: &AccessUnit,
         max_payload: usize,
@@ -151,7 +156,7 @@ impl Packetizer for PcmPacketizer {
             )));
         }
         let ptime = (self.sample_rate / 50).max(1) as usize;
-        let mtu_limit = (max_payload / frame).max(1);
+        let mtu_limit = max_payload / frame;
         let per_packet = if mtu_limit >= ptime {
             ptime
         } else {
@@ -160,13 +165,14 @@ impl Packetizer for PcmPacketizer {
             frames.div_ceil(frames.div_ceil(mtu_limit).max(1)).max(1)
         };
         let wire = wire_samples(self.format, &unit.data);
+        let first = rescale(unit.pts, self.clock_rate, self.sample_rate);
         for (i, start) in (0..wire.len()).step_by(per_packet * frame).enumerate() {
             let end = (start + per_packet * frame).min(wire.len());
             out.push(RtpPayload {
                 header: PayloadHeader::new(),
                 data: wire.slice(start..end),
                 marker: false,
-                timestamp: unit.pts.wrapping_add((i * per_packet) as i64) as u32,
+                timestamp: first.wrapping_add((i * per_packet) as i64) as u32,
             });
         }
         Ok(())
@@ -204,24 +210,13 @@ impl Depacketizer for PcmDepacketizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::tests::receive;
+    use crate::rtp::tests::{depacketize, packet, receive, unit};
 
     fn track(format: PcmFormat, rate: u32, channels: u16) -> Track {
         let mut t = Track::new(0, Codec::Pcm(format), rate);
         t.sample_rate = Some(rate);
         t.channels = Some(channels);
         t
-    }
-
-    fn unit(pts: i64, data: Vec<u8>) -> AccessUnit {
-        AccessUnit {
-            track: 0,
-            pts,
-            dts: pts,
-            duration: 0,
-            keyframe: true,
-            data: data.into(),
-        }
     }
 
     #[test]
@@ -256,10 +251,7 @@ mod tests {
         );
         assert_eq!(&payloads[0].data[..4], &[1, 0, 3, 2]);
         let mut d = (FORMAT.depacketizer)(&p.description()).unwrap();
-        let mut out = Vec::new();
-        for packet in receive(&payloads) {
-            d.push(&packet, &mut out).unwrap();
-        }
+        let out = depacketize(d.as_mut(), &receive(&payloads));
         let joined: Vec<u8> = out.iter().flat_map(|u| u.data.to_vec()).collect();
         assert_eq!(joined, wire_samples(PcmFormat::S16Le, &data.into()));
         assert!(p
@@ -288,15 +280,31 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_count_samples_in_any_track_clock() {
+        // A track timed in milliseconds: 1.5 s in is sample 72000 at 48 kHz.
+        // 1920 samples, 700 to a payload at most: three packets of 640.
+        let mut t = track(PcmFormat::S16Be, 48000, 1);
+        t.clock_rate = 1000;
+        let mut p = PcmPacketizer::new(&t).unwrap();
+        let mut payloads = Vec::new();
+        p.packetize(&unit(1500, vec![0; 3840]), 1400, &mut payloads)
+            .unwrap();
+        assert_eq!(
+            payloads.iter().map(|p| p.timestamp).collect::<Vec<_>>(),
+            [72000, 72000 + 640, 72000 + 1280]
+        );
+        assert!(matches!(
+            p.packetize(&unit(0, vec![0; 4]), 1, &mut payloads),
+            Err(RtpError::PayloadTooSmall { needed: 2, .. })
+        ));
+    }
+
+    #[test]
     fn depacketizer_rejects_partial_frames() {
         let d = PayloadDescription::parse(TrackKind::Audio, "L24/48000/2", None).unwrap();
         let mut dep = crate::rtp::depacketizer(&d).unwrap();
-        let packet = ReceivedPacket {
-            sequence: 0,
-            timestamp: 0,
-            marker: false,
-            payload: Bytes::from_static(&[0; 7]),
-        };
-        assert!(dep.push(&packet, &mut Vec::new()).is_err());
+        for payload in [&[0; 7][..], &[]] {
+            assert!(dep.push(&packet(0, 0, payload), &mut Vec::new()).is_err());
+        }
     }
 }

@@ -7,8 +7,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rtcp_types::{
-    Bye, Compound, Packet, ReportBlock, RtcpPacketWriter, SdesBuilder, SdesChunk, SdesItem,
-    SenderReport,
+    Bye, Compound, Packet, ReportBlock, RtcpPacketWriter, RtcpPacketWriterExt, SdesBuilder,
+    SdesChunk, SdesItem, SenderReport,
 };
 
 use super::{RtpError, RtpSender};
@@ -61,14 +61,17 @@ pub fn sender_report(
         compound = compound.add_packet(b);
     }
     // The builders above are valid by construction (one SSRC per packet,
-    // items within their 255-octet limit, no padding), so sizing succeeds.
-    let size = compound.calculate_size().unwrap_or(0);
-    let mut out = vec![0; size];
-    let written = compound.write_into_unchecked(&mut out);
+    // items within their 255-octet limit, no padding): sizing and writing
+    // succeed. Were they not, the checked calls give an empty packet rather
+    // than a panic in a server.
+    let mut out = vec![0; compound.calculate_size().unwrap_or(0)];
+    let written = compound.write_into(&mut out).unwrap_or(0);
     out.truncate(written);
     out
 }
 
+/// `text` cut to at most `max` bytes at a character boundary (SDES items
+/// and BYE reasons hold at most 255 octets, RFC 3550 §6.5, §6.6).
 fn truncate_utf8(text: &str, max: usize) -> &str {
     let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
@@ -216,7 +219,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<RtcpMessage>, RtpError> {
 mod tests {
     use super::*;
     use crate::rtp::{RtpPayload, SenderOptions};
-    use rtcp_types::{ReceiverReport, ReportBlock, RtcpPacketWriterExt};
+    use rtcp_types::ReceiverReport;
 
     fn sender() -> RtpSender {
         let options = SenderOptions {
@@ -321,5 +324,47 @@ mod tests {
         assert!(parse(&[]).is_err());
         assert!(parse(&[0x80, 201, 0, 7, 0, 0]).is_err());
         assert!(parse(b"GET / HTTP/1.1\r\n").is_err());
+        // A receiver report claiming two blocks in the length of one.
+        let mut rr = vec![0x82, 201, 0, 7];
+        rr.extend_from_slice(&[0; 28]);
+        assert!(parse(&rr).is_err());
+    }
+
+    /// A compound packet of every kind a sender receives: SR with a block,
+    /// RR, SDES, BYE with a reason.
+    fn everything() -> Vec<u8> {
+        let mut bytes = sender_report(&sender(), 1 << 40, 7, "peer@host", Some("bye"));
+        let rr = ReceiverReport::builder(0xabcd)
+            .add_report_block(ReportBlock::builder(0x1234_5678).fraction_lost(3));
+        let mut buf = vec![0; 64];
+        let n = rr.write_into(&mut buf).unwrap();
+        bytes.extend_from_slice(&buf[..n]);
+        bytes
+    }
+
+    #[test]
+    fn every_cut_of_a_compound_packet_is_refused_without_panic() {
+        let whole = everything();
+        assert_eq!(parse(&whole).unwrap().len(), 4);
+        for len in 0..whole.len() {
+            // Cuts at packet boundaries are valid compounds.
+            let _ = parse(&whole[..len]);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_and_any_corruption_parse_without_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            flips in proptest::collection::vec((0usize..120, proptest::prelude::any::<u8>()), 1..6),
+        ) {
+            let _ = parse(&bytes);
+            let mut corrupt = everything();
+            for (at, value) in flips {
+                let len = corrupt.len();
+                corrupt[at % len] = value;
+            }
+            let _ = parse(&corrupt);
+        }
     }
 }

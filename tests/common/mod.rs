@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+
 /// The repository's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -33,4 +35,24 @@ pub fn require_tool(tool: &str) -> bool {
         eprintln!("skipping: {tool} not found (set CI=true to make this a failure)");
     }
     found
+}
+
+/// `ffprobe -count_frames -show_streams` of a file: its streams, with exact
+/// frame counts (`nb_read_frames`). Panics when ffprobe fails.
+pub fn ffprobe_streams(path: &Path) -> Vec<Value> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe failed on {}", path.display());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["streams"].as_array().cloned().unwrap_or_default()
 }

@@ -121,14 +121,24 @@ pub struct Datagram {
     pub payload: Vec<u8>,
 }
 
-/// Every UDP datagram of a classic pcap capture, checking the UDP checksum.
-pub fn read_udp(path: &Path) -> Vec<Datagram> {
+/// Calls `each` with the capture time and the parsed frame of every record
+/// of a classic pcap capture.
+fn for_each_frame(path: &Path, mut each: impl FnMut(Duration, &SlicedPacket<'_>)) {
     let file = std::fs::File::open(path).unwrap();
     let mut reader = PcapReader::new(file).unwrap();
-    let mut out = Vec::new();
     while let Some(packet) = reader.next_packet() {
         let packet = packet.unwrap();
-        let sliced = SlicedPacket::from_ethernet(&packet.data).unwrap();
+        each(
+            packet.timestamp,
+            &SlicedPacket::from_ethernet(&packet.data).unwrap(),
+        );
+    }
+}
+
+/// Every UDP datagram of a classic pcap capture, checking the UDP checksum.
+pub fn read_udp(path: &Path) -> Vec<Datagram> {
+    let mut out = Vec::new();
+    for_each_frame(path, |time, sliced| {
         if let Some(TransportSlice::Udp(udp)) = &sliced.transport {
             let header = udp.to_header();
             if let Some(etherparse::NetSlice::Ipv4(ip)) = &sliced.net {
@@ -138,31 +148,27 @@ pub fn read_udp(path: &Path) -> Vec<Datagram> {
                 assert_eq!(header.checksum, expected, "UDP checksum");
             }
             out.push(Datagram {
-                time: packet.timestamp,
+                time,
                 src_port: header.source_port,
                 dst_port: header.destination_port,
                 payload: udp.payload().to_vec(),
             });
         }
-    }
+    });
     out
 }
 
 /// The bytes the RTSP server (TCP port 554) sends in a classic pcap
 /// capture, its segments in capture order.
 pub fn rtsp_replies(path: &Path) -> String {
-    let file = std::fs::File::open(path).unwrap();
-    let mut reader = PcapReader::new(file).unwrap();
     let mut out = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        let packet = packet.unwrap();
-        let sliced = SlicedPacket::from_ethernet(&packet.data).unwrap();
+    for_each_frame(path, |_, sliced| {
         if let Some(TransportSlice::Tcp(tcp)) = &sliced.transport {
             if tcp.source_port() == 554 {
                 out.extend_from_slice(tcp.payload());
             }
         }
-    }
+    });
     String::from_utf8(out).unwrap()
 }
 
