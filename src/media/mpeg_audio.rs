@@ -144,10 +144,10 @@ impl DecoderTrim {
 
     /// The frame whose output index is `n`.
     fn frame_of_output(&self, n: u64) -> u64 {
-        let mut k = n + self.lead;
+        let mut k = n.saturating_add(self.lead);
         for &d in &self.tail {
             if d <= k {
-                k += 1;
+                k = k.saturating_add(1);
             }
         }
         k
@@ -276,7 +276,10 @@ impl Demuxer for MpegAudioReader {
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let rate = self.tracks[0].clock_rate;
         let output = sample_at(time, rate) / self.trim.spf;
-        let target = self.trim.frame_of_output(output) * self.trim.spf;
+        let target = self
+            .trim
+            .frame_of_output(output)
+            .saturating_mul(self.trim.spf);
         if self.frames.seek_to_sample(target)?.is_some() {
             match self.next_kept() {
                 Ok(Some((pts, frame))) => {
