@@ -7,6 +7,7 @@
 //! [`inspect`] adds the exact per-track frame counts and durations that
 //! `probe` reports and `serve` announces in `a=range`.
 
+mod annexb;
 mod audio_frames;
 mod audio_tags;
 mod bytes_reader;

@@ -145,6 +145,13 @@ impl ParameterSets {
         ParameterSets::default()
     }
 
+    /// Whether `nal` (header included) is a VPS, SPS or PPS stored exactly
+    /// as it is: parameter sets are repeated at every random access point,
+    /// and a repeat changes nothing.
+    pub fn contains(&self, nal: &[u8]) -> bool {
+        known(&self.vps, nal) || known(&self.sps, nal) || known(&self.pps, nal)
+    }
+
     /// Takes in a NAL unit (header included, no start code): VPS, SPS and
     /// PPS units of the base layer are parsed and stored, others ignored.
     /// A set that fails to parse leaves the table unchanged.

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use super::scanner::NalSpan;
 use super::{H264Reader, PendingUnit, ResumePoint};
 use crate::codec::h264::{
     first_mb_in_slice, has_slice_header, nal_type, nal_unit_type, recovery_point,
     starts_access_unit, SliceInfo, SpsInfo, SyntaxError,
 };
+use crate::media::annexb::NalSpan;
 use crate::media::frame_clock::FrameClock;
 use crate::media::output_order::OutputOrder;
 use crate::media::warnings::Warning;
@@ -53,7 +53,10 @@ impl H264Reader {
     /// there is nothing more to read.
     pub(super) fn step(&mut self) -> Result<bool> {
         let unit_open = self.au.nal_units > 0;
-        match self.scanner.next_nal(unit_open, &mut self.warnings)? {
+        match self
+            .scanner
+            .next_nal(unit_open, &mut self.warnings, "H.264")?
+        {
             Some(nal) => {
                 if nal.end > nal.header {
                     self.seen.nal_units = true;

@@ -25,7 +25,6 @@
 
 mod assembly;
 mod params;
-mod scanner;
 #[cfg(test)]
 mod tests;
 
@@ -36,9 +35,9 @@ use bytes::Bytes;
 
 use self::assembly::AccessUnitBuilder;
 use self::params::{ParameterSets, RawParameterSets};
-use self::scanner::Scanner;
+use super::annexb::NalScanner;
 use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
-use super::output_order::OutputOrder;
+use super::output_order::{Anchor, OutputOrder};
 use super::warnings::Warnings;
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
@@ -88,7 +87,7 @@ struct Seen {
 /// unit (all NAL units of one primary coded picture, start codes included)
 /// per [`AccessUnit`], in decoding order.
 pub struct H264Reader {
-    scanner: Scanner,
+    scanner: NalScanner,
     tracks: Vec<Track>,
     /// Frame rate and reorder depth of the first picture's SPS.
     clock: FrameClock,
@@ -117,7 +116,7 @@ impl H264Reader {
             return Err(MediaError::Empty);
         }
         let mut reader = H264Reader {
-            scanner: Scanner::new(input),
+            scanner: NalScanner::new(input),
             tracks: Vec::new(),
             clock: FrameClock {
                 rate: DEFAULT_FRAME_RATE,
@@ -180,7 +179,7 @@ impl H264Reader {
     /// indexes it when it is a key frame.
     fn pop_ready(&mut self) -> Option<AccessUnit> {
         let (unit, output_index) = self.order.pop()?;
-        if let Some(resume) = unit.resume {
+        if let Some(resume) = unit.resume.filter(|_| self.order.is_clean_cut()) {
             if self
                 .index
                 .last()
@@ -207,7 +206,10 @@ impl H264Reader {
         self.poc = resume.poc.clone();
         self.params.restore(&resume.params);
         self.decode_index = entry.decode_index;
-        self.order.restart(Some(entry.output_index));
+        self.order.restart(Some(Anchor {
+            output_index: entry.output_index,
+            decode_index: entry.decode_index,
+        }));
         self.ended = false;
         self.error = None;
         Ok(())

@@ -240,6 +240,11 @@ fn seeking_the_fixtures_matches_a_straight_read() {
                 assert_eq!(units, after_key(&all, key), "{name} at {time:?}");
             }
         }
+        for reader in [&mut fresh, &mut used] {
+            let (at, units) = after_seek(reader, Duration::MAX);
+            let end = time_of_ticks(all.len() as i64 * frame);
+            assert_eq!((at, units.len()), (end, 0), "{name} at the largest time");
+        }
     }
 }
 
@@ -262,12 +267,20 @@ fn push_nal(stream: &mut Vec<u8>, header: [u8; 2], rbsp: &[u8]) {
 /// LSBs, no extra slice header bits): `slice_segment_header()` up to
 /// `slice_pic_order_cnt_lsb`, then filler and the stop bit.
 fn push_picture(stream: &mut Vec<u8>, nal_type: u8, poc_lsb: u32) {
+    push_picture_with_extra_bits(stream, nal_type, poc_lsb, 0);
+}
+
+/// [`push_picture`] for a PPS with `num_extra_slice_header_bits` = `extra`.
+fn push_picture_with_extra_bits(stream: &mut Vec<u8>, nal_type: u8, poc_lsb: u32, extra: u32) {
     let mut w = BitWriter::endian(Vec::new(), BigEndian);
     w.write_bit(true).unwrap(); // first_slice_segment_in_pic_flag
     if (16..=23).contains(&nal_type) {
         w.write_bit(false).unwrap(); // no_output_of_prior_pics_flag
     }
     w.write_bit(true).unwrap(); // slice_pic_parameter_set_id ue(0)
+    for _ in 0..extra {
+        w.write_bit(false).unwrap(); // slice_reserved_flag
+    }
     w.write_var(3, 0b010u32).unwrap(); // slice_type ue(1): P
     if nal_type != nal_type::IDR_W_RADL && nal_type != nal_type::IDR_N_LP {
         w.write_var(8, poc_lsb).unwrap();
@@ -515,7 +528,12 @@ fn junk_before_the_stream_is_skipped_up_to_a_limit() {
     let mut large = vec![0xffu8; 1 << 21];
     large.extend(&data);
     let error = open(&large).err().unwrap();
-    assert!(error.to_string().contains("no H.265 start code"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("not an H.265 stream: no Annex B start code"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -543,5 +561,61 @@ fn corrupted_streams_end_without_panicking() {
         assert_consistent_timing(&units);
         let _ = reader.seek(Duration::from_millis(next() % 2500));
         read_all_and_stop(&mut reader);
+    }
+}
+
+#[test]
+fn seeking_restores_the_parameter_sets_in_force_at_the_key_frame() {
+    // GOP 1 uses the fixture's PPS 0; a new PPS 0 with two extra slice
+    // header bits then replaces it for GOP 2. A seek back to the CRA of
+    // GOP 1 (whose access unit repeats no parameter set) after reading the
+    // whole file must parse its slices with the first PPS again.
+    let mut stream = open_gop_stream(&[(20, 0), (1, 1), (1, 2), (21, 3), (1, 4), (1, 5)]);
+    // pps_pic_parameter_set_id 0, pps_seq_parameter_set_id 0, two flags 0,
+    // num_extra_slice_header_bits 2, then the stop bit.
+    push_nal(&mut stream, [nal_type::PPS << 1, 1], &[0b1100_0101, 0x80]);
+    for (t, lsb) in [(20, 0), (1, 1), (1, 2)] {
+        push_picture_with_extra_bits(&mut stream, t, lsb, 2);
+    }
+    let (all, error) = read_all_and_stop(&mut open(&stream).unwrap());
+    assert!(error.is_none());
+    assert_eq!(all.len(), 9);
+    let keys: Vec<usize> = (0..9).filter(|&i| all[i].keyframe).collect();
+    assert_eq!(keys, [0, 3, 6]);
+    let mut used = open(&stream).unwrap();
+    read_all_and_stop(&mut used);
+    for reader in [&mut used, &mut open(&stream).unwrap()] {
+        let (at, units) = after_seek(reader, time_of_ticks(all[3].pts + 1));
+        assert_eq!(at, time_of_ticks(all[3].pts));
+        assert_eq!(units, all[3..]);
+    }
+}
+
+#[test]
+fn a_picture_output_after_a_later_cra_keeps_dts_before_pts_after_a_seek() {
+    // Found by fuzzing (a mutated hevc_bframes.265): POCs that break the
+    // output order rules, a picture before a CRA in decoding order (POC 40)
+    // being output after it, and RASL pictures output after their CRA. A
+    // restart at that CRA cannot number what follows as the straight read
+    // does (a DTS came after its PTS), so it is no seek point: seeks land
+    // on the IDR before it.
+    #[rustfmt::skip]
+    let pictures = [
+        (20, 0), (1, 4), (0, 2), (0, 1), (0, 3), (1, 40), (0, 17), (0, 19),
+        (21, 24), (9, 22), (8, 21), (8, 23), (1, 28), (1, 26), (0, 25), (0, 27),
+        (1, 32), (1, 30), (0, 29), (0, 31),
+    ];
+    let stream = open_gop_stream(&pictures);
+    let (all, error) = read_all_and_stop(&mut open(&stream).unwrap());
+    assert!(error.is_none());
+    assert_eq!(all.len(), pictures.len());
+    assert_consistent_timing(&all);
+    assert!(all[8].keyframe);
+    let mut used = open(&stream).unwrap();
+    read_all_and_stop(&mut used);
+    for reader in [&mut open(&stream).unwrap(), &mut used] {
+        let (at, units) = after_seek(reader, time_of_ticks(all[8].pts + 10));
+        assert_eq!(at, time_of_ticks(all[0].pts));
+        assert_eq!(units, all);
     }
 }
