@@ -22,7 +22,7 @@ pub(super) enum Warning {
     OrphanSlices,
     /// NAL units without a picture at the end of the stream.
     NoPicture,
-    /// A frame rate too high for the 90 kHz clock.
+    /// A frame rate the 90 kHz clock cannot time (too fast or too slow).
     FrameRate,
 }
 

@@ -4,8 +4,9 @@
 //!
 //! PCM, IEEE float, G.711 mu-law/A-law and WAVE_FORMAT_EXTENSIBLE with the
 //! same subformats are read. Units are blocks of at most 20 ms of sample
-//! frames (`sample_rate / 50`, at least one), timed by the index of their
-//! first sample frame, cut straight from the data chunk without copying.
+//! frames (`sample_rate / 50`, at least one, at most 1 MiB), timed by the
+//! index of their first sample frame, cut straight from the data chunk
+//! without copying.
 //!
 //! hound (the usual crate) cannot read mu-law/A-law or RF64, and the chunk
 //! walk is a few lines, so it is done here.
@@ -31,6 +32,11 @@ const WAVE_FORMAT_IEEE_FLOAT: u16 = 0x0003;
 const WAVE_FORMAT_ALAW: u16 = 0x0006;
 const WAVE_FORMAT_MULAW: u16 = 0x0007;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
+
+/// Largest unit: 20 ms of 8 channels of 64-bit samples at 384 kHz take
+/// 480 KiB; a unit never holds more than this whatever the header says
+/// (a hostile sample rate must not make one read gigabytes).
+const MAX_UNIT_BYTES: u64 = 1 << 20;
 
 /// A `fmt ` chunk larger than this is not a WAVEFORMAT(EX/TENSIBLE).
 const MAX_FMT_LEN: u32 = 1024;
@@ -155,7 +161,9 @@ impl WavReader {
             data_start,
             block_align,
             total,
-            per_unit: u64::from(format.sample_rate / 50).max(1),
+            per_unit: u64::from(format.sample_rate / 50)
+                .min(MAX_UNIT_BYTES / block_align)
+                .max(1),
             next: 0,
         }
     }
@@ -378,7 +386,7 @@ mod tests {
         f.extend_from_slice(&tag.to_le_bytes());
         f.extend_from_slice(&channels.to_le_bytes());
         f.extend_from_slice(&rate.to_le_bytes());
-        f.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+        f.extend_from_slice(&rate.wrapping_mul(u32::from(block_align)).to_le_bytes());
         f.extend_from_slice(&block_align.to_le_bytes());
         f.extend_from_slice(&bits.to_le_bytes());
         f
@@ -483,6 +491,17 @@ mod tests {
             units.iter().map(|u| u64::from(u.duration)).sum::<u64>(),
             44100
         );
+    }
+
+    #[test]
+    fn a_hostile_sample_rate_keeps_units_small() {
+        // 4 GHz: 20 ms would be 85 million sample frames (170 MB) a unit.
+        let samples = vec![0u8; 3 << 20];
+        let data = wav(&[(b"fmt ", &fmt(1, 1, u32::MAX, 2, 16)), (b"data", &samples)]);
+        let (_, units) = read(data);
+        let sizes: Vec<usize> = units.iter().map(|u| u.data.len()).collect();
+        assert_eq!(sizes, [1 << 20; 3]);
+        assert_eq!(units[2].pts, 2 << 19);
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod slice;
 mod sps;
 
 pub use bits::unescape_into;
-pub use params::{ParameterSets, Pps, StreamParams, Vps, DEFAULT_FRAME_RATE};
+pub use params::{ParameterSets, Pps, StreamParams, Vps};
 pub use poc::PocDecoder;
 pub use ptl::ProfileTierLevel;
 pub use slice::SliceHeader;

@@ -5,6 +5,7 @@ use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::sps::{timing_rate, Sps};
 use super::{nal_type, NalHeader, SyntaxError};
+use crate::codec::DEFAULT_FRAME_RATE;
 use crate::media::Rational;
 
 /// The fields of a video parameter set that describe the stream (§7.4.3.1).
@@ -250,9 +251,6 @@ pub struct StreamParams {
     /// `sps_max_num_reorder_pics` of the highest sub-layer.
     pub max_num_reorder_pics: u8,
 }
-
-/// The frame rate FFmpeg assumes for H.265 without timing information.
-pub const DEFAULT_FRAME_RATE: Rational = Rational { num: 25, den: 1 };
 
 impl StreamParams {
     /// The summary of a stream using `sps` (and `vps`, for its timing).

@@ -42,7 +42,8 @@ use super::warnings::Warnings;
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
-use crate::codec::h264::{PocDecoder, SpsInfo, DEFAULT_FRAME_RATE};
+use crate::codec::h264::{PocDecoder, SpsInfo};
+use crate::codec::DEFAULT_FRAME_RATE;
 
 /// How far into the input [`H264Reader::new`] looks for its first picture.
 const PROBE_LIMIT: u64 = 64 << 20;

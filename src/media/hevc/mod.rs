@@ -20,15 +20,14 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use self::access_units::{AccessUnits, RawAccessUnit};
-use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
+use super::frame_clock::{fits_clock, ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
 use super::output_order::{Anchor, OutputOrder};
 use super::warnings::{Warning, Warnings};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
-use crate::codec::hevc::{
-    ParameterSets, PocDecoder, StreamParams, SyntaxError, DEFAULT_FRAME_RATE,
-};
+use crate::codec::hevc::{ParameterSets, PocDecoder, StreamParams, SyntaxError};
+use crate::codec::DEFAULT_FRAME_RATE;
 
 /// How far into the file the first decodable IRAP picture must be.
 const PROBE_LIMIT: u64 = 64 << 20;
@@ -175,20 +174,18 @@ impl HevcReader {
             MediaError::invalid(0, "the first picture's sequence parameter set vanished")
         })?;
         let params = StreamParams::new(sps, sets.vps(sps.vps_id));
-        let rate = if u64::from(params.frame_rate.num)
-            > u64::from(CLOCK_RATE) * u64::from(params.frame_rate.den)
-        {
+        let rate = if fits_clock(params.frame_rate) {
+            params.frame_rate
+        } else {
             warnings.warn(
                 Warning::FrameRate,
                 0,
                 format_args!(
-                    "frame rate {} is above the 90 kHz clock; assuming 25/1",
+                    "frame rate {} cannot be timed on the 90 kHz clock; assuming 25/1",
                     params.frame_rate
                 ),
             );
             DEFAULT_FRAME_RATE
-        } else {
-            params.frame_rate
         };
         let mut track = Track::new(0, Codec::Hevc, CLOCK_RATE);
         track.framing = NalFraming::AnnexB;
