@@ -293,30 +293,20 @@ mod tests {
 
     #[test]
     fn rejects_reserved_and_free_format() {
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xeb, 0x90, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // reserved version
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xf9, 0x90, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // reserved layer
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0xf0, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // bad bitrate
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0x9c, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // bad rate
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0x00, 0x64]),
-            Err(HeaderError::FreeFormat)
-        );
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0x90]),
-            Err(HeaderError::Invalid)
-        );
+        use HeaderError::{FreeFormat, Invalid};
+        #[rustfmt::skip]
+        let cases = [
+            ([0xff, 0xeb, 0x90, 0x64], Invalid, "reserved version"),
+            ([0xff, 0xf9, 0x90, 0x64], Invalid, "reserved layer"),
+            ([0xff, 0xfb, 0xf0, 0x64], Invalid, "bad bit rate"),
+            ([0xff, 0xfb, 0x9c, 0x64], Invalid, "bad sampling rate"),
+            ([0xff, 0xfb, 0x90, 0x66], Invalid, "reserved emphasis"),
+            ([0xff, 0xfb, 0x00, 0x64], FreeFormat, "free format"),
+        ];
+        for (header, expected, what) in cases {
+            assert_eq!(FrameHeader::parse(&header), Err(expected), "{what}");
+        }
+        assert_eq!(FrameHeader::parse(&[0xff, 0xfb, 0x90]), Err(Invalid));
     }
 
     #[test]
