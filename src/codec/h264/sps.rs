@@ -41,7 +41,8 @@ pub fn profile_name(profile_idc: u8, constraint_flags: u8) -> Cow<'static, str> 
 /// Largest reorder depth: the DPB holds at most 16 frames (§A.3.1 item h).
 const MAX_REORDER_DEPTH: u32 = 16;
 
-/// What a demuxer reports about a stream from its sequence parameter set.
+/// What a demuxer reports about a stream from its sequence parameter set
+/// (ITU-T H.264 §7.4.2.1.1, Annex A, §E.2.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpsInfo {
     /// `profile_idc`.

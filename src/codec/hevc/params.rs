@@ -20,7 +20,8 @@ pub struct Vps {
 }
 
 impl Vps {
-    /// Parses a VPS NAL unit as found in the stream (header included).
+    /// Parses a VPS NAL unit as found in the stream (header included,
+    /// ITU-T H.265 §7.3.2.1).
     pub fn from_nal(nal: &[u8]) -> Result<Vps, SyntaxError> {
         parse_rbsp(nal, Vps::parse)
     }
@@ -86,7 +87,8 @@ pub struct Pps {
 }
 
 impl Pps {
-    /// Parses a PPS NAL unit as found in the stream (header included).
+    /// Parses a PPS NAL unit as found in the stream (header included,
+    /// ITU-T H.265 §7.3.2.3.1).
     pub fn from_nal(nal: &[u8]) -> Result<Pps, SyntaxError> {
         parse_rbsp(nal, Pps::parse)
     }

@@ -68,7 +68,8 @@ pub fn timing_rate(num_units_in_tick: u32, time_scale: u32) -> Option<Rational> 
 }
 
 impl Sps {
-    /// Parses an SPS NAL unit as found in the stream (header included).
+    /// Parses an SPS NAL unit as found in the stream (header included,
+    /// ITU-T H.265 §7.3.2.2.1).
     pub fn from_nal(nal: &[u8]) -> Result<Sps, SyntaxError> {
         parse_rbsp(nal, Sps::parse)
     }
