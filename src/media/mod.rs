@@ -18,6 +18,7 @@ mod error;
 mod frame_clock;
 mod inspect;
 mod output_order;
+mod seek_index;
 #[cfg(test)]
 pub(crate) mod testing;
 mod track;

@@ -293,6 +293,6 @@ impl H264Reader {
     pub(super) fn end_of_stream(&mut self) {
         self.order.flush();
         self.ended = true;
-        self.total_frames = self.order.end().or(self.total_frames);
+        self.index.set_end(self.order.end());
     }
 }

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use self::access_units::{AccessUnits, RawAccessUnit};
 use super::frame_clock::{fits_clock, ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
 use super::output_order::{Anchor, OutputOrder};
+use super::seek_index::{SeekIndex, SeekPoint};
 use super::warnings::{Warning, Warnings};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
@@ -32,16 +33,11 @@ use crate::codec::DEFAULT_FRAME_RATE;
 /// How far into the file the first decodable IRAP picture must be.
 const PROBE_LIMIT: u64 = 64 << 20;
 
-/// A random access point found while reading: enough to restart there and
-/// number what follows exactly as a read from the start does.
+/// What restarting at an IRAP picture needs besides its indexes.
 #[derive(Clone, Debug)]
-struct IndexEntry {
+struct Resume {
     /// File offset of the IRAP picture's access unit.
     offset: u64,
-    /// Its decode index in a read from the start.
-    decode_index: i64,
-    /// Its output index in a read from the start.
-    output_index: i64,
     /// Its NoRaslOutputFlag in a read from the start: whether its RASL
     /// pictures were skipped there too.
     no_rasl_output: bool,
@@ -49,26 +45,8 @@ struct IndexEntry {
     sets: Arc<ParameterSets>,
 }
 
-/// The IRAP pictures of the file from its start up to where reading has
-/// reached, in file order; complete once a read reached the end.
-#[derive(Debug, Default)]
-struct KeyframeIndex {
-    entries: Vec<IndexEntry>,
-    /// Output index one past the last picture, once the end was reached.
-    end: Option<i64>,
-}
-
-impl KeyframeIndex {
-    fn record(&mut self, entry: IndexEntry) {
-        if self
-            .entries
-            .last()
-            .is_none_or(|last| entry.offset > last.offset)
-        {
-            self.entries.push(entry);
-        }
-    }
-}
+/// A random access point found while reading.
+type IndexEntry = SeekPoint<Resume>;
 
 /// State of the decoding process between pictures, reset where reading
 /// (re)starts.
@@ -123,7 +101,8 @@ pub struct HevcReader {
     clock: FrameClock,
     state: DecodeState,
     output: OutputOrder<Decoded>,
-    index: KeyframeIndex,
+    /// The IRAP pictures `seek` can start from.
+    index: SeekIndex<Resume>,
     /// Reading reached the end of the stream (or an error).
     finished: bool,
     /// An error to report once the units before it have been yielded.
@@ -209,7 +188,7 @@ impl HevcReader {
             },
             state: DecodeState::default(),
             output: OutputOrder::new(u32::from(params.max_num_reorder_pics)),
-            index: KeyframeIndex::default(),
+            index: SeekIndex::default(),
             finished: false,
             pending_error: None,
             warnings,
@@ -267,8 +246,8 @@ impl HevcReader {
             state.count_skipped_rasl = false;
             if let Some(entry) = state.seek_entry.take() {
                 state.decode_index = entry.decode_index;
-                state.count_skipped_rasl = !entry.no_rasl_output;
-                straight_no_rasl_output = entry.no_rasl_output;
+                state.count_skipped_rasl = !entry.resume.no_rasl_output;
+                straight_no_rasl_output = entry.resume.no_rasl_output;
             }
         }
         let skipped = header.is_rasl() && state.skip_rasl;
@@ -302,7 +281,7 @@ impl HevcReader {
         self.output.flush();
         self.finished = true;
         if !matches!(error, Some(MediaError::Io(_))) {
-            self.index.end = self.output.end().or(self.index.end);
+            self.index.set_end(self.output.end());
         }
         self.pending_error = error;
     }
@@ -310,12 +289,14 @@ impl HevcReader {
     /// The access unit for a picture with output index `output_index`.
     fn timed_unit(&mut self, picture: Decoded, output_index: i64) -> AccessUnit {
         if let Some(sets) = picture.sets_before.filter(|_| self.output.is_clean_cut()) {
-            self.index.record(IndexEntry {
-                offset: picture.offset,
+            self.index.record(SeekPoint {
                 decode_index: picture.decode_index,
                 output_index,
-                no_rasl_output: picture.no_rasl_output,
-                sets,
+                resume: Resume {
+                    offset: picture.offset,
+                    no_rasl_output: picture.no_rasl_output,
+                    sets,
+                },
             });
         }
         self.clock.unit(
@@ -329,9 +310,9 @@ impl HevcReader {
     /// Restarts reading at `entry` (`None`: the start of the file), with the
     /// parameter sets in force there.
     fn restart_at(&mut self, entry: Option<IndexEntry>) -> Result<()> {
-        let (offset, sets) = entry
-            .as_ref()
-            .map_or((0, Arc::default()), |e| (e.offset, Arc::clone(&e.sets)));
+        let (offset, sets) = entry.as_ref().map_or((0, Arc::default()), |e| {
+            (e.resume.offset, Arc::clone(&e.resume.sets))
+        });
         self.access_units.seek(offset, sets)?;
         self.output.restart(entry.as_ref().map(|e| Anchor {
             output_index: e.output_index,
@@ -349,18 +330,10 @@ impl HevcReader {
     /// Reads on from the last known random access point until the index
     /// holds one presented after `target` ticks, or the end of the file.
     fn extend_index(&mut self, target: i64) -> Result<()> {
-        let covered = |reader: &Self| {
-            reader.index.end.is_some()
-                || reader
-                    .index
-                    .entries
-                    .last()
-                    .is_some_and(|e| reader.clock.ticks(e.output_index) > target)
-        };
-        if covered(self) {
+        if self.index.covers(target, &self.clock) {
             return Ok(());
         }
-        self.restart_at(self.index.entries.last().cloned())?;
+        self.restart_at(self.index.last().cloned())?;
         loop {
             match self.read_unit() {
                 Ok(Some(unit)) if unit.keyframe && unit.pts > target => return Ok(()),
@@ -411,7 +384,7 @@ impl Demuxer for HevcReader {
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let target = ticks_at(time);
         self.extend_index(target)?;
-        if let Some(end) = self.index.end.map(|end| self.clock.ticks(end)) {
+        if let Some(end) = self.index.end().map(|end| self.clock.ticks(end)) {
             if target >= end {
                 // Nothing more to read until the next seek.
                 self.output.restart(None);
@@ -420,12 +393,9 @@ impl Demuxer for HevcReader {
                 return Ok(time_of_ticks(end));
             }
         }
-        let entries = &self.index.entries;
-        let entry = entries
-            .iter()
-            .rev()
-            .find(|e| self.clock.ticks(e.output_index) <= target)
-            .or(entries.first())
+        let entry = self
+            .index
+            .point_for(target, &self.clock)
             .cloned()
             .ok_or_else(|| MediaError::Seek("the stream has no random access point".into()))?;
         let pts = self.clock.ticks(entry.output_index);
