@@ -9,7 +9,10 @@ use mediatool::codec::mpeg_audio::{self, FrameHeader, VbrTag};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(header) = FrameHeader::parse(data) {
-        assert!(header.frame_len >= 4, "MPEG audio frame shorter than its header");
+        assert!(
+            header.frame_len >= 4,
+            "MPEG audio frame shorter than its header"
+        );
         let _ = VbrTag::parse(data, &header);
     }
     if let Some(header) = AdtsHeader::parse(data) {

@@ -6,7 +6,15 @@ use libfuzzer_sys::fuzz_target;
 use mediatool::media::{detect, detect_reader, BytesReader, Format};
 
 fuzz_target!(|data: &[u8]| {
-    for ext in [None, Some("264"), Some("hevc"), Some("mp3"), Some("aac"), Some("wav"), Some("ts")] {
+    for ext in [
+        None,
+        Some("264"),
+        Some("hevc"),
+        Some("mp3"),
+        Some("aac"),
+        Some("wav"),
+        Some("ts"),
+    ] {
         let hint = ext.and_then(Format::from_extension);
         let _ = detect(data, hint);
         let mut reader = BytesReader::from_bytes(data);

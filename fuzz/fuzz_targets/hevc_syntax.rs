@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mediatool::codec::hevc::{
-    first_slice_segment_in_pic, NalHeader, ParameterSets, PocDecoder, Pps, SliceHeader,
-    StreamParams, Sps, Vps,
+    first_slice_segment_in_pic, NalHeader, ParameterSets, PocDecoder, Pps, SliceHeader, Sps,
+    StreamParams, Vps,
 };
 use mediatool::codec::nal::annexb_ranges;
 

@@ -64,5 +64,8 @@ fn read_on(demuxer: &mut dyn mediatool::media::Demuxer, limit: usize, tracks: us
             }
         }
     }
-    assert!(limit < MAX_UNITS, "more than {MAX_UNITS} units from a small input");
+    assert!(
+        limit < MAX_UNITS,
+        "more than {MAX_UNITS} units from a small input"
+    );
 }
