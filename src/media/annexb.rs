@@ -33,6 +33,10 @@ use crate::media::{BytesReader, MediaError, Result};
 /// streams without start codes.
 pub(super) const MAX_ACCESS_UNIT: usize = 128 << 20;
 
+/// How far into the input a reader looks for its first decodable picture
+/// before it gives up on the stream.
+pub(super) const PROBE_LIMIT: u64 = 64 << 20;
+
 /// Bytes tolerated before the first start code (of the file, or after a
 /// seek): an Annex B stream starts with one, give or take a few zero bytes.
 pub(super) const MAX_LEADING_JUNK: u64 = 1 << 20;
@@ -122,12 +126,10 @@ impl NalScanner {
     ///
     /// Errors: more than [`MAX_LEADING_JUNK`] bytes before the first start
     /// code, an access unit over `max_access_unit` bytes, or a read error.
-    /// `stream` names the stream in messages ("H.264").
     pub fn next_nal(
         &mut self,
         unit_open: bool,
         warnings: &mut Warnings,
-        stream: &str,
     ) -> Result<Option<NalSpan>> {
         let start = loop {
             if let Some(start) = self.next_start {
@@ -162,7 +164,8 @@ impl NalScanner {
                 return Err(MediaError::invalid(
                     junk_start,
                     format!(
-                        "not an {stream} stream: no Annex B start code in the first {} MiB",
+                        "not an {} stream: no Annex B start code in the first {} MiB",
+                        warnings.stream(),
                         MAX_LEADING_JUNK >> 20
                     ),
                 ));
@@ -232,7 +235,7 @@ mod tests {
         scanner.max_access_unit = max_access_unit;
         let mut warnings = Warnings::new("H.265");
         let mut out = Vec::new();
-        while let Some(nal) = scanner.next_nal(false, &mut warnings, "H.265")? {
+        while let Some(nal) = scanner.next_nal(false, &mut warnings)? {
             let at = scanner.position();
             out.push((
                 at + nal.unit_start as u64,

@@ -40,6 +40,11 @@ impl Warnings {
         Warnings { stream, logged: 0 }
     }
 
+    /// The kind of stream, as messages name it ("H.264").
+    pub fn stream(&self) -> &'static str {
+        self.stream
+    }
+
     /// Logs `message` about the data at file offset `offset`, unless a
     /// warning of this kind was logged before.
     pub fn warn(&mut self, kind: Warning, offset: u64, message: fmt::Arguments) {

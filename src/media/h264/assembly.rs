@@ -53,10 +53,7 @@ impl H264Reader {
     /// there is nothing more to read.
     pub(super) fn step(&mut self) -> Result<bool> {
         let unit_open = self.au.nal_units > 0;
-        match self
-            .scanner
-            .next_nal(unit_open, &mut self.warnings, "H.264")?
-        {
+        match self.scanner.next_nal(unit_open, &mut self.warnings)? {
             Some(nal) => {
                 if nal.end > nal.header {
                     self.seen.nal_units = true;

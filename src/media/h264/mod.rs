@@ -35,7 +35,7 @@ use bytes::Bytes;
 
 use self::assembly::AccessUnitBuilder;
 use self::params::{ParameterSets, RawParameterSets};
-use super::annexb::NalScanner;
+use super::annexb::{NalScanner, PROBE_LIMIT};
 use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
 use super::output_order::{Anchor, OutputOrder};
 use super::seek_index::{SeekIndex, SeekPoint};
@@ -45,9 +45,6 @@ use super::{
 };
 use crate::codec::h264::{PocDecoder, SpsInfo};
 use crate::codec::DEFAULT_FRAME_RATE;
-
-/// How far into the input [`H264Reader::new`] looks for its first picture.
-const PROBE_LIMIT: u64 = 64 << 20;
 
 /// Everything reading needs to continue from the start of an access unit
 /// exactly as a reading from the start of the file would.

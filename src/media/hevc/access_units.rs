@@ -15,9 +15,6 @@ use crate::media::annexb::{NalScanner, NalSpan};
 use crate::media::warnings::{Warning, Warnings};
 use crate::media::{BytesReader, MediaError, Result};
 
-/// The stream's name in messages.
-const STREAM: &str = "H.265";
-
 /// The first slice of the picture in an access unit.
 #[derive(Debug)]
 pub(super) struct PictureStart {
@@ -105,10 +102,7 @@ impl AccessUnits {
         loop {
             let nal = match self.carried.take() {
                 Some(nal) => nal,
-                None => match self
-                    .scanner
-                    .next_nal(pending.nal_units > 0, warnings, STREAM)?
-                {
+                None => match self.scanner.next_nal(pending.nal_units > 0, warnings)? {
                     Some(nal) => nal,
                     None => return self.finish_at_eof(pending, sets_before),
                 },

@@ -20,6 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use self::access_units::{AccessUnits, RawAccessUnit};
+use super::annexb::PROBE_LIMIT;
 use super::frame_clock::{fits_clock, ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
 use super::output_order::{Anchor, OutputOrder};
 use super::seek_index::{SeekIndex, SeekPoint};
@@ -29,9 +30,6 @@ use super::{
 };
 use crate::codec::hevc::{ParameterSets, PocDecoder, StreamParams, SyntaxError};
 use crate::codec::DEFAULT_FRAME_RATE;
-
-/// How far into the file the first decodable IRAP picture must be.
-const PROBE_LIMIT: u64 = 64 << 20;
 
 /// What restarting at an IRAP picture needs besides its indexes.
 #[derive(Clone, Debug)]
