@@ -262,3 +262,22 @@ fn a_picture_output_after_a_later_cra_keeps_dts_before_pts_after_a_seek() {
         assert_eq!(units, all);
     }
 }
+
+#[test]
+fn trailing_zero_bytes_stay_with_their_access_unit() {
+    // Annex B (§B.2): zeros after a NAL unit are its trailing_zero_8bits,
+    // but for the zero_byte of a 4-byte start code, which belongs to the
+    // next unit; zeros at the end of the file end the last access unit.
+    let mut stream = parameter_sets();
+    push_picture(&mut stream, nal_type::IDR_N_LP, 0);
+    stream.extend([0, 0, 0]);
+    let first_end = stream.len();
+    push_picture(&mut stream, nal_type::TRAIL_R, 1);
+    stream.extend([0, 0]);
+    let (units, error) = read_all_and_stop(&mut open(&stream).unwrap());
+    assert!(error.is_none());
+    assert_eq!(units.len(), 2);
+    assert_eq!(units[0].data, stream[..first_end]);
+    assert_eq!(units[1].data, stream[first_end..]);
+    assert!(units[1].data.starts_with(&[0, 0, 0, 1]));
+}
