@@ -22,10 +22,14 @@
 //! `queue` after the source and after the parser, so that it uses both
 //! cores as we do.
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+use support::{data_dir, encoded_once, large_mb, repeated, warm};
 
 /// Runs of each command; the best counts.
 const RUNS: usize = 3;
@@ -35,12 +39,8 @@ const RUNS: usize = 3;
 const RTP_MTU: &str = "mtu=1472";
 
 fn main() {
-    let large_mb: u64 = std::env::var("MEDIATOOL_BENCH_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
+    let large_mb = large_mb();
+    let dir = data_dir();
     let clip = h264_clip(&dir);
     println!("packetize benchmark (best of {RUNS} runs each)");
     println!(
@@ -57,7 +57,7 @@ fn main() {
         "ours/gst2"
     );
     for mb in [large_mb / 10, large_mb] {
-        let h264 = repeated_h264(&clip, &dir, mb);
+        let h264 = repeated(&clip, dir.join(format!("big-{mb}MB.264")), mb);
         let wav = wav_file(&dir, mb);
         for (kind, file, parse, pay) in [
             ("H.264", &h264, "h264parse", "rtph264pay"),
@@ -195,63 +195,31 @@ fn gst_seconds(pipeline: &str) -> Option<f64> {
 
 /// A 20 s 720p clip at a high bit rate, encoded once.
 fn h264_clip(dir: &Path) -> PathBuf {
-    let clip = dir.join("clip720p.264");
-    if !clip.exists() {
-        eprintln!("encoding the base clip with ffmpeg (once)...");
-        let status = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
-            .args([
-                "-i",
-                "testsrc2=size=1280x720:rate=25:duration=20",
-                "-f",
-                "lavfi",
-            ])
-            .args([
-                "-i",
-                "nullsrc=size=1280x720:rate=25,geq=random(1)*255:128:128",
-            ])
-            .args([
-                "-filter_complex",
-                "[0][1]blend=all_mode=addition:all_opacity=0.15",
-                "-t",
-                "20",
-            ])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-bf",
-                "0",
-                "-qp",
-                "18",
-                "-g",
-                "50",
-            ])
-            .arg(&clip)
-            .status()
-            .expect("ffmpeg is needed to make the benchmark input");
-        assert!(status.success(), "ffmpeg failed");
-    }
-    clip
-}
-
-/// The clip repeated until the file holds at least `mb` megabytes.
-fn repeated_h264(clip: &Path, dir: &Path, mb: u64) -> PathBuf {
-    let file = dir.join(format!("big-{mb}MB.264"));
-    let want = mb * 1_000_000;
-    if std::fs::metadata(&file).is_ok_and(|m| m.len() >= want) {
-        return file;
-    }
-    let data = std::fs::read(clip).unwrap();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    let mut written = 0u64;
-    while written < want {
-        out.write_all(&data).unwrap();
-        written += data.len() as u64;
-    }
-    out.flush().unwrap();
-    file
+    encoded_once(
+        &dir.join("clip720p.264"),
+        &[
+            "-i",
+            "testsrc2=size=1280x720:rate=25:duration=20",
+            "-f",
+            "lavfi",
+            "-i",
+            "nullsrc=size=1280x720:rate=25,geq=random(1)*255:128:128",
+            "-filter_complex",
+            "[0][1]blend=all_mode=addition:all_opacity=0.15",
+            "-t",
+            "20",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "0",
+            "-qp",
+            "18",
+            "-g",
+            "50",
+        ],
+    )
 }
 
 /// A 48 kHz stereo 16-bit WAV of `mb` megabytes of a 1 kHz tone.
@@ -290,10 +258,4 @@ fn wav_file(dir: &Path, mb: u64) -> PathBuf {
     }
     out.flush().unwrap();
     file
-}
-
-/// Reads the file once so every run sees a warm page cache.
-fn warm(file: &Path) {
-    let mut f = std::fs::File::open(file).unwrap();
-    std::io::copy(&mut f, &mut std::io::sink()).unwrap();
 }

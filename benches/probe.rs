@@ -11,22 +11,21 @@
 //! memory of a process that does nothing but `mediatool::media::inspect`,
 //! for a small and a large file: memory must not grow with file size.
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+use support::{data_dir, encoded_once, large_mb, repeated, warm};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         return child(Path::new(&args[i + 1]));
     }
-    let large_mb: u64 = std::env::var("MEDIATOOL_BENCH_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).unwrap();
+    let large_mb = large_mb();
+    let dir = data_dir();
     let clip = base_clip(&dir);
     println!(
         "probe benchmark: H.264 Annex B, 1280x720, 8 Mbit/s with B-frames, repeated {}",
@@ -37,7 +36,7 @@ fn main() {
         "size MB", "frames", "ours s", "ours MB/s", "peak RSS MB", "ffprobe MB/s"
     );
     for mb in [large_mb / 10, large_mb] {
-        let file = repeated(&clip, &dir, mb);
+        let file = repeated(&clip, dir.join(format!("probe-{mb}MB.264")), mb);
         let size = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
         warm(&file);
         let out = Command::new(std::env::current_exe().unwrap())
@@ -84,48 +83,23 @@ fn child(file: &Path) {
 /// A 40 s 720p clip at 8 Mbit/s with B-frames (a typical broadcast-like
 /// stream: ~40 KB per frame, so per-frame work counts), encoded once.
 fn base_clip(dir: &Path) -> PathBuf {
-    let clip = dir.join("clip720p-8M-bframes.264");
-    if !clip.exists() {
-        eprintln!("encoding the base clip with ffmpeg (once)...");
-        let status = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
-            .args(["-i", "testsrc2=size=1280x720:rate=25:duration=40"])
-            .args([
-                "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b:v", "8M", "-g", "50",
-            ])
-            .arg(&clip)
-            .status()
-            .expect("ffmpeg is needed to make the benchmark input");
-        assert!(status.success(), "ffmpeg failed");
-    }
-    clip
-}
-
-/// The clip repeated until the file holds at least `mb` megabytes.
-fn repeated(clip: &Path, dir: &Path, mb: u64) -> PathBuf {
-    let file = dir.join(format!("probe-{mb}MB.264"));
-    let want = mb * 1_000_000;
-    if std::fs::metadata(&file)
-        .map(|m| m.len() >= want)
-        .unwrap_or(false)
-    {
-        return file;
-    }
-    let data = std::fs::read(clip).unwrap();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    let mut written = 0u64;
-    while written < want {
-        out.write_all(&data).unwrap();
-        written += data.len() as u64;
-    }
-    out.flush().unwrap();
-    file
-}
-
-/// Reads the file once so both tools see a warm page cache.
-fn warm(file: &Path) {
-    let mut f = std::fs::File::open(file).unwrap();
-    std::io::copy(&mut f, &mut std::io::sink()).unwrap();
+    encoded_once(
+        &dir.join("clip720p-8M-bframes.264"),
+        &[
+            "-i",
+            "testsrc2=size=1280x720:rate=25:duration=40",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-bf",
+            "3",
+            "-b:v",
+            "8M",
+            "-g",
+            "50",
+        ],
+    )
 }
 
 /// Seconds ffprobe takes to parse (not decode) every packet of the file.

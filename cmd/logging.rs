@@ -15,12 +15,15 @@ pub fn init(quiet: bool, verbose: u8, server: bool) {
         (false, 1, _) => "debug",
         (false, _, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "mediatool={level},{}",
-            if verbose > 1 { level } else { "warn" }
-        ))
-    });
+    // Other crates: their warnings by default, everything at -vv, and with
+    // -q, as for ours, errors only.
+    let others = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0 | 1) => "warn",
+        (false, _) => level,
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("mediatool={level},{others}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -11,7 +11,8 @@ pub const SAMPLE_RATES: [u32; 13] = [
     96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
 ];
 
-/// One parsed ADTS fixed + variable header.
+/// One parsed ADTS fixed + variable header (ISO/IEC 14496-3 §1.A.2.2.1,
+/// Tables 1.A.6 and 1.A.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AdtsHeader {
     /// MPEG-4 Audio Object Type (`profile_ObjectType + 1`): 1 Main, 2 LC, 3 SSR, 4 LTP.
@@ -33,7 +34,8 @@ pub struct AdtsHeader {
 }
 
 impl AdtsHeader {
-    /// Parses an ADTS header at the start of `b` (7 bytes needed).
+    /// Parses an ADTS header at the start of `b` (7 bytes needed; syntax of
+    /// ISO/IEC 14496-3 Table 1.A.6–1.A.7).
     pub fn parse(b: &[u8]) -> Option<AdtsHeader> {
         let &[b0, b1, b2, b3, b4, b5, b6, ..] = b else {
             return None;
@@ -63,7 +65,8 @@ impl AdtsHeader {
         })
     }
 
-    /// Samples per channel in the frame: 1024 per raw data block.
+    /// Samples per channel in the frame: 1024 per raw data block
+    /// (ISO/IEC 14496-3 §4.5.1.1, frameLengthFlag 0).
     pub fn samples(&self) -> u32 {
         1024 * u32::from(self.blocks)
     }
@@ -77,7 +80,8 @@ impl AdtsHeader {
         }
     }
 
-    /// Whether `other` belongs to the same stream (fixed header fields equal).
+    /// Whether `other` belongs to the same stream: the fixed header fields
+    /// that ISO/IEC 14496-3 §1.A.3.2.1 keeps constant are equal.
     pub fn same_stream(&self, other: &AdtsHeader) -> bool {
         self.object_type == other.object_type
             && self.sample_rate_index == other.sample_rate_index
@@ -217,7 +221,8 @@ fn pce_config(header: &AdtsHeader, raw_block: &[u8]) -> io::Result<Option<(u16, 
 }
 
 /// Whether `data` starts with `count` consecutive ADTS frames of one stream
-/// (the last may be cut off by the end of `data`).
+/// (the last may be cut off by the end of `data`), each `aac_frame_length`
+/// (ISO/IEC 14496-3 §1.A.3.2.2) after the previous one.
 pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
     super::starts_with_frames(
         data,

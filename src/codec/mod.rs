@@ -7,6 +7,13 @@ pub mod hevc;
 pub mod mpeg_audio;
 pub mod nal;
 
+use crate::media::Rational;
+
+/// The frame rate assumed for an H.264 or H.265 stream without timing
+/// information (H.264 §E.2.1, H.265 §E.3.1 leave it unspecified): 25/1, as
+/// FFmpeg assumes for raw streams.
+pub const DEFAULT_FRAME_RATE: Rational = Rational { num: 25, den: 1 };
+
 /// Whether `data` starts with `count` consecutive frames of one stream, each
 /// found where the previous one's length says (the last may be cut off by the
 /// end of `data`): the check that makes a frame sync word trustworthy.

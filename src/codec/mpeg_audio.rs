@@ -1,7 +1,8 @@
 //! MPEG-1/2/2.5 audio frame headers (ISO/IEC 11172-3 §2.4.1.3, ISO/IEC
 //! 13818-3 §2.4.1.3; MPEG-2.5 is the common Fraunhofer extension).
 
-/// MPEG audio version, from the ID bits.
+/// MPEG audio version, from the ID bits (ISO/IEC 11172-3 §2.4.2.3,
+/// ISO/IEC 13818-3 §2.4.2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Version {
     /// ISO/IEC 11172-3.
@@ -12,7 +13,7 @@ pub enum Version {
     Mpeg25,
 }
 
-/// One parsed 4-byte frame header.
+/// One parsed 4-byte frame header (ISO/IEC 11172-3 §2.4.1.3, §2.4.2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     /// MPEG version.
@@ -66,7 +67,9 @@ pub enum HeaderError {
 }
 
 impl FrameHeader {
-    /// Parses the 4 header bytes at the start of `b`.
+    /// Parses the 4 header bytes at the start of `b` (ISO/IEC 11172-3
+    /// §2.4.2.3: bit rate and sampling frequency tables, and the frame
+    /// length of §2.4.3.1, padding included).
     pub fn parse(b: &[u8]) -> Result<FrameHeader, HeaderError> {
         let &[b0, b1, b2, b3, ..] = b else {
             return Err(HeaderError::Invalid);
@@ -137,7 +140,8 @@ impl FrameHeader {
 
 /// Whether `data` starts with `count` consecutive valid frames of one stream
 /// (the last may be cut off by the end of `data`). The check a reader needs
-/// before trusting an 11-bit sync word.
+/// before trusting an 11-bit sync word (ISO/IEC 11172-3 §2.4.3.1 defines
+/// only the 12-bit syncword; frames follow each other without gaps).
 pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
     super::starts_with_frames(
         data,
@@ -293,30 +297,20 @@ mod tests {
 
     #[test]
     fn rejects_reserved_and_free_format() {
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xeb, 0x90, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // reserved version
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xf9, 0x90, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // reserved layer
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0xf0, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // bad bitrate
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0x9c, 0x64]),
-            Err(HeaderError::Invalid)
-        ); // bad rate
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0x00, 0x64]),
-            Err(HeaderError::FreeFormat)
-        );
-        assert_eq!(
-            FrameHeader::parse(&[0xff, 0xfb, 0x90]),
-            Err(HeaderError::Invalid)
-        );
+        use HeaderError::{FreeFormat, Invalid};
+        #[rustfmt::skip]
+        let cases = [
+            ([0xff, 0xeb, 0x90, 0x64], Invalid, "reserved version"),
+            ([0xff, 0xf9, 0x90, 0x64], Invalid, "reserved layer"),
+            ([0xff, 0xfb, 0xf0, 0x64], Invalid, "bad bit rate"),
+            ([0xff, 0xfb, 0x9c, 0x64], Invalid, "bad sampling rate"),
+            ([0xff, 0xfb, 0x90, 0x66], Invalid, "reserved emphasis"),
+            ([0xff, 0xfb, 0x00, 0x64], FreeFormat, "free format"),
+        ];
+        for (header, expected, what) in cases {
+            assert_eq!(FrameHeader::parse(&header), Err(expected), "{what}");
+        }
+        assert_eq!(FrameHeader::parse(&[0xff, 0xfb, 0x90]), Err(Invalid));
     }
 
     #[test]

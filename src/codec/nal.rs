@@ -6,8 +6,9 @@ use memchr::memmem;
 
 use crate::media::NalFraming;
 
-/// Position of the next start code prefix `00 00 01` at or after `from`:
-/// returns the index of its first zero byte.
+/// Position of the next `start_code_prefix_one_3bytes` (`00 00 01`, ITU-T
+/// H.264 §B.1.2) at or after `from`: returns the index of its first zero
+/// byte.
 pub fn find_start_code(data: &[u8], from: usize) -> Option<usize> {
     let finder = memmem::Finder::new(&[0u8, 0, 1]);
     finder.find(data.get(from..)?).map(|i| from + i)
@@ -45,7 +46,8 @@ pub fn annexb_ranges(data: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>
 }
 
 /// Ranges of the NAL units in a buffer of `length_size`-byte big-endian
-/// length prefixes. Stops at the first length that overruns the buffer.
+/// length prefixes (ISO/IEC 14496-15 §5.3.2, `NALUnitLength`). Stops at the
+/// first length that overruns the buffer.
 pub fn length_prefixed_ranges(
     data: &[u8],
     length_size: u8,
@@ -66,8 +68,9 @@ pub fn length_prefixed_ranges(
     })
 }
 
-/// The NAL units of an access unit framed as `framing`, as zero-copy slices
-/// of `data`. With [`NalFraming::None`] the whole buffer is one unit.
+/// The NAL units of an access unit framed as `framing` (Annex B byte
+/// stream or ISO/IEC 14496-15 samples), as zero-copy slices of `data`. With
+/// [`NalFraming::None`] the whole buffer is one unit.
 pub fn nal_units(framing: NalFraming, data: &Bytes) -> Vec<Bytes> {
     match framing {
         NalFraming::None => vec![data.clone()],

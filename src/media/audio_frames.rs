@@ -124,7 +124,8 @@ impl<S: FrameSyntax> FrameScanner<S> {
                     },
                 ));
             }
-            if let Some(header) = confirm::<S>(&mut input, data_end, None, OPEN_FOLLOWERS)? {
+            if let Some(header) = confirmed_header::<S>(&mut input, data_end, None, OPEN_FOLLOWERS)?
+            {
                 if pos > start {
                     tracing::warn!(
                         "{}: skipped {} bytes of junk before the first frame at byte {pos}",
@@ -205,7 +206,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
                 return self.finish(None);
             }
             let head = self.input.peek(S::HEADER_LEN.max(ID3V2_HEADER_LEN))?;
-            let head = &head[..head.len().min(clamp(remain))];
+            let head = &head[..head.len().min(saturating_usize(remain))];
             if super::detect::id3v2_len(head) > 0 {
                 // A tag between frames (concatenated files): not junk.
                 audio_tags::skip_id3v2(&mut self.input)?;
@@ -305,7 +306,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
             let pos = self.input.position();
             let found = pos >= self.data_end
                 || super::detect::id3v2_len(self.input.peek(ID3V2_HEADER_LEN)?) > 0
-                || confirm::<S>(
+                || confirmed_header::<S>(
                     &mut self.input,
                     self.data_end,
                     Some(&self.first),
@@ -328,7 +329,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
 }
 
 /// `n` as a `usize`, saturating.
-fn clamp(n: u64) -> usize {
+fn saturating_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
@@ -349,7 +350,7 @@ fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
                 "the file ends here, before the size it had when opened",
             ));
         }
-        let window = &buf[..buf.len().min(clamp(limit - pos))];
+        let window = &buf[..buf.len().min(saturating_usize(limit - pos))];
         match memchr::memchr(0xff, window) {
             Some(i) => {
                 input.skip(i as u64)?;
@@ -367,7 +368,7 @@ fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
 /// stream (and of `reference`'s stream, if given): `followers` more headers
 /// where the lengths say, or frames that end exactly at `data_end`, or at
 /// least one follower before the data ends inside a frame.
-fn confirm<S: FrameSyntax>(
+fn confirmed_header<S: FrameSyntax>(
     input: &mut BytesReader,
     data_end: u64,
     reference: Option<&S::Header>,
@@ -385,9 +386,9 @@ fn confirm<S: FrameSyntax>(
         if off > avail {
             return Ok(cut);
         }
-        let at = clamp(off);
+        let at = saturating_usize(off);
         let buf = input.peek(at.saturating_add(S::HEADER_LEN))?;
-        let end = buf.len().min(clamp(avail));
+        let end = buf.len().min(saturating_usize(avail));
         let head = buf.get(at..end).unwrap_or(&[]);
         if head.len() < S::HEADER_LEN {
             return Ok(cut);

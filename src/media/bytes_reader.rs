@@ -107,7 +107,7 @@ impl BytesReader {
     /// added (0 at the end of the input).
     ///
     /// `read_to_end` reads into the spare capacity of the buffer from
-    /// [`buffer_for_more`](Self::buffer_for_more): nothing is zero-filled
+    /// `buffer_for_more`: nothing is zero-filled
     /// first.
     pub fn fill_more(&mut self) -> io::Result<usize> {
         if self.eof {

@@ -120,8 +120,12 @@ pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Resul
     }
     let id3 = id3v2_len(head);
     let after_id3 = if id3 > 0 {
-        let total = id3 + SNIFF_LEN;
-        reader.peek(total)?.get(id3..).unwrap_or(&[]).to_vec()
+        // Past the tag without buffering it: its size comes from the file
+        // (up to 256 MiB).
+        reader.seek(id3 as u64)?;
+        let after = reader.peek(SNIFF_LEN)?.to_vec();
+        reader.seek(0)?;
+        after
     } else {
         head.to_vec()
     };
@@ -334,6 +338,26 @@ mod tests {
         (0..3).for_each(|_| frame(&mut short));
         short.extend_from_slice(&[0x12; 500]);
         assert_eq!(detect(&short, None), None);
+    }
+
+    #[test]
+    fn reader_detection_looks_past_an_id3v2_tag() {
+        let mut data = b"ID3\x04\0\0\0\0\x02\x01".to_vec();
+        data.resize(10 + 257, 0);
+        for _ in 0..4 {
+            data.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
+            data.resize(data.len() + 413, 0x55);
+        }
+        let mut reader = BytesReader::from_bytes(data.clone());
+        assert_eq!(detect_reader(&mut reader, None).unwrap(), Format::MpegAudio);
+        assert_eq!(reader.position(), 0);
+        // A tag claiming 256 MiB in a small file: nothing after it, and the
+        // claim is not buffered.
+        data[6..10].copy_from_slice(&[0x7f; 4]);
+        let mut reader = BytesReader::from_bytes(data);
+        let error = detect_reader(&mut reader, Some("mp3")).unwrap_err();
+        assert!(matches!(error, MediaError::UnknownFormat(_)), "{error}");
+        assert_eq!((reader.position(), reader.buffered().len()), (0, 0));
     }
 
     #[test]

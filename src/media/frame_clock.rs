@@ -57,6 +57,16 @@ impl FrameClock {
     }
 }
 
+/// Whether frames `1 / rate` apart can be timed on the 90 kHz clock: at
+/// least one tick and at most an hour apart. Timing information from a
+/// stream (H.264 §E.2.1, H.265 §E.3.1) can say anything; beyond these
+/// bounds it is not a frame rate anyone means.
+pub(super) fn fits_clock(rate: Rational) -> bool {
+    let ticks_times_num = u64::from(CLOCK_RATE) * u64::from(rate.den);
+    let num = u64::from(rate.num);
+    (num..=3600 * u64::from(CLOCK_RATE) * num).contains(&ticks_times_num)
+}
+
 /// The 90 kHz tick at `time`, rounded down (the tick whose span holds it).
 pub(super) fn ticks_at(time: Duration) -> i64 {
     i64::try_from(sample_at(time, CLOCK_RATE)).unwrap_or(i64::MAX)
@@ -94,6 +104,13 @@ mod tests {
             ntsc.unit(i64::MAX, i64::MAX, false, Bytes::new()).pts,
             i64::MAX
         );
+    }
+
+    #[test]
+    fn frame_rates_that_fit_the_clock() {
+        let fits = |num, den| fits_clock(Rational::new(num, den).unwrap());
+        assert!(fits(90_000, 1) && fits(30000, 1001) && fits(1, 3600));
+        assert!(!fits(90_001, 1) && !fits(1, 3601) && !fits(1, u32::MAX));
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl StatsCounter {
             1
         };
         s.bytes += unit.data.len() as u64;
-        let end = unit.pts + i64::from(unit.duration);
+        let end = unit.pts.saturating_add(i64::from(unit.duration));
         let (first, last) = self.span[unit.track].get_or_insert((unit.pts, end));
         *first = (*first).min(unit.pts);
         *last = (*last).max(end);
@@ -149,7 +149,7 @@ impl StatsCounter {
         let mut stats = self.stats;
         for (s, span) in stats.iter_mut().zip(self.span) {
             if let Some((first, last)) = span {
-                s.duration = u64::try_from(last - first).unwrap_or(0);
+                s.duration = u64::try_from(last.saturating_sub(first)).unwrap_or(0);
             }
         }
         stats

@@ -7,6 +7,7 @@
 //! [`inspect`] adds the exact per-track frame counts and durations that
 //! `probe` reports and `serve` announces in `a=range`.
 
+mod annexb;
 mod audio_frames;
 mod audio_tags;
 mod bytes_reader;
@@ -17,6 +18,7 @@ mod error;
 mod frame_clock;
 mod inspect;
 mod output_order;
+mod seek_index;
 #[cfg(test)]
 pub(crate) mod testing;
 mod track;
@@ -33,7 +35,7 @@ use std::time::Duration;
 
 pub use bytes_reader::BytesReader;
 pub use codec::{Codec, PcmFormat, TrackKind};
-pub use detect::{detect, detect_path, Format};
+pub use detect::{detect, detect_path, detect_reader, Format};
 pub use error::MediaError;
 pub use inspect::{inspect, MediaInfo, StatsCounter, TrackStats};
 pub use track::{AccessUnit, CodecConfig, NalFraming, Rational, Track};
@@ -96,7 +98,9 @@ pub fn open_chunked(path: &Path, chunk: usize) -> Result<Box<dyn Demuxer>> {
     open_reader(BytesReader::open(path)?.with_chunk(chunk), format)
 }
 
-fn open_reader(file: BytesReader, format: Format) -> Result<Box<dyn Demuxer>> {
+/// Opens the input behind `file` (a file, or bytes in memory: tests and
+/// fuzzing) with the reader for `format`, as [`open_as`] does.
+pub fn open_reader(file: BytesReader, format: Format) -> Result<Box<dyn Demuxer>> {
     let reader: Box<dyn Demuxer> = match format {
         Format::H264 => Box::new(h264::H264Reader::new(file)?),
         Format::Hevc => Box::new(hevc::HevcReader::new(file)?),

@@ -36,7 +36,22 @@ enum Numbering {
     /// point has POCs above those of earlier pictures in streams as encoders
     /// write them), so every picture read after the restart is numbered
     /// exactly as in a read from the start.
-    Anchored { output_index: i64, seq: Option<u64> },
+    ///
+    /// The base is never set below the key frame's decode index: in a
+    /// stream that keeps the rules above it equals it, and a corrupt one
+    /// (a picture before the key frame in decoding order output after it)
+    /// must still get no output index below its decode index less the
+    /// reorder depth, i.e. no DTS after its PTS.
+    Anchored { anchor: Anchor, seq: Option<u64> },
+}
+
+/// Where a restart at a key frame stands in a read from the start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Anchor {
+    /// The key frame's output index.
+    pub output_index: i64,
+    /// Its decode index.
+    pub decode_index: i64,
 }
 
 /// Pictures in decoding order, numbered in output order by the bumping
@@ -56,6 +71,10 @@ pub(super) struct OutputOrder<T> {
     /// Output numbers handed out since the last restart.
     outputs: i64,
     numbering: Numbering,
+    /// The largest output index popped since the last restart.
+    max_popped: Option<i64>,
+    /// Every unit popped before the last one has a lower output index.
+    clean_cut: bool,
 }
 
 impl<T> OutputOrder<T> {
@@ -68,23 +87,26 @@ impl<T> OutputOrder<T> {
             waiting: Vec::new(),
             outputs: 0,
             numbering: Numbering::Known { base: 0 },
+            max_popped: None,
+            clean_cut: true,
         }
     }
 
     /// Empties the buffer to start over: at the start of the stream
-    /// (`anchor` `None`), or at a key frame whose output index in a read from
-    /// the start is `anchor`, which must be the next picture pushed.
-    pub fn restart(&mut self, anchor: Option<i64>) {
+    /// (`anchor` `None`), or at the key frame `anchor` of a read from the
+    /// start, which must be the next picture pushed; every picture after it
+    /// in decoding order must be pushed too (a reader that skips one pushes
+    /// it all the same and drops it when it comes back).
+    pub fn restart(&mut self, anchor: Option<Anchor>) {
         self.queue.clear();
         self.front_seq = 0;
         self.waiting.clear();
         self.outputs = 0;
+        self.max_popped = None;
+        self.clean_cut = true;
         self.numbering = match anchor {
             None => Numbering::Known { base: 0 },
-            Some(output_index) => Numbering::Anchored {
-                output_index,
-                seq: None,
-            },
+            Some(anchor) => Numbering::Anchored { anchor, seq: None },
         };
     }
 
@@ -133,7 +155,19 @@ impl<T> OutputOrder<T> {
         };
         let (unit, _) = self.queue.pop_front()?;
         self.front_seq += 1;
-        Some((unit, base + number))
+        let index = base + number;
+        self.clean_cut = self.max_popped.is_none_or(|max| max < index);
+        self.max_popped = Some(self.max_popped.map_or(index, |max| max.max(index)));
+        Some((unit, index))
+    }
+
+    /// Whether every unit popped before the last one (since the start or a
+    /// restart at a key frame that was a clean cut) has a lower output index:
+    /// then a restart at the last one, as an [`Anchor`], numbers what follows
+    /// exactly as this reading does. Streams that keep the output order
+    /// rules of key frames always cut clean there; a corrupt one may not.
+    pub fn is_clean_cut(&self) -> bool {
+        self.clean_cut
     }
 
     /// The oldest unit in decoding order not yet popped.
@@ -159,13 +193,13 @@ impl<T> OutputOrder<T> {
         let number = self.outputs;
         self.outputs += 1;
         if let Numbering::Anchored {
-            output_index,
-            seq: Some(anchor),
+            anchor,
+            seq: Some(anchor_seq),
         } = self.numbering
         {
-            if anchor == seq {
+            if anchor_seq == seq {
                 self.numbering = Numbering::Known {
-                    base: output_index - number,
+                    base: (anchor.output_index - number).max(anchor.decode_index),
                 };
             }
         }
@@ -311,7 +345,11 @@ mod tests {
         let mut order = OutputOrder::new(2);
         order.push(0, 0);
         // An IDR with output index 10 in a full read, then two RADL pictures.
-        order.restart(Some(10));
+        let anchor = Anchor {
+            output_index: 10,
+            decode_index: 8,
+        };
+        order.restart(Some(anchor));
         for (i, poc) in [0, -2, -1, 2].into_iter().enumerate() {
             order.push(poc, i);
         }
@@ -322,6 +360,18 @@ mod tests {
         let indexes: Vec<(usize, i64)> = std::iter::from_fn(|| order.pop()).collect();
         assert_eq!(indexes, [(0, 10), (1, 8), (2, 9), (3, 12), (4, 11)]);
         assert_eq!(order.end(), Some(13));
+        // An anchor whose earlier pictures were output after it (corrupt
+        // POCs): numbering starts no lower than the decode index.
+        order.restart(Some(Anchor {
+            output_index: 5,
+            ..anchor
+        }));
+        for (i, poc) in [0, -2, -1].into_iter().enumerate() {
+            order.push(poc, i);
+        }
+        order.flush();
+        let indexes: Vec<(usize, i64)> = std::iter::from_fn(|| order.pop()).collect();
+        assert_eq!(indexes, [(0, 10), (1, 8), (2, 9)]);
         order.restart(None);
         order.push(7, 0);
         order.flush();

@@ -22,7 +22,7 @@ pub(super) enum Warning {
     OrphanSlices,
     /// NAL units without a picture at the end of the stream.
     NoPicture,
-    /// A frame rate too high for the 90 kHz clock.
+    /// A frame rate the 90 kHz clock cannot time (too fast or too slow).
     FrameRate,
 }
 
@@ -38,6 +38,11 @@ impl Warnings {
     /// No warning logged yet about a `stream` stream.
     pub fn new(stream: &'static str) -> Warnings {
         Warnings { stream, logged: 0 }
+    }
+
+    /// The kind of stream, as messages name it ("H.264").
+    pub fn stream(&self) -> &'static str {
+        self.stream
     }
 
     /// Logs `message` about the data at file offset `offset`, unless a

@@ -121,7 +121,11 @@ impl PocDecoder {
         };
         // §8.2.1: after a picture with MMCO 5, its field order counts are
         // taken relative to tempPicOrderCnt = PicOrderCnt(CurrPic).
-        let top_after = if slice.mmco5 { top - poc } else { top };
+        let top_after = if slice.mmco5 {
+            top.saturating_sub(poc)
+        } else {
+            top
+        };
         if slice.mmco5 {
             poc = 0;
         }

@@ -74,7 +74,8 @@ impl SliceInfo {
     /// Parses the slice header of a slice or partition A NAL unit (header
     /// byte included, no start code) against the parameter sets of `ctx`,
     /// reading only as far into the NAL unit as the header goes; returns the
-    /// summary and the SPS the slice refers to.
+    /// summary and the SPS the slice refers to (§7.3.3, §7.4.1.2.1
+    /// activation).
     pub fn parse<'a>(
         ctx: &'a Context,
         nal: &[u8],

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use h264_reader::nal::sps::{ConstraintFlags, FrameMbsFlags, Level, SeqParameterSet};
 
 use super::SyntaxError;
+use crate::codec::DEFAULT_FRAME_RATE;
 use crate::media::Rational;
 
 /// The profile name ffprobe prints for `profile_idc` and the constraint flags
@@ -37,14 +38,11 @@ pub fn profile_name(profile_idc: u8, constraint_flags: u8) -> Cow<'static, str> 
     })
 }
 
-/// The frame rate assumed when the VUI has no timing information (what
-/// ffmpeg assumes for raw H.264 too).
-pub const DEFAULT_FRAME_RATE: Rational = Rational { num: 25, den: 1 };
-
 /// Largest reorder depth: the DPB holds at most 16 frames (§A.3.1 item h).
 const MAX_REORDER_DEPTH: u32 = 16;
 
-/// What a demuxer reports about a stream from its sequence parameter set.
+/// What a demuxer reports about a stream from its sequence parameter set
+/// (ITU-T H.264 §7.4.2.1.1, Annex A, §E.2.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpsInfo {
     /// `profile_idc`.
@@ -104,29 +102,15 @@ impl SpsInfo {
     }
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
 /// `time_scale / (2 * num_units_in_tick)` reduced (§E.2.1), when both are
 /// non-zero and a frame lasts between one 90 kHz tick and one hour (beyond
 /// that the values are not a frame rate anyone means).
 fn timing_frame_rate(time_scale: u32, num_units_in_tick: u32) -> Option<Rational> {
-    let num = u64::from(time_scale);
-    let den = 2 * u64::from(num_units_in_tick);
-    if num == 0 || den == 0 {
-        return None;
-    }
-    let g = gcd(num, den);
-    let (num, den) = (num / g, den / g);
-    let ticks_per_frame = 90_000 * den / num;
-    if !(1..=90_000 * 3600).contains(&ticks_per_frame) {
-        return None;
-    }
-    Rational::new(u32::try_from(num).ok()?, u32::try_from(den).ok()?)
+    let rate = Rational::reduced(u64::from(time_scale), 2 * u64::from(num_units_in_tick))?;
+    let ticks_per_frame = 90_000 * u64::from(rate.den) / u64::from(rate.num);
+    (1..=90_000 * 3600)
+        .contains(&ticks_per_frame)
+        .then_some(rate)
 }
 
 /// The reorder depth of [`SpsInfo::reorder_depth`].

@@ -16,7 +16,7 @@ mod slice;
 mod sps;
 
 pub use bits::unescape_into;
-pub use params::{ParameterSets, Pps, StreamParams, Vps, DEFAULT_FRAME_RATE};
+pub use params::{ParameterSets, Pps, StreamParams, Vps};
 pub use poc::PocDecoder;
 pub use ptl::ProfileTierLevel;
 pub use slice::SliceHeader;
@@ -90,7 +90,7 @@ pub struct NalHeader {
 }
 
 impl NalHeader {
-    /// Parses the header at the start of `nal`; `None` if it is shorter than
+    /// Parses the header at the start of `nal` (§7.3.1.2); `None` if it is shorter than
     /// two bytes, has `forbidden_zero_bit` set or `nuh_temporal_id_plus1` 0.
     pub fn parse(nal: &[u8]) -> Option<NalHeader> {
         let &[b0, b1, ..] = nal else {

@@ -5,6 +5,7 @@ use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::sps::{timing_rate, Sps};
 use super::{nal_type, NalHeader, SyntaxError};
+use crate::codec::DEFAULT_FRAME_RATE;
 use crate::media::Rational;
 
 /// The fields of a video parameter set that describe the stream (§7.4.3.1).
@@ -19,7 +20,8 @@ pub struct Vps {
 }
 
 impl Vps {
-    /// Parses a VPS NAL unit as found in the stream (header included).
+    /// Parses a VPS NAL unit as found in the stream (header included,
+    /// ITU-T H.265 §7.3.2.1).
     pub fn from_nal(nal: &[u8]) -> Result<Vps, SyntaxError> {
         parse_rbsp(nal, Vps::parse)
     }
@@ -85,7 +87,8 @@ pub struct Pps {
 }
 
 impl Pps {
-    /// Parses a PPS NAL unit as found in the stream (header included).
+    /// Parses a PPS NAL unit as found in the stream (header included,
+    /// ITU-T H.265 §7.3.2.3.1).
     pub fn from_nal(nal: &[u8]) -> Result<Pps, SyntaxError> {
         parse_rbsp(nal, Pps::parse)
     }
@@ -143,6 +146,13 @@ impl ParameterSets {
     /// An empty table.
     pub fn new() -> ParameterSets {
         ParameterSets::default()
+    }
+
+    /// Whether `nal` (header included) is a VPS, SPS or PPS stored exactly
+    /// as it is: parameter sets are repeated at every random access point,
+    /// and a repeat changes nothing.
+    pub fn contains(&self, nal: &[u8]) -> bool {
+        known(&self.vps, nal) || known(&self.sps, nal) || known(&self.pps, nal)
     }
 
     /// Takes in a NAL unit (header included, no start code): VPS, SPS and
@@ -243,9 +253,6 @@ pub struct StreamParams {
     /// `sps_max_num_reorder_pics` of the highest sub-layer.
     pub max_num_reorder_pics: u8,
 }
-
-/// The frame rate FFmpeg assumes for H.265 without timing information.
-pub const DEFAULT_FRAME_RATE: Rational = Rational { num: 25, den: 1 };
 
 impl StreamParams {
     /// The summary of a stream using `sps` (and `vps`, for its timing).

@@ -11,7 +11,8 @@ use super::{nal_type, NalHeader, SyntaxError};
 /// longest Exp-Golomb codes [`Bits::ue`] accepts.
 const PREFIX_BYTES: usize = 64;
 
-/// The picture-level fields of the first slice segment header of a picture.
+/// The picture-level fields of the first slice segment header of a picture
+/// (ITU-T H.265 §7.3.6.1, §7.4.7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SliceHeader {
     /// `slice_pic_parameter_set_id`.
@@ -31,7 +32,7 @@ pub struct SliceHeader {
 impl SliceHeader {
     /// Parses the header of the first slice segment of a picture from its
     /// NAL unit (header included, as in the stream), looking up the PPS and
-    /// SPS it refers to in `sets`.
+    /// SPS it refers to in `sets` (§7.4.2.4.2 activation).
     pub fn parse(nal: &[u8], sets: &ParameterSets) -> Result<SliceHeader, SyntaxError> {
         const WHAT: &str = "slice segment header";
         let header = NalHeader::parse(nal).ok_or(SyntaxError::Truncated(WHAT))?;

@@ -61,21 +61,15 @@ fn chroma_subsampling(chroma_format_idc: u8, separate_planes: bool) -> (u32, u32
     }
 }
 
-/// `vui_time_scale / vui_num_units_in_tick` (or the VPS equivalents) as a
-/// reduced ratio; `None` when either is zero.
+/// `vui_time_scale / vui_num_units_in_tick` (Annex E.3.1, or the VPS
+/// equivalents of §7.4.3.1) as a reduced ratio; `None` when either is zero.
 pub fn timing_rate(num_units_in_tick: u32, time_scale: u32) -> Option<Rational> {
-    let (mut a, mut b) = (time_scale, num_units_in_tick);
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    if a == 0 {
-        return None;
-    }
-    Rational::new(time_scale / a, num_units_in_tick / a)
+    Rational::reduced(u64::from(time_scale), u64::from(num_units_in_tick))
 }
 
 impl Sps {
-    /// Parses an SPS NAL unit as found in the stream (header included).
+    /// Parses an SPS NAL unit as found in the stream (header included,
+    /// ITU-T H.265 §7.3.2.2.1).
     pub fn from_nal(nal: &[u8]) -> Result<Sps, SyntaxError> {
         parse_rbsp(nal, Sps::parse)
     }

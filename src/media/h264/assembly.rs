@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use super::scanner::NalSpan;
 use super::{H264Reader, PendingUnit, ResumePoint};
 use crate::codec::h264::{
     first_mb_in_slice, has_slice_header, nal_type, nal_unit_type, recovery_point,
     starts_access_unit, SliceInfo, SpsInfo, SyntaxError,
 };
+use crate::media::annexb::NalSpan;
 use crate::media::frame_clock::FrameClock;
 use crate::media::output_order::OutputOrder;
 use crate::media::warnings::Warning;
@@ -290,6 +290,6 @@ impl H264Reader {
     pub(super) fn end_of_stream(&mut self) {
         self.order.flush();
         self.ended = true;
-        self.total_frames = self.order.end().or(self.total_frames);
+        self.index.set_end(self.order.end());
     }
 }

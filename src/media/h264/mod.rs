@@ -25,7 +25,6 @@
 
 mod assembly;
 mod params;
-mod scanner;
 #[cfg(test)]
 mod tests;
 
@@ -36,17 +35,16 @@ use bytes::Bytes;
 
 use self::assembly::AccessUnitBuilder;
 use self::params::{ParameterSets, RawParameterSets};
-use self::scanner::Scanner;
+use super::annexb::{NalScanner, PROBE_LIMIT};
 use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
-use super::output_order::OutputOrder;
+use super::output_order::{Anchor, OutputOrder};
+use super::seek_index::{SeekIndex, SeekPoint};
 use super::warnings::Warnings;
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
-use crate::codec::h264::{PocDecoder, SpsInfo, DEFAULT_FRAME_RATE};
-
-/// How far into the input [`H264Reader::new`] looks for its first picture.
-const PROBE_LIMIT: u64 = 64 << 20;
+use crate::codec::h264::{PocDecoder, SpsInfo};
+use crate::codec::DEFAULT_FRAME_RATE;
 
 /// Everything reading needs to continue from the start of an access unit
 /// exactly as a reading from the start of the file would.
@@ -56,14 +54,6 @@ struct ResumePoint {
     offset: u64,
     poc: PocDecoder,
     params: Arc<RawParameterSets>,
-}
-
-/// A key frame (or the first unit of the file) that `seek` can start from.
-#[derive(Clone, Debug)]
-struct IndexEntry {
-    output_index: i64,
-    decode_index: i64,
-    resume: Box<ResumePoint>,
 }
 
 /// An access unit waiting for its output index.
@@ -88,7 +78,7 @@ struct Seen {
 /// unit (all NAL units of one primary coded picture, start codes included)
 /// per [`AccessUnit`], in decoding order.
 pub struct H264Reader {
-    scanner: Scanner,
+    scanner: NalScanner,
     tracks: Vec<Track>,
     /// Frame rate and reorder depth of the first picture's SPS.
     clock: FrameClock,
@@ -98,13 +88,12 @@ pub struct H264Reader {
     decode_index: i64,
     order: OutputOrder<PendingUnit>,
     au: AccessUnitBuilder,
-    index: Vec<IndexEntry>,
+    /// Key frames (and the first unit of the file) `seek` can start from.
+    index: SeekIndex<Box<ResumePoint>>,
     /// Reading reached the end of the input (or a fatal error).
     ended: bool,
     /// The error that ended reading, reported after the pending units.
     error: Option<MediaError>,
-    /// Frames in the file, once a reading has reached its end.
-    total_frames: Option<i64>,
     warnings: Warnings,
     seen: Seen,
 }
@@ -117,7 +106,7 @@ impl H264Reader {
             return Err(MediaError::Empty);
         }
         let mut reader = H264Reader {
-            scanner: Scanner::new(input),
+            scanner: NalScanner::new(input),
             tracks: Vec::new(),
             clock: FrameClock {
                 rate: DEFAULT_FRAME_RATE,
@@ -128,10 +117,9 @@ impl H264Reader {
             decode_index: 0,
             order: OutputOrder::new(0),
             au: AccessUnitBuilder::default(),
-            index: Vec::new(),
+            index: SeekIndex::default(),
             ended: false,
             error: None,
-            total_frames: None,
             warnings: Warnings::new("H.264"),
             seen: Seen::default(),
         };
@@ -180,18 +168,12 @@ impl H264Reader {
     /// indexes it when it is a key frame.
     fn pop_ready(&mut self) -> Option<AccessUnit> {
         let (unit, output_index) = self.order.pop()?;
-        if let Some(resume) = unit.resume {
-            if self
-                .index
-                .last()
-                .is_none_or(|last| last.decode_index < unit.decode_index)
-            {
-                self.index.push(IndexEntry {
-                    output_index,
-                    decode_index: unit.decode_index,
-                    resume,
-                });
-            }
+        if let Some(resume) = unit.resume.filter(|_| self.order.is_clean_cut()) {
+            self.index.record(SeekPoint {
+                output_index,
+                decode_index: unit.decode_index,
+                resume,
+            });
         }
         Some(
             self.clock
@@ -200,14 +182,17 @@ impl H264Reader {
     }
 
     /// Continues reading from the indexed access unit `entry`.
-    fn restore(&mut self, entry: &IndexEntry) -> Result<()> {
+    fn restore(&mut self, entry: &SeekPoint<Box<ResumePoint>>) -> Result<()> {
         let resume = &entry.resume;
         self.scanner.seek(resume.offset)?;
         self.au = AccessUnitBuilder::default();
         self.poc = resume.poc.clone();
         self.params.restore(&resume.params);
         self.decode_index = entry.decode_index;
-        self.order.restart(Some(entry.output_index));
+        self.order.restart(Some(Anchor {
+            output_index: entry.output_index,
+            decode_index: entry.decode_index,
+        }));
         self.ended = false;
         self.error = None;
         Ok(())
@@ -217,11 +202,7 @@ impl H264Reader {
     /// or the file has been read to its end.
     fn index_up_to(&mut self, target: i64) -> Result<()> {
         loop {
-            let beyond = self
-                .index
-                .last()
-                .is_some_and(|entry| self.clock.ticks(entry.output_index) > target);
-            if beyond || self.total_frames.is_some() {
+            if self.index.covers(target, &self.clock) {
                 return Ok(());
             }
             // Continue where reading stands if it is past the last key frame,
@@ -236,16 +217,14 @@ impl H264Reader {
                     self.restore(&last)?;
                 }
             }
-            let indexed = self.index.len();
-            while self.index.len() == indexed {
+            let indexed = self.index.last().map(|last| last.decode_index);
+            while self.index.last().map(|last| last.decode_index) == indexed {
                 match self.read_unit() {
                     Ok(Some(_)) => {}
                     // The end, or damage that ends the file early: the index
                     // covers what can be read.
                     Ok(None) | Err(_) => {
-                        if let Some(end) = self.order.end() {
-                            self.total_frames.get_or_insert(end);
-                        }
+                        self.index.set_end(self.order.end());
                         return Ok(());
                     }
                 }
@@ -282,9 +261,9 @@ impl Demuxer for H264Reader {
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let target = ticks_at(time);
         self.index_up_to(target)?;
-        if let Some(total) = self.total_frames {
+        if let Some(total) = self.index.end() {
             let duration = self.clock.ticks(total);
-            if target >= duration || self.index.is_empty() {
+            if target >= duration || self.index.last().is_none() {
                 // Past the end: nothing more to read until the next seek.
                 self.order.restart(None);
                 self.au = AccessUnitBuilder::default();
@@ -293,18 +272,10 @@ impl Demuxer for H264Reader {
                 return Ok(time_of_ticks(duration));
             }
         }
-        let Some(entry) = self
-            .index
-            .iter()
-            .rev()
-            .find(|entry| self.clock.ticks(entry.output_index) <= target)
-            .or(self.index.first())
-        else {
+        let Some(entry) = self.index.point_for(target, &self.clock).cloned() else {
             return Ok(Duration::ZERO);
         };
-        let pts = self.clock.ticks(entry.output_index);
-        let entry = entry.clone();
         self.restore(&entry)?;
-        Ok(time_of_ticks(pts))
+        Ok(time_of_ticks(self.clock.ticks(entry.output_index)))
     }
 }

@@ -10,61 +10,41 @@
 //! after an end of sequence, or after seeking to a CRA) are skipped, as a
 //! decoder skips them (§8.1.3).
 
-mod scanner;
+mod access_units;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use self::scanner::{RawAccessUnit, Scanner};
-use super::frame_clock::{ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
-use super::output_order::OutputOrder;
+use self::access_units::{AccessUnits, RawAccessUnit};
+use super::annexb::PROBE_LIMIT;
+use super::frame_clock::{fits_clock, ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
+use super::output_order::{Anchor, OutputOrder};
+use super::seek_index::{SeekIndex, SeekPoint};
 use super::warnings::{Warning, Warnings};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
 };
-use crate::codec::hevc::{PocDecoder, StreamParams, SyntaxError, DEFAULT_FRAME_RATE};
+use crate::codec::hevc::{ParameterSets, PocDecoder, StreamParams, SyntaxError};
+use crate::codec::DEFAULT_FRAME_RATE;
 
-/// How far into the file the first decodable IRAP picture must be.
-const PROBE_LIMIT: u64 = 64 << 20;
-
-/// A random access point found while reading: enough to restart there and
-/// number what follows exactly as a read from the start does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct IndexEntry {
+/// What restarting at an IRAP picture needs besides its indexes.
+#[derive(Clone, Debug)]
+struct Resume {
     /// File offset of the IRAP picture's access unit.
     offset: u64,
-    /// Its decode index in a read from the start.
-    decode_index: i64,
-    /// Its output index in a read from the start.
-    output_index: i64,
     /// Its NoRaslOutputFlag in a read from the start: whether its RASL
     /// pictures were skipped there too.
     no_rasl_output: bool,
+    /// The parameter sets in force where its access unit starts.
+    sets: Arc<ParameterSets>,
 }
 
-/// The IRAP pictures of the file from its start up to where reading has
-/// reached, in file order; complete once a read reached the end.
-#[derive(Debug, Default)]
-struct KeyframeIndex {
-    entries: Vec<IndexEntry>,
-    /// Output index one past the last picture, once the end was reached.
-    end: Option<i64>,
-}
-
-impl KeyframeIndex {
-    fn record(&mut self, entry: IndexEntry) {
-        if self
-            .entries
-            .last()
-            .is_none_or(|last| entry.offset > last.offset)
-        {
-            self.entries.push(entry);
-        }
-    }
-}
+/// A random access point found while reading.
+type IndexEntry = SeekPoint<Resume>;
 
 /// State of the decoding process between pictures, reset where reading
 /// (re)starts.
@@ -77,8 +57,8 @@ struct DecodeState {
     after_end_of_sequence: bool,
     /// The RASL pictures of the current IRAP picture are skipped...
     skip_rasl: bool,
-    /// ...but still counted in decoding order (a seek to a CRA picture
-    /// whose RASL pictures a read from the start decodes).
+    /// ...but still counted in decoding and output order (a seek to a CRA
+    /// picture whose RASL pictures a read from the start decodes).
     count_skipped_rasl: bool,
     /// Decode index of the next picture.
     decode_index: i64,
@@ -93,24 +73,34 @@ struct Decoded {
     offset: u64,
     /// The access unit bytes.
     data: Bytes,
+    /// A RASL picture skipped after a seek to its CRA picture, which a read
+    /// from the start decodes: it keeps its decoding and output slots, so
+    /// that every other picture is timed as in that read (even where a
+    /// corrupt stream puts it after the CRA picture in output order), but
+    /// is not yielded.
+    skipped: bool,
     /// Position in decoding order from the start of the stream.
     decode_index: i64,
     /// An IRAP picture.
     keyframe: bool,
     /// NoRaslOutputFlag of the picture in a read from the start of the file.
     no_rasl_output: bool,
+    /// For an IRAP picture, the parameter sets in force where its access
+    /// unit starts.
+    sets_before: Option<Arc<ParameterSets>>,
 }
 
 /// Reader of H.265 Annex B elementary streams.
 pub struct HevcReader {
-    scanner: Scanner,
+    access_units: AccessUnits,
     tracks: Vec<Track>,
     /// Frame rate, and `sps_max_num_reorder_pics` of the first SPS as the
     /// DTS delay in frames.
     clock: FrameClock,
     state: DecodeState,
     output: OutputOrder<Decoded>,
-    index: KeyframeIndex,
+    /// The IRAP pictures `seek` can start from.
+    index: SeekIndex<Resume>,
     /// Reading reached the end of the stream (or an error).
     finished: bool,
     /// An error to report once the units before it have been yielded.
@@ -125,10 +115,10 @@ impl HevcReader {
         if input.size() == 0 {
             return Err(MediaError::Empty);
         }
-        let mut scanner = Scanner::new(input);
+        let mut access_units = AccessUnits::new(input);
         let mut warnings = Warnings::new("H.265");
         let slice = loop {
-            let Some(unit) = scanner.next(&mut warnings)? else {
+            let Some(unit) = access_units.next(&mut warnings)? else {
                 return Err(MediaError::invalid(
                     0,
                     "no H.265 random access picture with its parameter sets in the stream",
@@ -156,25 +146,23 @@ impl HevcReader {
                 }
             }
         };
-        let sets = &scanner.sets;
+        let sets = access_units.sets();
         let sps = sets.sps(slice.sps_id).ok_or_else(|| {
             MediaError::invalid(0, "the first picture's sequence parameter set vanished")
         })?;
         let params = StreamParams::new(sps, sets.vps(sps.vps_id));
-        let rate = if u64::from(params.frame_rate.num)
-            > u64::from(CLOCK_RATE) * u64::from(params.frame_rate.den)
-        {
+        let rate = if fits_clock(params.frame_rate) {
+            params.frame_rate
+        } else {
             warnings.warn(
                 Warning::FrameRate,
                 0,
                 format_args!(
-                    "frame rate {} is above the 90 kHz clock; assuming 25/1",
+                    "frame rate {} cannot be timed on the 90 kHz clock; assuming 25/1",
                     params.frame_rate
                 ),
             );
             DEFAULT_FRAME_RATE
-        } else {
-            params.frame_rate
         };
         let mut track = Track::new(0, Codec::Hevc, CLOCK_RATE);
         track.framing = NalFraming::AnnexB;
@@ -188,9 +176,9 @@ impl HevcReader {
         track.width = Some(params.width);
         track.height = Some(params.height);
         track.frame_rate = Some(rate);
-        scanner.seek(0)?;
+        access_units.seek(0, Arc::default())?;
         Ok(HevcReader {
-            scanner,
+            access_units,
             tracks: vec![track],
             clock: FrameClock {
                 rate,
@@ -198,7 +186,7 @@ impl HevcReader {
             },
             state: DecodeState::default(),
             output: OutputOrder::new(u32::from(params.max_num_reorder_pics)),
-            index: KeyframeIndex::default(),
+            index: SeekIndex::default(),
             finished: false,
             pending_error: None,
             warnings,
@@ -256,14 +244,12 @@ impl HevcReader {
             state.count_skipped_rasl = false;
             if let Some(entry) = state.seek_entry.take() {
                 state.decode_index = entry.decode_index;
-                state.count_skipped_rasl = !entry.no_rasl_output;
-                straight_no_rasl_output = entry.no_rasl_output;
+                state.count_skipped_rasl = !entry.resume.no_rasl_output;
+                straight_no_rasl_output = entry.resume.no_rasl_output;
             }
         }
-        if header.is_rasl() && state.skip_rasl {
-            if state.count_skipped_rasl {
-                state.decode_index += 1;
-            }
+        let skipped = header.is_rasl() && state.skip_rasl;
+        if skipped && !state.count_skipped_rasl {
             return Ok(());
         }
         let poc = state.poc.decode(header, &slice, no_rasl_output);
@@ -275,10 +261,12 @@ impl HevcReader {
             poc,
             Decoded {
                 offset,
-                data: unit.data,
+                data: if skipped { Bytes::new() } else { unit.data },
+                skipped,
                 decode_index: state.decode_index,
                 keyframe: header.is_irap(),
                 no_rasl_output: straight_no_rasl_output,
+                sets_before: header.is_irap().then_some(unit.sets_before),
             },
         );
         state.decode_index += 1;
@@ -291,19 +279,22 @@ impl HevcReader {
         self.output.flush();
         self.finished = true;
         if !matches!(error, Some(MediaError::Io(_))) {
-            self.index.end = self.output.end().or(self.index.end);
+            self.index.set_end(self.output.end());
         }
         self.pending_error = error;
     }
 
     /// The access unit for a picture with output index `output_index`.
     fn timed_unit(&mut self, picture: Decoded, output_index: i64) -> AccessUnit {
-        if picture.keyframe {
-            self.index.record(IndexEntry {
-                offset: picture.offset,
+        if let Some(sets) = picture.sets_before.filter(|_| self.output.is_clean_cut()) {
+            self.index.record(SeekPoint {
                 decode_index: picture.decode_index,
                 output_index,
-                no_rasl_output: picture.no_rasl_output,
+                resume: Resume {
+                    offset: picture.offset,
+                    no_rasl_output: picture.no_rasl_output,
+                    sets,
+                },
             });
         }
         self.clock.unit(
@@ -314,14 +305,21 @@ impl HevcReader {
         )
     }
 
-    /// Restarts reading at `entry` (`None`: the start of the file).
+    /// Restarts reading at `entry` (`None`: the start of the file), with the
+    /// parameter sets in force there.
     fn restart_at(&mut self, entry: Option<IndexEntry>) -> Result<()> {
-        self.scanner.seek(entry.map_or(0, |e| e.offset))?;
+        let (offset, sets) = entry.as_ref().map_or((0, Arc::default()), |e| {
+            (e.resume.offset, Arc::clone(&e.resume.sets))
+        });
+        self.access_units.seek(offset, sets)?;
+        self.output.restart(entry.as_ref().map(|e| Anchor {
+            output_index: e.output_index,
+            decode_index: e.decode_index,
+        }));
         self.state = DecodeState {
             seek_entry: entry,
             ..DecodeState::default()
         };
-        self.output.restart(entry.map(|e| e.output_index));
         self.finished = false;
         self.pending_error = None;
         Ok(())
@@ -330,18 +328,10 @@ impl HevcReader {
     /// Reads on from the last known random access point until the index
     /// holds one presented after `target` ticks, or the end of the file.
     fn extend_index(&mut self, target: i64) -> Result<()> {
-        let covered = |reader: &Self| {
-            reader.index.end.is_some()
-                || reader
-                    .index
-                    .entries
-                    .last()
-                    .is_some_and(|e| reader.clock.ticks(e.output_index) > target)
-        };
-        if covered(self) {
+        if self.index.covers(target, &self.clock) {
             return Ok(());
         }
-        self.restart_at(self.index.entries.last().copied())?;
+        self.restart_at(self.index.last().cloned())?;
         loop {
             match self.read_unit() {
                 Ok(Some(unit)) if unit.keyframe && unit.pts > target => return Ok(()),
@@ -367,12 +357,15 @@ impl Demuxer for HevcReader {
     fn read_unit(&mut self) -> Result<Option<AccessUnit>> {
         loop {
             if let Some((picture, output_index)) = self.output.pop() {
+                if picture.skipped {
+                    continue;
+                }
                 return Ok(Some(self.timed_unit(picture, output_index)));
             }
             if self.finished {
                 return self.pending_error.take().map_or(Ok(None), Err);
             }
-            match self.scanner.next(&mut self.warnings) {
+            match self.access_units.next(&mut self.warnings) {
                 Ok(Some(unit)) => {
                     if let Err(e) = self.accept(unit) {
                         self.finish(Some(e));
@@ -389,24 +382,22 @@ impl Demuxer for HevcReader {
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let target = ticks_at(time);
         self.extend_index(target)?;
-        if let Some(end) = self.index.end.map(|end| self.clock.ticks(end)) {
+        if let Some(end) = self.index.end().map(|end| self.clock.ticks(end)) {
             if target >= end {
-                self.scanner.seek_to_end()?;
+                // Nothing more to read until the next seek.
                 self.output.restart(None);
                 self.finished = true;
                 self.pending_error = None;
                 return Ok(time_of_ticks(end));
             }
         }
-        let entries = &self.index.entries;
-        let entry = entries
-            .iter()
-            .rev()
-            .find(|e| self.clock.ticks(e.output_index) <= target)
-            .or(entries.first())
-            .copied()
+        let entry = self
+            .index
+            .point_for(target, &self.clock)
+            .cloned()
             .ok_or_else(|| MediaError::Seek("the stream has no random access point".into()))?;
+        let pts = self.clock.ticks(entry.output_index);
         self.restart_at(Some(entry))?;
-        Ok(time_of_ticks(self.clock.ticks(entry.output_index)))
+        Ok(time_of_ticks(pts))
     }
 }

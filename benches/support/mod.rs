@@ -1,0 +1,63 @@
+//! Helpers shared by the probe and packetize benchmarks: where their inputs
+//! live, how large the large one is, and how an H.264 input is made (a clip
+//! encoded once with ffmpeg, repeated to the size wanted).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `target/bench-data/`, created if needed: the benchmarks' inputs and outputs.
+pub fn data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Size of the large input in megabytes: `MEDIATOOL_BENCH_MB`, default 500.
+pub fn large_mb() -> u64 {
+    std::env::var("MEDIATOOL_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
+}
+
+/// `clip`, encoded once with `ffmpeg -f lavfi` and `ffmpeg_args` (inputs,
+/// filters and encoder options) unless it exists already.
+pub fn encoded_once(clip: &Path, ffmpeg_args: &[&str]) -> PathBuf {
+    if !clip.exists() {
+        eprintln!("encoding the base clip with ffmpeg (once)...");
+        let status = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+            .args(ffmpeg_args)
+            .arg(clip)
+            .status()
+            .expect("ffmpeg is needed to make the benchmark input");
+        assert!(status.success(), "ffmpeg failed");
+    }
+    clip.to_owned()
+}
+
+/// `file`: `clip` repeated until it holds at least `mb` megabytes (each
+/// copy of an H.264 clip starts with SPS/PPS/IDR, so the result is one
+/// valid stream); made once.
+pub fn repeated(clip: &Path, file: PathBuf, mb: u64) -> PathBuf {
+    let want = mb * 1_000_000;
+    if std::fs::metadata(&file).is_ok_and(|m| m.len() >= want) {
+        return file;
+    }
+    let data = std::fs::read(clip).unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let mut written = 0u64;
+    while written < want {
+        out.write_all(&data).unwrap();
+        written += data.len() as u64;
+    }
+    out.flush().unwrap();
+    file
+}
+
+/// Reads the file once so every run sees a warm page cache.
+pub fn warm(file: &Path) {
+    let mut f = std::fs::File::open(file).unwrap();
+    std::io::copy(&mut f, &mut std::io::sink()).unwrap();
+}

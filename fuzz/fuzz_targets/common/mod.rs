@@ -1,0 +1,71 @@
+//! What every reader target does with its input: open it as one format
+//! from memory, read every unit, seek to a few times and read on.
+
+use std::time::Duration;
+
+use mediatool::media::{open_reader, BytesReader, Format};
+
+/// Units read before a reading is cut short: far more than any input of
+/// the fuzzer's sizes yields, so only a reader that loops without
+/// consuming input reaches it.
+const MAX_UNITS: usize = 100_000;
+
+/// Reads `data` as `format` through the reader registry (what `open`
+/// gives callers), checking the [`Demuxer`] contract as it goes.
+///
+/// [`Demuxer`]: mediatool::media::Demuxer
+pub fn read_as(format: Format, data: &[u8]) {
+    let Ok(mut demuxer) = open_reader(BytesReader::from_bytes(data), format) else {
+        return;
+    };
+    let tracks = demuxer.tracks().len();
+    assert!(tracks > 0, "a reader opened without tracks");
+    read_on(demuxer.as_mut(), MAX_UNITS, tracks);
+    // Seek targets: the start, inside, far past the end, the largest
+    // time there is, and one the input chooses.
+    let chosen = data
+        .iter()
+        .rev()
+        .take(8)
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    for time in [
+        Duration::from_millis(1500),
+        Duration::ZERO,
+        Duration::from_nanos(chosen),
+        Duration::from_secs(3600 * 24 * 365),
+        Duration::MAX,
+        Duration::from_millis(40),
+    ] {
+        if demuxer.seek(time).is_ok() {
+            read_on(demuxer.as_mut(), 3, tracks);
+        }
+    }
+    if demuxer.seek(Duration::ZERO).is_ok() {
+        read_on(demuxer.as_mut(), MAX_UNITS, tracks);
+    }
+}
+
+/// Reads up to `limit` units; after an error the reader must report the
+/// end (`Ok(None)`), as readers from the registry do.
+fn read_on(demuxer: &mut dyn mediatool::media::Demuxer, limit: usize, tracks: usize) {
+    for _ in 0..limit {
+        match demuxer.read_unit() {
+            Ok(Some(unit)) => {
+                assert!(unit.track < tracks, "unit of an unknown track");
+                assert!(unit.dts <= unit.pts, "DTS after PTS");
+            }
+            Ok(None) => return,
+            Err(_) => {
+                assert!(
+                    matches!(demuxer.read_unit(), Ok(None)),
+                    "reading went on after an error"
+                );
+                return;
+            }
+        }
+    }
+    assert!(
+        limit < MAX_UNITS,
+        "more than {MAX_UNITS} units from a small input"
+    );
+}
