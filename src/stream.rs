@@ -257,7 +257,8 @@ struct TrackState {
     /// After a seek: drop units ending at or before this media time (ns),
     /// until one is kept (audio aligned to the video key frame).
     skip_until: Option<i64>,
-    /// The end of the latest unit sent, on the send timeline (ns).
+    /// The end of the presentation of the units sent so far (their PTS
+    /// plus duration), on the send timeline (ns).
     sent_end: i64,
     /// When the next sender report is due (ns on the send timeline).
     next_report: i64,
@@ -489,9 +490,13 @@ impl MediaStream {
             if self.looping && self.units_in_segment > 0 {
                 self.restart(Duration::ZERO)?;
             } else {
-                let bye = self.goodbye("end of stream");
-                for packet in bye {
-                    self.enqueue(self.last_send, packet.into());
+                // The BYE goes out when the last unit's presentation ends,
+                // not with its last packet: a receiver that stops at BYE
+                // (ffmpeg, GStreamer) still has that unit to take from its
+                // RTP socket, and RTCP arrives on another socket.
+                let end = self.presentation_end();
+                for packet in self.goodbye_at(end, "end of stream") {
+                    self.enqueue(end, packet);
                 }
             }
         }
@@ -546,12 +551,34 @@ impl MediaStream {
     /// Ends the stream now: a compound sender report, SDES and BYE for every
     /// track (RFC 3550 §6.6), stamped with the latest send time. Later
     /// calls to [`next_packet`](Self::next_packet) return `None`.
+    ///
+    /// At the end of the file the stream sends its own BYE, at the end of
+    /// the presentation of the last unit.
     pub fn goodbye(&mut self, reason: &str) -> Vec<OutgoingPacket> {
+        self.goodbye_at(self.last_send, reason)
+            .into_iter()
+            .map(PacketParts::join)
+            .collect()
+    }
+
+    /// The BYE of every track stamped at send time `at` (ns); the stream
+    /// is finished.
+    fn goodbye_at(&mut self, at: i64, reason: &str) -> Vec<PacketParts> {
         self.finished = true;
         self.tracks
             .iter()
-            .map(|t| self.report(t, self.last_send, Some(reason)).join())
+            .map(|t| self.report(t, at, Some(reason)))
             .collect()
+    }
+
+    /// The send time at which the presentation of everything sent so far
+    /// ends (ns): the latest unit's PTS plus duration, or the latest packet
+    /// if that is later.
+    fn presentation_end(&self) -> i64 {
+        self.tracks
+            .iter()
+            .map(|t| t.sent_end)
+            .fold(self.last_send, i64::max)
     }
 
     /// Seeks the demuxer and starts a new segment at the end of everything
@@ -567,11 +594,7 @@ impl MediaStream {
         }
         let reached = self.demuxer.seek(npt)?;
         let start = duration_ns(reached);
-        let epoch = self
-            .tracks
-            .iter()
-            .map(|t| t.sent_end)
-            .fold(self.cursor.max(self.last_send), i64::max);
+        let epoch = self.presentation_end().max(self.cursor);
         self.epoch = epoch;
         self.cursor = epoch;
         self.segment_start = start;
@@ -904,6 +927,10 @@ mod tests {
             assert!(second >= Duration::from_secs(5) && second < Duration::from_millis(5500));
             let last = rtcp::parse(&reports[2].data).unwrap();
             assert!(matches!(last.last(), Some(RtcpMessage::Bye { .. })));
+            // The BYE comes when the presentation ends (both tracks: 10 s),
+            // after the last packet (video 9.96 s, audio 9.98 s).
+            assert_eq!(reports[2].send_time, Duration::from_secs(10));
+            assert!(packets.iter().all(|p| p.send_time <= reports[2].send_time));
         }
         // Video: 250 frames of 3 packets (the key frame's parameter sets are
         // aggregated into a STAP-A, plus 3 FU-As).

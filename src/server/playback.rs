@@ -26,8 +26,6 @@ use crate::stream::StreamError;
 const READ_AHEAD: Duration = Duration::from_millis(300);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
-/// How long the end-of-stream BYE waits after the last media packet.
-const BYE_GRACE: Duration = Duration::from_millis(200);
 
 /// RTP or RTCP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,20 +48,6 @@ pub struct Timed {
     pub kind: Kind,
     /// The packet.
     pub data: Bytes,
-    /// A BYE already held back by [`BYE_GRACE`].
-    pub deferred: bool,
-}
-
-/// Whether a compound RTCP packet holds a BYE (RFC 3550 §6.6, PT 203).
-fn is_bye(mut data: &[u8]) -> bool {
-    while data.len() >= 4 {
-        if data[1] == 203 {
-            return true;
-        }
-        let words = usize::from(u16::from_be_bytes([data[2], data[3]])) + 1;
-        data = data.get(words * 4..).unwrap_or(&[]);
-    }
-    false
 }
 
 impl Timed {
@@ -249,18 +233,8 @@ async fn run(
                 worst_late = worst_late.max(origin.elapsed().saturating_sub(next_at - origin_send));
                 // Everything due by now goes out together (the packets of
                 // one frame share a send time).
-                while let Some(p) = pending.front_mut() {
+                while let Some(p) = pending.front() {
                     if p.at > next_at || end.is_some_and(|end| p.at >= end) {
-                        break;
-                    }
-                    if p.kind == Kind::Rtcp && !p.deferred && is_bye(&p.data) {
-                        // The stream's BYE shares the last packet's send
-                        // time; a receiver that ends on BYE while the last
-                        // packets still wait in its RTP socket (ffmpeg and
-                        // GStreamer over UDP, on a loaded machine) would
-                        // drop them.
-                        p.at += BYE_GRACE;
-                        p.deferred = true;
                         break;
                     }
                     batch.push(pending.pop_front().expect("front exists"));

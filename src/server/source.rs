@@ -146,7 +146,6 @@ impl Source {
                 PacketKind::Rtcp => Kind::Rtcp,
             },
             data: packet.data,
-            deferred: false,
         }
     }
 }
