@@ -26,6 +26,7 @@ use super::handlers;
 use super::message::Response;
 use super::session::Session;
 use super::Shared;
+use crate::rtp::PacketHead;
 
 /// Frames queued for one connection's writer.
 const QUEUE_FRAMES: usize = 256;
@@ -39,12 +40,16 @@ const WRITE_BATCH: usize = 256 * 1024;
 pub enum Outgoing {
     /// An encoded response.
     Response(Bytes),
-    /// An interleaved frame (RFC 2326 §10.12).
-    Data {
+    /// An interleaved frame (RFC 2326 §10.12) holding an RTP or RTCP packet
+    /// in two parts (see [`crate::stream::PacketParts`]), joined only in
+    /// the writer's buffer.
+    Interleaved {
         /// Channel identifier.
         channel: u8,
-        /// RTP or RTCP packet.
-        payload: Bytes,
+        /// The packet's first bytes (RTP and payload headers).
+        head: PacketHead,
+        /// The rest of the packet.
+        body: Bytes,
     },
 }
 
@@ -230,14 +235,19 @@ async fn write_loop(
 fn encode(frame: Outgoing, buf: &mut BytesMut) {
     match frame {
         Outgoing::Response(bytes) => buf.put_slice(&bytes),
-        Outgoing::Data { channel, payload } => {
-            let Ok(len) = u16::try_from(payload.len()) else {
+        Outgoing::Interleaved {
+            channel,
+            head,
+            body,
+        } => {
+            let Ok(len) = u16::try_from(head.len() + body.len()) else {
                 return;
             };
             buf.put_u8(b'$');
             buf.put_u8(channel);
             buf.put_u16(len);
-            buf.put_slice(&payload);
+            buf.put_slice(&head);
+            buf.put_slice(&body);
         }
     }
 }

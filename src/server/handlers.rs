@@ -10,7 +10,7 @@ use super::catalog::{CatalogError, Media};
 use super::connection::ConnCtx;
 use super::message::{Method, Request, Response, Status};
 use super::paths::{self, PathError, Target};
-use super::playback::{Link, Player, Stopped};
+use super::playback::{Destinations, Player};
 use super::range::{self, PlayRange};
 use super::session::{Control, Delivery, NewSession, PlayState, Session, SetupTrack};
 use super::source::Source;
@@ -365,61 +365,48 @@ impl Ctx<'_> {
         if control.tracks.is_empty() {
             return Err(error(Status::INVALID_STATE));
         }
-        let previous = take_stopped(&mut control).await;
+        let previous = take_source(&mut control).await;
         let tracks: Vec<(usize, u32)> = control.tracks.iter().map(|t| (t.index, t.ssrc)).collect();
         let file = session.file.clone();
         let looping = self.shared.config.looping;
         let peer = session.peer;
-        let restart = previous.as_ref().is_none_or(|p| p.ended);
+        let restart = previous.as_ref().is_none_or(|p| p.has_ended());
         let seek_to = requested.start.or(restart.then_some(Duration::ZERO));
-        let prepared = tokio::task::spawn_blocking(move || {
-            let mut stopped = match previous {
-                Some(p) => p,
-                None => Stopped {
-                    source: Source::open(&file, &tracks, looping, peer)?,
-                    pending: Default::default(),
-                    ended: false,
-                },
+        let cued = tokio::task::spawn_blocking(move || {
+            let mut source = match previous {
+                Some(source) => source,
+                None => Source::open(&file, &tracks, looping, peer)?,
             };
             if let Some(npt) = seek_to {
-                stopped.pending.clear();
-                stopped.ended = false;
-                stopped.source.seek(npt)?;
+                source.seek(npt)?;
             }
-            stopped.prime(tracks.len())?;
-            let start = stopped.source.play(SystemTime::now(), &mut stopped.pending);
-            Ok::<_, StreamError>((stopped, start))
+            source.cue()?;
+            Ok::<_, StreamError>(source)
         })
         .await
         .map_err(|_| error(Status::INTERNAL_ERROR))?;
-        let (stopped, start) = prepared.map_err(|e| {
+        let mut source = cued.map_err(|e| {
             tracing::warn!("{}: cannot play: {e}", session.file.display());
             error(Status::INTERNAL_ERROR)
         })?;
+        let start = source.play(SystemTime::now());
         // RTP-Info names the first packet each track sends (RFC 2326 §12.33).
         let rtp_info: Vec<String> = control
             .tracks
             .iter()
-            .enumerate()
-            .filter_map(|(position, track)| {
-                let (seq, rtptime) = match stopped.first_rtp(position).and_then(|p| p.seq_rtptime())
-                {
-                    Some(first) => first,
-                    None => start
-                        .rtp_info
-                        .iter()
-                        .find(|i| i.track == track.index)
-                        .map(|i| (i.sequence, i.rtptime))?,
-                };
+            .filter_map(|track| {
+                let info = start.rtp_info.iter().find(|i| i.track == track.index)?;
                 Some(format!(
-                    "url={};seq={seq};rtptime={rtptime}",
-                    session.track_url(track.index)
+                    "url={};seq={};rtptime={}",
+                    session.track_url(track.index),
+                    info.sequence,
+                    info.rtptime
                 ))
             })
             .collect();
         let end = requested
             .end
-            .filter(|e| *e + Duration::from_millis(1) < duration);
+            .filter(|e| e.saturating_add(Duration::from_millis(1)) < duration);
         // Open-ended unless the client asked for an end, as live555 answers:
         // an end rounded to milliseconds would make clients clip the last
         // fraction of a millisecond of the media.
@@ -428,14 +415,22 @@ impl Ctx<'_> {
             range::npt(start.npt.min(duration)),
             end.map(range::npt).unwrap_or_default()
         );
-        let end_send = end.map(|e| start.send_time + e.saturating_sub(start.npt));
-        let outputs: Arc<[Delivery]> = control.tracks.iter().map(|t| t.delivery.clone()).collect();
-        let link = Link::new(
-            outputs,
+        let end_send = end.map(|e| start.send_time.saturating_add(e.saturating_sub(start.npt)));
+        let destinations = Destinations::new(
+            control
+                .tracks
+                .iter()
+                .map(|t| (t.index, t.delivery.clone()))
+                .collect(),
             self.shared.udp.clone(),
-            format!("session {}", session.id),
         );
-        control.state = PlayState::Playing(Player::start(stopped, start.send_time, link, end_send));
+        control.state = PlayState::Playing(Player::start(
+            source,
+            start.send_time,
+            destinations,
+            end_send,
+            format!("session {}", session.id),
+        ));
         let mut response = Response::new(Status::OK)
             .header("Session", self.session_header(&session))
             .header("Range", range);
@@ -455,10 +450,10 @@ impl Ctx<'_> {
         }
         match std::mem::replace(&mut control.state, PlayState::Ready) {
             PlayState::Ready => return Err(error(Status::INVALID_STATE)),
-            PlayState::Paused(stopped) => control.state = PlayState::Paused(stopped),
+            PlayState::Paused(source) => control.state = PlayState::Paused(source),
             PlayState::Playing(player) => {
-                if let Some(stopped) = player.stop(false).await {
-                    control.state = PlayState::Paused(Box::new(stopped));
+                if let Some(source) = player.stop(false).await {
+                    control.state = PlayState::Paused(Box::new(source));
                 }
             }
         }
@@ -505,10 +500,10 @@ impl Ctx<'_> {
 }
 
 /// Takes the play state's reader back, stopping a running task.
-async fn take_stopped(control: &mut Control) -> Option<Stopped> {
+async fn take_source(control: &mut Control) -> Option<Source> {
     match std::mem::replace(&mut control.state, PlayState::Ready) {
         PlayState::Ready => None,
-        PlayState::Paused(stopped) => Some(*stopped),
+        PlayState::Paused(source) => Some(*source),
         PlayState::Playing(player) => player.stop(false).await,
     }
 }
