@@ -93,10 +93,44 @@ pub struct ConnCtx {
     pub sink: ConnSink,
     /// Interleaved channels in use on this connection, and their session.
     pub channels: HashMap<u8, Weak<Session>>,
-    /// Sessions with a track interleaved on this connection: they end with it.
-    pub interleaved: Vec<Weak<Session>>,
-    /// How many sessions this connection created.
-    pub sessions_created: usize,
+    /// Sessions with a track interleaved on this connection: they end with
+    /// it (RFC 2326 §10.12).
+    interleaved: Vec<Weak<Session>>,
+    /// Sessions this connection created: while one lives, the connection
+    /// stays open however idle (its client may keep the session alive with
+    /// RTCP alone).
+    created: Vec<Weak<Session>>,
+}
+
+impl ConnCtx {
+    /// Records that `session` sends on `channels` of this connection.
+    pub fn interleave(&mut self, channels: (u8, u8), session: &Arc<Session>) {
+        self.channels.insert(channels.0, Arc::downgrade(session));
+        self.channels.insert(channels.1, Arc::downgrade(session));
+        add_session(&mut self.interleaved, session);
+    }
+
+    /// Records that this connection created `session`.
+    pub fn created(&mut self, session: &Arc<Session>) {
+        add_session(&mut self.created, session);
+    }
+
+    /// Whether a session this connection created still exists.
+    fn has_live_session(&self) -> bool {
+        self.created.iter().any(|w| w.strong_count() > 0)
+    }
+}
+
+/// Adds `session` to `list` once, dropping sessions that have ended (a
+/// long-lived connection setting sessions up and down stays small).
+fn add_session(list: &mut Vec<Weak<Session>>, session: &Arc<Session>) {
+    list.retain(|w| w.strong_count() > 0);
+    if !list
+        .iter()
+        .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(session)))
+    {
+        list.push(Arc::downgrade(session));
+    }
 }
 
 /// Serves one connection until the client leaves, it misbehaves beyond
@@ -121,10 +155,15 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
         },
         channels: HashMap::new(),
         interleaved: Vec::new(),
-        sessions_created: 0,
+        created: Vec::new(),
     };
     let mut frames = FramedRead::new(reader, RtspCodec::default());
     let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
+    // Idle for a whole `idle_limit` without a live session of its own: a
+    // connection is closed after the second such period once its last
+    // session has ended (a client may still ask about it), after the first
+    // if it never had one.
+    let mut idle_without_session = true;
     let reason = loop {
         let item = tokio::select! {
             () = closed.cancelled() => break "stalled",
@@ -132,8 +171,14 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
             item = tokio::time::timeout(idle_limit, frames.next()) => item,
         };
         let response = match item {
-            Err(_) if ctx.sessions_created == 0 => break "idle",
-            Err(_) => continue,
+            Err(_) => {
+                let live = ctx.has_live_session();
+                if !live && idle_without_session {
+                    break "idle";
+                }
+                idle_without_session = !live;
+                continue;
+            }
             Ok(None) => break "closed by client",
             Ok(Some(Err(_))) => break "read error",
             Ok(Some(Ok(Incoming::Response))) => continue,
@@ -160,6 +205,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
                 let method = request.method.clone();
                 let uri = request.uri.clone();
                 let response = handlers::handle(&shared, &mut ctx, request).await;
+                idle_without_session &= !ctx.has_live_session();
                 tracing::debug!(
                     "connection {id}: {method} {uri} -> {} {}",
                     response.status.0,

@@ -77,9 +77,16 @@ impl UdpPlane {
         self.lock().insert(addr, Arc::downgrade(session));
     }
 
-    /// Forgets `addr`.
-    pub fn unroute(&self, addr: &SocketAddr) {
-        self.lock().remove(addr);
+    /// Stops routing `addr` to `session` (if another session took the
+    /// address since, it keeps it).
+    pub fn unroute(&self, addr: &SocketAddr, session: &Arc<Session>) {
+        let mut routes = self.lock();
+        if routes
+            .get(addr)
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(session)))
+        {
+            routes.remove(addr);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Weak<Session>>> {
