@@ -90,12 +90,16 @@ pub fn max_payload_for_mtu(mtu: usize, ipv6: bool) -> Option<usize> {
     mtu.checked_sub(ip + 8 + RTP_HEADER_LEN).filter(|&n| n > 0)
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
+/// The machine's name, read once (every stream's default CNAME has it).
+fn hostname() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
 }
 
 /// Why a stream cannot start or continue.
