@@ -110,6 +110,7 @@ impl ServeArgs {
             looping: self.looping.then_some(true),
             rtp_port: None,
             max_sessions: None,
+            stall_timeout: None,
         })
     }
 }

@@ -5,7 +5,8 @@
 //! Slow readers: the writer queue is bounded (256 frames). A playback task
 //! waits for room, so TCP back-pressure paces a slow client without loss
 //! and without touching any other session; a client that takes nothing for
-//! 10 s is disconnected, which ends its interleaved sessions.
+//! `stall_timeout` (10 s) is disconnected, which ends its interleaved
+//! sessions.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,8 +31,6 @@ use crate::rtp::PacketHead;
 
 /// Frames queued for one connection's writer.
 const QUEUE_FRAMES: usize = 256;
-/// A client that drains nothing for this long is disconnected.
-const STALL_LIMIT: Duration = Duration::from_secs(10);
 /// Bytes gathered into one write.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -65,17 +64,22 @@ pub enum SendError {
 pub struct ConnSink {
     tx: mpsc::Sender<Outgoing>,
     closed: CancellationToken,
+    /// How long a full queue may stay full before the connection closes.
+    stall_timeout: Duration,
 }
 
 impl ConnSink {
     /// Queues a frame, waiting for room; a connection that stays full for
-    /// [`STALL_LIMIT`] is closed.
+    /// the stall timeout is closed.
     pub async fn send_data(&self, frame: Outgoing) -> Result<(), SendError> {
-        match tokio::time::timeout(STALL_LIMIT, self.tx.send(frame)).await {
+        match tokio::time::timeout(self.stall_timeout, self.tx.send(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(SendError::Closed),
             Err(_) => {
-                tracing::info!("closing a connection that read nothing for {STALL_LIMIT:?}");
+                tracing::info!(
+                    "closing a connection that read nothing for {:?}",
+                    self.stall_timeout
+                );
                 self.closed.cancel();
                 Err(SendError::Closed)
             }
@@ -152,6 +156,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
         sink: ConnSink {
             tx,
             closed: closed.clone(),
+            stall_timeout: shared.config.stall_timeout,
         },
         channels: HashMap::new(),
         interleaved: Vec::new(),

@@ -230,7 +230,22 @@ pub struct Rtsp {
 impl Rtsp {
     /// Connects to 127.0.0.1:`port`.
     pub fn connect(port: u16) -> Rtsp {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Rtsp::from_stream(TcpStream::connect(("127.0.0.1", port)).unwrap())
+    }
+
+    /// Connects to 127.0.0.1:`port` with a receive buffer of about `bytes`
+    /// (the kernel doubles it and has a minimum): a client that stops
+    /// reading fills it soon.
+    pub fn connect_with_receive_buffer(port: u16, bytes: usize) -> Rtsp {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket.connect(&addr.into()).unwrap();
+        Rtsp::from_stream(socket.into())
+    }
+
+    fn from_stream(stream: TcpStream) -> Rtsp {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
