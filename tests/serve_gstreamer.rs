@@ -104,10 +104,5 @@ fn gstreamer_decodes_every_fixture_over_udp_and_tcp() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\nserver log:\n{}",
-        failures.join("\n"),
-        server.log()
-    );
+    server.assert_no_failures(&failures);
 }

@@ -2,6 +2,7 @@
 //! disconnects it after `stall_timeout`, which ends its session, while
 //! another client's session plays on undisturbed.
 
+mod common;
 mod serve_common;
 
 use std::time::{Duration, Instant};
@@ -88,7 +89,7 @@ fn a_client_that_stops_reading_is_disconnected_without_harm_to_others() {
         if started.elapsed() > Duration::from_secs(30) {
             panic!("the stalled client is still connected:\n{}", server.log());
         }
-        if packets % 100 == 0 && server.log().contains("read nothing for 1s") {
+        if packets.is_multiple_of(100) && server.log().contains("read nothing for 1s") {
             break Instant::now();
         }
     };
