@@ -22,7 +22,7 @@ use super::source::Source;
 use super::udp::{self, UdpPlane};
 use crate::stream::{PacketKind, PacketParts, StreamError};
 
-/// How far ahead of the clock packets are read.
+/// How much media is read ahead of the next packet to send.
 const READ_AHEAD: Duration = Duration::from_millis(300);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
@@ -171,14 +171,19 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
     let mut more = true;
     let origin = Instant::now();
     let mut worst_late = Duration::ZERO;
+    // The send time of the latest packet sent.
+    let mut last_sent = origin_send;
     // The packets of one send time, sent together.
     let mut batch: Vec<PacketParts> = Vec::new();
     let outcome = loop {
-        let send_now = origin_send + origin.elapsed();
-        let buffered_to = pending.back().map_or(send_now, |p| p.send_time);
-        if more && fetch.is_none() && buffered_to.saturating_sub(send_now) < REFILL_BELOW {
+        // What is buffered is measured from the next packet to send, not
+        // from the clock: a task that falls behind (an overloaded machine)
+        // holds READ_AHEAD of media, not all it is late by.
+        let next_to_send = pending.front().map_or(last_sent, |p| p.send_time);
+        let buffered_to = pending.back().map_or(last_sent, |p| p.send_time);
+        if more && fetch.is_none() && buffered_to.saturating_sub(next_to_send) < REFILL_BELOW {
             if let Some(mut s) = source.take() {
-                let until = buffered_to.max(send_now) + READ_AHEAD;
+                let until = buffered_to + READ_AHEAD;
                 fetch = Some(tokio::task::spawn_blocking(move || {
                     let mut batch = VecDeque::new();
                     let result = s.fill(until, &mut batch);
@@ -223,6 +228,7 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
                     }
                     batch.extend(pending.pop_front());
                 }
+                last_sent = batch.last().map_or(last_sent, |p| p.send_time);
                 if let Err(SendError::Closed) = destinations.send(&batch).await {
                     tracing::debug!("{label}: connection gone, stopping");
                     cancel.cancel();
