@@ -17,7 +17,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 use super::session::{Session, Sessions};
-use crate::stream::PacketParts;
+
+mod send;
+
+pub use send::send_many;
 
 /// Kernel send buffer per socket: bursts of many sessions queue here.
 const SEND_BUFFER: usize = 8 << 20;
@@ -151,87 +154,6 @@ fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
-}
-
-/// Sends `packets` to `dest`, many per system call where the platform has
-/// `sendmmsg` (Linux): the packets of one video frame go out together, so a
-/// thousand sessions cost a fraction of the calls. Each packet goes from
-/// its two parts (headers, then the media as a slice of the file's read
-/// buffer), never copied into one buffer. A datagram the kernel refuses
-/// (e.g. ICMP port unreachable from a departed client) is dropped: loss is
-/// UDP's nature.
-pub async fn send_many(socket: &UdpSocket, dest: SocketAddr, packets: &[PacketParts]) {
-    let mut rest = packets;
-    while !rest.is_empty() {
-        match socket.try_io(tokio::io::Interest::WRITABLE, || {
-            send_some(socket, dest, rest)
-        }) {
-            Ok(sent) => rest = &rest[sent.clamp(1, rest.len())..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if socket.writable().await.is_err() {
-                    return;
-                }
-            }
-            // Skip the datagram that failed and go on with the others.
-            Err(_) => rest = &rest[1..],
-        }
-    }
-}
-
-/// One `sendmmsg(2)` of as many of `packets` as the kernel takes.
-#[cfg(target_os = "linux")]
-fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[PacketParts]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    /// The most datagrams one call hands over (UIO_MAXIOV is 1024).
-    const BATCH: usize = 64;
-    let addr = socket2::SockAddr::from(dest);
-    let packets = &packets[..packets.len().min(BATCH)];
-    let empty = libc::iovec {
-        iov_base: std::ptr::null_mut(),
-        iov_len: 0,
-    };
-    let part = |bytes: &[u8]| libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    let mut iovecs = [[empty; 2]; BATCH];
-    for (iov, packet) in iovecs.iter_mut().zip(packets) {
-        *iov = [part(&packet.head), part(&packet.body)];
-    }
-    // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
-    let mut messages: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for (message, iov) in messages.iter_mut().zip(iovecs.iter_mut()) {
-        message.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
-        message.msg_hdr.msg_namelen = addr.len();
-        message.msg_hdr.msg_iov = iov.as_mut_ptr();
-        message.msg_hdr.msg_iovlen = iov.len();
-    }
-    // At most BATCH (64): fits.
-    let count = packets.len() as libc::c_uint;
-    // SAFETY: the first `count` headers point at `addr` and at two iovecs
-    // of `iovecs`, each describing a live slice of a packet of `packets`;
-    // all outlive the call, and the kernel only reads them.
-    let sent = unsafe {
-        libc::sendmmsg(
-            socket.as_raw_fd(),
-            messages.as_mut_ptr(),
-            count,
-            libc::MSG_DONTWAIT,
-        )
-    };
-    usize::try_from(sent).map_err(|_| io::Error::last_os_error())
-}
-
-/// Elsewhere: one `sendto` a datagram, joined.
-#[cfg(not(target_os = "linux"))]
-fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[PacketParts]) -> io::Result<usize> {
-    let Some(packet) = packets.first() else {
-        return Ok(0);
-    };
-    let mut datagram = Vec::with_capacity(packet.len());
-    datagram.extend_from_slice(&packet.head);
-    datagram.extend_from_slice(&packet.body);
-    socket.try_send_to(&datagram, dest).map(|_| 1)
 }
 
 /// The wildcard address of each family the machine supports, for a server
