@@ -69,7 +69,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .thread_name("mediatool-serve")
         .build()?;
     runtime.block_on(async {
-        let server = Server::bind(config)?;
+        let server = Server::bind(config).await?;
         let lines = tokio::task::block_in_place(|| server.startup_lines());
         // Best effort: a reader that closed stdout must not stop the server.
         let mut out = std::io::stdout().lock();
@@ -110,6 +110,7 @@ impl ServeArgs {
             looping: self.looping.then_some(true),
             rtp_port: None,
             max_sessions: None,
+            stall_timeout: None,
         })
     }
 }

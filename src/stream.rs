@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use crate::media::{AccessUnit, Demuxer, MediaError, TrackKind};
+use crate::rtp::rtcp::RtcpMessage;
 use crate::rtp::{
     self, rescale, rtcp, PacketHead, Packetizer, PayloadDescription, RtpError, RtpPayload,
     RtpSender, SenderOptions, RTP_HEADER_LEN,
@@ -39,6 +40,11 @@ const NS: u32 = 1_000_000_000;
 /// Units buffered while waiting for a slow track before the earliest is sent
 /// anyway (bounds memory when a selected track is sparse).
 const MAX_QUEUED_UNITS: usize = 512;
+
+/// How far past the play position [`MediaStream::cue`] generates packets
+/// looking for a track's first one (ns): bounds what a track that never
+/// comes costs.
+const CUE_LIMIT: i64 = 2 * NS as i64;
 
 /// What a [`MediaStream`] sends and how.
 #[derive(Clone, Debug)]
@@ -84,12 +90,16 @@ pub fn max_payload_for_mtu(mtu: usize, ipv6: bool) -> Option<usize> {
     mtu.checked_sub(ip + 8 + RTP_HEADER_LEN).filter(|&n| n > 0)
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
+/// The machine's name, read once (every stream's default CNAME has it).
+fn hostname() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
 }
 
 /// Why a stream cannot start or continue.
@@ -223,8 +233,11 @@ pub struct RtpInfo {
     pub track: usize,
     /// Sequence number of the next RTP packet of the track.
     pub sequence: u16,
-    /// RTP timestamp corresponding to the play position (`npt` of
-    /// [`PlayStart`]), as RFC 2326 §12.33 defines `rtptime`.
+    /// The RTP timestamp of the track's next packet when it is queued (see
+    /// [`MediaStream::cue`]), else the one of the play position (`npt` of
+    /// [`PlayStart`]) as RFC 2326 §12.33 defines `rtptime`. They are equal
+    /// but for audio after a seek, which starts with the frame containing
+    /// the position: clients map the first packet to `npt`.
     pub rtptime: u32,
 }
 
@@ -257,7 +270,8 @@ struct TrackState {
     /// After a seek: drop units ending at or before this media time (ns),
     /// until one is kept (audio aligned to the video key frame).
     skip_until: Option<i64>,
-    /// The end of the latest unit sent, on the send timeline (ns).
+    /// The end of the presentation of the units sent so far (their PTS
+    /// plus duration), on the send timeline (ns).
     sent_end: i64,
     /// When the next sender report is due (ns on the send timeline).
     next_report: i64,
@@ -268,7 +282,33 @@ struct TrackState {
 struct Queued {
     send: i64,
     order: u64,
-    packet: PacketParts,
+    item: QueuedItem,
+}
+
+/// What waits in the queue.
+enum QueuedItem {
+    /// An RTP packet.
+    Packet(PacketParts),
+    /// A compound sender report (RFC 3550 §6.4.1) of `tracks[pos]`, with
+    /// the counts `sender` had when it fell due. It is made when released,
+    /// so that its wall-clock time follows the latest
+    /// [`play`](MediaStream::play).
+    Report {
+        pos: usize,
+        sender: RtpSender,
+        /// Ends with the BYE of the end of the stream (§6.6).
+        bye: bool,
+    },
+}
+
+impl Queued {
+    /// The RTP packet of file track `track`, if that is what this is.
+    fn rtp_of(&self, track: usize) -> Option<&PacketParts> {
+        match &self.item {
+            QueuedItem::Packet(p) if p.track == track && p.kind == PacketKind::Rtp => Some(p),
+            _ => None,
+        }
+    }
 }
 
 impl PartialEq for Queued {
@@ -299,6 +339,9 @@ pub struct MediaStream {
     by_index: Vec<Option<usize>>,
     /// Packets generated and not yet returned, earliest first.
     out: BinaryHeap<Reverse<Queued>>,
+    /// Packets returned and handed back by [`unread`](Self::unread):
+    /// returned again before `out`.
+    returned: VecDeque<PacketParts>,
     /// Packets generated so far (the tie-break of `out`).
     generated: u64,
     payloads: Vec<RtpPayload>,
@@ -409,6 +452,7 @@ impl MediaStream {
             tracks,
             by_index,
             out: BinaryHeap::new(),
+            returned: VecDeque::new(),
             generated: 0,
             payloads: Vec::new(),
             max_payload: config.max_payload,
@@ -462,6 +506,9 @@ impl MediaStream {
     /// [`next_packet`](Self::next_packet) with the packet's bytes in two
     /// parts, not joined.
     pub fn next_packet_parts(&mut self) -> Result<Option<PacketParts>, StreamError> {
+        if let Some(packet) = self.returned.pop_front() {
+            return Ok(Some(packet));
+        }
         loop {
             if let Some(Reverse(first)) = self.out.peek() {
                 // Release a packet once no unit still to packetize can
@@ -472,29 +519,43 @@ impl MediaStream {
                         .next_track()
                         .is_none_or(|pos| due <= self.unit_send_time(pos));
                 if release {
-                    return Ok(self.out.pop().map(|Reverse(q)| q.packet));
+                    if let Some(Reverse(queued)) = self.out.pop() {
+                        return Ok(Some(self.release(queued)));
+                    }
                 }
             }
-            if self.finished {
+            if !self.generate()? {
                 return Ok(None);
             }
-            if let Some(pos) = self.next_track() {
-                self.send_unit(pos)?;
-                continue;
-            }
-            if let Some(e) = self.pending_error.take() {
-                self.finished = true;
-                return Err(e.into());
-            }
-            if self.looping && self.units_in_segment > 0 {
-                self.restart(Duration::ZERO)?;
-            } else {
-                let bye = self.goodbye("end of stream");
-                for packet in bye {
-                    self.enqueue(self.last_send, packet.into());
-                }
-            }
         }
+    }
+
+    /// Generates what comes next: the packets of the next unit, or at the
+    /// end of the file the restart of a loop or the final BYE; `false` once
+    /// the stream is finished.
+    fn generate(&mut self) -> Result<bool, StreamError> {
+        if self.finished {
+            return Ok(false);
+        }
+        if let Some(pos) = self.next_track() {
+            self.send_unit(pos)?;
+        } else if let Some(e) = self.pending_error.take() {
+            self.finished = true;
+            return Err(e.into());
+        } else if self.looping && self.units_in_segment > 0 {
+            self.restart(Duration::ZERO)?;
+        } else {
+            // The BYE goes out when the last unit's presentation ends, not
+            // with its last packet: a receiver that stops at BYE (ffmpeg,
+            // GStreamer) still has that unit to take from its RTP socket,
+            // and RTCP arrives on another socket.
+            let end = self.presentation_end();
+            for pos in 0..self.tracks.len() {
+                self.enqueue_report(pos, end, true);
+            }
+            self.finished = true;
+        }
+        Ok(true)
     }
 
     /// Repositions the stream at the key frame at or before `npt` (audio
@@ -507,32 +568,92 @@ impl MediaStream {
         self.restart(npt)
     }
 
-    /// Declares that the packet stamped with the returned `send_time` goes
-    /// out at wall-clock `now` (playback starts or resumes), which the
-    /// sender reports from now on follow; returns the RTP-Info of every
-    /// track for the RTSP PLAY response.
+    /// Takes back packets this stream returned that were never sent (a
+    /// sender reading ahead stopped), in the order they were returned:
+    /// they are returned again before anything else, so a later
+    /// [`play`](Self::play) starts at the first of them and a
+    /// [`seek`](Self::seek) reuses their sequence numbers. Sender reports
+    /// among them are dropped and fall due again, to be made with the
+    /// wall clock of the next `play` (RFC 3550 §6.4.1); the final BYE is
+    /// made again in its turn.
+    pub fn unread(&mut self, packets: impl IntoIterator<Item = PacketParts>) {
+        let mut back = VecDeque::new();
+        for packet in packets {
+            if packet.kind == PacketKind::Rtp {
+                back.push_back(packet);
+                continue;
+            }
+            let Some(pos) = self.by_index.get(packet.track).copied().flatten() else {
+                continue;
+            };
+            let at = duration_ns(packet.send_time);
+            if rtcp::parse(&packet.body)
+                .is_ok_and(|m| m.iter().any(|m| matches!(m, RtcpMessage::Bye { .. })))
+            {
+                self.enqueue_report(pos, at, true);
+            } else {
+                let t = &mut self.tracks[pos];
+                t.next_report = t.next_report.min(at);
+            }
+        }
+        back.append(&mut self.returned);
+        self.returned = back;
+    }
+
+    /// Whether the stream has ended and returned everything: its final
+    /// BYE, a read error, or [`goodbye`](Self::goodbye). A
+    /// [`seek`](Self::seek) starts it again.
+    pub fn has_ended(&self) -> bool {
+        self.finished && self.out.is_empty() && self.returned.is_empty()
+    }
+
+    /// Generates packets until every track's next RTP packet is queued
+    /// (or the stream ends, or 2 s of send time are queued), so that
+    /// [`play`](Self::play) names those packets in RTP-Info. Reads the
+    /// file.
+    pub fn cue(&mut self) -> Result<(), StreamError> {
+        let from = self.next_send_time();
+        loop {
+            let cued = self
+                .tracks
+                .iter()
+                .all(|t| self.first_queued_rtp(t.index).is_some());
+            // A read error is returned after the packets before it, by
+            // `next_packet`.
+            let failed = self.pending_error.is_some() && self.next_track().is_none();
+            if cued || failed || self.finished || self.last_send - from > CUE_LIMIT {
+                return Ok(());
+            }
+            self.generate()?;
+        }
+    }
+
+    /// Declares that the next packet goes out at wall-clock `now`
+    /// (playback starts or resumes): sender reports from now on map their
+    /// send time to the wall clock from there (RFC 3550 §6.4.1). Returns
+    /// where playback resumes and the RTP-Info of every track for the RTSP
+    /// PLAY response (RFC 2326 §12.33); [`cue`](Self::cue) first for the
+    /// exact first packet of each track.
     pub fn play(&mut self, now: SystemTime) -> PlayStart {
-        let send_time = self.out.peek().map_or(self.cursor, |Reverse(q)| q.send);
+        let send_time = self.next_send_time();
         self.anchor = now.checked_sub(ns_duration(send_time)).unwrap_or(now);
         let rtp_info = self
             .tracks
             .iter()
             .map(|t| {
-                // The first queued RTP packet of the track, if any, has the
-                // sequence number; otherwise the sender's next.
-                let sequence = self
-                    .out
-                    .iter()
-                    .map(|Reverse(q)| q)
-                    .filter(|q| q.packet.track == t.index && q.packet.kind == PacketKind::Rtp)
-                    .min()
-                    .map_or(t.sender.next_sequence(), |q| {
-                        u16::from_be_bytes([q.packet.head[2], q.packet.head[3]])
-                    });
+                let first = self
+                    .first_queued_rtp(t.index)
+                    .and_then(|p| rtp_sequence_and_timestamp(&p.head));
+                let (sequence, rtptime) = first.unwrap_or_else(|| {
+                    (
+                        t.sender.next_sequence(),
+                        t.sender.rtp_timestamp(ticks(send_time, t.rtp_clock)),
+                    )
+                });
                 RtpInfo {
                     track: t.index,
                     sequence,
-                    rtptime: t.sender.rtp_timestamp(ticks(send_time, t.rtp_clock)),
+                    rtptime,
                 }
             })
             .collect();
@@ -544,34 +665,86 @@ impl MediaStream {
     }
 
     /// Ends the stream now: a compound sender report, SDES and BYE for every
-    /// track (RFC 3550 §6.6), stamped with the latest send time. Later
-    /// calls to [`next_packet`](Self::next_packet) return `None`.
+    /// track (RFC 3550 §6.6), stamped with the latest send time. Packets not
+    /// yet returned are dropped (their sequence numbers reused after a
+    /// [`seek`](Self::seek)), and later calls to
+    /// [`next_packet`](Self::next_packet) return `None`.
+    ///
+    /// At the end of the file the stream sends its own BYE, at the end of
+    /// the presentation of the last unit.
     pub fn goodbye(&mut self, reason: &str) -> Vec<OutgoingPacket> {
+        self.drop_unsent();
         self.finished = true;
+        (0..self.tracks.len())
+            .map(|pos| {
+                let t = &self.tracks[pos];
+                self.report(pos, &t.sender, self.last_send, Some(reason))
+                    .join()
+            })
+            .collect()
+    }
+
+    /// The send time of the next packet to return (ns).
+    fn next_send_time(&self) -> i64 {
+        match (self.returned.front(), self.out.peek()) {
+            (Some(packet), _) => duration_ns(packet.send_time),
+            (None, Some(Reverse(queued))) => queued.send,
+            (None, None) => self.cursor,
+        }
+    }
+
+    /// The first RTP packet of file track `track` still to return.
+    fn first_queued_rtp(&self, track: usize) -> Option<&PacketParts> {
+        let returned = self
+            .returned
+            .iter()
+            .find(|p| p.track == track && p.kind == PacketKind::Rtp);
+        returned.or_else(|| {
+            self.out
+                .iter()
+                .map(|Reverse(q)| q)
+                .filter(|q| q.rtp_of(track).is_some())
+                .min()
+                .and_then(|q| q.rtp_of(track))
+        })
+    }
+
+    /// The send time at which the presentation of everything sent so far
+    /// ends (ns): the latest unit's PTS plus duration, or the latest packet
+    /// if that is later.
+    fn presentation_end(&self) -> i64 {
         self.tracks
             .iter()
-            .map(|t| self.report(t, self.last_send, Some(reason)).join())
-            .collect()
+            .map(|t| t.sent_end)
+            .fold(self.last_send, i64::max)
+    }
+
+    /// Drops every packet not yet returned, giving back the sequence
+    /// numbers of the RTP ones.
+    fn drop_unsent(&mut self) {
+        let queued = self.out.drain().filter_map(|Reverse(q)| match q.item {
+            QueuedItem::Packet(packet) => Some(packet),
+            QueuedItem::Report { .. } => None,
+        });
+        let unsent: Vec<PacketParts> = self.returned.drain(..).chain(queued).collect();
+        for packet in unsent {
+            if packet.kind == PacketKind::Rtp {
+                if let Some(pos) = self.by_index.get(packet.track).copied().flatten() {
+                    self.tracks[pos]
+                        .sender
+                        .unsend(packet.len() - RTP_HEADER_LEN);
+                }
+            }
+        }
     }
 
     /// Seeks the demuxer and starts a new segment at the end of everything
     /// sent so far.
     fn restart(&mut self, npt: Duration) -> Result<Duration, StreamError> {
-        // Give back the sequence numbers of packets generated but not sent.
-        for Reverse(Queued { packet, .. }) in self.out.drain() {
-            if packet.kind == PacketKind::Rtp {
-                if let Some(t) = self.by_index[packet.track].map(|p| &mut self.tracks[p]) {
-                    t.sender.unsend(packet.len() - RTP_HEADER_LEN);
-                }
-            }
-        }
+        self.drop_unsent();
         let reached = self.demuxer.seek(npt)?;
         let start = duration_ns(reached);
-        let epoch = self
-            .tracks
-            .iter()
-            .map(|t| t.sent_end)
-            .fold(self.cursor.max(self.last_send), i64::max);
+        let epoch = self.presentation_end().max(self.cursor);
         self.epoch = epoch;
         self.cursor = epoch;
         self.segment_start = start;
@@ -621,14 +794,31 @@ impl MediaStream {
             .max(self.epoch + (dts - self.segment_start).max(0))
     }
 
-    fn enqueue(&mut self, send: i64, packet: PacketParts) {
+    fn enqueue(&mut self, send: i64, item: QueuedItem) {
         self.last_send = self.last_send.max(send);
         self.generated += 1;
         self.out.push(Reverse(Queued {
             send,
             order: self.generated,
-            packet,
+            item,
         }));
+    }
+
+    /// Queues a sender report of `tracks[pos]` at send time `at` (ns) with
+    /// the track's counts as they are now.
+    fn enqueue_report(&mut self, pos: usize, at: i64, bye: bool) {
+        let sender = self.tracks[pos].sender.clone();
+        self.enqueue(at, QueuedItem::Report { pos, sender, bye });
+    }
+
+    /// The packet of a queued item leaving the queue.
+    fn release(&self, queued: Queued) -> PacketParts {
+        match queued.item {
+            QueuedItem::Packet(packet) => packet,
+            QueuedItem::Report { pos, sender, bye } => {
+                self.report(pos, &sender, queued.send, bye.then_some("end of stream"))
+            }
+        }
     }
 
     /// Queues a unit read from the demuxer on its track, unless the track is
@@ -698,28 +888,40 @@ impl MediaStream {
         for (at, mut packet) in packets {
             packet.send_time = ns_duration(at);
             last = at;
-            self.enqueue(at, packet);
+            self.enqueue(at, QueuedItem::Packet(packet));
         }
         if report_due {
-            let report = self.report(&self.tracks[pos], last, None);
-            self.enqueue(last, report);
+            self.enqueue_report(pos, last, false);
         }
         Ok(())
     }
 
-    /// A compound RTCP packet for track `t` at send time `at` (ns).
-    fn report(&self, t: &TrackState, at: i64, bye: Option<&str>) -> PacketParts {
+    /// A compound RTCP packet for track `tracks[pos]` with the counts of
+    /// `sender`, at send time `at` (ns), mapped to the wall clock of the
+    /// latest [`play`](Self::play) (RFC 3550 §6.4.1).
+    fn report(&self, pos: usize, sender: &RtpSender, at: i64, bye: Option<&str>) -> PacketParts {
+        let t = &self.tracks[pos];
         let send_time = ns_duration(at);
         let ntp = rtcp::ntp_timestamp(self.anchor + send_time);
-        let rtp_time = t.sender.rtp_timestamp(ticks(at, t.rtp_clock));
+        let rtp_time = sender.rtp_timestamp(ticks(at, t.rtp_clock));
         PacketParts {
             send_time,
             track: t.index,
             kind: PacketKind::Rtcp,
             head: PacketHead::new(),
-            body: rtcp::sender_report(&t.sender, ntp, rtp_time, &self.cname, bye).into(),
+            body: rtcp::sender_report(sender, ntp, rtp_time, &self.cname, bye).into(),
         }
     }
+}
+
+/// The sequence number and timestamp in an RTP header (RFC 3550 §5.1).
+fn rtp_sequence_and_timestamp(header: &[u8]) -> Option<(u16, u32)> {
+    let sequence = header.get(2..4)?;
+    let timestamp = header.get(4..8)?;
+    Some((
+        u16::from_be_bytes([sequence[0], sequence[1]]),
+        u32::from_be_bytes([timestamp[0], timestamp[1], timestamp[2], timestamp[3]]),
+    ))
 }
 
 /// `ticks` of a `rate` Hz clock in nanoseconds.
@@ -904,6 +1106,10 @@ mod tests {
             assert!(second >= Duration::from_secs(5) && second < Duration::from_millis(5500));
             let last = rtcp::parse(&reports[2].data).unwrap();
             assert!(matches!(last.last(), Some(RtcpMessage::Bye { .. })));
+            // The BYE comes when the presentation ends (both tracks: 10 s),
+            // after the last packet (video 9.96 s, audio 9.98 s).
+            assert_eq!(reports[2].send_time, Duration::from_secs(10));
+            assert!(packets.iter().all(|p| p.send_time <= reports[2].send_time));
         }
         // Video: 250 frames of 3 packets (the key frame's parameter sets are
         // aggregated into a STAP-A, plus 3 FU-As).
@@ -1038,6 +1244,183 @@ mod tests {
             rtp_timestamp,
             1000 + (sr.send_time.as_micros() as u32 * 8 / 1000)
         );
+    }
+
+    /// The sequence number and timestamp of the first RTP packet of each
+    /// track in `packets`.
+    fn firsts(packets: &[PacketParts]) -> Vec<(u16, u32)> {
+        [0, 1]
+            .iter()
+            .map(|&track| {
+                let p = packets
+                    .iter()
+                    .find(|p| p.track == track && p.kind == PacketKind::Rtp)
+                    .unwrap();
+                rtp_sequence_and_timestamp(&p.head).unwrap()
+            })
+            .collect()
+    }
+
+    fn info(play: &PlayStart) -> Vec<(u16, u32)> {
+        play.rtp_info
+            .iter()
+            .map(|i| (i.sequence, i.rtptime))
+            .collect()
+    }
+
+    fn drain_parts(stream: &mut MediaStream) -> Vec<PacketParts> {
+        std::iter::from_fn(|| stream.next_packet_parts().unwrap()).collect()
+    }
+
+    /// The wall-clock time a sender report maps its send time to, minus
+    /// that send time: the anchor it was made with.
+    fn report_anchor(p: &PacketParts) -> Option<f64> {
+        let Some(RtcpMessage::SenderReport { ntp, .. }) =
+            rtcp::parse(&p.body).unwrap().first().cloned()
+        else {
+            return None;
+        };
+        Some(ntp as f64 / 2f64.powi(32) - p.send_time.as_secs_f64())
+    }
+
+    #[test]
+    fn cue_names_each_tracks_first_packet_in_rtp_info() {
+        for seek in [None, Some(Duration::from_millis(6700))] {
+            let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+            if let Some(npt) = seek {
+                stream.seek(npt).unwrap();
+            }
+            stream.cue().unwrap();
+            let play = stream.play(SystemTime::now());
+            let packets = drain_parts(&mut stream);
+            assert_eq!(info(&play), firsts(&packets), "seek {seek:?}");
+            assert_eq!(packets[0].send_time, play.send_time);
+        }
+    }
+
+    #[test]
+    fn unread_packets_come_back_first_and_reports_follow_the_new_anchor() {
+        let mut whole = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let reference = drain_parts(&mut whole);
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let first_wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        stream.play(first_wall);
+        // Read to 5.6 s; what is past 4.9 s (the reports at 5 s among it)
+        // was read ahead and never sent.
+        let mut read = Vec::new();
+        while let Some(p) = stream.next_packet_parts().unwrap() {
+            let done = p.send_time >= Duration::from_millis(5600);
+            read.push(p);
+            if done {
+                break;
+            }
+        }
+        let sent = read
+            .iter()
+            .position(|p| p.send_time > Duration::from_millis(4900))
+            .unwrap();
+        let unsent = read.split_off(sent);
+        assert!(unsent.iter().any(|p| p.kind == PacketKind::Rtcp));
+        stream.unread(unsent.clone());
+        assert!(!stream.has_ended());
+        // Resumed an hour later: the first packet read back goes out then.
+        let resumed_wall = first_wall + Duration::from_secs(3600);
+        stream.cue().unwrap();
+        let play = stream.play(resumed_wall);
+        assert_eq!(play.send_time, unsent[0].send_time);
+        let rest = drain_parts(&mut stream);
+        assert_eq!(info(&play), firsts(&rest));
+        // The same RTP packets as a stream never stopped.
+        let rtp = |packets: &[PacketParts]| -> Vec<PacketParts> {
+            packets
+                .iter()
+                .filter(|p| p.kind == PacketKind::Rtp)
+                .cloned()
+                .collect()
+        };
+        let mut all = rtp(&read);
+        all.extend(rtp(&rest));
+        assert_eq!(all, rtp(&reference));
+        // Reports made after the resumption, at 5 s, and the BYE, follow the
+        // new wall clock; the report that was read ahead is made again.
+        let resumed =
+            rtcp::ntp_timestamp(resumed_wall) as f64 / 2f64.powi(32) - play.send_time.as_secs_f64();
+        let reports: Vec<&PacketParts> =
+            rest.iter().filter(|p| p.kind == PacketKind::Rtcp).collect();
+        assert!(reports.len() >= 4, "{}", reports.len());
+        for report in reports {
+            let anchor = report_anchor(report).unwrap();
+            assert!((anchor - resumed).abs() < 1e-6, "{report:?}");
+        }
+        assert!(stream.has_ended());
+    }
+
+    #[test]
+    fn a_seek_after_unread_reuses_the_sequence_numbers() {
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let mut read = Vec::new();
+        for _ in 0..200 {
+            read.push(stream.next_packet_parts().unwrap().unwrap());
+        }
+        let unsent = read.split_off(100);
+        let next = firsts(&unsent);
+        stream.unread(unsent);
+        stream.seek(Duration::from_secs(3)).unwrap();
+        stream.cue().unwrap();
+        let play = stream.play(SystemTime::now());
+        let sequences: Vec<u16> = info(&play).iter().map(|i| i.0).collect();
+        assert_eq!(sequences, [next[0].0, next[1].0]);
+    }
+
+    #[test]
+    fn goodbye_drops_what_is_unsent_and_the_final_bye_comes_back_when_unread() {
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let mut read: Vec<PacketParts> = (0..50)
+            .map(|_| stream.next_packet_parts().unwrap().unwrap())
+            .collect();
+        let unsent = read.split_off(40);
+        let next = firsts(&unsent);
+        stream.unread(unsent);
+        let bye = stream.goodbye("session ended");
+        assert_eq!(bye.len(), 2);
+        assert!(stream.has_ended());
+        assert!(stream.next_packet_parts().unwrap().is_none());
+        stream.seek(Duration::ZERO).unwrap();
+        stream.cue().unwrap();
+        let sequences: Vec<u16> = info(&stream.play(SystemTime::now()))
+            .iter()
+            .map(|i| i.0)
+            .collect();
+        assert_eq!(sequences, [next[0].0, next[1].0]);
+        // To the end, then the last packets and the BYE handed back: the BYE
+        // comes again, the report before it does not (no unit follows).
+        let mut all = drain_parts(&mut stream);
+        assert!(stream.has_ended());
+        let last_rtp = all.iter().rposition(|p| p.kind == PacketKind::Rtp).unwrap();
+        let tail = all.split_off(last_rtp);
+        let is_bye = |p: &PacketParts| {
+            p.kind == PacketKind::Rtcp
+                && matches!(
+                    rtcp::parse(&p.body).unwrap().last(),
+                    Some(RtcpMessage::Bye { .. })
+                )
+        };
+        assert_eq!(tail.iter().filter(|p| is_bye(p)).count(), 2);
+        stream.unread(tail.clone());
+        assert!(!stream.has_ended());
+        let again = drain_parts(&mut stream);
+        let expected: Vec<_> = tail
+            .iter()
+            .filter(|p| p.kind == PacketKind::Rtp || is_bye(p))
+            .map(|p| (p.send_time, p.track, p.kind))
+            .collect();
+        let got: Vec<_> = again
+            .iter()
+            .map(|p| (p.send_time, p.track, p.kind))
+            .collect();
+        assert_eq!(got, expected);
+        assert!(again[1..].iter().all(is_bye));
+        assert!(stream.has_ended());
     }
 
     #[test]

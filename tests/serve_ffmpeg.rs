@@ -74,12 +74,7 @@ fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\nserver log:\n{}",
-        failures.join("\n"),
-        server.log()
-    );
+    server.assert_no_failures(&failures);
 }
 
 #[test]

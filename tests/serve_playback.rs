@@ -2,12 +2,13 @@
 //! seeking, PAUSE/PLAY, loops, RTCP, PLAY after the end, and what sessions
 //! cost (memory, file descriptors).
 
+mod common;
 mod serve_common;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use serve_common::{Item, Rtsp, TestServer};
+use serve_common::{rtcp_packet_types, Item, Rtsp, TestServer};
 
 const VIDEO: (&str, &str) = ("v.h264", "h264_baseline.h264");
 const AUDIO: (&str, &str) = ("a.aac", "audio_48k_mono.aac");
@@ -29,16 +30,6 @@ struct Capture {
     bye: bool,
 }
 
-fn rtcp_types(mut data: &[u8]) -> Vec<u8> {
-    let mut types = Vec::new();
-    while data.len() >= 4 {
-        types.push(data[1]);
-        let words = usize::from(u16::from_be_bytes([data[2], data[3]])) + 1;
-        data = data.get(words * 4..).unwrap_or(&[]);
-    }
-    types
-}
-
 /// Reads interleaved frames (RTP on channel 0, RTCP on 1) until a BYE or
 /// until `stop` says so; returns the response that interrupted, if any.
 fn capture(
@@ -54,7 +45,7 @@ fn capture(
                 at: Instant::now(),
             }),
             Item::Frame(1, p) => {
-                let types = rtcp_types(&p);
+                let types = rtcp_packet_types(&p);
                 if types.first() == Some(&200) {
                     into.sender_reports.push(Instant::now());
                 }

@@ -1,6 +1,7 @@
 //! `mediatool serve` speaking RTSP with a raw client: statuses, sessions,
 //! authentication, path safety and resilience to broken clients.
 
+mod common;
 mod serve_common;
 
 use std::time::Duration;

@@ -10,23 +10,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use retina::client::{PlayOptions, Session, SessionOptions, SetupOptions, Transport};
 use retina::codec::CodecItem;
-use serve_common::{references, Reference, TestServer};
+use serve_common::{references, rtcp_packet_types, Reference, TestServer};
 
 /// Codecs retina 0.4 depacketizes (no MPEG audio, L8 or L24).
 const RETINA_CODECS: &[&str] = &["h264", "hevc", "aac", "pcm_alaw", "pcm_mulaw", "pcm_s16le"];
-
-/// Whether a compound RTCP packet holds a BYE (RFC 3550 §6.6): retina
-/// hands RTCP up but does not act on BYE.
-fn is_bye(mut data: &[u8]) -> bool {
-    while data.len() >= 4 {
-        if data[1] == 203 {
-            return true;
-        }
-        let words = usize::from(u16::from_be_bytes([data[2], data[3]])) + 1;
-        data = data.get(words * 4..).unwrap_or(&[]);
-    }
-    false
-}
 
 /// Plays `url` to its BYE; returns frames (or PCM sample frames) received.
 async fn play(url: String, transport: Transport, reference: Reference) -> Result<u64, String> {
@@ -68,7 +55,10 @@ async fn play(url: String, transport: Transport, reference: Reference) -> Result
                     1
                 };
             }
-            Some(Ok(CodecItem::Rtcp(rtcp))) if is_bye(rtcp.raw()) => return Ok(count),
+            // retina hands RTCP up but does not act on BYE (RFC 3550 §6.6).
+            Some(Ok(CodecItem::Rtcp(rtcp))) if rtcp_packet_types(rtcp.raw()).contains(&203) => {
+                return Ok(count)
+            }
             Some(Ok(_)) => {}
         }
     }
@@ -105,10 +95,5 @@ async fn retina_receives_every_supported_fixture_over_udp_and_tcp() {
             Err(e) => failures.push(format!("{} over {how}: {e}", r.name)),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\nserver log:\n{}",
-        failures.join("\n"),
-        server.log()
-    );
+    server.assert_no_failures(&failures);
 }

@@ -66,6 +66,8 @@ pub struct Catalog {
 impl Catalog {
     /// The description of `path` (canonical), inspecting it on a blocking
     /// thread if it is new or changed. Concurrent callers share one scan.
+    /// A file that cannot be read (a transient error such as too many open
+    /// files among them) is not remembered: the next request tries again.
     pub async fn get(&self, path: &Path) -> Result<Arc<Media>, CatalogError> {
         let metadata = tokio::fs::metadata(path)
             .await
@@ -91,18 +93,25 @@ impl Catalog {
                 }
             }
         };
-        entry
+        let described = entry
             .media
-            .get_or_init(|| {
+            .get_or_try_init(|| {
                 let path = path.to_owned();
                 async move {
-                    tokio::task::spawn_blocking(move || describe(&path))
+                    let described = tokio::task::spawn_blocking(move || describe(&path))
                         .await
-                        .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())))
+                        .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())));
+                    match described {
+                        Err(CatalogError::NotFound(why)) => Err(CatalogError::NotFound(why)),
+                        kept => Ok(kept),
+                    }
                 }
             })
-            .await
-            .clone()
+            .await;
+        match described {
+            Ok(kept) => kept.clone(),
+            Err(e) => Err(e),
+        }
     }
 }
 

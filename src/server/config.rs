@@ -58,6 +58,10 @@ pub struct Settings {
     /// Most sessions at once; more SETUPs get 503 (default 10000).
     #[serde(alias = "max-sessions")]
     pub max_sessions: Option<usize>,
+    /// Seconds a TCP client may take nothing from a full connection before
+    /// it is disconnected, ending its interleaved sessions (default 10).
+    #[serde(alias = "stall-timeout")]
+    pub stall_timeout: Option<u64>,
 }
 
 /// A user in the YAML file.
@@ -115,6 +119,7 @@ impl Settings {
             looping: over.looping.or(self.looping),
             rtp_port: over.rtp_port.or(self.rtp_port),
             max_sessions: over.max_sessions.or(self.max_sessions),
+            stall_timeout: over.stall_timeout.or(self.stall_timeout),
         }
     }
 }
@@ -142,10 +147,16 @@ pub struct ServerConfig {
     pub rtp_port: u16,
     /// Most sessions at once.
     pub max_sessions: usize,
+    /// How long a TCP client may take nothing from a full connection
+    /// before it is disconnected.
+    pub stall_timeout: Duration,
 }
 
 /// The default idle timeout (RFC 2326 §12.37 suggests 60 s; live555 uses 65).
 pub const DEFAULT_RECLAIM: u64 = 65;
+
+/// The default for [`ServerConfig::stall_timeout`], in seconds.
+pub const DEFAULT_STALL_TIMEOUT: u64 = 10;
 
 impl TryFrom<Settings> for ServerConfig {
     type Error = anyhow::Error;
@@ -182,6 +193,10 @@ impl TryFrom<Settings> for ServerConfig {
             anyhow::bail!("realm {realm:?} may not contain quotes or line breaks");
         }
         let reclaim = s.reclaim.unwrap_or(DEFAULT_RECLAIM);
+        let stall_timeout = s.stall_timeout.unwrap_or(DEFAULT_STALL_TIMEOUT);
+        if stall_timeout == 0 {
+            anyhow::bail!("stall_timeout must be at least 1 second");
+        }
         Ok(ServerConfig {
             dir: s.dir.unwrap_or_else(|| PathBuf::from(".")),
             port: s.port,
@@ -193,6 +208,7 @@ impl TryFrom<Settings> for ServerConfig {
             looping: s.looping.unwrap_or(false),
             rtp_port: s.rtp_port.unwrap_or(6970),
             max_sessions: s.max_sessions.unwrap_or(10_000),
+            stall_timeout: Duration::from_secs(stall_timeout),
         })
     }
 }
@@ -206,7 +222,7 @@ mod tests {
         let yaml = "dir: /srv/media\nport: 8554\nbind: 127.0.0.1\nhttp-port: 0\n\
                     users:\n  - alice:pw\n  - {name: bob, password: 'x:y'}\n\
                     realm: home\nbasic_auth: true\nreclaim: 30\nloop: true\n\
-                    rtp_port: 7000\nmax_sessions: 5\n";
+                    rtp_port: 7000\nmax_sessions: 5\nstall_timeout: 3\n";
         let settings = Settings::from_yaml(yaml).unwrap();
         let config = ServerConfig::try_from(settings).unwrap();
         assert_eq!(config.dir, PathBuf::from("/srv/media"));
@@ -229,6 +245,7 @@ mod tests {
         assert!(config.basic_auth && config.looping);
         assert_eq!(config.reclaim, Some(Duration::from_secs(30)));
         assert_eq!((config.rtp_port, config.max_sessions), (7000, 5));
+        assert_eq!(config.stall_timeout, Duration::from_secs(3));
     }
 
     #[test]
@@ -253,6 +270,8 @@ mod tests {
         }
         let no_colon = Settings::from_yaml("users: [alice]").unwrap();
         assert!(ServerConfig::try_from(no_colon).is_err());
+        let never = Settings::from_yaml("stall_timeout: 0").unwrap();
+        assert!(ServerConfig::try_from(never).is_err());
     }
 
     #[test]
@@ -271,6 +290,7 @@ mod tests {
         assert_eq!(defaults.reclaim, Some(Duration::from_secs(65)));
         assert_eq!(defaults.realm, "mediatool");
         assert!(defaults.users.is_empty() && !defaults.basic_auth);
+        assert_eq!(defaults.stall_timeout, Duration::from_secs(10));
         let never = ServerConfig::try_from(Settings {
             reclaim: Some(0),
             ..Settings::default()

@@ -5,7 +5,8 @@
 //! Slow readers: the writer queue is bounded (256 frames). A playback task
 //! waits for room, so TCP back-pressure paces a slow client without loss
 //! and without touching any other session; a client that takes nothing for
-//! 10 s is disconnected, which ends its interleaved sessions.
+//! `stall_timeout` (10 s) is disconnected, which ends its interleaved
+//! sessions.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,11 +27,10 @@ use super::handlers;
 use super::message::Response;
 use super::session::Session;
 use super::Shared;
+use crate::rtp::PacketHead;
 
 /// Frames queued for one connection's writer.
 const QUEUE_FRAMES: usize = 256;
-/// A client that drains nothing for this long is disconnected.
-const STALL_LIMIT: Duration = Duration::from_secs(10);
 /// Bytes gathered into one write.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -39,12 +39,16 @@ const WRITE_BATCH: usize = 256 * 1024;
 pub enum Outgoing {
     /// An encoded response.
     Response(Bytes),
-    /// An interleaved frame (RFC 2326 §10.12).
-    Data {
+    /// An interleaved frame (RFC 2326 §10.12) holding an RTP or RTCP packet
+    /// in two parts (see [`crate::stream::PacketParts`]), joined only in
+    /// the writer's buffer.
+    Interleaved {
         /// Channel identifier.
         channel: u8,
-        /// RTP or RTCP packet.
-        payload: Bytes,
+        /// The packet's first bytes (RTP and payload headers).
+        head: PacketHead,
+        /// The rest of the packet.
+        body: Bytes,
     },
 }
 
@@ -60,17 +64,22 @@ pub enum SendError {
 pub struct ConnSink {
     tx: mpsc::Sender<Outgoing>,
     closed: CancellationToken,
+    /// How long a full queue may stay full before the connection closes.
+    stall_timeout: Duration,
 }
 
 impl ConnSink {
     /// Queues a frame, waiting for room; a connection that stays full for
-    /// [`STALL_LIMIT`] is closed.
+    /// the stall timeout is closed.
     pub async fn send_data(&self, frame: Outgoing) -> Result<(), SendError> {
-        match tokio::time::timeout(STALL_LIMIT, self.tx.send(frame)).await {
+        match tokio::time::timeout(self.stall_timeout, self.tx.send(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(SendError::Closed),
             Err(_) => {
-                tracing::info!("closing a connection that read nothing for {STALL_LIMIT:?}");
+                tracing::info!(
+                    "closing a connection that read nothing for {:?}",
+                    self.stall_timeout
+                );
                 self.closed.cancel();
                 Err(SendError::Closed)
             }
@@ -88,10 +97,44 @@ pub struct ConnCtx {
     pub sink: ConnSink,
     /// Interleaved channels in use on this connection, and their session.
     pub channels: HashMap<u8, Weak<Session>>,
-    /// Sessions with a track interleaved on this connection: they end with it.
-    pub interleaved: Vec<Weak<Session>>,
-    /// How many sessions this connection created.
-    pub sessions_created: usize,
+    /// Sessions with a track interleaved on this connection: they end with
+    /// it (RFC 2326 §10.12).
+    interleaved: Vec<Weak<Session>>,
+    /// Sessions this connection created: while one lives, the connection
+    /// stays open however idle (its client may keep the session alive with
+    /// RTCP alone).
+    created: Vec<Weak<Session>>,
+}
+
+impl ConnCtx {
+    /// Records that `session` sends on `channels` of this connection.
+    pub fn interleave(&mut self, channels: (u8, u8), session: &Arc<Session>) {
+        self.channels.insert(channels.0, Arc::downgrade(session));
+        self.channels.insert(channels.1, Arc::downgrade(session));
+        add_session(&mut self.interleaved, session);
+    }
+
+    /// Records that this connection created `session`.
+    pub fn created(&mut self, session: &Arc<Session>) {
+        add_session(&mut self.created, session);
+    }
+
+    /// Whether a session this connection created still exists.
+    fn has_live_session(&self) -> bool {
+        self.created.iter().any(|w| w.strong_count() > 0)
+    }
+}
+
+/// Adds `session` to `list` once, dropping sessions that have ended (a
+/// long-lived connection setting sessions up and down stays small).
+fn add_session(list: &mut Vec<Weak<Session>>, session: &Arc<Session>) {
+    list.retain(|w| w.strong_count() > 0);
+    if !list
+        .iter()
+        .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(session)))
+    {
+        list.push(Arc::downgrade(session));
+    }
 }
 
 /// Serves one connection until the client leaves, it misbehaves beyond
@@ -113,13 +156,19 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
         sink: ConnSink {
             tx,
             closed: closed.clone(),
+            stall_timeout: shared.config.stall_timeout,
         },
         channels: HashMap::new(),
         interleaved: Vec::new(),
-        sessions_created: 0,
+        created: Vec::new(),
     };
     let mut frames = FramedRead::new(reader, RtspCodec::default());
     let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
+    // Idle for a whole `idle_limit` without a live session of its own: a
+    // connection is closed after the second such period once its last
+    // session has ended (a client may still ask about it), after the first
+    // if it never had one.
+    let mut idle_without_session = true;
     let reason = loop {
         let item = tokio::select! {
             () = closed.cancelled() => break "stalled",
@@ -127,8 +176,14 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
             item = tokio::time::timeout(idle_limit, frames.next()) => item,
         };
         let response = match item {
-            Err(_) if ctx.sessions_created == 0 => break "idle",
-            Err(_) => continue,
+            Err(_) => {
+                let live = ctx.has_live_session();
+                if !live && idle_without_session {
+                    break "idle";
+                }
+                idle_without_session = !live;
+                continue;
+            }
             Ok(None) => break "closed by client",
             Ok(Some(Err(_))) => break "read error",
             Ok(Some(Ok(Incoming::Response))) => continue,
@@ -155,6 +210,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
                 let method = request.method.clone();
                 let uri = request.uri.clone();
                 let response = handlers::handle(&shared, &mut ctx, request).await;
+                idle_without_session &= !ctx.has_live_session();
                 tracing::debug!(
                     "connection {id}: {method} {uri} -> {} {}",
                     response.status.0,
@@ -230,14 +286,19 @@ async fn write_loop(
 fn encode(frame: Outgoing, buf: &mut BytesMut) {
     match frame {
         Outgoing::Response(bytes) => buf.put_slice(&bytes),
-        Outgoing::Data { channel, payload } => {
-            let Ok(len) = u16::try_from(payload.len()) else {
+        Outgoing::Interleaved {
+            channel,
+            head,
+            body,
+        } => {
+            let Ok(len) = u16::try_from(head.len() + body.len()) else {
                 return;
             };
             buf.put_u8(b'$');
             buf.put_u8(channel);
             buf.put_u16(len);
-            buf.put_slice(&payload);
+            buf.put_slice(&head);
+            buf.put_slice(&body);
         }
     }
 }

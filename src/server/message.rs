@@ -105,14 +105,6 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every header named `name`, in order.
-    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The `CSeq` value (§12.17), if present and a number.
     pub fn cseq(&self) -> Option<u32> {
         self.header("CSeq").and_then(|v| v.trim().parse().ok())
@@ -137,8 +129,6 @@ impl Status {
     pub const BAD_REQUEST: Status = Status(400);
     /// 401 Unauthorized
     pub const UNAUTHORIZED: Status = Status(401);
-    /// 403 Forbidden
-    pub const FORBIDDEN: Status = Status(403);
     /// 404 Not Found
     pub const NOT_FOUND: Status = Status(404);
     /// 405 Method Not Allowed
@@ -239,14 +229,6 @@ impl Response {
     pub fn closing(mut self) -> Response {
         self.close = true;
         self
-    }
-
-    /// The value of header `name`, if set.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 
     /// Serializes the response with `CSeq` first (when the request had one),

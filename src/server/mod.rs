@@ -61,11 +61,13 @@ pub struct Server {
 
 impl Server {
     /// Checks the directory and binds the RTSP listeners and the UDP
-    /// sockets. Must be called inside a tokio runtime.
-    pub fn bind(config: ServerConfig) -> anyhow::Result<Server> {
-        let root = std::fs::canonicalize(&config.dir)
+    /// sockets.
+    pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
+        let root = tokio::fs::canonicalize(&config.dir)
+            .await
             .with_context(|| format!("{}", config.dir.display()))?;
-        anyhow::ensure!(root.is_dir(), "{} is not a directory", config.dir.display());
+        let is_dir = tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir());
+        anyhow::ensure!(is_dir, "{} is not a directory", config.dir.display());
         let addrs = listen_addrs(config.bind);
         let listeners = listener::bind(&addrs, config.port)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use futures_util::future::OptionFuture;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -20,105 +20,15 @@ use super::connection::{Outgoing, SendError};
 use super::session::Delivery;
 use super::source::Source;
 use super::udp::{self, UdpPlane};
-use crate::stream::StreamError;
+use crate::stream::{PacketKind, PacketParts, StreamError};
 
-/// How far ahead of the clock packets are read.
+/// How much media is read ahead of the next packet to send.
 const READ_AHEAD: Duration = Duration::from_millis(300);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
-/// How long the end-of-stream BYE waits after the last media packet.
-const BYE_GRACE: Duration = Duration::from_millis(200);
 
-/// RTP or RTCP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A media packet.
-    Rtp,
-    /// A control packet (SR, SDES, BYE).
-    Rtcp,
-}
-
-/// A packet and when to send it.
-#[derive(Clone, Debug)]
-pub struct Timed {
-    /// Send time on the stream's timeline (it keeps growing across seeks
-    /// and loops; see [`crate::stream`]).
-    pub at: Duration,
-    /// Position of the track in the session's track list.
-    pub track: usize,
-    /// RTP or RTCP.
-    pub kind: Kind,
-    /// The packet.
-    pub data: Bytes,
-    /// A BYE already held back by [`BYE_GRACE`].
-    pub deferred: bool,
-}
-
-/// Whether a compound RTCP packet holds a BYE (RFC 3550 §6.6, PT 203).
-fn is_bye(mut data: &[u8]) -> bool {
-    while data.len() >= 4 {
-        if data[1] == 203 {
-            return true;
-        }
-        let words = usize::from(u16::from_be_bytes([data[2], data[3]])) + 1;
-        data = data.get(words * 4..).unwrap_or(&[]);
-    }
-    false
-}
-
-impl Timed {
-    /// The sequence number and timestamp of an RTP packet (RFC 3550 §5.1).
-    pub fn seq_rtptime(&self) -> Option<(u16, u32)> {
-        let d = &self.data;
-        (self.kind == Kind::Rtp && d.len() >= 12).then(|| {
-            (
-                u16::from_be_bytes([d[2], d[3]]),
-                u32::from_be_bytes([d[4], d[5], d[6], d[7]]),
-            )
-        })
-    }
-}
-
-/// A source and the packets read from it but not sent.
-pub struct Stopped {
-    /// The source.
-    pub source: Source,
-    /// Packets read ahead, not yet sent.
-    pub pending: VecDeque<Timed>,
-    /// The media ended (BYE sent), or it failed.
-    pub ended: bool,
-}
-
-impl Stopped {
-    /// Reads until every track in `0..tracks` has an RTP packet pending (or
-    /// the media ends), so that RTP-Info can name the first packet sent.
-    pub fn prime(&mut self, tracks: usize) -> Result<(), StreamError> {
-        let mut until = self.pending.back().map_or(Duration::ZERO, |p| p.at);
-        loop {
-            let seen = |t: usize| {
-                self.pending
-                    .iter()
-                    .any(|p| p.track == t && p.kind == Kind::Rtp)
-            };
-            if (0..tracks).all(seen) {
-                return Ok(());
-            }
-            until += READ_AHEAD;
-            if !self.source.fill(until, &mut self.pending)? {
-                return Ok(());
-            }
-        }
-    }
-
-    /// The first RTP packet pending for track `track`.
-    pub fn first_rtp(&self, track: usize) -> Option<&Timed> {
-        self.pending
-            .iter()
-            .find(|p| p.track == track && p.kind == Kind::Rtp)
-    }
-}
-
-type Fetch = JoinHandle<(Source, VecDeque<Timed>, Result<bool, StreamError>)>;
+/// A read on the blocking pool: the source comes back with the packets.
+type Fetch = JoinHandle<(Source, VecDeque<PacketParts>, Result<bool, StreamError>)>;
 
 /// How a playback task ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,82 +45,145 @@ enum Outcome {
 pub struct Player {
     cancel: CancellationToken,
     bye: Arc<AtomicBool>,
-    task: JoinHandle<Option<Stopped>>,
+    task: JoinHandle<Option<Source>>,
 }
 
 impl Player {
-    /// Starts sending `stopped.pending` and what follows: the packet with
-    /// send time `origin` goes out now. Stops by itself at send time `end`
-    /// or the end of the stream.
-    pub fn start(stopped: Stopped, origin: Duration, link: Link, end: Option<Duration>) -> Player {
-        let cancel = link.cancel.clone();
-        let bye = Arc::clone(&link.bye);
-        let task = tokio::spawn(run(stopped, origin, link, end));
+    /// Starts sending what `source` generates: the packet with send time
+    /// `origin` goes out now. Stops by itself at send time `end` or the end
+    /// of the stream; `label` names the session in logs.
+    pub fn start(
+        source: Source,
+        origin: Duration,
+        destinations: Destinations,
+        end: Option<Duration>,
+        label: String,
+    ) -> Player {
+        let cancel = CancellationToken::new();
+        let bye = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(
+            Playback {
+                origin_send: origin,
+                end,
+                destinations,
+                cancel: cancel.clone(),
+                bye: Arc::clone(&bye),
+                label,
+            },
+            source,
+        ));
         Player { cancel, bye, task }
     }
 
-    /// Stops the task and takes back the source and unsent packets (`None`
-    /// if the reader failed beyond repair); `bye` sends RTCP BYE first (the
-    /// session is ending).
-    pub async fn stop(self, bye: bool) -> Option<Stopped> {
+    /// Stops the task and takes back the source, the packets read ahead
+    /// and not sent put back into it (`None` if the reader failed beyond
+    /// repair); `bye` sends RTCP BYE first (the session is ending).
+    pub async fn stop(self, bye: bool) -> Option<Source> {
         self.bye.store(bye, Ordering::Relaxed);
         self.cancel.cancel();
         self.task.await.ok().flatten()
     }
 }
 
-/// Where a playback task sends, and how it is told to stop.
-pub struct Link {
-    outputs: Arc<[Delivery]>,
+/// Where a session's packets go: each track's delivery, by file track
+/// index, and the server's UDP sockets.
+pub struct Destinations {
+    tracks: Arc<[(usize, Delivery)]>,
     udp: Option<Arc<UdpPlane>>,
+}
+
+impl Destinations {
+    /// Sends the packets of file track `i` to the delivery paired with `i`.
+    pub fn new(tracks: Arc<[(usize, Delivery)]>, udp: Option<Arc<UdpPlane>>) -> Destinations {
+        Destinations { tracks, udp }
+    }
+
+    /// Sends `packets` in order: runs going to one UDP address in batches,
+    /// interleaved ones through their connection's queue.
+    async fn send(&self, packets: &[PacketParts]) -> Result<(), SendError> {
+        let mut rest = packets;
+        while let Some(first) = rest.first() {
+            let delivery = self
+                .tracks
+                .iter()
+                .find(|(index, _)| *index == first.track)
+                .map(|(_, delivery)| delivery);
+            match delivery {
+                None => rest = &rest[1..],
+                Some(Delivery::Udp { rtp, rtcp }) => {
+                    let rtp_kind = first.kind == PacketKind::Rtp;
+                    let dest = if rtp_kind { rtp } else { rtcp };
+                    let run = rest
+                        .iter()
+                        .take_while(|p| p.track == first.track && p.kind == first.kind)
+                        .count();
+                    if let Some(pair) = self.udp.as_deref().and_then(|u| u.pair_for(dest)) {
+                        let socket = if rtp_kind { &pair.rtp } else { &pair.rtcp };
+                        udp::send_many(socket, *dest, &rest[..run]).await;
+                    }
+                    rest = &rest[run..];
+                }
+                Some(Delivery::Interleaved { sink, rtp, rtcp }) => {
+                    let channel = if first.kind == PacketKind::Rtp {
+                        *rtp
+                    } else {
+                        *rtcp
+                    };
+                    sink.send_data(Outgoing::Interleaved {
+                        channel,
+                        head: first.head.clone(),
+                        body: first.body.clone(),
+                    })
+                    .await?;
+                    rest = &rest[1..];
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a playback task needs besides its source.
+struct Playback {
+    /// The send time of the packet that goes out when the task starts.
+    origin_send: Duration,
+    /// The send time at which the requested range ends.
+    end: Option<Duration>,
+    destinations: Destinations,
     cancel: CancellationToken,
+    /// Send RTCP BYE when stopped (the session is ending).
     bye: Arc<AtomicBool>,
     label: String,
 }
 
-impl Link {
-    /// Sends track `i`'s packets to `outputs[i]`; `label` names the session
-    /// in logs.
-    pub fn new(outputs: Arc<[Delivery]>, udp: Option<Arc<UdpPlane>>, label: String) -> Link {
-        Link {
-            outputs,
-            udp,
-            cancel: CancellationToken::new(),
-            bye: Arc::new(AtomicBool::new(false)),
-            label,
-        }
-    }
-}
-
-async fn run(
-    stopped: Stopped,
-    origin_send: Duration,
-    link: Link,
-    end: Option<Duration>,
-) -> Option<Stopped> {
-    let Stopped {
-        source,
-        mut pending,
-        ended: _,
-    } = stopped;
-    let label = &link.label;
+async fn run(playback: Playback, source: Source) -> Option<Source> {
+    let Playback {
+        origin_send,
+        end,
+        destinations,
+        cancel,
+        bye,
+        label,
+    } = playback;
+    let mut pending: VecDeque<PacketParts> = VecDeque::new();
     let mut source = Some(source);
     let mut fetch: Option<Fetch> = None;
     let mut more = true;
     let origin = Instant::now();
     let mut worst_late = Duration::ZERO;
+    // The send time of the latest packet sent.
+    let mut last_sent = origin_send;
     // The packets of one send time, sent together.
-    let mut batch: Vec<Timed> = Vec::new();
-    let sender = Sender {
-        outputs: &link.outputs,
-        udp: link.udp.as_deref(),
-    };
+    let mut batch: Vec<PacketParts> = Vec::new();
     let outcome = loop {
-        let send_now = origin_send + origin.elapsed();
-        let buffered_to = pending.back().map_or(send_now, |p| p.at);
-        if more && fetch.is_none() && buffered_to.saturating_sub(send_now) < REFILL_BELOW {
+        // What is buffered is measured from the next packet to send, not
+        // from the clock: a task that falls behind (an overloaded machine)
+        // holds READ_AHEAD of media, not all it is late by.
+        let next_to_send = pending.front().map_or(last_sent, |p| p.send_time);
+        let buffered_to = pending.back().map_or(last_sent, |p| p.send_time);
+        if more && fetch.is_none() && buffered_to.saturating_sub(next_to_send) < REFILL_BELOW {
             if let Some(mut s) = source.take() {
-                let until = buffered_to.max(send_now) + READ_AHEAD;
+                let until = buffered_to + READ_AHEAD;
                 fetch = Some(tokio::task::spawn_blocking(move || {
                     let mut batch = VecDeque::new();
                     let result = s.fill(until, &mut batch);
@@ -219,20 +192,20 @@ async fn run(
             }
         }
         let next_at = match pending.front() {
-            Some(p) if end.is_some_and(|end| p.at >= end) => break Outcome::RangeEnded,
-            Some(p) => p.at,
+            Some(p) if end.is_some_and(|end| p.send_time >= end) => break Outcome::RangeEnded,
+            Some(p) => p.send_time,
             // Nothing buffered or coming: the stream ended (or failed).
             None if fetch.is_none() => break Outcome::Ended,
+            // Nothing to send until the read in flight returns: wait on it.
             None => Duration::MAX,
         };
-        // Nothing to send until the read in flight returns: wait on it.
         let due = origin
             .checked_add(next_at.saturating_sub(origin_send))
             .unwrap_or_else(|| origin + Duration::from_secs(86_400 * 365));
         tokio::select! {
             biased;
-            () = link.cancel.cancelled() => break Outcome::Stopped,
-            joined = async { fetch.as_mut().expect("checked").await }, if fetch.is_some() => {
+            () = cancel.cancelled() => break Outcome::Stopped,
+            Some(joined) = OptionFuture::from(fetch.as_mut()) => {
                 fetch = None;
                 let Ok((s, mut batch, result)) = joined else {
                     tracing::error!("{label}: the reader task failed");
@@ -249,25 +222,16 @@ async fn run(
                 worst_late = worst_late.max(origin.elapsed().saturating_sub(next_at - origin_send));
                 // Everything due by now goes out together (the packets of
                 // one frame share a send time).
-                while let Some(p) = pending.front_mut() {
-                    if p.at > next_at || end.is_some_and(|end| p.at >= end) {
+                while let Some(p) = pending.front() {
+                    if p.send_time > next_at || end.is_some_and(|end| p.send_time >= end) {
                         break;
                     }
-                    if p.kind == Kind::Rtcp && !p.deferred && is_bye(&p.data) {
-                        // The stream's BYE shares the last packet's send
-                        // time; a receiver that ends on BYE while the last
-                        // packets still wait in its RTP socket (ffmpeg and
-                        // GStreamer over UDP, on a loaded machine) would
-                        // drop them.
-                        p.at += BYE_GRACE;
-                        p.deferred = true;
-                        break;
-                    }
-                    batch.push(pending.pop_front().expect("front exists"));
+                    batch.extend(pending.pop_front());
                 }
-                if let Err(SendError::Closed) = sender.send(&batch).await {
+                last_sent = batch.last().map_or(last_sent, |p| p.send_time);
+                if let Err(SendError::Closed) = destinations.send(&batch).await {
                     tracing::debug!("{label}: connection gone, stopping");
-                    link.cancel.cancel();
+                    cancel.cancel();
                 }
                 batch.clear();
             }
@@ -283,69 +247,16 @@ async fn run(
         "{label}: playback {outcome:?}, latest packet {} ms late",
         worst_late.as_millis()
     );
-    if outcome == Outcome::RangeEnded || link.bye.load(Ordering::Relaxed) {
-        let reason = if outcome == Outcome::RangeEnded {
-            "end of range"
-        } else {
-            "session ended"
-        };
-        let _ = sender.send(&source.bye(reason)).await;
+    let reason = match outcome {
+        Outcome::RangeEnded => Some("end of range"),
+        _ if bye.load(Ordering::Relaxed) => Some("session ended"),
+        _ => None,
+    };
+    // Packets read ahead go back: a resumed PLAY sends them, a seek or the
+    // BYE reuses their sequence numbers.
+    source.unread(pending);
+    if let Some(reason) = reason {
+        let _ = destinations.send(&source.bye(reason)).await;
     }
-    if outcome != Outcome::Stopped {
-        pending.clear();
-    }
-    Some(Stopped {
-        source,
-        pending,
-        ended: outcome != Outcome::Stopped,
-    })
-}
-
-struct Sender<'a> {
-    outputs: &'a [Delivery],
-    udp: Option<&'a UdpPlane>,
-}
-
-impl Sender<'_> {
-    /// Sends `packets` in order: runs going to one UDP address in batches,
-    /// interleaved ones through their connection's queue.
-    async fn send(&self, packets: &[Timed]) -> Result<(), SendError> {
-        let mut rest = packets;
-        while let Some(first) = rest.first() {
-            let Some(output) = self.outputs.get(first.track) else {
-                rest = &rest[1..];
-                continue;
-            };
-            match output {
-                Delivery::Udp { rtp, rtcp } => {
-                    let dest = if first.kind == Kind::Rtp { rtp } else { rtcp };
-                    let run = rest
-                        .iter()
-                        .take_while(|p| p.track == first.track && p.kind == first.kind)
-                        .count();
-                    if let Some(pair) = self.udp.and_then(|u| u.pair_for(dest)) {
-                        let socket = if first.kind == Kind::Rtp {
-                            &pair.rtp
-                        } else {
-                            &pair.rtcp
-                        };
-                        let datagrams: Vec<&[u8]> =
-                            rest[..run].iter().map(|p| &p.data[..]).collect();
-                        udp::send_many(socket, *dest, &datagrams).await;
-                    }
-                    rest = &rest[run..];
-                }
-                Delivery::Interleaved { sink, rtp, rtcp } => {
-                    let channel = if first.kind == Kind::Rtp { *rtp } else { *rtcp };
-                    sink.send_data(Outgoing::Data {
-                        channel,
-                        payload: first.data.clone(),
-                    })
-                    .await?;
-                    rest = &rest[1..];
-                }
-            }
-        }
-        Ok(())
-    }
+    Some(source)
 }

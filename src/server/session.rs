@@ -18,7 +18,8 @@ use tokio::time::Instant;
 
 use super::catalog::Media;
 use super::connection::ConnSink;
-use super::playback::{Player, Stopped};
+use super::playback::Player;
+use super::source::Source;
 
 /// How media of one track reaches the client.
 #[derive(Clone)]
@@ -58,8 +59,8 @@ pub enum PlayState {
     Ready,
     /// A playback task is running (or has run to the end of the media).
     Playing(Player),
-    /// Paused: the reader and the packets not yet sent, kept for resuming.
-    Paused(Box<Stopped>),
+    /// Paused: the reader, with the packets not yet sent, kept for resuming.
+    Paused(Box<Source>),
 }
 
 /// What a session's requests change, under one lock.

@@ -7,31 +7,21 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::rtp::{rtcp, SenderOptions};
-use crate::stream::{self, MediaStream, PacketKind, RtpInfo, StreamConfig, StreamError};
-
-use super::playback::{Kind, Timed};
+use crate::rtp::SenderOptions;
+use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
 /// File bytes read at a time: a few hundred milliseconds of a 2 Mbit/s
 /// stream, so a playing session holds about this much of its file.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// A session's packet source. Its methods read the file: call them on the
-/// blocking pool.
+/// The most packet bytes one [`Source::fill`] returns, whatever their send
+/// times: a file whose timestamps stand still must not be read whole.
+const FILL_BYTES: usize = 4 << 20;
+
+/// A session's packet source. The methods that read the file (`open`,
+/// `fill`, `seek`, `cue`) belong on the blocking pool.
 pub struct Source {
     stream: MediaStream,
-    /// File track index of each position in the session's track list.
-    tracks: Vec<usize>,
-}
-
-/// Where playback starts, as PLAY's response needs it.
-pub struct Start {
-    /// The presentation time of the first packet (`Range: npt=`).
-    pub npt: Duration,
-    /// The send time of the first packet: it goes out now.
-    pub send_time: Duration,
-    /// Fallback RTP-Info of tracks with nothing left to send.
-    pub rtp_info: Vec<RtpInfo>,
 }
 
 impl Source {
@@ -62,25 +52,27 @@ impl Source {
         };
         Ok(Source {
             stream: MediaStream::new(demuxer, config)?,
-            tracks: tracks.iter().map(|(index, _)| *index).collect(),
         })
     }
 
     /// Appends the packets due up to send time `until` (and the first one
-    /// after it). Returns `false` once the stream has ended (its RTCP BYE
-    /// included) and nothing more comes until a seek.
+    /// after it), at most [`FILL_BYTES`] of them. Returns `false` once the
+    /// stream has ended (its RTCP BYE included) and nothing more comes
+    /// until a seek.
     pub fn fill(
         &mut self,
         until: Duration,
-        out: &mut VecDeque<Timed>,
+        out: &mut VecDeque<PacketParts>,
     ) -> Result<bool, StreamError> {
+        let mut bytes = 0;
         loop {
-            let Some(packet) = self.stream.next_packet()? else {
+            let Some(packet) = self.stream.next_packet_parts()? else {
                 return Ok(false);
             };
             let at = packet.send_time;
-            out.push_back(self.timed(packet));
-            if at > until {
+            bytes += packet.len();
+            out.push_back(packet);
+            if at > until || bytes >= FILL_BYTES {
                 return Ok(true);
             }
         }
@@ -92,75 +84,34 @@ impl Source {
         self.stream.seek(npt)
     }
 
-    /// Starts the wall clock: the packet with send time `first` (the first
-    /// one read ahead, if any) goes out at `now`. Sender reports already read
-    /// ahead are restamped to match (RFC 3550 §6.4.1).
-    pub fn play(&mut self, now: SystemTime, pending: &mut VecDeque<Timed>) -> Start {
-        let probe = self.stream.play(now);
-        let first = pending
-            .front()
-            .map(|p| p.at)
-            .filter(|at| *at <= probe.send_time);
-        let Some(first) = first else {
-            return Start {
-                npt: probe.npt,
-                send_time: probe.send_time,
-                rtp_info: probe.rtp_info,
-            };
-        };
-        // The stream's own position is past what was read ahead: shift the
-        // wall-clock anchor back by the difference.
-        let ahead = probe.send_time - first;
-        let start = self.stream.play(now + ahead);
-        let anchor = now.checked_sub(first).unwrap_or(now);
-        for packet in pending.iter_mut().filter(|p| p.kind == Kind::Rtcp) {
-            restamp_sender_report(packet, anchor);
-        }
-        Start {
-            npt: start.npt.saturating_sub(ahead),
-            send_time: first,
-            rtp_info: start.rtp_info,
-        }
+    /// Reads ahead to each track's first packet, for [`play`](Self::play).
+    pub fn cue(&mut self) -> Result<(), StreamError> {
+        self.stream.cue()
     }
 
-    /// RTCP BYE of every track (RFC 3550 §6.6), stamped at the latest send
-    /// time.
-    pub fn bye(&mut self, reason: &str) -> Vec<Timed> {
+    /// Starts the wall clock: the next packet goes out at `now`. Returns the
+    /// position and RTP-Info of the PLAY response.
+    pub fn play(&mut self, now: SystemTime) -> PlayStart {
+        self.stream.play(now)
+    }
+
+    /// Takes back the packets read ahead and not sent, for the next PLAY.
+    pub fn unread(&mut self, packets: VecDeque<PacketParts>) {
+        self.stream.unread(packets);
+    }
+
+    /// Whether everything was sent (or the reading failed): the next PLAY
+    /// starts over.
+    pub fn has_ended(&self) -> bool {
+        self.stream.has_ended()
+    }
+
+    /// RTCP BYE of every track (RFC 3550 §6.6); the stream ends.
+    pub fn bye(&mut self, reason: &str) -> Vec<PacketParts> {
         self.stream
             .goodbye(reason)
             .into_iter()
-            .map(|p| self.timed(p))
+            .map(PacketParts::from)
             .collect()
     }
-
-    fn timed(&self, packet: stream::OutgoingPacket) -> Timed {
-        Timed {
-            at: packet.send_time,
-            track: self
-                .tracks
-                .iter()
-                .position(|&i| i == packet.track)
-                .unwrap_or(usize::MAX),
-            kind: match packet.kind {
-                PacketKind::Rtp => Kind::Rtp,
-                PacketKind::Rtcp => Kind::Rtcp,
-            },
-            data: packet.data,
-            deferred: false,
-        }
-    }
-}
-
-/// Rewrites the NTP time of a compound RTCP packet that starts with a
-/// sender report (RFC 3550 §6.4.1: bytes 8..16) for wall-clock anchor
-/// `anchor` of send time zero.
-fn restamp_sender_report(packet: &mut Timed, anchor: SystemTime) {
-    const SENDER_REPORT: u8 = 200;
-    if packet.data.len() < 16 || packet.data[1] != SENDER_REPORT {
-        return;
-    }
-    let ntp = rtcp::ntp_timestamp(anchor + packet.at);
-    let mut data = packet.data.to_vec();
-    data[8..16].copy_from_slice(&ntp.to_be_bytes());
-    packet.data = data.into();
 }

@@ -18,6 +18,10 @@ use tokio::net::UdpSocket;
 
 use super::session::{Session, Sessions};
 
+mod send;
+
+pub use send::send_many;
+
 /// Kernel send buffer per socket: bursts of many sessions queue here.
 const SEND_BUFFER: usize = 8 << 20;
 /// Kernel receive buffer per socket (RTCP receiver reports).
@@ -76,9 +80,16 @@ impl UdpPlane {
         self.lock().insert(addr, Arc::downgrade(session));
     }
 
-    /// Forgets `addr`.
-    pub fn unroute(&self, addr: &SocketAddr) {
-        self.lock().remove(addr);
+    /// Stops routing `addr` to `session` (if another session took the
+    /// address since, it keeps it).
+    pub fn unroute(&self, addr: &SocketAddr, session: &Arc<Session>) {
+        let mut routes = self.lock();
+        if routes
+            .get(addr)
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(session)))
+        {
+            routes.remove(addr);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Weak<Session>>> {
@@ -143,77 +154,6 @@ fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
-}
-
-/// Sends `packets` to `dest`, many per system call where the platform has
-/// `sendmmsg` (Linux): the packets of one video frame go out together, so a
-/// thousand sessions cost a fraction of the calls. A datagram the kernel
-/// refuses (e.g. ICMP port unreachable from a departed client) is dropped:
-/// loss is UDP's nature.
-pub async fn send_many(socket: &UdpSocket, dest: SocketAddr, packets: &[&[u8]]) {
-    let mut rest = packets;
-    while !rest.is_empty() {
-        match socket.try_io(tokio::io::Interest::WRITABLE, || {
-            send_some(socket, dest, rest)
-        }) {
-            Ok(sent) => rest = &rest[sent.max(1).min(rest.len())..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if socket.writable().await.is_err() {
-                    return;
-                }
-            }
-            // Skip the datagram that failed and go on with the others.
-            Err(_) => rest = &rest[1..],
-        }
-    }
-}
-
-/// One `sendmmsg(2)` of as many of `packets` as the kernel takes.
-#[cfg(target_os = "linux")]
-fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[&[u8]]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    /// The most datagrams one call hands over (UIO_MAXIOV is 1024).
-    const BATCH: usize = 64;
-    let addr = socket2::SockAddr::from(dest);
-    let packets = &packets[..packets.len().min(BATCH)];
-    let mut iovecs: Vec<libc::iovec> = packets
-        .iter()
-        .map(|p| libc::iovec {
-            iov_base: p.as_ptr() as *mut libc::c_void,
-            iov_len: p.len(),
-        })
-        .collect();
-    let mut messages: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .map(|iov| {
-            // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
-            let mut message: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            message.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
-            message.msg_hdr.msg_namelen = addr.len();
-            message.msg_hdr.msg_iov = iov;
-            message.msg_hdr.msg_iovlen = 1;
-            message
-        })
-        .collect();
-    let count = u32::try_from(messages.len()).unwrap_or(u32::MAX);
-    // SAFETY: every header points at `addr` and at one iovec of `iovecs`,
-    // each describing a live slice of `packets`; all outlive the call, and
-    // the kernel only reads them.
-    let sent = unsafe {
-        libc::sendmmsg(
-            socket.as_raw_fd(),
-            messages.as_mut_ptr(),
-            count,
-            libc::MSG_DONTWAIT,
-        )
-    };
-    usize::try_from(sent).map_err(|_| io::Error::last_os_error())
-}
-
-/// Elsewhere: one `sendto` a datagram.
-#[cfg(not(target_os = "linux"))]
-fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[&[u8]]) -> io::Result<usize> {
-    socket.try_send_to(packets[0], dest).map(|_| 1)
 }
 
 /// The wildcard address of each family the machine supports, for a server

@@ -1,0 +1,141 @@
+//! PLAY and PAUSE (RFC 2326 §10.5, §10.6): a session's reader cued on the
+//! blocking pool, then a playback task that sends its packets in time.
+
+use std::time::{Duration, SystemTime};
+
+use crate::stream::StreamError;
+
+use super::{error, Ctx, Handled};
+use crate::server::message::{Response, Status};
+use crate::server::playback::{Destinations, Player};
+use crate::server::range::{self, PlayRange};
+use crate::server::session::{Control, PlayState};
+use crate::server::source::Source;
+
+impl Ctx<'_> {
+    /// §10.5: starts or resumes playback, seeking when a `Range` asks for it.
+    pub(super) async fn play(&self) -> Handled {
+        let session = self.session()?;
+        self.track_scope(&session).await?;
+        let requested = match self.request.header("Range") {
+            Some(value) => range::parse(value).map_err(|why| {
+                tracing::debug!("PLAY range refused: {why}");
+                error(Status::INVALID_RANGE)
+            })?,
+            None => PlayRange::default(),
+        };
+        let duration = session.media.duration;
+        if requested.start.is_some_and(|s| s > duration) {
+            return Err(error(Status::INVALID_RANGE));
+        }
+        let mut control = session.control.lock().await;
+        if control.closed {
+            return Err(error(Status::SESSION_NOT_FOUND));
+        }
+        if control.tracks.is_empty() {
+            return Err(error(Status::INVALID_STATE));
+        }
+        let previous = take_source(&mut control).await;
+        let tracks: Vec<(usize, u32)> = control.tracks.iter().map(|t| (t.index, t.ssrc)).collect();
+        let file = session.file.clone();
+        let looping = self.shared.config.looping;
+        let peer = session.peer;
+        let restart = previous.as_ref().is_none_or(|p| p.has_ended());
+        let seek_to = requested.start.or(restart.then_some(Duration::ZERO));
+        let cued = tokio::task::spawn_blocking(move || {
+            let mut source = match previous {
+                Some(source) => source,
+                None => Source::open(&file, &tracks, looping, peer)?,
+            };
+            if let Some(npt) = seek_to {
+                source.seek(npt)?;
+            }
+            source.cue()?;
+            Ok::<_, StreamError>(source)
+        })
+        .await
+        .map_err(|_| error(Status::INTERNAL_ERROR))?;
+        let mut source = cued.map_err(|e| {
+            tracing::warn!("{}: cannot play: {e}", session.file.display());
+            error(Status::INTERNAL_ERROR)
+        })?;
+        let start = source.play(SystemTime::now());
+        // RTP-Info names the first packet each track sends (RFC 2326 §12.33).
+        let rtp_info: Vec<String> = control
+            .tracks
+            .iter()
+            .filter_map(|track| {
+                let info = start.rtp_info.iter().find(|i| i.track == track.index)?;
+                Some(format!(
+                    "url={};seq={};rtptime={}",
+                    session.track_url(track.index),
+                    info.sequence,
+                    info.rtptime
+                ))
+            })
+            .collect();
+        let end = requested
+            .end
+            .filter(|e| e.saturating_add(Duration::from_millis(1)) < duration);
+        // Open-ended unless the client asked for an end, as live555 answers:
+        // an end rounded to milliseconds would make clients clip the last
+        // fraction of a millisecond of the media.
+        let range = format!(
+            "npt={}-{}",
+            range::npt(start.npt.min(duration)),
+            end.map(range::npt).unwrap_or_default()
+        );
+        let end_send = end.map(|e| start.send_time.saturating_add(e.saturating_sub(start.npt)));
+        let destinations = Destinations::new(
+            control
+                .tracks
+                .iter()
+                .map(|t| (t.index, t.delivery.clone()))
+                .collect(),
+            self.shared.udp.clone(),
+        );
+        control.state = PlayState::Playing(Player::start(
+            source,
+            start.send_time,
+            destinations,
+            end_send,
+            format!("session {}", session.id),
+        ));
+        let mut response = Response::new(Status::OK)
+            .header("Session", self.session_header(&session))
+            .header("Range", range);
+        if !rtp_info.is_empty() {
+            response = response.header("RTP-Info", rtp_info.join(","));
+        }
+        Ok(response)
+    }
+
+    /// §10.6: stops sending, keeping the position for the next PLAY.
+    pub(super) async fn pause(&self) -> Handled {
+        let session = self.session()?;
+        self.track_scope(&session).await?;
+        let mut control = session.control.lock().await;
+        if control.closed {
+            return Err(error(Status::SESSION_NOT_FOUND));
+        }
+        match std::mem::replace(&mut control.state, PlayState::Ready) {
+            PlayState::Ready => return Err(error(Status::INVALID_STATE)),
+            PlayState::Paused(source) => control.state = PlayState::Paused(source),
+            PlayState::Playing(player) => {
+                if let Some(source) = player.stop(false).await {
+                    control.state = PlayState::Paused(Box::new(source));
+                }
+            }
+        }
+        Ok(Response::new(Status::OK).header("Session", self.session_header(&session)))
+    }
+}
+
+/// Takes the play state's reader back, stopping a running task.
+async fn take_source(control: &mut Control) -> Option<Source> {
+    match std::mem::replace(&mut control.state, PlayState::Ready) {
+        PlayState::Ready => None,
+        PlayState::Paused(source) => Some(*source),
+        PlayState::Playing(player) => player.stop(false).await,
+    }
+}

@@ -1,0 +1,185 @@
+//! SETUP (RFC 2326 §10.4): a track of a file on a new or existing session,
+//! over UDP or interleaved on the connection (§12.39).
+
+use std::sync::{Arc, Weak};
+
+use super::{absolute_url, end_session, error, forget_delivery, Ctx, Handled};
+use crate::server::connection::ConnCtx;
+use crate::server::message::{Response, Status};
+use crate::server::session::{Delivery, NewSession, PlayState, Session, SetupTrack};
+use crate::server::transport::{self, Chosen, Lower};
+
+impl Ctx<'_> {
+    /// §10.4: one track per request, on an existing session or a new one.
+    pub(super) async fn setup(&self, conn: &mut ConnCtx) -> Handled {
+        let target = self.target().await?;
+        let media = self.media(&target).await?;
+        let index = match target.track {
+            Some(i) => i,
+            // The aggregate URL of a single-track file names its track.
+            None if media.tracks.len() == 1 => media.tracks[0].index,
+            None => return Err(error(Status::AGGREGATE_NOT_ALLOWED)),
+        };
+        if media.track(index).is_none() {
+            return Err(error(Status::NOT_FOUND));
+        }
+        let offer = self
+            .request
+            .header("Transport")
+            .and_then(transport::choose)
+            .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
+        if offer.lower == Lower::Udp
+            && self
+                .shared
+                .udp
+                .as_ref()
+                .and_then(|u| u.pair_for(&conn.peer))
+                .is_none()
+        {
+            return Err(error(Status::UNSUPPORTED_TRANSPORT));
+        }
+        let url = absolute_url(&self.request.uri, conn);
+        let aggregate_url = match target.track {
+            Some(_) => url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base),
+            None => url.as_str(),
+        }
+        .trim_end_matches('/')
+        .to_owned();
+        let (session, created) = match self.request.session_id() {
+            Some(_) => {
+                let session = self.session()?;
+                if session.file != target.file {
+                    return Err(error(Status::AGGREGATE_NOT_ALLOWED));
+                }
+                (session, false)
+            }
+            None => {
+                let session = self
+                    .shared
+                    .sessions
+                    .create(NewSession {
+                        owner: self.user.clone(),
+                        file: target.file.clone(),
+                        media: Arc::clone(&media),
+                        url: aggregate_url,
+                        peer: conn.peer.ip(),
+                    })
+                    .ok_or_else(|| error(Status::UNAVAILABLE))?;
+                conn.created(&session);
+                (session, true)
+            }
+        };
+        let result = self.add_track(conn, &session, index, offer).await;
+        if result.is_err() && created {
+            end_session(self.shared, &session, false).await;
+        }
+        let chosen = result?;
+        Ok(Response::new(Status::OK)
+            .header("Transport", chosen.to_string())
+            .header("Session", self.session_header(&session)))
+    }
+
+    async fn add_track(
+        &self,
+        conn: &mut ConnCtx,
+        session: &Arc<Session>,
+        index: usize,
+        offer: transport::Offer,
+    ) -> Result<Chosen, Response> {
+        let mut control = session.control.lock().await;
+        if control.closed {
+            return Err(error(Status::SESSION_NOT_FOUND));
+        }
+        match control.state {
+            PlayState::Ready => {}
+            // Adding a track to a paused session: the old reader no longer
+            // matches the track list; playback restarts from the beginning.
+            PlayState::Paused(_) => control.state = PlayState::Ready,
+            PlayState::Playing(_) => return Err(error(Status::INVALID_STATE)),
+        }
+        let ssrc = random_ssrc();
+        let (delivery, chosen) = match offer.lower {
+            Lower::Udp => {
+                let udp = self
+                    .shared
+                    .udp
+                    .as_ref()
+                    .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
+                let client = offer
+                    .client_port
+                    .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
+                let server = udp
+                    .server_ports(&conn.peer)
+                    .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
+                let rtp = std::net::SocketAddr::new(conn.peer.ip(), client.0);
+                let rtcp = std::net::SocketAddr::new(conn.peer.ip(), client.1);
+                (
+                    Delivery::Udp { rtp, rtcp },
+                    Chosen::Udp {
+                        client,
+                        server,
+                        ssrc,
+                    },
+                )
+            }
+            Lower::Tcp => {
+                let channels = free_channels(conn, offer.interleaved, session)
+                    .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
+                conn.interleave(channels, session);
+                (
+                    Delivery::Interleaved {
+                        sink: conn.sink.clone(),
+                        rtp: channels.0,
+                        rtcp: channels.1,
+                    },
+                    Chosen::Tcp { channels, ssrc },
+                )
+            }
+        };
+        let track = SetupTrack {
+            index,
+            ssrc,
+            delivery,
+        };
+        // The old routes go before the new ones come: a client may set a
+        // track up again with the same ports.
+        match control.tracks.iter_mut().find(|t| t.index == index) {
+            Some(existing) => {
+                let old = std::mem::replace(existing, track.clone());
+                forget_delivery(self.shared, session, &old.delivery);
+            }
+            None => control.tracks.push(track.clone()),
+        }
+        if let (Delivery::Udp { rtp, rtcp }, Some(udp)) = (&track.delivery, &self.shared.udp) {
+            udp.route(*rtp, session);
+            udp.route(*rtcp, session);
+        }
+        Ok(chosen)
+    }
+}
+
+/// The requested interleaved channels if free on this connection (or used
+/// by this same session), else the lowest free even pair.
+fn free_channels(
+    conn: &ConnCtx,
+    requested: Option<(u8, u8)>,
+    session: &Arc<Session>,
+) -> Option<(u8, u8)> {
+    let free = |c: u8| match conn.channels.get(&c).and_then(Weak::upgrade) {
+        None => true,
+        Some(owner) => Arc::ptr_eq(&owner, session),
+    };
+    if let Some((rtp, rtcp)) = requested {
+        if rtp != rtcp && free(rtp) && free(rtcp) {
+            return Some((rtp, rtcp));
+        }
+    }
+    (0..=254u8)
+        .step_by(2)
+        .find(|&c| free(c) && free(c + 1))
+        .map(|c| (c, c + 1))
+}
+
+fn random_ssrc() -> u32 {
+    getrandom::u32().unwrap_or(0x4d54_4f4f)
+}

@@ -1,0 +1,127 @@
+//! A TCP client that stops reading its interleaved connection: the server
+//! disconnects it after `stall_timeout`, which ends its session, while
+//! another client's session plays on undisturbed.
+
+mod common;
+mod serve_common;
+
+use std::time::{Duration, Instant};
+
+use serve_common::{Item, Rtsp, TestServer};
+
+/// A WAV file of `seconds` of 16-bit PCM, 8 channels at 96 kHz (12 Mbit/s:
+/// a stalled connection's buffers fill within seconds), a quiet ramp.
+fn loud_wav(seconds: u32) -> Vec<u8> {
+    const CHANNELS: u16 = 8;
+    const RATE: u32 = 96_000;
+    let block = u32::from(CHANNELS) * 2;
+    let data_len = RATE * seconds * block;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&CHANNELS.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * block).to_le_bytes());
+    wav.extend_from_slice(&(block as u16).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.extend((0..data_len / 2).flat_map(|i| ((i % 512) as i16).to_le_bytes()));
+    wav
+}
+
+fn play_tcp(server: &TestServer, c: &mut Rtsp, url: &str) -> String {
+    let setup = c.request(
+        "SETUP",
+        url,
+        &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+    );
+    assert_eq!(setup.status, 200, "{setup:?}");
+    let id = setup.session();
+    let play = c.request("PLAY", url, &[("Session", &id)]);
+    assert_eq!(play.status, 200, "{play:?}\n{}", server.log());
+    id
+}
+
+#[test]
+fn a_client_that_stops_reading_is_disconnected_without_harm_to_others() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("loud.wav"), loud_wav(1)).unwrap();
+    let config = dir.path().with_extension("yaml");
+    std::fs::write(&config, "stall_timeout: 1\n").unwrap();
+    let server = TestServer::start_in(dir, &["--loop", "--config", config.to_str().unwrap()]);
+    let url = server.url("loud.wav");
+
+    // Plays, then reads nothing more.
+    let mut stalled = Rtsp::connect_with_receive_buffer(server.port, 4096);
+    let stalled_id = play_tcp(&server, &mut stalled, &url);
+
+    // Plays and reads on: 96 kHz in packets of 1440 bytes (90 samples of 8
+    // channels), each due at its timestamp.
+    let mut reader = server.connect();
+    let reader_id = play_tcp(&server, &mut reader, &url);
+    let started = Instant::now();
+    let mut first: Option<(Instant, u32)> = None;
+    let mut last_seq: Option<u16> = None;
+    let mut packets = 0u64;
+    let mut worst = Duration::ZERO;
+    let stalled_gone = loop {
+        let Some(item) = reader.read_item() else {
+            panic!("the reading client's connection closed:\n{}", server.log())
+        };
+        let Item::Frame(0, p) = item else { continue };
+        let seq = u16::from_be_bytes([p[2], p[3]]);
+        let ts = u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+        if let Some(last) = last_seq {
+            assert_eq!(seq, last.wrapping_add(1), "a packet lost");
+        }
+        last_seq = Some(seq);
+        packets += 1;
+        let now = Instant::now();
+        let (t0, ts0) = *first.get_or_insert((now, ts));
+        let media = Duration::from_secs_f64(f64::from(ts.wrapping_sub(ts0)) / 96_000.0);
+        worst = worst.max(now.duration_since(t0).abs_diff(media));
+        // Read on until the stalled client has been dealt with, and a
+        // second more.
+        if started.elapsed() > Duration::from_secs(30) {
+            panic!("the stalled client is still connected:\n{}", server.log());
+        }
+        if packets.is_multiple_of(100) && server.log().contains("read nothing for 1s") {
+            break Instant::now();
+        }
+    };
+    while stalled_gone.elapsed() < Duration::from_secs(1) {
+        if let Some(Item::Frame(0, p)) = reader.read_item() {
+            let seq = u16::from_be_bytes([p[2], p[3]]);
+            assert_eq!(
+                Some(seq),
+                last_seq.map(|s| s.wrapping_add(1)),
+                "a packet lost"
+            );
+            last_seq = Some(seq);
+            packets += 1;
+        }
+    }
+    eprintln!(
+        "stalled client cut after {:?}; {packets} packets read, up to {worst:?} off time",
+        stalled_gone.duration_since(started)
+    );
+    assert!(packets > 1000, "{packets} packets");
+    assert!(
+        worst < Duration::from_millis(100),
+        "the reading client's packets were up to {worst:?} off their time"
+    );
+
+    // The stalled client's connection is closed (once what the kernel
+    // holds is read) and its session ended; the other session lives.
+    assert!(stalled.is_closed(Duration::from_secs(5)));
+    let mut other = server.connect();
+    let gone = other.request("GET_PARAMETER", &url, &[("Session", &stalled_id)]);
+    assert_eq!(gone.status, 454);
+    let alive = other.request("GET_PARAMETER", &url, &[("Session", &reader_id)]);
+    assert_eq!(alive.status, 200);
+    let _ = std::fs::remove_file(config);
+}
