@@ -10,6 +10,7 @@ mod serve;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// Stream media files over RTSP/RTP: an on-demand RTSP server, a prober and
@@ -37,7 +38,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     logging::init(
         cli.quiet,
         cli.verbose,
@@ -65,5 +69,57 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Help and version go out as clap writes them; a usage error becomes the
+/// contract's one `error:` line (clap's usage block and hint dropped) with
+/// clap's exit status 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!("error: no subcommand given (see 'mediatool --help')");
+        }
+        _ => eprintln!("error: {}", one_line_usage_error(&e.render().to_string())),
+    }
+    ExitCode::from(2)
+}
+
+/// clap's message without its `error:` prefix, `Usage:` block and `--help`
+/// hint, its paragraphs joined by "; " and their lines by spaces: "the
+/// following required arguments were not provided: <FILE>".
+fn one_line_usage_error(rendered: &str) -> String {
+    let message = rendered.trim();
+    let message = message.strip_prefix("error:").unwrap_or(message);
+    let paragraphs: Vec<String> = message
+        .split("\n\n")
+        .filter(|p| !p.starts_with("Usage:") && !p.starts_with("For more information"))
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    format!("{} (see --help)", paragraphs.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        for args in [
+            &["mediatool", "probe"][..],
+            &["mediatool", "probe", "--bogus", "x"],
+            &["mediatool", "probe", "--format", "xml", "f"],
+            &["mediatool", "serve", "--port", "abc"],
+            &["mediatool", "frob"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            let line = one_line_usage_error(&e.render().to_string());
+            assert!(!line.contains('\n'), "{args:?}: {line}");
+            assert!(!line.contains("Usage:"), "{args:?}: {line}");
+            assert!(!line.starts_with("error"), "{args:?}: {line}");
+        }
+        let e = Cli::try_parse_from(["mediatool", "probe"]).unwrap_err();
+        assert!(one_line_usage_error(&e.render().to_string()).contains("<FILE>"));
     }
 }

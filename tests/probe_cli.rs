@@ -156,3 +156,32 @@ fn readers_end_at_their_first_error() {
     assert!(reader.read_unit().unwrap().is_some());
     assert_eq!(units, 2);
 }
+
+/// Usage errors (clap's) follow the contract too: one `error:` line, exit 2,
+/// no usage block; help still prints in full on stdout.
+#[test]
+fn usage_errors_are_one_line() {
+    for args in [
+        &[][..],
+        &["probe"],
+        &["probe", "--format", "xml", "f"],
+        &["nope"],
+    ] {
+        let out = Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+    let help = Command::cargo_bin("mediatool")
+        .unwrap()
+        .args(["probe", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--sdp"));
+}
