@@ -5,27 +5,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-
-fn ffprobe(path: &Path) -> Vec<Value> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "ffprobe failed on {}", path.display());
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["streams"].as_array().cloned().unwrap_or_default()
-}
 
 fn ours(path: &Path) -> Result<Value, String> {
     let out = assert_cmd::Command::cargo_bin("mediatool")
@@ -59,7 +40,7 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
     let mut failures = Vec::new();
     for file in common::media_fixtures() {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let theirs = ffprobe(&file);
+        let theirs = common::ffprobe_streams(&file);
         let report = match ours(&file) {
             Ok(report) => report,
             Err(e) => {
