@@ -52,6 +52,13 @@ pub struct ServeArgs {
     /// Restart files at their end instead of ending the stream.
     #[arg(long = "loop")]
     pub looping: bool,
+    /// Offer multicast: each track a client sets up with multicast gets its
+    /// own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461].
+    #[arg(long, value_name = "A.B.C.D/N")]
+    pub multicast: Option<String>,
+    /// IP TTL of multicast packets [default: 1].
+    #[arg(long, value_name = "N")]
+    pub multicast_ttl: Option<u8>,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -111,6 +118,8 @@ impl ServeArgs {
             rtp_port: None,
             max_sessions: None,
             stall_timeout: None,
+            multicast: self.multicast.clone(),
+            multicast_ttl: self.multicast_ttl,
         })
     }
 }

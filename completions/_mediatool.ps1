@@ -48,6 +48,8 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Require authentication as NAME:PASSWORD (repeatable)')
             [CompletionResult]::new('--realm', '--realm', [CompletionResultType]::ParameterName, 'Digest authentication realm [default: mediatool]')
             [CompletionResult]::new('--reclaim', '--reclaim', [CompletionResultType]::ParameterName, 'Idle session timeout in seconds, 0 = never [default: 65]')
+            [CompletionResult]::new('--multicast', '--multicast', [CompletionResultType]::ParameterName, 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]')
+            [CompletionResult]::new('--multicast-ttl', '--multicast-ttl', [CompletionResultType]::ParameterName, 'IP TTL of multicast packets [default: 1]')
             [CompletionResult]::new('--srtp', '--srtp', [CompletionResultType]::ParameterName, 'SRTP (RTP/SAVP) media on RTSPS sessions [default: on when TLS is on]')
             [CompletionResult]::new('--no-srtp', '--no-srtp', [CompletionResultType]::ParameterName, 'Plain RTP media even on RTSPS sessions')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Restart files at their end instead of ending the stream')

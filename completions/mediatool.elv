@@ -44,6 +44,8 @@ set edit:completion:arg-completer[mediatool] = {|@words|
             cand --user 'Require authentication as NAME:PASSWORD (repeatable)'
             cand --realm 'Digest authentication realm [default: mediatool]'
             cand --reclaim 'Idle session timeout in seconds, 0 = never [default: 65]'
+            cand --multicast 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]'
+            cand --multicast-ttl 'IP TTL of multicast packets [default: 1]'
             cand --srtp 'SRTP (RTP/SAVP) media on RTSPS sessions [default: on when TLS is on]'
             cand --no-srtp 'Plain RTP media even on RTSPS sessions'
             cand --loop 'Restart files at their end instead of ending the stream'

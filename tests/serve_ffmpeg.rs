@@ -6,7 +6,7 @@ mod serve_common;
 
 use std::process::{Command, Output};
 
-use serve_common::{framecrc_count, references, TestServer};
+use serve_common::{framecrc_count, references, Reference, TestServer};
 
 /// `ffmpeg -rtsp_transport T -i URL ... -f framecrc -` (every decoded frame,
 /// timestamps passed through so none is dropped or duplicated).
@@ -34,23 +34,12 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
-#[test]
-fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
-    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
-        return;
-    }
-    let refs = references();
-    assert!(refs.len() >= 10, "too few streamable fixtures: {refs:?}");
-    let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
-    let server = TestServer::with_fixtures(&names, &[]);
-    // Every client at once: the files play in real time.
-    let children: Vec<_> = refs
+/// Runs ffmpeg on every (fixture, transport) at once (the files play in
+/// real time) and says which did not decode whole and cleanly.
+fn decode_concurrently(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<String> {
+    let children: Vec<_> = runs
         .iter()
-        // ffmpeg has no depacketizer for L8 (RFC 3551 §4.5.10, 8-bit PCM):
-        // "Decoder (codec none) not found". GStreamer plays it (serve_gstreamer).
-        .filter(|r| r.codec != "pcm_u8")
-        .flat_map(|r| ["udp", "tcp"].map(|t| (r, t)))
-        .map(|(r, t)| {
+        .map(|&(r, t)| {
             let child = ffmpeg(t, &server.url(&r.name), &[])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -74,8 +63,57 @@ fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
             ));
         }
     }
-    server.assert_no_failures(&failures);
+    failures
 }
+
+#[test]
+fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let refs = references();
+    assert!(refs.len() >= 10, "too few streamable fixtures: {refs:?}");
+    let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
+    let server = TestServer::with_fixtures(&names, &[]);
+    let runs: Vec<(&Reference, &str)> = refs
+        .iter()
+        // ffmpeg has no depacketizer for L8 (RFC 3551 §4.5.10, 8-bit PCM):
+        // "Decoder (codec none) not found". GStreamer plays it (serve_gstreamer).
+        .filter(|r| r.codec != "pcm_u8")
+        .flat_map(|r| ["udp", "tcp"].map(|t| (r, t)))
+        .collect();
+    server.assert_no_failures(&decode_concurrently(&server, &runs));
+}
+
+/// Multicast (`-rtsp_transport udp_multicast`): each session's tracks on
+/// groups of their own. The server listens on all interfaces so the groups
+/// are sent by the routing table's interface, where ffmpeg joins them.
+#[test]
+fn ffmpeg_decodes_over_multicast() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let refs: Vec<Reference> = references()
+        .into_iter()
+        .filter(|r| MULTICAST_FIXTURES.contains(&r.name.as_str()))
+        .collect();
+    assert_eq!(refs.len(), MULTICAST_FIXTURES.len());
+    let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
+    let server = TestServer::with_fixtures(
+        &names,
+        &["--bind", "0.0.0.0", "--multicast", "239.255.78.0/24"],
+    );
+    let runs: Vec<(&Reference, &str)> = refs.iter().map(|r| (r, "udp_multicast")).collect();
+    server.assert_no_failures(&decode_concurrently(&server, &runs));
+}
+
+/// One fixture per payload format family for the multicast runs.
+const MULTICAST_FIXTURES: [&str; 4] = [
+    "h264_bframes.264",
+    "hevc_bframes.265",
+    "audio_48k_mono.aac",
+    "audio_44k_stereo.mp3",
+];
 
 #[test]
 fn ffmpeg_seeks_with_ss() {

@@ -610,3 +610,87 @@ fn a_changed_file_is_described_afresh() {
     let repaired = c.request("DESCRIBE", &url, &[]);
     assert_eq!(without_origin(&repaired.body), without_origin(&before.body));
 }
+
+/// A parameter of a `Transport` header (`name=value`).
+fn transport_param<'a>(transport: &'a str, name: &str) -> Option<&'a str> {
+    transport
+        .split(';')
+        .find_map(|field| field.strip_prefix(name)?.strip_prefix('='))
+}
+
+#[test]
+fn multicast_leases_a_group_of_the_range_per_track_and_sends_there() {
+    let server = TestServer::start(
+        &[AAC],
+        &["--multicast", "239.255.77.0/30", "--multicast-ttl", "2"],
+    );
+    let url = server.url("clip.aac");
+    let mut c = server.connect();
+    // The server decides where media goes: a requested destination, port
+    // and TTL are not followed.
+    let ask = [(
+        "Transport",
+        "RTP/AVP;multicast;destination=192.0.2.99;port=9000-9001;ttl=200",
+    )];
+    let mut leased = Vec::new();
+    for _ in 0..4 {
+        let setup = c.request("SETUP", &url, &ask);
+        assert_eq!(setup.status, 200, "{setup:?}");
+        let transport = setup.header("Transport").unwrap().to_owned();
+        assert!(transport.starts_with("RTP/AVP;multicast;"), "{transport}");
+        assert_eq!(transport_param(&transport, "ttl"), Some("2"), "{transport}");
+        let group: std::net::Ipv4Addr = transport_param(&transport, "destination")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(group.octets()[..3], [239, 255, 77], "{transport}");
+        let (rtp, rtcp) = transport_param(&transport, "port")
+            .unwrap()
+            .split_once('-')
+            .unwrap();
+        let (rtp, rtcp): (u16, u16) = (rtp.parse().unwrap(), rtcp.parse().unwrap());
+        assert!(rtp % 2 == 0 && rtcp == rtp + 1, "{transport}");
+        let ssrc = u32::from_str_radix(transport_param(&transport, "ssrc").unwrap(), 16).unwrap();
+        leased.push((setup.session(), group, rtp, ssrc));
+    }
+    let groups: std::collections::HashSet<_> = leased.iter().map(|l| l.1).collect();
+    let ports: std::collections::HashSet<_> = leased.iter().map(|l| l.2).collect();
+    assert_eq!((groups.len(), ports.len()), (4, 4), "{leased:?}");
+    // The range is used up; unicast still works.
+    assert_eq!(c.request("SETUP", &url, &ask).status, 453);
+    let unicast = c.request("SETUP", &url, &[("Transport", &udp_transport(12000))]);
+    assert_eq!(unicast.status, 200);
+    // A torn-down track gives its group back.
+    let (first, ..) = &leased[0];
+    assert_eq!(
+        c.request("TEARDOWN", &url, &[("Session", first)]).status,
+        200
+    );
+    let again = c.request("SETUP", &url, &ask);
+    assert_eq!(again.status, 200);
+    let transport = again.header("Transport").unwrap().to_owned();
+    let group: std::net::Ipv4Addr = transport_param(&transport, "destination")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(group, leased[0].1, "the only free group");
+
+    // The media goes to the group: the server is bound to 127.0.0.1, so
+    // it leaves by the loopback interface, where this receiver joins.
+    let (session, group, port, ssrc) = &leased[3];
+    let receiver = std::net::UdpSocket::bind((*group, *port)).unwrap();
+    receiver
+        .join_multicast_v4(group, &std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let play = c.request("PLAY", &url, &[("Session", session)]);
+    assert_eq!(play.status, 200);
+    let mut packet = [0u8; 2048];
+    for _ in 0..5 {
+        let len = receiver.recv(&mut packet).expect("no RTP on the group");
+        assert!(len > 12 && packet[0] >> 6 == 2, "not RTP");
+        assert_eq!(u32::from_be_bytes(packet[8..12].try_into().unwrap()), *ssrc);
+    }
+}

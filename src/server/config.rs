@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::auth::User;
+use super::multicast::GroupRange;
 
 /// Settings as written in the YAML file or given as flags; every field is
 /// optional so that flags can be laid over the file. Keys are the flags'
@@ -62,6 +63,12 @@ pub struct Settings {
     /// it is disconnected, ending its interleaved sessions (default 10).
     #[serde(alias = "stall-timeout")]
     pub stall_timeout: Option<u64>,
+    /// IPv4 multicast groups (`A.B.C.D/N`) leased to clients that ask for
+    /// multicast; none: multicast SETUPs get 461.
+    pub multicast: Option<String>,
+    /// IP TTL of multicast packets (default 1: this network only).
+    #[serde(alias = "multicast-ttl")]
+    pub multicast_ttl: Option<u8>,
 }
 
 /// A user in the YAML file.
@@ -120,6 +127,8 @@ impl Settings {
             rtp_port: over.rtp_port.or(self.rtp_port),
             max_sessions: over.max_sessions.or(self.max_sessions),
             stall_timeout: over.stall_timeout.or(self.stall_timeout),
+            multicast: over.multicast.or(self.multicast),
+            multicast_ttl: over.multicast_ttl.or(self.multicast_ttl),
         }
     }
 }
@@ -150,6 +159,8 @@ pub struct ServerConfig {
     /// How long a TCP client may take nothing from a full connection
     /// before it is disconnected.
     pub stall_timeout: Duration,
+    /// The multicast groups and TTL; `None`: no multicast.
+    pub multicast: Option<(GroupRange, u8)>,
 }
 
 /// The default idle timeout (RFC 2326 §12.37 suggests 60 s; live555 uses 65).
@@ -197,6 +208,16 @@ impl TryFrom<Settings> for ServerConfig {
         if stall_timeout == 0 {
             anyhow::bail!("stall_timeout must be at least 1 second");
         }
+        let multicast = match s.multicast {
+            Some(range) => Some((
+                range.parse::<GroupRange>().map_err(anyhow::Error::msg)?,
+                s.multicast_ttl.unwrap_or(1),
+            )),
+            None if s.multicast_ttl.is_some() => {
+                anyhow::bail!("multicast_ttl is set but no multicast range is")
+            }
+            None => None,
+        };
         Ok(ServerConfig {
             dir: s.dir.unwrap_or_else(|| PathBuf::from(".")),
             port: s.port,
@@ -209,6 +230,7 @@ impl TryFrom<Settings> for ServerConfig {
             rtp_port: s.rtp_port.unwrap_or(6970),
             max_sessions: s.max_sessions.unwrap_or(10_000),
             stall_timeout: Duration::from_secs(stall_timeout),
+            multicast,
         })
     }
 }
@@ -222,7 +244,8 @@ mod tests {
         let yaml = "dir: /srv/media\nport: 8554\nbind: 127.0.0.1\nhttp-port: 0\n\
                     users:\n  - alice:pw\n  - {name: bob, password: 'x:y'}\n\
                     realm: home\nbasic_auth: true\nreclaim: 30\nloop: true\n\
-                    rtp_port: 7000\nmax_sessions: 5\nstall_timeout: 3\n";
+                    rtp_port: 7000\nmax_sessions: 5\nstall_timeout: 3\n\
+                    multicast: 239.255.42.0/24\nmulticast_ttl: 4\n";
         let settings = Settings::from_yaml(yaml).unwrap();
         let config = ServerConfig::try_from(settings).unwrap();
         assert_eq!(config.dir, PathBuf::from("/srv/media"));
@@ -246,6 +269,10 @@ mod tests {
         assert_eq!(config.reclaim, Some(Duration::from_secs(30)));
         assert_eq!((config.rtp_port, config.max_sessions), (7000, 5));
         assert_eq!(config.stall_timeout, Duration::from_secs(3));
+        assert_eq!(
+            config.multicast,
+            Some(("239.255.42.0/24".parse().unwrap(), 4))
+        );
     }
 
     #[test]
@@ -272,6 +299,15 @@ mod tests {
         assert!(ServerConfig::try_from(no_colon).is_err());
         let never = Settings::from_yaml("stall_timeout: 0").unwrap();
         assert!(ServerConfig::try_from(never).is_err());
+        for yaml in [
+            "multicast: 10.0.0.0/8",
+            "multicast: 239.1.1.1/40",
+            "multicast_ttl: 3",
+        ] {
+            let settings = Settings::from_yaml(yaml).unwrap();
+            assert!(ServerConfig::try_from(settings).is_err(), "{yaml}");
+        }
+        assert!(Settings::from_yaml("multicast_ttl: 256").is_err());
     }
 
     #[test]
@@ -291,6 +327,7 @@ mod tests {
         assert_eq!(defaults.realm, "mediatool");
         assert!(defaults.users.is_empty() && !defaults.basic_auth);
         assert_eq!(defaults.stall_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.multicast, None);
         let never = ServerConfig::try_from(Settings {
             reclaim: Some(0),
             ..Settings::default()

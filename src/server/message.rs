@@ -139,6 +139,8 @@ impl Status {
     pub const UNSUPPORTED_MEDIA: Status = Status(415);
     /// 451 Parameter Not Understood
     pub const PARAMETER_NOT_UNDERSTOOD: Status = Status(451);
+    /// 453 Not Enough Bandwidth
+    pub const NOT_ENOUGH_BANDWIDTH: Status = Status(453);
     /// 454 Session Not Found
     pub const SESSION_NOT_FOUND: Status = Status(454);
     /// 455 Method Not Valid in This State
@@ -174,6 +176,7 @@ impl Status {
             413 => "Request Entity Too Large",
             415 => "Unsupported Media Type",
             451 => "Parameter Not Understood",
+            453 => "Not Enough Bandwidth",
             454 => "Session Not Found",
             455 => "Method Not Valid in This State",
             457 => "Invalid Range",

@@ -15,6 +15,7 @@ mod connection;
 mod handlers;
 pub mod listener;
 pub mod message;
+pub mod multicast;
 pub mod paths;
 mod playback;
 pub mod range;
@@ -38,6 +39,7 @@ pub use config::{ServerConfig, Settings};
 
 use auth::Authenticator;
 use catalog::Catalog;
+use multicast::GroupPool;
 use session::Sessions;
 use udp::UdpPlane;
 
@@ -49,6 +51,8 @@ struct Shared {
     catalog: Catalog,
     sessions: Arc<Sessions>,
     udp: Option<Arc<UdpPlane>>,
+    /// The groups leased to multicast tracks, when configured.
+    multicast: Option<Arc<GroupPool>>,
     auth: Option<Authenticator>,
     shutdown: CancellationToken,
 }
@@ -72,6 +76,14 @@ impl Server {
         let listeners = listener::bind(&addrs, config.port)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)
             .context("cannot bind the UDP ports for RTP/RTCP")?;
+        let multicast = match config.multicast {
+            Some((range, ttl)) => {
+                udp.enable_multicast(ttl)
+                    .context("cannot set up multicast sending")?;
+                Some(Arc::new(GroupPool::new(range, ttl)))
+            }
+            None => None,
+        };
         let auth = if config.users.is_empty() {
             None
         } else {
@@ -88,6 +100,7 @@ impl Server {
                 catalog: Catalog::default(),
                 sessions,
                 udp: Some(Arc::new(udp)),
+                multicast,
                 auth,
                 shutdown: CancellationToken::new(),
                 config,

@@ -110,7 +110,7 @@ impl Destinations {
                 .map(|(_, delivery)| delivery);
             match delivery {
                 None => rest = &rest[1..],
-                Some(Delivery::Udp { rtp, rtcp }) => {
+                Some(Delivery::Udp { rtp, rtcp, .. }) => {
                     let rtp_kind = first.kind == PacketKind::Rtp;
                     let dest = if rtp_kind { rtp } else { rtcp };
                     let run = rest

@@ -18,18 +18,23 @@ use tokio::time::Instant;
 
 use super::catalog::Media;
 use super::connection::ConnSink;
+use super::multicast::Lease;
 use super::playback::Player;
 use super::source::Source;
 
 /// How media of one track reaches the client.
 #[derive(Clone)]
 pub enum Delivery {
-    /// UDP from the server's shared socket pair to the client's ports.
+    /// UDP from the server's shared socket pair to the client's ports, or
+    /// to a multicast group leased for the track.
     Udp {
-        /// The client's RTP address.
+        /// The client's (or the group's) RTP address.
         rtp: SocketAddr,
-        /// The client's RTCP address.
+        /// The client's (or the group's) RTCP address.
         rtcp: SocketAddr,
+        /// The group's lease, held while the track is set up; `None` for
+        /// unicast.
+        multicast: Option<Arc<Lease>>,
     },
     /// Interleaved on an RTSP connection (RFC 2326 §10.12).
     Interleaved {

@@ -36,14 +36,16 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// Whether this server can deliver media this way.
-    pub fn is_supported(&self) -> bool {
+    /// Whether this server can deliver media this way; multicast only when
+    /// `multicast` (a range of groups is configured), and only over UDP.
+    pub fn is_supported(&self, multicast: bool) -> bool {
         self.profile == "AVP"
-            && !self.multicast
             && !self.record
-            && match self.lower {
-                Lower::Udp => self.client_port.is_some(),
-                Lower::Tcp => true,
+            && match (self.lower, self.multicast) {
+                (Lower::Udp, false) => self.client_port.is_some(),
+                (Lower::Udp, true) => multicast,
+                (Lower::Tcp, false) => true,
+                (Lower::Tcp, true) => false,
             }
     }
 }
@@ -60,12 +62,12 @@ pub fn parse_offers(header: &str) -> Vec<Result<Offer, String>> {
 }
 
 /// The first offer this server supports (§12.39: offers are listed in the
-/// client's order of preference).
-pub fn choose(header: &str) -> Option<Offer> {
+/// client's order of preference); multicast ones only if `multicast`.
+pub fn choose(header: &str, multicast: bool) -> Option<Offer> {
     parse_offers(header)
         .into_iter()
         .filter_map(Result::ok)
-        .find(Offer::is_supported)
+        .find(|offer| offer.is_supported(multicast))
 }
 
 fn parse_offer(text: &str) -> Result<Offer, String> {
@@ -111,7 +113,8 @@ fn parse_offer(text: &str) -> Result<Offer, String> {
                     .any(|m| m.trim().trim_matches('"').eq_ignore_ascii_case("PLAY"))
             }
             // destination, source, ttl, ssrc, layers, port, append...: the
-            // server decides where media goes (the connection's peer).
+            // server decides where media goes (the connection's peer, or a
+            // group it leases: see server::multicast).
             _ => {}
         }
     }
@@ -165,6 +168,17 @@ pub enum Chosen {
         /// The SSRC the server sends with.
         ssrc: u32,
     },
+    /// UDP to a multicast group the server leased for the track.
+    Multicast {
+        /// The group.
+        group: std::net::Ipv4Addr,
+        /// The RTP and RTCP ports.
+        ports: (u16, u16),
+        /// The packets' IP TTL.
+        ttl: u8,
+        /// The SSRC the server sends with.
+        ssrc: u32,
+    },
     /// Interleaved on the RTSP connection.
     Tcp {
         /// The RTP and RTCP channels.
@@ -186,6 +200,16 @@ impl fmt::Display for Chosen {
                 "RTP/AVP;unicast;client_port={}-{};server_port={}-{};ssrc={ssrc:08X};mode=\"PLAY\"",
                 client.0, client.1, server.0, server.1
             ),
+            Chosen::Multicast {
+                group,
+                ports,
+                ttl,
+                ssrc,
+            } => write!(
+                f,
+                "RTP/AVP;multicast;destination={group};port={}-{};ttl={ttl};ssrc={ssrc:08X};mode=\"PLAY\"",
+                ports.0, ports.1
+            ),
             Chosen::Tcp { channels, ssrc } => write!(
                 f,
                 "RTP/AVP/TCP;unicast;interleaved={}-{};ssrc={ssrc:08X};mode=\"PLAY\"",
@@ -202,20 +226,20 @@ mod tests {
     #[test]
     fn offers_of_real_clients() {
         // ffmpeg UDP, ffmpeg TCP, GStreamer, VLC/live555, retina.
-        let ffmpeg = choose("RTP/AVP/UDP;unicast;client_port=20000-20001").unwrap();
+        let ffmpeg = choose("RTP/AVP/UDP;unicast;client_port=20000-20001", false).unwrap();
         assert_eq!(
             (ffmpeg.lower, ffmpeg.client_port),
             (Lower::Udp, Some((20000, 20001)))
         );
-        let tcp = choose("RTP/AVP/TCP;unicast;interleaved=0-1").unwrap();
+        let tcp = choose("RTP/AVP/TCP;unicast;interleaved=0-1", false).unwrap();
         assert_eq!((tcp.lower, tcp.interleaved), (Lower::Tcp, Some((0, 1))));
-        let gst = choose("RTP/AVP;unicast;client_port=5000-5001;mode=\"PLAY\"").unwrap();
+        let gst = choose("RTP/AVP;unicast;client_port=5000-5001;mode=\"PLAY\"", false).unwrap();
         assert_eq!(gst.client_port, Some((5000, 5001)));
-        let no_unicast = choose("RTP/AVP;client_port=4588-4589").unwrap();
+        let no_unicast = choose("RTP/AVP;client_port=4588-4589", false).unwrap();
         assert_eq!(no_unicast.client_port, Some((4588, 4589)));
-        let single = choose("RTP/AVP;unicast;client_port=7000").unwrap();
+        let single = choose("RTP/AVP;unicast;client_port=7000", false).unwrap();
         assert_eq!(single.client_port, Some((7000, 7001)));
-        let tcp_no_channels = choose("RTP/AVP/TCP;unicast").unwrap();
+        let tcp_no_channels = choose("RTP/AVP/TCP;unicast", false).unwrap();
         assert_eq!(tcp_no_channels.interleaved, None);
     }
 
@@ -224,12 +248,32 @@ mod tests {
         // GStreamer lists SAVP and multicast before plain UDP.
         let header = "RTP/SAVP;unicast;client_port=1-2,RTP/AVP;multicast;port=3-4,\
                       RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=0-1";
-        assert_eq!(choose(header).unwrap().client_port, Some((5000, 5001)));
+        assert_eq!(
+            choose(header, false).unwrap().client_port,
+            Some((5000, 5001))
+        );
         // A malformed first offer does not hide the next one.
         let header = "RTP/AVP;unicast;client_port=99999-0, RTP/AVP/TCP;interleaved=2-3";
         let offers = parse_offers(header);
         assert!(offers[0].is_err());
-        assert_eq!(choose(header).unwrap().interleaved, Some((2, 3)));
+        assert_eq!(choose(header, false).unwrap().interleaved, Some((2, 3)));
+    }
+
+    #[test]
+    fn multicast_is_chosen_only_when_configured() {
+        // ffmpeg `-rtsp_transport udp_multicast`, GStreamer `udp-mcast`.
+        for header in [
+            "RTP/AVP;multicast",
+            "RTP/AVP;multicast;destination=224.2.0.1;port=3456-3457;ttl=16",
+        ] {
+            let offer = choose(header, true).unwrap();
+            assert!(offer.multicast && offer.lower == Lower::Udp, "{header}");
+            assert_eq!(choose(header, false), None, "{header}");
+        }
+        assert_eq!(choose("RTP/AVP/TCP;multicast;interleaved=0-1", true), None);
+        // A client preferring unicast still gets unicast.
+        let header = "RTP/AVP;unicast;client_port=5000-5001,RTP/AVP;multicast";
+        assert!(!choose(header, true).unwrap().multicast);
     }
 
     #[test]
@@ -244,7 +288,7 @@ mod tests {
             "RAW/RAW/UDP;unicast;client_port=1-2",
             "x-real-rdt/udp;client_port=6970",
         ] {
-            assert_eq!(choose(header), None, "{header}");
+            assert_eq!(choose(header, false), None, "{header}");
         }
     }
 
@@ -272,7 +316,7 @@ mod tests {
                 }
             }
         }
-        let quoted = choose("RTP/AVP;destination=\"a,b;c\";client_port=1").unwrap();
+        let quoted = choose("RTP/AVP;destination=\"a,b;c\";client_port=1", false).unwrap();
         assert_eq!(quoted.client_port, Some((1, 2)));
     }
 
@@ -294,6 +338,16 @@ mod tests {
         assert_eq!(
             tcp.to_string(),
             "RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=00000001;mode=\"PLAY\""
+        );
+        let multicast = Chosen::Multicast {
+            group: std::net::Ipv4Addr::new(239, 255, 42, 7),
+            ports: (50014, 50015),
+            ttl: 1,
+            ssrc: 0x1234_5678,
+        };
+        assert_eq!(
+            multicast.to_string(),
+            "RTP/AVP;multicast;destination=239.255.42.7;port=50014-50015;ttl=1;ssrc=12345678;mode=\"PLAY\""
         );
     }
 }

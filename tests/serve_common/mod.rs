@@ -55,13 +55,20 @@ impl TestServer {
         TestServer::start_sub(dir, "", args)
     }
 
-    /// Serves the subdirectory `sub` of `dir`.
+    /// Serves the subdirectory `sub` of `dir`, on 127.0.0.1 unless `args`
+    /// say `--bind`.
     pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
         let stderr = dir.path().with_extension("stderr.log");
+        let bind: &[&str] = if args.contains(&"--bind") {
+            &[]
+        } else {
+            &["--bind", "127.0.0.1"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .arg("serve")
             .arg(dir.path().join(sub))
-            .args(["--port", "0", "--bind", "127.0.0.1", "-v"])
+            .args(["--port", "0", "-v"])
+            .args(bind)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -244,9 +244,17 @@ pub async fn end_session(shared: &Shared, session: &Arc<Session>, bye: bool) {
 }
 
 /// Stops routing the client's RTCP from `delivery`'s addresses to
-/// `session`.
+/// `session` (a multicast group was never routed).
 fn forget_delivery(shared: &Shared, session: &Arc<Session>, delivery: &Delivery) {
-    if let (Delivery::Udp { rtp, rtcp }, Some(udp)) = (delivery, &shared.udp) {
+    if let (
+        Delivery::Udp {
+            rtp,
+            rtcp,
+            multicast: None,
+        },
+        Some(udp),
+    ) = (delivery, &shared.udp)
+    {
         udp.unroute(rtp, session);
         udp.unroute(rtcp, session);
     }

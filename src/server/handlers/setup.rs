@@ -1,6 +1,8 @@
 //! SETUP (RFC 2326 §10.4): a track of a file on a new or existing session,
-//! over UDP or interleaved on the connection (§12.39).
+//! over UDP (unicast, or multicast when configured) or interleaved on the
+//! connection (§12.39).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
 use super::{absolute_url, end_session, error, forget_delivery, Ctx, Handled};
@@ -26,9 +28,10 @@ impl Ctx<'_> {
         let offer = self
             .request
             .header("Transport")
-            .and_then(transport::choose)
+            .and_then(|header| transport::choose(header, self.shared.multicast.is_some()))
             .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
         if offer.lower == Lower::Udp
+            && !offer.multicast
             && self
                 .shared
                 .udp
@@ -99,6 +102,28 @@ impl Ctx<'_> {
         }
         let ssrc = random_ssrc();
         let (delivery, chosen) = match offer.lower {
+            Lower::Udp if offer.multicast => {
+                let lease = self
+                    .shared
+                    .multicast
+                    .as_ref()
+                    .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?
+                    .lease()
+                    .ok_or_else(|| error(Status::NOT_ENOUGH_BANDWIDTH))?;
+                let (group, ports) = (lease.group(), lease.ports());
+                let chosen = Chosen::Multicast {
+                    group,
+                    ports,
+                    ttl: lease.ttl(),
+                    ssrc,
+                };
+                let delivery = Delivery::Udp {
+                    rtp: SocketAddr::new(group.into(), ports.0),
+                    rtcp: SocketAddr::new(group.into(), ports.1),
+                    multicast: Some(Arc::new(lease)),
+                };
+                (delivery, chosen)
+            }
             Lower::Udp => {
                 let udp = self
                     .shared
@@ -111,10 +136,14 @@ impl Ctx<'_> {
                 let server = udp
                     .server_ports(&conn.peer)
                     .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
-                let rtp = std::net::SocketAddr::new(conn.peer.ip(), client.0);
-                let rtcp = std::net::SocketAddr::new(conn.peer.ip(), client.1);
+                let rtp = SocketAddr::new(conn.peer.ip(), client.0);
+                let rtcp = SocketAddr::new(conn.peer.ip(), client.1);
                 (
-                    Delivery::Udp { rtp, rtcp },
+                    Delivery::Udp {
+                        rtp,
+                        rtcp,
+                        multicast: None,
+                    },
                     Chosen::Udp {
                         client,
                         server,
@@ -150,7 +179,15 @@ impl Ctx<'_> {
             }
             None => control.tracks.push(track.clone()),
         }
-        if let (Delivery::Udp { rtp, rtcp }, Some(udp)) = (&track.delivery, &self.shared.udp) {
+        if let (
+            Delivery::Udp {
+                rtp,
+                rtcp,
+                multicast: None,
+            },
+            Some(udp),
+        ) = (&track.delivery, &self.shared.udp)
+        {
             udp.route(*rtp, session);
             udp.route(*rtcp, session);
         }

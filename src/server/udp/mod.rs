@@ -64,6 +64,31 @@ impl UdpPlane {
         }
     }
 
+    /// Readies the IPv4 pair to send to multicast groups: packets carry
+    /// `ttl`, and leave by the interface of the bound address (by the
+    /// routing table when bound to all). An error when no IPv4 address is
+    /// listened on.
+    pub fn enable_multicast(&self, ttl: u8) -> io::Result<()> {
+        let pair = self
+            .pair_for(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::AddrNotAvailable,
+                    "IPv4 multicast needs an IPv4 listen address",
+                )
+            })?;
+        for socket in [&pair.rtp, &pair.rtcp] {
+            let socket = socket2::SockRef::from(socket.as_ref());
+            socket.set_multicast_ttl_v4(u32::from(ttl))?;
+            if let Ok(Some(SocketAddr::V4(local))) = socket.local_addr().map(|a| a.as_socket()) {
+                if !local.ip().is_unspecified() {
+                    socket.set_multicast_if_v4(local.ip())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The server's RTP/RTCP ports as seen by a client at `client`.
     pub fn server_ports(&self, client: &SocketAddr) -> Option<(u16, u16)> {
         self.pair_for(client).map(|p| (p.port, p.port + 1))

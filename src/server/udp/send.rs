@@ -78,7 +78,10 @@ mod linux {
         dest: SocketAddr,
         packets: &[PacketParts],
     ) -> io::Result<usize> {
-        let gso = GSO.load(Ordering::Relaxed);
+        // Multicast leaves by whatever device routes the group, whose
+        // offload is unknown: one datagram a packet there, so a refusal
+        // cannot turn segmentation off for the unicast clients.
+        let gso = GSO.load(Ordering::Relaxed) && !dest.ip().is_multicast();
         match send_batch(socket, dest, packets, gso) {
             Err(e) if gso && matches!(e.raw_os_error(), Some(libc::EIO | libc::EINVAL)) => {
                 GSO.store(false, Ordering::Relaxed);
