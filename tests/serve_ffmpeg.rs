@@ -86,34 +86,16 @@ fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
 }
 
 /// Multicast (`-rtsp_transport udp_multicast`): each session's tracks on
-/// groups of their own. The server listens on all interfaces so the groups
-/// are sent by the routing table's interface, where ffmpeg joins them.
+/// groups of their own.
 #[test]
 fn ffmpeg_decodes_over_multicast() {
     if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
         return;
     }
-    let refs: Vec<Reference> = references()
-        .into_iter()
-        .filter(|r| MULTICAST_FIXTURES.contains(&r.name.as_str()))
-        .collect();
-    assert_eq!(refs.len(), MULTICAST_FIXTURES.len());
-    let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
-    let server = TestServer::with_fixtures(
-        &names,
-        &["--bind", "0.0.0.0", "--multicast", "239.255.78.0/24"],
-    );
+    let (server, refs) = TestServer::multicast("239.255.78.0/24");
     let runs: Vec<(&Reference, &str)> = refs.iter().map(|r| (r, "udp_multicast")).collect();
     server.assert_no_failures(&decode_concurrently(&server, &runs));
 }
-
-/// One fixture per payload format family for the multicast runs.
-const MULTICAST_FIXTURES: [&str; 4] = [
-    "h264_bframes.264",
-    "hevc_bframes.265",
-    "audio_48k_mono.aac",
-    "audio_44k_stereo.mp3",
-];
 
 #[test]
 fn ffmpeg_seeks_with_ss() {

@@ -61,35 +61,17 @@ fn gstreamer_decodes_every_fixture_over_udp_and_tcp() {
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
 
-/// Multicast (`protocols=udp-mcast`): the server listens on all interfaces
-/// so the groups go out by the routing table's interface, where rtspsrc
-/// joins them.
+/// Multicast (`protocols=udp-mcast`): each session's tracks on groups of
+/// their own.
 #[test]
 fn gstreamer_decodes_over_multicast() {
     if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
         return;
     }
-    let refs: Vec<Reference> = references()
-        .into_iter()
-        .filter(|r| MULTICAST_FIXTURES.contains(&r.name.as_str()))
-        .collect();
-    assert_eq!(refs.len(), MULTICAST_FIXTURES.len());
-    let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
-    let server = TestServer::with_fixtures(
-        &names,
-        &["--bind", "0.0.0.0", "--multicast", "239.255.79.0/24"],
-    );
+    let (server, refs) = TestServer::multicast("239.255.79.0/24");
     let runs: Vec<(&Reference, &str)> = refs.iter().map(|r| (r, "udp-mcast")).collect();
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
-
-/// One fixture per payload format family for the multicast runs.
-const MULTICAST_FIXTURES: [&str; 4] = [
-    "h264_bframes.264",
-    "hevc_bframes.265",
-    "audio_48k_mono.aac",
-    "wav_s16_44k_stereo.wav",
-];
 
 /// Runs rtspsrc on every (fixture, protocols) pair, a few at a time, and
 /// says which did not decode whole and cleanly.

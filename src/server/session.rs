@@ -47,6 +47,22 @@ pub enum Delivery {
     },
 }
 
+impl Delivery {
+    /// The client's RTP and RTCP addresses of unicast UDP: the sources
+    /// whose packets (receiver reports) are routed to the session. A
+    /// multicast group is never a source.
+    pub fn unicast_udp(&self) -> Option<[SocketAddr; 2]> {
+        match self {
+            Delivery::Udp {
+                rtp,
+                rtcp,
+                multicast: None,
+            } => Some([*rtp, *rtcp]),
+            _ => None,
+        }
+    }
+}
+
 /// One track a client has set up.
 #[derive(Clone)]
 pub struct SetupTrack {

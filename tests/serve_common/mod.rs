@@ -50,6 +50,29 @@ impl TestServer {
         TestServer::start(&files, args)
     }
 
+    /// Serves one fixture per payload format family with multicast on
+    /// (`range`), listening on all interfaces so the groups go out by the
+    /// routing table's interface, where clients join them; with ffprobe's
+    /// references of those fixtures.
+    pub fn multicast(range: &str) -> (TestServer, Vec<Reference>) {
+        const FIXTURES: [&str; 5] = [
+            "h264_bframes.264",
+            "hevc_bframes.265",
+            "audio_48k_mono.aac",
+            "audio_44k_stereo.mp3",
+            "wav_s16_44k_stereo.wav",
+        ];
+        let refs: Vec<Reference> = references()
+            .into_iter()
+            .filter(|r| FIXTURES.contains(&r.name.as_str()))
+            .collect();
+        assert_eq!(refs.len(), FIXTURES.len());
+        let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
+        let server =
+            TestServer::with_fixtures(&names, &["--bind", "0.0.0.0", "--multicast", range]);
+        (server, refs)
+    }
+
     /// Serves `dir` as is.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
         TestServer::start_sub(dir, "", args)

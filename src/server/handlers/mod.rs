@@ -246,17 +246,10 @@ pub async fn end_session(shared: &Shared, session: &Arc<Session>, bye: bool) {
 /// Stops routing the client's RTCP from `delivery`'s addresses to
 /// `session` (a multicast group was never routed).
 fn forget_delivery(shared: &Shared, session: &Arc<Session>, delivery: &Delivery) {
-    if let (
-        Delivery::Udp {
-            rtp,
-            rtcp,
-            multicast: None,
-        },
-        Some(udp),
-    ) = (delivery, &shared.udp)
-    {
-        udp.unroute(rtp, session);
-        udp.unroute(rtcp, session);
+    if let (Some(addrs), Some(udp)) = (delivery.unicast_udp(), &shared.udp) {
+        for addr in &addrs {
+            udp.unroute(addr, session);
+        }
     }
 }
 

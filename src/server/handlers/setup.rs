@@ -179,17 +179,10 @@ impl Ctx<'_> {
             }
             None => control.tracks.push(track.clone()),
         }
-        if let (
-            Delivery::Udp {
-                rtp,
-                rtcp,
-                multicast: None,
-            },
-            Some(udp),
-        ) = (&track.delivery, &self.shared.udp)
-        {
-            udp.route(*rtp, session);
-            udp.route(*rtcp, session);
+        if let (Some(addrs), Some(udp)) = (track.delivery.unicast_udp(), &self.shared.udp) {
+            for addr in addrs {
+                udp.route(addr, session);
+            }
         }
         Ok(chosen)
     }
