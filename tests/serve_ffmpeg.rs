@@ -162,3 +162,30 @@ fn ffmpeg_gets_404_for_missing_files() {
         assert!(stderr.contains("404"), "{path}: {stderr}");
     }
 }
+
+#[test]
+fn ffmpeg_plays_after_garbage_and_a_stalled_client() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let server = TestServer::start(&[("clip.aac", "audio_48k_mono.aac")], &[]);
+    let mut garbage = server.connect();
+    garbage.send(b"\x00\xffGET / HTTP/1.1\r\n\x01\x02\r\n\r\n");
+    assert_eq!(garbage.read_reply().unwrap().status, 400);
+    // A client that sends half a request and then nothing stays connected
+    // while ffmpeg plays.
+    let mut stalled = server.connect();
+    stalled.send(b"DESCRIBE rtsp://127.0.0.1/clip.aac RTSP/1.0\r\nCSe");
+    let refs = references();
+    let clip = refs
+        .iter()
+        .find(|r| r.name == "audio_48k_mono.aac")
+        .unwrap();
+    let output = ffmpeg("tcp", &server.url("clip.aac"), &[])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success() && stderr.is_empty(), "{stderr}");
+    assert_eq!(framecrc_count(&stdout, clip), clip.count);
+    drop(stalled);
+}
