@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection::{Outgoing, SendError};
 use super::session::Delivery;
 use super::source::Source;
-use super::udp::{self, UdpPlane};
+use super::udp::{self, Segmentation, UdpPlane};
 use crate::stream::{PacketKind, PacketParts, StreamError};
 
 /// How much media is read ahead of the next packet to send.
@@ -89,13 +89,20 @@ impl Player {
 /// index, and the server's UDP sockets.
 pub struct Destinations {
     tracks: Arc<[(usize, Delivery)]>,
+    /// Whether UDP GSO is used, for each of `tracks`.
+    segmentation: Box<[Segmentation]>,
     udp: Option<Arc<UdpPlane>>,
 }
 
 impl Destinations {
     /// Sends the packets of file track `i` to the delivery paired with `i`.
     pub fn new(tracks: Arc<[(usize, Delivery)]>, udp: Option<Arc<UdpPlane>>) -> Destinations {
-        Destinations { tracks, udp }
+        let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
+        Destinations {
+            tracks,
+            segmentation,
+            udp,
+        }
     }
 
     /// Sends `packets` in order: runs going to one UDP address in batches,
@@ -103,14 +110,12 @@ impl Destinations {
     async fn send(&self, packets: &[PacketParts]) -> Result<(), SendError> {
         let mut rest = packets;
         while let Some(first) = rest.first() {
-            let delivery = self
-                .tracks
-                .iter()
-                .find(|(index, _)| *index == first.track)
-                .map(|(_, delivery)| delivery);
-            match delivery {
-                None => rest = &rest[1..],
-                Some(Delivery::Udp { rtp, rtcp, .. }) => {
+            let Some(at) = self.tracks.iter().position(|(i, _)| *i == first.track) else {
+                rest = &rest[1..];
+                continue;
+            };
+            match &self.tracks[at].1 {
+                Delivery::Udp { rtp, rtcp, .. } => {
                     let rtp_kind = first.kind == PacketKind::Rtp;
                     let dest = if rtp_kind { rtp } else { rtcp };
                     let run = rest
@@ -119,11 +124,11 @@ impl Destinations {
                         .count();
                     if let Some(pair) = self.udp.as_deref().and_then(|u| u.pair_for(dest)) {
                         let socket = if rtp_kind { &pair.rtp } else { &pair.rtcp };
-                        udp::send_many(socket, *dest, &rest[..run]).await;
+                        udp::send_many(socket, *dest, &rest[..run], &self.segmentation[at]).await;
                     }
                     rest = &rest[run..];
                 }
-                Some(Delivery::Interleaved { sink, rtp, rtcp }) => {
+                Delivery::Interleaved { sink, rtp, rtcp } => {
                     let channel = if first.kind == PacketKind::Rtp {
                         *rtp
                     } else {

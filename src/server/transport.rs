@@ -105,7 +105,13 @@ fn parse_offer(text: &str) -> Result<Offer, String> {
         match (name.to_ascii_lowercase().as_str(), value) {
             ("unicast", _) => offer.multicast = false,
             ("multicast", _) => offer.multicast = true,
-            ("client_port", Some(v)) => offer.client_port = Some(pair(v, u16::checked_add)?),
+            ("client_port", Some(v)) => {
+                let ports = pair(v, u16::checked_add)?;
+                if ports.0 == 0 || ports.1 == 0 {
+                    return Err(format!("client port 0 in {v:?}"));
+                }
+                offer.client_port = Some(ports);
+            }
             ("interleaved", Some(v)) => offer.interleaved = Some(pair(v, u8::checked_add)?),
             ("mode", Some(v)) => {
                 offer.record = !v
@@ -302,6 +308,8 @@ mod tests {
             "RTP/AVP;client_port=65535",
             "RTP/AVP;client_port=-",
             "RTP/AVP;client_port=1-2-3",
+            "RTP/AVP;client_port=0-1",
+            "RTP/AVP;client_port=5000-0",
             "RTP/AVP/TCP;interleaved=255",
             "RTP/AVP/TCP;interleaved=256-257",
             "RTP/AVP;dest_addr=\"\\\"",
@@ -310,9 +318,9 @@ mod tests {
         ] {
             let offers = parse_offers(header);
             if let Some(Ok(offer)) = offers.first() {
-                // Only well-formed ports may come through.
+                // Only well-formed ports may come through, never port 0.
                 if let Some((a, b)) = offer.client_port {
-                    assert!(a < u16::MAX && b > 0, "{header}");
+                    assert!(a > 0 && a < u16::MAX && b > 0, "{header}");
                 }
             }
         }

@@ -20,7 +20,7 @@ use super::session::{Session, Sessions};
 
 mod send;
 
-pub use send::send_many;
+pub use send::{send_many, Segmentation};
 
 /// Kernel send buffer per socket: bursts of many sessions queue here.
 const SEND_BUFFER: usize = 8 << 20;

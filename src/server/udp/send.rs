@@ -7,23 +7,57 @@
 //! fragments of one video frame) go as one UDP GSO message (`UDP_SEGMENT`,
 //! Linux 4.18): the stack routes and builds headers once for the group and
 //! the kernel or the NIC cuts it into datagrams of exactly those packets.
-//! Where the kernel or the route refuses segmentation offload, every
-//! packet goes as a datagram of its own from then on.
+//! Where the kernel or the route to one client refuses segmentation
+//! offload, every packet to that client goes as a datagram of its own from
+//! then on; other clients keep it.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::net::UdpSocket;
 
 use crate::stream::PacketParts;
 
-/// Sends `packets` to `dest`. A datagram the kernel refuses (e.g. ICMP port
-/// unreachable from a departed client) is dropped: loss is UDP's nature.
-pub async fn send_many(socket: &UdpSocket, dest: SocketAddr, packets: &[PacketParts]) {
+/// Whether packets to one destination may go as GSO messages: on until
+/// the route to it refuses them.
+#[derive(Debug)]
+pub struct Segmentation(AtomicBool);
+
+impl Default for Segmentation {
+    fn default() -> Segmentation {
+        // Multicast leaves by whatever device routes the group, whose
+        // offload is unknown: one datagram a packet there.
+        Segmentation(AtomicBool::new(true))
+    }
+}
+
+impl Segmentation {
+    fn enabled(&self, dest: SocketAddr) -> bool {
+        self.0.load(Ordering::Relaxed) && !dest.ip().is_multicast()
+    }
+
+    fn refused(&self, dest: SocketAddr, error: &io::Error) {
+        self.0.store(false, Ordering::Relaxed);
+        tracing::debug!(
+            "UDP segmentation offload to {dest} refused ({error}): one datagram a packet"
+        );
+    }
+}
+
+/// Sends `packets` to `dest`, as GSO messages while `segmentation` allows.
+/// A datagram the kernel refuses (e.g. ICMP port unreachable from a
+/// departed client) is dropped: loss is UDP's nature.
+pub async fn send_many(
+    socket: &UdpSocket,
+    dest: SocketAddr,
+    packets: &[PacketParts],
+    segmentation: &Segmentation,
+) {
     let mut rest = packets;
     while !rest.is_empty() {
         match socket.try_io(tokio::io::Interest::WRITABLE, || {
-            send_some(socket, dest, rest)
+            send_some(socket, dest, rest, segmentation)
         }) {
             Ok(sent) => rest = &rest[sent.clamp(1, rest.len())..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -45,10 +79,10 @@ mod linux {
     use std::io;
     use std::net::SocketAddr;
     use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, Ordering};
 
     use tokio::net::UdpSocket;
 
+    use super::Segmentation;
     use crate::stream::PacketParts;
 
     /// The most packets one call hands over.
@@ -60,10 +94,6 @@ mod linux {
     /// less the IPv6 header and margin).
     const MAX_GSO_BYTES: usize = 65_000;
 
-    /// Cleared when the kernel refuses `UDP_SEGMENT` (too old, or a route
-    /// whose device cannot checksum): every packet then goes on its own.
-    static GSO: AtomicBool = AtomicBool::new(true);
-
     /// Room for one control message holding a `u16`
     /// (`CMSG_SPACE(sizeof(u16))` on 64-bit Linux), aligned like
     /// `cmsghdr`.
@@ -73,23 +103,40 @@ mod linux {
 
     /// One `sendmmsg(2)` of as many of `packets` as the kernel takes;
     /// returns how many packets went.
+    ///
+    /// `sendmmsg` fails only when its first message does. When that message
+    /// was a GSO one (a kernel without `UDP_SEGMENT`, a device that cannot
+    /// checksum, a path MTU below the segment size) and the same packets
+    /// then go as plain datagrams, segmentation is turned off for this
+    /// destination; an error the retry shares is the destination's own
+    /// (port 0, no route) and changes nothing.
     pub fn send_some(
         socket: &UdpSocket,
         dest: SocketAddr,
         packets: &[PacketParts],
+        segmentation: &Segmentation,
     ) -> io::Result<usize> {
-        // Multicast leaves by whatever device routes the group, whose
-        // offload is unknown: one datagram a packet there, so a refusal
-        // cannot turn segmentation off for the unicast clients.
-        let gso = GSO.load(Ordering::Relaxed) && !dest.ip().is_multicast();
+        let gso = segmentation.enabled(dest);
         match send_batch(socket, dest, packets, gso) {
-            Err(e) if gso && matches!(e.raw_os_error(), Some(libc::EIO | libc::EINVAL)) => {
-                GSO.store(false, Ordering::Relaxed);
-                tracing::info!("UDP segmentation offload refused ({e}): one datagram a packet");
-                send_batch(socket, dest, packets, false)
+            Err(e)
+                if gso
+                    && first_is_segmented(packets)
+                    && matches!(e.raw_os_error(), Some(libc::EIO | libc::EINVAL)) =>
+            {
+                let retry = send_batch(socket, dest, packets, false);
+                if retry.is_ok() {
+                    segmentation.refused(dest, &e);
+                }
+                retry
             }
             other => other,
         }
+    }
+
+    /// Whether the first message of a GSO batch of `packets` is segmented.
+    fn first_is_segmented(packets: &[PacketParts]) -> bool {
+        let mut groups = [Group::default(); BATCH];
+        group(packets, true, &mut groups) > 0 && groups[0].count > 1
     }
 
     /// The packets of one message: `count` packets from `first`, cut into
@@ -240,6 +287,20 @@ mod linux {
             assert!(groups[..n].iter().all(|g| g.count == 1));
         }
 
+        /// A destination that refuses every datagram (port 0: EINVAL with
+        /// or without GSO) leaves segmentation on: the error is not GSO's.
+        #[tokio::test]
+        async fn a_failing_destination_keeps_segmentation() {
+            let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let dest: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let packets: Vec<_> = (0..4).map(|i| packet(1400, i)).collect();
+            let segmentation = Segmentation::default();
+            assert!(send_some(&sender, dest, &packets, &segmentation).is_err());
+            assert!(segmentation.enabled(dest));
+            super::super::send_many(&sender, dest, &packets, &segmentation).await;
+            assert!(segmentation.enabled(dest));
+        }
+
         /// Every packet arrives as a datagram of its own, whole and in
         /// order, whether the kernel segments or not.
         #[tokio::test]
@@ -256,11 +317,12 @@ mod linux {
                 .enumerate()
                 .map(|(i, &n)| packet(n, i as u8))
                 .collect();
+            let segmentation = Segmentation::default();
             for _ in 0..3 {
-                super::super::send_many(&sender, dest, &packets).await;
+                super::super::send_many(&sender, dest, &packets, &segmentation).await;
             }
             // Loopback takes segmentation offload (Linux 4.18 and later).
-            assert!(GSO.load(Ordering::Relaxed), "UDP_SEGMENT was refused");
+            assert!(segmentation.enabled(dest), "UDP_SEGMENT was refused");
             let mut buf = [0u8; 2048];
             for _ in 0..3 {
                 for (i, &n) in sizes.iter().enumerate() {
@@ -275,7 +337,12 @@ mod linux {
 
 /// Elsewhere: one `sendto` a datagram, joined.
 #[cfg(not(target_os = "linux"))]
-fn send_some(socket: &UdpSocket, dest: SocketAddr, packets: &[PacketParts]) -> io::Result<usize> {
+fn send_some(
+    socket: &UdpSocket,
+    dest: SocketAddr,
+    packets: &[PacketParts],
+    _segmentation: &Segmentation,
+) -> io::Result<usize> {
     let Some(packet) = packets.first() else {
         return Ok(0);
     };
