@@ -618,10 +618,11 @@ impl MediaStream {
                 .tracks
                 .iter()
                 .all(|t| self.first_queued_rtp(t.index).is_some());
-            // A read error is returned after the packets before it, by
-            // `next_packet`.
-            let failed = self.pending_error.is_some() && self.next_track().is_none();
-            if cued || failed || self.finished || self.last_send - from > CUE_LIMIT {
+            // Every unit of the segment packetized (a track that ends
+            // early has nothing to cue): the loop restart, the final BYE or
+            // a read error come from `next_packet`, after what is queued.
+            let exhausted = self.next_track().is_none();
+            if cued || exhausted || self.finished || self.last_send - from > CUE_LIMIT {
                 return Ok(());
             }
             self.generate()?;
@@ -1296,6 +1297,39 @@ mod tests {
             assert_eq!(info(&play), firsts(&packets), "seek {seek:?}");
             assert_eq!(packets[0].send_time, play.send_time);
         }
+    }
+
+    /// A track that ends before the others has nothing to cue after a
+    /// seek past its end; cueing the rest must not run into the loop
+    /// restart, which would drop what it queued and start again at 0.
+    #[test]
+    fn cue_past_a_tracks_end_keeps_the_seek_when_looping() {
+        let mut demuxer = av_demuxer();
+        demuxer.units.retain(|u| u.track == 0 || u.pts < 8 * 8000);
+        let mut c = config();
+        c.looping = true;
+        let mut stream = MediaStream::new(Box::new(demuxer), c).unwrap();
+        stream.seek(Duration::from_secs(9)).unwrap();
+        stream.cue().unwrap();
+        let play = stream.play(SystemTime::now());
+        assert_eq!(play.npt, Duration::from_secs(9));
+        // The stream loops forever: look at the next second only.
+        let next_second: Vec<PacketParts> =
+            std::iter::from_fn(|| stream.next_packet_parts().unwrap())
+                .take_while(|p| p.send_time < play.send_time + Duration::from_secs(1))
+                .filter(|p| p.kind == PacketKind::Rtp)
+                .collect();
+        assert!(
+            next_second.iter().all(|p| p.track == 0),
+            "audio before its end"
+        );
+        // The last second of video: SPS and PPS in a STAP-A, then 25 frames
+        // of 3000 bytes in 3 packets each.
+        assert_eq!(next_second.len(), 1 + 25 * 3);
+        assert_eq!(
+            rtp_sequence_and_timestamp(&next_second[0].head),
+            Some((play.rtp_info[0].sequence, play.rtp_info[0].rtptime))
+        );
     }
 
     #[test]
