@@ -1,6 +1,8 @@
 //! Video and picture parameter sets (ITU-T H.265 §7.3.2.1, §7.3.2.3), the
 //! table of active parameter sets, and the stream summary readers report.
 
+use std::sync::Arc;
+
 use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::sps::{timing_rate, Sps};
@@ -114,31 +116,42 @@ struct Stored<T> {
     parsed: T,
 }
 
+/// The largest VPS, SPS or PPS NAL unit taken in. Real ones are well under
+/// 1 KiB (scaling lists and HRD parameters included); the parsers read only
+/// the fields they need, so without a limit a padded set of megabytes would
+/// be kept, and sent in the SDP.
+pub const MAX_PARAMETER_SET_BYTES: usize = 64 << 10;
+
 /// The parameter sets seen so far, by id, as a decoder keeps them
 /// (§7.4.2.4.2): a later set with the same id replaces the earlier one.
+///
+/// Each set is behind an `Arc`: the seek index keeps a copy of the table
+/// at every key frame, and a copy must cost the table's 96 pointers, not
+/// its sets' bytes (a hostile stream alternating a PPS before each key
+/// frame would otherwise copy a large VPS each time).
 #[derive(Clone, Debug, Default)]
 pub struct ParameterSets {
-    vps: Vec<Option<Stored<Vps>>>,
-    sps: Vec<Option<Stored<Sps>>>,
-    pps: Vec<Option<Stored<Pps>>>,
+    vps: Vec<Option<Arc<Stored<Vps>>>>,
+    sps: Vec<Option<Arc<Stored<Sps>>>>,
+    pps: Vec<Option<Arc<Stored<Pps>>>>,
 }
 
 /// Whether `table` already holds exactly these NAL unit bytes (parameter
 /// sets are repeated at every random access point; parse them once).
-fn known<T>(table: &[Option<Stored<T>>], nal: &[u8]) -> bool {
+fn known<T>(table: &[Option<Arc<Stored<T>>>], nal: &[u8]) -> bool {
     table.iter().flatten().any(|s| s.nal == nal)
 }
 
 /// Stores `parsed` (from `nal`) at `id`, replacing any earlier set.
-fn insert<T>(table: &mut Vec<Option<Stored<T>>>, slots: usize, nal: &[u8], parsed: T, id: u8) {
+fn insert<T>(table: &mut Vec<Option<Arc<Stored<T>>>>, slots: usize, nal: &[u8], parsed: T, id: u8) {
     if table.len() < slots {
         table.resize_with(slots, || None);
     }
     if let Some(slot) = table.get_mut(usize::from(id)) {
-        *slot = Some(Stored {
+        *slot = Some(Arc::new(Stored {
             nal: nal.to_vec(),
             parsed,
-        });
+        }));
     }
 }
 
@@ -170,6 +183,12 @@ impl ParameterSets {
         };
         if is_known {
             return Ok(());
+        }
+        if nal.len() > MAX_PARAMETER_SET_BYTES {
+            return Err(SyntaxError::Invalid(format!(
+                "a parameter set of {} bytes (at most {MAX_PARAMETER_SET_BYTES} are taken)",
+                nal.len()
+            )));
         }
         match header.nal_type {
             nal_type::VPS => {
@@ -223,8 +242,8 @@ impl ParameterSets {
         .collect()
     }
 
-    fn get<'a, T>(&self, table: &'a [Option<Stored<T>>], id: u8) -> Option<&'a Stored<T>> {
-        table.get(usize::from(id))?.as_ref()
+    fn get<'a, T>(&self, table: &'a [Option<Arc<Stored<T>>>], id: u8) -> Option<&'a Stored<T>> {
+        table.get(usize::from(id))?.as_deref()
     }
 }
 
@@ -339,6 +358,32 @@ mod tests {
             }
         );
         assert_eq!((params.max_num_reorder_pics, params.level_idc), (0, 60));
+    }
+
+    /// A copy of the table (the seek index keeps one per key frame) shares
+    /// the sets, and a changed PPS in the original leaves the copy's VPS
+    /// where it was; a padded set beyond the limit is refused.
+    #[test]
+    fn copies_share_the_sets_and_huge_sets_are_refused() {
+        let units = fixture_nal_units("hevc_bframes.265");
+        let mut sets = ParameterSets::new();
+        for nal in &units {
+            sets.update(nal).unwrap();
+        }
+        let copy = sets.clone();
+        let mut pps = of_type(&units, nal_type::PPS)[0].to_vec();
+        pps.push(0x80);
+        sets.update(&pps).unwrap();
+        let shares_vps = |a: &ParameterSets, b: &ParameterSets| {
+            std::ptr::eq(a.vps[0].as_deref().unwrap(), b.vps[0].as_deref().unwrap())
+        };
+        assert!(shares_vps(&sets, &copy), "the VPS was copied");
+        assert_ne!(sets.active_nal_units(0)[2], copy.active_nal_units(0)[2]);
+
+        let mut huge = of_type(&units, nal_type::VPS)[0].to_vec();
+        huge.resize(MAX_PARAMETER_SET_BYTES + 1, 0x55);
+        assert!(matches!(sets.update(&huge), Err(SyntaxError::Invalid(_))));
+        assert!(shares_vps(&sets, &copy), "a refused set replaced the VPS");
     }
 
     #[test]
