@@ -666,21 +666,23 @@ impl MediaStream {
     }
 
     /// Ends the stream now: a compound sender report, SDES and BYE for every
-    /// track (RFC 3550 §6.6), stamped with the latest send time. Packets not
-    /// yet returned are dropped (their sequence numbers reused after a
+    /// track (RFC 3550 §6.6), stamped with the send time of the next packet
+    /// that would have gone (what was read ahead and taken back with
+    /// [`unread`](Self::unread) does not count as sent). Packets not yet
+    /// returned are dropped (their sequence numbers reused after a
     /// [`seek`](Self::seek)), and later calls to
     /// [`next_packet`](Self::next_packet) return `None`.
     ///
     /// At the end of the file the stream sends its own BYE, at the end of
     /// the presentation of the last unit.
     pub fn goodbye(&mut self, reason: &str) -> Vec<OutgoingPacket> {
+        let now = self.next_send_time();
         self.drop_unsent();
         self.finished = true;
         (0..self.tracks.len())
             .map(|pos| {
                 let t = &self.tracks[pos];
-                self.report(pos, &t.sender, self.last_send, Some(reason))
-                    .join()
+                self.report(pos, &t.sender, now, Some(reason)).join()
             })
             .collect()
     }
@@ -1414,9 +1416,12 @@ mod tests {
             .collect();
         let unsent = read.split_off(40);
         let next = firsts(&unsent);
+        let resume_at = unsent[0].send_time;
         stream.unread(unsent);
         let bye = stream.goodbye("session ended");
         assert_eq!(bye.len(), 2);
+        // Stamped where sending stopped, not at the end of the read-ahead.
+        assert!(bye.iter().all(|p| p.send_time == resume_at), "{bye:?}");
         assert!(stream.has_ended());
         assert!(stream.next_packet_parts().unwrap().is_none());
         stream.seek(Duration::ZERO).unwrap();
