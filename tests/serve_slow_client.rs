@@ -125,3 +125,34 @@ fn a_client_that_stops_reading_is_disconnected_without_harm_to_others() {
     assert_eq!(alive.status, 200);
     let _ = std::fs::remove_file(config);
 }
+
+/// TEARDOWN of a session whose client reads nothing answers at once: the
+/// playback does not wait for room in the full connection queue (up to
+/// `stall_timeout`) before it stops.
+#[test]
+fn teardown_does_not_wait_for_a_stalled_client() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("loud.wav"), loud_wav(1)).unwrap();
+    let config = dir.path().with_extension("yaml");
+    std::fs::write(&config, "stall_timeout: 60\n").unwrap();
+    let server = TestServer::start_in(dir, &["--loop", "--config", config.to_str().unwrap()]);
+    let url = server.url("loud.wav");
+    let mut stalled = Rtsp::connect_with_receive_buffer(server.port, 4096);
+    let id = play_tcp(&server, &mut stalled, &url);
+    // Long enough for the kernel buffers (a few MB on loopback) and the
+    // connection's queue to fill at 1.5 MB/s.
+    std::thread::sleep(Duration::from_secs(6));
+    let mut other = server.connect();
+    let asked = Instant::now();
+    let teardown = other.request("TEARDOWN", &url, &[("Session", &id)]);
+    assert_eq!(teardown.status, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "TEARDOWN took {:?}:\n{}",
+        asked.elapsed(),
+        server.log()
+    );
+    let gone = other.request("GET_PARAMETER", &url, &[("Session", &id)]);
+    assert_eq!(gone.status, 454);
+    let _ = std::fs::remove_file(config);
+}

@@ -24,6 +24,8 @@ use crate::stream::{PacketKind, PacketParts, StreamError};
 
 /// How much media is read ahead of the next packet to send.
 const READ_AHEAD: Duration = Duration::from_millis(300);
+/// How long a final RTCP BYE may wait for room in a connection's queue.
+const BYE_WAIT: Duration = Duration::from_millis(200);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
 
@@ -106,10 +108,13 @@ impl Destinations {
     }
 
     /// Sends `packets` in order: runs going to one UDP address in batches,
-    /// interleaved ones through their connection's queue.
-    async fn send(&self, packets: &[PacketParts]) -> Result<(), SendError> {
+    /// interleaved ones through their connection's queue. `done` counts the
+    /// packets handed over, so that a send abandoned midway (the queue of a
+    /// client that reads nothing, and the session stops) knows which remain.
+    async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
         let mut rest = packets;
         while let Some(first) = rest.first() {
+            *done = packets.len() - rest.len();
             let Some(at) = self.tracks.iter().position(|(i, _)| *i == first.track) else {
                 rest = &rest[1..];
                 continue;
@@ -144,6 +149,7 @@ impl Destinations {
                 }
             }
         }
+        *done = packets.len();
         Ok(())
     }
 }
@@ -234,9 +240,26 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
                     batch.extend(pending.pop_front());
                 }
                 last_sent = batch.last().map_or(last_sent, |p| p.send_time);
-                if let Err(SendError::Closed) = destinations.send(&batch).await {
-                    tracing::debug!("{label}: connection gone, stopping");
-                    cancel.cancel();
+                let mut done = 0;
+                // A stop does not wait for a full connection queue: what
+                // was not handed over goes back with the rest.
+                let sent = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => None,
+                    result = destinations.send(&batch, &mut done) => Some(result),
+                };
+                match sent {
+                    None => {
+                        for p in batch.drain(done..).rev() {
+                            pending.push_front(p);
+                        }
+                        break Outcome::Stopped;
+                    }
+                    Some(Err(SendError::Closed)) => {
+                        tracing::debug!("{label}: connection gone, stopping");
+                        cancel.cancel();
+                    }
+                    Some(Ok(())) => {}
                 }
                 batch.clear();
             }
@@ -252,6 +275,20 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
         "{label}: playback {outcome:?}, latest packet {} ms late",
         worst_late.as_millis()
     );
+    let outcome = match (outcome, end) {
+        // The BYE of a range goes out when the range's presentation ends,
+        // not with its last packet: receivers stop at BYE (as at the end
+        // of the file, see MediaStream) and still have that unit to take.
+        (Outcome::RangeEnded, Some(end)) => {
+            let at = origin + end.saturating_sub(origin_send);
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => Outcome::Stopped,
+                () = tokio::time::sleep_until(at) => Outcome::RangeEnded,
+            }
+        }
+        (outcome, _) => outcome,
+    };
     let reason = match outcome {
         Outcome::RangeEnded => Some("end of range"),
         _ if bye.load(Ordering::Relaxed) => Some("session ended"),
@@ -261,7 +298,9 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
     // BYE reuses their sequence numbers.
     source.unread(pending);
     if let Some(reason) = reason {
-        let _ = destinations.send(&source.bye(reason)).await;
+        // Best effort, and never held up long by a client reading nothing.
+        let bye = source.bye(reason);
+        let _ = tokio::time::timeout(BYE_WAIT, destinations.send(&bye, &mut 0)).await;
     }
     Some(source)
 }
