@@ -203,6 +203,9 @@ mod linux {
             pair[0] = part(&packet.head);
             pair[1] = part(&packet.body);
         }
+        // One pointer for all the headers: reborrowing the array for each
+        // would invalidate the pointers taken before.
+        let iov_base = iovecs.as_mut_ptr();
         let addr = socket2::SockAddr::from(dest);
         let mut controls = [SegmentSize([0; 24]); BATCH];
         // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
@@ -211,13 +214,16 @@ mod linux {
             let header = &mut message.msg_hdr;
             header.msg_name = addr.as_ptr() as *mut libc::c_void;
             header.msg_namelen = addr.len();
-            header.msg_iov = iovecs[2 * group.first..].as_mut_ptr();
-            header.msg_iovlen = 2 * group.count;
+            // SAFETY: 2 * first + 2 * count <= 2 * packets.len() <= 2 *
+            // BATCH, the array's length: the offset stays in bounds.
+            header.msg_iov = unsafe { iov_base.add(2 * group.first) };
+            // `as _`: size_t in glibc, int in musl; at most 2 * MAX_SEGMENTS.
+            header.msg_iovlen = (2 * group.count) as _;
             if group.count > 1 {
                 // Fits: the size is at most MAX_GSO_BYTES.
                 let size = group.size as u16;
                 header.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
-                header.msg_controllen = control.0.len();
+                header.msg_controllen = control.0.len() as _;
                 // SAFETY: msg_control points at `control`, 24 bytes aligned
                 // like cmsghdr, enough for one header and a u16
                 // (CMSG_SPACE(2)); CMSG_FIRSTHDR returns its start.
@@ -225,7 +231,7 @@ mod linux {
                     let cmsg = libc::CMSG_FIRSTHDR(header);
                     (*cmsg).cmsg_level = libc::SOL_UDP;
                     (*cmsg).cmsg_type = libc::UDP_SEGMENT;
-                    (*cmsg).cmsg_len = libc::CMSG_LEN(2) as usize;
+                    (*cmsg).cmsg_len = libc::CMSG_LEN(2) as _;
                     std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u16, size);
                 }
             }
