@@ -28,6 +28,8 @@ struct Capture {
     rtp: Vec<Rtp>,
     sender_reports: Vec<Instant>,
     bye: bool,
+    /// When the first BYE arrived.
+    bye_at: Option<Instant>,
 }
 
 /// Reads interleaved frames (RTP on channel 0, RTCP on 1) until a BYE or
@@ -49,7 +51,10 @@ fn capture(
                 if types.first() == Some(&200) {
                     into.sender_reports.push(Instant::now());
                 }
-                into.bye |= types.contains(&203);
+                if types.contains(&203) {
+                    into.bye = true;
+                    into.bye_at.get_or_insert_with(Instant::now);
+                }
             }
             Item::Frame(channel, _) => panic!("frame on unexpected channel {channel}"),
             Item::Reply(reply) => return Some(reply),
@@ -174,6 +179,26 @@ fn range_seeks_to_the_key_frame_before() {
     let frames: std::collections::BTreeSet<u32> = part.rtp.iter().map(|p| p.ts).collect();
     assert_eq!(frames.len(), 13);
     assert_eq!(part.rtp[0].seq, got.rtp.last().unwrap().seq.wrapping_add(1));
+    // The BYE comes when the range's presentation ends (0.5 s), not with
+    // the last frame (0.48 s). Arrivals are put on the media clock by the
+    // most punctual packet (packets and the BYE can only be late).
+    let media = |p: &Rtp| f64::from(p.ts.wrapping_sub(part.rtp[0].ts)) / 90_000.0;
+    let first = part.rtp[0].at;
+    let offset = part
+        .rtp
+        .iter()
+        .map(|p| p.at.duration_since(first).as_secs_f64() - media(p))
+        .fold(f64::INFINITY, f64::min);
+    let bye = part
+        .bye_at
+        .expect("BYE")
+        .duration_since(first)
+        .as_secs_f64()
+        - offset;
+    assert!(
+        bye >= 0.49,
+        "BYE at {bye:.3} s of media, before the range's end"
+    );
 }
 
 #[test]
