@@ -26,13 +26,13 @@ pub struct Segmentation(AtomicBool);
 
 impl Default for Segmentation {
     fn default() -> Segmentation {
-        // Multicast leaves by whatever device routes the group, whose
-        // offload is unknown: one datagram a packet there.
         Segmentation(AtomicBool::new(true))
     }
 }
 
 impl Segmentation {
+    /// Multicast leaves by whatever device routes the group, whose offload
+    /// is unknown: one datagram a packet there.
     fn enabled(&self, dest: SocketAddr) -> bool {
         self.0.load(Ordering::Relaxed) && !dest.ip().is_multicast()
     }
