@@ -46,6 +46,14 @@ const MAX_QUEUED_UNITS: usize = 512;
 /// comes costs.
 const CUE_LIMIT: i64 = 2 * NS as i64;
 
+/// How long after the end of the presentation the RTCP BYE of an ending
+/// stream or range goes out (RFC 3550 §6.6 sets no time; §6.3.7 allows a
+/// delay). Receivers stop at BYE, and ffmpeg reads a stream's RTCP socket
+/// before its RTP socket when both hold data, as GStreamer's UDP sources
+/// stop on BYE with packets still unread: a receiver that wakes late (a
+/// loaded machine) would drop its last packets if the BYE came at once.
+pub const BYE_GRACE: Duration = Duration::from_millis(500);
+
 /// What a [`MediaStream`] sends and how.
 #[derive(Clone, Debug)]
 pub struct StreamConfig {
@@ -545,11 +553,11 @@ impl MediaStream {
         } else if self.looping && self.units_in_segment > 0 {
             self.restart(Duration::ZERO)?;
         } else {
-            // The BYE goes out when the last unit's presentation ends, not
-            // with its last packet: a receiver that stops at BYE (ffmpeg,
-            // GStreamer) still has that unit to take from its RTP socket,
-            // and RTCP arrives on another socket.
-            let end = self.presentation_end();
+            // The BYE goes out a grace period after the last unit's
+            // presentation ends, not with its last packet: a receiver that
+            // stops at BYE (ffmpeg, GStreamer) still has that unit to take
+            // from its RTP socket, and RTCP arrives on another socket.
+            let end = self.presentation_end() + BYE_GRACE.as_nanos() as i64;
             for pos in 0..self.tracks.len() {
                 self.enqueue_report(pos, end, true);
             }
@@ -1109,9 +1117,10 @@ mod tests {
             assert!(second >= Duration::from_secs(5) && second < Duration::from_millis(5500));
             let last = rtcp::parse(&reports[2].data).unwrap();
             assert!(matches!(last.last(), Some(RtcpMessage::Bye { .. })));
-            // The BYE comes when the presentation ends (both tracks: 10 s),
-            // after the last packet (video 9.96 s, audio 9.98 s).
-            assert_eq!(reports[2].send_time, Duration::from_secs(10));
+            // The BYE comes a grace period after the presentation ends
+            // (both tracks: 10 s), after the last packet (video 9.96 s,
+            // audio 9.98 s).
+            assert_eq!(reports[2].send_time, Duration::from_secs(10) + BYE_GRACE);
             assert!(packets.iter().all(|p| p.send_time <= reports[2].send_time));
         }
         // Video: 250 frames of 3 packets (the key frame's parameter sets are

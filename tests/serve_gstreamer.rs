@@ -79,11 +79,10 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
     let out = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     // A few clients at a time: each decodes in real time on threads of its
-    // own, and forty of them at once saturate a 2-core machine. rtspsrc
+    // own, and forty of them at once saturate a 2-core machine. (rtspsrc
     // over UDP ends its RTP source as soon as RTCP BYE arrives, dropping
-    // what that source's thread has not read yet: a saturated client loses
-    // the last packets of PCM, whose BYE follows its last 5 ms packet
-    // by 5 ms (the end of its presentation).
+    // what that source's thread has not read yet: the server's BYE_GRACE
+    // is what keeps the last packets of a saturated client.)
     for chunk in runs.chunks(CONCURRENT_CLIENTS) {
         let children: Vec<_> = chunk
             .iter()

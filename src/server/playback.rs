@@ -20,7 +20,7 @@ use super::connection::{Outgoing, SendError};
 use super::session::Delivery;
 use super::source::Source;
 use super::udp::{self, Segmentation, UdpPlane};
-use crate::stream::{PacketKind, PacketParts, StreamError};
+use crate::stream::{PacketKind, PacketParts, StreamError, BYE_GRACE};
 
 /// How much media is read ahead of the next packet to send.
 const READ_AHEAD: Duration = Duration::from_millis(300);
@@ -276,11 +276,12 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
         worst_late.as_millis()
     );
     let outcome = match (outcome, end) {
-        // The BYE of a range goes out when the range's presentation ends,
-        // not with its last packet: receivers stop at BYE (as at the end
-        // of the file, see MediaStream) and still have that unit to take.
+        // The BYE of a range goes out a grace period after the range's
+        // presentation ends, not with its last packet: receivers stop at
+        // BYE (as at the end of the file, see BYE_GRACE) and still have
+        // that unit to take.
         (Outcome::RangeEnded, Some(end)) => {
-            let at = origin + end.saturating_sub(origin_send);
+            let at = origin + (end + BYE_GRACE).saturating_sub(origin_send);
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => Outcome::Stopped,
