@@ -314,7 +314,10 @@ fn broken_clients_do_not_affect_others() {
 
 #[test]
 fn digest_authentication() {
-    let server = TestServer::start(&[AAC], &["--user", "alice:wonder land", "--user", "bob:pw"]);
+    let server = TestServer::start(
+        &[AAC, ("other.aac", "audio_44k_stereo.aac")],
+        &["--user", "alice:wonder land", "--user", "bob:pw"],
+    );
     let url = server.url("clip.aac");
     let mut c = server.connect();
     // OPTIONS is open; everything else asks for credentials.
@@ -345,6 +348,12 @@ fn digest_authentication() {
     let right = auth("DESCRIBE", "alice", "wonder land");
     let describe = c.request("DESCRIBE", &url, &[("Authorization", &right)]);
     assert_eq!(describe.status, 200);
+    // A captured response opens nothing else: computed for clip.aac, it is
+    // refused for another file, even on the connection it was sent on
+    // (RFC 7616 §3.4.6).
+    let other = server.url("other.aac");
+    let replayed = c.request("DESCRIBE", &other, &[("Authorization", &right)]);
+    assert_eq!(replayed.status, 400);
     let basic = "Basic YWxpY2U6d29uZGVyIGxhbmQ="; // alice:wonder land
     assert_eq!(
         c.request("DESCRIBE", &url, &[("Authorization", basic)])

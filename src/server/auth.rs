@@ -2,12 +2,24 @@
 //! SHA-256) as RTSP uses it (RFC 2326 §12.5), and Basic (RFC 7617) only
 //! when the configuration asks for it.
 //!
-//! Nonces are stateless: a timestamp and a keyed hash of it, so a server
-//! with thousands of clients keeps no nonce table. A correct response with
-//! an expired nonce is answered with `stale=true` (RFC 7616 §3.3), and the
-//! client retries with a fresh one without asking its user again.
+//! Nonces are stateless: the time they were issued (seconds on the
+//! server's monotonic clock) and a keyed hash of it and of the client's
+//! address, so a server with thousands of clients keeps no nonce table and
+//! a nonce is worth nothing from another host. A correct response with an
+//! expired nonce, or one issued to another address, is answered with
+//! `stale=true` (RFC 7616 §3.3), and the client retries with a fresh one
+//! without asking its user again.
+//!
+//! Replays: the `uri` of a response must name the Request-URI (RFC 7616
+//! §3.4.6), so a captured header opens nothing else; with `qop=auth` the
+//! nonce count must grow from one request to the next (§3.4), so it cannot
+//! be sent twice. Only the nonces of successful requests are tracked, for
+//! their lifetime.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use md5::{Digest as _, Md5};
@@ -16,6 +28,11 @@ use subtle::ConstantTimeEq;
 
 /// How long a nonce stays fresh.
 pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Most nonces whose count is tracked at once: each one is a request that
+/// authenticated within [`NONCE_LIFETIME`]; past this, new nonces are
+/// refused as stale until old ones expire.
+const MAX_TRACKED_NONCES: usize = 65_536;
 
 /// A user allowed to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,13 +63,40 @@ pub struct Authenticator {
     basic: bool,
     key: [u8; 32],
     lifetime: Duration,
+    /// The origin of nonce time stamps (a monotonic clock: a wall-clock
+    /// step cannot age or rejuvenate nonces).
+    epoch: Instant,
+    /// The highest nonce count seen for each nonce of a successful
+    /// `qop=auth` request, with the nonce's time stamp.
+    counts: Mutex<HashMap<String, (u64, u32)>>,
+}
+
+/// What is being authenticated.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    /// The request's method.
+    pub method: &'a str,
+    /// The Request-URI.
+    pub uri: &'a str,
+    /// The client's address.
+    pub client: IpAddr,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
 }
 
 /// Why a request was not authenticated.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Challenge {
-    /// The credentials were right but the nonce had expired.
-    pub stale: bool,
+pub enum Refusal {
+    /// Answer 401 with fresh challenges; `stale` when the credentials were
+    /// right but the nonce had expired, was issued to another address, or
+    /// its count was not new (RFC 7616 §3.3).
+    Unauthorized {
+        /// Say `stale=true`.
+        stale: bool,
+    },
+    /// The response's `uri` names another resource than the Request-URI
+    /// (RFC 7616 §3.4.6: 400 Bad Request).
+    UriMismatch,
 }
 
 /// The two digest algorithms, strongest first.
@@ -89,14 +133,16 @@ impl Authenticator {
             basic,
             key,
             lifetime: NONCE_LIFETIME,
+            epoch: Instant::now(),
+            counts: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The `WWW-Authenticate` values of a 401, in order of preference:
-    /// SHA-256 first (RFC 7616 §3.7); MD5 last, because ffmpeg keeps the last
-    /// Digest challenge it sees and knows only MD5.
-    pub fn challenges(&self, stale: bool) -> Vec<String> {
-        let nonce = self.nonce(now_secs());
+    /// The `WWW-Authenticate` values of a 401 to `client`, in order of
+    /// preference: SHA-256 first (RFC 7616 §3.7); MD5 last, because ffmpeg
+    /// keeps the last Digest challenge it sees and knows only MD5.
+    pub fn challenges(&self, stale: bool, client: IpAddr) -> Vec<String> {
+        let nonce = self.nonce(self.now_secs(), client);
         let stale = if stale { ", stale=true" } else { "" };
         let mut out: Vec<String> = [Algorithm::Sha256, Algorithm::Md5]
             .iter()
@@ -114,26 +160,22 @@ impl Authenticator {
         out
     }
 
-    /// The user that `authorization` authenticates for `method`.
-    pub fn check(&self, method: &str, authorization: Option<&str>) -> Result<String, Challenge> {
-        self.check_at(method, authorization, now_secs())
+    /// The user that `attempt` authenticates as.
+    pub fn check(&self, attempt: &Attempt<'_>) -> Result<String, Refusal> {
+        self.check_at(attempt, self.now_secs())
     }
 
-    fn check_at(
-        &self,
-        method: &str,
-        authorization: Option<&str>,
-        now: u64,
-    ) -> Result<String, Challenge> {
-        let fail = Err(Challenge { stale: false });
-        let Some(header) = authorization.map(str::trim) else {
+    fn check_at(&self, attempt: &Attempt<'_>, now: u64) -> Result<String, Refusal> {
+        let fail = Err(Refusal::Unauthorized { stale: false });
+        let stale = Err(Refusal::Unauthorized { stale: true });
+        let Some(header) = attempt.authorization.map(str::trim) else {
             return fail;
         };
         let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
         if scheme.eq_ignore_ascii_case("Basic") && self.basic {
             return self
                 .check_basic(rest.trim())
-                .ok_or(Challenge { stale: false });
+                .ok_or(Refusal::Unauthorized { stale: false });
         }
         if !scheme.eq_ignore_ascii_case("Digest") {
             return fail;
@@ -167,17 +209,19 @@ impl Authenticator {
             Some("SHA-256-SESS") => (Algorithm::Sha256, true),
             Some(_) => return fail,
         };
+        let qop = get("qop");
+        let nc = get("nc").unwrap_or("");
         let digest = DigestResponse {
             algorithm,
             session,
             username,
             realm,
             password: &user.password,
-            method,
+            method: attempt.method,
             uri,
             nonce,
-            qop: get("qop"),
-            nc: get("nc").unwrap_or(""),
+            qop,
+            nc,
             cnonce: get("cnonce").unwrap_or(""),
         };
         let expected = digest.compute();
@@ -188,11 +232,49 @@ impl Authenticator {
         ) {
             return fail;
         }
-        match self.nonce_age(nonce, now) {
-            Some(age) if age <= self.lifetime.as_secs() => Ok(user.name.clone()),
-            Some(_) => Err(Challenge { stale: true }),
-            None => fail,
+        // The credentials are right; what remains is whether this response
+        // may be used here and now.
+        if !same_resource(uri, attempt.uri) {
+            return Err(Refusal::UriMismatch);
         }
+        let Some(issued) = self.issued(nonce, attempt.client, now) else {
+            return stale;
+        };
+        if now - issued > self.lifetime.as_secs() {
+            return stale;
+        }
+        if qop.is_some() {
+            let Ok(count) = u32::from_str_radix(nc, 16) else {
+                return fail;
+            };
+            if !self.count_is_new(nonce, issued, count, now) {
+                return stale;
+            }
+        }
+        Ok(user.name.clone())
+    }
+
+    /// Records `count` as the latest nonce count of `nonce` (issued at
+    /// `issued`) unless it is not above the last one recorded: a replayed
+    /// request. Forgets nonces past their lifetime when the table fills.
+    fn count_is_new(&self, nonce: &str, issued: u64, count: u32, now: u64) -> bool {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, last)) = counts.get_mut(nonce) {
+            if count <= *last {
+                return false;
+            }
+            *last = count;
+            return true;
+        }
+        if counts.len() >= MAX_TRACKED_NONCES {
+            let lifetime = self.lifetime.as_secs();
+            counts.retain(|_, (issued, _)| now - *issued <= lifetime);
+            if counts.len() >= MAX_TRACKED_NONCES {
+                return false;
+            }
+        }
+        counts.insert(nonce.to_owned(), (issued, count));
+        true
     }
 
     fn check_basic(&self, encoded: &str) -> Option<String> {
@@ -205,34 +287,77 @@ impl Authenticator {
         bool::from(user.password.as_bytes().ct_eq(password.as_bytes())).then(|| user.name.clone())
     }
 
-    /// A nonce: the time it was issued and a keyed hash of it, in hex.
-    fn nonce(&self, now: u64) -> String {
-        let stamp = now.to_be_bytes();
-        format!("{}{}", hex::encode(stamp), hex::encode(self.mac(&stamp)))
+    /// Seconds on the monotonic clock since this authenticator was made.
+    fn now_secs(&self) -> u64 {
+        self.epoch.elapsed().as_secs()
     }
 
-    /// The age of a nonce this server issued, `None` for any other text.
-    fn nonce_age(&self, nonce: &str, now: u64) -> Option<u64> {
+    /// A nonce for `client`: the time it was issued, 8 random bytes (each
+    /// challenge its own nonce, so clients behind one address never share
+    /// a nonce count) and a keyed hash of both and of the address, in hex.
+    fn nonce(&self, now: u64, client: IpAddr) -> String {
+        let mut head = [0u8; 16];
+        head[..8].copy_from_slice(&now.to_be_bytes());
+        // Without randomness the nonce is still valid, only shared.
+        let _ = getrandom::fill(&mut head[8..]);
+        format!(
+            "{}{}",
+            hex::encode(head),
+            hex::encode(self.mac(&head, client))
+        )
+    }
+
+    /// When `nonce` was issued, if this server issued it to `client` and
+    /// not in the future; `None` for any other text.
+    fn issued(&self, nonce: &str, client: IpAddr, now: u64) -> Option<u64> {
         let bytes = hex::decode(nonce).ok()?;
-        let (stamp, mac) = bytes.split_at_checked(8)?;
-        if !bool::from(self.mac(stamp).as_slice().ct_eq(mac)) {
+        let (head, mac) = bytes.split_at_checked(16)?;
+        if !bool::from(self.mac(head, client).as_slice().ct_eq(mac)) {
             return None;
         }
-        let issued = u64::from_be_bytes(stamp.try_into().ok()?);
-        now.checked_sub(issued)
+        let issued = u64::from_be_bytes(head[..8].try_into().ok()?);
+        (issued <= now).then_some(issued)
     }
 
-    fn mac(&self, stamp: &[u8]) -> [u8; 16] {
+    fn mac(&self, head: &[u8], client: IpAddr) -> [u8; 16] {
         // The input has a fixed length, so key-prefix hashing is a sound MAC
-        // here (no length-extension forgery can yield another 8-byte stamp).
+        // here (no length-extension forgery can yield another input). An
+        // IPv4 client is hashed as its IPv4-mapped IPv6 address, so that it
+        // is one address whichever socket family it reaches.
+        let client = match client {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => v6,
+        };
         let mut hasher = Sha256::new();
         hasher.update(self.key);
-        hasher.update(stamp);
+        hasher.update(head);
+        hasher.update(client.octets());
         let digest = hasher.finalize();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
         out
     }
+}
+
+/// Whether a response's `uri` and the Request-URI name the same resource
+/// (RFC 7616 §3.4.6): the same path, whether either is written as an
+/// absolute URL or a bare path (clients send both), ignoring a trailing
+/// slash and the query.
+fn same_resource(directive: &str, request: &str) -> bool {
+    fn path(uri: &str) -> &str {
+        let path = match uri.find("://") {
+            Some(at) => {
+                let rest = &uri[at + 3..];
+                rest.find('/').map_or("", |slash| &rest[slash..])
+            }
+            None => uri,
+        };
+        path.split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/')
+    }
+    directive == request || path(directive) == path(request)
 }
 
 /// The inputs of a digest response (RFC 7616 §3.4.1).
@@ -314,15 +439,12 @@ fn quote(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+    const URI: &str = "rtsp://h/a.264";
 
     fn auth(basic: bool) -> Authenticator {
         Authenticator::new(
@@ -332,6 +454,18 @@ mod tests {
         )
         .unwrap()
     }
+
+    fn attempt<'a>(method: &'a str, uri: &'a str, header: &'a str) -> Attempt<'a> {
+        Attempt {
+            method,
+            uri,
+            client: CLIENT,
+            authorization: Some(header),
+        }
+    }
+
+    const UNAUTHORIZED: Result<String, Refusal> = Err(Refusal::Unauthorized { stale: false });
+    const STALE: Result<String, Refusal> = Err(Refusal::Unauthorized { stale: true });
 
     #[test]
     fn rfc_2617_and_7616_examples() {
@@ -367,83 +501,194 @@ mod tests {
         assert_eq!(sha.compute(), "8ca523f5e9506fed4657c9700eebdbec");
     }
 
-    /// What a client computes from our challenge.
-    fn answer(auth: &Authenticator, challenge: &str, password: &str, qop: bool) -> String {
-        let params = parse_params(challenge.strip_prefix("Digest ").unwrap());
-        let get = |n: &str| params.iter().find(|(k, _)| k == n).unwrap().1.clone();
-        let algorithm = if get("algorithm") == "SHA-256" {
-            Algorithm::Sha256
-        } else {
-            Algorithm::Md5
-        };
-        let nonce = get("nonce");
-        let response = DigestResponse {
-            algorithm,
-            session: false,
-            username: "alice",
-            realm: &auth.realm,
+    /// What a client computes from our challenge for `method` on `uri`,
+    /// with nonce count `nc` when `qop`.
+    struct Answer<'a> {
+        challenge: &'a str,
+        password: &'a str,
+        method: &'a str,
+        uri: &'a str,
+        qop: bool,
+        /// The nonce count as sent (8 hex digits from a correct client).
+        nc: String,
+    }
+
+    impl Answer<'_> {
+        fn header(&self, auth: &Authenticator) -> String {
+            let params = parse_params(self.challenge.strip_prefix("Digest ").unwrap());
+            let get = |n: &str| params.iter().find(|(k, _)| k == n).unwrap().1.clone();
+            let algorithm = if get("algorithm") == "SHA-256" {
+                Algorithm::Sha256
+            } else {
+                Algorithm::Md5
+            };
+            let nonce = get("nonce");
+            let nc = &self.nc;
+            let response = DigestResponse {
+                algorithm,
+                session: false,
+                username: "alice",
+                realm: &auth.realm,
+                password: self.password,
+                method: self.method,
+                uri: self.uri,
+                nonce: &nonce,
+                qop: self.qop.then_some("auth"),
+                nc,
+                cnonce: "abc",
+            }
+            .compute();
+            let qop = if self.qop {
+                format!(", qop=auth, nc={nc}, cnonce=\"abc\"")
+            } else {
+                String::new()
+            };
+            format!(
+                "Digest username=\"alice\", realm=\"mediatool\", nonce=\"{nonce}\", \
+                 uri=\"{}\", response=\"{response}\", algorithm={}{qop}",
+                self.uri,
+                algorithm.name()
+            )
+        }
+    }
+
+    fn answer<'a>(challenge: &'a str, password: &'a str, qop: bool) -> Answer<'a> {
+        Answer {
+            challenge,
             password,
             method: "DESCRIBE",
-            uri: "rtsp://h/a.264",
-            nonce: &nonce,
-            qop: qop.then_some("auth"),
-            nc: "00000001",
-            cnonce: "abc",
+            uri: URI,
+            qop,
+            nc: "00000001".into(),
         }
-        .compute();
-        let qop = if qop {
-            ", qop=auth, nc=00000001, cnonce=\"abc\""
-        } else {
-            ""
-        };
-        format!(
-            "Digest username=\"alice\", realm=\"mediatool\", nonce=\"{nonce}\", \
-             uri=\"rtsp://h/a.264\", response=\"{response}\", algorithm={}{qop}",
-            algorithm.name()
-        )
     }
 
     #[test]
     fn digest_round_trips_with_both_algorithms() {
         let auth = auth(false);
-        let challenges = auth.challenges(false);
+        let challenges = auth.challenges(false, CLIENT);
         assert_eq!(challenges.len(), 2);
         assert!(challenges[0].contains("algorithm=SHA-256"));
         assert!(challenges[1].contains("algorithm=MD5"));
-        for challenge in &challenges {
+        for algorithm in 0..2 {
             for qop in [true, false] {
-                let header = answer(&auth, challenge, "s3cr:et", qop);
-                assert_eq!(auth.check("DESCRIBE", Some(&header)), Ok("alice".into()));
-                // Wrong method, wrong password: refused.
-                assert!(auth.check("PLAY", Some(&header)).is_err());
-                let wrong = answer(&auth, challenge, "nope", qop);
+                // A fresh nonce each time: its count starts at 1 again.
+                let challenge = &auth.challenges(false, CLIENT)[algorithm];
+                let header = answer(challenge, "s3cr:et", qop).header(&auth);
                 assert_eq!(
-                    auth.check("DESCRIBE", Some(&wrong)),
-                    Err(Challenge { stale: false })
+                    auth.check(&attempt("DESCRIBE", URI, &header)),
+                    Ok("alice".into())
                 );
+                // Wrong method, wrong password: refused.
+                assert_eq!(auth.check(&attempt("PLAY", URI, &header)), UNAUTHORIZED);
+                let wrong = answer(challenge, "nope", qop).header(&auth);
+                assert_eq!(auth.check(&attempt("DESCRIBE", URI, &wrong)), UNAUTHORIZED);
             }
         }
     }
 
     #[test]
+    fn a_response_opens_only_the_resource_it_names() {
+        let auth = auth(false);
+        let challenge = &auth.challenges(false, CLIENT)[0];
+        let header = answer(challenge, "s3cr:et", false).header(&auth);
+        // The same path in another spelling is the same resource.
+        for same in [
+            URI,
+            "rtsp://h/a.264/",
+            "/a.264",
+            "rtsp://10.0.0.1:8554/a.264",
+        ] {
+            assert_eq!(
+                auth.check(&attempt("DESCRIBE", same, &header)),
+                Ok("alice".into()),
+                "{same}"
+            );
+        }
+        for other in ["rtsp://h/b.264", "rtsp://h/a.264/track0", "/", "*"] {
+            assert_eq!(
+                auth.check(&attempt("DESCRIBE", other, &header)),
+                Err(Refusal::UriMismatch),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn nonce_counts_must_grow_so_a_request_cannot_be_replayed() {
+        let auth = auth(false);
+        let challenge = &auth.challenges(false, CLIENT)[1];
+        let request = |nc: u32| {
+            let header = Answer {
+                nc: format!("{nc:08x}"),
+                ..answer(challenge, "s3cr:et", true)
+            }
+            .header(&auth);
+            auth.check(&attempt("DESCRIBE", URI, &header))
+        };
+        assert_eq!(request(1), Ok("alice".into()));
+        assert_eq!(request(1), STALE, "the same request again");
+        assert_eq!(request(2), Ok("alice".into()));
+        assert_eq!(request(3), Ok("alice".into()));
+        assert_eq!(request(2), STALE, "an older count");
+        // Another nonce has counts of its own.
+        let fresh = &auth.challenges(false, CLIENT)[1];
+        let header = answer(fresh, "s3cr:et", true).header(&auth);
+        assert_ne!(fresh, challenge);
+        assert_eq!(
+            auth.check(&attempt("DESCRIBE", URI, &header)),
+            Ok("alice".into())
+        );
+    }
+
+    #[test]
+    fn a_nonce_is_worth_nothing_from_another_address() {
+        let auth = auth(false);
+        let challenge = &auth.challenges(false, CLIENT)[0];
+        let header = answer(challenge, "s3cr:et", false).header(&auth);
+        let elsewhere = Attempt {
+            client: "192.0.2.8".parse().unwrap(),
+            ..attempt("DESCRIBE", URI, &header)
+        };
+        // Right credentials: the client is told to take a fresh nonce.
+        assert_eq!(auth.check(&elsewhere), STALE);
+        // The same address seen through an IPv6 socket is the same client.
+        let mapped = Attempt {
+            client: "::ffff:192.0.2.7".parse().unwrap(),
+            ..attempt("DESCRIBE", URI, &header)
+        };
+        assert_eq!(auth.check(&mapped), Ok("alice".into()));
+    }
+
+    #[test]
     fn stale_nonces_are_reported_as_stale_only_with_right_credentials() {
         let auth = auth(false);
-        let old = now_secs() - NONCE_LIFETIME.as_secs() - 10;
+        let now = NONCE_LIFETIME.as_secs() + 1_000;
         let challenge = format!(
             "Digest realm=\"mediatool\", nonce=\"{}\", algorithm=MD5",
-            auth.nonce(old)
+            auth.nonce(now - NONCE_LIFETIME.as_secs() - 10, CLIENT)
         );
-        let header = answer(&auth, &challenge, "s3cr:et", true);
+        let header = answer(&challenge, "s3cr:et", true).header(&auth);
         assert_eq!(
-            auth.check("DESCRIBE", Some(&header)),
-            Err(Challenge { stale: true })
+            auth.check_at(&attempt("DESCRIBE", URI, &header), now),
+            STALE
         );
-        let wrong = answer(&auth, &challenge, "bad", true);
+        let wrong = answer(&challenge, "bad", true).header(&auth);
         assert_eq!(
-            auth.check("DESCRIBE", Some(&wrong)),
-            Err(Challenge { stale: false })
+            auth.check_at(&attempt("DESCRIBE", URI, &wrong), now),
+            UNAUTHORIZED
         );
-        assert!(auth.challenges(true)[0].ends_with(", stale=true"));
+        // Issued in the future (not by this clock): stale, never accepted.
+        let future = format!(
+            "Digest realm=\"mediatool\", nonce=\"{}\", algorithm=MD5",
+            auth.nonce(now + 60, CLIENT)
+        );
+        let header = answer(&future, "s3cr:et", true).header(&auth);
+        assert_eq!(
+            auth.check_at(&attempt("DESCRIBE", URI, &header), now),
+            STALE
+        );
+        assert!(auth.challenges(true, CLIENT)[0].ends_with(", stale=true"));
     }
 
     #[test]
@@ -451,14 +696,32 @@ mod tests {
         let auth = auth(false);
         let other =
             super::Authenticator::new(auth.users.clone(), auth.realm.clone(), false).unwrap();
-        let challenge = &other.challenges(false)[1];
-        let header = answer(&auth, challenge, "s3cr:et", true);
-        assert!(auth.check("DESCRIBE", Some(&header)).is_err());
-        assert_eq!(auth.nonce_age("zz", 0), None);
-        assert_eq!(auth.nonce_age("", 0), None);
-        assert_eq!(auth.nonce_age("00", 0), None);
-        // Issued in the future: not a nonce of ours.
-        assert_eq!(auth.nonce_age(&auth.nonce(100), 50), None);
+        let challenge = &other.challenges(false, CLIENT)[1];
+        let header = answer(challenge, "s3cr:et", true).header(&auth);
+        assert!(auth.check(&attempt("DESCRIBE", URI, &header)).is_err());
+        for text in ["zz", "", "00", &"00".repeat(16)] {
+            assert_eq!(auth.issued(text, CLIENT, 0), None);
+        }
+        assert_eq!(auth.issued(&auth.nonce(100, CLIENT), CLIENT, 50), None);
+        assert_eq!(
+            auth.issued(&auth.nonce(100, CLIENT), CLIENT, 150),
+            Some(100)
+        );
+    }
+
+    #[test]
+    fn the_count_table_stays_bounded() {
+        let auth = auth(false);
+        let lifetime = NONCE_LIFETIME.as_secs();
+        for n in 0..MAX_TRACKED_NONCES {
+            assert!(auth.count_is_new(&n.to_string(), 0, 1, 0));
+        }
+        // Full of live nonces: a new one is refused (the client is told
+        // its nonce is stale and gets another).
+        assert!(!auth.count_is_new("new", 0, 1, lifetime));
+        // Once they have expired they make room.
+        assert!(auth.count_is_new("new", lifetime + 1, 1, lifetime + 1));
+        assert_eq!(auth.counts.lock().unwrap().len(), 1);
     }
 
     #[test]
@@ -467,14 +730,15 @@ mod tests {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("alice:s3cr:et")
         );
-        assert!(auth(false).check("PLAY", Some(&header)).is_err());
-        assert_eq!(auth(true).check("PLAY", Some(&header)), Ok("alice".into()));
-        assert!(auth(true).challenges(false)[2].starts_with("Basic realm="));
+        let check = |auth: &Authenticator, header: &str| auth.check(&attempt("PLAY", URI, header));
+        assert!(check(&auth(false), &header).is_err());
+        assert_eq!(check(&auth(true), &header), Ok("alice".into()));
+        assert!(auth(true).challenges(false, CLIENT)[2].starts_with("Basic realm="));
         let bad = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("alice:wrong")
         );
-        assert!(auth(true).check("PLAY", Some(&bad)).is_err());
+        assert!(check(&auth(true), &bad).is_err());
     }
 
     #[test]
@@ -494,9 +758,28 @@ mod tests {
             "Bearer abc",
             "\u{0}\u{ff}",
         ] {
-            assert!(auth.check("DESCRIBE", Some(header)).is_err(), "{header}");
+            assert!(
+                auth.check(&attempt("DESCRIBE", URI, header)).is_err(),
+                "{header}"
+            );
         }
-        assert!(auth.check("DESCRIBE", None).is_err());
+        let none = Attempt {
+            authorization: None,
+            ..attempt("DESCRIBE", URI, "")
+        };
+        assert_eq!(auth.check(&none), UNAUTHORIZED);
+    }
+
+    #[test]
+    fn a_malformed_nonce_count_is_refused() {
+        let auth = auth(false);
+        let challenge = &auth.challenges(false, CLIENT)[1];
+        let header = Answer {
+            nc: "zz".into(),
+            ..answer(challenge, "s3cr:et", true)
+        }
+        .header(&auth);
+        assert_eq!(auth.check(&attempt("DESCRIBE", URI, &header)), UNAUTHORIZED);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod setup;
 
 use std::sync::Arc;
 
+use super::auth::{Attempt, Refusal};
 use super::catalog::{CatalogError, Media};
 use super::connection::ConnCtx;
 use super::message::{Method, Request, Response, Status};
@@ -25,14 +26,14 @@ pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Re
     }
     let user = match request.method {
         // OPTIONS needs no credentials, but uses them when given.
-        Method::Options => authenticate(shared, &request).ok().flatten(),
+        Method::Options => authenticate(shared, conn, &request).ok().flatten(),
         Method::Announce | Method::Record | Method::Redirect => {
             return Response::new(Status::METHOD_NOT_ALLOWED).header("Allow", Method::PUBLIC)
         }
         Method::Other(_) => {
             return Response::new(Status::NOT_IMPLEMENTED).header("Public", Method::PUBLIC)
         }
-        _ => match authenticate(shared, &request) {
+        _ => match authenticate(shared, conn, &request) {
             Ok(user) => user,
             Err(response) => return response,
         },
@@ -61,16 +62,28 @@ fn error(status: Status) -> Response {
     Response::new(status)
 }
 
-/// The authenticated user, `None` on an open server; a 401 otherwise.
-fn authenticate(shared: &Shared, request: &Request) -> Result<Option<String>, Response> {
+/// The authenticated user, `None` on an open server; a 401 otherwise (400
+/// for credentials computed for another URL, RFC 7616 §3.4.6).
+fn authenticate(
+    shared: &Shared,
+    conn: &ConnCtx,
+    request: &Request,
+) -> Result<Option<String>, Response> {
     let Some(auth) = &shared.auth else {
         return Ok(None);
     };
-    match auth.check(request.method.as_str(), request.header("Authorization")) {
+    let attempt = Attempt {
+        method: request.method.as_str(),
+        uri: &request.uri,
+        client: conn.peer.ip(),
+        authorization: request.header("Authorization"),
+    };
+    match auth.check(&attempt) {
         Ok(user) => Ok(Some(user)),
-        Err(challenge) => {
+        Err(Refusal::UriMismatch) => Err(Response::new(Status::BAD_REQUEST)),
+        Err(Refusal::Unauthorized { stale }) => {
             let mut response = Response::new(Status::UNAUTHORIZED);
-            for value in auth.challenges(challenge.stale) {
+            for value in auth.challenges(stale, conn.peer.ip()) {
                 response = response.header("WWW-Authenticate", value);
             }
             Err(response)
