@@ -438,3 +438,20 @@ fn idle_sessions_are_cheap_and_played_sessions_leave_nothing_behind() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(server.open_fds(), fds, "file descriptors leaked");
 }
+
+/// A client taking interleaved packets is alive: its session plays to the
+/// end although `--reclaim` is shorter than the file and the client sends
+/// no RTCP and no keep-alive request (ffmpeg over TCP sends none).
+#[test]
+fn an_interleaved_session_is_not_reclaimed_while_it_plays() {
+    let server = TestServer::start(&[VIDEO], &["--reclaim", "1"]);
+    let mut c = server.connect();
+    let id = setup_tcp(&server, &mut c, VIDEO.0);
+    let play = c.request("PLAY", &server.url(VIDEO.0), &[("Session", &id)]);
+    assert_eq!(play.status, 200);
+    let mut got = Capture::default();
+    capture(&mut c, &mut got, |_| false);
+    let frames: std::collections::BTreeSet<u32> = got.rtp.iter().map(|p| p.ts).collect();
+    assert_eq!(frames.len(), 50, "the session ended before its 2 s file");
+    assert!(!server.log().contains("timed out"), "{}", server.log());
+}

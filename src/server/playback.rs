@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::future::OptionFuture;
@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{Outgoing, SendError};
-use super::session::Delivery;
+use super::session::{Delivery, Session, Sessions};
 use super::source::Source;
 use super::udp::{self, Segmentation, UdpPlane};
 use crate::stream::{PacketKind, PacketParts, StreamError, BYE_GRACE};
@@ -94,16 +94,43 @@ pub struct Destinations {
     /// Whether UDP GSO is used, for each of `tracks`.
     segmentation: Box<[Segmentation]>,
     udp: Option<Arc<UdpPlane>>,
+    session: KeepAlive,
+}
+
+/// The session a playback task sends for, kept alive by its interleaved
+/// packets: a TCP connection that takes them is a client alive and
+/// reading (one that stops reading is disconnected after the stall
+/// timeout, which ends the session), so such a session is not reclaimed
+/// while it plays, whether or not the client also sends RTCP or
+/// keep-alive requests (RFC 2326 §12.37 asks for "activity").
+pub struct KeepAlive {
+    /// The session table.
+    pub sessions: Arc<Sessions>,
+    /// The session (weak: the session owns the playback task).
+    pub session: Weak<Session>,
+}
+
+impl KeepAlive {
+    fn touch(&self) {
+        if let Some(session) = self.session.upgrade() {
+            self.sessions.touch(&session);
+        }
+    }
 }
 
 impl Destinations {
     /// Sends the packets of file track `i` to the delivery paired with `i`.
-    pub fn new(tracks: Arc<[(usize, Delivery)]>, udp: Option<Arc<UdpPlane>>) -> Destinations {
+    pub fn new(
+        tracks: Arc<[(usize, Delivery)]>,
+        udp: Option<Arc<UdpPlane>>,
+        session: KeepAlive,
+    ) -> Destinations {
         let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
         Destinations {
             tracks,
             segmentation,
             udp,
+            session,
         }
     }
 
@@ -113,6 +140,7 @@ impl Destinations {
     /// client that reads nothing, and the session stops) knows which remain.
     async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
         let mut rest = packets;
+        let mut interleaved = false;
         while let Some(first) = rest.first() {
             *done = packets.len() - rest.len();
             let Some(at) = self.tracks.iter().position(|(i, _)| *i == first.track) else {
@@ -146,10 +174,14 @@ impl Destinations {
                     })
                     .await?;
                     rest = &rest[1..];
+                    interleaved = true;
                 }
             }
         }
         *done = packets.len();
+        if interleaved {
+            self.session.touch();
+        }
         Ok(())
     }
 }

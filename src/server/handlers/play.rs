@@ -1,13 +1,14 @@
 //! PLAY and PAUSE (RFC 2326 §10.5, §10.6): a session's reader cued on the
 //! blocking pool, then a playback task that sends its packets in time.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::stream::StreamError;
 
 use super::{error, Ctx, Handled};
 use crate::server::message::{Response, Status};
-use crate::server::playback::{Destinations, Player};
+use crate::server::playback::{Destinations, KeepAlive, Player};
 use crate::server::range::{self, PlayRange};
 use crate::server::session::{Control, PlayState};
 use crate::server::source::Source;
@@ -93,6 +94,10 @@ impl Ctx<'_> {
                 .map(|t| (t.index, t.delivery.clone()))
                 .collect(),
             self.shared.udp.clone(),
+            KeepAlive {
+                sessions: Arc::clone(&self.shared.sessions),
+                session: Arc::downgrade(&session),
+            },
         );
         control.state = PlayState::Playing(Player::start(
             source,
