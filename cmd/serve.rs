@@ -118,6 +118,7 @@ impl ServeArgs {
             rtp_port: None,
             max_sessions: None,
             stall_timeout: None,
+            request_timeout: None,
             multicast: self.multicast.clone(),
             multicast_ttl: self.multicast_ttl,
         })

@@ -278,6 +278,13 @@ fn broken_clients_do_not_affect_others() {
     assert_eq!(garbage.read_reply().unwrap().status, 400);
     assert!(garbage.is_closed(Duration::from_secs(5)));
 
+    // An `rtsps://` client on the plain port: answered and closed at once,
+    // although its ClientHello holds no line end.
+    let mut tls = server.connect();
+    tls.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+    assert_eq!(tls.read_reply().unwrap().status, 400);
+    assert!(tls.is_closed(Duration::from_secs(2)));
+
     let mut huge = server.connect();
     let mut request = b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n".to_vec();
     request.extend(std::iter::repeat_n(b"X-Junk: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", 300).flatten());
@@ -310,6 +317,52 @@ fn broken_clients_do_not_affect_others() {
             .status,
         200
     );
+}
+
+#[test]
+fn a_request_left_unfinished_is_dropped_after_the_request_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(serve_common::fixtures().join(AAC.1), dir.path().join(AAC.0)).unwrap();
+    let config = dir.path().with_extension("yaml");
+    std::fs::write(&config, "request_timeout: 1\n").unwrap();
+    let server = TestServer::start_in(dir, &["--config", config.to_str().unwrap()]);
+    let url = server.url(AAC.0);
+    let mut slow = server.connect();
+    slow.send(format!("DESCRIBE {url} RTSP/1.0\r\nCSe").as_bytes());
+    // An idle connection with nothing pending stays (the idle timeout is
+    // 65 s), and requests sent in time are answered.
+    let mut idle = server.connect();
+    let started = std::time::Instant::now();
+    assert!(
+        slow.is_closed(Duration::from_secs(5)),
+        "the half request held its connection"
+    );
+    // Well before the 65 s idle timeout (the request timeout is 1 s,
+    // checked every 0.5 s).
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(idle.request("DESCRIBE", &url, &[]).status, 200);
+    let _ = std::fs::remove_file(config);
+}
+
+#[test]
+fn past_max_sessions_setup_gets_503_until_one_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(serve_common::fixtures().join(AAC.1), dir.path().join(AAC.0)).unwrap();
+    let config = dir.path().with_extension("yaml");
+    std::fs::write(&config, "max_sessions: 1\n").unwrap();
+    let server = TestServer::start_in(dir, &["--config", config.to_str().unwrap()]);
+    let url = server.url(AAC.0);
+    let mut c = server.connect();
+    let first = c.request("SETUP", &url, &[("Transport", &udp_transport(9200))]);
+    assert_eq!(first.status, 200);
+    let refused = c.request("SETUP", &url, &[("Transport", &udp_transport(9202))]);
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("Retry-After"), Some("5"));
+    let teardown = c.request("TEARDOWN", &url, &[("Session", &first.session())]);
+    assert_eq!(teardown.status, 200);
+    let again = c.request("SETUP", &url, &[("Transport", &udp_transport(9204))]);
+    assert_eq!(again.status, 200);
+    let _ = std::fs::remove_file(config);
 }
 
 #[test]

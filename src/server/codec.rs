@@ -105,6 +105,17 @@ fn invalid(status: Status, cseq: Option<u32>, reason: impl Into<String>, close: 
 /// Decodes one request or response starting at `buf[0]`, or returns `None`
 /// until the whole message has arrived.
 fn decode_message(buf: &mut BytesMut) -> Option<Incoming> {
+    // A request line starts with a method token, a response with `RTSP/`:
+    // anything else (a TLS ClientHello from an `rtsps://` client, binary
+    // junk) is refused at its first byte, not after a line or 8 KiB.
+    if !buf[0].is_ascii_graphic() {
+        return Some(invalid(
+            Status::BAD_REQUEST,
+            None,
+            "not an RTSP message",
+            true,
+        ));
+    }
     // The first line is judged as soon as it is complete, so that garbage is
     // rejected at once instead of after 8 KiB.
     let Some(first_end) = memchr::memchr(b'\n', buf) else {
@@ -399,6 +410,16 @@ mod tests {
             let items = decode_all(garbage);
             assert_eq!(items.len(), 1, "{garbage:?}");
             assert_eq!(status_of(&items[0]), Some((400, true)), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn binary_input_is_rejected_at_its_first_byte() {
+        // The start of a TLS ClientHello, with no line end in sight.
+        for start in [&b"\x16\x03\x01\x02\x00\x01"[..], b"\x80", b" OPTIONS"] {
+            let items = decode_all(start);
+            assert_eq!(items.len(), 1, "{start:?}");
+            assert_eq!(status_of(&items[0]), Some((400, true)), "{start:?}");
         }
     }
 

@@ -39,8 +39,9 @@ pub struct Settings {
     pub tls_port: Option<u16>,
     /// SRTP on RTSPS sessions (not supported yet).
     pub srtp: Option<bool>,
-    /// Users allowed in: `NAME:PASSWORD` strings or `{name, password}` maps.
-    #[serde(alias = "user")]
+    /// Users allowed in: `NAME:PASSWORD` strings or `{name, password}` maps,
+    /// a list of them or just one.
+    #[serde(alias = "user", default, deserialize_with = "one_or_many")]
     pub users: Option<Vec<UserEntry>>,
     /// Digest realm.
     pub realm: Option<String>,
@@ -63,6 +64,10 @@ pub struct Settings {
     /// it is disconnected, ending its interleaved sessions (default 10).
     #[serde(alias = "stall-timeout")]
     pub stall_timeout: Option<u64>,
+    /// Seconds a client may take to finish a request it has started
+    /// before it is disconnected (default 10).
+    #[serde(alias = "request-timeout")]
+    pub request_timeout: Option<u64>,
     /// IPv4 multicast groups (`A.B.C.D/N`) leased to clients that ask for
     /// multicast; none: multicast SETUPs get 461.
     pub multicast: Option<String>,
@@ -72,18 +77,87 @@ pub struct Settings {
 }
 
 /// A user in the YAML file.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum UserEntry {
     /// `NAME:PASSWORD`.
     Text(String),
     /// `{name: NAME, password: PASSWORD}`.
-    Map {
-        /// The user name.
-        name: String,
-        /// The password.
-        password: String,
-    },
+    Map(UserMap),
+}
+
+/// A user written as a map; other keys are an error naming them.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserMap {
+    /// The user name.
+    pub name: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Reads a string or a map by what the document holds, so that a wrong
+/// key in a map is reported by name (an untagged enum would only say
+/// that nothing matched).
+struct EntryVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+    type Value = UserEntry;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("NAME:PASSWORD or {name: NAME, password: PASSWORD}")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<UserEntry, E> {
+        Ok(UserEntry::Text(text.to_owned()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<UserEntry, A::Error> {
+        UserMap::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(UserEntry::Map)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+/// `users:` as a list of entries or a single one, each entry's errors
+/// passed on as they are.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<UserEntry>>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<UserEntry>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a user or a list of users")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<UserEntry>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = seq.next_element::<UserEntry>()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<UserEntry>, E> {
+            EntryVisitor.visit_str(text).map(|e| vec![e])
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> Result<Vec<UserEntry>, A::Error> {
+            EntryVisitor.visit_map(map).map(|e| vec![e])
+        }
+    }
+    deserializer.deserialize_any(Entries).map(Some)
 }
 
 impl Settings {
@@ -127,6 +201,7 @@ impl Settings {
             rtp_port: over.rtp_port.or(self.rtp_port),
             max_sessions: over.max_sessions.or(self.max_sessions),
             stall_timeout: over.stall_timeout.or(self.stall_timeout),
+            request_timeout: over.request_timeout.or(self.request_timeout),
             multicast: over.multicast.or(self.multicast),
             multicast_ttl: over.multicast_ttl.or(self.multicast_ttl),
         }
@@ -159,6 +234,8 @@ pub struct ServerConfig {
     /// How long a TCP client may take nothing from a full connection
     /// before it is disconnected.
     pub stall_timeout: Duration,
+    /// How long a client may take to finish a request it has started.
+    pub request_timeout: Duration,
     /// The multicast groups and TTL; `None`: no multicast.
     pub multicast: Option<(GroupRange, u8)>,
 }
@@ -168,6 +245,13 @@ pub const DEFAULT_RECLAIM: u64 = 65;
 
 /// The default for [`ServerConfig::stall_timeout`], in seconds.
 pub const DEFAULT_STALL_TIMEOUT: u64 = 10;
+
+/// The default for [`ServerConfig::request_timeout`], in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT: u64 = 10;
+
+/// The longest idle timeout announced (a day): clients keep `timeout=` in
+/// 32-bit counters, some of milliseconds; 0 means never.
+pub const MAX_RECLAIM: u64 = 86_400;
 
 impl TryFrom<Settings> for ServerConfig {
     type Error = anyhow::Error;
@@ -193,10 +277,10 @@ impl TryFrom<Settings> for ServerConfig {
             .into_iter()
             .map(|u| match u {
                 UserEntry::Text(text) => User::parse(&text).map_err(anyhow::Error::msg),
-                UserEntry::Map { name, password } if !name.is_empty() => {
+                UserEntry::Map(UserMap { name, password }) if !name.is_empty() => {
                     Ok(User { name, password })
                 }
-                UserEntry::Map { .. } => Err(anyhow::anyhow!("a user has an empty name")),
+                UserEntry::Map(_) => Err(anyhow::anyhow!("a user has an empty name")),
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let realm = s.realm.unwrap_or_else(|| "mediatool".into());
@@ -204,9 +288,16 @@ impl TryFrom<Settings> for ServerConfig {
             anyhow::bail!("realm {realm:?} may not contain quotes or line breaks");
         }
         let reclaim = s.reclaim.unwrap_or(DEFAULT_RECLAIM);
+        if reclaim > MAX_RECLAIM {
+            anyhow::bail!("reclaim must be at most {MAX_RECLAIM} seconds (0: never)");
+        }
         let stall_timeout = s.stall_timeout.unwrap_or(DEFAULT_STALL_TIMEOUT);
         if stall_timeout == 0 {
             anyhow::bail!("stall_timeout must be at least 1 second");
+        }
+        let request_timeout = s.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+        if request_timeout == 0 {
+            anyhow::bail!("request_timeout must be at least 1 second");
         }
         let multicast = match s.multicast {
             Some(range) => Some((
@@ -230,6 +321,7 @@ impl TryFrom<Settings> for ServerConfig {
             rtp_port: s.rtp_port.unwrap_or(6970),
             max_sessions: s.max_sessions.unwrap_or(10_000),
             stall_timeout: Duration::from_secs(stall_timeout),
+            request_timeout: Duration::from_secs(request_timeout),
             multicast,
         })
     }
@@ -244,7 +336,7 @@ mod tests {
         let yaml = "dir: /srv/media\nport: 8554\nbind: 127.0.0.1\nhttp-port: 0\n\
                     users:\n  - alice:pw\n  - {name: bob, password: 'x:y'}\n\
                     realm: home\nbasic_auth: true\nreclaim: 30\nloop: true\n\
-                    rtp_port: 7000\nmax_sessions: 5\nstall_timeout: 3\n\
+                    rtp_port: 7000\nmax_sessions: 5\nstall_timeout: 3\nrequest_timeout: 4\n\
                     multicast: 239.255.42.0/24\nmulticast_ttl: 4\n";
         let settings = Settings::from_yaml(yaml).unwrap();
         let config = ServerConfig::try_from(settings).unwrap();
@@ -269,6 +361,7 @@ mod tests {
         assert_eq!(config.reclaim, Some(Duration::from_secs(30)));
         assert_eq!((config.rtp_port, config.max_sessions), (7000, 5));
         assert_eq!(config.stall_timeout, Duration::from_secs(3));
+        assert_eq!(config.request_timeout, Duration::from_secs(4));
         assert_eq!(
             config.multicast,
             Some(("239.255.42.0/24".parse().unwrap(), 4))
@@ -281,6 +374,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("prot"), "{error}");
+    }
+
+    #[test]
+    fn users_are_strict_and_may_be_one() {
+        for (yaml, key) in [
+            ("users:\n  - {name: bob, pasword: x}\n", "pasword"),
+            ("users:\n  - {name: bob, password: x, extra: 1}\n", "extra"),
+            (
+                "users:\n  - name: bob\n    password: x\n    passwrd: y\n",
+                "passwrd",
+            ),
+        ] {
+            let error = Settings::from_yaml(yaml).unwrap_err().to_string();
+            assert!(error.contains(key), "{yaml}: {error}");
+        }
+        let one = Settings::from_yaml("users: alice:pw\n").unwrap();
+        assert_eq!(one.users, Some(vec![UserEntry::Text("alice:pw".into())]));
+        let map = Settings::from_yaml("users: {name: bob, password: 'x:y'}\n").unwrap();
+        let config = ServerConfig::try_from(map).unwrap();
+        assert_eq!(config.users[0].password, "x:y");
+        assert!(Settings::from_yaml("users: [5]").is_err());
     }
 
     #[test]
@@ -297,8 +411,12 @@ mod tests {
         }
         let no_colon = Settings::from_yaml("users: [alice]").unwrap();
         assert!(ServerConfig::try_from(no_colon).is_err());
-        let never = Settings::from_yaml("stall_timeout: 0").unwrap();
-        assert!(ServerConfig::try_from(never).is_err());
+        for yaml in ["stall_timeout: 0", "request_timeout: 0", "reclaim: 86401"] {
+            let settings = Settings::from_yaml(yaml).unwrap();
+            assert!(ServerConfig::try_from(settings).is_err(), "{yaml}");
+        }
+        let day = Settings::from_yaml("reclaim: 86400").unwrap();
+        assert!(ServerConfig::try_from(day).is_ok());
         for yaml in [
             "multicast: 10.0.0.0/8",
             "multicast: 239.1.1.1/40",
@@ -327,6 +445,7 @@ mod tests {
         assert_eq!(defaults.realm, "mediatool");
         assert!(defaults.users.is_empty() && !defaults.basic_auth);
         assert_eq!(defaults.stall_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.request_timeout, Duration::from_secs(10));
         assert_eq!(defaults.multicast, None);
         let never = ServerConfig::try_from(Settings {
             reclaim: Some(0),

@@ -19,6 +19,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
@@ -164,19 +165,42 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
     };
     let mut frames = FramedRead::new(reader, RtspCodec::default());
     let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
+    // A client that sends part of a request and then nothing (a slowloris)
+    // is disconnected after the request timeout, not the idle timeout.
+    // Checked every half of it, so it acts within 1.5 times that.
+    let request_timeout = shared.config.request_timeout;
+    let tick = idle_limit.min(request_timeout / 2);
     // Idle for a whole `idle_limit` without a live session of its own: a
     // connection is closed after the second such period once its last
     // session has ended (a client may still ask about it), after the first
     // if it never had one.
     let mut idle_without_session = true;
+    // Since when nothing has been read whole, and since when part of a
+    // request has been waiting for the rest.
+    let mut quiet_since = Instant::now();
+    let mut partial_since: Option<Instant> = None;
     let reason = loop {
         let item = tokio::select! {
             () = closed.cancelled() => break "stalled",
             () = shared.shutdown.cancelled() => break "server shutting down",
-            item = tokio::time::timeout(idle_limit, frames.next()) => item,
+            item = tokio::time::timeout(tick, frames.next()) => item,
         };
+        if item.is_ok() {
+            quiet_since = Instant::now();
+            partial_since = None;
+        }
         let response = match item {
             Err(_) => {
+                let now = Instant::now();
+                if frames.read_buffer().is_empty() {
+                    partial_since = None;
+                } else if now - *partial_since.get_or_insert(now) >= request_timeout {
+                    break "request not finished in time";
+                }
+                if now - quiet_since < idle_limit {
+                    continue;
+                }
+                quiet_since = now;
                 let live = ctx.has_live_session();
                 if !live && idle_without_session {
                     break "idle";

@@ -67,7 +67,9 @@ impl Ctx<'_> {
                         url: aggregate_url,
                         peer: conn.peer.ip(),
                     })
-                    .ok_or_else(|| error(Status::UNAVAILABLE))?;
+                    // RFC 2326 §12.31: sessions end all the time; ask
+                    // the client to try again shortly.
+                    .ok_or_else(|| error(Status::UNAVAILABLE).header("Retry-After", "5"))?;
                 conn.created(&session);
                 (session, true)
             }
