@@ -673,6 +673,35 @@ fn a_changed_file_is_described_afresh() {
     assert_eq!(without_origin(&repaired.body), without_origin(&before.body));
 }
 
+/// A rewrite that keeps the size and sets the modification time back (as
+/// `cp -p`, `rsync -t` and `tar` do) is a change too.
+#[test]
+fn a_same_size_rewrite_with_its_old_time_is_described_afresh() {
+    let server = TestServer::start(&[("w.wav", "wav_s16_44k_stereo.wav")], &[]);
+    let url = server.url("w.wav");
+    let mut c = server.connect();
+    let before = c.request("DESCRIBE", &url, &[]);
+    assert!(before.body.contains("/44100/2"), "{}", before.body);
+    let path = server.dir.path().join("w.wav");
+    let old_time = std::fs::metadata(&path).unwrap().modified().unwrap();
+    // The same bytes but for the sample rate and byte rate of the `fmt `
+    // chunk (bytes 24-31): 48 kHz.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[12..16], b"fmt ");
+    bytes[24..28].copy_from_slice(&48_000u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&(48_000u32 * 4).to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(old_time).unwrap();
+    drop(file);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        old_time
+    );
+    let after = c.request("DESCRIBE", &url, &[]);
+    assert!(after.body.contains("/48000/2"), "{}", after.body);
+}
+
 /// A parameter of a `Transport` header (`name=value`).
 fn transport_param<'a>(transport: &'a str, name: &str) -> Option<&'a str> {
     transport

@@ -52,9 +52,37 @@ pub enum CatalogError {
 }
 
 struct Entry {
+    version: Version,
+    media: OnceCell<Result<Arc<Media>, CatalogError>>,
+}
+
+/// What tells one version of a file from the next: its size and times,
+/// and on Unix its inode (a file replaced by rename) and change time,
+/// which no tool can set back (`cp -p`, `rsync -t` and `tar` restore the
+/// modification time of a rewritten file, often of the same size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Version {
     size: u64,
     modified: Option<SystemTime>,
-    media: OnceCell<Result<Arc<Media>, CatalogError>>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+    #[cfg(unix)]
+    changed: (i64, i64),
+}
+
+impl Version {
+    fn of(metadata: &std::fs::Metadata) -> Version {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Version {
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            inode: (metadata.dev(), metadata.ino()),
+            #[cfg(unix)]
+            changed: (metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
 }
 
 /// The cache of inspected files.
@@ -72,11 +100,11 @@ impl Catalog {
         let metadata = tokio::fs::metadata(path)
             .await
             .map_err(|e| CatalogError::NotFound(e.to_string()))?;
-        let (size, modified) = (metadata.len(), metadata.modified().ok());
+        let version = Version::of(&metadata);
         let entry = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(path) {
-                Some(e) if e.size == size && e.modified == modified => Arc::clone(e),
+                Some(e) if e.version == version => Arc::clone(e),
                 _ => {
                     if entries.len() >= CAPACITY {
                         if let Some(victim) = entries.keys().next().cloned() {
@@ -84,8 +112,7 @@ impl Catalog {
                         }
                     }
                     let entry = Arc::new(Entry {
-                        size,
-                        modified,
+                        version,
                         media: OnceCell::new(),
                     });
                     entries.insert(path.to_owned(), Arc::clone(&entry));
