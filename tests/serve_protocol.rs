@@ -163,13 +163,39 @@ fn error_statuses() {
     let session = [("Session", id.as_str())];
     // PAUSE before PLAY: not valid in the Ready state (RFC 2326 A.2).
     assert_eq!(status(&mut c, "PAUSE", &url, &session), 455);
-    for range in ["npt=99999-", "npt=5-1", "smpte=0:00:01-", "npt=abc-"] {
+    for range in ["npt=99999-", "npt=5-1", "smpte=0:00:99-", "npt=abc-"] {
         assert_eq!(
             status(&mut c, "PLAY", &url, &[session[0], ("Range", range)]),
             457,
             "{range}"
         );
     }
+    // A time format not served: 501 (RFC 2326 §12.29).
+    for range in ["clock=19961108T143720.25Z-", "frames=1-"] {
+        assert_eq!(
+            status(&mut c, "PLAY", &url, &[session[0], ("Range", range)]),
+            501,
+            "{range}"
+        );
+    }
+    // SMPTE timecodes are served, answered in npt; another Scale is told
+    // the one it gets.
+    let smpte = c.request(
+        "PLAY",
+        &url,
+        &[
+            session[0],
+            ("Range", "smpte-25=0:00:01:00-"),
+            ("Scale", "2.0"),
+        ],
+    );
+    assert_eq!(smpte.status, 200);
+    assert!(
+        smpte.header("Range").unwrap().starts_with("npt=0.9"),
+        "{smpte:?}"
+    );
+    assert_eq!(smpte.header("Scale"), Some("1"));
+    assert_eq!(status(&mut c, "PAUSE", &url, &session), 200);
     // Another file in the same session: no aggregate of unrelated files.
     assert_eq!(
         status(

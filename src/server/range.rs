@@ -1,9 +1,10 @@
-//! The `Range` header of PLAY (RFC 2326 §12.29) in normal play time (§3.6),
-//! parsed with `rtsp_types`' NPT grammar and checked against the file.
+//! The `Range` header of PLAY (RFC 2326 §12.29) in normal play time (§3.6)
+//! or SMPTE relative timecodes (§3.5), parsed with `rtsp_types`' grammars
+//! and checked against the file.
 
 use std::time::Duration;
 
-use rtsp_types::headers::{NptRange, NptTime};
+use rtsp_types::headers::{NptRange, NptTime, SmpteTime, SmpteType};
 
 /// The part of the presentation a PLAY asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -14,40 +15,136 @@ pub struct PlayRange {
     pub end: Option<Duration>,
 }
 
-/// Parses a `Range` value. Only `npt` is served; `;time=` (scheduled
-/// start) is ignored: playback starts at once.
-pub fn parse(value: &str) -> Result<PlayRange, String> {
+/// Why a `Range` is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// Malformed or out of bounds: 457 Invalid Range (§11.3.7).
+    #[error("{0}")]
+    Invalid(String),
+    /// A time format the server does not understand (absolute `clock=`
+    /// times, which schedule a live event, or an unknown unit): §12.29 asks
+    /// for 501 Not Implemented.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Parses a `Range` value in `npt` or `smpte` (`smpte`, `smpte-30-drop`,
+/// `smpte-25`) units. `;time=` (scheduled start) is ignored: playback
+/// starts at once.
+pub fn parse(value: &str) -> Result<PlayRange, RangeError> {
     let range = value.split(';').next().unwrap_or("").trim();
     let range: String = range.chars().filter(|c| !c.is_whitespace()).collect();
-    if !range.starts_with("npt") {
-        return Err(format!("range {value:?} is not in npt units"));
-    }
-    let parsed: NptRange = range
-        .parse()
-        .map_err(|_| format!("malformed range {value:?}"))?;
-    let (start, end) = match parsed {
-        NptRange::Empty => (None, None),
-        NptRange::From(from) => (time(from)?, None),
-        NptRange::FromTo(from, to) => (time(from)?, time(to)?),
-        NptRange::To(to) => (None, time(to)?),
+    let malformed = || RangeError::Invalid(format!("malformed range {value:?}"));
+    let (start, end) = if range.starts_with("npt") {
+        match range.parse::<NptRange>().map_err(|_| malformed())? {
+            NptRange::Empty => (None, None),
+            NptRange::From(from) => (time(from)?, None),
+            NptRange::FromTo(from, to) => (time(from)?, time(to)?),
+            NptRange::To(to) => (None, time(to)?),
+        }
+    } else if range.starts_with("smpte") {
+        let fps = |ty: &SmpteType| match ty {
+            SmpteType::Smpte => Ok(Rate::Thirty),
+            SmpteType::Smpte30Drop => Ok(Rate::ThirtyDrop),
+            SmpteType::Smpte25 => Ok(Rate::TwentyFive),
+            SmpteType::Other(other) => Err(RangeError::Unsupported(format!(
+                "SMPTE timecode smpte{other} is not known"
+            ))),
+        };
+        // By hand around rtsp_types' timecode and type grammars: its
+        // SmpteRange parser wants a second `=` after the unit.
+        let (unit, times) = range.split_once('=').unwrap_or((&range, ""));
+        let rate = fps(&unit.parse::<SmpteType>().map_err(|_| malformed())?)?;
+        let at = |text: &str| -> Result<Option<Duration>, RangeError> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let t = text.parse::<SmpteTime>().map_err(|_| malformed())?;
+            smpte(t, rate).map(Some)
+        };
+        match times.split_once('-') {
+            Some((from, to)) if !(from.is_empty() && to.is_empty()) => (at(from)?, at(to)?),
+            None if times.is_empty() => (None, None),
+            _ => return Err(malformed()),
+        }
+    } else if range.is_empty() {
+        return Err(malformed());
+    } else {
+        return Err(RangeError::Unsupported(format!(
+            "range {value:?} is in a time format not served (npt and smpte are)"
+        )));
     };
     if let (Some(start), Some(end)) = (start, end) {
         if end < start {
-            return Err(format!("range {value:?} ends before it starts"));
+            return Err(RangeError::Invalid(format!(
+                "range {value:?} ends before it starts"
+            )));
         }
     }
     Ok(PlayRange { start, end })
 }
 
+/// The frame rates of SMPTE timecodes (§3.5).
+#[derive(Clone, Copy)]
+enum Rate {
+    /// `smpte`: 30 frames a second.
+    Thirty,
+    /// `smpte-30-drop`: 29.97 frames a second, frame numbers 0 and 1
+    /// skipped at each minute but every tenth (SMPTE 12M drop-frame).
+    ThirtyDrop,
+    /// `smpte-25`: 25 frames a second.
+    TwentyFive,
+}
+
+/// An SMPTE relative timecode as the time from the start of the clip.
+fn smpte(t: SmpteTime, rate: Rate) -> Result<Duration, RangeError> {
+    let (frames, subframes) = t.frames.unwrap_or((0, None));
+    let nominal = match rate {
+        Rate::Thirty | Rate::ThirtyDrop => 30,
+        Rate::TwentyFive => 25,
+    };
+    if t.minutes >= 60 || t.seconds >= 60 || frames >= nominal {
+        return Err(RangeError::Invalid(format!(
+            "SMPTE timecode {t} out of bounds"
+        )));
+    }
+    let minutes = u64::from(t.hours) * 60 + u64::from(t.minutes);
+    let seconds = minutes * 60 + u64::from(t.seconds);
+    // Frames counted from the start, in hundredths (subframes).
+    let mut count = (seconds * u64::from(nominal) + u64::from(frames)) * 100
+        + u64::from(subframes.unwrap_or(0));
+    // Nanoseconds per hundredth of a frame, as a fraction.
+    let (num, den): (u128, u128) = match rate {
+        Rate::Thirty => (1_000_000_000, 30 * 100),
+        Rate::TwentyFive => (1_000_000_000, 25 * 100),
+        Rate::ThirtyDrop => {
+            if t.seconds == 0 && frames < 2 && !t.minutes.is_multiple_of(10) {
+                return Err(RangeError::Invalid(format!(
+                    "drop-frame timecode {t} does not exist"
+                )));
+            }
+            count -= 2 * (minutes - minutes / 10) * 100;
+            // A frame lasts 1001/30000 s.
+            (1_001_000_000_000, 30_000 * 100)
+        }
+    };
+    let nanos = u128::from(count) * num / den;
+    Ok(Duration::from_nanos(
+        u64::try_from(nanos).unwrap_or(u64::MAX),
+    ))
+}
+
 /// An NPT time as a duration; `now` is `None`.
-fn time(t: NptTime) -> Result<Option<Duration>, String> {
-    let too_big = || "range time out of bounds".to_owned();
+fn time(t: NptTime) -> Result<Option<Duration>, RangeError> {
+    let too_big = || RangeError::Invalid("range time out of bounds".to_owned());
     Ok(match t {
         NptTime::Now => None,
         NptTime::Seconds(s, nanos) => Some(Duration::new(s, nanos.unwrap_or(0))),
         NptTime::Hms(h, m, s, nanos) => {
             if m >= 60 || s >= 60 {
-                return Err("range minutes or seconds over 59".into());
+                return Err(RangeError::Invalid(
+                    "range minutes or seconds over 59".into(),
+                ));
             }
             let seconds = h
                 .checked_mul(3600)
@@ -100,11 +197,58 @@ mod tests {
     }
 
     #[test]
+    fn smpte_timecodes_are_times_from_the_start() {
+        assert_eq!(parse("smpte=0:00:10-").unwrap().start, secs(10.0));
+        assert_eq!(
+            parse("smpte=0:10:20-0:10:21:15").unwrap(),
+            PlayRange {
+                start: secs(620.0),
+                end: secs(621.5)
+            }
+        );
+        assert_eq!(parse("smpte-25=00:00:01:05-").unwrap().start, secs(1.2));
+        assert_eq!(
+            parse("smpte=00:00:00:15.50-").unwrap().start,
+            Some(Duration::from_nanos(516_666_666))
+        );
+        // Drop frame: 00:01:00;02 is frame 1800 (two numbers skipped), at
+        // 1800 × 1001/30000 s = 60.06 s; 00:10:00;00 is frame 17982.
+        assert_eq!(
+            parse("smpte-30-drop=00:01:00:02-").unwrap().start,
+            secs(60.06)
+        );
+        assert_eq!(
+            parse("smpte-30-drop=00:10:00:00-").unwrap().start,
+            Some(Duration::from_nanos(17_982 * 1_001_000_000_000 / 30_000))
+        );
+        assert_eq!(parse("smpte").unwrap(), PlayRange::default());
+    }
+
+    #[test]
+    fn time_formats_not_served_are_told_apart_from_bad_ranges() {
+        for value in [
+            "clock=19961108T143720.25Z-",
+            "smpte-24=0:00:01-",
+            "bytes=0-100",
+            "\u{0}npt=0-",
+        ] {
+            assert!(
+                matches!(parse(value), Err(RangeError::Unsupported(_))),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
     fn hostile_ranges_are_errors() {
         for value in [
             "",
-            "smpte=0:10:20-",
-            "clock=19961108T143720.25Z-",
+            "smpte=0:10:20-0:10:19",
+            "smpte=0:60:00-",
+            "smpte=0:00:00:30-",
+            "smpte-25=0:00:00:25-",
+            "smpte-30-drop=00:01:00:00-",
+            "smpte=a:b:c-",
             "npt=",
             "npt=-",
             "npt=abc-",
@@ -116,9 +260,13 @@ mod tests {
             "npt=1:60:00-",
             "npt=1:00:61-",
             "npt=0-1-2",
-            "\u{0}npt=0-",
+            "smpte=-",
+            "smpte=0:00:01-0:00:02-0:00:03",
         ] {
-            assert!(parse(value).is_err(), "{value:?} should be rejected");
+            assert!(
+                matches!(parse(value), Err(RangeError::Invalid(_))),
+                "{value:?} should be rejected as invalid"
+            );
         }
     }
 

@@ -9,7 +9,7 @@ use crate::stream::StreamError;
 use super::{error, Ctx, Handled};
 use crate::server::message::{Response, Status};
 use crate::server::playback::{Destinations, KeepAlive, Player};
-use crate::server::range::{self, PlayRange};
+use crate::server::range::{self, PlayRange, RangeError};
 use crate::server::session::{Control, PlayState};
 use crate::server::source::Source;
 
@@ -21,7 +21,10 @@ impl Ctx<'_> {
         let requested = match self.request.header("Range") {
             Some(value) => range::parse(value).map_err(|why| {
                 tracing::debug!("PLAY range refused: {why}");
-                error(Status::INVALID_RANGE)
+                error(match why {
+                    RangeError::Invalid(_) => Status::INVALID_RANGE,
+                    RangeError::Unsupported(_) => Status::NOT_IMPLEMENTED,
+                })
             })?,
             None => PlayRange::default(),
         };
@@ -111,6 +114,13 @@ impl Ctx<'_> {
             .header("Range", range);
         if !rtp_info.is_empty() {
             response = response.header("RTP-Info", rtp_info.join(","));
+        }
+        // Media goes out at normal speed and forward only: a client asking
+        // for another Scale or Speed is told what it gets (§12.34, §12.35).
+        for name in ["Scale", "Speed"] {
+            if self.request.header(name).is_some() {
+                response = response.header(name, "1");
+            }
         }
         Ok(response)
     }
