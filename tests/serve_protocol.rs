@@ -223,6 +223,50 @@ fn error_statuses() {
 }
 
 #[test]
+fn request_uris_are_checked_and_never_echo_credentials() {
+    let server = TestServer::start(&[MP3, AAC], &[]);
+    let mut c = server.connect();
+    let url = server.url("clip.aac");
+    // A bare relative path: the Content-Base still names the file.
+    let relative = c.request("DESCRIBE", "clip.aac", &[]);
+    assert_eq!(relative.status, 200);
+    let base = format!("{url}/");
+    assert_eq!(relative.header("Content-Base"), Some(base.as_str()));
+    // Credentials in the URL are not repeated in what the server sends.
+    let with_user = url.replace("rtsp://", "rtsp://alice:secret@");
+    let describe = c.request("DESCRIBE", &with_user, &[]);
+    assert_eq!(describe.header("Content-Base"), Some(base.as_str()));
+    let setup = c.request("SETUP", &with_user, &[("Transport", &udp_transport(9300))]);
+    let play = c.request("PLAY", &with_user, &[("Session", &setup.session())]);
+    assert_eq!(play.status, 200);
+    assert!(
+        !play.header("RTP-Info").unwrap().contains("secret"),
+        "{play:?}"
+    );
+    // Another scheme is not ours.
+    assert_eq!(
+        c.request("DESCRIBE", &url.replace("rtsp://", "http://"), &[])
+            .status,
+        400
+    );
+    // A session is driven by its own file's URL only.
+    let other = server.url("music/song%20one.mp3");
+    for method in ["PLAY", "PAUSE", "TEARDOWN"] {
+        assert_eq!(
+            c.request(method, &other, &[("Session", &setup.session())])
+                .status,
+            454,
+            "{method}"
+        );
+    }
+    assert_eq!(
+        c.request("TEARDOWN", &url, &[("Session", &setup.session())])
+            .status,
+        200
+    );
+}
+
+#[test]
 fn pipelined_requests_are_answered_in_order() {
     let server = TestServer::start(&[AAC], &[]);
     let mut c = server.connect();

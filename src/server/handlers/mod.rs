@@ -5,6 +5,7 @@
 mod play;
 mod setup;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::auth::{Attempt, Refusal};
@@ -17,7 +18,7 @@ use super::Shared;
 
 /// Answers one request.
 pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Response {
-    if request.cseq().is_none() {
+    if request.cseq().is_none() || !scheme_served(&request.uri) {
         return Response::new(Status::BAD_REQUEST);
     }
     // RFC 2326 §12.32: no optional feature is supported.
@@ -173,39 +174,41 @@ impl Ctx<'_> {
         let media = self.media(&target).await?;
         let base = format!(
             "{}/",
-            absolute_url(&self.request.uri, conn).trim_end_matches('/')
+            absolute_url(&self.request.uri, conn.local).trim_end_matches('/')
         );
         Ok(Response::new(Status::OK)
             .header("Content-Base", base)
             .body("application/sdp", media.sdp(conn.local.ip())))
     }
 
-    /// The track a PLAY/PAUSE/TEARDOWN URL names, if it names one. A track
-    /// URL on a session of several tracks is refused (460): these
-    /// operations apply to the whole presentation.
-    async fn track_scope(&self, session: &Session) -> Result<Option<usize>, Response> {
-        let target = match self.target().await {
-            Ok(target) => target,
-            // The session id names the presentation; a URL we cannot map
-            // (a client's own spelling of the aggregate URL) is tolerated.
-            Err(_) => return Ok(None),
-        };
-        match target.track {
-            None => Ok(None),
-            Some(index) => {
-                let control = session.control.lock().await;
-                if control.tracks.len() > 1 {
-                    return Err(error(Status::ONLY_AGGREGATE));
-                }
-                Ok(Some(index))
-            }
+    /// The track a request on `session` names, if it names one. A URL of
+    /// another file gets 454: the session is not one of that resource
+    /// (RFC 2326 §11.3.6). A URL we cannot map (a client's own spelling of
+    /// the aggregate URL) is tolerated: the session id names the
+    /// presentation.
+    async fn track_named(&self, session: &Session) -> Result<Option<usize>, Response> {
+        match self.target().await {
+            Ok(target) if target.file != session.file => Err(error(Status::SESSION_NOT_FOUND)),
+            Ok(target) => Ok(target.track),
+            Err(_) => Ok(None),
         }
+    }
+
+    /// The track a PLAY/PAUSE URL names, if it names one. A track URL on a
+    /// session of several tracks is refused (460): these operations apply
+    /// to the whole presentation.
+    async fn track_scope(&self, session: &Session) -> Result<Option<usize>, Response> {
+        let track = self.track_named(session).await?;
+        if track.is_some() && session.control.lock().await.tracks.len() > 1 {
+            return Err(error(Status::ONLY_AGGREGATE));
+        }
+        Ok(track)
     }
 
     /// §10.7: ends the session (or drops one track of several).
     async fn teardown(&self) -> Handled {
         let session = self.session()?;
-        let track = self.track_scope(&session).await.unwrap_or(None);
+        let track = self.track_named(&session).await?;
         if let Some(index) = track {
             let mut control = session.control.lock().await;
             if control.tracks.len() > 1 {
@@ -266,14 +269,63 @@ fn forget_delivery(shared: &Shared, session: &Arc<Session>, delivery: &Delivery)
     }
 }
 
-/// The Request-URI as an absolute `rtsp://` URL without query: clients that
-/// send a bare path get the address they connected to.
-fn absolute_url(uri: &str, conn: &ConnCtx) -> String {
+/// The Request-URI as an absolute `rtsp://` URL without query or user
+/// information (credentials in a URL are never echoed): clients that send
+/// a bare path, with or without its leading `/`, get the address they
+/// connected to.
+fn absolute_url(uri: &str, local: SocketAddr) -> String {
     let uri = uri.split(['?', '#']).next().unwrap_or("");
-    if uri.contains("://") {
-        uri.to_owned()
-    } else {
-        let path = if uri.starts_with('/') { uri } else { "/" };
-        format!("rtsp://{}{path}", conn.local)
+    match uri.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => format!("rtsp://{local}/{}", uri.trim_start_matches('/')),
+    }
+}
+
+/// Whether a Request-URI is one this server answers: a path, `*`, or an
+/// `rtsp://` (or `rtsps://`) URL (RFC 2326 §3.2).
+fn scheme_served(uri: &str) -> bool {
+    match uri.split_once("://") {
+        Some((scheme, _)) => ["rtsp", "rtsps"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s)),
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_absolute_and_carry_no_credentials() {
+        let local: SocketAddr = "192.0.2.1:8554".parse().unwrap();
+        for (uri, url) in [
+            ("rtsp://h:554/a/b.264?x=1", "rtsp://h:554/a/b.264"),
+            ("rtsp://alice:pw@h/a.264", "rtsp://h/a.264"),
+            ("rtsp://a@b@h/a.264", "rtsp://h/a.264"),
+            ("rtsp://h", "rtsp://h"),
+            ("/a.264", "rtsp://192.0.2.1:8554/a.264"),
+            ("a.264", "rtsp://192.0.2.1:8554/a.264"),
+        ] {
+            assert_eq!(absolute_url(uri, local), url, "{uri}");
+        }
+        let v6: SocketAddr = "[::1]:554".parse().unwrap();
+        assert_eq!(absolute_url("a", v6), "rtsp://[::1]:554/a");
+    }
+
+    #[test]
+    fn only_rtsp_urls_are_served() {
+        for uri in ["rtsp://h/a", "RTSP://h/a", "rtsps://h/a", "/a", "a", "*"] {
+            assert!(scheme_served(uri), "{uri}");
+        }
+        for uri in ["http://h/a", "file:///etc/passwd", "rtspu://h/a", "://h"] {
+            assert!(!scheme_served(uri), "{uri}");
+        }
     }
 }
