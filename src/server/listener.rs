@@ -128,11 +128,11 @@ pub fn media_files(root: &Path, limit: usize) -> (Vec<String>, usize, bool) {
                 if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
                     subdirs.push(path);
                 }
-            } else if crate::media::detect_path(&path).is_ok() {
+            } else if crate::media::open(&path).is_ok() {
+                // Opened, not only recognized: a format recognized but not
+                // read (yet) is not offered.
                 if listed.len() < limit {
-                    if let Some(url) = paths::url_path(root, &path) {
-                        listed.push(url);
-                    }
+                    listed.extend(paths::url_path(root, &path));
                 } else {
                     more += 1;
                 }
@@ -184,6 +184,12 @@ mod tests {
             std::fs::copy(fixtures.join(fixture), root.join(name)).unwrap();
         }
         std::fs::write(root.join("notes.txt"), "not media").unwrap();
+        // Recognized (an MP4 `ftyp` box) but not a format read here.
+        std::fs::write(
+            root.join("clip.mp4"),
+            b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2",
+        )
+        .unwrap();
         let (listed, more, _) = media_files(&root, 10);
         assert_eq!(listed, ["/a%20b.wav", "/b.mp3", "/sub/c.aac"]);
         assert_eq!(more, 0);
