@@ -1,38 +1,77 @@
 //! `mediatool serve` with the retina crate (an independent Rust RTSP
-//! client) over UDP and TCP: every fixture whose codec retina depacketizes
-//! (H.264, H.265, AAC, G.711, L16) arrives whole.
+//! client) over UDP and TCP: every fixture arrives whole. retina does the
+//! RTSP session and RTP reception for all of them and depacketizes what it
+//! knows (H.264, H.265, AAC, G.711, L16); for the payload formats it lacks
+//! (MPEG audio, L8, L24) its RTP packets go through our depacketizer.
 
 mod common;
 mod serve_common;
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
-use retina::client::{PlayOptions, Session, SessionOptions, SetupOptions, Transport};
+use mediatool::media::TrackKind;
+use mediatool::rtp::{self, PayloadDescription, ReceivedPacket};
+use retina::client::{
+    Credentials, PacketItem, PlayOptions, Session, SessionOptions, SetupOptions, Transport,
+};
 use retina::codec::CodecItem;
 use serve_common::{references, rtcp_packet_types, Reference, TestServer};
 
 /// Codecs retina 0.4 depacketizes (no MPEG audio, L8 or L24).
 const RETINA_CODECS: &[&str] = &["h264", "hevc", "aac", "pcm_alaw", "pcm_mulaw", "pcm_s16le"];
 
+/// How long a stream may go without a packet.
+const SILENCE: Duration = Duration::from_secs(10);
+
 /// Plays `url` to its BYE; returns frames (or PCM sample frames) received.
-async fn play(url: String, transport: Transport, reference: Reference) -> Result<u64, String> {
+async fn play(
+    url: String,
+    transport: Transport,
+    reference: Reference,
+    creds: Option<Credentials>,
+) -> Result<u64, String> {
     let url = rtsp_types::Url::parse(&url).map_err(|e| e.to_string())?;
-    let mut session = Session::describe(url, SessionOptions::default())
+    let mut session = Session::describe(url, SessionOptions::default().creds(creds))
         .await
         .map_err(|e| format!("DESCRIBE: {e}"))?;
     session
         .setup(0, SetupOptions::default().transport(transport))
         .await
         .map_err(|e| format!("SETUP: {e}"))?;
+    let stream = &session.streams()[0];
+    // What our depacketizer needs, from the SDP as retina read it.
+    let rtpmap = match stream.channels() {
+        Some(channels) => format!(
+            "{}/{}/{channels}",
+            stream.encoding_name(),
+            stream.clock_rate_hz()
+        ),
+        None => format!("{}/{}", stream.encoding_name(), stream.clock_rate_hz()),
+    };
     let playing = session
         .play(PlayOptions::default())
         .await
         .map_err(|e| format!("PLAY: {e}"))?;
+    if RETINA_CODECS.contains(&reference.codec.as_str()) {
+        retina_frames(playing, &reference).await
+    } else {
+        let description = PayloadDescription::parse(TrackKind::Audio, &rtpmap, None)
+            .map_err(|e| format!("{rtpmap}: {e}"))?;
+        our_frames(playing, &reference, &description).await
+    }
+}
+
+/// Frames retina's own depacketizers deliver.
+async fn retina_frames(
+    playing: Session<retina::client::Playing>,
+    reference: &Reference,
+) -> Result<u64, String> {
     let mut demuxed = playing.demuxed().map_err(|e| e.to_string())?;
     let mut count = 0u64;
     loop {
-        let item = tokio::time::timeout(Duration::from_secs(10), demuxed.next())
+        let item = tokio::time::timeout(SILENCE, demuxed.next())
             .await
             .map_err(|_| format!("no BYE after {count} frames"))?;
         match item {
@@ -64,16 +103,70 @@ async fn play(url: String, transport: Transport, reference: Reference) -> Result
     }
 }
 
+/// Frames our depacketizer assembles from the RTP packets retina receives.
+async fn our_frames(
+    mut playing: Session<retina::client::Playing>,
+    reference: &Reference,
+    description: &PayloadDescription,
+) -> Result<u64, String> {
+    let mut depacketizer = rtp::depacketizer(description).map_err(|e| e.to_string())?;
+    let mut units = Vec::new();
+    loop {
+        let item = tokio::time::timeout(SILENCE, playing.next())
+            .await
+            .map_err(|_| format!("no BYE after {} frames", units.len()))?;
+        match item {
+            None => break,
+            Some(Err(e)) => return Err(format!("after {} frames: {e}", units.len())),
+            Some(Ok(PacketItem::Rtp(packet))) => {
+                if packet.loss() > 0 {
+                    return Err(format!("{} packets lost", packet.loss()));
+                }
+                let packet = ReceivedPacket {
+                    sequence: packet.sequence_number(),
+                    timestamp: packet.timestamp().timestamp() as u32,
+                    marker: packet.mark(),
+                    payload: Bytes::copy_from_slice(packet.payload()),
+                };
+                depacketizer
+                    .push(&packet, &mut units)
+                    .map_err(|e| e.to_string())?;
+            }
+            Some(Ok(PacketItem::Rtcp(rtcp))) if rtcp_packet_types(rtcp.raw()).contains(&203) => {
+                break
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    depacketizer.finish(&mut units);
+    if !reference.is_pcm() {
+        return Ok(units.len() as u64);
+    }
+    // PCM units are samples in the wire encoding: L8 one byte, L24 three.
+    let width = match description.encoding {
+        "L8" => 1,
+        "L16" => 2,
+        "L24" => 3,
+        other => return Err(format!("no sample width for {other}")),
+    };
+    let bytes: usize = units.iter().map(|u| u.data.len()).sum();
+    Ok(bytes as u64 / (width * reference.channels.max(1)))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retina_receives_every_supported_fixture_over_udp_and_tcp() {
+async fn retina_receives_every_fixture_over_udp_and_tcp() {
     if !common::require_tool("ffprobe") {
         return;
     }
-    let refs: Vec<Reference> = references()
-        .into_iter()
-        .filter(|r| RETINA_CODECS.contains(&r.codec.as_str()))
-        .collect();
-    assert!(refs.len() >= 8, "{refs:?}");
+    let refs = references();
+    assert!(refs.len() >= 10, "{refs:?}");
+    // retina's own depacketizers and ours both take part.
+    assert!(refs
+        .iter()
+        .any(|r| RETINA_CODECS.contains(&r.codec.as_str())));
+    assert!(refs
+        .iter()
+        .any(|r| !RETINA_CODECS.contains(&r.codec.as_str())));
     let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
     let server = TestServer::with_fixtures(&names, &[]);
     let mut runs = Vec::new();
@@ -83,7 +176,7 @@ async fn retina_receives_every_supported_fixture_over_udp_and_tcp() {
             ("tcp", Transport::Tcp(Default::default())),
         ] {
             let url = server.url(&r.name);
-            let task = tokio::spawn(play(url, transport, r.clone()));
+            let task = tokio::spawn(play(url, transport, r.clone(), None));
             runs.push((r, name, task));
         }
     }
@@ -96,4 +189,35 @@ async fn retina_receives_every_supported_fixture_over_udp_and_tcp() {
         }
     }
     server.assert_no_failures(&failures);
+}
+
+/// retina answers digest challenges with `qop=auth` and a growing nonce
+/// count: every request of its session is accepted once, none replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retina_authenticates_with_digest() {
+    if !common::require_tool("ffprobe") {
+        return;
+    }
+    let reference = references()
+        .into_iter()
+        .find(|r| r.name == "h264_baseline.h264")
+        .unwrap();
+    let server = TestServer::with_fixtures(
+        std::slice::from_ref(&reference.name),
+        &["--user", "alice:s3cret"],
+    );
+    let url = server.url(&reference.name);
+    let creds = |password: &str| {
+        Some(Credentials {
+            username: "alice".into(),
+            password: password.into(),
+        })
+    };
+    let tcp = Transport::Tcp(Default::default());
+    let count = play(url.clone(), tcp.clone(), reference.clone(), creds("s3cret"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    assert_eq!(count, reference.count);
+    let refused = play(url, tcp, reference, creds("guess")).await.unwrap_err();
+    assert!(refused.contains("401"), "{refused}");
 }
