@@ -170,6 +170,20 @@ mod tests {
         assert!(again.is_err());
     }
 
+    #[tokio::test]
+    async fn without_a_port_554_is_tried_then_8554() {
+        let loopback = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
+        // Hold 554 (as root), or find it unbindable (not root): either way
+        // it cannot be had, and the server falls back.
+        let _held = std::net::TcpListener::bind(("127.0.0.1", DEFAULT_PORTS[0]));
+        if std::net::TcpListener::bind(("127.0.0.1", DEFAULT_PORTS[1])).is_err() {
+            eprintln!("port 8554 is in use here: the fallback cannot be checked");
+            return;
+        }
+        let listeners = bind(&loopback, None).unwrap();
+        assert_eq!(listeners[0].local_addr().unwrap().port(), DEFAULT_PORTS[1]);
+    }
+
     #[test]
     fn media_files_are_listed_sorted_and_capped() {
         let dir = tempfile::tempdir().unwrap();
