@@ -2,13 +2,14 @@
 //! the SDP it writes and the UDP datagrams of its capture.
 #![allow(dead_code)] // each test crate uses a different subset
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
 use etherparse::{SlicedPacket, TransportSlice};
 use mediatool::media::TrackKind;
-use mediatool::rtp::PayloadDescription;
+use mediatool::rtp::{self, PayloadDescription};
 use pcap_file::pcap::PcapReader;
 
 /// The capture time `--start-time` gives the tests' captures.
@@ -106,6 +107,19 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
     }
     finish(current.take());
     medias
+}
+
+/// Asserts that `medias` (of the captures of every fixture) carry every
+/// payload format the registry has (`rtp::FORMATS`), each of its
+/// encodings: no format goes unchecked for want of a fixture.
+pub fn assert_every_encoding(medias: &[SdpMedia]) {
+    let covered: BTreeSet<&str> = medias.iter().map(|m| m.description.encoding).collect();
+    let missing: Vec<&str> = rtp::FORMATS
+        .iter()
+        .flat_map(|f| f.encodings.iter().copied())
+        .filter(|e| !covered.contains(e))
+        .collect();
+    assert!(missing.is_empty(), "no fixture covers {missing:?}");
 }
 
 /// One UDP datagram of a capture.
