@@ -7,6 +7,7 @@
 
 mod capture;
 mod counting;
+mod paths;
 mod producer;
 
 use std::io::{IsTerminal, Write};
@@ -126,12 +127,7 @@ fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
         .sdp
         .clone()
         .unwrap_or_else(|| args.output.with_extension("sdp"));
-    if sdp_path == args.output {
-        bail!(
-            "{}: the SDP would overwrite the capture (give another --sdp)",
-            sdp_path.display()
-        );
-    }
+    paths::check_paths(&args.file, &args.output, &sdp_path)?;
     Ok(Options {
         max_payload,
         ssrc,

@@ -167,16 +167,102 @@ fn unwritable_output_path() {
     let output = packetize(&h264, &out, &[]);
     let stderr = assert_clean_failure(&output, dir.path(), "missing directory");
     assert!(stderr.contains("cannot create"), "{stderr}");
-    // A directory where the file should go: the rename fails at the end.
+    // A directory where the capture or the SDP should go: refused before
+    // the input is even opened (a bad input's error would come first).
     let target = dir.path().join("taken.pcap");
     std::fs::create_dir(&target).unwrap();
-    let output = packetize(&h264, &target, &[]);
-    assert_eq!(output.status.code(), Some(1));
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["taken.pcap"], "no temporary file left");
+    let random = common::fixtures().join("broken/random.bin");
+    let sdp_dir = target.display().to_string();
+    for (input, out, args, what) in [
+        (&h264, &target, vec![], "capture"),
+        (&random, &target, vec![], "capture"),
+        (
+            &random,
+            &dir.path().join("x.pcap"),
+            vec!["--sdp", &sdp_dir],
+            "SDP",
+        ),
+    ] {
+        let output = packetize(input, out, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: {}: a directory, not a file to write the {what} to\n",
+                target.display()
+            )
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["taken.pcap"], "no temporary file left");
+    }
+}
+
+#[test]
+fn outputs_that_name_the_input_or_each_other_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    let wav = d.join("in.wav");
+    std::fs::copy(common::fixtures().join("wav_mulaw_8k.wav"), &wav).unwrap();
+    let original = std::fs::read(&wav).unwrap();
+    std::fs::hard_link(&wav, d.join("link.pcap")).unwrap();
+    // (-o, extra arguments, message), run in `d` so that relative paths
+    // name its files.
+    let cases: [(&str, &[&str], &str); 6] = [
+        (
+            "./x.pcap",
+            &["--sdp", "x.pcap"],
+            "x.pcap: the SDP would overwrite the capture (give another --sdp)",
+        ),
+        (
+            "sub/../x.pcap",
+            &["--sdp", "x.pcap"],
+            "x.pcap: the SDP would overwrite the capture (give another --sdp)",
+        ),
+        (
+            "in.wav",
+            &[],
+            "in.wav: the capture would overwrite the input file",
+        ),
+        (
+            "./sub/../in.wav",
+            &[],
+            "./sub/../in.wav: the capture would overwrite the input file",
+        ),
+        (
+            "link.pcap",
+            &[],
+            "link.pcap: the capture would overwrite the input file",
+        ),
+        (
+            "x.pcap",
+            &["--sdp", "./in.wav"],
+            "./in.wav: the SDP would overwrite the input file (give another --sdp)",
+        ),
+    ];
+    for (out, args, message) in cases {
+        let output = assert_cmd::Command::cargo_bin("mediatool")
+            .unwrap()
+            .current_dir(d)
+            .args(["packetize", "in.wav", "-o", out])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{out} {args:?}: {stderr}");
+        assert_eq!(stderr, format!("error: {message}\n"), "{out} {args:?}");
+        assert_eq!(std::fs::read(&wav).unwrap(), original, "{out} {args:?}");
+        let mut left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["in.wav", "link.pcap", "sub"], "{out} {args:?}");
+    }
 }
 
 #[test]
