@@ -117,12 +117,13 @@ pub enum StreamError {
     #[error(transparent)]
     Media(#[from] MediaError),
     /// A track's payload format refused the track or one of its units.
-    #[error("track {track}: {source}")]
+    #[error("track {track}: {error}")]
     Rtp {
         /// File track index.
         track: usize,
-        /// What the payload format said.
-        source: RtpError,
+        /// What the payload format said: in the message, and so not the
+        /// error's `source()` too (a printed chain would repeat it).
+        error: RtpError,
     },
     /// A selected track index the file does not have.
     #[error("track {track} does not exist: the file has {count} track(s), 0 to {last}", last = count.saturating_sub(1))]
@@ -399,10 +400,10 @@ impl MediaStream {
             })?;
             let packetizer = match rtp::packetizer(track) {
                 Ok(p) => p,
-                Err(source) if explicit => {
+                Err(error) if explicit => {
                     return Err(StreamError::Rtp {
                         track: index,
-                        source,
+                        error,
                     })
                 }
                 Err(e) => {
@@ -414,7 +415,7 @@ impl MediaStream {
             if packetizer.min_payload() > config.max_payload {
                 return Err(StreamError::Rtp {
                     track: index,
-                    source: RtpError::PayloadTooSmall {
+                    error: RtpError::PayloadTooSmall {
                         format: packetizer.description().encoding,
                         needed: packetizer.min_payload(),
                         available: config.max_payload,
@@ -865,9 +866,9 @@ impl MediaStream {
         self.payloads.clear();
         t.packetizer
             .packetize(&unit, self.max_payload, &mut self.payloads)
-            .map_err(|source| StreamError::Rtp {
+            .map_err(|error| StreamError::Rtp {
                 track: t.index,
-                source,
+                error,
             })?;
         let unit_ts = rescale(unit.pts, t.clock_rate, t.rtp_clock) as u32;
         // Each packet's head, and its media as a slice of the unit.

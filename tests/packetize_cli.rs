@@ -160,6 +160,21 @@ fn bad_input_gives_clear_errors_and_no_output() {
 }
 
 #[test]
+fn a_cause_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = common::fixtures().join("wav_s16_44k_stereo.wav");
+    let output = packetize(&wav, &dir.path().join("out.pcap"), &["--mtu", "43"]);
+    let stderr = assert_clean_failure(&output, dir.path(), "mtu for L16");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: track 0: L16 needs RTP payloads of at least 4 bytes, the MTU leaves 3\n",
+            wav.display()
+        )
+    );
+}
+
+#[test]
 fn unwritable_output_path() {
     let dir = tempfile::tempdir().unwrap();
     let h264 = common::fixtures().join("h264_baseline.h264");
