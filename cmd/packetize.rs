@@ -3,10 +3,12 @@
 //!
 //! Two threads: [`producer`] reads and packetizes, this one frames the
 //! packets into the [`capture`], counting the file's exact statistics on
-//! the way ([`counting`]) for the SDP's `a=range`.
+//! the way ([`counting`]) for the SDP's `a=range`. The command line is
+//! checked first ([`options`], [`paths`]), before any work.
 
 mod capture;
 mod counting;
+mod options;
 mod paths;
 mod producer;
 
@@ -14,7 +16,7 @@ use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
@@ -22,13 +24,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mediatool::media::{self, Demuxer, MediaInfo, TrackStats};
 use mediatool::pcap::output::PartialFile;
 use mediatool::pcap::rtsp::{controller_address, RtspSession, RtspStream, RTSP_PORT};
-use mediatool::pcap::CaptureFormat;
 use mediatool::rtp::SenderOptions;
 use mediatool::sdp::{self, Destination, SdpTrack};
-use mediatool::stream::{max_payload_for_mtu, MediaStream, PlayStart, StreamConfig, StreamTrack};
+use mediatool::stream::{MediaStream, PlayStart, StreamConfig, StreamTrack};
 
 use capture::{estimated, Body, Framer, Head};
 use counting::CountingDemuxer;
+use options::check_options;
 use producer::Producer;
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -79,98 +81,9 @@ const SERVER_PORT: u16 = 6970;
 /// are held in memory until then.
 const EARLY_INPUT: u64 = 8 << 20;
 
-/// The largest IP packet: IPv4's 16-bit total length (RFC 791 §3.1).
-const MAX_MTU: usize = 65535;
-
 /// How long the synthetic RTSP exchange lasts in the capture (the media
 /// starts right after it): generous for any number of segments.
 const RTSP_EXCHANGE_TIME: Duration = Duration::from_millis(10);
-
-/// The options checked and parsed, before the input is opened.
-struct Options {
-    max_payload: usize,
-    ssrc: Option<u32>,
-    start: SystemTime,
-    format: CaptureFormat,
-    sdp_path: PathBuf,
-}
-
-/// Checks the options that need no input, so that a mistake costs no work.
-fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
-    if args.source.is_ipv4() != args.dest.is_ipv4() {
-        bail!(
-            "--source {} and --dest {} must both be IPv4 or both IPv6",
-            args.source,
-            args.dest
-        );
-    }
-    if args.mtu > MAX_MTU {
-        bail!(
-            "--mtu {}: larger than an IP packet can be ({MAX_MTU})",
-            args.mtu
-        );
-    }
-    let max_payload = max_payload_for_mtu(args.mtu, args.dest.is_ipv6()).ok_or_else(|| {
-        anyhow!(
-            "--mtu {}: too small for the IP, UDP and RTP headers ({} bytes)",
-            args.mtu,
-            if args.dest.is_ipv6() { 60 } else { 40 }
-        )
-    })?;
-    let ssrc = args.ssrc.as_deref().map(parse_ssrc).transpose()?;
-    let format = CaptureFormat::for_path(&args.output);
-    let start = match &args.start_time {
-        Some(text) => parse_start_time(text, format)?,
-        None => SystemTime::now(),
-    };
-    let sdp_path = args
-        .sdp
-        .clone()
-        .unwrap_or_else(|| args.output.with_extension("sdp"));
-    paths::check_paths(&args.file, &args.output, &sdp_path)?;
-    Ok(Options {
-        max_payload,
-        ssrc,
-        start,
-        format,
-        sdp_path,
-    })
-}
-
-/// `--ssrc`: 32 bits in hexadecimal, with or without `0x`.
-fn parse_ssrc(text: &str) -> anyhow::Result<u32> {
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text);
-    digits
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit())
-        .then(|| u32::from_str_radix(digits, 16).ok())
-        .flatten()
-        .ok_or_else(|| anyhow!("--ssrc {text}: not a 32-bit hexadecimal number"))
-}
-
-/// `--start-time`: an RFC 3339 time the capture format can record
-/// (classic pcap: seconds since 1970 in 32 bits; pcapng: nanoseconds
-/// since 1970 in 64 bits).
-fn parse_start_time(text: &str, format: CaptureFormat) -> anyhow::Result<SystemTime> {
-    let ts: jiff::Timestamp = text
-        .parse()
-        .map_err(|e| anyhow!("--start-time {text}: not an RFC 3339 time ({e})"))?;
-    let start = SystemTime::from(ts);
-    let since_epoch = start
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| anyhow!("--start-time {text}: before 1970, which captures cannot record"))?;
-    let last = match format {
-        CaptureFormat::Pcap => u64::from(u32::MAX),
-        CaptureFormat::PcapNg => u64::MAX / 1_000_000_000,
-    };
-    if since_epoch.as_secs() >= last {
-        bail!("--start-time {text}: later than this capture format can record");
-    }
-    Ok(start)
-}
 
 /// Packetizes the file into the capture, reading it once: the statistics
 /// for the SDP's `a=range` (which the RTSP exchange at the head of the

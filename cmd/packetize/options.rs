@@ -1,0 +1,100 @@
+//! The options of `packetize` checked and parsed before the input is
+//! opened, so that a mistake costs no work.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail};
+use mediatool::pcap::CaptureFormat;
+use mediatool::stream::max_payload_for_mtu;
+
+use super::PacketizeArgs;
+
+/// The largest IP packet: IPv4's 16-bit total length (RFC 791 §3.1).
+const MAX_MTU: usize = 65535;
+
+/// The options checked and parsed, before the input is opened.
+pub struct Options {
+    pub max_payload: usize,
+    pub ssrc: Option<u32>,
+    pub start: SystemTime,
+    pub format: CaptureFormat,
+    pub sdp_path: PathBuf,
+}
+
+/// Checks the options that need no input, so that a mistake costs no work.
+pub fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
+    if args.source.is_ipv4() != args.dest.is_ipv4() {
+        bail!(
+            "--source {} and --dest {} must both be IPv4 or both IPv6",
+            args.source,
+            args.dest
+        );
+    }
+    if args.mtu > MAX_MTU {
+        bail!(
+            "--mtu {}: larger than an IP packet can be ({MAX_MTU})",
+            args.mtu
+        );
+    }
+    let max_payload = max_payload_for_mtu(args.mtu, args.dest.is_ipv6()).ok_or_else(|| {
+        anyhow!(
+            "--mtu {}: too small for the IP, UDP and RTP headers ({} bytes)",
+            args.mtu,
+            if args.dest.is_ipv6() { 60 } else { 40 }
+        )
+    })?;
+    let ssrc = args.ssrc.as_deref().map(parse_ssrc).transpose()?;
+    let format = CaptureFormat::for_path(&args.output);
+    let start = match &args.start_time {
+        Some(text) => parse_start_time(text, format)?,
+        None => SystemTime::now(),
+    };
+    let sdp_path = args
+        .sdp
+        .clone()
+        .unwrap_or_else(|| args.output.with_extension("sdp"));
+    super::paths::check_paths(&args.file, &args.output, &sdp_path)?;
+    Ok(Options {
+        max_payload,
+        ssrc,
+        start,
+        format,
+        sdp_path,
+    })
+}
+
+/// `--ssrc`: 32 bits in hexadecimal, with or without `0x`.
+fn parse_ssrc(text: &str) -> anyhow::Result<u32> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| u32::from_str_radix(digits, 16).ok())
+        .flatten()
+        .ok_or_else(|| anyhow!("--ssrc {text}: not a 32-bit hexadecimal number"))
+}
+
+/// `--start-time`: an RFC 3339 time the capture format can record
+/// (classic pcap: seconds since 1970 in 32 bits; pcapng: nanoseconds
+/// since 1970 in 64 bits).
+fn parse_start_time(text: &str, format: CaptureFormat) -> anyhow::Result<SystemTime> {
+    let ts: jiff::Timestamp = text
+        .parse()
+        .map_err(|e| anyhow!("--start-time {text}: not an RFC 3339 time ({e})"))?;
+    let start = SystemTime::from(ts);
+    let since_epoch = start
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| anyhow!("--start-time {text}: before 1970, which captures cannot record"))?;
+    let last = match format {
+        CaptureFormat::Pcap => u64::from(u32::MAX),
+        CaptureFormat::PcapNg => u64::MAX / 1_000_000_000,
+    };
+    if since_epoch.as_secs() >= last {
+        bail!("--start-time {text}: later than this capture format can record");
+    }
+    Ok(start)
+}
