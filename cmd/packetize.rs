@@ -30,7 +30,7 @@ use mediatool::stream::{MediaStream, PlayStart, StreamConfig, StreamTrack};
 
 use capture::{estimated, Body, Framer, Head};
 use counting::CountingDemuxer;
-use options::check_options;
+use options::{check_options, check_payload_type};
 use producer::Producer;
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -62,7 +62,7 @@ pub struct PacketizeArgs {
     /// First RTP sequence number of the first track [default: random].
     #[arg(long, value_name = "N")]
     pub seq: Option<u16>,
-    /// RTP payload type of the first track [default: per codec].
+    /// RTP payload type of the first track: 96-127, or its codec's static one [default: per codec].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=127))]
     pub pt: Option<u8>,
     /// Capture time of the first packet, RFC 3339 [default: now].
@@ -154,6 +154,9 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     config.wallclock = media_start;
     let mut stream = MediaStream::new(demuxer, config).with_context(|| name.clone())?;
     let tracks = stream.tracks();
+    if let (Some(pt), Some(first)) = (args.pt, tracks.first()) {
+        check_payload_type(pt, &first.description)?;
+    }
     let sdp_tracks: Vec<SdpTrack> = tracks
         .iter()
         .map(|t| {

@@ -26,6 +26,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.pcap");
     let h264 = common::fixtures().join("h264_baseline.h264");
+    let mulaw = common::fixtures().join("wav_mulaw_8k.wav");
     let cases: Vec<(Vec<String>, &str, &str)> = vec![
         (
             vec![h264.display().to_string(), "--mtu".into(), "40".into()],
@@ -143,6 +144,26 @@ fn bad_input_gives_clear_errors_and_no_output() {
             ],
             "second track",
             "track 1 does not exist",
+        ),
+        (
+            vec![h264.display().to_string(), "--pt".into(), "0".into()],
+            "PCMU's payload type for H.264",
+            "--pt 0: a static payload type of another format (RFC 3551 §6); H264 takes a dynamic one (96-127)",
+        ),
+        (
+            vec![h264.display().to_string(), "--pt".into(), "95".into()],
+            "unassigned static payload type",
+            "--pt 95: a static payload type of another format",
+        ),
+        (
+            vec![h264.display().to_string(), "--pt".into(), "72".into()],
+            "RTCP's range",
+            "--pt 72: 72-76 are not RTP payload types (RFC 5761 §4",
+        ),
+        (
+            vec![mulaw.display().to_string(), "--pt".into(), "8".into()],
+            "PCMA's payload type for PCMU",
+            "PCMU takes its static type 0 or a dynamic one (96-127)",
         ),
     ];
     for (args, what, message) in cases {
@@ -304,6 +325,10 @@ fn options_shape_the_capture() {
     );
     let medias = read_sdp(&pcap.with_extension("sdp"));
     assert_eq!((medias[0].port, medias[0].payload_type), (7000, 101));
+    // A format's own static payload type is accepted too.
+    std::fs::create_dir(dir.path().join("static")).unwrap();
+    let own = packetize_ok(&mp3, &dir.path().join("static"), &["--pt", "14"]);
+    assert_eq!(read_sdp(&own.with_extension("sdp"))[0].payload_type, 14);
     // --track is repeatable; a track asked for twice is streamed once.
     std::fs::create_dir(dir.path().join("again")).unwrap();
     let again = packetize_ok(

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail};
 use mediatool::pcap::CaptureFormat;
+use mediatool::rtp::{PayloadDescription, DYNAMIC_PT};
 use mediatool::stream::max_payload_for_mtu;
 
 use super::PacketizeArgs;
@@ -97,4 +98,28 @@ fn parse_start_time(text: &str, format: CaptureFormat) -> anyhow::Result<SystemT
         bail!("--start-time {text}: later than this capture format can record");
     }
     Ok(start)
+}
+
+/// `--pt` for a track of `format`: a dynamic payload type (96-127, RFC
+/// 3551 §6) or the format's own static one (RFC 3551 Tables 4 and 5); the
+/// other static types name other formats (`--pt 0` is PCMU to any
+/// receiver), and 72-76 are never RTP payload types (RFC 5761 §4: they
+/// would collide with RTCP packet types 200-204).
+pub fn check_payload_type(pt: u8, format: &PayloadDescription) -> anyhow::Result<()> {
+    if (72..=76).contains(&pt) {
+        bail!(
+            "--pt {pt}: 72-76 are not RTP payload types (RFC 5761 §4: RTCP packet types 200-204)"
+        );
+    }
+    if pt >= DYNAMIC_PT || format.static_payload_type == Some(pt) {
+        return Ok(());
+    }
+    let allowed = match format.static_payload_type {
+        Some(own) => format!("its static type {own} or a dynamic one"),
+        None => "a dynamic one".to_owned(),
+    };
+    bail!(
+        "--pt {pt}: a static payload type of another format (RFC 3551 §6); {} takes {allowed} ({DYNAMIC_PT}-127)",
+        format.encoding
+    )
 }
