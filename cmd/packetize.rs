@@ -8,6 +8,7 @@
 
 mod capture;
 mod counting;
+mod interrupt;
 mod options;
 mod paths;
 mod producer;
@@ -102,6 +103,8 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     if let Err(e) = std::fs::read_dir(out_dir) {
         bail!("cannot create {}: {e}", args.output.display());
     }
+    // From here on a signal removes what was written.
+    interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
     let sdp_path = &options.sdp_path;
     let sdp_file = PartialFile::create(sdp_path)
         .map_err(|e| anyhow!("cannot create {}: {e}", sdp_path.display()))?;
@@ -202,6 +205,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let progress = progress_bar(quiet, &args.file);
     let producer = Producer::spawn(stream);
     for batch in &producer.batches {
+        interrupt::check()?;
         let (mut packets, bytes_read) = batch.with_context(|| name.clone())?;
         match &mut body {
             Body::Writing { writer, .. } => {
@@ -224,6 +228,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             bar.set_position(bytes_read);
         }
     }
+    interrupt::check()?;
     let info = match counted.lock().map(|mut c| c.take()) {
         Ok(Some(stats)) => MediaInfo { stats, ..info },
         _ if stated.is_some() => info,

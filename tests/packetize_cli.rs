@@ -6,6 +6,7 @@ mod common;
 mod packetize_support;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use packetize_support::{describe_sdp, packetize, packetize_ok, read_sdp, read_udp, rtsp_replies};
 use pcap_file::pcapng::{Block, PcapNgReader};
@@ -485,5 +486,82 @@ fn long_inputs_get_the_exact_duration_when_estimated_right_or_wrong() {
         let (with, without) = (read_udp(&pcap), read_udp(&bare));
         assert_eq!(with.len(), without.len());
         assert!(with.len() > 125 * 2 * 25);
+    }
+}
+
+#[test]
+fn a_signal_stops_packetizing_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A WAV of 1 GiB of 8 kHz mu-law (37 hours), sparse on disk: far more
+    // than is packetized before the signal comes.
+    let data_len: u32 = 1 << 30;
+    let mut header = b"RIFF".to_vec();
+    header.extend_from_slice(&(36 + data_len).to_le_bytes());
+    header.extend_from_slice(b"WAVEfmt ");
+    for (value, bytes) in [
+        (16u32, 4),
+        (7, 2),
+        (1, 2),
+        (8000, 4),
+        (8000, 4),
+        (1, 2),
+        (8, 2),
+    ] {
+        header.extend_from_slice(&value.to_le_bytes()[..bytes]);
+    }
+    header.extend_from_slice(b"data");
+    header.extend_from_slice(&data_len.to_le_bytes());
+    let wav = d.join("big.wav");
+    let file = std::fs::File::create(&wav).unwrap();
+    std::io::Write::write_all(&mut &file, &header).unwrap();
+    file.set_len(header.len() as u64 + u64::from(data_len))
+        .unwrap();
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mediatool"))
+            .arg("packetize")
+            .arg(&wav)
+            .arg("-o")
+            .arg(d.join("big.pcap"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signalled once the capture is being written.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !names().iter().any(|n| n.starts_with(".big.pcap.partial-")) {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "ended before the signal"
+            );
+            assert!(Instant::now() < deadline, "no capture being written");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) on our own child, which has not been waited for.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("signal {signal}: still running");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "signal {signal}: {stderr}");
+        assert_eq!(stderr, "error: interrupted\n", "signal {signal}");
+        assert_eq!(names(), ["big.wav"], "signal {signal}");
     }
 }
