@@ -292,7 +292,7 @@ fn tshark_decodes_every_stream_without_options() {
             }
             let out = Command::new("tshark")
                 .arg("-r")
-                .arg(&pcap)
+                .arg(pcap)
                 .args(["-T", "fields", "-e", "frame.protocols", "-e", "udp.dstport"])
                 .args(["-e", "_ws.col.Info", "-z", "rtp,streams"])
                 .output()
