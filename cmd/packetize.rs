@@ -63,6 +63,9 @@ pub struct PacketizeArgs {
     /// First RTP sequence number of the first track [default: random].
     #[arg(long, value_name = "N")]
     pub seq: Option<u16>,
+    /// RTP timestamp of media time zero on the first track (RTP-Info's rtptime) [default: random].
+    #[arg(long, value_name = "N")]
+    pub timestamp: Option<u32>,
     /// RTP payload type of the first track: 96-127, or its codec's static one [default: per codec].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=127))]
     pub pt: Option<u8>,
@@ -143,7 +146,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             SenderOptions {
                 ssrc: options.ssrc,
                 sequence: args.seq,
-                timestamp: None,
+                timestamp: args.timestamp,
                 payload_type: args.pt,
             },
         );
@@ -322,8 +325,8 @@ fn rtsp_session(
     }
 }
 
-/// The first track of the file RTP can carry (the one `--ssrc`, `--seq`
-/// and `--pt` apply to when no `--track` is given).
+/// The first track of the file RTP can carry (the one `--ssrc`, `--seq`,
+/// `--timestamp` and `--pt` apply to when no `--track` is given).
 fn first_streamable(info: &media::MediaInfo) -> Option<usize> {
     sdp::streamable_tracks(info).0.first().map(|t| t.index)
 }

@@ -565,3 +565,34 @@ fn a_signal_stops_packetizing_and_leaves_no_temporary_file() {
         assert_eq!(names(), ["big.wav"], "signal {signal}");
     }
 }
+
+#[test]
+fn fixed_header_fields_and_start_time_make_identical_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let h264 = common::fixtures().join("h264_baseline.h264");
+    let run = |name: &str, args: &[&str]| {
+        let out = dir.path().join(name);
+        let mut all = vec!["--start-time", packetize_support::START];
+        all.extend_from_slice(args);
+        let output = packetize(&h264, &out, &all);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (std::fs::read(&out).unwrap(), out)
+    };
+    let fixed = ["--ssrc", "1234", "--seq", "7", "--timestamp", "4000000000"];
+    let (first, path) = run("a.pcap", &fixed);
+    let (second, _) = run("b.pcap", &fixed);
+    assert!(first == second, "two runs differ");
+    // The first packet carries media time zero.
+    let datagrams = read_udp(&path);
+    let packet = rtp_types::RtpPacket::parse(&datagrams[0].payload).unwrap();
+    assert_eq!(packet.timestamp(), 4_000_000_000);
+    assert!(rtsp_replies(&path).contains(";seq=7;rtptime=4000000000\r\n"));
+    // Without --timestamp the base is random.
+    let (third, _) = run("c.pcap", &fixed[..4]);
+    let (fourth, _) = run("d.pcap", &fixed[..4]);
+    assert!(third != fourth, "random timestamps were equal");
+}
