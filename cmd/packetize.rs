@@ -133,6 +133,9 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let mut config = StreamConfig {
         tracks: args.track.clone(),
         max_payload: options.max_payload,
+        // RFC 3550 §6.5.1 allows user@IP: the capture's own address, not
+        // the name of the machine that made it.
+        cname: format!("mediatool@{}", args.source),
         ..StreamConfig::default()
     };
     let first = args

@@ -399,8 +399,19 @@ fn ipv6_capture_decodes_in_our_reader() {
         "{text}"
     );
     // 3 s of 20 ms packets.
-    let rtp = read_udp(&out).iter().filter(|d| d.dst_port == 6000).count();
+    let datagrams = read_udp(&out);
+    let rtp = datagrams.iter().filter(|d| d.dst_port == 6000).count();
     assert_eq!(rtp, 150);
+    // The RTCP CNAME names the source address (RFC 3550 §6.5.1).
+    let rtcp = datagrams.iter().find(|d| d.dst_port == 6001).unwrap();
+    let messages = mediatool::rtp::rtcp::parse(&rtcp.payload).unwrap();
+    assert!(
+        messages.iter().any(|m| matches!(
+            m,
+            mediatool::rtp::rtcp::RtcpMessage::Sdes(items) if items[0].1 == "mediatool@::1"
+        )),
+        "{messages:?}"
+    );
 }
 
 /// The `a=range` line of an SDP.

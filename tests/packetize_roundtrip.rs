@@ -212,7 +212,10 @@ fn check_reports(
                     assert!((d.time.as_secs_f64() - unix).abs() < 1e-5);
                     reports += 1;
                 }
-                RtcpMessage::Sdes(items) => assert_eq!(items[0].0, ssrc),
+                // The capture's source address, not the machine's name.
+                RtcpMessage::Sdes(items) => {
+                    assert_eq!(items, [(ssrc, "mediatool@127.0.0.1".to_owned())]);
+                }
                 RtcpMessage::Bye { ssrcs, .. } => {
                     assert_eq!(ssrcs, [ssrc]);
                     bye = true;
