@@ -31,7 +31,7 @@ use mediatool::stream::{MediaStream, PlayStart, StreamConfig, StreamTrack};
 
 use capture::{estimated, Body, Framer, Head};
 use counting::CountingDemuxer;
-use options::{check_options, check_payload_type};
+use options::{check_options, check_payload_type, Options};
 use producer::Producer;
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -48,6 +48,9 @@ pub struct PacketizeArgs {
     /// Destination of track 0; track i uses PORT + 2*i, RTCP on +1.
     #[arg(long, value_name = "IP:PORT", default_value_t = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5004))]
     pub dest: SocketAddr,
+    /// TTL of the packets when --dest is a multicast group [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub multicast_ttl: Option<u8>,
     /// Source address of the packets.
     #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub source: IpAddr,
@@ -187,9 +190,9 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
         mss: args
             .mtu
             .saturating_sub(if args.dest.is_ipv6() { 60 } else { 40 }),
-        rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &tracks, &play, &addresses)),
+        rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &options, &tracks, &play, &addresses)),
         tracks: sdp_tracks.clone(),
-        dest: args.dest,
+        target: options.target,
     };
     let framer = Framer {
         output: args.output.clone(),
@@ -203,6 +206,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             v
         },
         media_start,
+        multicast_ttl: options.target.ttl,
     };
     let mut body = Body::Early(Vec::new());
     if stated.is_some() {
@@ -247,8 +251,12 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let write_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", args.output.display());
     let packets = writer.packets();
     writer.finish().map_err(write_err)?;
-    let sdp_text =
-        sdp::session_description(&info, &sdp_tracks, args.source, Destination::Udp(args.dest));
+    let sdp_text = sdp::session_description(
+        &info,
+        &sdp_tracks,
+        args.source,
+        Destination::Udp(options.target),
+    );
     let sdp_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", sdp_path.display());
     sdp_file
         .file()
@@ -296,6 +304,7 @@ fn addresses(args: &PacketizeArgs, tracks: usize) -> anyhow::Result<Vec<(SocketA
 /// states the duration known only at the end).
 fn rtsp_session(
     args: &PacketizeArgs,
+    options: &Options,
     tracks: &[StreamTrack],
     play: &PlayStart,
     addresses: &[(SocketAddr, SocketAddr)],
@@ -304,8 +313,9 @@ fn rtsp_session(
         server: SocketAddr::new(args.source, RTSP_PORT),
         // A controller directs the media to --dest: see
         // mediatool::pcap::rtsp for why not the receiver itself.
-        client: controller_address(args.dest.ip()),
+        client: controller_address(args.dest.ip(), args.source),
         destination: args.dest.ip(),
+        ttl: options.target.ttl.unwrap_or_default(),
         path: args.file.file_name().map_or_else(
             || args.file.display().to_string(),
             |n| n.to_string_lossy().into_owned(),

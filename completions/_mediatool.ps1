@@ -81,6 +81,7 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Capture file to write (`.pcapng` writes pcapng)')
             [CompletionResult]::new('--sdp', '--sdp', [CompletionResultType]::ParameterName, 'Also write the matching SDP here [default: OUT.sdp beside the pcap]')
             [CompletionResult]::new('--dest', '--dest', [CompletionResultType]::ParameterName, 'Destination of track 0; track i uses PORT + 2*i, RTCP on +1')
+            [CompletionResult]::new('--multicast-ttl', '--multicast-ttl', [CompletionResultType]::ParameterName, 'TTL of the packets when --dest is a multicast group [default: 1]')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Source address of the packets')
             [CompletionResult]::new('--mtu', '--mtu', [CompletionResultType]::ParameterName, 'Largest IP packet in bytes')
             [CompletionResult]::new('--track', '--track', [CompletionResultType]::ParameterName, 'Only this track (repeatable) [default: all]')

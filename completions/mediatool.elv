@@ -75,6 +75,7 @@ set edit:completion:arg-completer[mediatool] = {|@words|
             cand --output 'Capture file to write (`.pcapng` writes pcapng)'
             cand --sdp 'Also write the matching SDP here [default: OUT.sdp beside the pcap]'
             cand --dest 'Destination of track 0; track i uses PORT + 2*i, RTCP on +1'
+            cand --multicast-ttl 'TTL of the packets when --dest is a multicast group [default: 1]'
             cand --source 'Source address of the packets'
             cand --mtu 'Largest IP packet in bytes'
             cand --track 'Only this track (repeatable) [default: all]'

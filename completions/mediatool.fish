@@ -64,6 +64,7 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -s V -l versi
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s o -l output -d 'Capture file to write (`.pcapng` writes pcapng)' -r -F
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l sdp -d 'Also write the matching SDP here [default: OUT.sdp beside the pcap]' -r -F
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l dest -d 'Destination of track 0; track i uses PORT + 2*i, RTCP on +1' -r
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l multicast-ttl -d 'TTL of the packets when --dest is a multicast group [default: 1]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l source -d 'Source address of the packets' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l mtu -d 'Largest IP packet in bytes' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l track -d 'Only this track (repeatable) [default: all]' -r

@@ -147,6 +147,53 @@ fn bad_input_gives_clear_errors_and_no_output() {
             "track 1 does not exist",
         ),
         (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "255.255.255.255:5004".into(),
+            ],
+            "broadcast",
+            "--dest 255.255.255.255:5004: broadcast is not supported (a unicast address or a multicast group)",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "127.0.0.1:0".into(),
+            ],
+            "port 0",
+            "--dest 127.0.0.1:0: port 0 is not a port packets can go to",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "0.0.0.0:5004".into(),
+            ],
+            "unspecified destination",
+            "--dest 0.0.0.0:5004: not an address packets can go to",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "239.1.1.1:5004".into(),
+                "--source".into(),
+                "239.1.1.2".into(),
+            ],
+            "multicast source",
+            "--source 239.1.1.2: not a unicast address",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--multicast-ttl".into(),
+                "4".into(),
+            ],
+            "TTL without a group",
+            "--multicast-ttl: --dest 127.0.0.1:5004 is not a multicast group",
+        ),
+        (
             vec![h264.display().to_string(), "--pt".into(), "0".into()],
             "PCMU's payload type for H.264",
             "--pt 0: a static payload type of another format (RFC 3551 §6); H264 takes a dynamic one (96-127)",
@@ -606,4 +653,40 @@ fn fixed_header_fields_and_start_time_make_identical_captures() {
     let (third, _) = run("c.pcap", &fixed[..4]);
     let (fourth, _) = run("d.pcap", &fixed[..4]);
     assert!(third != fourth, "random timestamps were equal");
+}
+
+#[test]
+fn a_multicast_group_is_set_up_announced_and_addressed_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let h264 = common::fixtures().join("h264_bframes.264");
+    let pcap = packetize_ok(
+        &h264,
+        dir.path(),
+        &["--dest", "239.129.2.3:5004", "--multicast-ttl", "4"],
+    );
+    // RFC 4566 §5.7: the group and its TTL, in the .sdp and the DESCRIBE
+    // reply.
+    let beside = std::fs::read_to_string(pcap.with_extension("sdp")).unwrap();
+    assert!(beside.contains("c=IN IP4 239.129.2.3/4\r\n"), "{beside}");
+    assert!(describe_sdp(&pcap).contains("c=IN IP4 239.129.2.3/4\r\n"));
+    // RFC 2326 §12.39: the group's ports and TTL, no client port; the
+    // controller is a host (the address after the source).
+    let replies = rtsp_replies(&pcap);
+    assert!(
+        replies.contains(
+            "Transport: RTP/AVP;multicast;destination=239.129.2.3;source=127.0.0.1;port=5004-5005;ttl=4;ssrc="
+        ),
+        "{replies}"
+    );
+    assert!(!replies.contains("client_port"));
+    let datagrams = read_udp(&pcap);
+    assert!(datagrams.len() > 50);
+    for d in &datagrams {
+        assert_eq!(d.dst_ip.to_string(), "239.129.2.3");
+        // RFC 1112 §6.4: 01:00:5e and the group's low 23 bits.
+        assert_eq!(d.dst_mac, [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+        assert_eq!(d.ttl, 4);
+    }
+    let controller = packetize_support::rtsp_client(&pcap);
+    assert_eq!(controller.to_string(), "127.0.0.2");
 }

@@ -1,7 +1,8 @@
 //! Independent checks of `mediatool packetize` captures, for every fixture
 //! at the default MTU and at a small one ([`MTUS`]), so that every payload
 //! format's fragmentation is exercised (H.264 FU-A, H.265 FU, RFC 2250 MPA
-//! fragments, RFC 3640 AAC fragments, PCM packets split):
+//! fragments, RFC 3640 AAC fragments, PCM packets split), and for tshark
+//! also sent to a multicast group ([`MULTICAST`]):
 //!
 //! - GStreamer reads the pcap (`filesrc ! pcapparse ! <caps from our SDP> !
 //!   rtpXdepay ! parse ! decoder`) and decodes every frame: the decoded
@@ -34,7 +35,10 @@ use serde_json::Value;
 /// The MTUs every fixture is packetized with: the default, and one that
 /// fragments H.264/H.265 key frames, MP2/MP3 frames and AAC frames and
 /// splits 44.1 kHz L16 packets.
-const MTUS: [&str; 2] = ["1500", "200"];
+const MTUS: [&[&str]; 2] = [&["--mtu", "1500"], &["--mtu", "200"]];
+
+/// The options of the captures to a multicast group.
+const MULTICAST: &[&str] = &["--dest", "239.1.1.1:5004", "--multicast-ttl", "4"];
 
 /// External tool runs at a time.
 const WORKERS: usize = 4;
@@ -62,27 +66,31 @@ fn run_jobs(jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>>) -> Vec<St
 struct Capture {
     file: PathBuf,
     pcap: PathBuf,
-    mtu: &'static str,
+    options: &'static [&'static str],
 }
 
 impl Capture {
-    /// The fixture and MTU, for messages.
+    /// The fixture and options, for messages.
     fn name(&self) -> String {
-        format!("{} (--mtu {})", self.file.display(), self.mtu)
+        format!("{} ({})", self.file.display(), self.options.join(" "))
     }
 }
 
-/// Every fixture packetized into `dir` at each of [`MTUS`] (a fixture with
-/// no reader fails the packetizing); checks that the captures carry every
-/// payload format.
-fn captures(dir: &Path) -> Vec<Capture> {
+/// Every fixture packetized into `dir` with each of `variants` (a fixture
+/// with no reader fails the packetizing); checks that the captures carry
+/// every payload format.
+fn captures(dir: &Path, variants: &[&'static [&'static str]]) -> Vec<Capture> {
     let mut captures = Vec::new();
-    for mtu in MTUS {
-        let sub = dir.join(format!("mtu{mtu}"));
+    for (i, &options) in variants.iter().enumerate() {
+        let sub = dir.join(i.to_string());
         std::fs::create_dir(&sub).unwrap();
         for file in common::media_fixtures() {
-            let pcap = packetize_ok(&file, &sub, &["--mtu", mtu]);
-            captures.push(Capture { file, pcap, mtu });
+            let pcap = packetize_ok(&file, &sub, options);
+            captures.push(Capture {
+                file,
+                pcap,
+                options,
+            });
         }
     }
     let medias: Vec<SdpMedia> = captures
@@ -171,7 +179,7 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
-    for capture in captures(dir.path()) {
+    for capture in captures(dir.path(), &MTUS) {
         let pcap = &capture.pcap;
         let medias = read_sdp(&pcap.with_extension("sdp"));
         let streams = common::ffprobe_streams(&capture.file);
@@ -276,7 +284,7 @@ fn tshark_decodes_every_stream_without_options() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
-    for capture in captures(dir.path()) {
+    for capture in captures(dir.path(), &[MTUS[0], MTUS[1], MULTICAST]) {
         let medias = read_sdp(&capture.pcap.with_extension("sdp"));
         let datagrams = read_udp(&capture.pcap);
         jobs.push(Box::new(move || {

@@ -1,12 +1,14 @@
 //! The options of `packetize` checked and parsed before the input is
 //! opened, so that a mistake costs no work.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail};
 use mediatool::pcap::CaptureFormat;
 use mediatool::rtp::{PayloadDescription, DYNAMIC_PT};
+use mediatool::sdp::Target;
 use mediatool::stream::max_payload_for_mtu;
 
 use super::PacketizeArgs;
@@ -21,7 +23,13 @@ pub struct Options {
     pub start: SystemTime,
     pub format: CaptureFormat,
     pub sdp_path: PathBuf,
+    /// Where the media go, with the TTL of a multicast group.
+    pub target: Target,
 }
+
+/// The TTL of packets to a multicast `--dest` when `--multicast-ttl` is
+/// not given: the subnet (RFC 1112 §6.1), as `serve` defaults to.
+const DEFAULT_MULTICAST_TTL: u8 = 1;
 
 /// Checks the options that need no input, so that a mistake costs no work.
 pub fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
@@ -32,6 +40,7 @@ pub fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
             args.dest
         );
     }
+    let target = check_addresses(args)?;
     if args.mtu > MAX_MTU {
         bail!(
             "--mtu {}: larger than an IP packet can be ({MAX_MTU})",
@@ -62,7 +71,37 @@ pub fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
         start,
         format,
         sdp_path,
+        target,
     })
+}
+
+/// `--dest` and `--source`: the destination a unicast address or a
+/// multicast group and a port other than 0, the source a unicast address;
+/// `--multicast-ttl` only for a group. Broadcast (255.255.255.255) is
+/// refused: no RTSP client sets up a stream to it.
+fn check_addresses(args: &PacketizeArgs) -> anyhow::Result<Target> {
+    let dest = args.dest;
+    let unicast = |ip: IpAddr| {
+        !ip.is_unspecified() && !ip.is_multicast() && ip != IpAddr::V4(Ipv4Addr::BROADCAST)
+    };
+    if dest.port() == 0 {
+        bail!("--dest {dest}: port 0 is not a port packets can go to");
+    }
+    if dest.ip() == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        bail!("--dest {dest}: broadcast is not supported (a unicast address or a multicast group)");
+    }
+    if dest.ip().is_unspecified() {
+        bail!("--dest {dest}: not an address packets can go to");
+    }
+    if !unicast(args.source) {
+        bail!("--source {}: not a unicast address", args.source);
+    }
+    let ttl = match (dest.ip().is_multicast(), args.multicast_ttl) {
+        (true, ttl) => Some(ttl.unwrap_or(DEFAULT_MULTICAST_TTL)),
+        (false, None) => None,
+        (false, Some(_)) => bail!("--multicast-ttl: --dest {dest} is not a multicast group"),
+    };
+    Ok(Target { address: dest, ttl })
 }
 
 /// `--ssrc`: 32 bits in hexadecimal, with or without `0x`.

@@ -131,6 +131,12 @@ pub struct Datagram {
     pub src_port: u16,
     /// UDP destination port.
     pub dst_port: u16,
+    /// IP destination address.
+    pub dst_ip: std::net::IpAddr,
+    /// Ethernet destination address.
+    pub dst_mac: [u8; 6],
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
     /// The UDP payload.
     pub payload: Vec<u8>,
 }
@@ -161,10 +167,26 @@ pub fn read_udp(path: &Path) -> Vec<Datagram> {
                     .unwrap();
                 assert_eq!(header.checksum, expected, "UDP checksum");
             }
+            let (dst_ip, ttl) = match &sliced.net {
+                Some(etherparse::NetSlice::Ipv4(ip)) => {
+                    (ip.header().destination_addr().into(), ip.header().ttl())
+                }
+                Some(etherparse::NetSlice::Ipv6(ip)) => (
+                    ip.header().destination_addr().into(),
+                    ip.header().hop_limit(),
+                ),
+                _ => panic!("UDP without IP"),
+            };
+            let Some(etherparse::LinkSlice::Ethernet2(ethernet)) = &sliced.link else {
+                panic!("not Ethernet II")
+            };
             out.push(Datagram {
                 time,
                 src_port: header.source_port,
                 dst_port: header.destination_port,
+                dst_ip,
+                dst_mac: ethernet.destination(),
+                ttl,
                 payload: udp.payload().to_vec(),
             });
         }
@@ -184,6 +206,22 @@ pub fn rtsp_replies(path: &Path) -> String {
         }
     });
     String::from_utf8(out).unwrap()
+}
+
+/// The address of the RTSP client (the one that connects to TCP port 554)
+/// in a classic pcap capture.
+pub fn rtsp_client(path: &Path) -> std::net::IpAddr {
+    let mut client = None;
+    for_each_frame(path, |_, sliced| {
+        if let (Some(TransportSlice::Tcp(tcp)), Some(etherparse::NetSlice::Ipv4(ip))) =
+            (&sliced.transport, &sliced.net)
+        {
+            if tcp.destination_port() == 554 {
+                client = Some(ip.header().source_addr().into());
+            }
+        }
+    });
+    client.expect("an RTSP exchange over IPv4")
 }
 
 /// The SDP of the DESCRIBE reply in a capture's RTSP exchange, checked
