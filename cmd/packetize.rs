@@ -66,7 +66,7 @@ pub struct PacketizeArgs {
     /// First RTP sequence number of the first track [default: random].
     #[arg(long, value_name = "N")]
     pub seq: Option<u16>,
-    /// RTP timestamp of media time zero on the first track (RTP-Info's rtptime) [default: random].
+    /// RTP timestamp base of the first track: its RTP time when the first packet goes out [default: random].
     #[arg(long, value_name = "N")]
     pub timestamp: Option<u32>,
     /// RTP payload type of the first track: 96-127, or its codec's static one [default: per codec].

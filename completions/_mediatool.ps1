@@ -87,7 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
             [CompletionResult]::new('--track', '--track', [CompletionResultType]::ParameterName, 'Only this track (repeatable) [default: all]')
             [CompletionResult]::new('--ssrc', '--ssrc', [CompletionResultType]::ParameterName, 'SSRC of the first track, in hex [default: random]')
             [CompletionResult]::new('--seq', '--seq', [CompletionResultType]::ParameterName, 'First RTP sequence number of the first track [default: random]')
-            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'RTP timestamp of media time zero on the first track (RTP-Info''s rtptime) [default: random]')
+            [CompletionResult]::new('--timestamp', '--timestamp', [CompletionResultType]::ParameterName, 'RTP timestamp base of the first track: its RTP time when the first packet goes out [default: random]')
             [CompletionResult]::new('--pt', '--pt', [CompletionResultType]::ParameterName, 'RTP payload type of the first track: 96-127, or its codec''s static one [default: per codec]')
             [CompletionResult]::new('--start-time', '--start-time', [CompletionResultType]::ParameterName, 'Capture time of the first packet, RFC 3339 [default: now]')
             [CompletionResult]::new('--no-rtsp', '--no-rtsp', [CompletionResultType]::ParameterName, 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams')

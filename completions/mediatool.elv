@@ -81,7 +81,7 @@ set edit:completion:arg-completer[mediatool] = {|@words|
             cand --track 'Only this track (repeatable) [default: all]'
             cand --ssrc 'SSRC of the first track, in hex [default: random]'
             cand --seq 'First RTP sequence number of the first track [default: random]'
-            cand --timestamp 'RTP timestamp of media time zero on the first track (RTP-Info''s rtptime) [default: random]'
+            cand --timestamp 'RTP timestamp base of the first track: its RTP time when the first packet goes out [default: random]'
             cand --pt 'RTP payload type of the first track: 96-127, or its codec''s static one [default: per codec]'
             cand --start-time 'Capture time of the first packet, RFC 3339 [default: now]'
             cand --no-rtsp 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams'

@@ -70,7 +70,7 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l mtu -d
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l track -d 'Only this track (repeatable) [default: all]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l ssrc -d 'SSRC of the first track, in hex [default: random]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l seq -d 'First RTP sequence number of the first track [default: random]' -r
-complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l timestamp -d 'RTP timestamp of media time zero on the first track (RTP-Info\'s rtptime) [default: random]' -r
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l timestamp -d 'RTP timestamp base of the first track: its RTP time when the first packet goes out [default: random]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l pt -d 'RTP payload type of the first track: 96-127, or its codec\'s static one [default: per codec]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l start-time -d 'Capture time of the first packet, RFC 3339 [default: now]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l no-rtsp -d 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams'

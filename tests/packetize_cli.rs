@@ -644,7 +644,8 @@ fn fixed_header_fields_and_start_time_make_identical_captures() {
     let (first, path) = run("a.pcap", &fixed);
     let (second, _) = run("b.pcap", &fixed);
     assert!(first == second, "two runs differ");
-    // The first packet carries media time zero.
+    // The first packet goes out at the base (no B-frames: it is also
+    // presented then).
     let datagrams = read_udp(&path);
     let packet = rtp_types::RtpPacket::parse(&datagrams[0].payload).unwrap();
     assert_eq!(packet.timestamp(), 4_000_000_000);
