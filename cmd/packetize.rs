@@ -3,17 +3,21 @@
 //!
 //! Two threads: [`producer`] reads and packetizes, this one frames the
 //! packets into the [`capture`], counting the file's exact statistics on
-//! the way ([`counting`]) for the SDP's `a=range`.
+//! the way ([`counting`]) for the SDP's `a=range`. The command line is
+//! checked first ([`options`], [`paths`]), before any work.
 
 mod capture;
 mod counting;
+mod interrupt;
+mod options;
+mod paths;
 mod producer;
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
@@ -21,13 +25,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mediatool::media::{self, Demuxer, MediaInfo, TrackStats};
 use mediatool::pcap::output::PartialFile;
 use mediatool::pcap::rtsp::{controller_address, RtspSession, RtspStream, RTSP_PORT};
-use mediatool::pcap::CaptureFormat;
 use mediatool::rtp::SenderOptions;
 use mediatool::sdp::{self, Destination, SdpTrack};
-use mediatool::stream::{max_payload_for_mtu, MediaStream, PlayStart, StreamConfig, StreamTrack};
+use mediatool::stream::{MediaStream, PlayStart, StreamConfig, StreamTrack};
 
 use capture::{estimated, Body, Framer, Head};
 use counting::CountingDemuxer;
+use options::{check_options, check_payload_type, Options};
 use producer::Producer;
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -44,6 +48,9 @@ pub struct PacketizeArgs {
     /// Destination of track 0; track i uses PORT + 2*i, RTCP on +1.
     #[arg(long, value_name = "IP:PORT", default_value_t = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5004))]
     pub dest: SocketAddr,
+    /// TTL of the packets when --dest is a multicast group [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub multicast_ttl: Option<u8>,
     /// Source address of the packets.
     #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub source: IpAddr,
@@ -59,7 +66,10 @@ pub struct PacketizeArgs {
     /// First RTP sequence number of the first track [default: random].
     #[arg(long, value_name = "N")]
     pub seq: Option<u16>,
-    /// RTP payload type of the first track [default: per codec].
+    /// RTP timestamp base of the first track: its RTP time when the first packet goes out [default: random].
+    #[arg(long, value_name = "N")]
+    pub timestamp: Option<u32>,
+    /// RTP payload type of the first track: 96-127, or its codec's static one [default: per codec].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=127))]
     pub pt: Option<u8>,
     /// Capture time of the first packet, RFC 3339 [default: now].
@@ -78,103 +88,9 @@ const SERVER_PORT: u16 = 6970;
 /// are held in memory until then.
 const EARLY_INPUT: u64 = 8 << 20;
 
-/// The largest IP packet: IPv4's 16-bit total length (RFC 791 §3.1).
-const MAX_MTU: usize = 65535;
-
 /// How long the synthetic RTSP exchange lasts in the capture (the media
 /// starts right after it): generous for any number of segments.
 const RTSP_EXCHANGE_TIME: Duration = Duration::from_millis(10);
-
-/// The options checked and parsed, before the input is opened.
-struct Options {
-    max_payload: usize,
-    ssrc: Option<u32>,
-    start: SystemTime,
-    format: CaptureFormat,
-    sdp_path: PathBuf,
-}
-
-/// Checks the options that need no input, so that a mistake costs no work.
-fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
-    if args.source.is_ipv4() != args.dest.is_ipv4() {
-        bail!(
-            "--source {} and --dest {} must both be IPv4 or both IPv6",
-            args.source,
-            args.dest
-        );
-    }
-    if args.mtu > MAX_MTU {
-        bail!(
-            "--mtu {}: larger than an IP packet can be ({MAX_MTU})",
-            args.mtu
-        );
-    }
-    let max_payload = max_payload_for_mtu(args.mtu, args.dest.is_ipv6()).ok_or_else(|| {
-        anyhow!(
-            "--mtu {}: too small for the IP, UDP and RTP headers ({} bytes)",
-            args.mtu,
-            if args.dest.is_ipv6() { 60 } else { 40 }
-        )
-    })?;
-    let ssrc = args.ssrc.as_deref().map(parse_ssrc).transpose()?;
-    let format = CaptureFormat::for_path(&args.output);
-    let start = match &args.start_time {
-        Some(text) => parse_start_time(text, format)?,
-        None => SystemTime::now(),
-    };
-    let sdp_path = args
-        .sdp
-        .clone()
-        .unwrap_or_else(|| args.output.with_extension("sdp"));
-    if sdp_path == args.output {
-        bail!(
-            "{}: the SDP would overwrite the capture (give another --sdp)",
-            sdp_path.display()
-        );
-    }
-    Ok(Options {
-        max_payload,
-        ssrc,
-        start,
-        format,
-        sdp_path,
-    })
-}
-
-/// `--ssrc`: 32 bits in hexadecimal, with or without `0x`.
-fn parse_ssrc(text: &str) -> anyhow::Result<u32> {
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text);
-    digits
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit())
-        .then(|| u32::from_str_radix(digits, 16).ok())
-        .flatten()
-        .ok_or_else(|| anyhow!("--ssrc {text}: not a 32-bit hexadecimal number"))
-}
-
-/// `--start-time`: an RFC 3339 time the capture format can record
-/// (classic pcap: seconds since 1970 in 32 bits; pcapng: nanoseconds
-/// since 1970 in 64 bits).
-fn parse_start_time(text: &str, format: CaptureFormat) -> anyhow::Result<SystemTime> {
-    let ts: jiff::Timestamp = text
-        .parse()
-        .map_err(|e| anyhow!("--start-time {text}: not an RFC 3339 time ({e})"))?;
-    let start = SystemTime::from(ts);
-    let since_epoch = start
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| anyhow!("--start-time {text}: before 1970, which captures cannot record"))?;
-    let last = match format {
-        CaptureFormat::Pcap => u64::from(u32::MAX),
-        CaptureFormat::PcapNg => u64::MAX / 1_000_000_000,
-    };
-    if since_epoch.as_secs() >= last {
-        bail!("--start-time {text}: later than this capture format can record");
-    }
-    Ok(start)
-}
 
 /// Packetizes the file into the capture, reading it once: the statistics
 /// for the SDP's `a=range` (which the RTSP exchange at the head of the
@@ -193,6 +109,8 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     if let Err(e) = std::fs::read_dir(out_dir) {
         bail!("cannot create {}: {e}", args.output.display());
     }
+    // From here on a signal removes what was written.
+    interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
     let sdp_path = &options.sdp_path;
     let sdp_file = PartialFile::create(sdp_path)
         .map_err(|e| anyhow!("cannot create {}: {e}", sdp_path.display()))?;
@@ -218,6 +136,9 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let mut config = StreamConfig {
         tracks: args.track.clone(),
         max_payload: options.max_payload,
+        // RFC 3550 §6.5.1 allows user@IP: the capture's own address, not
+        // the name of the machine that made it.
+        cname: format!("mediatool@{}", args.source),
         ..StreamConfig::default()
     };
     let first = args
@@ -231,7 +152,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             SenderOptions {
                 ssrc: options.ssrc,
                 sequence: args.seq,
-                timestamp: None,
+                timestamp: args.timestamp,
                 payload_type: args.pt,
             },
         );
@@ -245,6 +166,9 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     config.wallclock = media_start;
     let mut stream = MediaStream::new(demuxer, config).with_context(|| name.clone())?;
     let tracks = stream.tracks();
+    if let (Some(pt), Some(first)) = (args.pt, tracks.first()) {
+        check_payload_type(pt, &first.description)?;
+    }
     let sdp_tracks: Vec<SdpTrack> = tracks
         .iter()
         .map(|t| {
@@ -266,9 +190,9 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
         mss: args
             .mtu
             .saturating_sub(if args.dest.is_ipv6() { 60 } else { 40 }),
-        rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &tracks, &play, &addresses)),
+        rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &options, &tracks, &play, &addresses)),
         tracks: sdp_tracks.clone(),
-        dest: args.dest,
+        target: options.target,
     };
     let framer = Framer {
         output: args.output.clone(),
@@ -282,6 +206,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             v
         },
         media_start,
+        multicast_ttl: options.target.ttl,
     };
     let mut body = Body::Early(Vec::new());
     if stated.is_some() {
@@ -290,6 +215,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let progress = progress_bar(quiet, &args.file);
     let producer = Producer::spawn(stream);
     for batch in &producer.batches {
+        interrupt::check()?;
         let (mut packets, bytes_read) = batch.with_context(|| name.clone())?;
         match &mut body {
             Body::Writing { writer, .. } => {
@@ -312,6 +238,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             bar.set_position(bytes_read);
         }
     }
+    interrupt::check()?;
     let info = match counted.lock().map(|mut c| c.take()) {
         Ok(Some(stats)) => MediaInfo { stats, ..info },
         _ if stated.is_some() => info,
@@ -324,8 +251,12 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let write_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", args.output.display());
     let packets = writer.packets();
     writer.finish().map_err(write_err)?;
-    let sdp_text =
-        sdp::session_description(&info, &sdp_tracks, args.source, Destination::Udp(args.dest));
+    let sdp_text = sdp::session_description(
+        &info,
+        &sdp_tracks,
+        args.source,
+        Destination::Udp(options.target),
+    );
     let sdp_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", sdp_path.display());
     sdp_file
         .file()
@@ -373,6 +304,7 @@ fn addresses(args: &PacketizeArgs, tracks: usize) -> anyhow::Result<Vec<(SocketA
 /// states the duration known only at the end).
 fn rtsp_session(
     args: &PacketizeArgs,
+    options: &Options,
     tracks: &[StreamTrack],
     play: &PlayStart,
     addresses: &[(SocketAddr, SocketAddr)],
@@ -381,8 +313,9 @@ fn rtsp_session(
         server: SocketAddr::new(args.source, RTSP_PORT),
         // A controller directs the media to --dest: see
         // mediatool::pcap::rtsp for why not the receiver itself.
-        client: controller_address(args.dest.ip()),
+        client: controller_address(args.dest.ip(), args.source),
         destination: args.dest.ip(),
+        ttl: options.target.ttl.unwrap_or_default(),
         path: args.file.file_name().map_or_else(
             || args.file.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -405,8 +338,8 @@ fn rtsp_session(
     }
 }
 
-/// The first track of the file RTP can carry (the one `--ssrc`, `--seq`
-/// and `--pt` apply to when no `--track` is given).
+/// The first track of the file RTP can carry (the one `--ssrc`, `--seq`,
+/// `--timestamp` and `--pt` apply to when no `--track` is given).
 fn first_streamable(info: &media::MediaInfo) -> Option<usize> {
     sdp::streamable_tracks(info).0.first().map(|t| t.index)
 }

@@ -199,7 +199,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__packetize)
-            opts="-o -q -v -h -V --output --sdp --dest --source --mtu --track --ssrc --seq --pt --start-time --no-rtsp --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,6 +221,10 @@ _mediatool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --multicast-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -238,6 +242,10 @@ _mediatool() {
                     return 0
                     ;;
                 --seq)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timestamp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,12 +64,14 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -s V -l versi
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s o -l output -d 'Capture file to write (`.pcapng` writes pcapng)' -r -F
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l sdp -d 'Also write the matching SDP here [default: OUT.sdp beside the pcap]' -r -F
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l dest -d 'Destination of track 0; track i uses PORT + 2*i, RTCP on +1' -r
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l multicast-ttl -d 'TTL of the packets when --dest is a multicast group [default: 1]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l source -d 'Source address of the packets' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l mtu -d 'Largest IP packet in bytes' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l track -d 'Only this track (repeatable) [default: all]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l ssrc -d 'SSRC of the first track, in hex [default: random]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l seq -d 'First RTP sequence number of the first track [default: random]' -r
-complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l pt -d 'RTP payload type of the first track [default: per codec]' -r
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l timestamp -d 'RTP timestamp base of the first track: its RTP time when the first packet goes out [default: random]' -r
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l pt -d 'RTP payload type of the first track: 96-127, or its codec\'s static one [default: per codec]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l start-time -d 'Capture time of the first packet, RFC 3339 [default: now]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l no-rtsp -d 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams'
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s q -l quiet -d 'Print only errors'

@@ -18,21 +18,31 @@ pub enum Destination {
     Rtsp,
     /// Sent to fixed UDP ports: track `i` at `PORT + 2*i`, RTCP on the next
     /// port (what `packetize` writes to its pcap).
-    Udp(SocketAddr),
+    Udp(Target),
     /// Announced by an RTSP server for streams with a fixed destination:
     /// its address and ports as for [`Udp`](Self::Udp) (RFC 2326 §C.1.7:
     /// the `c=` field holds the destination when the media has a fixed
     /// one), and an `a=control` per track (the DESCRIBE answer of
     /// `packetize`'s synthetic RTSP exchange).
-    RtspTo(SocketAddr),
+    RtspTo(Target),
+}
+
+/// A fixed destination of the streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Unicast address or multicast group, and track 0's RTP port.
+    pub address: SocketAddr,
+    /// The TTL of an IPv4 multicast group, which `c=` carries after the
+    /// group (`c=IN IP4 239.1.1.1/16`, RFC 4566 §5.7; IPv6 has none).
+    pub ttl: Option<u8>,
 }
 
 impl Destination {
     /// The fixed destination, if any.
-    fn address(self) -> Option<SocketAddr> {
+    fn target(self) -> Option<Target> {
         match self {
             Destination::Rtsp => None,
-            Destination::Udp(addr) | Destination::RtspTo(addr) => Some(addr),
+            Destination::Udp(target) | Destination::RtspTo(target) => Some(target),
         }
     }
 
@@ -96,10 +106,10 @@ pub fn session_description(
     );
     session.session_description =
         Some(format!("{} ({})", sanitize(&name), info.format.long_name()));
-    let connection_ip = destination
-        .address()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
-    session.connection = Some(Connection::from_ip_addr(connection_ip));
+    session.connection = Some(match destination.target() {
+        Some(target) => Connection::from_ip_addr_ttl(target.address.ip(), target.ttl),
+        None => Connection::from_ip_addr(Ipv4Addr::UNSPECIFIED),
+    });
     session.attributes.push(Attribute::with_value(
         "tool",
         concat!("mediatool ", env!("CARGO_PKG_VERSION")),
@@ -115,8 +125,10 @@ pub fn session_description(
     ));
     for (i, track) in tracks.iter().enumerate() {
         let pt = track.payload.payload_type(track.index);
-        let port = destination.address().map_or(0, |addr| {
-            addr.port()
+        let port = destination.target().map_or(0, |target| {
+            target
+                .address
+                .port()
                 .saturating_add(u16::try_from(2 * i).unwrap_or(u16::MAX))
         });
         let kind = match track.payload.media {
@@ -155,7 +167,10 @@ mod tests {
         let info = crate::media::inspect(std::path::Path::new(path)).unwrap();
         let (tracks, _) = streamable_tracks(&info);
         let origin: IpAddr = "10.0.0.1".parse().unwrap();
-        let dest: SocketAddr = "10.0.0.2:6000".parse().unwrap();
+        let dest = Target {
+            address: "10.0.0.2:6000".parse().unwrap(),
+            ttl: None,
+        };
         let sdp = |d| session_description(&info, &tracks, origin, d);
         let rtsp = sdp(Destination::Rtsp);
         assert!(rtsp.contains("c=IN IP4 0.0.0.0\r\n") && rtsp.contains("m=video 0 RTP/AVP 96\r\n"));
@@ -173,5 +188,14 @@ mod tests {
                 .replace("video 0 ", "video 6000 ")
         );
         assert!(to.contains("a=range:npt=0-2.000\r\n"), "{to}");
+        // A multicast group with its TTL (IPv4 only, RFC 4566 §5.7).
+        let group = |address: &str| {
+            sdp(Destination::Udp(Target {
+                address: address.parse().unwrap(),
+                ttl: Some(16),
+            }))
+        };
+        assert!(group("239.1.1.1:5004").contains("c=IN IP4 239.1.1.1/16\r\n"));
+        assert!(group("[ff15::1]:5004").contains("c=IN IP6 ff15::1\r\n"));
     }
 }

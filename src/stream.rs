@@ -10,15 +10,23 @@
 //! # Timelines
 //!
 //! *Send time* is one monotonic timeline for the life of the stream (it does
-//! not restart at a seek or a loop). A unit with decoding time `dts` in a
-//! segment that started at media time `T` and send time `E` is sent at
-//! `E + max(0, dts - T)`. RTP timestamps follow the same timeline: the RTP
-//! time of send time `s` is `base + s * rate` (RFC 3550 §5.1: a random base,
-//! then a clock advancing with the media), so a unit's timestamp is
-//! `base + (E + pts - T) * rate`, sequence numbers and timestamps continue
+//! not restart at a seek or a loop). A segment starts at media time `T` at
+//! send time `S`, when everything sent before has been presented. With
+//! `D0` the lowest decoding time of the segment's first units, its media
+//! are presented from `E = S + max(0, T - D0)`, and a unit with decoding
+//! time `dts` goes out at `E + dts - T`: the first unit at `S` (when it is
+//! decoded before `T`: a key frame followed by B-frames, an audio frame
+//! that starts before a seek position), the others keeping their
+//! decoding-time spacing, as a sender pacing by decoding time does. RTP
+//! timestamps follow the same timeline: the RTP time of send time `s` is
+//! `base + s * rate` (RFC 3550 §5.1: a random base, then a clock advancing
+//! with the media), so a unit's timestamp is `base + (E + pts - T) * rate`
+//! and a unit goes out by its presentation time (but for the leading
+//! pictures of an open GOP after a seek: decoded after the segment's key
+//! frame, presented before it). Sequence numbers and timestamps continue
 //! across seeks and loops, and every sender report maps wall-clock
-//! `anchor + s` to RTP time `base + s * rate` (§6.4.1) for all tracks alike,
-//! which is what receivers need for lip sync.
+//! `anchor + s` to RTP time `base + s * rate` (§6.4.1) for all tracks
+//! alike, which is what receivers need for lip sync.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -117,12 +125,13 @@ pub enum StreamError {
     #[error(transparent)]
     Media(#[from] MediaError),
     /// A track's payload format refused the track or one of its units.
-    #[error("track {track}: {source}")]
+    #[error("track {track}: {error}")]
     Rtp {
         /// File track index.
         track: usize,
-        /// What the payload format said.
-        source: RtpError,
+        /// What the payload format said: in the message, and so not the
+        /// error's `source()` too (a printed chain would repeat it).
+        error: RtpError,
     },
     /// A selected track index the file does not have.
     #[error("track {track} does not exist: the file has {count} track(s), 0 to {last}", last = count.saturating_sub(1))]
@@ -359,8 +368,12 @@ pub struct MediaStream {
     cname: String,
     /// Wall-clock time of send time zero.
     anchor: SystemTime,
-    /// Send time at which the current segment starts (ns).
+    /// Send time at which the current segment's media time
+    /// `segment_start` is presented (ns): `E` in the module docs.
     epoch: i64,
+    /// Whether `epoch` still waits for the segment's first unit (see
+    /// [`fix_origin`](Self::fix_origin)).
+    origin_pending: bool,
     /// Media time the current segment starts at (ns).
     segment_start: i64,
     /// Send time of the latest unit generated (ns).
@@ -399,10 +412,10 @@ impl MediaStream {
             })?;
             let packetizer = match rtp::packetizer(track) {
                 Ok(p) => p,
-                Err(source) if explicit => {
+                Err(error) if explicit => {
                     return Err(StreamError::Rtp {
                         track: index,
-                        source,
+                        error,
                     })
                 }
                 Err(e) => {
@@ -414,7 +427,7 @@ impl MediaStream {
             if packetizer.min_payload() > config.max_payload {
                 return Err(StreamError::Rtp {
                     track: index,
-                    source: RtpError::PayloadTooSmall {
+                    error: RtpError::PayloadTooSmall {
                         format: packetizer.description().encoding,
                         needed: packetizer.min_payload(),
                         available: config.max_payload,
@@ -469,6 +482,7 @@ impl MediaStream {
             cname: config.cname,
             anchor: config.wallclock,
             epoch: 0,
+            origin_pending: true,
             segment_start: 0,
             cursor: 0,
             last_send: 0,
@@ -500,7 +514,7 @@ impl MediaStream {
 
     /// The media position (NPT) of the send cursor: where playback is.
     pub fn position(&self) -> Duration {
-        ns_duration(self.segment_start + (self.cursor - self.epoch))
+        ns_duration(self.segment_start + (self.cursor - self.epoch).max(0))
     }
 
     /// The next packet in send order, `Ok(None)` after the final RTCP BYE.
@@ -667,7 +681,7 @@ impl MediaStream {
             })
             .collect();
         PlayStart {
-            npt: ns_duration(self.segment_start + (send_time - self.epoch)),
+            npt: ns_duration(self.segment_start + (send_time - self.epoch).max(0)),
             send_time: ns_duration(send_time),
             rtp_info,
         }
@@ -757,6 +771,7 @@ impl MediaStream {
         let start = duration_ns(reached);
         let epoch = self.presentation_end().max(self.cursor);
         self.epoch = epoch;
+        self.origin_pending = true;
         self.cursor = epoch;
         self.segment_start = start;
         self.units_in_segment = 0;
@@ -778,13 +793,16 @@ impl MediaStream {
             let queued: usize = self.tracks.iter().map(|t| t.queue.len()).sum();
             let all_have_one = self.tracks.iter().all(|t| !t.queue.is_empty());
             if self.demux_done || all_have_one || queued >= MAX_QUEUED_UNITS {
-                return self
+                let (dts, pos) = self
                     .tracks
                     .iter()
                     .enumerate()
                     .filter_map(|(pos, t)| t.queue.front().map(|u| (ns(u.dts, t.clock_rate), pos)))
-                    .min()
-                    .map(|(_, pos)| pos);
+                    .min()?;
+                if self.origin_pending {
+                    self.fix_origin(dts);
+                }
+                return Some(pos);
             }
             match self.demuxer.read_unit() {
                 Ok(Some(unit)) => self.route(unit),
@@ -797,12 +815,27 @@ impl MediaStream {
         }
     }
 
-    /// When the unit at the head of track `pos`'s queue is sent (ns).
+    /// Fixes when the current segment is presented from the decoding time
+    /// of its first unit, `first_dts` (ns): a unit decoded before the
+    /// segment's start moves the presentation, and the RTP timestamps, that
+    /// much later, so that the first unit goes out when the segment starts
+    /// and the others keep their decoding-time spacing (see the module
+    /// docs).
+    fn fix_origin(&mut self, first_dts: i64) {
+        self.origin_pending = false;
+        self.epoch += (self.segment_start - first_dts).max(0);
+        for t in &mut self.tracks {
+            t.ts_offset = ticks(self.epoch - self.segment_start, t.rtp_clock);
+        }
+    }
+
+    /// When the unit at the head of track `pos`'s queue is sent (ns): at
+    /// its decoding time on the segment's timeline, never before a unit
+    /// generated earlier.
     fn unit_send_time(&self, pos: usize) -> i64 {
         let t = &self.tracks[pos];
         let dts = t.queue.front().map_or(0, |u| ns(u.dts, t.clock_rate));
-        self.cursor
-            .max(self.epoch + (dts - self.segment_start).max(0))
+        self.cursor.max(self.epoch + dts - self.segment_start)
     }
 
     fn enqueue(&mut self, send: i64, item: QueuedItem) {
@@ -865,9 +898,9 @@ impl MediaStream {
         self.payloads.clear();
         t.packetizer
             .packetize(&unit, self.max_payload, &mut self.payloads)
-            .map_err(|source| StreamError::Rtp {
+            .map_err(|error| StreamError::Rtp {
                 track: t.index,
-                source,
+                error,
             })?;
         let unit_ts = rescale(unit.pts, t.clock_rate, t.rtp_clock) as u32;
         // Each packet's head, and its media as a slice of the unit.
@@ -1056,6 +1089,89 @@ mod tests {
             next: 0,
             fail_at: None,
         }
+    }
+
+    /// 10 s of 25 fps video with B-frames, closed GOPs of 25 frames in
+    /// decoding order `I0 P3 B1 B2 P6 B4 B5 ... P24 B22 B23`: the decoding
+    /// time of the `j`th frame in that order is `j - 2` frames, so every
+    /// key frame is decoded 80 ms before it is presented.
+    fn bframe_demuxer() -> FakeDemuxer {
+        let mut demuxer = av_demuxer();
+        demuxer.tracks.truncate(1);
+        let frames: Vec<AccessUnit> = demuxer.units.drain(..).filter(|u| u.track == 0).collect();
+        let mut order = Vec::new();
+        for gop in (0..250).step_by(25) {
+            order.push(gop);
+            for anchor in (gop + 3..gop + 25).step_by(3) {
+                order.extend([anchor, anchor - 2, anchor - 1]);
+            }
+        }
+        demuxer.units = order
+            .iter()
+            .enumerate()
+            .map(|(j, &i)| AccessUnit {
+                dts: (j as i64 - 2) * 3600,
+                ..frames[i].clone()
+            })
+            .collect();
+        demuxer
+    }
+
+    #[test]
+    fn decode_order_keeps_its_spacing_from_the_first_unit() {
+        let mut c = config();
+        c.tracks = vec![0];
+        let mut stream = MediaStream::new(Box::new(bframe_demuxer()), c.clone()).unwrap();
+        let packets = drain(&mut stream);
+        let video: Vec<&OutgoingPacket> = packets
+            .iter()
+            .filter(|p| p.kind == PacketKind::Rtp)
+            .collect();
+        // The first packet of each unit (one timestamp per unit).
+        let mut firsts: Vec<&OutgoingPacket> = Vec::new();
+        for p in &video {
+            if firsts.last().is_none_or(|f| rtp(f).1 != rtp(p).1) {
+                firsts.push(p);
+            }
+        }
+        assert_eq!(firsts.len(), 250);
+        let base = 0xffff_0000u32;
+        for (j, p) in firsts.iter().enumerate() {
+            // Sent in decoding order, 40 ms apart from the first unit.
+            assert_eq!(
+                p.send_time,
+                Duration::from_millis(40 * j as u64),
+                "unit {j}"
+            );
+        }
+        // Presented 80 ms after the first unit goes out: the key frame's
+        // timestamp, and every packet goes out by its presentation time.
+        assert_eq!(rtp(firsts[0]).1, base.wrapping_add(80 * 90));
+        for p in &video {
+            let presented = u64::from(rtp(p).1.wrapping_sub(base)) * 1000 / 90;
+            assert!(p.send_time.as_micros() as u64 <= presented * 1000, "{p:?}");
+        }
+        // A seek to a key frame: it goes out where the segment starts and
+        // is named by RTP-Info, Range says the key frame's time, and the
+        // next units follow 40 ms apart.
+        let mut stream = MediaStream::new(Box::new(bframe_demuxer()), c).unwrap();
+        stream.next_packet().unwrap();
+        stream.seek(Duration::from_millis(3100)).unwrap();
+        stream.cue().unwrap();
+        let play = stream.play(SystemTime::now());
+        assert_eq!(play.npt, Duration::from_secs(3));
+        let after: Vec<OutgoingPacket> = drain(&mut stream)
+            .into_iter()
+            .filter(|p| p.kind == PacketKind::Rtp)
+            .collect();
+        assert_eq!(after[0].send_time, play.send_time);
+        assert_eq!(rtp(&after[0]).1, play.rtp_info[0].rtptime);
+        let next = after.iter().find(|p| rtp(p).1 != rtp(&after[0]).1).unwrap();
+        assert_eq!(next.send_time, play.send_time + Duration::from_millis(40));
+        // P-frame 3 frames later, presented 80 ms after the key frame's
+        // send time plus its 120 ms.
+        let presented = rtp(next).1.wrapping_sub(rtp(&after[0]).1);
+        assert_eq!(presented, 120 * 90);
     }
 
     fn config() -> StreamConfig {

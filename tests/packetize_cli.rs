@@ -6,6 +6,7 @@ mod common;
 mod packetize_support;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use packetize_support::{describe_sdp, packetize, packetize_ok, read_sdp, read_udp, rtsp_replies};
 use pcap_file::pcapng::{Block, PcapNgReader};
@@ -26,6 +27,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.pcap");
     let h264 = common::fixtures().join("h264_baseline.h264");
+    let mulaw = common::fixtures().join("wav_mulaw_8k.wav");
     let cases: Vec<(Vec<String>, &str, &str)> = vec![
         (
             vec![h264.display().to_string(), "--mtu".into(), "40".into()],
@@ -144,6 +146,73 @@ fn bad_input_gives_clear_errors_and_no_output() {
             "second track",
             "track 1 does not exist",
         ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "255.255.255.255:5004".into(),
+            ],
+            "broadcast",
+            "--dest 255.255.255.255:5004: broadcast is not supported (a unicast address or a multicast group)",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "127.0.0.1:0".into(),
+            ],
+            "port 0",
+            "--dest 127.0.0.1:0: port 0 is not a port packets can go to",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "0.0.0.0:5004".into(),
+            ],
+            "unspecified destination",
+            "--dest 0.0.0.0:5004: not an address packets can go to",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--dest".into(),
+                "239.1.1.1:5004".into(),
+                "--source".into(),
+                "239.1.1.2".into(),
+            ],
+            "multicast source",
+            "--source 239.1.1.2: not a unicast address",
+        ),
+        (
+            vec![
+                h264.display().to_string(),
+                "--multicast-ttl".into(),
+                "4".into(),
+            ],
+            "TTL without a group",
+            "--multicast-ttl: --dest 127.0.0.1:5004 is not a multicast group",
+        ),
+        (
+            vec![h264.display().to_string(), "--pt".into(), "0".into()],
+            "PCMU's payload type for H.264",
+            "--pt 0: a static payload type of another format (RFC 3551 §6); H264 takes a dynamic one (96-127)",
+        ),
+        (
+            vec![h264.display().to_string(), "--pt".into(), "95".into()],
+            "unassigned static payload type",
+            "--pt 95: a static payload type of another format",
+        ),
+        (
+            vec![h264.display().to_string(), "--pt".into(), "72".into()],
+            "RTCP's range",
+            "--pt 72: 72-76 are not RTP payload types (RFC 5761 §4",
+        ),
+        (
+            vec![mulaw.display().to_string(), "--pt".into(), "8".into()],
+            "PCMA's payload type for PCMU",
+            "PCMU takes its static type 0 or a dynamic one (96-127)",
+        ),
     ];
     for (args, what, message) in cases {
         let output = assert_cmd::Command::cargo_bin("mediatool")
@@ -160,6 +229,21 @@ fn bad_input_gives_clear_errors_and_no_output() {
 }
 
 #[test]
+fn a_cause_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = common::fixtures().join("wav_s16_44k_stereo.wav");
+    let output = packetize(&wav, &dir.path().join("out.pcap"), &["--mtu", "43"]);
+    let stderr = assert_clean_failure(&output, dir.path(), "mtu for L16");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: track 0: L16 needs RTP payloads of at least 4 bytes, the MTU leaves 3\n",
+            wav.display()
+        )
+    );
+}
+
+#[test]
 fn unwritable_output_path() {
     let dir = tempfile::tempdir().unwrap();
     let h264 = common::fixtures().join("h264_baseline.h264");
@@ -167,16 +251,102 @@ fn unwritable_output_path() {
     let output = packetize(&h264, &out, &[]);
     let stderr = assert_clean_failure(&output, dir.path(), "missing directory");
     assert!(stderr.contains("cannot create"), "{stderr}");
-    // A directory where the file should go: the rename fails at the end.
+    // A directory where the capture or the SDP should go: refused before
+    // the input is even opened (a bad input's error would come first).
     let target = dir.path().join("taken.pcap");
     std::fs::create_dir(&target).unwrap();
-    let output = packetize(&h264, &target, &[]);
-    assert_eq!(output.status.code(), Some(1));
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["taken.pcap"], "no temporary file left");
+    let random = common::fixtures().join("broken/random.bin");
+    let sdp_dir = target.display().to_string();
+    for (input, out, args, what) in [
+        (&h264, &target, vec![], "capture"),
+        (&random, &target, vec![], "capture"),
+        (
+            &random,
+            &dir.path().join("x.pcap"),
+            vec!["--sdp", &sdp_dir],
+            "SDP",
+        ),
+    ] {
+        let output = packetize(input, out, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: {}: a directory, not a file to write the {what} to\n",
+                target.display()
+            )
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["taken.pcap"], "no temporary file left");
+    }
+}
+
+#[test]
+fn outputs_that_name_the_input_or_each_other_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    let wav = d.join("in.wav");
+    std::fs::copy(common::fixtures().join("wav_mulaw_8k.wav"), &wav).unwrap();
+    let original = std::fs::read(&wav).unwrap();
+    std::fs::hard_link(&wav, d.join("link.pcap")).unwrap();
+    // (-o, extra arguments, message), run in `d` so that relative paths
+    // name its files.
+    let cases: [(&str, &[&str], &str); 6] = [
+        (
+            "./x.pcap",
+            &["--sdp", "x.pcap"],
+            "x.pcap: the SDP would overwrite the capture (give another --sdp)",
+        ),
+        (
+            "sub/../x.pcap",
+            &["--sdp", "x.pcap"],
+            "x.pcap: the SDP would overwrite the capture (give another --sdp)",
+        ),
+        (
+            "in.wav",
+            &[],
+            "in.wav: the capture would overwrite the input file",
+        ),
+        (
+            "./sub/../in.wav",
+            &[],
+            "./sub/../in.wav: the capture would overwrite the input file",
+        ),
+        (
+            "link.pcap",
+            &[],
+            "link.pcap: the capture would overwrite the input file",
+        ),
+        (
+            "x.pcap",
+            &["--sdp", "./in.wav"],
+            "./in.wav: the SDP would overwrite the input file (give another --sdp)",
+        ),
+    ];
+    for (out, args, message) in cases {
+        let output = assert_cmd::Command::cargo_bin("mediatool")
+            .unwrap()
+            .current_dir(d)
+            .args(["packetize", "in.wav", "-o", out])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{out} {args:?}: {stderr}");
+        assert_eq!(stderr, format!("error: {message}\n"), "{out} {args:?}");
+        assert_eq!(std::fs::read(&wav).unwrap(), original, "{out} {args:?}");
+        let mut left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["in.wav", "link.pcap", "sub"], "{out} {args:?}");
+    }
 }
 
 #[test]
@@ -203,6 +373,10 @@ fn options_shape_the_capture() {
     );
     let medias = read_sdp(&pcap.with_extension("sdp"));
     assert_eq!((medias[0].port, medias[0].payload_type), (7000, 101));
+    // A format's own static payload type is accepted too.
+    std::fs::create_dir(dir.path().join("static")).unwrap();
+    let own = packetize_ok(&mp3, &dir.path().join("static"), &["--pt", "14"]);
+    assert_eq!(read_sdp(&own.with_extension("sdp"))[0].payload_type, 14);
     // --track is repeatable; a track asked for twice is streamed once.
     std::fs::create_dir(dir.path().join("again")).unwrap();
     let again = packetize_ok(
@@ -272,8 +446,19 @@ fn ipv6_capture_decodes_in_our_reader() {
         "{text}"
     );
     // 3 s of 20 ms packets.
-    let rtp = read_udp(&out).iter().filter(|d| d.dst_port == 6000).count();
+    let datagrams = read_udp(&out);
+    let rtp = datagrams.iter().filter(|d| d.dst_port == 6000).count();
     assert_eq!(rtp, 150);
+    // The RTCP CNAME names the source address (RFC 3550 §6.5.1).
+    let rtcp = datagrams.iter().find(|d| d.dst_port == 6001).unwrap();
+    let messages = mediatool::rtp::rtcp::parse(&rtcp.payload).unwrap();
+    assert!(
+        messages.iter().any(|m| matches!(
+            m,
+            mediatool::rtp::rtcp::RtcpMessage::Sdes(items) if items[0].1 == "mediatool@::1"
+        )),
+        "{messages:?}"
+    );
 }
 
 /// The `a=range` line of an SDP.
@@ -360,4 +545,149 @@ fn long_inputs_get_the_exact_duration_when_estimated_right_or_wrong() {
         assert_eq!(with.len(), without.len());
         assert!(with.len() > 125 * 2 * 25);
     }
+}
+
+#[test]
+fn a_signal_stops_packetizing_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A WAV of 1 GiB of 8 kHz mu-law (37 hours), sparse on disk: far more
+    // than is packetized before the signal comes.
+    let data_len: u32 = 1 << 30;
+    let mut header = b"RIFF".to_vec();
+    header.extend_from_slice(&(36 + data_len).to_le_bytes());
+    header.extend_from_slice(b"WAVEfmt ");
+    for (value, bytes) in [
+        (16u32, 4),
+        (7, 2),
+        (1, 2),
+        (8000, 4),
+        (8000, 4),
+        (1, 2),
+        (8, 2),
+    ] {
+        header.extend_from_slice(&value.to_le_bytes()[..bytes]);
+    }
+    header.extend_from_slice(b"data");
+    header.extend_from_slice(&data_len.to_le_bytes());
+    let wav = d.join("big.wav");
+    let file = std::fs::File::create(&wav).unwrap();
+    std::io::Write::write_all(&mut &file, &header).unwrap();
+    file.set_len(header.len() as u64 + u64::from(data_len))
+        .unwrap();
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mediatool"))
+            .arg("packetize")
+            .arg(&wav)
+            .arg("-o")
+            .arg(d.join("big.pcap"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signalled once the capture is being written.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !names().iter().any(|n| n.starts_with(".big.pcap.partial-")) {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "ended before the signal"
+            );
+            assert!(Instant::now() < deadline, "no capture being written");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) on our own child, which has not been waited for.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("signal {signal}: still running");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "signal {signal}: {stderr}");
+        assert_eq!(stderr, "error: interrupted\n", "signal {signal}");
+        assert_eq!(names(), ["big.wav"], "signal {signal}");
+    }
+}
+
+#[test]
+fn fixed_header_fields_and_start_time_make_identical_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let h264 = common::fixtures().join("h264_baseline.h264");
+    let run = |name: &str, args: &[&str]| {
+        let out = dir.path().join(name);
+        let mut all = vec!["--start-time", packetize_support::START];
+        all.extend_from_slice(args);
+        let output = packetize(&h264, &out, &all);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (std::fs::read(&out).unwrap(), out)
+    };
+    let fixed = ["--ssrc", "1234", "--seq", "7", "--timestamp", "4000000000"];
+    let (first, path) = run("a.pcap", &fixed);
+    let (second, _) = run("b.pcap", &fixed);
+    assert!(first == second, "two runs differ");
+    // The first packet goes out at the base (no B-frames: it is also
+    // presented then).
+    let datagrams = read_udp(&path);
+    let packet = rtp_types::RtpPacket::parse(&datagrams[0].payload).unwrap();
+    assert_eq!(packet.timestamp(), 4_000_000_000);
+    assert!(rtsp_replies(&path).contains(";seq=7;rtptime=4000000000\r\n"));
+    // Without --timestamp the base is random.
+    let (third, _) = run("c.pcap", &fixed[..4]);
+    let (fourth, _) = run("d.pcap", &fixed[..4]);
+    assert!(third != fourth, "random timestamps were equal");
+}
+
+#[test]
+fn a_multicast_group_is_set_up_announced_and_addressed_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let h264 = common::fixtures().join("h264_bframes.264");
+    let pcap = packetize_ok(
+        &h264,
+        dir.path(),
+        &["--dest", "239.129.2.3:5004", "--multicast-ttl", "4"],
+    );
+    // RFC 4566 §5.7: the group and its TTL, in the .sdp and the DESCRIBE
+    // reply.
+    let beside = std::fs::read_to_string(pcap.with_extension("sdp")).unwrap();
+    assert!(beside.contains("c=IN IP4 239.129.2.3/4\r\n"), "{beside}");
+    assert!(describe_sdp(&pcap).contains("c=IN IP4 239.129.2.3/4\r\n"));
+    // RFC 2326 §12.39: the group's ports and TTL, no client port; the
+    // controller is a host (the address after the source).
+    let replies = rtsp_replies(&pcap);
+    assert!(
+        replies.contains(
+            "Transport: RTP/AVP;multicast;destination=239.129.2.3;source=127.0.0.1;port=5004-5005;ttl=4;ssrc="
+        ),
+        "{replies}"
+    );
+    assert!(!replies.contains("client_port"));
+    let datagrams = read_udp(&pcap);
+    assert!(datagrams.len() > 50);
+    for d in &datagrams {
+        assert_eq!(d.dst_ip.to_string(), "239.129.2.3");
+        // RFC 1112 §6.4: 01:00:5e and the group's low 23 bits.
+        assert_eq!(d.dst_mac, [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+        assert_eq!(d.ttl, 4);
+    }
+    let controller = packetize_support::rtsp_client(&pcap);
+    assert_eq!(controller.to_string(), "127.0.0.2");
 }

@@ -13,30 +13,26 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mediatool::codec::nal::{annexb_ranges, nal_units};
-use mediatool::media::{self, AccessUnit, Codec, MediaError, Track};
+use mediatool::media::{self, AccessUnit, Codec, Track};
 use mediatool::rtp::rtcp::{self, RtcpMessage};
 use mediatool::rtp::{self, rescale, wire_samples, ReceivedPacket, ReceivedUnit};
-use packetize_support::{packetize_ok, read_sdp, read_udp, Datagram, SdpMedia, START_UNIX};
+use packetize_support::{
+    assert_every_encoding, packetize_ok, read_sdp, read_udp, Datagram, SdpMedia, START_UNIX,
+};
 use rtp_types::RtpPacket;
 
 /// Each track's units, by track index.
 type UnitsByTrack = BTreeMap<usize, Vec<AccessUnit>>;
 
-/// The units of every track, as the demuxer reads them (None: no reader yet).
-fn demuxed(file: &Path) -> Option<(Vec<Track>, UnitsByTrack)> {
-    let mut demuxer = match media::open(file) {
-        Ok(d) => d,
-        Err(MediaError::Unsupported(why)) => {
-            eprintln!("skipping {}: {why}", file.display());
-            return None;
-        }
-        Err(e) => panic!("{}: {e}", file.display()),
-    };
+/// The units of every track, as the demuxer reads them (every fixture
+/// must have a reader).
+fn demuxed(file: &Path) -> (Vec<Track>, UnitsByTrack) {
+    let mut demuxer = media::open(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let mut units = UnitsByTrack::new();
     while let Some(unit) = demuxer.read_unit().unwrap() {
         units.entry(unit.track).or_default().push(unit);
     }
-    Some((demuxer.tracks().to_vec(), units))
+    (demuxer.tracks().to_vec(), units)
 }
 
 /// What one RTP stream of the capture carried.
@@ -160,8 +156,9 @@ fn compare(name: &str, track: &Track, sent: &[AccessUnit], got: &Received, clock
 }
 
 /// Capture times follow the media clock: a packet is never captured
-/// before its media time minus the reorder delay allowance, nor long after.
-fn check_timing(name: &str, got: &Received, base: u32, clock: u32, media_start: Duration) {
+/// after its presentation time (media time zero presented at
+/// `presented_from`, seconds since the epoch), nor long before.
+fn check_timing(name: &str, got: &Received, base: u32, clock: u32, presented_from: f64) {
     assert!(
         got.packets.windows(2).all(|w| w[0].0 <= w[1].0),
         "{name}: capture order"
@@ -170,12 +167,46 @@ fn check_timing(name: &str, got: &Received, base: u32, clock: u32, media_start: 
     let slack = 1e-6 + 1.0 / f64::from(clock);
     for &(time, ts) in &got.packets {
         let media = f64::from(ts.wrapping_sub(base) as i32) / f64::from(clock);
-        let sent = time.as_secs_f64() - media_start.as_secs_f64();
+        let sent = time.as_secs_f64() - presented_from;
         // Video is sent in decoding order, up to a few frames before its
         // presentation time; audio exactly on time.
         assert!(
             sent <= media + slack && sent >= media - 0.5,
             "{name}: packet with media time {media:.6} captured at {sent:.6}"
+        );
+    }
+}
+
+/// Each unit's first packet is captured at its decoding time, the file's
+/// first unit (decoding time `first_dts`, seconds) at `sent_from`: units
+/// keep their decoding-time spacing from the start, B-frame streams too.
+/// PCM units are regrouped into packets and have no packet of their own.
+fn check_decode_spacing(
+    name: &str,
+    track: &Track,
+    sent: &[AccessUnit],
+    got: &Received,
+    base: u32,
+    clock: u32,
+    (sent_from, first_dts): (f64, f64),
+) {
+    if matches!(track.codec, Codec::Pcm(_)) {
+        return;
+    }
+    for (i, unit) in sent.iter().enumerate() {
+        let ts = base.wrapping_add(rescale(unit.pts, track.clock_rate, clock) as u32);
+        let (captured, _) = got
+            .packets
+            .iter()
+            .find(|p| p.1 == ts)
+            .unwrap_or_else(|| panic!("{name}: no packet of unit {i}"));
+        let dts = unit.dts as f64 / f64::from(track.clock_rate);
+        let expected = sent_from + dts - first_dts;
+        assert!(
+            (captured.as_secs_f64() - expected).abs() < 1.5e-6,
+            "{name}: unit {i} (decoded at {dts:.6}) captured at {:.6}, not {:.6}",
+            captured.as_secs_f64() - sent_from,
+            expected - sent_from
         );
     }
 }
@@ -187,7 +218,7 @@ fn check_reports(
     datagrams: &[Datagram],
     ssrc: u32,
     base: u32,
-    media_start: Duration,
+    presented_from: f64,
 ) {
     let clock = f64::from(media.description.clock_rate);
     let mut reports = 0;
@@ -205,8 +236,10 @@ fn check_reports(
                     assert_eq!(s, ssrc);
                     let unix = (ntp >> 32) as f64 - 2_208_988_800.0
                         + (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0;
-                    let since_start = unix - media_start.as_secs_f64();
-                    let expected = base.wrapping_add((since_start * clock).round() as u32);
+                    let since_start = unix - presented_from;
+                    // Reports before media time zero map to times before
+                    // the base (B-frames are sent ahead).
+                    let expected = base.wrapping_add((since_start * clock).round() as i64 as u32);
                     let diff = rtp_timestamp.wrapping_sub(expected) as i32;
                     assert!(
                         diff.abs() <= 1,
@@ -216,7 +249,10 @@ fn check_reports(
                     assert!((d.time.as_secs_f64() - unix).abs() < 1e-5);
                     reports += 1;
                 }
-                RtcpMessage::Sdes(items) => assert_eq!(items[0].0, ssrc),
+                // The capture's source address, not the machine's name.
+                RtcpMessage::Sdes(items) => {
+                    assert_eq!(items, [(ssrc, "mediatool@127.0.0.1".to_owned())]);
+                }
                 RtcpMessage::Bye { ssrcs, .. } => {
                     assert_eq!(ssrcs, [ssrc]);
                     bye = true;
@@ -231,12 +267,10 @@ fn check_reports(
 #[test]
 fn every_fixture_round_trips_through_pcap() {
     let dir = tempfile::tempdir().unwrap();
-    let mut checked = 0;
+    let mut covered = Vec::new();
     for file in common::media_fixtures() {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let Some((tracks, units)) = demuxed(&file) else {
-            continue;
-        };
+        let (tracks, units) = demuxed(&file);
         let pcap = packetize_ok(&file, dir.path(), &["--ssrc", "0badf00d", "--seq", "65500"]);
         let medias = read_sdp(&pcap.with_extension("sdp"));
         let datagrams = read_udp(&pcap);
@@ -245,8 +279,15 @@ fn every_fixture_round_trips_through_pcap() {
             .filter(|t| rtp::packetizer(t).is_ok())
             .collect();
         assert_eq!(medias.len(), streamable.len(), "{name}: one m= per track");
-        // The media clock starts 10 ms after the start time (the RTSP exchange).
-        let media_start = Duration::from_secs(START_UNIX) + Duration::from_millis(10);
+        // The first unit goes out 10 ms after the start time (after the
+        // RTSP exchange); media time zero is presented as much later as
+        // that unit is decoded before zero (B-frames).
+        let sent_from = (Duration::from_secs(START_UNIX) + Duration::from_millis(10)).as_secs_f64();
+        let first_dts = streamable
+            .iter()
+            .map(|t| units[&t.index][0].dts as f64 / f64::from(t.clock_rate))
+            .fold(f64::INFINITY, f64::min);
+        let presented_from = sent_from + (-first_dts).max(0.0);
         for (i, (media, track)) in medias.iter().zip(&streamable).enumerate() {
             let got = receive(media, &datagrams);
             if i == 0 {
@@ -257,11 +298,14 @@ fn every_fixture_round_trips_through_pcap() {
                 );
             }
             let clock = media.description.clock_rate;
-            let base = compare(&name, track, &units[&track.index], &got, clock);
-            check_timing(&name, &got, base, clock, media_start);
-            check_reports(&name, media, &datagrams, got.ssrc, base, media_start);
+            let sent = &units[&track.index];
+            let base = compare(&name, track, sent, &got, clock);
+            check_timing(&name, &got, base, clock, presented_from);
+            let origin = (sent_from, first_dts);
+            check_decode_spacing(&name, track, sent, &got, base, clock, origin);
+            check_reports(&name, media, &datagrams, got.ssrc, base, presented_from);
         }
-        checked += 1;
+        covered.extend(medias);
     }
-    assert!(checked >= 10, "only {checked} fixtures could be read");
+    assert_every_encoding(&covered);
 }

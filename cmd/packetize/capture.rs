@@ -12,7 +12,7 @@ use mediatool::media::{MediaInfo, TrackStats};
 use mediatool::pcap::output::HeadedCapture;
 use mediatool::pcap::rtsp::RtspSession;
 use mediatool::pcap::{CaptureFormat, CaptureWriter};
-use mediatool::sdp::{self, Destination, SdpTrack};
+use mediatool::sdp::{self, Destination, SdpTrack, Target};
 use mediatool::stream::{PacketKind, PacketParts};
 
 /// What the head of the capture holds: the file header, then unless
@@ -28,7 +28,7 @@ pub struct Head {
     pub rtsp: Option<RtspSession>,
     pub tracks: Vec<SdpTrack>,
     /// Where the media go (the SDP's connection address and ports).
-    pub dest: SocketAddr,
+    pub target: Target,
 }
 
 impl Head {
@@ -41,7 +41,7 @@ impl Head {
                     info,
                     &self.tracks,
                     self.source,
-                    Destination::RtspTo(self.dest),
+                    Destination::RtspTo(self.target),
                 ),
                 ..rtsp.clone()
             };
@@ -61,6 +61,8 @@ pub struct Framer {
     pub positions: Vec<usize>,
     /// Capture time of send time zero.
     pub media_start: SystemTime,
+    /// The TTL of a multicast destination's packets.
+    pub multicast_ttl: Option<u8>,
 }
 
 impl Framer {
@@ -119,6 +121,9 @@ impl Body {
         let mut writer =
             CaptureWriter::records_only(file, head.format, head.source).map_err(write_err)?;
         writer.keep_written();
+        if let Some(ttl) = framer.multicast_ttl {
+            writer.set_multicast_ttl(ttl);
+        }
         for packet in early.drain(..) {
             framer.write(&mut writer, packet)?;
         }

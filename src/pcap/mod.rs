@@ -37,8 +37,13 @@ use pending::{ArenaSink, Pending};
 /// payload), which 65535 was not.
 const SNAPLEN: u32 = 262_144;
 
-/// Time to live / hop limit of the synthetic IP packets.
+/// Time to live / hop limit of the synthetic unicast IP packets.
 const TTL: u8 = 64;
+
+/// Time to live / hop limit of multicast IP packets unless
+/// [`CaptureWriter::set_multicast_ttl`] says otherwise: the subnet (RFC 1112
+/// §6.1).
+const MULTICAST_TTL: u8 = 1;
 
 /// Locally administered MAC addresses (IEEE 802 bit 1 of the first octet)
 /// for the two ends: the media sender and its receiver.
@@ -104,6 +109,7 @@ pub struct CaptureWriter<W: Write> {
     pending: Rc<RefCell<Pending>>,
     out: W,
     sender: IpAddr,
+    multicast_ttl: u8,
     headers: Vec<u8>,
     packets: u64,
 }
@@ -148,6 +154,7 @@ impl<W: Write> CaptureWriter<W> {
             pending,
             out,
             sender,
+            multicast_ttl: MULTICAST_TTL,
             headers: Vec::with_capacity(128),
             packets: 0,
         })
@@ -165,6 +172,12 @@ impl<W: Write> CaptureWriter<W> {
         let writer = CaptureWriter::new(out, format, sender)?;
         writer.pending.borrow_mut().clear();
         Ok(writer)
+    }
+
+    /// The TTL (IPv4) or hop limit (IPv6) of packets to multicast groups
+    /// from now on: the group's scope (RFC 1112 §6.1).
+    pub fn set_multicast_ttl(&mut self, ttl: u8) {
+        self.multicast_ttl = ttl;
     }
 
     /// Frames written so far.
@@ -261,14 +274,20 @@ impl<W: Write> CaptureWriter<W> {
         protocol: IpNumber,
         payload_len: u16,
     ) -> io::Result<IpHeader> {
-        let (source, destination) = if src == self.sender {
+        let (source, unicast_destination) = if src == self.sender {
             (SENDER_MAC, RECEIVER_MAC)
         } else {
             (RECEIVER_MAC, SENDER_MAC)
         };
+        let destination = multicast_mac(dst).unwrap_or(unicast_destination);
+        let ttl = if dst.is_multicast() {
+            self.multicast_ttl
+        } else {
+            TTL
+        };
         let ip = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let mut ip = Ipv4Header::new(payload_len, TTL, protocol, s.octets(), d.octets())
+                let mut ip = Ipv4Header::new(payload_len, ttl, protocol, s.octets(), d.octets())
                     .map_err(|_| too_big())?;
                 ip.header_checksum = ip.calc_header_checksum();
                 IpHeader::V4(ip)
@@ -278,7 +297,7 @@ impl<W: Write> CaptureWriter<W> {
                 flow_label: Ipv6FlowLabel::ZERO,
                 payload_length: payload_len,
                 next_header: protocol,
-                hop_limit: TTL,
+                hop_limit: ttl,
                 source: s.octets(),
                 destination: d.octets(),
             }),
@@ -355,6 +374,23 @@ impl<W: Write> CaptureWriter<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.pending.borrow_mut().drain_to(&mut self.out)?;
         Ok(self.out)
+    }
+}
+
+/// The Ethernet address a multicast group maps to: `01:00:5e` and the
+/// group's low 23 bits for IPv4 (RFC 1112 §6.4), `33:33` and its low 32
+/// bits for IPv6 (RFC 2464 §7); `None` for other addresses.
+fn multicast_mac(ip: IpAddr) -> Option<[u8; 6]> {
+    match ip {
+        IpAddr::V4(v4) if v4.is_multicast() => {
+            let o = v4.octets();
+            Some([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
+        }
+        IpAddr::V6(v6) if v6.is_multicast() => {
+            let o = v6.octets();
+            Some([0x33, 0x33, o[12], o[13], o[14], o[15]])
+        }
+        _ => None,
     }
 }
 
@@ -496,6 +532,32 @@ mod tests {
             CaptureFormat::for_path(std::path::Path::new("a.PCAPNG")),
             CaptureFormat::PcapNg
         );
+    }
+
+    #[test]
+    fn multicast_frames_go_to_the_groups_mac_with_its_ttl() {
+        let frame = |sender: &str, src: &str, dst: &str| {
+            let mut w =
+                CaptureWriter::new(Vec::new(), CaptureFormat::Pcap, sender.parse().unwrap())
+                    .unwrap();
+            w.set_multicast_ttl(16);
+            w.write_udp_parts(UNIX_EPOCH, addr(src), addr(dst), &[], Bytes::new())
+                .unwrap();
+            let bytes = w.finish().unwrap();
+            let mut reader = PcapReader::new(&bytes[..]).unwrap();
+            reader.next_packet().unwrap().unwrap().data.into_owned()
+        };
+        // 239.129.2.3: the group's top bit of the second octet is dropped.
+        let v4 = frame("10.0.0.1", "10.0.0.1:6970", "239.129.2.3:5004");
+        assert_eq!(v4[..6], [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+        assert_eq!(v4[6..12], SENDER_MAC);
+        assert_eq!(v4[14 + 8], 16, "IPv4 TTL");
+        let v6 = frame("::1", "[::1]:6970", "[ff15::1:a0b:c0d]:5004");
+        assert_eq!(v6[..6], [0x33, 0x33, 0x0a, 0x0b, 0x0c, 0x0d]);
+        assert_eq!(v6[14 + 7], 16, "IPv6 hop limit");
+        let unicast = frame("10.0.0.1", "10.0.0.1:6970", "10.0.0.2:5004");
+        assert_eq!(unicast[..6], RECEIVER_MAC);
+        assert_eq!(unicast[14 + 8], TTL);
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! with the destination also in the SDP's `c=` and `m=` lines (a fixed
 //! destination, RFC 2326 §C.1.7). Wireshark 4.2 and later also map the
 //! payload types of SETUP conversations, by the `a=control` URL.
+//!
+//! A multicast group is set up with `multicast`, the group's `port` pair
+//! and `ttl` (RFC 2326 §12.39): those replies name no client or server
+//! port, so Wireshark makes no conversation of them and the SDP's applies;
+//! the controller is then a host next to the server.
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -65,8 +70,12 @@ pub struct RtspSession {
     /// The RTSP client's address.
     pub client: IpAddr,
     /// The media receiver's address: asked for with `destination` in the
-    /// SETUP requests when it is not the client's.
+    /// SETUP requests when it is not the client's. A multicast group is
+    /// set up with `multicast`, `port` and `ttl` instead of `unicast` and
+    /// `client_port` (RFC 2326 §12.39).
     pub destination: IpAddr,
+    /// The TTL of a multicast `destination`.
+    pub ttl: u8,
     /// The path of the presentation URL (the file name).
     pub path: String,
     /// The session description sent in the DESCRIBE reply.
@@ -114,12 +123,7 @@ impl RtspSession {
         );
         for stream in &self.streams {
             cseq += 1;
-            let ports = format!("client_port={}", port_pair(stream.client_port));
-            let asked = if self.destination == self.client {
-                String::new()
-            } else {
-                format!("destination={};", self.destination)
-            };
+            let (asked, given) = self.transport(stream);
             let session_header = if cseq > 2 {
                 format!("Session: {session}\r\n")
             } else {
@@ -127,15 +131,11 @@ impl RtspSession {
             };
             exchange(
                 format!(
-                    "SETUP {url}/{} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\n{session_header}Transport: RTP/AVP;unicast;{asked}{ports}\r\n\r\n",
+                    "SETUP {url}/{} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\n{session_header}Transport: {asked}\r\n\r\n",
                     stream.control
                 ),
                 format!(
-                    "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session};timeout=65\r\nTransport: RTP/AVP;unicast;destination={};source={};{ports};server_port={};ssrc={:08X}\r\n\r\n",
-                    self.destination,
-                    self.server.ip(),
-                    port_pair(stream.server_port),
-                    stream.ssrc
+                    "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session};timeout=65\r\nTransport: {given}\r\n\r\n",
                 ),
             );
         }
@@ -162,6 +162,39 @@ impl RtspSession {
             ),
         );
         messages
+    }
+
+    /// The `Transport` of a stream's SETUP request and of its reply (RFC
+    /// 2326 §12.39): unicast with the client's ports (and the destination
+    /// when it is not the client), or multicast with the group's ports and
+    /// TTL.
+    fn transport(&self, stream: &RtspStream) -> (String, String) {
+        let (destination, server) = (self.destination, self.server.ip());
+        let ports = port_pair(stream.client_port);
+        let ssrc = stream.ssrc;
+        if destination.is_multicast() {
+            let group = format!(
+                "RTP/AVP;multicast;destination={destination};port={ports};ttl={}",
+                self.ttl
+            );
+            let reply = format!(
+                "RTP/AVP;multicast;destination={destination};source={server};port={ports};ttl={};ssrc={ssrc:08X}",
+                self.ttl
+            );
+            return (group, reply);
+        }
+        let asked = if destination == self.client {
+            String::new()
+        } else {
+            format!("destination={destination};")
+        };
+        (
+            format!("RTP/AVP;unicast;{asked}client_port={ports}"),
+            format!(
+                "RTP/AVP;unicast;destination={destination};source={server};client_port={ports};server_port={};ssrc={ssrc:08X}",
+                port_pair(stream.server_port)
+            ),
+        )
     }
 
     /// Writes the TCP handshake and the exchange (each message split into
@@ -247,11 +280,19 @@ impl Connection {
     }
 }
 
-/// The address of a controller that sets up streams to `destination`:
-/// the next address after it (wrapping), so that the exchange's SETUP
-/// conversations do not match the media (see the module docs).
-pub fn controller_address(destination: IpAddr) -> IpAddr {
-    match destination {
+/// The address of a controller that sets up streams from `server` to
+/// `destination`: the next address after the destination (wrapping), so
+/// that the exchange's SETUP conversations do not match the media (see
+/// the module docs); for a multicast group, whose SETUP replies name no
+/// client port to match, the next one after the server (an RTSP client is
+/// a unicast host).
+pub fn controller_address(destination: IpAddr, server: IpAddr) -> IpAddr {
+    let before = if destination.is_multicast() {
+        server
+    } else {
+        destination
+    };
+    match before {
         IpAddr::V4(v4) => IpAddr::V4(u32::from(v4).wrapping_add(1).into()),
         IpAddr::V6(v6) => IpAddr::V6(u128::from(v6).wrapping_add(1).into()),
     }
@@ -287,6 +328,7 @@ mod tests {
             server: "127.0.0.1:554".parse().unwrap(),
             client: "127.0.0.3".parse().unwrap(),
             destination: "127.0.0.2".parse().unwrap(),
+            ttl: 1,
             path: "my clip.264".into(),
             sdp: "v=0\r\n".into(),
             range: "npt=0.000-".into(),
@@ -329,15 +371,33 @@ mod tests {
         };
         let setup = String::from_utf8(own.messages()[2].1.clone()).unwrap();
         assert!(setup.contains("Transport: RTP/AVP;unicast;client_port=5004-5005\r\n"));
+        // A multicast group: its ports and TTL, no client or server port.
+        let group = RtspSession {
+            destination: "239.1.1.1".parse().unwrap(),
+            ttl: 16,
+            ..own
+        };
+        let messages = group.messages();
+        let text = |i: usize| String::from_utf8(messages[i].1.clone()).unwrap();
+        assert!(text(2).contains(
+            "Transport: RTP/AVP;multicast;destination=239.1.1.1;port=5004-5005;ttl=16\r\n"
+        ));
+        assert!(text(3).contains(
+            "Transport: RTP/AVP;multicast;destination=239.1.1.1;source=127.0.0.1;port=5004-5005;ttl=16;ssrc=00000ABC\r\n"
+        ));
     }
 
     #[test]
     fn controllers_are_next_to_the_destination() {
-        let next = |a: &str| controller_address(a.parse().unwrap()).to_string();
-        assert_eq!(next("127.0.0.1"), "127.0.0.2");
-        assert_eq!(next("10.0.0.255"), "10.0.1.0");
-        assert_eq!(next("255.255.255.255"), "0.0.0.0");
-        assert_eq!(next("::1"), "::2");
+        let next = |a: &str, server: &str| {
+            controller_address(a.parse().unwrap(), server.parse().unwrap()).to_string()
+        };
+        assert_eq!(next("127.0.0.1", "127.0.0.1"), "127.0.0.2");
+        assert_eq!(next("10.0.0.255", "10.0.0.1"), "10.0.1.0");
+        assert_eq!(next("::1", "::1"), "::2");
+        // A group's controller is a host: the one after the server.
+        assert_eq!(next("239.1.1.1", "10.0.0.1"), "10.0.0.2");
+        assert_eq!(next("ff15::1", "fd00::9"), "fd00::a");
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub struct SenderOptions {
     pub ssrc: Option<u32>,
     /// Sequence number of the first packet.
     pub sequence: Option<u16>,
-    /// RTP timestamp that media time zero maps to.
+    /// The timestamp base: the RTP time of the stream's send time zero
+    /// (media time zero unless B-frames delay the presentation, see
+    /// `stream`'s timelines).
     pub timestamp: Option<u32>,
     /// Payload type instead of the format's (0..=127).
     pub payload_type: Option<u8>,

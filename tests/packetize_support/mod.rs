@@ -2,13 +2,14 @@
 //! the SDP it writes and the UDP datagrams of its capture.
 #![allow(dead_code)] // each test crate uses a different subset
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
 use etherparse::{SlicedPacket, TransportSlice};
 use mediatool::media::TrackKind;
-use mediatool::rtp::PayloadDescription;
+use mediatool::rtp::{self, PayloadDescription};
 use pcap_file::pcap::PcapReader;
 
 /// The capture time `--start-time` gives the tests' captures.
@@ -108,6 +109,19 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
     medias
 }
 
+/// Asserts that `medias` (of the captures of every fixture) carry every
+/// payload format the registry has (`rtp::FORMATS`), each of its
+/// encodings: no format goes unchecked for want of a fixture.
+pub fn assert_every_encoding(medias: &[SdpMedia]) {
+    let covered: BTreeSet<&str> = medias.iter().map(|m| m.description.encoding).collect();
+    let missing: Vec<&str> = rtp::FORMATS
+        .iter()
+        .flat_map(|f| f.encodings.iter().copied())
+        .filter(|e| !covered.contains(e))
+        .collect();
+    assert!(missing.is_empty(), "no fixture covers {missing:?}");
+}
+
 /// One UDP datagram of a capture.
 #[derive(Clone, Debug)]
 pub struct Datagram {
@@ -117,6 +131,12 @@ pub struct Datagram {
     pub src_port: u16,
     /// UDP destination port.
     pub dst_port: u16,
+    /// IP destination address.
+    pub dst_ip: std::net::IpAddr,
+    /// Ethernet destination address.
+    pub dst_mac: [u8; 6],
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
     /// The UDP payload.
     pub payload: Vec<u8>,
 }
@@ -147,10 +167,26 @@ pub fn read_udp(path: &Path) -> Vec<Datagram> {
                     .unwrap();
                 assert_eq!(header.checksum, expected, "UDP checksum");
             }
+            let (dst_ip, ttl) = match &sliced.net {
+                Some(etherparse::NetSlice::Ipv4(ip)) => {
+                    (ip.header().destination_addr().into(), ip.header().ttl())
+                }
+                Some(etherparse::NetSlice::Ipv6(ip)) => (
+                    ip.header().destination_addr().into(),
+                    ip.header().hop_limit(),
+                ),
+                _ => panic!("UDP without IP"),
+            };
+            let Some(etherparse::LinkSlice::Ethernet2(ethernet)) = &sliced.link else {
+                panic!("not Ethernet II")
+            };
             out.push(Datagram {
                 time,
                 src_port: header.source_port,
                 dst_port: header.destination_port,
+                dst_ip,
+                dst_mac: ethernet.destination(),
+                ttl,
                 payload: udp.payload().to_vec(),
             });
         }
@@ -170,6 +206,22 @@ pub fn rtsp_replies(path: &Path) -> String {
         }
     });
     String::from_utf8(out).unwrap()
+}
+
+/// The address of the RTSP client (the one that connects to TCP port 554)
+/// in a classic pcap capture.
+pub fn rtsp_client(path: &Path) -> std::net::IpAddr {
+    let mut client = None;
+    for_each_frame(path, |_, sliced| {
+        if let (Some(TransportSlice::Tcp(tcp)), Some(etherparse::NetSlice::Ipv4(ip))) =
+            (&sliced.transport, &sliced.net)
+        {
+            if tcp.destination_port() == 554 {
+                client = Some(ip.header().source_addr().into());
+            }
+        }
+    });
+    client.expect("an RTSP exchange over IPv4")
 }
 
 /// The SDP of the DESCRIBE reply in a capture's RTSP exchange, checked
