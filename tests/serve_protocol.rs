@@ -391,11 +391,7 @@ fn broken_clients_do_not_affect_others() {
 
 #[test]
 fn a_request_left_unfinished_is_dropped_after_the_request_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(serve_common::fixtures().join(AAC.1), dir.path().join(AAC.0)).unwrap();
-    let config = dir.path().with_extension("yaml");
-    std::fs::write(&config, "request_timeout: 1\n").unwrap();
-    let server = TestServer::start_in(dir, &["--config", config.to_str().unwrap()]);
+    let server = TestServer::with_config(&[AAC], "request_timeout: 1\n");
     let url = server.url(AAC.0);
     let mut slow = server.connect();
     slow.send(format!("DESCRIBE {url} RTSP/1.0\r\nCSe").as_bytes());
@@ -411,16 +407,11 @@ fn a_request_left_unfinished_is_dropped_after_the_request_timeout() {
     // checked every 0.5 s).
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(idle.request("DESCRIBE", &url, &[]).status, 200);
-    let _ = std::fs::remove_file(config);
 }
 
 #[test]
 fn past_max_sessions_setup_gets_503_until_one_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(serve_common::fixtures().join(AAC.1), dir.path().join(AAC.0)).unwrap();
-    let config = dir.path().with_extension("yaml");
-    std::fs::write(&config, "max_sessions: 1\n").unwrap();
-    let server = TestServer::start_in(dir, &["--config", config.to_str().unwrap()]);
+    let server = TestServer::with_config(&[AAC], "max_sessions: 1\n");
     let url = server.url(AAC.0);
     let mut c = server.connect();
     let first = c.request("SETUP", &url, &[("Transport", &udp_transport(9200))]);
@@ -432,7 +423,6 @@ fn past_max_sessions_setup_gets_503_until_one_ends() {
     assert_eq!(teardown.status, 200);
     let again = c.request("SETUP", &url, &[("Transport", &udp_transport(9204))]);
     assert_eq!(again.status, 200);
-    let _ = std::fs::remove_file(config);
 }
 
 #[test]
@@ -525,19 +515,10 @@ fn digest_authentication() {
 
 #[test]
 fn basic_authentication_only_when_configured() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        serve_common::fixtures().join(AAC.1),
-        dir.path().join("clip.aac"),
-    )
-    .unwrap();
-    let config = dir.path().with_extension("yaml");
-    std::fs::write(
-        &config,
+    let server = TestServer::with_config(
+        &[AAC],
         "users:\n  - {name: alice, password: wonder land}\nbasic_auth: true\nrealm: home\n",
-    )
-    .unwrap();
-    let server = TestServer::start_in(dir, &["--config", config.to_str().unwrap()]);
+    );
     let url = server.url("clip.aac");
     let mut c = server.connect();
     let challenge = c.request("DESCRIBE", &url, &[]);
@@ -550,7 +531,6 @@ fn basic_authentication_only_when_configured() {
             .status,
         200
     );
-    let _ = std::fs::remove_file(config);
 }
 
 #[test]

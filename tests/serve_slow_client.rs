@@ -50,9 +50,7 @@ fn play_tcp(server: &TestServer, c: &mut Rtsp, url: &str) -> String {
 fn a_client_that_stops_reading_is_disconnected_without_harm_to_others() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("loud.wav"), loud_wav(1)).unwrap();
-    let config = dir.path().with_extension("yaml");
-    std::fs::write(&config, "stall_timeout: 1\n").unwrap();
-    let server = TestServer::start_in(dir, &["--loop", "--config", config.to_str().unwrap()]);
+    let server = TestServer::start_in_with_config(dir, "stall_timeout: 1\n", &["--loop"]);
     let url = server.url("loud.wav");
 
     // Plays, then reads nothing more.
@@ -123,7 +121,6 @@ fn a_client_that_stops_reading_is_disconnected_without_harm_to_others() {
     assert_eq!(gone.status, 454);
     let alive = other.request("GET_PARAMETER", &url, &[("Session", &reader_id)]);
     assert_eq!(alive.status, 200);
-    let _ = std::fs::remove_file(config);
 }
 
 /// TEARDOWN of a session whose client reads nothing answers at once: the
@@ -133,9 +130,7 @@ fn a_client_that_stops_reading_is_disconnected_without_harm_to_others() {
 fn teardown_does_not_wait_for_a_stalled_client() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("loud.wav"), loud_wav(1)).unwrap();
-    let config = dir.path().with_extension("yaml");
-    std::fs::write(&config, "stall_timeout: 60\n").unwrap();
-    let server = TestServer::start_in(dir, &["--loop", "--config", config.to_str().unwrap()]);
+    let server = TestServer::start_in_with_config(dir, "stall_timeout: 60\n", &["--loop"]);
     let url = server.url("loud.wav");
     let mut stalled = Rtsp::connect_with_receive_buffer(server.port, 4096);
     let id = play_tcp(&server, &mut stalled, &url);
@@ -154,5 +149,4 @@ fn teardown_does_not_wait_for_a_stalled_client() {
     );
     let gone = other.request("GET_PARAMETER", &url, &[("Session", &id)]);
     assert_eq!(gone.status, 454);
-    let _ = std::fs::remove_file(config);
 }

@@ -73,6 +73,29 @@ impl TestServer {
         (server, refs)
     }
 
+    /// Serves `dir` as is with the YAML configuration `yaml` (written
+    /// beside the directory, removed with the server) and extra `args`.
+    pub fn start_in_with_config(dir: tempfile::TempDir, yaml: &str, args: &[&str]) -> TestServer {
+        let config = dir.path().with_extension("yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let config = config.to_str().unwrap().to_owned();
+        let args: Vec<&str> = ["--config", config.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        TestServer::start_in(dir, &args)
+    }
+
+    /// Serves copies of `files` (as [`start`](Self::start)) with the YAML
+    /// configuration `yaml`.
+    pub fn with_config(files: &[(&str, &str)], yaml: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, fixture) in files {
+            std::fs::copy(fixtures().join(fixture), dir.path().join(name)).unwrap();
+        }
+        TestServer::start_in_with_config(dir, yaml, &[])
+    }
+
     /// Serves `dir` as is.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
         TestServer::start_sub(dir, "", args)
@@ -206,6 +229,7 @@ impl Drop for TestServer {
         let _ = self.child.wait();
         let log = self.log();
         let _ = std::fs::remove_file(&self.stderr);
+        let _ = std::fs::remove_file(self.dir.path().with_extension("yaml"));
         // Whatever the test checked, the server must never have panicked.
         if !std::thread::panicking() {
             assert!(!log.contains("panicked"), "the server panicked:\n{log}");
