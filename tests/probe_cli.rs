@@ -121,6 +121,39 @@ fn truncated_fixtures_never_panic() {
     }
 }
 
+/// Inputs that cannot be sought in are refused at once with one error line:
+/// a FIFO nobody writes to (opening it must not wait for a writer) and a
+/// pipe with data in it (`probe <(cat file)`), whatever its content.
+#[test]
+fn non_seekable_inputs_are_refused_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("stream.h264");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let stderr = assert_clean_error(&probe(&[fifo.to_str().unwrap()]), "a FIFO");
+    assert!(
+        stderr.contains("a pipe or FIFO, not a regular file"),
+        "{stderr}"
+    );
+    for name in ["h264_bframes.264", "audio_44k_stereo.mp3"] {
+        let out = Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(["probe", "/dev/stdin"])
+            .write_stdin(std::fs::read(common::fixtures().join(name)).unwrap())
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = assert_clean_error(&out, name);
+        assert!(
+            stderr.contains("/dev/stdin: a pipe or FIFO, not a regular file"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn sdp_for_a_file_without_streamable_tracks_is_an_error() {
     // Everything readable today is streamable; this guards the message path

@@ -2,11 +2,13 @@
 //! readers peek into and split off as [`Bytes`] without copying.
 
 use std::collections::VecDeque;
-use std::fs::File;
+use std::fs::{FileType, OpenOptions};
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use bytes::Bytes;
+
+use super::{MediaError, Result};
 
 /// How much one refill asks the operating system for.
 const CHUNK: usize = 1 << 20;
@@ -44,11 +46,26 @@ pub struct BytesReader {
 }
 
 impl BytesReader {
-    /// Opens a file for reading.
-    pub fn open(path: &Path) -> io::Result<BytesReader> {
-        let file = File::open(path)?;
-        let size = file.metadata()?.len();
-        Ok(BytesReader::with_input(Box::new(file), size))
+    /// Opens a regular file for reading, once: detection and the reader
+    /// that follows share this one open file.
+    ///
+    /// Anything else is refused with [`MediaError::NotRegularFile`]: readers
+    /// seek (to look past an ID3v2 tag, to rewind after describing a
+    /// stream, to serve a range), and a pipe's size is unknown. The file is
+    /// opened with `O_NONBLOCK` (POSIX.1-2017 open(), which for a FIFO
+    /// returns at once instead of waiting for a writer) and checked with
+    /// fstat before any read; on a regular file the flag changes nothing.
+    pub fn open(path: &Path) -> Result<BytesReader> {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = options.open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(MediaError::NotRegularFile(file_kind(metadata.file_type())));
+        }
+        Ok(BytesReader::with_input(Box::new(file), metadata.len()))
     }
 
     /// Reads from bytes in memory.
@@ -218,6 +235,28 @@ impl BytesReader {
     }
 }
 
+/// What a file that is not a regular file is, for messages.
+fn file_kind(file_type: FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a pipe or FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +274,31 @@ mod tests {
         }
         assert_eq!(out, data);
         assert!(reader.peek(1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_regular_files_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = |path: &Path| BytesReader::open(path).err().unwrap().to_string();
+        assert_eq!(
+            error(dir.path()),
+            "a directory, not a regular file (a seekable file is needed)"
+        );
+        #[cfg(unix)]
+        {
+            assert!(error(Path::new("/dev/null")).starts_with("a device,"));
+            // Opening a FIFO without a writer must not block.
+            let fifo = dir.path().join("fifo");
+            let status = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            assert!(error(&fifo).starts_with("a pipe or FIFO,"));
+        }
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"abc").unwrap();
+        let mut reader = BytesReader::open(&file).unwrap();
+        assert_eq!((reader.size(), reader.peek(3).unwrap()), (3, &b"abc"[..]));
     }
 }

@@ -104,11 +104,7 @@ const SNIFF_LEN: usize = 64 * 1024;
 /// Detects the format of the file at `path`.
 pub fn detect_path(path: &Path) -> Result<Format> {
     let mut reader = BytesReader::open(path)?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    detect_reader(&mut reader, ext.as_deref())
+    detect_reader(&mut reader, super::extension(path).as_deref())
 }
 
 /// Detects the format of the input behind `reader` (left positioned at its
