@@ -121,6 +121,40 @@ fn truncated_fixtures_never_panic() {
     }
 }
 
+/// An H.264 or H.265 stream cut inside a NAL unit (the tail of a file) is
+/// read from its first start code, with a warning about the bytes before
+/// it; PCM samples whose WAVE header was cut off are not recognized (no
+/// audio reader's complaint about frames it did not find).
+#[test]
+fn files_cut_at_their_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["h264_bframes.264", "hevc_bframes.265"] {
+        let data = std::fs::read(common::fixtures().join(name)).unwrap();
+        let cut = dir.path().join(name);
+        std::fs::write(&cut, &data[data.len() * 4 / 10..]).unwrap();
+        let out = probe(&["--format", "json", cut.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert!(
+            stderr.contains("skipping bytes without a start code"),
+            "{name}: {stderr}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            json["tracks"][0]["frames"].as_u64() > Some(10),
+            "{name}: {json}"
+        );
+    }
+    let data = std::fs::read(common::fixtures().join("wav_s16_44k_stereo.wav")).unwrap();
+    let cut = dir.path().join("headless.wav");
+    std::fs::write(&cut, &data[30..]).unwrap();
+    let stderr = assert_clean_error(&probe(&[cut.to_str().unwrap()]), "headless WAV");
+    assert!(
+        stderr.ends_with("unrecognized format: the content does not look like a .wav file\n"),
+        "{stderr}"
+    );
+}
+
 /// Inputs that cannot be sought in are refused at once with one error line:
 /// a FIFO nobody writes to (opening it must not wait for a writer) and a
 /// pipe with data in it (`probe <(cat file)`), whatever its content.

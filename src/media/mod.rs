@@ -83,18 +83,25 @@ pub trait Demuxer: Send {
 /// The file is opened once ([`BytesReader::open`]: regular files only) and
 /// the bytes detection read are the reader's first bytes.
 pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
-    let mut input = BytesReader::open(path)?;
-    let format = detect_reader(&mut input, extension(path).as_deref())?;
-    open_reader(input, format)
+    open_detected(path, |input| input)
 }
 
 /// Opens `path` like [`open`], reading `chunk` bytes per refill (see
 /// [`BytesReader::with_chunk`]): `serve` keeps one reader per playing
 /// session, so its memory per session is about this size.
 pub fn open_chunked(path: &Path, chunk: usize) -> Result<Box<dyn Demuxer>> {
+    open_detected(path, |input| input.with_chunk(chunk))
+}
+
+/// Opens `path`, detects its format, and opens the reader for it on the
+/// same input, set up by `configure`.
+fn open_detected(
+    path: &Path,
+    configure: impl FnOnce(BytesReader) -> BytesReader,
+) -> Result<Box<dyn Demuxer>> {
     let mut input = BytesReader::open(path)?;
     let format = detect_reader(&mut input, extension(path).as_deref())?;
-    open_reader(input.with_chunk(chunk), format)
+    open_reader(configure(input), format)
 }
 
 /// The extension of `path`, lower case, without the dot.
