@@ -139,16 +139,17 @@ impl WavReader {
         let data_start = input.position();
         let in_file = input.size().saturating_sub(data_start);
         // 0xFFFFFFFF defers to ds64 (RF64) or means unknown; 0 comes from
-        // streaming writers; any size beyond the file is clamped to it.
-        let declared = match (size, ds64_data_len) {
-            (SIZE_UNKNOWN, Some(len)) => len,
-            (SIZE_UNKNOWN | 0, _) => in_file,
-            (size, _) => u64::from(size),
+        // streaming writers; any size stated beyond the file (a file cut
+        // short, or a lying header) is clamped to it, with a warning.
+        let (declared, stated_in) = match (size, ds64_data_len) {
+            (SIZE_UNKNOWN, Some(len)) => (len, Some("ds64 chunk")),
+            (SIZE_UNKNOWN | 0, _) => (in_file, None),
+            (size, _) => (u64::from(size), Some("data chunk header")),
         };
-        if declared > in_file && size != SIZE_UNKNOWN {
+        if let Some(header) = stated_in.filter(|_| declared > in_file) {
             tracing::warn!(
-                "WAVE data chunk at byte {data_start} claims {declared} bytes, the file holds \
-                 {in_file}: reading those"
+                "WAVE data at byte {data_start}: its {header} claims {declared} bytes, the file \
+                 holds {in_file}: reading those (file truncated?)"
             );
         }
         let block_align = u64::from(format.block_align);
