@@ -156,8 +156,10 @@ fn truncated_fixtures_follow_the_policy() {
                 WhenCut::Succeeds => out.status.success() && !stderr.contains("error"),
                 WhenCut::ClampsWithWarning => {
                     out.status.success()
-                        && stderr.contains("claims")
-                        && stderr.contains("file truncated?")
+                        && stderr.starts_with(&format!("warning: {}: WAVE data", cut.display()))
+                        && stderr
+                            .trim_end()
+                            .ends_with("reading those (file truncated?)")
                 }
                 WhenCut::FailsInsideFrames(ends) if ends.contains(&len) => out.status.success(),
                 WhenCut::FailsInsideFrames(_) => {
@@ -188,10 +190,16 @@ fn files_cut_at_their_start() {
         let out = probe(&["--format", "json", cut.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{name}: {stderr}");
-        assert!(
-            stderr.contains("skipping bytes without a start code"),
-            "{name}: {stderr}"
+        let warning = format!(
+            "warning: {}: {} stream, byte 0: skipping bytes without a start code\n",
+            cut.display(),
+            if name.starts_with("h264") {
+                "H.264"
+            } else {
+                "H.265"
+            }
         );
+        assert!(stderr.starts_with(&warning), "{name}: {stderr}");
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(
             json["tracks"][0]["frames"].as_u64() > Some(10),
@@ -206,6 +214,55 @@ fn files_cut_at_their_start() {
         stderr.ends_with("unrecognized format: the content does not look like a .wav file\n"),
         "{stderr}"
     );
+}
+
+/// Warnings read like the error line (`warning: PATH: ...`) and `-q`
+/// silences them; `-v` tells how the file was read, `-vv` each unit.
+#[test]
+fn verbosity_and_warning_lines() {
+    let lying = common::fixtures().join("wav_lying_size.wav");
+    let path = lying.to_str().unwrap();
+    let out = probe(&[path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("warning: {path}: WAVE data at byte 78: ")),
+        "{stderr}"
+    );
+    let quiet = probe(&["-q", path]);
+    assert!(quiet.status.success() && quiet.stderr.is_empty());
+    let h264 = common::fixtures().join("h264_bframes.264");
+    let stderr = |flag: &str| {
+        let out = probe(&[flag, "--format", "json", h264.to_str().unwrap()]);
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let verbose = stderr("-v");
+    for expected in [
+        "debug: format h264 from the content (frames from the first byte, in the first 65536 \
+         bytes); the extension agrees\n",
+        "debug: H.264 SPS 0 at byte 4: High level 13, 320x240, 25/1 fps\n",
+        "debug: H.264 elementary stream reader opened in ",
+        "debug: track 0: h264 High, level 13, 320x240, 25/1 fps\n",
+        "debug: read 50 units, ",
+        "debug: 69369 bytes inspected in ",
+    ] {
+        assert!(
+            verbose.contains(expected),
+            "-v lacks {expected:?}: {verbose}"
+        );
+    }
+    assert!(
+        verbose.lines().all(|l| l.starts_with("debug: ")),
+        "{verbose}"
+    );
+    let all = stderr("-vv");
+    let units = all
+        .lines()
+        .filter(|l| l.starts_with("trace: unit "))
+        .count();
+    assert_eq!(units, 50, "{all}");
 }
 
 /// Inputs that cannot be sought in are refused at once with one error line:

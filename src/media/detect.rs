@@ -110,7 +110,7 @@ pub fn detect_path(path: &Path) -> Result<Format> {
 /// Detects the format of the input behind `reader` (left positioned at its
 /// start), using `extension` only when the content is not conclusive.
 pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Result<Format> {
-    let head = reader.peek(SNIFF_LEN)?;
+    let head = sniff_window(reader.peek(SNIFF_LEN)?);
     if head.is_empty() {
         return Err(MediaError::Empty);
     }
@@ -119,7 +119,7 @@ pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Resul
         // Past the tag without buffering it: its size comes from the file
         // (up to 256 MiB).
         reader.seek(id3 as u64)?;
-        let after = reader.peek(SNIFF_LEN)?.to_vec();
+        let after = sniff_window(reader.peek(SNIFF_LEN)?).to_vec();
         reader.seek(0)?;
         after
     } else {
@@ -151,6 +151,12 @@ pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Resul
         }
     );
     Ok(format)
+}
+
+/// The first [`SNIFF_LEN`] bytes of what a reader buffered (a refill may
+/// bring more).
+fn sniff_window(buffered: &[u8]) -> &[u8] {
+    &buffered[..buffered.len().min(SNIFF_LEN)]
 }
 
 /// Detects a format from the first bytes of a file (after any ID3v2 tag).

@@ -99,9 +99,19 @@ fn open_detected(
     path: &Path,
     configure: impl FnOnce(BytesReader) -> BytesReader,
 ) -> Result<Box<dyn Demuxer>> {
+    let started = std::time::Instant::now();
     let mut input = BytesReader::open(path)?;
     let format = detect_reader(&mut input, extension(path).as_deref())?;
-    open_reader(configure(input), format)
+    let demuxer = open_reader(configure(input), format)?;
+    tracing::debug!(
+        "{} reader opened in {:.1} ms",
+        format.long_name(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    for track in demuxer.tracks() {
+        tracing::debug!("track {}: {}", track.index, track.summary());
+    }
+    Ok(demuxer)
 }
 
 /// The extension of `path`, lower case, without the dot.

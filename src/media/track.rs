@@ -132,6 +132,31 @@ impl Track {
     pub fn kind(&self) -> TrackKind {
         self.codec.kind()
     }
+
+    /// One line for logs: codec, profile and the parameters known
+    /// (`h264 High, level 13, 320x240, 25/1 fps`).
+    pub fn summary(&self) -> String {
+        let mut parts = vec![match &self.profile {
+            Some(profile) => format!("{} {profile}", self.codec),
+            None => self.codec.to_string(),
+        }];
+        if let Some(level) = self.level {
+            parts.push(format!("level {level}"));
+        }
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            parts.push(format!("{w}x{h}"));
+        }
+        if let Some(rate) = self.frame_rate {
+            parts.push(format!("{rate} fps"));
+        }
+        if let Some(rate) = self.sample_rate {
+            parts.push(format!("{rate} Hz"));
+        }
+        if let Some(channels) = self.channels {
+            parts.push(format!("{channels} channels"));
+        }
+        parts.join(", ")
+    }
 }
 
 /// One access unit: a coded picture (all its NAL units), one audio frame, or
@@ -156,6 +181,20 @@ pub struct AccessUnit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_list_what_is_known() {
+        let mut track = Track::new(0, Codec::H264, 90_000);
+        assert_eq!(track.summary(), "h264");
+        track.profile = Some("High".into());
+        track.level = Some(13);
+        (track.width, track.height) = (Some(320), Some(240));
+        track.frame_rate = Rational::new(25, 1);
+        assert_eq!(track.summary(), "h264 High, level 13, 320x240, 25/1 fps");
+        let mut audio = Track::new(0, Codec::Aac, 48_000);
+        (audio.sample_rate, audio.channels) = (Some(48_000), Some(2));
+        assert_eq!(audio.summary(), "aac, 48000 Hz, 2 channels");
+    }
 
     #[test]
     fn ratios_reduce_to_lowest_terms() {

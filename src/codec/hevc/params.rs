@@ -170,19 +170,21 @@ impl ParameterSets {
 
     /// Takes in a NAL unit (header included, no start code): VPS, SPS and
     /// PPS units of the base layer are parsed and stored, others ignored.
-    /// A set that fails to parse leaves the table unchanged.
-    pub fn update(&mut self, nal: &[u8]) -> Result<(), SyntaxError> {
+    /// A set that fails to parse leaves the table unchanged. Returns the id
+    /// of a set stored (new or changed), `None` for a repeat or another
+    /// kind of unit.
+    pub fn update(&mut self, nal: &[u8]) -> Result<Option<u8>, SyntaxError> {
         let Some(header) = NalHeader::parse(nal).filter(|h| h.layer_id == 0) else {
-            return Ok(());
+            return Ok(None);
         };
         let is_known = match header.nal_type {
             nal_type::VPS => known(&self.vps, nal),
             nal_type::SPS => known(&self.sps, nal),
             nal_type::PPS => known(&self.pps, nal),
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         if is_known {
-            return Ok(());
+            return Ok(None);
         }
         if nal.len() > MAX_PARAMETER_SET_BYTES {
             return Err(SyntaxError::Invalid(format!(
@@ -190,23 +192,27 @@ impl ParameterSets {
                 nal.len()
             )));
         }
-        match header.nal_type {
+        let id = match header.nal_type {
             nal_type::VPS => {
                 let vps = Vps::from_nal(nal)?;
                 let id = vps.id;
                 insert(&mut self.vps, 16, nal, vps, id);
+                id
             }
             nal_type::SPS => {
                 let sps = Sps::from_nal(nal)?;
                 let id = sps.id;
                 insert(&mut self.sps, 16, nal, sps, id);
+                id
             }
             _ => {
                 let pps = Pps::from_nal(nal)?;
-                insert(&mut self.pps, 64, nal, pps, pps.id);
+                let id = pps.id;
+                insert(&mut self.pps, 64, nal, pps, id);
+                id
             }
-        }
-        Ok(())
+        };
+        Ok(Some(id))
     }
 
     /// The VPS with `id`, if seen.

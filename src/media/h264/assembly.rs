@@ -123,7 +123,11 @@ impl H264Reader {
         let result = match nal_unit_type {
             nal_type::SPS => {
                 self.seen.sps = true;
-                self.params.add_sps(bytes)
+                self.params.add_sps(bytes).map(|stored| {
+                    if let Some(id) = stored {
+                        self.log_sps(id, self.scanner.position() + nal.header as u64);
+                    }
+                })
             }
             nal_type::PPS => {
                 let result = self.params.add_pps(bytes);
@@ -142,6 +146,26 @@ impl H264Reader {
                 self.scanner.position() + nal.header as u64,
                 format_args!("ignoring parameter set: {e}"),
             );
+        }
+    }
+
+    /// Logs (at debug level) an SPS that is new or changed.
+    fn log_sps(&self, id: u8, offset: u64) {
+        match self.params.sps(id).map(SpsInfo::new) {
+            Some(Ok(info)) => tracing::debug!(
+                "H.264 SPS {id} at byte {offset}: {} level {}, {}x{}, {} fps{}",
+                info.profile(),
+                info.level_idc,
+                info.width,
+                info.height,
+                info.frame_rate,
+                if info.frame_rate_signalled {
+                    ""
+                } else {
+                    " (not signalled)"
+                }
+            ),
+            _ => tracing::debug!("H.264 SPS {id} at byte {offset}: unusable"),
         }
     }
 

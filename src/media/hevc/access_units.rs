@@ -9,7 +9,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::codec::hevc::{
-    first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, SyntaxError,
+    first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, StreamParams,
+    SyntaxError,
 };
 use crate::media::annexb::{NalScanner, NalSpan};
 use crate::media::warnings::{Warning, Warnings};
@@ -153,12 +154,15 @@ impl AccessUnits {
         let bytes = &self.scanner.buffered()[nal.header..nal.end];
         match header.nal_type {
             nal_type::VPS | nal_type::SPS | nal_type::PPS if !self.sets.contains(bytes) => {
-                if let Err(e) = Arc::make_mut(&mut self.sets).update(bytes) {
-                    warnings.warn(
+                let offset = self.scanner.position() + nal.header as u64;
+                match Arc::make_mut(&mut self.sets).update(bytes) {
+                    Ok(Some(id)) if header.nal_type == nal_type::SPS => self.log_sps(id, offset),
+                    Ok(_) => {}
+                    Err(e) => warnings.warn(
                         Warning::BadParameterSet,
-                        self.scanner.position() + nal.header as u64,
+                        offset,
                         format_args!("parameter set ignored: {e}"),
-                    );
+                    ),
                 }
             }
             nal_type::EOS => pending.end_of_sequence = true,
@@ -172,6 +176,26 @@ impl AccessUnits {
                 pending.has_vcl = true;
             }
             _ => {}
+        }
+    }
+
+    /// Logs (at debug level) an SPS that is new or changed.
+    fn log_sps(&self, id: u8, offset: u64) {
+        if let Some(sps) = self.sets.sps(id) {
+            let params = StreamParams::new(sps, self.sets.vps(sps.vps_id));
+            tracing::debug!(
+                "H.265 SPS {id} at byte {offset}: {} level {}, {}x{}, {} fps{}",
+                params.profile.unwrap_or("unknown profile"),
+                params.level_idc,
+                params.width,
+                params.height,
+                params.frame_rate,
+                if params.frame_rate_signalled {
+                    ""
+                } else {
+                    " (not signalled)"
+                }
+            );
         }
     }
 
