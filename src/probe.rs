@@ -40,9 +40,22 @@ pub struct TrackReport {
     /// ffprobe's profile name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    /// Codec level (H.264 `level_idc`, H.265 `general_level_idc`).
+    /// Codec level as ffprobe reports it (H.264 `level_idc`, H.265
+    /// `general_level_idc`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<u32>,
+    /// H.265 tier, `Main` or `High` (ffprobe has no key for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<&'static str>,
+    /// ffprobe's `pix_fmt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pix_fmt: Option<&'static str>,
+    /// ffprobe's `bits_per_raw_sample` (video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_raw_sample: Option<u8>,
+    /// ffprobe's `sample_aspect_ratio`, spelt as it does (`16:11`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_aspect_ratio: Option<String>,
     /// Displayed width.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
@@ -118,6 +131,12 @@ impl ProbeReport {
                     codec: track.codec.name().to_owned(),
                     profile: track.profile.clone(),
                     level: track.level,
+                    tier: track.tier,
+                    pix_fmt: track.pix_fmt,
+                    bits_per_raw_sample: track.bits_per_raw_sample,
+                    sample_aspect_ratio: track
+                        .sample_aspect_ratio
+                        .map(|r| format!("{}:{}", r.num, r.den)),
                     width: track.width,
                     height: track.height,
                     frame_rate: track.frame_rate.map(|r| round6(r.as_f64())),

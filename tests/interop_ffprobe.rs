@@ -69,6 +69,16 @@ impl Compare<'_> {
         }
     }
 
+    /// The same number, or both absent.
+    fn same(&mut self, what: &str, ours: Option<f64>, theirs: Option<f64>) {
+        if ours != theirs {
+            self.failures.push(format!(
+                "{}: {what}: ours {ours:?}, ffprobe {theirs:?}",
+                self.name
+            ));
+        }
+    }
+
     /// The same text, or both absent.
     fn text(&mut self, what: &str, ours: &Value, theirs: Option<&str>) {
         if ours.as_str() != theirs {
@@ -89,44 +99,98 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
     assert!(!fixtures.is_empty(), "no fixtures found");
     let mut failures = Vec::new();
     for file in fixtures {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let theirs = common::ffprobe_streams(&file);
-        let report = match ours(&file) {
-            Ok(report) => report,
-            Err(e) => {
-                failures.push(format!("{name}: probe failed: {e}"));
-                continue;
-            }
-        };
-        let mut compare = Compare {
-            name: &name,
-            failures: &mut failures,
-        };
-        // ffprobe names every demuxer that reads the file (`matroska,webm`).
-        let format_names = ffprobe_format_name(&file);
-        let format = report["format"].as_str().unwrap_or("");
-        if !format_names.split(',').any(|n| n == format) {
-            compare.text("format", &report["format"], Some(&format_names));
-        }
-        let tracks = report["tracks"].as_array().unwrap();
-        if tracks.len() != theirs.len() {
-            compare.number(
-                "tracks",
-                Some(tracks.len() as f64),
-                Some(theirs.len() as f64),
-                0.0,
-            );
-            continue;
-        }
-        for (track, stream) in tracks.iter().zip(&theirs) {
-            compare_track(&mut compare, track, stream);
-        }
+        compare_file(&file, &mut failures);
     }
     assert!(
         failures.is_empty(),
         "disagreements with ffprobe:\n{}",
         failures.join("\n")
     );
+}
+
+/// Video in the layouts the fixtures lack, made with ffmpeg at test time:
+/// 10-bit, 4:2:2, 4:4:4, monochrome, full range, a 16:11 and an
+/// unspecified sample aspect ratio, in H.264 and H.265.
+#[test]
+fn probe_agrees_with_ffprobe_on_generated_layouts() {
+    if !common::require_tool("ffprobe") || !common::require_tool("ffmpeg") {
+        return;
+    }
+    let x264 = "-c:v libx264 -threads 1 -bf 2";
+    let x265 = "-c:v libx265 -x265-params log-level=error:pools=1:frame-threads=1";
+    let cases = [
+        ("10bit.264", x264, "-pix_fmt yuv420p10le"),
+        ("422.264", x264, "-pix_fmt yuv422p"),
+        ("444.264", x264, "-pix_fmt yuv444p"),
+        ("gray.264", x264, "-pix_fmt gray"),
+        ("full_range.264", x264, "-pix_fmt yuvj420p"),
+        ("sar_16_11.264", x264, "-vf setsar=16/11 -pix_fmt yuv420p"),
+        (
+            "sar_unspecified.264",
+            x264,
+            "-vf setsar=0/1 -pix_fmt yuv420p",
+        ),
+        ("10bit.265", x265, "-pix_fmt yuv420p10le"),
+        ("422_10bit.265", x265, "-pix_fmt yuv422p10le"),
+        ("gray.265", x265, "-pix_fmt gray"),
+        ("sar_16_11.265", x265, "-vf setsar=16/11 -pix_fmt yuv444p"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (name, encoder, options) in cases {
+        let file = dir.path().join(name);
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=176x144:rate=25:duration=0.6")
+            .args(options.split(' '))
+            .args(encoder.split(' '))
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(made.success(), "ffmpeg could not make {name}");
+        compare_file(&file, &mut failures);
+    }
+    assert!(
+        failures.is_empty(),
+        "disagreements with ffprobe:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Our report on `file` against ffprobe's: the format, then each track.
+fn compare_file(file: &Path, failures: &mut Vec<String>) {
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let theirs = common::ffprobe_streams(file);
+    let report = match ours(file) {
+        Ok(report) => report,
+        Err(e) => {
+            failures.push(format!("{name}: probe failed: {e}"));
+            return;
+        }
+    };
+    let mut compare = Compare {
+        name: &name,
+        failures,
+    };
+    // ffprobe names every demuxer that reads the file (`matroska,webm`).
+    let format_names = ffprobe_format_name(file);
+    let format = report["format"].as_str().unwrap_or("");
+    if !format_names.split(',').any(|n| n == format) {
+        compare.text("format", &report["format"], Some(&format_names));
+    }
+    let tracks = report["tracks"].as_array().unwrap();
+    if tracks.len() != theirs.len() {
+        compare.number(
+            "tracks",
+            Some(tracks.len() as f64),
+            Some(theirs.len() as f64),
+            0.0,
+        );
+        return;
+    }
+    for (track, stream) in tracks.iter().zip(&theirs) {
+        compare_track(&mut compare, track, stream);
+    }
 }
 
 /// One of our tracks against ffprobe's stream.
@@ -144,6 +208,17 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
         compare.number("level", num(&track["level"]), num(&stream["level"]), 0.0);
         let rate = stream["r_frame_rate"].as_str();
         compare.text("r_frame_rate", &track["r_frame_rate"], rate);
+        compare.text("pix_fmt", &track["pix_fmt"], stream["pix_fmt"].as_str());
+        // ffprobe says 0:1 (or nothing) for an unspecified ratio.
+        let sar = stream["sample_aspect_ratio"]
+            .as_str()
+            .filter(|sar| !sar.starts_with("0:"));
+        compare.text("sample_aspect_ratio", &track["sample_aspect_ratio"], sar);
+        compare.same(
+            "bits_per_raw_sample",
+            num(&track["bits_per_raw_sample"]),
+            num(&stream["bits_per_raw_sample"]),
+        );
         compare.number(
             "frame_rate",
             num(&track["frame_rate"]),
@@ -163,7 +238,15 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
             num(&stream["channels"]),
             0.0,
         );
-        for key in ["level", "r_frame_rate", "frame_rate"] {
+        for key in [
+            "level",
+            "r_frame_rate",
+            "frame_rate",
+            "pix_fmt",
+            "sample_aspect_ratio",
+            "bits_per_raw_sample",
+            "tier",
+        ] {
             compare.text(key, &track[key], None);
         }
     }

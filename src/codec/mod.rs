@@ -6,6 +6,7 @@ pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
 pub mod nal;
+pub mod picture;
 
 use crate::media::Rational;
 

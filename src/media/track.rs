@@ -91,6 +91,17 @@ pub struct Track {
     pub profile: Option<String>,
     /// Level as ffprobe reports it (H.264: `level_idc`, e.g. 31; H.265: `general_level_idc`).
     pub level: Option<u32>,
+    /// H.265 tier (§A.4.1): `Main` or `High`.
+    pub tier: Option<&'static str>,
+    /// Pixel format of the decoded pictures, as ffprobe's `pix_fmt`
+    /// (`yuv420p`, `yuv422p10le`...).
+    pub pix_fmt: Option<&'static str>,
+    /// Bits per decoded sample where ffprobe reports `bits_per_raw_sample`
+    /// for video (H.264's bit depth; its H.265 decoder reports none).
+    pub bits_per_raw_sample: Option<u8>,
+    /// Sample (pixel) aspect ratio from the VUI (H.264/H.265 Table E-1),
+    /// when the stream specifies one.
+    pub sample_aspect_ratio: Option<Rational>,
     /// Displayed width in pixels (after cropping).
     pub width: Option<u32>,
     /// Displayed height in pixels (after cropping).
@@ -118,6 +129,10 @@ impl Track {
             config: CodecConfig::default(),
             profile: None,
             level: None,
+            tier: None,
+            pix_fmt: None,
+            bits_per_raw_sample: None,
+            sample_aspect_ratio: None,
             width: None,
             height: None,
             frame_rate: None,

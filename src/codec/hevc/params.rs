@@ -7,6 +7,7 @@ use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::sps::{timing_rate, Sps};
 use super::{nal_type, NalHeader, SyntaxError};
+use crate::codec::picture::{Decoder, PictureLayout};
 use crate::codec::DEFAULT_FRAME_RATE;
 use crate::media::Rational;
 
@@ -277,6 +278,12 @@ pub struct StreamParams {
     pub frame_rate_signalled: bool,
     /// `sps_max_num_reorder_pics` of the highest sub-layer.
     pub max_num_reorder_pics: u8,
+    /// The tier (§A.4.1): `Main`, or `High` when `general_tier_flag` is set.
+    pub tier: &'static str,
+    /// The decoded pictures' pixel format as ffprobe names it.
+    pub pix_fmt: Option<&'static str>,
+    /// The VUI sample aspect ratio, when specified.
+    pub sample_aspect_ratio: Option<Rational>,
 }
 
 impl StreamParams {
@@ -294,6 +301,15 @@ impl StreamParams {
             frame_rate: signalled.unwrap_or(DEFAULT_FRAME_RATE),
             frame_rate_signalled: signalled.is_some(),
             max_num_reorder_pics: sps.max_num_reorder_pics,
+            tier: if sps.ptl.tier_flag { "High" } else { "Main" },
+            pix_fmt: PictureLayout {
+                chroma_format_idc: sps.chroma_format_idc,
+                bit_depth: sps.bit_depth_luma,
+                rgb: sps.rgb,
+                full_range: sps.full_range,
+            }
+            .pix_fmt(Decoder::Hevc),
+            sample_aspect_ratio: sps.sample_aspect_ratio,
         }
     }
 
@@ -351,6 +367,9 @@ mod tests {
                 frame_rate: Rational { num: 25, den: 1 },
                 frame_rate_signalled: true,
                 max_num_reorder_pics: 2,
+                tier: "Main",
+                pix_fmt: Some("yuv420p"),
+                sample_aspect_ratio: Rational::new(1, 1),
             }
         );
         let units = fixture_nal_units("hevc_odd_ntsc.h265");

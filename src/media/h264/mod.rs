@@ -144,6 +144,9 @@ impl H264Reader {
         track.config.parameter_sets = reader.params.config_for(pps_id);
         track.profile = Some(info.profile().into_owned());
         track.level = Some(u32::from(info.level_idc));
+        track.pix_fmt = info.pix_fmt;
+        track.bits_per_raw_sample = Some(info.bit_depth);
+        track.sample_aspect_ratio = info.sample_aspect_ratio;
         track.width = Some(info.width);
         track.height = Some(info.height);
         track.frame_rate = Some(info.frame_rate);

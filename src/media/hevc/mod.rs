@@ -173,6 +173,9 @@ impl HevcReader {
             .collect();
         track.profile = params.profile.map(str::to_owned);
         track.level = Some(u32::from(params.level_idc));
+        track.tier = Some(params.tier);
+        track.pix_fmt = params.pix_fmt;
+        track.sample_aspect_ratio = params.sample_aspect_ratio;
         track.width = Some(params.width);
         track.height = Some(params.height);
         track.frame_rate = Some(rate);
