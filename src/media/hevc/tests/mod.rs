@@ -57,6 +57,10 @@ fn bframes_fixture_agrees_with_ffprobe() {
     );
     assert_eq!(track.profile.as_deref(), Some("Main"));
     assert_eq!(track.level, Some(60));
+    assert_eq!(
+        (track.tier, track.pix_fmt, track.sample_aspect_ratio),
+        (Some("Main"), Some("yuv420p"), Rational::new(1, 1))
+    );
     assert_eq!((track.width, track.height), (Some(320), Some(240)));
     assert_eq!(track.frame_rate, Rational::new(25, 1));
     let types: Vec<u8> = track
