@@ -79,8 +79,13 @@ pub struct TrackReport {
     pub bits_per_sample: Option<u16>,
     /// Exact frame count (PCM: sample frames).
     pub frames: u64,
-    /// Exact duration in seconds.
+    /// Exact duration in seconds: the frames end to end (for PCM, the
+    /// sample frames), what RTP timestamps cover and `a=range` states.
     pub duration_s: f64,
+    /// What a gapless decoder plays, in seconds, when the stream states its
+    /// encoder delay and padding (MP3 LAME tag): `duration_s` less them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gapless_duration_s: Option<f64>,
     /// Average bit rate of the track's coded data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bit_rate: Option<u64>,
@@ -146,6 +151,9 @@ impl ProbeReport {
                     bits_per_sample: track.bits_per_sample,
                     frames: stats.frames,
                     duration_s: round6(duration),
+                    gapless_duration_s: track
+                        .gapless_duration
+                        .map(|d| round6(d as f64 / f64::from(track.clock_rate))),
                     bit_rate: (duration > 0.0)
                         .then(|| (stats.bytes as f64 * 8.0 / duration).round() as u64),
                     rtp,

@@ -258,37 +258,67 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
         num(&stream["nb_read_frames"])
     };
     compare.number("frames", num(&track["frames"]), frames, 0.0);
-    // One frame's duration, and ffprobe's exact duration: from its frame
-    // count for elementary streams (for which its `duration` is absent or
-    // a bit-rate estimate), else its stated duration.
-    let (frame, reference) = match stream["codec_type"].as_str() {
-        Some("video") => {
-            let fps = ratio(stream["r_frame_rate"].as_str().unwrap_or("")).unwrap_or(25.0);
-            (1.0 / fps, frames.map(|f| f / fps))
-        }
-        _ => {
-            let rate = num(&stream["sample_rate"]).unwrap_or(1.0);
-            let per_frame = match stream["codec_name"].as_str() {
-                Some("aac") => 1024.0,
-                Some("mp1") => 384.0,
-                Some("mp3") if rate < 32000.0 => 576.0,
-                Some("mp2" | "mp3") => 1152.0,
-                _ => 1.0,
-            };
-            let exact = if stream["codec_name"] == "aac" {
-                frames.map(|f| f * per_frame / rate)
-            } else {
-                num(&stream["duration"])
-            };
-            (per_frame / rate, exact)
-        }
+    compare_duration(compare, track, stream, frames);
+}
+
+/// Both reports print durations rounded to the microsecond.
+const PRINTED: f64 = 0.5e-6;
+
+/// ffprobe's duration of `stream` from `duration_ts` in its `time_base`:
+/// exact, unlike the printed `duration`.
+fn exact_duration(stream: &Value) -> Option<f64> {
+    Some(num(&stream["duration_ts"])? * ratio(stream["time_base"].as_str()?)?)
+}
+
+/// Our duration against ffprobe's, given ffprobe's frame count `frames`
+/// (for PCM, its sample count).
+///
+/// Video and PCM: exactly ffprobe's (its frames at its rate; the WAVE
+/// header's samples). Coded audio: our `duration_s` is our frames end to
+/// end, each of the stream's real length (samples per frame, from our own
+/// duration × rate / frames, over the rate), and ffprobe decodes as many
+/// frames (checked above). ffprobe's stated duration, where it is not an
+/// estimate from the bit rate (ADTS), is within one such frame of ours,
+/// computed exactly from `duration_ts`: for a LAME/Xing MP3 it is the Xing
+/// frame count, one frame more than the frames decoded when the encoder
+/// delay swallows the first one, so there the difference is exactly one frame.
+fn compare_duration(compare: &mut Compare, track: &Value, stream: &Value, frames: Option<f64>) {
+    let ours = num(&track["duration_s"]);
+    let pcm = stream["codec_name"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("pcm_"));
+    if stream["codec_type"] == "video" {
+        let fps = stream["r_frame_rate"].as_str().and_then(ratio);
+        let theirs = frames.zip(fps).map(|(f, fps)| f / fps);
+        compare.number("duration", ours, theirs, 2.0 * PRINTED);
+        return;
+    }
+    if pcm {
+        compare.number("duration", ours, exact_duration(stream), PRINTED);
+        return;
+    }
+    let (Some(duration), Some(count), Some(rate)) =
+        (ours, num(&track["frames"]), num(&track["sample_rate"]))
+    else {
+        compare.number("duration, frames and rate", ours, None, 0.0);
+        return;
     };
+    let samples_per_frame = (duration * rate / count).round();
+    let frame = samples_per_frame / rate;
     compare.number(
-        "duration",
-        num(&track["duration_s"]),
-        reference,
-        frame + 1e-6,
+        "duration (our frames end to end)",
+        ours,
+        Some(count * frame),
+        PRINTED,
     );
+    if stream["codec_name"] != "aac" {
+        compare.number(
+            "duration (within one frame of ffprobe's duration_ts)",
+            Some(count * frame),
+            exact_duration(stream),
+            frame * (1.0 + 1e-9),
+        );
+    }
 }
 
 /// The frames ffprobe decodes from a file, in output order: whether each

@@ -116,6 +116,10 @@ pub struct Track {
     pub bits_per_sample: Option<u16>,
     /// Nominal bit rate in bits per second, when the stream states one.
     pub bit_rate: Option<u64>,
+    /// The length a gapless decoder plays, in [`clock_rate`](Self::clock_rate)
+    /// ticks, when the stream states its encoder delay and padding (an MP3
+    /// LAME tag): shorter than the frames, which carry priming and padding.
+    pub gapless_duration: Option<u64>,
 }
 
 impl Track {
@@ -140,6 +144,7 @@ impl Track {
             channels: None,
             bits_per_sample: None,
             bit_rate: None,
+            gapless_duration: None,
         }
     }
 
