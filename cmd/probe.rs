@@ -40,10 +40,10 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
     let info = media::inspect(&args.file).with_context(|| name.clone())?;
     let report = ProbeReport::new(&info, &name);
     let text = if args.sdp {
-        if report.tracks.iter().all(|t| t.rtp.is_none()) {
-            anyhow::bail!("{name}: no track can be streamed over RTP");
-        }
-        report.sdp.clone()
+        report
+            .sdp
+            .clone()
+            .with_context(|| format!("{name}: no track can be streamed over RTP"))?
     } else {
         match args.format {
             OutputFormat::Table => table(&report),
@@ -101,7 +101,11 @@ fn table(report: &ProbeReport) -> String {
         ]);
     }
     out.push_str(&table.to_string());
-    out.push_str("\n(mediatool probe --sdp prints the session description)\n");
+    out.push_str(if report.sdp.is_some() {
+        "\n(mediatool probe --sdp prints the session description)\n"
+    } else {
+        "\n(no track can be streamed over RTP: serve and packetize refuse this file)\n"
+    });
     out
 }
 

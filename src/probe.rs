@@ -24,8 +24,10 @@ pub struct ProbeReport {
     pub bit_rate: Option<u64>,
     /// One entry per track.
     pub tracks: Vec<TrackReport>,
-    /// The session description `serve` announces for this file.
-    pub sdp: String,
+    /// The session description `serve` announces for this file; absent
+    /// when no track can be streamed (`serve` refuses the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdp: Option<String>,
 }
 
 /// One track of the report. Fields that do not apply are absent.
@@ -74,9 +76,12 @@ pub struct TrackReport {
     /// Audio channels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<u16>,
-    /// Bits per PCM sample.
+    /// ffprobe's `bits_per_sample` (PCM, ADPCM).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bits_per_sample: Option<u16>,
+    /// Bytes per block (WAV `nBlockAlign`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_align: Option<u16>,
     /// Exact frame count (PCM: sample frames).
     pub frames: u64,
     /// Exact duration in seconds: the frames end to end (for PCM, the
@@ -110,12 +115,14 @@ impl ProbeReport {
     /// Builds the report for an inspected file; `path` is the name shown.
     pub fn new(info: &MediaInfo, path: &str) -> ProbeReport {
         let (streamable, _) = sdp::streamable_tracks(info);
-        let sdp = sdp::session_description(
-            info,
-            &streamable,
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            Destination::Rtsp,
-        );
+        let sdp = (!streamable.is_empty()).then(|| {
+            sdp::session_description(
+                info,
+                &streamable,
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                Destination::Rtsp,
+            )
+        });
         let tracks = info
             .tracks
             .iter()
@@ -149,6 +156,7 @@ impl ProbeReport {
                     sample_rate: track.sample_rate,
                     channels: track.channels,
                     bits_per_sample: track.bits_per_sample,
+                    block_align: track.block_align,
                     frames: stats.frames,
                     duration_s: round6(duration),
                     gapless_duration_s: track

@@ -108,40 +108,56 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
     );
 }
 
-/// Video in the layouts the fixtures lack, made with ffmpeg at test time:
-/// 10-bit, 4:2:2, 4:4:4, monochrome, full range, a 16:11 and an
-/// unspecified sample aspect ratio, in H.264 and H.265.
+/// What the fixtures lack, made with ffmpeg at test time: video in 10-bit,
+/// 4:2:2, 4:4:4, monochrome, full range, with a 16:11 and an unspecified
+/// sample aspect ratio, in H.264 and H.265; WAV in block-coded formats
+/// (MS and IMA ADPCM, GSM 6.10) that probe describes but cannot stream.
 #[test]
-fn probe_agrees_with_ffprobe_on_generated_layouts() {
+fn probe_agrees_with_ffprobe_on_generated_files() {
     if !common::require_tool("ffprobe") || !common::require_tool("ffmpeg") {
         return;
     }
+    let video = "testsrc2=size=176x144:rate=25:duration=0.6";
+    let audio = "sine=frequency=440:sample_rate=8000:duration=1.3";
     let x264 = "-c:v libx264 -threads 1 -bf 2";
     let x265 = "-c:v libx265 -x265-params log-level=error:pools=1:frame-threads=1";
     let cases = [
-        ("10bit.264", x264, "-pix_fmt yuv420p10le"),
-        ("422.264", x264, "-pix_fmt yuv422p"),
-        ("444.264", x264, "-pix_fmt yuv444p"),
-        ("gray.264", x264, "-pix_fmt gray"),
-        ("full_range.264", x264, "-pix_fmt yuvj420p"),
-        ("sar_16_11.264", x264, "-vf setsar=16/11 -pix_fmt yuv420p"),
+        ("10bit.264", video, x264, "-pix_fmt yuv420p10le"),
+        ("422.264", video, x264, "-pix_fmt yuv422p"),
+        ("444.264", video, x264, "-pix_fmt yuv444p"),
+        ("gray.264", video, x264, "-pix_fmt gray"),
+        ("full_range.264", video, x264, "-pix_fmt yuvj420p"),
+        (
+            "sar_16_11.264",
+            video,
+            x264,
+            "-vf setsar=16/11 -pix_fmt yuv420p",
+        ),
         (
             "sar_unspecified.264",
+            video,
             x264,
             "-vf setsar=0/1 -pix_fmt yuv420p",
         ),
-        ("10bit.265", x265, "-pix_fmt yuv420p10le"),
-        ("422_10bit.265", x265, "-pix_fmt yuv422p10le"),
-        ("gray.265", x265, "-pix_fmt gray"),
-        ("sar_16_11.265", x265, "-vf setsar=16/11 -pix_fmt yuv444p"),
+        ("10bit.265", video, x265, "-pix_fmt yuv420p10le"),
+        ("422_10bit.265", video, x265, "-pix_fmt yuv422p10le"),
+        ("gray.265", video, x265, "-pix_fmt gray"),
+        (
+            "sar_16_11.265",
+            video,
+            x265,
+            "-vf setsar=16/11 -pix_fmt yuv444p",
+        ),
+        ("adpcm_ms.wav", audio, "-c:a adpcm_ms", "-ac 1"),
+        ("adpcm_ima.wav", audio, "-c:a adpcm_ima_wav", "-ac 2"),
+        ("gsm.wav", audio, "-c:a libgsm_ms", "-ac 1"),
     ];
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (name, encoder, options) in cases {
+    for (name, input, encoder, options) in cases {
         let file = dir.path().join(name);
         let made = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=176x144:rate=25:duration=0.6")
+            .args(["-v", "error", "-f", "lavfi", "-i", input])
             .args(options.split(' '))
             .args(encoder.split(' '))
             .arg(&file)

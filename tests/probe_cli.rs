@@ -298,18 +298,79 @@ fn non_seekable_inputs_are_refused_promptly() {
     }
 }
 
+/// A GSM 6.10 WAVE file (format tag 0x31) of 33 blocks of 65 bytes, 320
+/// sample frames each at 8 kHz, with a `fact` chunk: what ffmpeg's
+/// libgsm_ms writes for 1.32 s.
+fn gsm_wav() -> Vec<u8> {
+    let mut fmt = vec![0x31, 0, 1, 0];
+    fmt.extend_from_slice(&8000u32.to_le_bytes());
+    fmt.extend_from_slice(&1625u32.to_le_bytes());
+    fmt.extend_from_slice(&[65, 0, 0, 0, 2, 0, 0x40, 0x01]);
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(&fmt);
+    body.extend_from_slice(b"fact\x04\0\0\0");
+    body.extend_from_slice(&10_560u32.to_le_bytes());
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(33u32 * 65).to_le_bytes());
+    body.resize(body.len() + 33 * 65, 0x5a);
+    [
+        b"RIFF".to_vec(),
+        (body.len() as u32).to_le_bytes().to_vec(),
+        body,
+    ]
+    .concat()
+}
+
+/// A WAVE file whose codec has no RTP payload format is described (codec
+/// as ffprobe names it, frames, duration) without `rtp` or `sdp`; `--sdp`
+/// and `packetize` refuse it with one error line.
 #[test]
-fn sdp_for_a_file_without_streamable_tracks_is_an_error() {
-    // Everything readable today is streamable; this guards the message path
-    // with a file that cannot even be opened.
-    let out = probe(&[
-        "--sdp",
-        common::fixtures()
-            .join("broken/random.bin")
-            .to_str()
-            .unwrap(),
-    ]);
-    assert_clean_error(&out, "--sdp on random bytes");
+fn a_wav_that_cannot_be_streamed_is_described_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("speech.wav");
+    std::fs::write(&path, gsm_wav()).unwrap();
+    let name = path.to_str().unwrap();
+    let out = probe(&["--format", "json", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let track = &json["tracks"][0];
+    assert_eq!(track["codec"], "gsm_ms");
+    assert_eq!(
+        (track["sample_rate"].as_u64(), track["channels"].as_u64()),
+        (Some(8000), Some(1))
+    );
+    assert_eq!(
+        (track["frames"].as_u64(), track["block_align"].as_u64()),
+        (Some(33), Some(65))
+    );
+    assert_eq!(track["duration_s"].as_f64(), Some(1.32));
+    assert!(
+        track.get("rtp").is_none() && json.get("sdp").is_none(),
+        "{json}"
+    );
+    let table = probe(&[name]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("serve and packetize refuse"));
+    let stderr = assert_clean_error(&probe(&["--sdp", name]), "--sdp on GSM");
+    assert!(
+        stderr.contains("no track can be streamed over RTP"),
+        "{stderr}"
+    );
+    let out = Command::cargo_bin("mediatool")
+        .unwrap()
+        .args(["packetize", "-q", name, "-o"])
+        .arg(dir.path().join("speech.pcap"))
+        .output()
+        .unwrap();
+    let stderr = assert_clean_error(&out, "packetize GSM");
+    assert!(
+        stderr.contains("no RTP payload format for gsm_ms"),
+        "{stderr}"
+    );
 }
 
 /// After a read error the stream is over for every reader (`Ok(None)`), and

@@ -21,6 +21,33 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// A GSM 6.10 WAVE file (format tag 0x31) as ffmpeg's libgsm_ms writes it:
+/// `blocks` blocks of 65 bytes, 320 sample frames each at 8 kHz mono, and
+/// a `fact` chunk when `fact` is given. No RTP payload format carries it.
+pub fn gsm_wav(blocks: usize, fact: Option<u32>) -> Vec<u8> {
+    let mut fmt = vec![0x31, 0, 1, 0];
+    fmt.extend_from_slice(&8000u32.to_le_bytes());
+    fmt.extend_from_slice(&1625u32.to_le_bytes());
+    // nBlockAlign 65, wBitsPerSample 0, cbSize 2, wSamplesPerBlock 320.
+    fmt.extend_from_slice(&[65, 0, 0, 0, 2, 0, 0x40, 0x01]);
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(&fmt);
+    if let Some(fact) = fact {
+        body.extend_from_slice(b"fact\x04\0\0\0");
+        body.extend_from_slice(&fact.to_le_bytes());
+    }
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(blocks as u32 * 65).to_le_bytes());
+    body.resize(body.len() + blocks * 65, 0x5a);
+    [
+        b"RIFF".to_vec(),
+        (body.len() as u32).to_le_bytes().to_vec(),
+        body,
+    ]
+    .concat()
+}
+
 /// Every unit to the end, and the error that ended reading, if any.
 pub fn read_all(demuxer: &mut dyn Demuxer) -> (Vec<AccessUnit>, Option<MediaError>) {
     let mut units = Vec::new();

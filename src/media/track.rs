@@ -112,8 +112,12 @@ pub struct Track {
     pub sample_rate: Option<u32>,
     /// Audio channels.
     pub channels: Option<u16>,
-    /// Bits per coded sample, for PCM.
+    /// Bits per coded sample (PCM, and ADPCM's 4), as ffprobe's
+    /// `bits_per_sample`.
     pub bits_per_sample: Option<u16>,
+    /// Bytes per block of a block-structured audio format (WAV
+    /// `nBlockAlign`; for PCM, one sample frame).
+    pub block_align: Option<u16>,
     /// Nominal bit rate in bits per second, when the stream states one.
     pub bit_rate: Option<u64>,
     /// The length a gapless decoder plays, in [`clock_rate`](Self::clock_rate)
@@ -143,6 +147,7 @@ impl Track {
             sample_rate: None,
             channels: None,
             bits_per_sample: None,
+            block_align: None,
             bit_rate: None,
             gapless_duration: None,
         }
