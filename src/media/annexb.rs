@@ -26,12 +26,21 @@ use crate::codec::nal::trim_trailing_zeros;
 use crate::media::warnings::{Warning, Warnings};
 use crate::media::{BytesReader, MediaError, Result};
 
-/// Largest access unit accepted: one must fit in the coded picture buffer,
-/// whose largest size is 800 Mbit × 1.1 ≈ 105 MiB for H.265 (level 6.2 High
-/// tier, Table A.8 with CpbNalFactor) and 480 Mbit × 1.5 ≈ 86 MiB for H.264
-/// High up to level 6.1 (Table A-1 with cpbBrNalFactor). Bounds memory on
-/// streams without start codes.
-pub(super) const MAX_ACCESS_UNIT: usize = 128 << 20;
+/// Largest access unit accepted: 16 MiB.
+///
+/// The standards bound an access unit only by the coded picture buffer,
+/// up to 800 Mbit × 1.1 ≈ 105 MiB for H.265 (level 6.2 High tier, Table A.8
+/// with CpbNalFactor) and 480 Mbit × 1.5 ≈ 86 MiB for H.264 High up to
+/// level 6.1 (Table A-1 with cpbBrNalFactor); no encoder comes near that.
+/// The largest pictures in practice are intra pictures of 8K video at a few
+/// hundred Mbit/s, a few MiB each; 16 MiB is 128 Mbit in one picture, more
+/// than a whole second of 8K broadcast. A unit is held whole while it is
+/// assembled (it is handed out as one slice of the read buffer), so this
+/// bounds memory on a stream without start codes: the buffer grows to
+/// about this size, and `probe` of a hostile 300 MB NAL unit peaks under
+/// 32 MB of RSS instead of 150 MB or more with the coded picture buffer's
+/// bound.
+pub(super) const MAX_ACCESS_UNIT: usize = 16 << 20;
 
 /// How far into the input a reader looks for its first decodable picture
 /// before it gives up on the stream.
@@ -295,6 +304,30 @@ mod tests {
         assert!(
             error.to_string().contains("access unit larger than"),
             "{error}"
+        );
+    }
+
+    /// A hostile NAL unit far larger than the limit (no start code in
+    /// 40 MiB) is refused once the buffer passes the limit: it never holds
+    /// more than the limit and the last refill, and the limit keeps that
+    /// under 32 MiB.
+    #[test]
+    fn a_hostile_nal_unit_is_refused_at_the_limit() {
+        const { assert!(MAX_ACCESS_UNIT + (1 << 20) < 32 << 20) };
+        let mut data = vec![0, 0, 0, 1, 0x65, 0x88];
+        data.resize(40 << 20, 0xff);
+        let mut scanner = NalScanner::new(BytesReader::from_bytes(data));
+        let error = scanner
+            .next_nal(false, &mut Warnings::new("H.264"))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid data at byte 0: access unit larger than 16 MiB (no start code ends it)"
+        );
+        let held = scanner.buffered().len();
+        assert!(
+            (MAX_ACCESS_UNIT..=MAX_ACCESS_UNIT + (1 << 20)).contains(&held),
+            "{held} bytes buffered"
         );
     }
 

@@ -146,22 +146,23 @@ impl BytesReader {
     }
 
     /// A buffer holding the bytes still buffered, with room for one more
-    /// chunk: the current buffer when no slice taken from it is alive and
-    /// it has the room (the bytes move to its front); otherwise a copy in
-    /// an [`empty_buffer`](Self::empty_buffer), the current one joining
-    /// the spares.
+    /// chunk: the current buffer when no slice taken from it is alive (the
+    /// bytes move to its front), grown in place if it lacks the room;
+    /// otherwise a copy in an [`empty_buffer`](Self::empty_buffer), the
+    /// current one joining the spares.
+    ///
+    /// Growing in place (`Vec::reserve`: a `realloc`, which the system
+    /// allocator does for large blocks by remapping pages, without a copy)
+    /// keeps a structure that spans many chunks, such as a huge or hostile
+    /// access unit, at about its own size in memory, not twice it.
     fn buffer_for_more(&mut self) -> Vec<u8> {
         let buffered = std::mem::take(&mut self.buf);
         let needed = buffered.len() + self.chunk;
         match buffered.try_into_mut() {
             Ok(unique) => {
-                let current = Vec::from(unique);
-                if current.capacity() >= needed {
-                    return current;
-                }
-                let mut next = self.empty_buffer(needed);
-                next.extend_from_slice(&current);
-                next
+                let mut current = Vec::from(unique);
+                current.reserve(needed - current.len());
+                current
             }
             Err(shared) => {
                 let mut next = self.empty_buffer(needed);

@@ -451,7 +451,7 @@ fn corrupted_streams_never_panic_or_hang() {
 
 #[test]
 fn a_huge_nal_unit_is_refused_without_reading_it_whole() {
-    // The limit lowered to 2 MiB (the real one, 128 MiB, works the same way).
+    // The limit lowered to 2 MiB (the real one, 16 MiB, works the same way).
     let file = fixture("h264_baseline.h264");
     let mut data = file.clone();
     data.extend(std::iter::repeat_n(0xffu8, 4 << 20));
