@@ -19,6 +19,7 @@ mod frame_clock;
 mod inspect;
 mod output_order;
 mod seek_index;
+mod sequence;
 #[cfg(test)]
 pub(crate) mod testing;
 mod track;

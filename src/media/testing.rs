@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::clock::{sample_at, time_of};
-use super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
+use super::frame_clock::{ticks_at, time_of_ticks, FrameClock};
+use super::{AccessUnit, BytesReader, Demuxer, MediaError, Rational, Result};
 
 /// Opens a reader over bytes in memory.
 pub type Opener = fn(BytesReader) -> Result<Box<dyn Demuxer>>;
@@ -262,5 +263,35 @@ pub fn check_video_truncations(
                 assert!(straight.data.starts_with(&ours.data), "cut at {tenth}/10");
             }
         }
+    }
+}
+
+/// Two elementary video streams joined, the second at another frame rate
+/// (`frames[i]` pictures at `rates[i]`): the straight read times the first
+/// stream's pictures at its rate and the second's at its own from where the
+/// first ended ([`assert_frame_timing`] on the piecewise slots), and every
+/// key frame is found again by seeking to its time, from the last to the
+/// first on a fresh reader (which must index as it goes) and then from the
+/// first to the last.
+pub fn check_rate_change(
+    open: Opener,
+    streams: [&[u8]; 2],
+    rates: [Rational; 2],
+    frames: [i64; 2],
+) {
+    let joined = streams.concat();
+    let mut demuxer = open(BytesReader::from_bytes(joined.clone())).unwrap();
+    let (units, error) = read_all(demuxer.as_mut());
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(units.len() as i64, frames[0] + frames[1]);
+    let mut clock = FrameClock::new(rates[0], 0);
+    assert!(clock.rebase(frames[0], rates[1]));
+    assert_frame_timing(&units, |i| clock.ticks(i));
+    let keys: Vec<&AccessUnit> = units.iter().filter(|u| u.keyframe).collect();
+    let mut fresh = open(BytesReader::from_bytes(joined)).unwrap();
+    for key in keys.iter().rev().chain(&keys) {
+        let got = fresh.seek(time_of_ticks(key.pts)).unwrap();
+        assert_eq!(ticks_at(got), key.pts);
+        assert_eq!(fresh.read_unit().unwrap().as_ref(), Some(*key));
     }
 }

@@ -13,6 +13,7 @@ use crate::codec::h264::{
 use crate::media::annexb::NalSpan;
 use crate::media::frame_clock::FrameClock;
 use crate::media::output_order::OutputOrder;
+use crate::media::sequence::{self, Sequence};
 use crate::media::warnings::Warning;
 use crate::media::{MediaError, Result};
 
@@ -213,16 +214,33 @@ impl H264Reader {
         if self.tracks.is_empty() && self.decode_index == 0 {
             // The stream's timing comes from the SPS of its first picture.
             if let Ok(info) = SpsInfo::new(sps) {
-                self.clock = FrameClock {
-                    rate: info.frame_rate,
-                    reorder_delay: info.reorder_depth,
-                };
+                self.clock = FrameClock::new(info.frame_rate, info.reorder_depth);
                 self.order = OutputOrder::new(info.reorder_depth);
             }
         }
         if slice.is_idr() || slice.mmco5 {
             // Every earlier picture is output before this one (§C.4.4).
             self.order.flush();
+        }
+        // An IDR picture activates its SPS (§7.4.1.2.1); the first one
+        // describes the track.
+        if let Some(track) = self.tracks.first().filter(|_| slice.is_idr()) {
+            if let Ok(info) = SpsInfo::new(sps) {
+                let new = Sequence {
+                    rate: info.frame_rate,
+                    size: (info.width, info.height),
+                };
+                let offset = self.scanner.position();
+                let first_output = self.order.end();
+                sequence::start(
+                    &mut self.clock,
+                    &mut self.warnings,
+                    track,
+                    first_output,
+                    new,
+                    offset,
+                );
+            }
         }
         let candidate_key =
             slice.is_idr() || (slice.intra && self.au.recovery_point) || self.decode_index == 0;

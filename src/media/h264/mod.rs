@@ -108,10 +108,7 @@ impl H264Reader {
         let mut reader = H264Reader {
             scanner: NalScanner::new(input),
             tracks: Vec::new(),
-            clock: FrameClock {
-                rate: DEFAULT_FRAME_RATE,
-                reorder_delay: 0,
-            },
+            clock: FrameClock::new(DEFAULT_FRAME_RATE, 0),
             params: ParameterSets::default(),
             poc: PocDecoder::new(),
             decode_index: 0,

@@ -268,6 +268,23 @@ fn a_long_stream_refills_the_buffer_across_access_units() {
     assert_eq!(units.iter().filter(|u| u.keyframe).count(), 3 * 45);
 }
 
+/// A file joined to one of another rate and size: timing follows each
+/// part's SPS from the IRAP picture that starts its coded video sequence,
+/// and seeking stays exact.
+#[test]
+fn a_new_sps_rate_takes_effect_at_its_irap() {
+    let open: crate::media::testing::Opener = |input| Ok(Box::new(HevcReader::new(input)?));
+    crate::media::testing::check_rate_change(
+        open,
+        [&fixture("hevc_bframes.265"), &fixture("hevc_odd_ntsc.h265")],
+        [
+            Rational::new(25, 1).unwrap(),
+            Rational::new(30000, 1001).unwrap(),
+        ],
+        [50, 60],
+    );
+}
+
 #[test]
 fn truncated_files_give_complete_units_then_stop() {
     for (name, frame) in [("hevc_bframes.265", 3600), ("hevc_odd_ntsc.h265", 3003)] {
