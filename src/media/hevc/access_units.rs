@@ -67,6 +67,10 @@ pub(super) struct AccessUnits {
     /// The VPS/SPS/PPS in force; shared with the seek index (copied on the
     /// first change after a key frame).
     sets: Arc<ParameterSets>,
+    /// File offset up to which new SPSs were logged: reading again from
+    /// the start (the reader rewinds after describing the stream) or after
+    /// a seek logs none twice.
+    logged_until: u64,
 }
 
 impl AccessUnits {
@@ -76,6 +80,7 @@ impl AccessUnits {
             scanner: NalScanner::new(input),
             carried: None,
             sets: Arc::default(),
+            logged_until: 0,
         }
     }
 
@@ -179,8 +184,13 @@ impl AccessUnits {
         }
     }
 
-    /// Logs (at debug level) an SPS that is new or changed.
-    fn log_sps(&self, id: u8, offset: u64) {
+    /// Logs (at debug level) an SPS that is new or changed, once per place
+    /// in the file.
+    fn log_sps(&mut self, id: u8, offset: u64) {
+        if offset < self.logged_until {
+            return;
+        }
+        self.logged_until = offset + 1;
         if let Some(sps) = self.sets.sps(id) {
             let params = StreamParams::new(sps, self.sets.vps(sps.vps_id));
             tracing::debug!(
