@@ -257,6 +257,16 @@ fn verbosity_and_warning_lines() {
         verbose.lines().all(|l| l.starts_with("debug: ")),
         "{verbose}"
     );
+    // The H.265 reader rewinds after describing the stream: its SPS is
+    // still logged once.
+    let hevc = common::fixtures().join("hevc_bframes.265");
+    let out = probe(&["-v", hevc.to_str().unwrap()]);
+    let logged = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        logged.matches("debug: H.265 SPS 0 at byte 32: ").count(),
+        1,
+        "{logged}"
+    );
     let all = stderr("-vv");
     let units = all
         .lines()
