@@ -17,7 +17,10 @@
 //!   [`MAX_LEADING_JUNK`] of them before reading gives up.
 //! - **Size.** An access unit larger than [`MAX_ACCESS_UNIT`] (a stream
 //!   without start codes, or a corrupt one) is an error: memory stays
-//!   bounded whatever the input.
+//!   bounded whatever the input. Trailing zero bytes do not count: once
+//!   the buffer passes the limit, a run of them after a NAL unit is dropped
+//!   (three kept), so a stream padded with megabytes of them reads as if
+//!   they were not there, at the same file offsets.
 
 use bytes::Bytes;
 use memchr::memmem;
@@ -112,6 +115,11 @@ impl NalScanner {
         self.input.position()
     }
 
+    /// File offset of the buffered byte at buffer position `index`.
+    pub fn offset_of(&self, index: usize) -> u64 {
+        self.input.offset_of(index)
+    }
+
     /// Takes the first `len` buffered bytes (an access unit, or bytes to
     /// drop) out of the buffer; buffer positions found so far move with it.
     pub fn take(&mut self, len: usize) -> Bytes {
@@ -204,16 +212,23 @@ impl NalScanner {
                 break (buffered.len(), true);
             }
             if buffered.len() > self.max_access_unit {
-                return Err(MediaError::invalid(
-                    self.input.position(),
-                    format!(
-                        "access unit larger than {} MiB (no start code ends it)",
-                        self.max_access_unit >> 20
-                    ),
-                ));
+                // trailing_zero_8bits (§B.1.1) carry nothing: a run of them
+                // is dropped but for three zero bytes (a zero_byte and the
+                // first two of a start code may be among them).
+                let kept = header + trim_trailing_zeros(&buffered[header..]) + 3;
+                if kept > self.max_access_unit {
+                    return Err(MediaError::invalid(
+                        self.input.position(),
+                        format!(
+                            "access unit larger than {} MiB (no start code ends it)",
+                            self.max_access_unit >> 20
+                        ),
+                    ));
+                }
+                self.input.drop_tail(kept);
             }
             // A start code may straddle the refill: look again at the last 2 bytes.
-            from = header.max(buffered.len().saturating_sub(2));
+            from = header.max(self.input.buffered().len().saturating_sub(2));
             self.input.fill_more()?;
         };
         let buffered = self.input.buffered();
@@ -245,11 +260,10 @@ mod tests {
         let mut warnings = Warnings::new("H.265");
         let mut out = Vec::new();
         while let Some(nal) = scanner.next_nal(false, &mut warnings)? {
-            let at = scanner.position();
             out.push((
-                at + nal.unit_start as u64,
-                at + nal.header as u64,
-                at + nal.end as u64,
+                scanner.offset_of(nal.unit_start),
+                scanner.offset_of(nal.header),
+                scanner.offset_of(nal.end),
             ));
             scanner.take(nal.unit_start);
         }
@@ -328,6 +342,26 @@ mod tests {
         assert!(
             (MAX_ACCESS_UNIT..=MAX_ACCESS_UNIT + (1 << 20)).contains(&held),
             "{held} bytes buffered"
+        );
+    }
+
+    /// Zero padding longer than the limit between NAL units is not held:
+    /// the units after it are found at their file offsets, and the padding
+    /// stays with the unit before it only up to three bytes.
+    #[test]
+    fn long_zero_padding_is_dropped_not_held() {
+        let mut data = vec![0, 0, 0, 1, 0x65, 0x88, 0x84];
+        data.resize(40 << 20, 0);
+        let second = data.len() as u64;
+        data.extend_from_slice(&[0, 0, 1, 0x41, 0x9a, 0, 0, 0, 0, 1, 0x41, 0x9b]);
+        let found = spans(data, MAX_ACCESS_UNIT).unwrap();
+        assert_eq!(
+            found,
+            [
+                (0, 4, 7),
+                (second - 1, second + 3, second + 5),
+                (second + 6, second + 10, second + 12)
+            ]
         );
     }
 

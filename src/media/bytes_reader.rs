@@ -37,6 +37,10 @@ pub struct BytesReader {
     /// slices are all dropped (fresh memory costs page faults).
     spares: VecDeque<Bytes>,
     offset: u64,
+    /// Stretches of the file left out of the buffer by
+    /// [`drop_tail`](Self::drop_tail): (buffer position where they were,
+    /// length), ascending.
+    gaps: VecDeque<(usize, u64)>,
     size: u64,
     eof: bool,
     /// Bytes asked for per refill.
@@ -81,6 +85,7 @@ impl BytesReader {
             buf: Bytes::new(),
             spares: VecDeque::new(),
             offset: 0,
+            gaps: VecDeque::new(),
             size,
             eof: false,
             chunk: CHUNK,
@@ -107,6 +112,18 @@ impl BytesReader {
     /// File offset of the first buffered byte, i.e. of the next byte to consume.
     pub fn position(&self) -> u64 {
         self.offset
+    }
+
+    /// File offset of the byte at buffer position `index` (past the
+    /// stretches [`drop_tail`](Self::drop_tail) left out before it).
+    pub fn offset_of(&self, index: usize) -> u64 {
+        let dropped: u64 = self
+            .gaps
+            .iter()
+            .take_while(|&&(at, _)| at <= index)
+            .map(|&(_, len)| len)
+            .sum();
+        self.offset + index as u64 + dropped
     }
 
     /// The buffered bytes, starting at [`position`](Self::position).
@@ -207,8 +224,38 @@ impl BytesReader {
     /// # Panics
     /// If fewer than `n` bytes are buffered; call [`peek`](Self::peek) first.
     pub fn take(&mut self, n: usize) -> Bytes {
+        let taken = self.buf.split_to(n);
         self.offset += n as u64;
-        self.buf.split_to(n)
+        // Stretches dropped at or before the new front were passed too.
+        while let Some(&(at, len)) = self.gaps.front() {
+            if at > n {
+                break;
+            }
+            self.offset += len;
+            self.gaps.pop_front();
+        }
+        for (at, _) in &mut self.gaps {
+            *at -= n;
+        }
+        taken
+    }
+
+    /// Drops the buffered bytes from buffer position `from` on, which the
+    /// caller has no use for (a run of zero bytes that pads a stream), and
+    /// counts them as read: [`position`](Self::position) stays the file
+    /// offset of the first buffered byte once [`take`](Self::take) passes
+    /// the place they were. The bytes buffered before `from` and the
+    /// bytes read next join without them.
+    pub fn drop_tail(&mut self, from: usize) {
+        let dropped = self.buf.len().saturating_sub(from) as u64;
+        if dropped == 0 {
+            return;
+        }
+        self.buf.truncate(from);
+        match self.gaps.back_mut() {
+            Some((at, len)) if *at == from => *len += dropped,
+            _ => self.gaps.push_back((from, dropped)),
+        }
     }
 
     /// Discards `n` bytes, reading past the buffer if needed; returns how many
@@ -219,8 +266,11 @@ impl BytesReader {
             self.take(n as usize);
             return Ok(n);
         }
+        // The file offset after the buffer, past any dropped stretch.
+        let after_buffer =
+            self.offset + buffered + self.gaps.iter().map(|&(_, len)| len).sum::<u64>();
+        let target = (after_buffer + (n - buffered)).min(self.size.max(after_buffer));
         let start = self.offset;
-        let target = start.saturating_add(n).min(self.size.max(start + buffered));
         self.seek(target)?;
         Ok(target - start)
     }
@@ -230,6 +280,7 @@ impl BytesReader {
         self.input.seek(SeekFrom::Start(offset))?;
         self.buf = Bytes::new();
         self.spares.clear();
+        self.gaps.clear();
         self.offset = offset;
         self.eof = false;
         Ok(())
@@ -275,6 +326,36 @@ mod tests {
         }
         assert_eq!(out, data);
         assert!(reader.peek(1).unwrap().is_empty());
+    }
+
+    /// Bytes dropped from the tail of the buffer are counted as read: the
+    /// position after taking past them is their end, and a skip beyond
+    /// the buffer lands where it would have without them.
+    #[test]
+    fn dropped_tails_keep_offsets_right() {
+        let mut data = b"head".to_vec();
+        data.resize(4100, 0);
+        data.extend_from_slice(b"tail");
+        let mut reader = BytesReader::from_bytes(data.clone()).with_chunk(4096);
+        reader.peek(4096).unwrap();
+        reader.drop_tail(6);
+        assert_eq!(reader.buffered(), b"head\0\0");
+        reader.fill_more().unwrap();
+        assert_eq!(reader.buffered(), b"head\0\0\0\0\0\0tail");
+        assert_eq!([5, 6, 10].map(|i| reader.offset_of(i)), [5, 4096, 4100]);
+        assert_eq!(&reader.take(4)[..], b"head");
+        assert_eq!(reader.position(), 4);
+        reader.take(2);
+        assert_eq!(reader.position(), 4096);
+        reader.take(4);
+        assert_eq!(reader.position(), 4100);
+        assert_eq!(reader.buffered(), b"tail");
+        // A skip past the buffer and a dropped stretch.
+        let mut reader = BytesReader::from_bytes(data).with_chunk(4096);
+        reader.peek(4096).unwrap();
+        reader.drop_tail(100);
+        assert_eq!(reader.skip(101).unwrap(), 4097);
+        assert_eq!(reader.position(), 4097);
     }
 
     #[test]

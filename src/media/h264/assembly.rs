@@ -85,7 +85,7 @@ impl H264Reader {
         let kept = if header_byte & 0x80 != 0 {
             self.warnings.warn(
                 Warning::BadNalHeader,
-                self.scanner.position() + nal.header as u64,
+                self.scanner.offset_of(nal.header),
                 format_args!("NAL unit with forbidden_zero_bit set, kept as is"),
             );
             true
@@ -126,7 +126,7 @@ impl H264Reader {
                 self.seen.sps = true;
                 self.params.add_sps(bytes).map(|stored| {
                     if let Some(id) = stored {
-                        self.log_sps(id, self.scanner.position() + nal.header as u64);
+                        self.log_sps(id, self.scanner.offset_of(nal.header));
                     }
                 })
             }
@@ -144,7 +144,7 @@ impl H264Reader {
         if let Err(e) = result {
             self.warnings.warn(
                 Warning::BadParameterSet,
-                self.scanner.position() + nal.header as u64,
+                self.scanner.offset_of(nal.header),
                 format_args!("ignoring parameter set: {e}"),
             );
         }
@@ -272,7 +272,7 @@ impl H264Reader {
     /// there is one, else dropped with what precedes it (slices before the
     /// parameter sets they need, or junk).
     fn undecodable_slice(&mut self, nal: NalSpan, error: &SyntaxError) -> bool {
-        let at = self.scanner.position() + nal.header as u64;
+        let at = self.scanner.offset_of(nal.header);
         if self.au.picture.is_some() {
             self.warnings.warn(
                 Warning::BadSlice,
@@ -294,7 +294,7 @@ impl H264Reader {
     /// A slice header cut short by the end of the file: the current access
     /// unit is complete only if the cut slice starts the next picture.
     fn truncated_slice(&mut self, nal: NalSpan, what: &str) -> MediaError {
-        let at = self.scanner.position() + nal.header as u64;
+        let at = self.scanner.offset_of(nal.header);
         let bytes = &self.scanner.buffered()[nal.header..nal.end];
         let reason = format!(
             "{what} of NAL unit type {} ends with the file ({} bytes)",

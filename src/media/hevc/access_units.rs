@@ -130,7 +130,7 @@ impl AccessUnits {
                 }
                 warnings.warn(
                     Warning::BadNalHeader,
-                    self.scanner.position() + nal.header as u64,
+                    self.scanner.offset_of(nal.header),
                     format_args!("NAL unit with forbidden_zero_bit set or TemporalId -1, ignored"),
                 );
                 pending.nal_units += 1;
@@ -159,7 +159,7 @@ impl AccessUnits {
         let bytes = &self.scanner.buffered()[nal.header..nal.end];
         match header.nal_type {
             nal_type::VPS | nal_type::SPS | nal_type::PPS if !self.sets.contains(bytes) => {
-                let offset = self.scanner.position() + nal.header as u64;
+                let offset = self.scanner.offset_of(nal.header);
                 match Arc::make_mut(&mut self.sets).update(bytes) {
                     Ok(Some(id)) if header.nal_type == nal_type::SPS => self.log_sps(id, offset),
                     Ok(_) => {}
@@ -249,7 +249,7 @@ impl AccessUnits {
     /// A truncation error for what starts at buffer position `at`; the rest
     /// of the buffer is dropped so that reading ends there.
     fn cut_short(&mut self, at: usize, what: &str) -> MediaError {
-        let offset = self.scanner.position() + at as u64;
+        let offset = self.scanner.offset_of(at);
         let len = self.scanner.buffered().len();
         self.scanner.take(len);
         self.carried = None;
