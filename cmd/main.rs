@@ -37,16 +37,28 @@ enum Command {
     Man(man::ManArgs),
 }
 
+impl Command {
+    /// How the command's log lines look: the server's timestamped log, or
+    /// a one-shot command's lines naming the file it reads.
+    fn log_style(&self) -> logging::Style {
+        let file = match self {
+            Command::Serve(_) => return logging::Style::Server,
+            Command::Probe(args) => Some(&args.file),
+            Command::Packetize(args) => Some(&args.file),
+            Command::Completions(_) | Command::Man(_) => None,
+        };
+        logging::Style::OneShot {
+            subject: file.map(|f| f.display().to_string()),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    logging::init(
-        cli.quiet,
-        cli.verbose,
-        matches!(cli.command, Command::Serve(_)),
-    );
+    logging::init(cli.quiet, cli.verbose, cli.command.log_style());
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Probe(args) => probe::run(args),

@@ -14,8 +14,12 @@ pub struct ManArgs {
 }
 
 /// Renders `mediatool(1)` or `mediatool-SUBCOMMAND(1)` to stdout.
+///
+/// The pages leave out clap's `help` subcommand: it has no page of its
+/// own (`mediatool help` still works), and mediatool(1) must list only
+/// pages that exist.
 pub fn run(args: ManArgs) -> anyhow::Result<()> {
-    let cli = Cli::command();
+    let cli = Cli::command().disable_help_subcommand(true);
     let page = match &args.subcommand {
         None => cli,
         Some(name) => {

@@ -40,10 +40,10 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
     let info = media::inspect(&args.file).with_context(|| name.clone())?;
     let report = ProbeReport::new(&info, &name);
     let text = if args.sdp {
-        if report.tracks.iter().all(|t| t.rtp.is_none()) {
-            anyhow::bail!("{name}: no track can be streamed over RTP");
-        }
-        report.sdp.clone()
+        report
+            .sdp
+            .clone()
+            .with_context(|| format!("{name}: no track can be streamed over RTP"))?
     } else {
         match args.format {
             OutputFormat::Table => table(&report),
@@ -101,21 +101,35 @@ fn table(report: &ProbeReport) -> String {
         ]);
     }
     out.push_str(&table.to_string());
-    out.push_str("\n(mediatool probe --sdp prints the session description)\n");
+    out.push_str(if report.sdp.is_some() {
+        "\n(mediatool probe --sdp prints the session description)\n"
+    } else {
+        "\n(no track can be streamed over RTP: serve and packetize refuse this file)\n"
+    });
     out
 }
 
-/// Size, rate and level of a video track; rate, channels and depth of audio.
+/// Size, aspect, rate, level, tier and pixel format of a video track; rate,
+/// channels and depth of audio.
 fn parameters(t: &TrackReport) -> String {
     let mut parts = Vec::new();
     if let (Some(w), Some(h)) = (t.width, t.height) {
         parts.push(format!("{w}x{h}"));
     }
+    if let Some(sar) = t.sample_aspect_ratio.as_deref().filter(|&s| s != "1:1") {
+        parts.push(format!("SAR {sar}"));
+    }
     if let Some(fps) = t.frame_rate {
         parts.push(format!("{} fps", trim_float(fps)));
     }
     if let Some(level) = t.level {
-        parts.push(format!("level {level}"));
+        parts.push(format!("level {}", level_name(&t.codec, level)));
+    }
+    if let Some(tier) = t.tier {
+        parts.push(format!("{tier} tier"));
+    }
+    if let Some(pix_fmt) = t.pix_fmt {
+        parts.push(pix_fmt.to_owned());
     }
     if let Some(rate) = t.sample_rate {
         parts.push(format!("{rate} Hz"));
@@ -133,11 +147,46 @@ fn parameters(t: &TrackReport) -> String {
     parts.join(", ")
 }
 
+/// A level as the standards write it: H.264 `level_idc` 13 is level 1.3
+/// (§A.3, 9 is level 1b), H.265 `general_level_idc` 93 is level 3.1
+/// (30 × the level, §A.4).
+fn level_name(codec: &str, level: u32) -> String {
+    match codec {
+        "h264" if level == 9 => "1b".to_owned(),
+        "h264" => trim_float(f64::from(level) / 10.0),
+        "hevc" => trim_float(f64::from(level) / 30.0),
+        _ => level.to_string(),
+    }
+}
+
 fn kbps(bits_per_second: u64) -> String {
     format!("{} kb/s", (bits_per_second + 500) / 1000)
 }
 
+/// `x` with at most three decimals, trailing zeros dropped.
 fn trim_float(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_read_as_the_standards_write_them() {
+        let cases = [
+            ("h264", 13, "1.3"),
+            ("h264", 9, "1b"),
+            ("h264", 40, "4"),
+            ("h264", 51, "5.1"),
+            ("hevc", 60, "2"),
+            ("hevc", 93, "3.1"),
+            ("hevc", 156, "5.2"),
+            ("mp3", 3, "3"),
+        ];
+        for (codec, level, name) in cases {
+            assert_eq!(level_name(codec, level), name, "{codec} {level}");
+        }
+    }
 }

@@ -24,8 +24,10 @@ pub struct ProbeReport {
     pub bit_rate: Option<u64>,
     /// One entry per track.
     pub tracks: Vec<TrackReport>,
-    /// The session description `serve` announces for this file.
-    pub sdp: String,
+    /// The session description `serve` announces for this file; absent
+    /// when no track can be streamed (`serve` refuses the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdp: Option<String>,
 }
 
 /// One track of the report. Fields that do not apply are absent.
@@ -40,9 +42,22 @@ pub struct TrackReport {
     /// ffprobe's profile name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    /// Codec level (H.264 `level_idc`, H.265 `general_level_idc`).
+    /// Codec level as ffprobe reports it (H.264 `level_idc`, H.265
+    /// `general_level_idc`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<u32>,
+    /// H.265 tier, `Main` or `High` (ffprobe has no key for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<&'static str>,
+    /// ffprobe's `pix_fmt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pix_fmt: Option<&'static str>,
+    /// ffprobe's `bits_per_raw_sample` (video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_raw_sample: Option<u8>,
+    /// ffprobe's `sample_aspect_ratio`, spelt as it does (`16:11`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_aspect_ratio: Option<String>,
     /// Displayed width.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
@@ -61,13 +76,21 @@ pub struct TrackReport {
     /// Audio channels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<u16>,
-    /// Bits per PCM sample.
+    /// ffprobe's `bits_per_sample` (PCM, ADPCM).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bits_per_sample: Option<u16>,
+    /// Bytes per block (WAV `nBlockAlign`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_align: Option<u16>,
     /// Exact frame count (PCM: sample frames).
     pub frames: u64,
-    /// Exact duration in seconds.
+    /// Exact duration in seconds: the frames end to end (for PCM, the
+    /// sample frames), what RTP timestamps cover and `a=range` states.
     pub duration_s: f64,
+    /// What a gapless decoder plays, in seconds, when the stream states its
+    /// encoder delay and padding (MP3 LAME tag): `duration_s` less them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gapless_duration_s: Option<f64>,
     /// Average bit rate of the track's coded data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bit_rate: Option<u64>,
@@ -92,12 +115,14 @@ impl ProbeReport {
     /// Builds the report for an inspected file; `path` is the name shown.
     pub fn new(info: &MediaInfo, path: &str) -> ProbeReport {
         let (streamable, _) = sdp::streamable_tracks(info);
-        let sdp = sdp::session_description(
-            info,
-            &streamable,
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            Destination::Rtsp,
-        );
+        let sdp = (!streamable.is_empty()).then(|| {
+            sdp::session_description(
+                info,
+                &streamable,
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                Destination::Rtsp,
+            )
+        });
         let tracks = info
             .tracks
             .iter()
@@ -118,6 +143,12 @@ impl ProbeReport {
                     codec: track.codec.name().to_owned(),
                     profile: track.profile.clone(),
                     level: track.level,
+                    tier: track.tier,
+                    pix_fmt: track.pix_fmt,
+                    bits_per_raw_sample: track.bits_per_raw_sample,
+                    sample_aspect_ratio: track
+                        .sample_aspect_ratio
+                        .map(|r| format!("{}:{}", r.num, r.den)),
                     width: track.width,
                     height: track.height,
                     frame_rate: track.frame_rate.map(|r| round6(r.as_f64())),
@@ -125,8 +156,12 @@ impl ProbeReport {
                     sample_rate: track.sample_rate,
                     channels: track.channels,
                     bits_per_sample: track.bits_per_sample,
+                    block_align: track.block_align,
                     frames: stats.frames,
                     duration_s: round6(duration),
+                    gapless_duration_s: track
+                        .gapless_duration
+                        .map(|d| round6(d as f64 / f64::from(track.clock_rate))),
                     bit_rate: (duration > 0.0)
                         .then(|| (stats.bytes as f64 * 8.0 / duration).round() as u64),
                     rtp,

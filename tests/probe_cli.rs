@@ -95,44 +95,292 @@ fn broken_fixtures_give_one_error_line() {
     }
 }
 
-/// Every fixture cut at each tenth of its length: either a valid (shorter)
-/// report or one clean error line, never a panic (exit 101) or a hang.
+/// How a fixture cut short must probe (the README's truncation policy).
+#[derive(Debug)]
+enum WhenCut {
+    /// Annex B: no lengths to check a cut against; the last access unit
+    /// is reported short, and probe succeeds.
+    Succeeds,
+    /// WAV: the data size is clamped to the file, with a warning.
+    ClampsWithWarning,
+    /// MPEG audio and ADTS: a cut inside a frame is an error naming the
+    /// truncation; a cut between frames (these file offsets) is a shorter
+    /// stream.
+    FailsInsideFrames(Vec<usize>),
+}
+
+/// The policy for `file`, and for framed audio the offsets where its
+/// frames end (its units are contiguous slices of the file).
+fn when_cut(file: &std::path::Path, data: &[u8]) -> WhenCut {
+    let mut demuxer = mediatool::media::open(file).unwrap();
+    match demuxer.format() {
+        mediatool::media::Format::H264 | mediatool::media::Format::Hevc => WhenCut::Succeeds,
+        mediatool::media::Format::Wav => WhenCut::ClampsWithWarning,
+        _ => {
+            let mut ends = Vec::new();
+            while let Some(unit) = demuxer.read_unit().unwrap() {
+                let start = match ends.last() {
+                    Some(&end) => end,
+                    None => memchr::memmem::find(data, &unit.data).expect("a slice of the file"),
+                };
+                ends.push(start + unit.data.len());
+            }
+            WhenCut::FailsInsideFrames(ends)
+        }
+    }
+}
+
+/// Every fixture cut at each tenth of its length: never a panic (exit 101)
+/// or a hang, and what the truncation policy says for its format.
 #[test]
-fn truncated_fixtures_never_panic() {
+fn truncated_fixtures_follow_the_policy() {
     let dir = tempfile::tempdir().unwrap();
     for file in common::media_fixtures() {
         let data = std::fs::read(&file).unwrap();
+        let policy = when_cut(&file, &data);
         for tenth in 0..10 {
+            let len = data.len() * tenth / 10;
             let cut = dir.path().join(format!(
                 "{tenth}-{}",
                 file.file_name().unwrap().to_str().unwrap()
             ));
-            std::fs::write(&cut, &data[..data.len() * tenth / 10]).unwrap();
+            std::fs::write(&cut, &data[..len]).unwrap();
             let out = probe(&["--format", "json", cut.to_str().unwrap()]);
-            let what = format!("{} cut at {tenth}/10", file.display());
+            let what = format!("{} cut at {tenth}/10 ({policy:?})", file.display());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if tenth == 0 {
+                assert!(assert_clean_error(&out, &what).contains("file is empty"));
+                continue;
+            }
+            let ok = match &policy {
+                WhenCut::Succeeds => out.status.success() && !stderr.contains("error"),
+                WhenCut::ClampsWithWarning => {
+                    out.status.success()
+                        && stderr.starts_with(&format!("warning: {}: WAVE data", cut.display()))
+                        && stderr
+                            .trim_end()
+                            .ends_with("reading those (file truncated?)")
+                }
+                WhenCut::FailsInsideFrames(ends) if ends.contains(&len) => out.status.success(),
+                WhenCut::FailsInsideFrames(_) => {
+                    assert_clean_error(&out, &what).contains(": truncated at byte ")
+                }
+            };
+            assert!(ok, "{what}: status {:?}, stderr: {stderr}", out.status);
             if out.status.success() {
                 let json: serde_json::Value = serde_json::from_slice(&out.stdout)
                     .unwrap_or_else(|e| panic!("{what}: bad JSON: {e}"));
-                assert!(json["duration_s"].as_f64().is_some(), "{what}");
-            } else {
-                assert_clean_error(&out, &what);
+                assert!(json["tracks"][0]["frames"].as_u64() > Some(0), "{what}");
             }
         }
     }
 }
 
+/// An H.264 or H.265 stream cut inside a NAL unit (the tail of a file) is
+/// read from its first start code, with a warning about the bytes before
+/// it; PCM samples whose WAVE header was cut off are not recognized (no
+/// audio reader's complaint about frames it did not find).
 #[test]
-fn sdp_for_a_file_without_streamable_tracks_is_an_error() {
-    // Everything readable today is streamable; this guards the message path
-    // with a file that cannot even be opened.
-    let out = probe(&[
-        "--sdp",
-        common::fixtures()
-            .join("broken/random.bin")
-            .to_str()
-            .unwrap(),
-    ]);
-    assert_clean_error(&out, "--sdp on random bytes");
+fn files_cut_at_their_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["h264_bframes.264", "hevc_bframes.265"] {
+        let data = std::fs::read(common::fixtures().join(name)).unwrap();
+        let cut = dir.path().join(name);
+        std::fs::write(&cut, &data[data.len() * 4 / 10..]).unwrap();
+        let out = probe(&["--format", "json", cut.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        let warning = format!(
+            "warning: {}: {} stream, byte 0: skipping bytes without a start code\n",
+            cut.display(),
+            if name.starts_with("h264") {
+                "H.264"
+            } else {
+                "H.265"
+            }
+        );
+        assert!(stderr.starts_with(&warning), "{name}: {stderr}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            json["tracks"][0]["frames"].as_u64() > Some(10),
+            "{name}: {json}"
+        );
+    }
+    let data = std::fs::read(common::fixtures().join("wav_s16_44k_stereo.wav")).unwrap();
+    let cut = dir.path().join("headless.wav");
+    std::fs::write(&cut, &data[30..]).unwrap();
+    let stderr = assert_clean_error(&probe(&[cut.to_str().unwrap()]), "headless WAV");
+    assert!(
+        stderr.ends_with("unrecognized format: the content does not look like a .wav file\n"),
+        "{stderr}"
+    );
+}
+
+/// Warnings read like the error line (`warning: PATH: ...`) and `-q`
+/// silences them; `-v` tells how the file was read, `-vv` each unit.
+#[test]
+fn verbosity_and_warning_lines() {
+    let lying = common::fixtures().join("wav_lying_size.wav");
+    let path = lying.to_str().unwrap();
+    let out = probe(&[path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("warning: {path}: WAVE data at byte 78: ")),
+        "{stderr}"
+    );
+    let quiet = probe(&["-q", path]);
+    assert!(quiet.status.success() && quiet.stderr.is_empty());
+    let h264 = common::fixtures().join("h264_bframes.264");
+    let stderr = |flag: &str| {
+        let out = probe(&[flag, "--format", "json", h264.to_str().unwrap()]);
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let verbose = stderr("-v");
+    for expected in [
+        "debug: format h264 from the content (frames from the first byte, in the first 65536 \
+         bytes); the extension agrees\n",
+        "debug: H.264 SPS 0 at byte 4: High level 13, 320x240, 25/1 fps\n",
+        "debug: H.264 elementary stream reader opened in ",
+        "debug: track 0: h264 High, level 13, 320x240, 25/1 fps\n",
+        "debug: read 50 units, ",
+        "debug: 69369 bytes inspected in ",
+    ] {
+        assert!(
+            verbose.contains(expected),
+            "-v lacks {expected:?}: {verbose}"
+        );
+    }
+    assert!(
+        verbose.lines().all(|l| l.starts_with("debug: ")),
+        "{verbose}"
+    );
+    // The H.265 reader rewinds after describing the stream: its SPS is
+    // still logged once.
+    let hevc = common::fixtures().join("hevc_bframes.265");
+    let out = probe(&["-v", hevc.to_str().unwrap()]);
+    let logged = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        logged.matches("debug: H.265 SPS 0 at byte 32: ").count(),
+        1,
+        "{logged}"
+    );
+    let all = stderr("-vv");
+    let units = all
+        .lines()
+        .filter(|l| l.starts_with("trace: unit "))
+        .count();
+    assert_eq!(units, 50, "{all}");
+}
+
+/// Inputs that cannot be sought in are refused at once with one error line:
+/// a FIFO nobody writes to (opening it must not wait for a writer) and a
+/// pipe with data in it (`probe <(cat file)`), whatever its content.
+#[test]
+fn non_seekable_inputs_are_refused_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("stream.h264");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let stderr = assert_clean_error(&probe(&[fifo.to_str().unwrap()]), "a FIFO");
+    assert!(
+        stderr.contains("a pipe or FIFO, not a regular file"),
+        "{stderr}"
+    );
+    for name in ["h264_bframes.264", "audio_44k_stereo.mp3"] {
+        let out = Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(["probe", "/dev/stdin"])
+            .write_stdin(std::fs::read(common::fixtures().join(name)).unwrap())
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = assert_clean_error(&out, name);
+        assert!(
+            stderr.contains("/dev/stdin: a pipe or FIFO, not a regular file"),
+            "{stderr}"
+        );
+    }
+}
+
+/// A GSM 6.10 WAVE file (format tag 0x31) of 33 blocks of 65 bytes, 320
+/// sample frames each at 8 kHz, with a `fact` chunk: what ffmpeg's
+/// libgsm_ms writes for 1.32 s.
+fn gsm_wav() -> Vec<u8> {
+    let mut fmt = vec![0x31, 0, 1, 0];
+    fmt.extend_from_slice(&8000u32.to_le_bytes());
+    fmt.extend_from_slice(&1625u32.to_le_bytes());
+    fmt.extend_from_slice(&[65, 0, 0, 0, 2, 0, 0x40, 0x01]);
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(&fmt);
+    body.extend_from_slice(b"fact\x04\0\0\0");
+    body.extend_from_slice(&10_560u32.to_le_bytes());
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(33u32 * 65).to_le_bytes());
+    body.resize(body.len() + 33 * 65, 0x5a);
+    [
+        b"RIFF".to_vec(),
+        (body.len() as u32).to_le_bytes().to_vec(),
+        body,
+    ]
+    .concat()
+}
+
+/// A WAVE file whose codec has no RTP payload format is described (codec
+/// as ffprobe names it, frames, duration) without `rtp` or `sdp`; `--sdp`
+/// and `packetize` refuse it with one error line.
+#[test]
+fn a_wav_that_cannot_be_streamed_is_described_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("speech.wav");
+    std::fs::write(&path, gsm_wav()).unwrap();
+    let name = path.to_str().unwrap();
+    let out = probe(&["--format", "json", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let track = &json["tracks"][0];
+    assert_eq!(track["codec"], "gsm_ms");
+    assert_eq!(
+        (track["sample_rate"].as_u64(), track["channels"].as_u64()),
+        (Some(8000), Some(1))
+    );
+    assert_eq!(
+        (track["frames"].as_u64(), track["block_align"].as_u64()),
+        (Some(33), Some(65))
+    );
+    assert_eq!(track["duration_s"].as_f64(), Some(1.32));
+    assert!(
+        track.get("rtp").is_none() && json.get("sdp").is_none(),
+        "{json}"
+    );
+    let table = probe(&[name]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("serve and packetize refuse"));
+    let stderr = assert_clean_error(&probe(&["--sdp", name]), "--sdp on GSM");
+    assert!(
+        stderr.contains("no track can be streamed over RTP"),
+        "{stderr}"
+    );
+    let out = Command::cargo_bin("mediatool")
+        .unwrap()
+        .args(["packetize", "-q", name, "-o"])
+        .arg(dir.path().join("speech.pcap"))
+        .output()
+        .unwrap();
+    let stderr = assert_clean_error(&out, "packetize GSM");
+    assert!(
+        stderr.contains("no RTP payload format for gsm_ms"),
+        "{stderr}"
+    );
 }
 
 /// After a read error the stream is over for every reader (`Ok(None)`), and

@@ -6,6 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use mediatool::codec::adts::{self, AdtsHeader};
 use mediatool::codec::mpeg_audio::{self, FrameHeader, VbrTag};
+use mediatool::codec::FrameChain;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(header) = FrameHeader::parse(data) {
@@ -25,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = header.config_from_pce(data.get(header.header_len..).unwrap_or_default());
         let _ = header.audio_specific_config();
     }
-    let _ = mpeg_audio::starts_with_frames(data, 4);
-    let _ = adts::starts_with_frames(data, 4);
+    for chain in [FrameChain::MayBeCut, FrameChain::Whole] {
+        let _ = mpeg_audio::starts_with_frames(data, 4, chain);
+        let _ = adts::starts_with_frames(data, 4, chain);
+    }
 });

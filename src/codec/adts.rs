@@ -220,13 +220,14 @@ fn pce_config(header: &AdtsHeader, raw_block: &[u8]) -> io::Result<Option<(u16, 
     Ok(channels.map(|c| (c, w.into_writer())))
 }
 
-/// Whether `data` starts with `count` consecutive ADTS frames of one stream
-/// (the last may be cut off by the end of `data`), each `aac_frame_length`
+/// Whether `data` starts with `count` consecutive ADTS frames of one stream,
+/// ending as `chain` allows, each `aac_frame_length`
 /// (ISO/IEC 14496-3 §1.A.3.2.2) after the previous one.
-pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
+pub fn starts_with_frames(data: &[u8], count: usize, chain: super::FrameChain) -> bool {
     super::starts_with_frames(
         data,
         count,
+        chain,
         AdtsHeader::parse,
         |h| h.frame_len,
         AdtsHeader::same_stream,

@@ -6,6 +6,7 @@ pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
 pub mod nal;
+pub mod picture;
 
 use crate::media::Rational;
 
@@ -14,12 +15,25 @@ use crate::media::Rational;
 /// FFmpeg assumes for raw streams.
 pub const DEFAULT_FRAME_RATE: Rational = Rational { num: 25, den: 1 };
 
+/// Where a chain of frames checked by `starts_with_frames` may end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameChain {
+    /// The last frame may be cut off by the end of the bytes checked: the
+    /// head of a file, which ends where the file does.
+    MayBeCut,
+    /// Every frame lies wholly within the bytes checked: a chain found at
+    /// an arbitrary offset, where a false sync near the end of the bytes
+    /// must not pass by claiming a length beyond them.
+    Whole,
+}
+
 /// Whether `data` starts with `count` consecutive frames of one stream, each
-/// found where the previous one's length says (the last may be cut off by the
-/// end of `data`): the check that makes a frame sync word trustworthy.
+/// found where the previous one's length says, ending as `chain` allows:
+/// the check that makes a frame sync word trustworthy.
 fn starts_with_frames<H>(
     data: &[u8],
     count: usize,
+    chain: FrameChain,
     parse: impl Fn(&[u8]) -> Option<H>,
     frame_len: impl Fn(&H) -> usize,
     same_stream: impl Fn(&H, &H) -> bool,
@@ -28,14 +42,44 @@ fn starts_with_frames<H>(
         return false;
     };
     let mut pos = 0;
-    for _ in 0..count {
+    for found in 1..=count {
         match parse(&data[pos..]) {
             Some(h) if same_stream(&h, &first) => pos += frame_len(&h),
             _ => return false,
         }
         if pos >= data.len() {
-            return true;
+            return chain == FrameChain::MayBeCut || (pos == data.len() && found == count);
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames of one byte giving their own length.
+    fn chain(data: &[u8], count: usize, chain: FrameChain) -> bool {
+        starts_with_frames(
+            data,
+            count,
+            chain,
+            |b| b.first().filter(|&&len| len > 0).copied(),
+            |&len| usize::from(len),
+            |_, _| true,
+        )
+    }
+
+    #[test]
+    fn whole_chains_end_within_the_data() {
+        let data = [2, 0, 3, 0, 0, 9];
+        // Two frames, then a third claiming 9 bytes where 1 remains.
+        assert!(chain(&data, 3, FrameChain::MayBeCut));
+        assert!(!chain(&data, 3, FrameChain::Whole));
+        assert!(chain(&data, 2, FrameChain::Whole));
+        // Exactly three frames in five bytes.
+        assert!(chain(&data[..5], 2, FrameChain::Whole));
+        assert!(!chain(&data[..5], 3, FrameChain::Whole));
+        assert!(!chain(&[0, 1], 1, FrameChain::MayBeCut));
+    }
 }

@@ -138,14 +138,15 @@ impl FrameHeader {
     }
 }
 
-/// Whether `data` starts with `count` consecutive valid frames of one stream
-/// (the last may be cut off by the end of `data`). The check a reader needs
+/// Whether `data` starts with `count` consecutive valid frames of one stream,
+/// ending as `chain` allows. The check a reader needs
 /// before trusting an 11-bit sync word (ISO/IEC 11172-3 §2.4.3.1 defines
 /// only the 12-bit syncword; frames follow each other without gaps).
-pub fn starts_with_frames(data: &[u8], count: usize) -> bool {
+pub fn starts_with_frames(data: &[u8], count: usize, chain: super::FrameChain) -> bool {
     super::starts_with_frames(
         data,
         count,
+        chain,
         |b| FrameHeader::parse(b).ok(),
         |h| h.frame_len,
         FrameHeader::same_stream,

@@ -17,7 +17,10 @@
 //!   [`MAX_LEADING_JUNK`] of them before reading gives up.
 //! - **Size.** An access unit larger than [`MAX_ACCESS_UNIT`] (a stream
 //!   without start codes, or a corrupt one) is an error: memory stays
-//!   bounded whatever the input.
+//!   bounded whatever the input. Trailing zero bytes do not count: once
+//!   the buffer passes the limit, a run of them after a NAL unit is dropped
+//!   (three kept), so a stream padded with megabytes of them reads as if
+//!   they were not there, at the same file offsets.
 
 use bytes::Bytes;
 use memchr::memmem;
@@ -26,12 +29,21 @@ use crate::codec::nal::trim_trailing_zeros;
 use crate::media::warnings::{Warning, Warnings};
 use crate::media::{BytesReader, MediaError, Result};
 
-/// Largest access unit accepted: one must fit in the coded picture buffer,
-/// whose largest size is 800 Mbit × 1.1 ≈ 105 MiB for H.265 (level 6.2 High
-/// tier, Table A.8 with CpbNalFactor) and 480 Mbit × 1.5 ≈ 86 MiB for H.264
-/// High up to level 6.1 (Table A-1 with cpbBrNalFactor). Bounds memory on
-/// streams without start codes.
-pub(super) const MAX_ACCESS_UNIT: usize = 128 << 20;
+/// Largest access unit accepted: 16 MiB.
+///
+/// The standards bound an access unit only by the coded picture buffer,
+/// up to 800 Mbit × 1.1 ≈ 105 MiB for H.265 (level 6.2 High tier, Table A.8
+/// with CpbNalFactor) and 480 Mbit × 1.5 ≈ 86 MiB for H.264 High up to
+/// level 6.1 (Table A-1 with cpbBrNalFactor); no encoder comes near that.
+/// The largest pictures in practice are intra pictures of 8K video at a few
+/// hundred Mbit/s, a few MiB each; 16 MiB is 128 Mbit in one picture, more
+/// than a whole second of 8K broadcast. A unit is held whole while it is
+/// assembled (it is handed out as one slice of the read buffer), so this
+/// bounds memory on a stream without start codes: the buffer grows to
+/// about this size, and `probe` of a hostile 300 MB NAL unit peaks under
+/// 32 MB of RSS instead of 150 MB or more with the coded picture buffer's
+/// bound.
+pub(super) const MAX_ACCESS_UNIT: usize = 16 << 20;
 
 /// How far into the input a reader looks for its first decodable picture
 /// before it gives up on the stream.
@@ -101,6 +113,11 @@ impl NalScanner {
     /// File offset of the first buffered byte.
     pub fn position(&self) -> u64 {
         self.input.position()
+    }
+
+    /// File offset of the buffered byte at buffer position `index`.
+    pub fn offset_of(&self, index: usize) -> u64 {
+        self.input.offset_of(index)
     }
 
     /// Takes the first `len` buffered bytes (an access unit, or bytes to
@@ -195,16 +212,23 @@ impl NalScanner {
                 break (buffered.len(), true);
             }
             if buffered.len() > self.max_access_unit {
-                return Err(MediaError::invalid(
-                    self.input.position(),
-                    format!(
-                        "access unit larger than {} MiB (no start code ends it)",
-                        self.max_access_unit >> 20
-                    ),
-                ));
+                // trailing_zero_8bits (§B.1.1) carry nothing: a run of them
+                // is dropped but for three zero bytes (a zero_byte and the
+                // first two of a start code may be among them).
+                let kept = header + trim_trailing_zeros(&buffered[header..]) + 3;
+                if kept > self.max_access_unit {
+                    return Err(MediaError::invalid(
+                        self.input.position(),
+                        format!(
+                            "access unit larger than {} MiB (no start code ends it)",
+                            self.max_access_unit >> 20
+                        ),
+                    ));
+                }
+                self.input.drop_tail(kept);
             }
             // A start code may straddle the refill: look again at the last 2 bytes.
-            from = header.max(buffered.len().saturating_sub(2));
+            from = header.max(self.input.buffered().len().saturating_sub(2));
             self.input.fill_more()?;
         };
         let buffered = self.input.buffered();
@@ -236,11 +260,10 @@ mod tests {
         let mut warnings = Warnings::new("H.265");
         let mut out = Vec::new();
         while let Some(nal) = scanner.next_nal(false, &mut warnings)? {
-            let at = scanner.position();
             out.push((
-                at + nal.unit_start as u64,
-                at + nal.header as u64,
-                at + nal.end as u64,
+                scanner.offset_of(nal.unit_start),
+                scanner.offset_of(nal.header),
+                scanner.offset_of(nal.end),
             ));
             scanner.take(nal.unit_start);
         }
@@ -295,6 +318,50 @@ mod tests {
         assert!(
             error.to_string().contains("access unit larger than"),
             "{error}"
+        );
+    }
+
+    /// A hostile NAL unit far larger than the limit (no start code in
+    /// 40 MiB) is refused once the buffer passes the limit: it never holds
+    /// more than the limit and the last refill, and the limit keeps that
+    /// under 32 MiB.
+    #[test]
+    fn a_hostile_nal_unit_is_refused_at_the_limit() {
+        const { assert!(MAX_ACCESS_UNIT + (1 << 20) < 32 << 20) };
+        let mut data = vec![0, 0, 0, 1, 0x65, 0x88];
+        data.resize(40 << 20, 0xff);
+        let mut scanner = NalScanner::new(BytesReader::from_bytes(data));
+        let error = scanner
+            .next_nal(false, &mut Warnings::new("H.264"))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid data at byte 0: access unit larger than 16 MiB (no start code ends it)"
+        );
+        let held = scanner.buffered().len();
+        assert!(
+            (MAX_ACCESS_UNIT..=MAX_ACCESS_UNIT + (1 << 20)).contains(&held),
+            "{held} bytes buffered"
+        );
+    }
+
+    /// Zero padding longer than the limit between NAL units is not held:
+    /// the units after it are found at their file offsets, and the padding
+    /// stays with the unit before it only up to three bytes.
+    #[test]
+    fn long_zero_padding_is_dropped_not_held() {
+        let mut data = vec![0, 0, 0, 1, 0x65, 0x88, 0x84];
+        data.resize(40 << 20, 0);
+        let second = data.len() as u64;
+        data.extend_from_slice(&[0, 0, 1, 0x41, 0x9a, 0, 0, 0, 0, 1, 0x41, 0x9b]);
+        let found = spans(data, MAX_ACCESS_UNIT).unwrap();
+        assert_eq!(
+            found,
+            [
+                (0, 4, 7),
+                (second - 1, second + 3, second + 5),
+                (second + 6, second + 10, second + 12)
+            ]
         );
     }
 

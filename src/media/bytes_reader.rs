@@ -2,11 +2,13 @@
 //! readers peek into and split off as [`Bytes`] without copying.
 
 use std::collections::VecDeque;
-use std::fs::File;
+use std::fs::{FileType, OpenOptions};
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use bytes::Bytes;
+
+use super::{MediaError, Result};
 
 /// How much one refill asks the operating system for.
 const CHUNK: usize = 1 << 20;
@@ -35,6 +37,10 @@ pub struct BytesReader {
     /// slices are all dropped (fresh memory costs page faults).
     spares: VecDeque<Bytes>,
     offset: u64,
+    /// Stretches of the file left out of the buffer by
+    /// [`drop_tail`](Self::drop_tail): (buffer position where they were,
+    /// length), ascending.
+    gaps: VecDeque<(usize, u64)>,
     size: u64,
     eof: bool,
     /// Bytes asked for per refill.
@@ -44,11 +50,26 @@ pub struct BytesReader {
 }
 
 impl BytesReader {
-    /// Opens a file for reading.
-    pub fn open(path: &Path) -> io::Result<BytesReader> {
-        let file = File::open(path)?;
-        let size = file.metadata()?.len();
-        Ok(BytesReader::with_input(Box::new(file), size))
+    /// Opens a regular file for reading, once: detection and the reader
+    /// that follows share this one open file.
+    ///
+    /// Anything else is refused with [`MediaError::NotRegularFile`]: readers
+    /// seek (to look past an ID3v2 tag, to rewind after describing a
+    /// stream, to serve a range), and a pipe's size is unknown. The file is
+    /// opened with `O_NONBLOCK` (POSIX.1-2017 open(), which for a FIFO
+    /// returns at once instead of waiting for a writer) and checked with
+    /// fstat before any read; on a regular file the flag changes nothing.
+    pub fn open(path: &Path) -> Result<BytesReader> {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = options.open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(MediaError::NotRegularFile(file_kind(metadata.file_type())));
+        }
+        Ok(BytesReader::with_input(Box::new(file), metadata.len()))
     }
 
     /// Reads from bytes in memory.
@@ -64,6 +85,7 @@ impl BytesReader {
             buf: Bytes::new(),
             spares: VecDeque::new(),
             offset: 0,
+            gaps: VecDeque::new(),
             size,
             eof: false,
             chunk: CHUNK,
@@ -90,6 +112,18 @@ impl BytesReader {
     /// File offset of the first buffered byte, i.e. of the next byte to consume.
     pub fn position(&self) -> u64 {
         self.offset
+    }
+
+    /// File offset of the byte at buffer position `index` (past the
+    /// stretches [`drop_tail`](Self::drop_tail) left out before it).
+    pub fn offset_of(&self, index: usize) -> u64 {
+        let dropped: u64 = self
+            .gaps
+            .iter()
+            .take_while(|&&(at, _)| at <= index)
+            .map(|&(_, len)| len)
+            .sum();
+        self.offset + index as u64 + dropped
     }
 
     /// The buffered bytes, starting at [`position`](Self::position).
@@ -129,22 +163,23 @@ impl BytesReader {
     }
 
     /// A buffer holding the bytes still buffered, with room for one more
-    /// chunk: the current buffer when no slice taken from it is alive and
-    /// it has the room (the bytes move to its front); otherwise a copy in
-    /// an [`empty_buffer`](Self::empty_buffer), the current one joining
-    /// the spares.
+    /// chunk: the current buffer when no slice taken from it is alive (the
+    /// bytes move to its front), grown in place if it lacks the room;
+    /// otherwise a copy in an [`empty_buffer`](Self::empty_buffer), the
+    /// current one joining the spares.
+    ///
+    /// Growing in place (`Vec::reserve`: a `realloc`, which the system
+    /// allocator does for large blocks by remapping pages, without a copy)
+    /// keeps a structure that spans many chunks, such as a huge or hostile
+    /// access unit, at about its own size in memory, not twice it.
     fn buffer_for_more(&mut self) -> Vec<u8> {
         let buffered = std::mem::take(&mut self.buf);
         let needed = buffered.len() + self.chunk;
         match buffered.try_into_mut() {
             Ok(unique) => {
-                let current = Vec::from(unique);
-                if current.capacity() >= needed {
-                    return current;
-                }
-                let mut next = self.empty_buffer(needed);
-                next.extend_from_slice(&current);
-                next
+                let mut current = Vec::from(unique);
+                current.reserve(needed - current.len());
+                current
             }
             Err(shared) => {
                 let mut next = self.empty_buffer(needed);
@@ -189,8 +224,38 @@ impl BytesReader {
     /// # Panics
     /// If fewer than `n` bytes are buffered; call [`peek`](Self::peek) first.
     pub fn take(&mut self, n: usize) -> Bytes {
+        let taken = self.buf.split_to(n);
         self.offset += n as u64;
-        self.buf.split_to(n)
+        // Stretches dropped at or before the new front were passed too.
+        while let Some(&(at, len)) = self.gaps.front() {
+            if at > n {
+                break;
+            }
+            self.offset += len;
+            self.gaps.pop_front();
+        }
+        for (at, _) in &mut self.gaps {
+            *at -= n;
+        }
+        taken
+    }
+
+    /// Drops the buffered bytes from buffer position `from` on, which the
+    /// caller has no use for (a run of zero bytes that pads a stream), and
+    /// counts them as read: [`position`](Self::position) stays the file
+    /// offset of the first buffered byte once [`take`](Self::take) passes
+    /// the place they were. The bytes buffered before `from` and the
+    /// bytes read next join without them.
+    pub fn drop_tail(&mut self, from: usize) {
+        let dropped = self.buf.len().saturating_sub(from) as u64;
+        if dropped == 0 {
+            return;
+        }
+        self.buf.truncate(from);
+        match self.gaps.back_mut() {
+            Some((at, len)) if *at == from => *len += dropped,
+            _ => self.gaps.push_back((from, dropped)),
+        }
     }
 
     /// Discards `n` bytes, reading past the buffer if needed; returns how many
@@ -201,8 +266,11 @@ impl BytesReader {
             self.take(n as usize);
             return Ok(n);
         }
+        // The file offset after the buffer, past any dropped stretch.
+        let after_buffer =
+            self.offset + buffered + self.gaps.iter().map(|&(_, len)| len).sum::<u64>();
+        let target = (after_buffer + (n - buffered)).min(self.size.max(after_buffer));
         let start = self.offset;
-        let target = start.saturating_add(n).min(self.size.max(start + buffered));
         self.seek(target)?;
         Ok(target - start)
     }
@@ -212,9 +280,32 @@ impl BytesReader {
         self.input.seek(SeekFrom::Start(offset))?;
         self.buf = Bytes::new();
         self.spares.clear();
+        self.gaps.clear();
         self.offset = offset;
         self.eof = false;
         Ok(())
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(file_type: FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a pipe or FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
     }
 }
 
@@ -235,5 +326,61 @@ mod tests {
         }
         assert_eq!(out, data);
         assert!(reader.peek(1).unwrap().is_empty());
+    }
+
+    /// Bytes dropped from the tail of the buffer are counted as read: the
+    /// position after taking past them is their end, and a skip beyond
+    /// the buffer lands where it would have without them.
+    #[test]
+    fn dropped_tails_keep_offsets_right() {
+        let mut data = b"head".to_vec();
+        data.resize(4100, 0);
+        data.extend_from_slice(b"tail");
+        let mut reader = BytesReader::from_bytes(data.clone()).with_chunk(4096);
+        reader.peek(4096).unwrap();
+        reader.drop_tail(6);
+        assert_eq!(reader.buffered(), b"head\0\0");
+        reader.fill_more().unwrap();
+        assert_eq!(reader.buffered(), b"head\0\0\0\0\0\0tail");
+        assert_eq!([5, 6, 10].map(|i| reader.offset_of(i)), [5, 4096, 4100]);
+        assert_eq!(&reader.take(4)[..], b"head");
+        assert_eq!(reader.position(), 4);
+        reader.take(2);
+        assert_eq!(reader.position(), 4096);
+        reader.take(4);
+        assert_eq!(reader.position(), 4100);
+        assert_eq!(reader.buffered(), b"tail");
+        // A skip past the buffer and a dropped stretch.
+        let mut reader = BytesReader::from_bytes(data).with_chunk(4096);
+        reader.peek(4096).unwrap();
+        reader.drop_tail(100);
+        assert_eq!(reader.skip(101).unwrap(), 4097);
+        assert_eq!(reader.position(), 4097);
+    }
+
+    #[test]
+    fn only_regular_files_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = |path: &Path| BytesReader::open(path).err().unwrap().to_string();
+        assert_eq!(
+            error(dir.path()),
+            "a directory, not a regular file (a seekable file is needed)"
+        );
+        #[cfg(unix)]
+        {
+            assert!(error(Path::new("/dev/null")).starts_with("a device,"));
+            // Opening a FIFO without a writer must not block.
+            let fifo = dir.path().join("fifo");
+            let status = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            assert!(error(&fifo).starts_with("a pipe or FIFO,"));
+        }
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"abc").unwrap();
+        let mut reader = BytesReader::open(&file).unwrap();
+        assert_eq!((reader.size(), reader.peek(3).unwrap()), (3, &b"abc"[..]));
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::codec::{adts, mpeg_audio, nal};
+use crate::codec::{adts, mpeg_audio, nal, FrameChain};
 
 use super::{BytesReader, MediaError, Result};
 
@@ -104,17 +104,13 @@ const SNIFF_LEN: usize = 64 * 1024;
 /// Detects the format of the file at `path`.
 pub fn detect_path(path: &Path) -> Result<Format> {
     let mut reader = BytesReader::open(path)?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    detect_reader(&mut reader, ext.as_deref())
+    detect_reader(&mut reader, super::extension(path).as_deref())
 }
 
 /// Detects the format of the input behind `reader` (left positioned at its
 /// start), using `extension` only when the content is not conclusive.
 pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Result<Format> {
-    let head = reader.peek(SNIFF_LEN)?;
+    let head = sniff_window(reader.peek(SNIFF_LEN)?);
     if head.is_empty() {
         return Err(MediaError::Empty);
     }
@@ -123,56 +119,137 @@ pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Resul
         // Past the tag without buffering it: its size comes from the file
         // (up to 256 MiB).
         reader.seek(id3 as u64)?;
-        let after = reader.peek(SNIFF_LEN)?.to_vec();
+        let after = sniff_window(reader.peek(SNIFF_LEN)?).to_vec();
         reader.seek(0)?;
         after
     } else {
         head.to_vec()
     };
     let hint = extension.and_then(Format::from_extension);
-    detect(&after_id3, hint).ok_or_else(|| {
-        MediaError::UnknownFormat(match extension {
+    let sniffed = format!(
+        "the first {} bytes{}",
+        after_id3.len(),
+        if id3 > 0 {
+            format!(" after a {id3}-byte ID3v2 tag")
+        } else {
+            String::new()
+        }
+    );
+    let Some((format, evidence)) = sniff(&after_id3, hint) else {
+        tracing::debug!("no format matches {sniffed}");
+        return Err(MediaError::UnknownFormat(match extension {
             Some(ext) if hint.is_some() => format!("the content does not look like a .{ext} file"),
             _ => "the content matches no format mediatool reads".into(),
-        })
-    })
+        }));
+    };
+    tracing::debug!(
+        "format {format} from the content ({evidence}, in {sniffed}); the extension {}",
+        match hint {
+            Some(h) if h == format => "agrees",
+            Some(_) => "says otherwise",
+            None => "names no format",
+        }
+    );
+    Ok(format)
+}
+
+/// The first [`SNIFF_LEN`] bytes of what a reader buffered (a refill may
+/// bring more).
+fn sniff_window(buffered: &[u8]) -> &[u8] {
+    &buffered[..buffered.len().min(SNIFF_LEN)]
 }
 
 /// Detects a format from the first bytes of a file (after any ID3v2 tag).
 /// `hint` (the extension's format) breaks ties between plausible readings.
 pub fn detect(head: &[u8], hint: Option<Format>) -> Option<Format> {
+    sniff(head, hint).map(|(format, _)| format)
+}
+
+/// What a detection rests on, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Evidence {
+    /// A signature at a fixed place (RIFF, EBML, OggS, ftyp...).
+    Signature,
+    /// Frames or NAL units from the first byte, one reading only.
+    Frames,
+    /// Frames or NAL units from the first byte, read several ways; the
+    /// extension chose.
+    FramesAndExtension,
+    /// An Annex B stream after junk (cut inside a NAL unit) whose
+    /// parameter sets follow.
+    AnnexBAfterJunk,
+    /// Four whole audio frames after junk.
+    AudioAfterJunk,
+    /// A sane run of NAL unit headers after junk, without parameter sets.
+    NalUnitsAfterJunk,
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Evidence::Signature => "signature",
+            Evidence::Frames => "frames from the first byte",
+            Evidence::FramesAndExtension => {
+                "frames from the first byte, several readings: the extension chose"
+            }
+            Evidence::AnnexBAfterJunk => "start codes and parameter sets after junk",
+            Evidence::AudioAfterJunk => "four audio frames after junk",
+            Evidence::NalUnitsAfterJunk => "NAL units after junk, no parameter set yet",
+        })
+    }
+}
+
+/// Bytes an Annex B stream may have before its first start code and still
+/// count as starting with one: `leading_zero_8bits` and a `zero_byte`
+/// (H.264 §B.1.1), give or take.
+const ANNEXB_ZERO_PREFIX: usize = 8;
+
+/// [`detect`], saying on what: a signature or frames from the first byte
+/// (the extension choosing among several readings), then an Annex B stream
+/// after junk with its parameter sets (a stream cut inside a NAL unit),
+/// then audio frames after junk, then a sane run of NAL units after junk.
+fn sniff(head: &[u8], hint: Option<Format>) -> Option<(Format, Evidence)> {
     if let Some(format) = magic(head) {
-        return Some(format);
+        return Some((format, Evidence::Signature));
     }
     // Elementary streams: accept a reading only when the bytes bear it out.
     let mut plausible = Vec::new();
-    if adts::starts_with_frames(head, 3) {
+    if adts::starts_with_frames(head, 3, FrameChain::MayBeCut) {
         plausible.push(Format::Aac);
     }
-    if mpeg_audio::starts_with_frames(head, 3) {
+    if mpeg_audio::starts_with_frames(head, 3, FrameChain::MayBeCut) {
         plausible.push(Format::MpegAudio);
     }
-    if let Some(format) = annexb_codec(head) {
-        plausible.push(format);
+    let annexb = annexb_codec(head);
+    if let Some(a) = annexb.filter(|a| a.start <= ANNEXB_ZERO_PREFIX) {
+        plausible.push(a.format);
     }
-    match hint {
-        Some(h) if plausible.contains(&h) => Some(h),
-        _ => plausible
-            .first()
-            .copied()
-            .or_else(|| audio_after_junk(head)),
+    match (hint, plausible.as_slice()) {
+        (_, [only]) => Some((*only, Evidence::Frames)),
+        (Some(h), several) if several.contains(&h) => Some((h, Evidence::FramesAndExtension)),
+        (_, [first, ..]) => Some((*first, Evidence::Frames)),
+        (_, []) => annexb
+            .filter(|a| a.parameter_set)
+            .map(|a| (a.format, Evidence::AnnexBAfterJunk))
+            .or_else(|| audio_after_junk(head).map(|f| (f, Evidence::AudioAfterJunk)))
+            .or_else(|| {
+                annexb
+                    .filter(|a| a.sane)
+                    .map(|a| (a.format, Evidence::NalUnitsAfterJunk))
+            }),
     }
 }
 
 /// Audio frames that start after some junk (padding after an ID3v2 tag, a
 /// damaged first frame): the first offset where four consecutive frames of
-/// one stream agree, which random bytes practically never produce.
+/// one stream agree, all four within `head`, which random bytes
+/// practically never produce.
 fn audio_after_junk(head: &[u8]) -> Option<Format> {
     memchr::memchr_iter(0xff, head).find_map(|i| {
         let rest = &head[i..];
-        if adts::starts_with_frames(rest, 4) {
+        if adts::starts_with_frames(rest, 4, FrameChain::Whole) {
             Some(Format::Aac)
-        } else if mpeg_audio::starts_with_frames(rest, 4) {
+        } else if mpeg_audio::starts_with_frames(rest, 4, FrameChain::Whole) {
             Some(Format::MpegAudio)
         } else {
             None
@@ -230,16 +307,50 @@ pub fn id3v2_len(head: &[u8]) -> usize {
     }
 }
 
-/// Whether an Annex B byte stream's NAL headers read as H.264 or H.265.
+/// An Annex B reading of the head of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AnnexB {
+    /// H.264 or H.265.
+    format: Format,
+    /// Offset of the first start code.
+    start: usize,
+    /// A sequence parameter set (H.265: or a VPS) is among the NAL units.
+    parameter_set: bool,
+    /// At least [`SANE_UNITS`] NAL units, none of whose headers breaks
+    /// the codec's rules.
+    sane: bool,
+}
+
+/// NAL units after junk that make a sane sequence without a parameter set.
+const SANE_UNITS: usize = 4;
+
+/// How well the NAL unit headers of a head of file read as one codec.
+#[derive(Clone, Copy, Debug, Default)]
+struct Score {
+    points: i32,
+    /// Headers that break the codec's rules or are reserved.
+    faults: u32,
+    parameter_set: bool,
+}
+
+impl Score {
+    fn add(&mut self, points: i32) {
+        self.points += points;
+        self.faults += u32::from(points < 0);
+    }
+}
+
+/// Whether an Annex B byte stream's NAL headers read as H.264 or H.265,
+/// from its first start code within `head` on (the bytes before it: a
+/// stream cut inside a NAL unit).
 ///
 /// Both start with start codes; the first NAL units tell them apart: H.265
 /// headers are two bytes with `nuh_temporal_id_plus1 != 0` and parameter sets
-/// of types 32–34, H.264 headers one byte with SPS/PPS types 7/8.
-fn annexb_codec(head: &[u8]) -> Option<Format> {
-    if nal::find_start_code(head, 0)? > 8 {
-        return None;
-    }
-    let (mut h264, mut hevc, mut units) = (0i32, 0i32, 0);
+/// of types 32–34 (H.265 §7.4.2.2, Table 7-1), H.264 headers one byte with
+/// SPS/PPS types 7/8 (H.264 §7.4.1, Table 7-1).
+fn annexb_codec(head: &[u8]) -> Option<AnnexB> {
+    let start = nal::find_start_code(head, 0)?;
+    let (mut h264, mut hevc, mut units) = (Score::default(), Score::default(), 0);
     for range in nal::annexb_ranges(head).take(32) {
         let nal = &head[range];
         units += 1;
@@ -248,32 +359,44 @@ fn annexb_codec(head: &[u8]) -> Option<Format> {
             return None; // forbidden_zero_bit set in either syntax
         }
         match b0 & 0x1f {
-            7 | 8 => h264 += 3,
-            1 | 5 | 6 | 9 => h264 += 1,
-            0 | 24..=31 => h264 -= 3,
+            7 => {
+                h264.add(3);
+                h264.parameter_set = true;
+            }
+            8 => h264.add(3),
+            1 | 5 | 6 | 9 => h264.add(1),
+            0 | 24..=31 => h264.add(-3),
             _ => {}
         }
         if let Some(&b1) = nal.get(1) {
             let layer_id = (u16::from(b0 & 1) << 5) | u16::from(b1 >> 3);
             if b1 & 7 == 0 || layer_id > 0 {
-                hevc -= 3;
+                hevc.add(-3);
             } else {
                 match (b0 >> 1) & 0x3f {
-                    32..=34 => hevc += 3,
-                    0..=9 | 16..=21 | 35 | 39 | 40 => hevc += 1,
-                    _ => hevc -= 1,
+                    32 | 33 => {
+                        hevc.add(3);
+                        hevc.parameter_set = true;
+                    }
+                    34 => hevc.add(3),
+                    0..=9 | 16..=21 | 35 | 39 | 40 => hevc.add(1),
+                    36..=38 => {} // end of sequence or bitstream, filler data
+                    _ => hevc.add(-1),
                 }
             }
         }
     }
-    if units == 0 {
-        return None;
-    }
-    match h264.cmp(&hevc) {
-        std::cmp::Ordering::Greater if h264 > 0 => Some(Format::H264),
-        std::cmp::Ordering::Less if hevc > 0 => Some(Format::Hevc),
-        _ => None,
-    }
+    let (format, score) = match h264.points.cmp(&hevc.points) {
+        std::cmp::Ordering::Greater if h264.points > 0 => (Format::H264, h264),
+        std::cmp::Ordering::Less if hevc.points > 0 => (Format::Hevc, hevc),
+        _ => return None,
+    };
+    Some(AnnexB {
+        format,
+        start,
+        parameter_set: score.parameter_set && score.faults == 0,
+        sane: units >= SANE_UNITS && score.faults == 0,
+    })
 }
 
 #[cfg(test)]
@@ -326,10 +449,7 @@ mod tests {
 
     #[test]
     fn audio_after_leading_junk() {
-        let frame = |b: &mut Vec<u8>| {
-            b.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
-            b.resize(b.len() + 413, 0x55);
-        };
+        let frame = mp3_frame;
         let mut data = b"junk\0\0\0 padding".to_vec();
         (0..4).for_each(|_| frame(&mut data));
         assert_eq!(detect(&data, None), Some(Format::MpegAudio));
@@ -338,6 +458,115 @@ mod tests {
         (0..3).for_each(|_| frame(&mut short));
         short.extend_from_slice(&[0x12; 500]);
         assert_eq!(detect(&short, None), None);
+    }
+
+    /// The Annex B fixtures cut inside a NAL unit at each tenth: the first
+    /// start code comes after junk.
+    #[test]
+    fn annexb_streams_cut_mid_nal_are_recognized() {
+        use crate::media::testing::fixture;
+        for (name, format) in [
+            ("h264_bframes.264", Format::H264),
+            ("h264_baseline.h264", Format::H264),
+            ("h264_odd_ntsc_slices.264", Format::H264),
+            ("hevc_bframes.265", Format::Hevc),
+            ("hevc_odd_ntsc.h265", Format::Hevc),
+        ] {
+            let data = fixture(name);
+            for tenth in 1..8 {
+                let cut = &data[data.len() * tenth / 10..];
+                let head = &cut[..cut.len().min(SNIFF_LEN)];
+                assert_eq!(detect(head, None), Some(format), "{name} from {tenth}/10");
+            }
+        }
+    }
+
+    /// One MPEG audio frame header and its body, 417 bytes long.
+    fn mp3_frame(out: &mut Vec<u8>) {
+        out.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
+        out.resize(out.len() + 413, 0x55);
+    }
+
+    #[test]
+    fn annexb_with_parameter_sets_beats_audio_after_junk() {
+        // Junk, then SPS, PPS and a slice whose data happens to hold a
+        // chain of MPEG audio frames.
+        let mut data = b"junk from a cut".to_vec();
+        data.extend_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0xac, 0xd9]);
+        data.extend_from_slice(&[0, 0, 1, 0x68, 0xee, 0x3c, 0x80]);
+        data.extend_from_slice(&[0, 0, 1, 0x65, 0x88, 0x84]);
+        (0..5).for_each(|_| mp3_frame(&mut data));
+        assert_eq!(audio_after_junk(&data), Some(Format::MpegAudio));
+        assert_eq!(
+            sniff(&data, Some(Format::MpegAudio)),
+            Some((Format::H264, Evidence::AnnexBAfterJunk))
+        );
+        // Without the SPS the stream is only a run of NAL units: audio wins.
+        let without_sps = [&data[..15], &data[25..]].concat();
+        assert_eq!(
+            sniff(&without_sps, None),
+            Some((Format::MpegAudio, Evidence::AudioAfterJunk))
+        );
+    }
+
+    #[test]
+    fn a_false_sync_near_the_end_is_not_audio() {
+        // Junk, then three frames and a fourth header claiming more bytes
+        // than the head holds: not four whole frames.
+        let mut data = vec![0x12; 100];
+        (0..3).for_each(|_| mp3_frame(&mut data));
+        data.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64, 0x55]);
+        assert_eq!(audio_after_junk(&data), None);
+        assert_eq!(detect(&data, Some(Format::MpegAudio)), None);
+    }
+
+    /// PCM samples whose WAVE header was cut off are no format at all, at
+    /// any offset (a false MPEG audio or ADTS sync in them was read as a
+    /// stream, and its reader's complaint was the message).
+    #[test]
+    fn pcm_without_its_header_is_unrecognized() {
+        use crate::media::testing::fixture;
+        for name in [
+            "wav_s16_44k_stereo.wav",
+            "wav_s24_48k_stereo_extensible.wav",
+        ] {
+            let data = fixture(name);
+            for cut in [30, 44, 45, 1001, 4096] {
+                let head = &data[cut..(cut + SNIFF_LEN).min(data.len())];
+                assert_eq!(detect(head, Some(Format::Wav)), None, "{name} from {cut}");
+            }
+            let mut reader = BytesReader::from_bytes(data[44..].to_vec());
+            let error = detect_reader(&mut reader, Some("wav")).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "unrecognized format: the content does not look like a .wav file"
+            );
+        }
+    }
+
+    /// A sane run of NAL units after junk without a parameter set is
+    /// H.264 to detection, and its reader says plainly what is missing.
+    #[test]
+    fn nal_units_without_parameter_sets_after_junk() {
+        let mut data = vec![0x12u8; 20];
+        for _ in 0..6 {
+            // Non-IDR slices.
+            data.extend_from_slice(&[0, 0, 1, 0x41, 0x9a, 0x21, 0x7c]);
+        }
+        assert_eq!(
+            sniff(&data, None),
+            Some((Format::H264, Evidence::NalUnitsAfterJunk))
+        );
+        // Three units are not a run.
+        assert_eq!(sniff(&data[..41], None), None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slices.bin");
+        std::fs::write(&path, &data).unwrap();
+        let error = crate::media::open(&path).err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            "invalid data at byte 0: not an H.264 stream: no sequence parameter set in the file"
+        );
     }
 
     #[test]

@@ -8,6 +8,10 @@ pub enum MediaError {
     /// The operating system refused or failed a read.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// The path names a directory, pipe, device or socket (which one is
+    /// said): readers need a regular file, which they can seek in.
+    #[error("{0}, not a regular file (a seekable file is needed)")]
+    NotRegularFile(&'static str),
     /// The file holds no bytes at all.
     #[error("file is empty")]
     Empty,

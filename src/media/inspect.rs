@@ -2,7 +2,7 @@
 //! announces in `a=range` (RFC 2326 §C.1.5).
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Instant, UNIX_EPOCH};
 
 use super::{open, AccessUnit, Codec, Demuxer, Format, Result, Track};
 
@@ -85,22 +85,49 @@ impl MediaInfo {
 /// Opens `path` and gathers its exact statistics, reading every access unit
 /// when the container does not state them.
 pub fn inspect(path: &Path) -> Result<MediaInfo> {
+    let started = Instant::now();
     let mut demuxer = open(path)?;
     let stats = match demuxer.stats() {
-        Some(stats) => stats,
+        Some(stats) => {
+            tracing::debug!("statistics stated by the container: nothing to count");
+            stats
+        }
         None => count_units(demuxer.as_mut())?,
     };
-    MediaInfo::new(path, demuxer.format(), demuxer.tracks().to_vec(), stats)
+    let info = MediaInfo::new(path, demuxer.format(), demuxer.tracks().to_vec(), stats)?;
+    tracing::debug!(
+        "{} bytes inspected in {:.1} ms",
+        info.size,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(info)
 }
 
 /// Reads `demuxer` to its end, counting frames, bytes and the presentation
 /// span of every track.
 pub fn count_units(demuxer: &mut dyn Demuxer) -> Result<Vec<TrackStats>> {
+    let started = Instant::now();
     let mut counter = StatsCounter::new(demuxer.tracks());
+    let mut units = 0u64;
     while let Some(unit) = demuxer.read_unit()? {
+        tracing::trace!(
+            "unit {units}: track {}, pts {}, dts {}, {} bytes{}",
+            unit.track,
+            unit.pts,
+            unit.dts,
+            unit.data.len(),
+            if unit.keyframe { ", key frame" } else { "" }
+        );
         counter.add(&unit);
+        units += 1;
     }
-    Ok(counter.finish())
+    let stats = counter.finish();
+    tracing::debug!(
+        "read {units} units, {} bytes of coded data, in {:.1} ms",
+        stats.iter().map(|s| s.bytes).sum::<u64>(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(stats)
 }
 
 /// Exact [`TrackStats`] gathered unit by unit, for a caller that reads the

@@ -19,6 +19,7 @@ mod frame_clock;
 mod inspect;
 mod output_order;
 mod seek_index;
+mod sequence;
 #[cfg(test)]
 pub(crate) mod testing;
 mod track;
@@ -79,27 +80,51 @@ pub trait Demuxer: Send {
 }
 
 /// Opens `path`, detecting its format by content first and extension second.
+///
+/// The file is opened once ([`BytesReader::open`]: regular files only) and
+/// the bytes detection read are the reader's first bytes.
 pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
-    let format = detect_path(path)?;
-    open_as(path, format)
-}
-
-/// Opens `path` with the reader for `format` (the registry of readers: one
-/// line per format).
-pub fn open_as(path: &Path, format: Format) -> Result<Box<dyn Demuxer>> {
-    open_reader(BytesReader::open(path)?, format)
+    open_detected(path, |input| input)
 }
 
 /// Opens `path` like [`open`], reading `chunk` bytes per refill (see
 /// [`BytesReader::with_chunk`]): `serve` keeps one reader per playing
 /// session, so its memory per session is about this size.
 pub fn open_chunked(path: &Path, chunk: usize) -> Result<Box<dyn Demuxer>> {
-    let format = detect_path(path)?;
-    open_reader(BytesReader::open(path)?.with_chunk(chunk), format)
+    open_detected(path, |input| input.with_chunk(chunk))
+}
+
+/// Opens `path`, detects its format, and opens the reader for it on the
+/// same input, set up by `configure`.
+fn open_detected(
+    path: &Path,
+    configure: impl FnOnce(BytesReader) -> BytesReader,
+) -> Result<Box<dyn Demuxer>> {
+    let started = std::time::Instant::now();
+    let mut input = BytesReader::open(path)?;
+    let format = detect_reader(&mut input, extension(path).as_deref())?;
+    let demuxer = open_reader(configure(input), format)?;
+    tracing::debug!(
+        "{} reader opened in {:.1} ms",
+        format.long_name(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    for track in demuxer.tracks() {
+        tracing::debug!("track {}: {}", track.index, track.summary());
+    }
+    Ok(demuxer)
+}
+
+/// The extension of `path`, lower case, without the dot.
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and
-/// fuzzing) with the reader for `format`, as [`open_as`] does.
+/// fuzzing) with the reader for `format` (the registry of readers: one
+/// line per format).
 pub fn open_reader(file: BytesReader, format: Format) -> Result<Box<dyn Demuxer>> {
     let reader: Box<dyn Demuxer> = match format {
         Format::H264 => Box::new(h264::H264Reader::new(file)?),

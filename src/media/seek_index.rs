@@ -92,10 +92,7 @@ mod tests {
 
     #[test]
     fn points_are_found_by_presentation_time() {
-        let clock = FrameClock {
-            rate: Rational::new(25, 1).unwrap(),
-            reorder_delay: 2,
-        };
+        let clock = FrameClock::new(Rational::new(25, 1).unwrap(), 2);
         let mut index = SeekIndex::default();
         for (decode_index, output_index) in [(0, 2), (25, 26), (25, 26), (10, 11), (50, 50)] {
             index.record(SeekPoint {

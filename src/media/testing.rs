@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::clock::{sample_at, time_of};
-use super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
+use super::frame_clock::{ticks_at, time_of_ticks, FrameClock};
+use super::{AccessUnit, BytesReader, Demuxer, MediaError, Rational, Result};
 
 /// Opens a reader over bytes in memory.
 pub type Opener = fn(BytesReader) -> Result<Box<dyn Demuxer>>;
@@ -19,6 +20,33 @@ pub fn fixture_path(name: &str) -> String {
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = fixture_path(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A GSM 6.10 WAVE file (format tag 0x31) as ffmpeg's libgsm_ms writes it:
+/// `blocks` blocks of 65 bytes, 320 sample frames each at 8 kHz mono, and
+/// a `fact` chunk when `fact` is given. No RTP payload format carries it.
+pub fn gsm_wav(blocks: usize, fact: Option<u32>) -> Vec<u8> {
+    let mut fmt = vec![0x31, 0, 1, 0];
+    fmt.extend_from_slice(&8000u32.to_le_bytes());
+    fmt.extend_from_slice(&1625u32.to_le_bytes());
+    // nBlockAlign 65, wBitsPerSample 0, cbSize 2, wSamplesPerBlock 320.
+    fmt.extend_from_slice(&[65, 0, 0, 0, 2, 0, 0x40, 0x01]);
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(&fmt);
+    if let Some(fact) = fact {
+        body.extend_from_slice(b"fact\x04\0\0\0");
+        body.extend_from_slice(&fact.to_le_bytes());
+    }
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(blocks as u32 * 65).to_le_bytes());
+    body.resize(body.len() + blocks * 65, 0x5a);
+    [
+        b"RIFF".to_vec(),
+        (body.len() as u32).to_le_bytes().to_vec(),
+        body,
+    ]
+    .concat()
 }
 
 /// Every unit to the end, and the error that ended reading, if any.
@@ -235,5 +263,35 @@ pub fn check_video_truncations(
                 assert!(straight.data.starts_with(&ours.data), "cut at {tenth}/10");
             }
         }
+    }
+}
+
+/// Two elementary video streams joined, the second at another frame rate
+/// (`frames[i]` pictures at `rates[i]`): the straight read times the first
+/// stream's pictures at its rate and the second's at its own from where the
+/// first ended ([`assert_frame_timing`] on the piecewise slots), and every
+/// key frame is found again by seeking to its time, from the last to the
+/// first on a fresh reader (which must index as it goes) and then from the
+/// first to the last.
+pub fn check_rate_change(
+    open: Opener,
+    streams: [&[u8]; 2],
+    rates: [Rational; 2],
+    frames: [i64; 2],
+) {
+    let joined = streams.concat();
+    let mut demuxer = open(BytesReader::from_bytes(joined.clone())).unwrap();
+    let (units, error) = read_all(demuxer.as_mut());
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(units.len() as i64, frames[0] + frames[1]);
+    let mut clock = FrameClock::new(rates[0], 0);
+    assert!(clock.rebase(frames[0], rates[1]));
+    assert_frame_timing(&units, |i| clock.ticks(i));
+    let keys: Vec<&AccessUnit> = units.iter().filter(|u| u.keyframe).collect();
+    let mut fresh = open(BytesReader::from_bytes(joined)).unwrap();
+    for key in keys.iter().rev().chain(&keys) {
+        let got = fresh.seek(time_of_ticks(key.pts)).unwrap();
+        assert_eq!(ticks_at(got), key.pts);
+        assert_eq!(fresh.read_unit().unwrap().as_ref(), Some(*key));
     }
 }

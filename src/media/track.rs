@@ -91,6 +91,17 @@ pub struct Track {
     pub profile: Option<String>,
     /// Level as ffprobe reports it (H.264: `level_idc`, e.g. 31; H.265: `general_level_idc`).
     pub level: Option<u32>,
+    /// H.265 tier (§A.4.1): `Main` or `High`.
+    pub tier: Option<&'static str>,
+    /// Pixel format of the decoded pictures, as ffprobe's `pix_fmt`
+    /// (`yuv420p`, `yuv422p10le`...).
+    pub pix_fmt: Option<&'static str>,
+    /// Bits per decoded sample where ffprobe reports `bits_per_raw_sample`
+    /// for video (H.264's bit depth; its H.265 decoder reports none).
+    pub bits_per_raw_sample: Option<u8>,
+    /// Sample (pixel) aspect ratio from the VUI (H.264/H.265 Table E-1),
+    /// when the stream specifies one.
+    pub sample_aspect_ratio: Option<Rational>,
     /// Displayed width in pixels (after cropping).
     pub width: Option<u32>,
     /// Displayed height in pixels (after cropping).
@@ -101,10 +112,18 @@ pub struct Track {
     pub sample_rate: Option<u32>,
     /// Audio channels.
     pub channels: Option<u16>,
-    /// Bits per coded sample, for PCM.
+    /// Bits per coded sample (PCM, and ADPCM's 4), as ffprobe's
+    /// `bits_per_sample`.
     pub bits_per_sample: Option<u16>,
+    /// Bytes per block of a block-structured audio format (WAV
+    /// `nBlockAlign`; for PCM, one sample frame).
+    pub block_align: Option<u16>,
     /// Nominal bit rate in bits per second, when the stream states one.
     pub bit_rate: Option<u64>,
+    /// The length a gapless decoder plays, in [`clock_rate`](Self::clock_rate)
+    /// ticks, when the stream states its encoder delay and padding (an MP3
+    /// LAME tag): shorter than the frames, which carry priming and padding.
+    pub gapless_duration: Option<u64>,
 }
 
 impl Track {
@@ -118,19 +137,50 @@ impl Track {
             config: CodecConfig::default(),
             profile: None,
             level: None,
+            tier: None,
+            pix_fmt: None,
+            bits_per_raw_sample: None,
+            sample_aspect_ratio: None,
             width: None,
             height: None,
             frame_rate: None,
             sample_rate: None,
             channels: None,
             bits_per_sample: None,
+            block_align: None,
             bit_rate: None,
+            gapless_duration: None,
         }
     }
 
     /// Video, audio, subtitle or data.
     pub fn kind(&self) -> TrackKind {
         self.codec.kind()
+    }
+
+    /// One line for logs: codec, profile and the parameters known
+    /// (`h264 High, level 13, 320x240, 25/1 fps`).
+    pub fn summary(&self) -> String {
+        let mut parts = vec![match &self.profile {
+            Some(profile) => format!("{} {profile}", self.codec),
+            None => self.codec.to_string(),
+        }];
+        if let Some(level) = self.level {
+            parts.push(format!("level {level}"));
+        }
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            parts.push(format!("{w}x{h}"));
+        }
+        if let Some(rate) = self.frame_rate {
+            parts.push(format!("{rate} fps"));
+        }
+        if let Some(rate) = self.sample_rate {
+            parts.push(format!("{rate} Hz"));
+        }
+        if let Some(channels) = self.channels {
+            parts.push(format!("{channels} channels"));
+        }
+        parts.join(", ")
     }
 }
 
@@ -156,6 +206,20 @@ pub struct AccessUnit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_list_what_is_known() {
+        let mut track = Track::new(0, Codec::H264, 90_000);
+        assert_eq!(track.summary(), "h264");
+        track.profile = Some("High".into());
+        track.level = Some(13);
+        (track.width, track.height) = (Some(320), Some(240));
+        track.frame_rate = Rational::new(25, 1);
+        assert_eq!(track.summary(), "h264 High, level 13, 320x240, 25/1 fps");
+        let mut audio = Track::new(0, Codec::Aac, 48_000);
+        (audio.sample_rate, audio.channels) = (Some(48_000), Some(2));
+        assert_eq!(audio.summary(), "aac, 48000 Hz, 2 channels");
+    }
 
     #[test]
     fn ratios_reduce_to_lowest_terms() {

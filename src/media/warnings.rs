@@ -24,6 +24,10 @@ pub(super) enum Warning {
     NoPicture,
     /// A frame rate the 90 kHz clock cannot time (too fast or too slow).
     FrameRate,
+    /// A new sequence with another frame rate than the one before.
+    FrameRateChange,
+    /// A new sequence with another picture size than the first.
+    SizeChange,
 }
 
 /// Which [`Warning`]s a reader already logged.

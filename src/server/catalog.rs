@@ -165,3 +165,23 @@ fn describe(path: &Path) -> Result<Arc<Media>, CatalogError> {
         duration,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file `probe` describes but no RTP payload format carries is
+    /// refused as unsupported (DESCRIBE answers 415), naming the codec.
+    #[test]
+    fn a_codec_without_a_payload_format_is_unsupported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("speech.wav");
+        std::fs::write(&path, media::testing::gsm_wav(33, Some(10_560))).unwrap();
+        match describe(&path) {
+            Err(CatalogError::Unsupported(why)) => {
+                assert_eq!(why, "no RTP payload format for gsm_ms");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

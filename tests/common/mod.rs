@@ -19,7 +19,42 @@ pub fn media_fixtures() -> Vec<PathBuf> {
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e != "sh" && e != "md"))
         .collect();
     files.sort();
+    assert!(
+        !files.is_empty(),
+        "no media fixtures in {}",
+        fixtures().display()
+    );
     files
+}
+
+/// The subcommands of `mediatool`, as its `--help` lists them (clap's
+/// built-in `help` left out): derived from the clap model, so a new
+/// subcommand is seen by every test that loops over them.
+pub fn subcommands() -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_mediatool"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let listed = help
+        .split("Commands:\n")
+        .nth(1)
+        .expect("a Commands: section")
+        .split("\n\n")
+        .next()
+        .unwrap_or("");
+    // Entries are indented two spaces; wrapped descriptions more.
+    let names: Vec<String> = listed
+        .lines()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|line| !line.starts_with(' '))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(names.len() >= 5, "too few subcommands in --help: {help}");
+    names
 }
 
 /// Whether an external tool (ffprobe, gst-launch-1.0, tshark...) can be run.

@@ -5,9 +5,10 @@
 
 use std::borrow::Cow;
 
-use h264_reader::nal::sps::{ConstraintFlags, FrameMbsFlags, Level, SeqParameterSet};
+use h264_reader::nal::sps::{ChromaFormat, ConstraintFlags, FrameMbsFlags, Level, SeqParameterSet};
 
 use super::SyntaxError;
+use crate::codec::picture::{Decoder, PictureLayout};
 use crate::codec::DEFAULT_FRAME_RATE;
 use crate::media::Rational;
 
@@ -66,6 +67,12 @@ pub struct SpsInfo {
     /// inferred: 0 for profiles without B slices or intra-only profiles,
     /// MaxDpbFrames (§A.3.1, Table A-1) otherwise; at most 16.
     pub reorder_depth: u32,
+    /// `BitDepthY` (§7.4.2.1.1): ffprobe's `bits_per_raw_sample`.
+    pub bit_depth: u8,
+    /// The decoded pictures' pixel format as ffprobe names it.
+    pub pix_fmt: Option<&'static str>,
+    /// The VUI sample aspect ratio (§E.2.1, Table E-1), when specified.
+    pub sample_aspect_ratio: Option<Rational>,
 }
 
 impl SpsInfo {
@@ -79,11 +86,27 @@ impl SpsInfo {
                 "frame cropping leaves an empty picture".into(),
             ));
         }
-        let timing = sps
-            .vui_parameters
-            .as_ref()
+        let vui = sps.vui_parameters.as_ref();
+        let timing = vui
             .and_then(|vui| vui.timing_info.as_ref())
             .and_then(|t| timing_frame_rate(t.time_scale, t.num_units_in_tick));
+        let signal = vui.and_then(|vui| vui.video_signal_type.as_ref());
+        let chroma = &sps.chroma_info;
+        let bit_depth = 8 + chroma.bit_depth_luma_minus8;
+        let layout = PictureLayout {
+            chroma_format_idc: match chroma.chroma_format {
+                ChromaFormat::Monochrome => 0,
+                ChromaFormat::YUV420 => 1,
+                ChromaFormat::YUV422 => 2,
+                ChromaFormat::YUV444 => 3,
+                ChromaFormat::Invalid(_) => u8::MAX,
+            },
+            bit_depth,
+            rgb: signal
+                .and_then(|s| s.colour_description.as_ref())
+                .is_some_and(|c| c.matrix_coefficients == 0),
+            full_range: signal.is_some_and(|s| s.video_full_range_flag),
+        };
         Ok(SpsInfo {
             profile_idc: sps.profile_idc.into(),
             constraint_flags: sps.constraint_flags.into(),
@@ -93,6 +116,12 @@ impl SpsInfo {
             frame_rate: timing.unwrap_or(DEFAULT_FRAME_RATE),
             frame_rate_signalled: timing.is_some(),
             reorder_depth: reorder_depth(sps),
+            bit_depth,
+            pix_fmt: layout.pix_fmt(Decoder::H264),
+            sample_aspect_ratio: vui
+                .and_then(|vui| vui.aspect_ratio_info.as_ref())
+                .and_then(|a| a.get())
+                .and_then(|(w, h)| Rational::reduced(w.into(), h.into())),
         })
     }
 

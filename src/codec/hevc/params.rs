@@ -7,6 +7,7 @@ use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::sps::{timing_rate, Sps};
 use super::{nal_type, NalHeader, SyntaxError};
+use crate::codec::picture::{Decoder, PictureLayout};
 use crate::codec::DEFAULT_FRAME_RATE;
 use crate::media::Rational;
 
@@ -170,19 +171,21 @@ impl ParameterSets {
 
     /// Takes in a NAL unit (header included, no start code): VPS, SPS and
     /// PPS units of the base layer are parsed and stored, others ignored.
-    /// A set that fails to parse leaves the table unchanged.
-    pub fn update(&mut self, nal: &[u8]) -> Result<(), SyntaxError> {
+    /// A set that fails to parse leaves the table unchanged. Returns the id
+    /// of a set stored (new or changed), `None` for a repeat or another
+    /// kind of unit.
+    pub fn update(&mut self, nal: &[u8]) -> Result<Option<u8>, SyntaxError> {
         let Some(header) = NalHeader::parse(nal).filter(|h| h.layer_id == 0) else {
-            return Ok(());
+            return Ok(None);
         };
         let is_known = match header.nal_type {
             nal_type::VPS => known(&self.vps, nal),
             nal_type::SPS => known(&self.sps, nal),
             nal_type::PPS => known(&self.pps, nal),
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         if is_known {
-            return Ok(());
+            return Ok(None);
         }
         if nal.len() > MAX_PARAMETER_SET_BYTES {
             return Err(SyntaxError::Invalid(format!(
@@ -190,23 +193,27 @@ impl ParameterSets {
                 nal.len()
             )));
         }
-        match header.nal_type {
+        let id = match header.nal_type {
             nal_type::VPS => {
                 let vps = Vps::from_nal(nal)?;
                 let id = vps.id;
                 insert(&mut self.vps, 16, nal, vps, id);
+                id
             }
             nal_type::SPS => {
                 let sps = Sps::from_nal(nal)?;
                 let id = sps.id;
                 insert(&mut self.sps, 16, nal, sps, id);
+                id
             }
             _ => {
                 let pps = Pps::from_nal(nal)?;
-                insert(&mut self.pps, 64, nal, pps, pps.id);
+                let id = pps.id;
+                insert(&mut self.pps, 64, nal, pps, id);
+                id
             }
-        }
-        Ok(())
+        };
+        Ok(Some(id))
     }
 
     /// The VPS with `id`, if seen.
@@ -271,6 +278,12 @@ pub struct StreamParams {
     pub frame_rate_signalled: bool,
     /// `sps_max_num_reorder_pics` of the highest sub-layer.
     pub max_num_reorder_pics: u8,
+    /// The tier (§A.4.1): `Main`, or `High` when `general_tier_flag` is set.
+    pub tier: &'static str,
+    /// The decoded pictures' pixel format as ffprobe names it.
+    pub pix_fmt: Option<&'static str>,
+    /// The VUI sample aspect ratio, when specified.
+    pub sample_aspect_ratio: Option<Rational>,
 }
 
 impl StreamParams {
@@ -288,6 +301,15 @@ impl StreamParams {
             frame_rate: signalled.unwrap_or(DEFAULT_FRAME_RATE),
             frame_rate_signalled: signalled.is_some(),
             max_num_reorder_pics: sps.max_num_reorder_pics,
+            tier: if sps.ptl.tier_flag { "High" } else { "Main" },
+            pix_fmt: PictureLayout {
+                chroma_format_idc: sps.chroma_format_idc,
+                bit_depth: sps.bit_depth_luma,
+                rgb: sps.rgb,
+                full_range: sps.full_range,
+            }
+            .pix_fmt(Decoder::Hevc),
+            sample_aspect_ratio: sps.sample_aspect_ratio,
         }
     }
 
@@ -345,6 +367,9 @@ mod tests {
                 frame_rate: Rational { num: 25, den: 1 },
                 frame_rate_signalled: true,
                 max_num_reorder_pics: 2,
+                tier: "Main",
+                pix_fmt: Some("yuv420p"),
+                sample_aspect_ratio: Rational::new(1, 1),
             }
         );
         let units = fixture_nal_units("hevc_odd_ntsc.h265");

@@ -11,6 +11,7 @@
 use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::SyntaxError;
+use crate::codec::picture::{sample_aspect_ratio, EXTENDED_SAR};
 use crate::media::Rational;
 
 /// Largest `pic_width_in_luma_samples`/`pic_height_in_luma_samples` of any
@@ -50,6 +51,23 @@ pub struct Sps {
     pub max_dec_pic_buffering: u8,
     /// VUI `vui_time_scale / vui_num_units_in_tick` (Annex E.3.1), reduced.
     pub frame_rate: Option<Rational>,
+    /// VUI sample aspect ratio (Annex E.3.1, Table E-1), reduced; `None`
+    /// when absent or unspecified.
+    pub sample_aspect_ratio: Option<Rational>,
+    /// VUI `video_full_range_flag`.
+    pub full_range: bool,
+    /// VUI `matrix_coeffs` is 0: 4:4:4 pictures are GBR (Table E-5).
+    pub rgb: bool,
+}
+
+/// The VUI fields (Annex E.2.1) up to the timing information that the
+/// SPS keeps.
+#[derive(Default)]
+struct Vui {
+    sample_aspect_ratio: Option<Rational>,
+    full_range: bool,
+    rgb: bool,
+    frame_rate: Option<Rational>,
 }
 
 /// `SubWidthC`, `SubHeightC` for `chroma_format_idc` (Table 6-1).
@@ -159,10 +177,10 @@ impl Sps {
             }
         }
         bits.skip(2)?; // sps_temporal_mvp_enabled_flag, strong_intra_smoothing_enabled_flag
-        let frame_rate = if bits.flag()? {
-            vui_frame_rate(bits)?
+        let vui = if bits.flag()? {
+            Vui::parse(bits)?
         } else {
-            None
+            Vui::default()
         };
         Ok(Sps {
             vps_id,
@@ -178,7 +196,10 @@ impl Sps {
             log2_max_poc_lsb,
             max_num_reorder_pics,
             max_dec_pic_buffering,
-            frame_rate,
+            frame_rate: vui.frame_rate,
+            sample_aspect_ratio: vui.sample_aspect_ratio,
+            full_range: vui.full_range,
+            rgb: vui.rgb,
         })
     }
 }
@@ -303,39 +324,50 @@ impl RefPicSet {
     }
 }
 
-/// Parses the VUI (Annex E.2.1) up to its timing information and returns
-/// the frame rate it signals.
-fn vui_frame_rate(bits: &mut Bits) -> Result<Option<Rational>, SyntaxError> {
-    if bits.flag()? && bits.u(8)? == 255 {
-        // aspect_ratio_info_present_flag, aspect_ratio_idc == EXTENDED_SAR
-        bits.skip(32)?;
-    }
-    if bits.flag()? {
-        bits.skip(1)?; // overscan_appropriate_flag
-    }
-    if bits.flag()? {
-        // video_signal_type_present_flag: format, full range, colour description.
-        bits.skip(4)?;
+impl Vui {
+    /// Parses `vui_parameters()` (Annex E.2.1) up to its timing information.
+    fn parse(bits: &mut Bits) -> Result<Vui, SyntaxError> {
+        let mut vui = Vui::default();
         if bits.flag()? {
-            bits.skip(24)?;
+            // aspect_ratio_info_present_flag
+            let idc = bits.u(8)? as u8;
+            let extended = if idc == EXTENDED_SAR {
+                (bits.u(16)? as u16, bits.u(16)? as u16)
+            } else {
+                (0, 0)
+            };
+            vui.sample_aspect_ratio = sample_aspect_ratio(idc, extended);
         }
-    }
-    if bits.flag()? {
-        bits.ue()?; // chroma_sample_loc_type_top_field
-        bits.ue()?; // chroma_sample_loc_type_bottom_field
-    }
-    bits.skip(3)?; // neutral_chroma_indication, field_seq, frame_field_info_present
-    if bits.flag()? {
-        for _ in 0..4 {
-            bits.ue()?; // def_disp_win offsets
+        if bits.flag()? {
+            bits.skip(1)?; // overscan_appropriate_flag
         }
+        if bits.flag()? {
+            // video_signal_type_present_flag: video_format, full range,
+            // then the colour description.
+            bits.skip(3)?;
+            vui.full_range = bits.flag()?;
+            if bits.flag()? {
+                bits.skip(16)?; // colour_primaries, transfer_characteristics
+                vui.rgb = bits.u(8)? == 0;
+            }
+        }
+        if bits.flag()? {
+            bits.ue()?; // chroma_sample_loc_type_top_field
+            bits.ue()?; // chroma_sample_loc_type_bottom_field
+        }
+        bits.skip(3)?; // neutral_chroma_indication, field_seq, frame_field_info_present
+        if bits.flag()? {
+            for _ in 0..4 {
+                bits.ue()?; // def_disp_win offsets
+            }
+        }
+        if bits.flag()? {
+            let num_units_in_tick = bits.u(32)?;
+            let time_scale = bits.u(32)?;
+            vui.frame_rate = timing_rate(num_units_in_tick, time_scale);
+        }
+        Ok(vui)
     }
-    if !bits.flag()? {
-        return Ok(None);
-    }
-    let num_units_in_tick = bits.u(32)?;
-    let time_scale = bits.u(32)?;
-    Ok(timing_rate(num_units_in_tick, time_scale))
 }
 
 #[cfg(test)]
@@ -406,6 +438,15 @@ mod tests {
             .and_then(|v| v.vui_timing_info.as_ref())
             .and_then(|t| timing_rate(t.num_units_in_tick.get(), t.time_scale.get()));
         assert_eq!(ours.frame_rate, timing);
+        let vui = theirs.vui_parameters.as_ref();
+        let sar = vui.and_then(|v| match v.aspect_ratio_info {
+            scuffle_h265::AspectRatioInfo::Predefined(idc) => sample_aspect_ratio(idc.0, (0, 0)),
+            scuffle_h265::AspectRatioInfo::ExtendedSar {
+                sar_width,
+                sar_height,
+            } => sample_aspect_ratio(EXTENDED_SAR, (sar_width, sar_height)),
+        });
+        assert_eq!(ours.sample_aspect_ratio, sar);
         ours
     }
 

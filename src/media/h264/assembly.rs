@@ -13,6 +13,7 @@ use crate::codec::h264::{
 use crate::media::annexb::NalSpan;
 use crate::media::frame_clock::FrameClock;
 use crate::media::output_order::OutputOrder;
+use crate::media::sequence::{self, Sequence};
 use crate::media::warnings::Warning;
 use crate::media::{MediaError, Result};
 
@@ -84,7 +85,7 @@ impl H264Reader {
         let kept = if header_byte & 0x80 != 0 {
             self.warnings.warn(
                 Warning::BadNalHeader,
-                self.scanner.position() + nal.header as u64,
+                self.scanner.offset_of(nal.header),
                 format_args!("NAL unit with forbidden_zero_bit set, kept as is"),
             );
             true
@@ -123,7 +124,11 @@ impl H264Reader {
         let result = match nal_unit_type {
             nal_type::SPS => {
                 self.seen.sps = true;
-                self.params.add_sps(bytes)
+                self.params.add_sps(bytes).map(|stored| {
+                    if let Some(id) = stored {
+                        self.log_sps(id, self.scanner.offset_of(nal.header));
+                    }
+                })
             }
             nal_type::PPS => {
                 let result = self.params.add_pps(bytes);
@@ -139,9 +144,29 @@ impl H264Reader {
         if let Err(e) = result {
             self.warnings.warn(
                 Warning::BadParameterSet,
-                self.scanner.position() + nal.header as u64,
+                self.scanner.offset_of(nal.header),
                 format_args!("ignoring parameter set: {e}"),
             );
+        }
+    }
+
+    /// Logs (at debug level) an SPS that is new or changed.
+    fn log_sps(&self, id: u8, offset: u64) {
+        match self.params.sps(id).map(SpsInfo::new) {
+            Some(Ok(info)) => tracing::debug!(
+                "H.264 SPS {id} at byte {offset}: {} level {}, {}x{}, {} fps{}",
+                info.profile(),
+                info.level_idc,
+                info.width,
+                info.height,
+                info.frame_rate,
+                if info.frame_rate_signalled {
+                    ""
+                } else {
+                    " (not signalled)"
+                }
+            ),
+            _ => tracing::debug!("H.264 SPS {id} at byte {offset}: unusable"),
         }
     }
 
@@ -189,16 +214,33 @@ impl H264Reader {
         if self.tracks.is_empty() && self.decode_index == 0 {
             // The stream's timing comes from the SPS of its first picture.
             if let Ok(info) = SpsInfo::new(sps) {
-                self.clock = FrameClock {
-                    rate: info.frame_rate,
-                    reorder_delay: info.reorder_depth,
-                };
+                self.clock = FrameClock::new(info.frame_rate, info.reorder_depth);
                 self.order = OutputOrder::new(info.reorder_depth);
             }
         }
         if slice.is_idr() || slice.mmco5 {
             // Every earlier picture is output before this one (§C.4.4).
             self.order.flush();
+        }
+        // An IDR picture activates its SPS (§7.4.1.2.1); the first one
+        // describes the track.
+        if let Some(track) = self.tracks.first().filter(|_| slice.is_idr()) {
+            if let Ok(info) = SpsInfo::new(sps) {
+                let new = Sequence {
+                    rate: info.frame_rate,
+                    size: (info.width, info.height),
+                };
+                let offset = self.scanner.position();
+                let first_output = self.order.end();
+                sequence::start(
+                    &mut self.clock,
+                    &mut self.warnings,
+                    track,
+                    first_output,
+                    new,
+                    offset,
+                );
+            }
         }
         let candidate_key =
             slice.is_idr() || (slice.intra && self.au.recovery_point) || self.decode_index == 0;
@@ -230,7 +272,7 @@ impl H264Reader {
     /// there is one, else dropped with what precedes it (slices before the
     /// parameter sets they need, or junk).
     fn undecodable_slice(&mut self, nal: NalSpan, error: &SyntaxError) -> bool {
-        let at = self.scanner.position() + nal.header as u64;
+        let at = self.scanner.offset_of(nal.header);
         if self.au.picture.is_some() {
             self.warnings.warn(
                 Warning::BadSlice,
@@ -252,7 +294,7 @@ impl H264Reader {
     /// A slice header cut short by the end of the file: the current access
     /// unit is complete only if the cut slice starts the next picture.
     fn truncated_slice(&mut self, nal: NalSpan, what: &str) -> MediaError {
-        let at = self.scanner.position() + nal.header as u64;
+        let at = self.scanner.offset_of(nal.header);
         let bytes = &self.scanner.buffered()[nal.header..nal.end];
         let reason = format!(
             "{what} of NAL unit type {} ends with the file ({} bytes)",

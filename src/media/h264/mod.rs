@@ -108,10 +108,7 @@ impl H264Reader {
         let mut reader = H264Reader {
             scanner: NalScanner::new(input),
             tracks: Vec::new(),
-            clock: FrameClock {
-                rate: DEFAULT_FRAME_RATE,
-                reorder_delay: 0,
-            },
+            clock: FrameClock::new(DEFAULT_FRAME_RATE, 0),
             params: ParameterSets::default(),
             poc: PocDecoder::new(),
             decode_index: 0,
@@ -144,6 +141,9 @@ impl H264Reader {
         track.config.parameter_sets = reader.params.config_for(pps_id);
         track.profile = Some(info.profile().into_owned());
         track.level = Some(u32::from(info.level_idc));
+        track.pix_fmt = info.pix_fmt;
+        track.bits_per_raw_sample = Some(info.bit_depth);
+        track.sample_aspect_ratio = info.sample_aspect_ratio;
         track.width = Some(info.width);
         track.height = Some(info.height);
         track.frame_rate = Some(info.frame_rate);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use h264_reader::nal::pps::PicParamSetId;
-use h264_reader::nal::sps::SeqParameterSet;
+use h264_reader::nal::sps::{SeqParamSetId, SeqParameterSet};
 use h264_reader::Context;
 
 use crate::codec::h264::{parse_pps, parse_sps, SyntaxError};
@@ -38,20 +38,23 @@ pub(super) struct ParameterSets {
 
 impl ParameterSets {
     /// Adds (or replaces) an SPS NAL unit; PPSs are parsed again against it.
-    pub fn add_sps(&mut self, nal: &[u8]) -> Result<(), SyntaxError> {
+    /// Returns its id when it is new or changed, `None` for a repeat.
+    pub fn add_sps(&mut self, nal: &[u8]) -> Result<Option<u8>, SyntaxError> {
         if self.raw.sps.iter().flatten().any(|s| s[..] == *nal) {
-            return Ok(());
+            return Ok(None);
         }
         let sps = parse_sps(nal)?;
-        store(
-            &mut Arc::make_mut(&mut self.raw).sps,
-            usize::from(sps.id().id()),
-            nal,
-        );
+        let id = sps.id().id();
+        store(&mut Arc::make_mut(&mut self.raw).sps, usize::from(id), nal);
         self.ctx.put_seq_param_set(sps);
         // A PPS is parsed against its SPS: parse the stored ones again.
         self.parse_stored_pps();
-        Ok(())
+        Ok(Some(id))
+    }
+
+    /// The SPS with id `id`, if seen.
+    pub fn sps(&self, id: u8) -> Option<&SeqParameterSet> {
+        self.ctx.sps_by_id(SeqParamSetId::from_u32(id.into()).ok()?)
     }
 
     fn parse_stored_pps(&mut self) {

@@ -318,6 +318,26 @@ fn concatenated_streams_continue_the_timeline() {
     assert_eq!(second_half, first_half);
 }
 
+/// A file joined to one of another rate and size: timing follows each
+/// part's SPS, from the IDR picture where it takes effect (4.002 s, not
+/// 110 frames at the first part's 25 fps), and seeking stays exact.
+#[test]
+fn a_new_sps_rate_takes_effect_at_its_idr() {
+    let open: crate::media::testing::Opener = |input| Ok(Box::new(H264Reader::new(input)?));
+    crate::media::testing::check_rate_change(
+        open,
+        [
+            &fixture("h264_bframes.264"),
+            &fixture("h264_odd_ntsc_slices.264"),
+        ],
+        [
+            Rational::new(25, 1).unwrap(),
+            Rational::new(30000, 1001).unwrap(),
+        ],
+        [50, 60],
+    );
+}
+
 #[test]
 fn leading_junk_is_skipped() {
     let file = fixture("h264_baseline.h264");
@@ -451,7 +471,7 @@ fn corrupted_streams_never_panic_or_hang() {
 
 #[test]
 fn a_huge_nal_unit_is_refused_without_reading_it_whole() {
-    // The limit lowered to 2 MiB (the real one, 128 MiB, works the same way).
+    // The limit lowered to 2 MiB (the real one, 16 MiB, works the same way).
     let file = fixture("h264_baseline.h264");
     let mut data = file.clone();
     data.extend(std::iter::repeat_n(0xffu8, 4 << 20));

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::codec::hevc::{
-    first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, SyntaxError,
+    first_slice_segment_in_pic, nal_type, NalHeader, ParameterSets, SliceHeader, StreamParams,
+    SyntaxError,
 };
 use crate::media::annexb::{NalScanner, NalSpan};
 use crate::media::warnings::{Warning, Warnings};
@@ -66,6 +67,10 @@ pub(super) struct AccessUnits {
     /// The VPS/SPS/PPS in force; shared with the seek index (copied on the
     /// first change after a key frame).
     sets: Arc<ParameterSets>,
+    /// File offset up to which new SPSs were logged: reading again from
+    /// the start (the reader rewinds after describing the stream) or after
+    /// a seek logs none twice.
+    logged_until: u64,
 }
 
 impl AccessUnits {
@@ -75,6 +80,7 @@ impl AccessUnits {
             scanner: NalScanner::new(input),
             carried: None,
             sets: Arc::default(),
+            logged_until: 0,
         }
     }
 
@@ -124,7 +130,7 @@ impl AccessUnits {
                 }
                 warnings.warn(
                     Warning::BadNalHeader,
-                    self.scanner.position() + nal.header as u64,
+                    self.scanner.offset_of(nal.header),
                     format_args!("NAL unit with forbidden_zero_bit set or TemporalId -1, ignored"),
                 );
                 pending.nal_units += 1;
@@ -153,12 +159,15 @@ impl AccessUnits {
         let bytes = &self.scanner.buffered()[nal.header..nal.end];
         match header.nal_type {
             nal_type::VPS | nal_type::SPS | nal_type::PPS if !self.sets.contains(bytes) => {
-                if let Err(e) = Arc::make_mut(&mut self.sets).update(bytes) {
-                    warnings.warn(
+                let offset = self.scanner.offset_of(nal.header);
+                match Arc::make_mut(&mut self.sets).update(bytes) {
+                    Ok(Some(id)) if header.nal_type == nal_type::SPS => self.log_sps(id, offset),
+                    Ok(_) => {}
+                    Err(e) => warnings.warn(
                         Warning::BadParameterSet,
-                        self.scanner.position() + nal.header as u64,
+                        offset,
                         format_args!("parameter set ignored: {e}"),
-                    );
+                    ),
                 }
             }
             nal_type::EOS => pending.end_of_sequence = true,
@@ -172,6 +181,31 @@ impl AccessUnits {
                 pending.has_vcl = true;
             }
             _ => {}
+        }
+    }
+
+    /// Logs (at debug level) an SPS that is new or changed, once per place
+    /// in the file.
+    fn log_sps(&mut self, id: u8, offset: u64) {
+        if offset < self.logged_until {
+            return;
+        }
+        self.logged_until = offset + 1;
+        if let Some(sps) = self.sets.sps(id) {
+            let params = StreamParams::new(sps, self.sets.vps(sps.vps_id));
+            tracing::debug!(
+                "H.265 SPS {id} at byte {offset}: {} level {}, {}x{}, {} fps{}",
+                params.profile.unwrap_or("unknown profile"),
+                params.level_idc,
+                params.width,
+                params.height,
+                params.frame_rate,
+                if params.frame_rate_signalled {
+                    ""
+                } else {
+                    " (not signalled)"
+                }
+            );
         }
     }
 
@@ -215,7 +249,7 @@ impl AccessUnits {
     /// A truncation error for what starts at buffer position `at`; the rest
     /// of the buffer is dropped so that reading ends there.
     fn cut_short(&mut self, at: usize, what: &str) -> MediaError {
-        let offset = self.scanner.position() + at as u64;
+        let offset = self.scanner.offset_of(at);
         let len = self.scanner.buffered().len();
         self.scanner.take(len);
         self.carried = None;

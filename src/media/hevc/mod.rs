@@ -24,6 +24,7 @@ use super::annexb::PROBE_LIMIT;
 use super::frame_clock::{fits_clock, ticks_at, time_of_ticks, FrameClock, CLOCK_RATE};
 use super::output_order::{Anchor, OutputOrder};
 use super::seek_index::{SeekIndex, SeekPoint};
+use super::sequence::{self, Sequence};
 use super::warnings::{Warning, Warnings};
 use super::{
     AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
@@ -173,6 +174,9 @@ impl HevcReader {
             .collect();
         track.profile = params.profile.map(str::to_owned);
         track.level = Some(u32::from(params.level_idc));
+        track.tier = Some(params.tier);
+        track.pix_fmt = params.pix_fmt;
+        track.sample_aspect_ratio = params.sample_aspect_ratio;
         track.width = Some(params.width);
         track.height = Some(params.height);
         track.frame_rate = Some(rate);
@@ -180,10 +184,7 @@ impl HevcReader {
         Ok(HevcReader {
             access_units,
             tracks: vec![track],
-            clock: FrameClock {
-                rate,
-                reorder_delay: u32::from(params.max_num_reorder_pics),
-            },
+            clock: FrameClock::new(rate, u32::from(params.max_num_reorder_pics)),
             state: DecodeState::default(),
             output: OutputOrder::new(u32::from(params.max_num_reorder_pics)),
             index: SeekIndex::default(),
@@ -256,6 +257,23 @@ impl HevcReader {
         if no_rasl_output {
             // Every earlier picture is output before it (§C.5.2.2).
             self.output.flush();
+            // It starts a coded video sequence, activating its SPS.
+            let sets = self.access_units.sets();
+            if let Some(sps) = sets.sps(slice.sps_id) {
+                let params = StreamParams::new(sps, sets.vps(sps.vps_id));
+                let new = Sequence {
+                    rate: params.frame_rate,
+                    size: (params.width, params.height),
+                };
+                sequence::start(
+                    &mut self.clock,
+                    &mut self.warnings,
+                    &self.tracks[0],
+                    self.output.end(),
+                    new,
+                    offset,
+                );
+            }
         }
         self.output.push(
             poc,

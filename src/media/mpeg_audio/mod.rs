@@ -122,6 +122,7 @@ impl MpegAudioReader {
         track.sample_rate = Some(rate);
         track.channels = Some(first.channels);
         track.bit_rate = bit_rate;
+        track.gapless_duration = tag.as_ref().and_then(|t| gapless_samples(t, spf));
         Ok(MpegAudioReader {
             frames,
             tracks: vec![track],
@@ -160,6 +161,17 @@ fn first_audio_header(frames: &mut FrameScanner<MpegSyntax>) -> Result<FrameHead
         Ok(None) | Err(super::MediaError::Truncated { .. }) => Ok(*frames.first()),
         Err(e) => Err(e),
     }
+}
+
+/// The samples a gapless decoder plays: the tag's frame count times the
+/// samples per frame, less the encoder delay and padding of its LAME
+/// extension (the LAME "Mp3 info tag" rev. 1); `None` unless the tag states
+/// all three.
+fn gapless_samples(tag: &VbrTag, spf: u64) -> Option<u64> {
+    let (delay, padding) = tag.encoder_delay?;
+    (tag.frames > 0).then(|| {
+        (u64::from(tag.frames) * spf).saturating_sub(u64::from(delay) + u64::from(padding))
+    })
 }
 
 /// FFmpeg ignores the Xing frame count when the rest of the file, from the

@@ -117,6 +117,30 @@ fn inspect_counts_like_ffprobe() {
     );
 }
 
+/// The gapless length: the Xing frame count less the LAME tag's encoder
+/// delay and padding (both fixtures were made from 3 s of audio); none
+/// without a LAME tag, and never below zero on a lying one.
+#[test]
+fn gapless_duration_from_the_lame_tag() {
+    for (name, gapless) in [
+        ("audio_22k_mono_vbr.mp3", Some(3 * 22050)),
+        ("audio_44k_stereo.mp3", Some(3 * 44100)),
+        ("audio_48k_stereo.mp2", None),
+    ] {
+        let reader = MpegAudioReader::new(BytesReader::from_bytes(fixture(name))).unwrap();
+        assert_eq!(reader.tracks()[0].gapless_duration, gapless, "{name}");
+    }
+    let tag = |frames, encoder_delay| VbrTag {
+        kind: VbrTagKind::Xing,
+        frames,
+        bytes: 0,
+        encoder_delay,
+    };
+    assert_eq!(gapless_samples(&tag(10, Some((4000, 4000))), 576), Some(0));
+    assert_eq!(gapless_samples(&tag(0, Some((576, 100))), 576), None);
+    assert_eq!(gapless_samples(&tag(10, None), 576), None);
+}
+
 #[test]
 fn reads_the_xing_and_lame_tags() {
     let data = fixture("audio_22k_mono_vbr.mp3");

@@ -8,67 +8,53 @@
 //! index of their first sample frame, cut straight from the data chunk
 //! without copying.
 //!
+//! Block-coded formats (MS ADPCM, IMA ADPCM, GSM 6.10) are described, not
+//! decoded: one unit per block of `nBlockAlign` bytes, each
+//! `wSamplesPerBlock` sample frames long, the last one shortened to the
+//! `fact` chunk's sample count when that falls inside it. No RTP payload
+//! format carries them, so `serve` and `packetize` refuse them.
+//!
 //! hound (the usual crate) cannot read mu-law/A-law or RF64, and the chunk
 //! walk is a few lines, so it is done here.
 
+mod format;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
+use self::format::{read_fmt, Coding, WaveFormat};
 use super::clock::{sample_at, time_of};
-use super::{
-    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, PcmFormat, Result, Track,
-    TrackStats,
-};
-
-/// The GUID tail shared by the KSDATAFORMAT_SUBTYPE_* GUIDs of
-/// WAVE_FORMAT_EXTENSIBLE (`xxxxxxxx-0000-0010-8000-00AA00389B71`, the first
-/// field holding the format tag).
-const SUBTYPE_TAIL: [u8; 12] = [
-    0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
-];
-
-/// Format tags (RFC 2361 Appendix A; mmreg.h).
-const WAVE_FORMAT_PCM: u16 = 0x0001;
-const WAVE_FORMAT_IEEE_FLOAT: u16 = 0x0003;
-const WAVE_FORMAT_ALAW: u16 = 0x0006;
-const WAVE_FORMAT_MULAW: u16 = 0x0007;
-const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
+use super::{AccessUnit, BytesReader, Demuxer, Format, MediaError, Result, Track, TrackStats};
 
 /// Largest unit: 20 ms of 8 channels of 64-bit samples at 384 kHz take
 /// 480 KiB; a unit never holds more than this whatever the header says
 /// (a hostile sample rate must not make one read gigabytes).
 const MAX_UNIT_BYTES: u64 = 1 << 20;
 
-/// A `fmt ` chunk larger than this is not a WAVEFORMAT(EX/TENSIBLE).
-const MAX_FMT_LEN: u32 = 1024;
-
 /// A chunk size that means "see the ds64 chunk" in RF64/BW64, or "unknown"
 /// when a streaming writer could not go back to fill it in.
 const SIZE_UNKNOWN: u32 = 0xffff_ffff;
 
-/// The parts of a `fmt ` chunk the reader uses.
-struct WaveFormat {
-    format: PcmFormat,
-    channels: u16,
-    sample_rate: u32,
-    block_align: u16,
-}
-
-/// Reads the sample frames of a WAVE file in blocks of at most 20 ms.
+/// Reads the blocks of a WAVE file's data chunk: sample frames in units of
+/// at most 20 ms, or one coded block per unit.
 pub struct WavReader {
     input: BytesReader,
     tracks: Vec<Track>,
-    /// File offset of the first sample frame.
+    /// File offset of the first block.
     data_start: u64,
-    /// Bytes per sample frame.
+    /// Bytes per block (PCM: per sample frame).
     block_align: u64,
-    /// Sample frames in the data chunk (a partial last one excluded).
+    /// Sample frames per block (PCM: 1).
+    samples_per_block: u64,
+    /// Blocks in the data chunk (a partial last one excluded).
     total: u64,
-    /// Sample frames per unit.
+    /// Sample frames of all blocks (for coded formats, as the `fact`
+    /// chunk states when it falls inside the last block).
+    total_samples: u64,
+    /// Blocks per unit.
     per_unit: u64,
-    /// Index of the next sample frame to return.
+    /// Index of the next block to return.
     next: u64,
 }
 
@@ -93,6 +79,7 @@ impl WavReader {
         input.skip(12)?;
         let mut ds64_data_len = None;
         let mut format = None;
+        let mut fact = None;
         loop {
             let pos = input.position();
             let header = input.peek(8)?;
@@ -114,9 +101,15 @@ impl WavReader {
                             "the 'data' chunk comes before the 'fmt ' chunk",
                         ));
                     };
-                    return Ok(WavReader::with_data(input, format, size, ds64_data_len));
+                    let sizes = DataSizes {
+                        header: size,
+                        ds64: ds64_data_len,
+                        fact,
+                    };
+                    return Ok(WavReader::with_data(input, format, sizes));
                 }
                 b"fmt " => format = Some(read_fmt(&mut input, pos, size)?),
+                b"fact" => fact = Some(u32::from_le_bytes(chunk_array(&mut input, pos, size)?)),
                 b"ds64" if wide => ds64_data_len = Some(read_ds64(&mut input, pos, size)?),
                 _ => {}
             }
@@ -128,48 +121,85 @@ impl WavReader {
         }
     }
 
-    /// The reader for a data chunk starting at the current position whose
-    /// header says `size` bytes (clamped to the file).
-    fn with_data(
-        input: BytesReader,
-        format: WaveFormat,
-        size: u32,
-        ds64_data_len: Option<u64>,
-    ) -> WavReader {
+    /// The reader for a data chunk starting at the current position, of
+    /// the size its header (or ds64) states, clamped to the file.
+    fn with_data(input: BytesReader, format: WaveFormat, sizes: DataSizes) -> WavReader {
         let data_start = input.position();
         let in_file = input.size().saturating_sub(data_start);
         // 0xFFFFFFFF defers to ds64 (RF64) or means unknown; 0 comes from
-        // streaming writers; any size beyond the file is clamped to it.
-        let declared = match (size, ds64_data_len) {
-            (SIZE_UNKNOWN, Some(len)) => len,
-            (SIZE_UNKNOWN | 0, _) => in_file,
-            (size, _) => u64::from(size),
+        // streaming writers; any size stated beyond the file (a file cut
+        // short, or a lying header) is clamped to it, with a warning.
+        let (declared, stated_in) = match (sizes.header, sizes.ds64) {
+            (SIZE_UNKNOWN, Some(len)) => (len, Some("ds64 chunk")),
+            (SIZE_UNKNOWN | 0, _) => (in_file, None),
+            (size, _) => (u64::from(size), Some("data chunk header")),
         };
-        if declared > in_file && size != SIZE_UNKNOWN {
+        if let Some(header) = stated_in.filter(|_| declared > in_file) {
             tracing::warn!(
-                "WAVE data chunk at byte {data_start} claims {declared} bytes, the file holds \
-                 {in_file}: reading those"
+                "WAVE data at byte {data_start}: its {header} claims {declared} bytes, the file \
+                 holds {in_file}: reading those (file truncated?)"
             );
         }
         let block_align = u64::from(format.block_align);
+        let samples_per_block = format.coding.samples_per_block();
         let total = declared.min(in_file) / block_align;
-        let mut track = Track::new(0, Codec::Pcm(format.format), format.sample_rate);
+        let all_blocks = total * samples_per_block;
+        // The fact chunk's count, when it ends inside the last block.
+        let total_samples = match (format.coding, sizes.fact.map(u64::from)) {
+            (Coding::Blocks { .. }, Some(fact))
+                if fact <= all_blocks && fact + samples_per_block > all_blocks =>
+            {
+                fact
+            }
+            _ => all_blocks,
+        };
+        let mut track = Track::new(0, format.coding.codec(), format.sample_rate);
         track.sample_rate = Some(format.sample_rate);
         track.channels = Some(format.channels);
-        track.bits_per_sample = Some(format.format.bits());
-        track.bit_rate = Some(u64::from(format.sample_rate) * block_align * 8);
+        track.block_align = Some(format.block_align);
+        let per_unit = match format.coding {
+            Coding::Pcm(pcm) => {
+                track.bits_per_sample = Some(pcm.bits());
+                track.bit_rate = Some(u64::from(format.sample_rate) * block_align * 8);
+                u64::from(format.sample_rate / 50)
+                    .min(MAX_UNIT_BYTES / block_align)
+                    .max(1)
+            }
+            Coding::Blocks { .. } => {
+                track.bits_per_sample = Some(format.bits).filter(|&b| b > 0);
+                track.bit_rate = Some(u64::from(format.byte_rate) * 8).filter(|&b| b > 0);
+                1
+            }
+        };
         WavReader {
             input,
             tracks: vec![track],
             data_start,
             block_align,
+            samples_per_block,
             total,
-            per_unit: u64::from(format.sample_rate / 50)
-                .min(MAX_UNIT_BYTES / block_align)
-                .max(1),
+            total_samples,
+            per_unit,
             next: 0,
         }
     }
+}
+
+/// What the chunks before the data say about its size.
+struct DataSizes {
+    /// The data chunk header's size field.
+    header: u32,
+    /// The data size of an RF64/BW64 `ds64` chunk.
+    ds64: Option<u64>,
+    /// The sample count of a `fact` chunk (required for non-PCM formats;
+    /// Multimedia Programming Interface 1.0, "WAVE Form").
+    fact: Option<u32>,
+}
+
+/// The 4-byte body of the `fact` chunk at `pos` (its header consumed).
+fn chunk_array(input: &mut BytesReader, pos: u64, size: u32) -> Result<[u8; 4]> {
+    let body = chunk_body(input, pos, size, 4, "fact")?;
+    Ok([body[0], body[1], body[2], body[3]])
 }
 
 /// Reads the `ds64` chunk body (EBU Tech 3306 §3.2): RIFF size, data size,
@@ -210,82 +240,6 @@ fn chunk_body<'a>(
     Ok(&body[..need])
 }
 
-/// Reads a `fmt ` chunk: WAVEFORMATEX and, for WAVE_FORMAT_EXTENSIBLE, the
-/// SubFormat GUID (Multimedia Registration Kit, WAVEFORMATEXTENSIBLE).
-fn read_fmt(input: &mut BytesReader, pos: u64, size: u32) -> Result<WaveFormat> {
-    if size > MAX_FMT_LEN {
-        return Err(MediaError::invalid(
-            pos,
-            format!("the 'fmt ' chunk claims {size} bytes"),
-        ));
-    }
-    let body = chunk_body(input, pos, size, size.max(16), "fmt ")?;
-    let u16_at = |at: usize| u16::from_le_bytes([body[at], body[at + 1]]);
-    let mut tag = u16_at(0);
-    let channels = u16_at(2);
-    let sample_rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
-    let block_align = u16_at(12);
-    let bits = u16_at(14);
-    if tag == WAVE_FORMAT_EXTENSIBLE {
-        // cbSize(2) validBits(2) channelMask(4) SubFormat(16).
-        if body.len() < 40 {
-            return Err(MediaError::invalid(
-                pos,
-                format!("WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk has {size} bytes, 40 needed"),
-            ));
-        }
-        if body[28..40] != SUBTYPE_TAIL || body[26..28] != [0, 0] {
-            return Err(MediaError::Unsupported(format!(
-                "WAVE_FORMAT_EXTENSIBLE SubFormat {} is not a PCM, float or G.711 subtype",
-                hex::encode(&body[24..40])
-            )));
-        }
-        tag = u16_at(24);
-    }
-    let format = match (tag, bits) {
-        (WAVE_FORMAT_PCM, 8) => PcmFormat::U8,
-        (WAVE_FORMAT_PCM, 16) => PcmFormat::S16Le,
-        (WAVE_FORMAT_PCM, 24) => PcmFormat::S24Le,
-        (WAVE_FORMAT_PCM, 32) => PcmFormat::S32Le,
-        (WAVE_FORMAT_IEEE_FLOAT, 32) => PcmFormat::F32Le,
-        (WAVE_FORMAT_IEEE_FLOAT, 64) => PcmFormat::F64Le,
-        (WAVE_FORMAT_MULAW, 8) => PcmFormat::Mulaw,
-        (WAVE_FORMAT_ALAW, 8) => PcmFormat::Alaw,
-        (WAVE_FORMAT_PCM | WAVE_FORMAT_IEEE_FLOAT | WAVE_FORMAT_MULAW | WAVE_FORMAT_ALAW, _) => {
-            return Err(MediaError::Unsupported(format!(
-                "WAVE format tag {tag:#06x} with {bits} bits per sample"
-            )))
-        }
-        _ => {
-            return Err(MediaError::Unsupported(format!(
-                "WAVE format tag {tag:#06x} (only PCM, IEEE float, mu-law and A-law are read)"
-            )))
-        }
-    };
-    if channels == 0 || sample_rate == 0 {
-        return Err(MediaError::invalid(
-            pos,
-            format!("the 'fmt ' chunk says {channels} channels at {sample_rate} Hz"),
-        ));
-    }
-    let expected = u32::from(channels) * u32::from(bits / 8);
-    if u32::from(block_align) != expected {
-        return Err(MediaError::invalid(
-            pos,
-            format!(
-                "block_align {block_align} does not match {channels} channels of {bits}-bit \
-                 samples ({expected} bytes)"
-            ),
-        ));
-    }
-    Ok(WaveFormat {
-        format,
-        channels,
-        sample_rate,
-        block_align,
-    })
-}
-
 impl Demuxer for WavReader {
     fn format(&self) -> Format {
         Format::Wav
@@ -296,11 +250,11 @@ impl Demuxer for WavReader {
     }
 
     fn read_unit(&mut self) -> Result<Option<AccessUnit>> {
-        let frames = self.per_unit.min(self.total - self.next);
-        if frames == 0 {
+        let blocks = self.per_unit.min(self.total - self.next);
+        if blocks == 0 {
             return Ok(None);
         }
-        let len = (frames * self.block_align) as usize;
+        let len = (blocks * self.block_align) as usize;
         let available = self.input.peek(len)?.len();
         if available < len {
             return Err(MediaError::truncated(
@@ -308,38 +262,45 @@ impl Demuxer for WavReader {
                 format!("the WAVE data needs {len} more bytes, {available} remain"),
             ));
         }
-        let pts = self.next as i64;
-        self.next += frames;
+        let pts = self.next * self.samples_per_block;
+        let end = ((self.next + blocks) * self.samples_per_block).min(self.total_samples);
+        self.next += blocks;
         Ok(Some(AccessUnit {
             track: 0,
-            pts,
-            dts: pts,
-            duration: frames as u32,
+            pts: pts as i64,
+            dts: pts as i64,
+            duration: (end - pts) as u32,
             keyframe: true,
             data: self.input.take(len),
         }))
     }
 
-    /// Positions at the unit containing `time` (units start at multiples of
-    /// 20 ms of sample frames), computed from the sizes without reading.
+    /// Positions at the unit containing `time` (PCM units start at
+    /// multiples of 20 ms of sample frames, coded ones at each block),
+    /// computed from the sizes without reading.
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let rate = self.tracks[0].clock_rate;
         let target = sample_at(time, rate);
-        self.next = if target >= self.total {
+        self.next = if target >= self.total_samples {
             self.total
         } else {
-            target - target % self.per_unit
+            let block = target / self.samples_per_block;
+            block - block % self.per_unit
         };
         self.input
             .seek(self.data_start + self.next * self.block_align)?;
-        Ok(time_of(self.next, rate))
+        Ok(time_of(
+            (self.next * self.samples_per_block).min(self.total_samples),
+            rate,
+        ))
     }
 
-    /// Exact from the data chunk size: every sample frame is a frame.
+    /// Exact from the data chunk size: frames are blocks (PCM: sample
+    /// frames), the duration their samples.
     fn stats(&self) -> Option<Vec<TrackStats>> {
         Some(vec![TrackStats {
             frames: self.total,
-            duration: self.total,
+            duration: self.total_samples,
             bytes: self.total * self.block_align,
         }])
     }

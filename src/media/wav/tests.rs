@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::media::inspect::count_units;
-use crate::media::testing::{check_cuts_and_seeks, fixture, read_clean, Opener};
+use crate::media::testing::{check_cuts_and_seeks, fixture, gsm_wav, read_clean, Opener};
+use crate::media::{Codec, PcmFormat};
 
 const OPEN: Opener = |input| Ok(Box::new(WavReader::new(input)?));
 
@@ -180,7 +181,7 @@ fn skips_unknown_and_odd_sized_chunks() {
 
 #[test]
 fn rejects_inconsistent_or_unsupported_formats() {
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 8] = [
         (
             &fmt(1, 2, 8000, 3, 16),
             "block_align 3 does not match 2 channels",
@@ -193,6 +194,11 @@ fn rejects_inconsistent_or_unsupported_formats() {
         (
             &fmt(0x55, 2, 44100, 1, 0),
             "unsupported: WAVE format tag 0x0055",
+        ),
+        (&fmt(0x31, 1, 8000, 0, 0), "gsm_ms with block_align 0"),
+        (
+            &fmt(0x02, 1, 8000, 256, 4),
+            "adpcm_ms WAVE file whose 'fmt ' chunk lacks wSamplesPerBlock",
         ),
         (
             &fmt(1, 1, 8000, 2, 16)[..14],
@@ -267,4 +273,54 @@ fn truncations_and_seeks_agree_with_a_straight_read() {
     for (name, ..) in EXPECTED {
         check_cuts_and_seeks(&fixture(name), OPEN);
     }
+    check_cuts_and_seeks(&gsm_wav(33, Some(10_500)), OPEN);
+}
+
+/// Block-coded formats are described (ffprobe's codec name, blocks as
+/// frames, the duration of their samples cut to the fact chunk's count)
+/// and read one block per unit; no RTP payload format takes them.
+#[test]
+fn block_coded_formats_are_described_block_by_block() {
+    // ffprobe on a 1.3 s libgsm_ms file: 33 frames, duration_ts 10560.
+    let (reader, units) = read(gsm_wav(33, Some(10_560)));
+    let track = &reader.tracks()[0];
+    assert_eq!(track.codec.name(), "gsm_ms");
+    assert_eq!((track.block_align, track.bits_per_sample), (Some(65), None));
+    assert_eq!(track.bit_rate, Some(13_000));
+    assert!(crate::rtp::packetizer(track).is_err());
+    let stats = reader.stats().unwrap()[0];
+    assert_eq!(
+        (stats.frames, stats.duration, stats.bytes),
+        (33, 10_560, 33 * 65)
+    );
+    assert_eq!(units.len(), 33);
+    assert!(units
+        .iter()
+        .all(|u| u.data.len() == 65 && u.duration == 320));
+    assert_eq!(units[32].pts, 32 * 320);
+    // A fact count inside the last block shortens it; one outside it (a
+    // lying chunk) is ignored; without one, the blocks are whole.
+    for (fact, duration) in [
+        (Some(10_300), 10_300),
+        (Some(99_999), 10_560),
+        (Some(5), 10_560),
+        (None, 10_560),
+    ] {
+        let (reader, units) = read(gsm_wav(33, fact));
+        assert_eq!(reader.stats().unwrap()[0].duration, duration, "{fact:?}");
+        let counted = count_units(&mut open(gsm_wav(33, fact)).unwrap()).unwrap();
+        assert_eq!(counted, reader.stats().unwrap(), "{fact:?}");
+        assert_eq!(
+            units.iter().map(|u| u64::from(u.duration)).sum::<u64>(),
+            duration
+        );
+    }
+    // MS ADPCM states its samples per block in its own extension.
+    let mut adpcm = fmt(0x02, 1, 8000, 1024, 4);
+    adpcm.extend_from_slice(&[32, 0, 0xf4, 0x07]);
+    adpcm.resize(adpcm.len() + 30, 0);
+    let (reader, units) = read(wav(&[(b"fmt ", &adpcm), (b"data", &[0; 6 * 1024])]));
+    assert_eq!(reader.tracks()[0].codec.name(), "adpcm_ms");
+    assert_eq!(reader.stats().unwrap()[0].duration, 6 * 2036);
+    assert_eq!(units.len(), 6);
 }

@@ -57,6 +57,10 @@ fn bframes_fixture_agrees_with_ffprobe() {
     );
     assert_eq!(track.profile.as_deref(), Some("Main"));
     assert_eq!(track.level, Some(60));
+    assert_eq!(
+        (track.tier, track.pix_fmt, track.sample_aspect_ratio),
+        (Some("Main"), Some("yuv420p"), Rational::new(1, 1))
+    );
     assert_eq!((track.width, track.height), (Some(320), Some(240)));
     assert_eq!(track.frame_rate, Rational::new(25, 1));
     let types: Vec<u8> = track
@@ -262,6 +266,23 @@ fn a_long_stream_refills_the_buffer_across_access_units() {
     assert!(joined == data);
     assert_frame_timing(&units, |i| i * 3600);
     assert_eq!(units.iter().filter(|u| u.keyframe).count(), 3 * 45);
+}
+
+/// A file joined to one of another rate and size: timing follows each
+/// part's SPS from the IRAP picture that starts its coded video sequence,
+/// and seeking stays exact.
+#[test]
+fn a_new_sps_rate_takes_effect_at_its_irap() {
+    let open: crate::media::testing::Opener = |input| Ok(Box::new(HevcReader::new(input)?));
+    crate::media::testing::check_rate_change(
+        open,
+        [&fixture("hevc_bframes.265"), &fixture("hevc_odd_ntsc.h265")],
+        [
+            Rational::new(25, 1).unwrap(),
+            Rational::new(30000, 1001).unwrap(),
+        ],
+        [50, 60],
+    );
 }
 
 #[test]
