@@ -1,6 +1,6 @@
 //! Log output on stderr with `tracing`: `-q` errors only, default warnings
-//! (the server also logs each connection), `-v` each request or step, `-vv`
-//! all. `RUST_LOG` overrides the level.
+//! (the server also logs each connection), `-v` each request (the server)
+//! or step (a one-shot command), `-vv` all. `RUST_LOG` overrides the level.
 //!
 //! The server logs timestamped lines. A one-shot command (probe, packetize)
 //! writes its warnings like its `error:` line, naming the file it works on
@@ -43,8 +43,17 @@ pub fn init(quiet: bool, verbose: u8, style: Style) {
         (false, 0 | 1) => "warn",
         (false, _) => level,
     };
+    // The server opens files for every session: at -v its log is one line
+    // per request, so the readers' own notes (how a file was detected, its
+    // parameter sets), which tell a `probe -v` user how one file was read,
+    // wait for -vv there.
+    let media = if server && verbose == 1 {
+        ",mediatool::media=info"
+    } else {
+        ""
+    };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("mediatool={level},{others}")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("mediatool={level}{media},{others}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -34,6 +34,9 @@ use crate::rtp::PacketHead;
 const QUEUE_FRAMES: usize = 256;
 /// Bytes gathered into one write.
 const WRITE_BATCH: usize = 256 * 1024;
+/// Why a connection ends when its writer stopped: a write failed (the
+/// client is gone) or the queue stayed full for the stall timeout.
+const WRITER_CLOSED: &str = "writer closed (client gone, or stalled)";
 
 /// Something to write on a connection.
 #[derive(Debug)]
@@ -181,7 +184,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
     let mut partial_since: Option<Instant> = None;
     let reason = loop {
         let item = tokio::select! {
-            () = closed.cancelled() => break "stalled",
+            () = closed.cancelled() => break WRITER_CLOSED,
             () = shared.shutdown.cancelled() => break "server shutting down",
             item = tokio::time::timeout(tick, frames.next()) => item,
         };
@@ -252,7 +255,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
             .await
             .is_err()
         {
-            break "stalled";
+            break WRITER_CLOSED;
         }
         if response.close {
             break "bad request";
