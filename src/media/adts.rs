@@ -1,6 +1,9 @@
 //! AAC in ADTS frames (`.aac`): ISO/IEC 13818-7 §6.2, ISO/IEC 14496-3
 //! §1.A.2.2.
 //!
+//! Partner files in the other layers: `codec/adts.rs` (the header syntax)
+//! and `rtp/aac.rs` (RFC 3640, the payload format that carries these units).
+//!
 //! Each unit is one raw_data_block: the AAC access unit without the ADTS
 //! header, CRC words and block positions, as RFC 3640 carries it, 1024
 //! samples long. A frame with several blocks is split when its
