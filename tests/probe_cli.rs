@@ -95,7 +95,7 @@ fn broken_fixtures_give_one_error_line() {
     }
 }
 
-/// How a fixture cut short must probe (the README's truncation policy).
+/// How a fixture cut short must probe (the truncation policy in docs/probe.md, "Files cut short").
 #[derive(Debug)]
 enum WhenCut {
     /// Annex B: no lengths to check a cut against; the last access unit
