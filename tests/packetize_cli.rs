@@ -46,7 +46,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
         ),
         (
             vec![common::fixtures()
-                .join("broken/frame_cut.mp2")
+                .join("bad/frame_cut.mp2")
                 .display()
                 .to_string()],
             "truncated",
@@ -54,7 +54,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
         ),
         (
             vec![common::fixtures()
-                .join("broken/random.bin")
+                .join("bad/random.bin")
                 .display()
                 .to_string()],
             "random",
@@ -255,7 +255,7 @@ fn unwritable_output_path() {
     // the input is even opened (a bad input's error would come first).
     let target = dir.path().join("taken.pcap");
     std::fs::create_dir(&target).unwrap();
-    let random = common::fixtures().join("broken/random.bin");
+    let random = common::fixtures().join("bad/random.bin");
     let sdp_dir = target.display().to_string();
     for (input, out, args, what) in [
         (&h264, &target, vec![], "capture"),

@@ -73,13 +73,13 @@ fn every_fixture_probes_in_every_format() {
 #[test]
 fn broken_fixtures_give_one_error_line() {
     let cases = [
-        ("broken/empty.h264", "file is empty"),
-        ("broken/random.bin", "unrecognized format"),
-        ("broken/text.mp3", "unrecognized format"),
-        ("broken/header_cut.wav", "truncated"),
-        ("broken/frame_cut.mp2", "truncated"),
+        ("bad/empty.h264", "file is empty"),
+        ("bad/random.bin", "unrecognized format"),
+        ("bad/text.mp3", "unrecognized format"),
+        ("bad/header_cut.wav", "truncated"),
+        ("bad/frame_cut.mp2", "truncated"),
         ("does-not-exist.mp3", "No such file"),
-        ("broken", "directory"),
+        ("bad", "directory"),
     ];
     for (name, expected) in cases {
         let path = common::fixtures().join(name);
@@ -95,7 +95,7 @@ fn broken_fixtures_give_one_error_line() {
     }
 }
 
-/// How a fixture cut short must probe (the README's truncation policy).
+/// How a fixture cut short must probe (the truncation policy in docs/probe.md, "Files cut short").
 #[derive(Debug)]
 enum WhenCut {
     /// Annex B: no lengths to check a cut against; the last access unit
@@ -220,7 +220,7 @@ fn files_cut_at_their_start() {
 /// silences them; `-v` tells how the file was read, `-vv` each unit.
 #[test]
 fn verbosity_and_warning_lines() {
-    let lying = common::fixtures().join("wav_lying_size.wav");
+    let lying = common::fixtures().join("bad/wav_lying_size.wav");
     let path = lying.to_str().unwrap();
     let out = probe(&[path]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -387,7 +387,7 @@ fn a_wav_that_cannot_be_streamed_is_described_not_served() {
 /// a seek makes it readable again.
 #[test]
 fn readers_end_at_their_first_error() {
-    let path = common::fixtures().join("broken/frame_cut.mp2");
+    let path = common::fixtures().join("bad/frame_cut.mp2");
     let mut reader = mediatool::media::open(&path).unwrap();
     let mut units = 0;
     let error = loop {

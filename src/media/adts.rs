@@ -1,6 +1,9 @@
 //! AAC in ADTS frames (`.aac`): ISO/IEC 13818-7 §6.2, ISO/IEC 14496-3
 //! §1.A.2.2.
 //!
+//! Partner files in the other layers: `codec/adts.rs` (the header syntax)
+//! and `rtp/aac.rs` (RFC 3640, the payload format that carries these units).
+//!
 //! Each unit is one raw_data_block: the AAC access unit without the ADTS
 //! header, CRC words and block positions, as RFC 3640 carries it, 1024
 //! samples long. A frame with several blocks is split when its
@@ -337,7 +340,7 @@ mod tests {
     #[test]
     fn resyncs_after_a_bad_header() {
         // Frames 0–2, 32 junk bytes, frames 3–5 of audio_48k_mono.aac.
-        let (_, units) = read(fixture("broken/bad_sync.aac"));
+        let (_, units) = read(fixture("bad/bad_sync.aac"));
         let (_, clean) = read(fixture("audio_48k_mono.aac"));
         assert_eq!(units.len(), 6); // ffprobe nb_read_frames=6
         for (i, unit) in units.iter().enumerate() {
@@ -433,7 +436,7 @@ mod tests {
 
     #[test]
     fn non_adts_input_is_a_clear_error() {
-        for name in ["broken/empty.h264", "broken/random.bin", "broken/text.mp3"] {
+        for name in ["bad/empty.h264", "bad/random.bin", "bad/text.mp3"] {
             let err = AdtsReader::new(BytesReader::from_bytes(fixture(name)))
                 .err()
                 .unwrap();
@@ -453,7 +456,7 @@ mod tests {
             "audio_44k_stereo.aac",
             "audio_44k_stereo_crc.aac",
             "audio_48k_mono.aac",
-            "broken/bad_sync.aac",
+            "bad/bad_sync.aac",
         ] {
             check_cuts_and_seeks(&fixture(name), OPEN);
         }

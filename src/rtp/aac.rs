@@ -1,6 +1,9 @@
 //! AAC over RTP, RFC 3640 `mpeg4-generic` in AAC-hbr mode (§3.3.6): an
 //! AU-headers section (16-bit length in bits, then per AU a 13-bit size and
 //! a 3-bit index) followed by the raw AAC access units.
+//!
+//! Partner files in the other layers: `media/adts.rs` (the ADTS reader whose
+//! units this carries) and `codec/adts.rs` (the header syntax).
 
 use std::io::Cursor;
 

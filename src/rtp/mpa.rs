@@ -1,6 +1,9 @@
 //! MPEG-1/2 audio over RTP, RFC 2250 §3.5 (`MPA`, static payload type 14,
 //! RFC 3551 §4.5.13): a 4-byte header, then one whole frame or a fragment
 //! of one.
+//!
+//! Partner files in the other layers: `media/mpeg_audio/` (the reader whose
+//! frames this carries) and `codec/mpeg_audio.rs` (the header syntax).
 
 use bytes::{BufMut, BytesMut};
 

@@ -398,11 +398,11 @@ fn truncated_slice_header_is_reported() {
 
 #[test]
 fn broken_inputs_give_clear_errors() {
-    let empty = fixture("broken/empty.h264");
+    let empty = fixture("bad/empty.h264");
     assert!(matches!(open_bytes(&empty), Err(MediaError::Empty)));
     for (name, needle) in [
-        ("broken/random.bin", "no Annex B start code"),
-        ("broken/text.mp3", "no Annex B start code"),
+        ("bad/random.bin", "no Annex B start code"),
+        ("bad/text.mp3", "no Annex B start code"),
         ("audio_44k_stereo.aac", "not an H.264 stream"),
     ] {
         let data = fixture(name);

@@ -1,6 +1,10 @@
 //! MPEG-1/2/2.5 audio layer I–III elementary streams (`.mp3`, `.mp2`):
 //! ISO/IEC 11172-3 §2.4, ISO/IEC 13818-3 §2.4 and the MPEG-2.5 extension.
 //!
+//! Partner files in the other layers: `codec/mpeg_audio.rs` (the header and
+//! Xing/VBRI tag syntax) and `rtp/mpa.rs` (RFC 2250, the payload format that
+//! carries these frames).
+//!
 //! Each unit is one whole frame, header included, as RFC 2250 §3 carries
 //! it, timed in samples. The Xing/Info or VBRI frame that encoders put first
 //! is metadata, not audio, and is not yielded (as FFmpeg skips it).

@@ -217,7 +217,7 @@ fn lame_padding_can_empty_the_last_frames() {
 #[test]
 fn frame_cut_short_is_truncated_after_the_complete_frames() {
     let mut reader =
-        MpegAudioReader::new(BytesReader::from_bytes(fixture("broken/frame_cut.mp2"))).unwrap();
+        MpegAudioReader::new(BytesReader::from_bytes(fixture("bad/frame_cut.mp2"))).unwrap();
     let (units, err) = read_all(&mut reader);
     assert_eq!(units.len(), 2);
     let err = err.unwrap();
@@ -235,12 +235,12 @@ fn frame_cut_short_is_truncated_after_the_complete_frames() {
 
 #[test]
 fn non_mpeg_input_is_a_clear_error() {
-    for name in ["broken/empty.h264", "broken/random.bin", "broken/text.mp3"] {
+    for name in ["bad/empty.h264", "bad/random.bin", "bad/text.mp3"] {
         let err = MpegAudioReader::new(BytesReader::from_bytes(fixture(name)))
             .err()
             .unwrap();
         match name {
-            "broken/empty.h264" => assert!(matches!(err, MediaError::Empty)),
+            "bad/empty.h264" => assert!(matches!(err, MediaError::Empty)),
             _ => assert_eq!(
                 err.to_string(),
                 format!(
@@ -317,7 +317,7 @@ fn truncations_and_seeks_agree_with_a_straight_read() {
     }
     // A file cut inside a frame: seeking past the end lands at the end
     // of the complete frames, and reading on reports the cut.
-    let data = fixture("broken/frame_cut.mp2");
+    let data = fixture("bad/frame_cut.mp2");
     let mut reader = MpegAudioReader::new(BytesReader::from_bytes(data)).unwrap();
     assert_eq!(
         reader.seek(Duration::from_secs(5)).unwrap(),

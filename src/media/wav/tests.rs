@@ -78,7 +78,14 @@ const EXPECTED: [(&str, PcmFormat, u32, u16, u64, u64); 7] = [
         32000,
         114,
     ),
-    ("wav_lying_size.wav", PcmFormat::S16Le, 44100, 2, 44100, 78),
+    (
+        "bad/wav_lying_size.wav",
+        PcmFormat::S16Le,
+        44100,
+        2,
+        44100,
+        78,
+    ),
 ];
 
 #[test]
@@ -241,20 +248,16 @@ fn rejects_inconsistent_or_unsupported_formats() {
 
 #[test]
 fn broken_and_foreign_files_are_clear_errors() {
-    let err = open(fixture("broken/header_cut.wav")).err().unwrap();
+    let err = open(fixture("bad/header_cut.wav")).err().unwrap();
     assert_eq!(
         err.to_string(),
         "truncated at byte 12: the 'fmt ' chunk needs 16 bytes, 10 remain"
     );
     assert!(matches!(
-        open(fixture("broken/empty.h264")),
+        open(fixture("bad/empty.h264")),
         Err(MediaError::Empty)
     ));
-    for name in [
-        "broken/random.bin",
-        "broken/text.mp3",
-        "audio_44k_stereo.mp3",
-    ] {
+    for name in ["bad/random.bin", "bad/text.mp3", "audio_44k_stereo.mp3"] {
         let err = open(fixture(name)).err().unwrap();
         assert_eq!(
             err.to_string(),

@@ -342,7 +342,7 @@ fn empty_random_and_text_input_are_clear_errors() {
     let error = open(text.as_bytes()).err().unwrap().to_string();
     assert!(error.contains("no H.265"), "{error}");
     for broken in ["random.bin", "text.mp3", "empty.h264"] {
-        assert!(open(&fixture(&format!("broken/{broken}"))).is_err());
+        assert!(open(&fixture(&format!("bad/{broken}"))).is_err());
     }
 }
 
