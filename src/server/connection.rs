@@ -23,12 +23,12 @@ use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{Incoming, RtspCodec};
 use super::handlers;
-use super::message::Response;
 use super::session::Session;
 use super::Shared;
 use crate::rtp::PacketHead;
+use crate::rtsp::framing::{Incoming, RtspDecoder};
+use crate::rtsp::message::Response;
 
 /// Frames queued for one connection's writer.
 const QUEUE_FRAMES: usize = 256;
@@ -166,7 +166,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
         interleaved: Vec::new(),
         created: Vec::new(),
     };
-    let mut frames = FramedRead::new(reader, RtspCodec::default());
+    let mut frames = FramedRead::new(reader, RtspDecoder::default());
     let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
     // A client that sends part of a request and then nothing (a slowloris)
     // is disconnected after the request timeout, not the idle timeout.

@@ -2,26 +2,23 @@
 //! media file under a directory.
 //!
 //! The split follows tokio's mini-redis: [`listener`] accepts, one
-//! `connection` task per client reads frames with [`codec`] and hands
+//! `connection` task per client reads frames with
+//! [`crate::rtsp::framing`] and hands
 //! requests to `handlers`; sessions live in a shared `session` table;
 //! media goes out through `playback` tasks over the shared sockets of
 //! `udp` or interleaved on the RTSP connection.
 
 pub mod auth;
 pub mod catalog;
-pub mod codec;
 pub mod config;
 mod connection;
 mod handlers;
 pub mod listener;
-pub mod message;
 pub mod multicast;
 pub mod paths;
 mod playback;
-pub mod range;
 mod session;
 mod source;
-pub mod transport;
 mod udp;
 
 use std::future::Future;

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use super::auth::{Attempt, Refusal};
 use super::catalog::{CatalogError, Media};
 use super::connection::ConnCtx;
-use super::message::{Method, Request, Response, Status};
 use super::paths::{self, PathError, Target};
 use super::session::{Delivery, PlayState, Session};
 use super::Shared;
+use crate::rtsp::message::{Method, Request, Response, Status};
 
 /// Answers one request.
 pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Response {

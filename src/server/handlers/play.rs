@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 use crate::stream::StreamError;
 
 use super::{error, Ctx, Handled};
-use crate::server::message::{Response, Status};
+use crate::rtsp::message::{Response, Status};
+use crate::rtsp::range::{self, PlayRange, RangeError};
 use crate::server::playback::{Destinations, KeepAlive, Player};
-use crate::server::range::{self, PlayRange, RangeError};
 use crate::server::session::{Control, PlayState};
 use crate::server::source::Source;
 

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
 use super::{absolute_url, end_session, error, forget_delivery, Ctx, Handled};
+use crate::rtsp::message::{Response, Status};
+use crate::rtsp::transport::{self, Chosen, Lower};
 use crate::server::connection::ConnCtx;
-use crate::server::message::{Response, Status};
 use crate::server::session::{Delivery, NewSession, PlayState, Session, SetupTrack};
-use crate::server::transport::{self, Chosen, Lower};
 
 impl Ctx<'_> {
     /// §10.4: one track per request, on an existing session or a new one.

@@ -1,5 +1,6 @@
 //! RTSP 1.0 messages as the server sees them (RFC 2326 §6, §7): requests
-//! parsed by [`super::codec`], responses built by the handlers.
+//! parsed by [`super::framing`], responses built by the server's handlers
+//! (and by the capture writer's synthetic exchange).
 
 use std::fmt::{self, Write as _};
 

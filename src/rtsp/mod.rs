@@ -1,0 +1,14 @@
+//! The RTSP 1.0 vocabulary (RFC 2326) shared by the server ([`crate::server`])
+//! and the synthetic exchange of captures ([`crate::pcap::rtsp`]): typed
+//! messages, the framing of a connection's byte stream, and the headers
+//! both build (`Transport`, `Range`, `RTP-Info`, `Session`, `Content-Base`)
+//! and the URL paths they name, so that one file gets one URL and one set of
+//! header spellings whichever of the two describes it.
+//!
+//! Layer: above [`crate::stream`], below [`crate::pcap`] and
+//! [`crate::server`]; it imports nothing from either.
+
+pub mod framing;
+pub mod message;
+pub mod range;
+pub mod transport;
