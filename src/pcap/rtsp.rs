@@ -31,6 +31,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use super::{CaptureWriter, TcpFlags};
+use crate::rtsp::url;
 
 /// The RTSP server port (RFC 2326 §3.2).
 pub const RTSP_PORT: u16 = 554;
@@ -76,7 +77,8 @@ pub struct RtspSession {
     pub destination: IpAddr,
     /// The TTL of a multicast `destination`.
     pub ttl: u8,
-    /// The path of the presentation URL (the file name).
+    /// The path of the presentation URL as text: the file name (or
+    /// segments joined with `/`), percent-encoded by [`url`](Self::url).
     pub path: String,
     /// The session description sent in the DESCRIBE reply.
     pub sdp: String,
@@ -87,17 +89,11 @@ pub struct RtspSession {
 }
 
 impl RtspSession {
-    /// The presentation URL (`rtsp://host:554/path`).
+    /// The presentation URL (`rtsp://host:554/path`), spelled as the
+    /// server spells the file's URL ([`url::path`]).
     pub fn url(&self) -> String {
-        let host = match self.server {
-            SocketAddr::V4(a) => a.ip().to_string(),
-            SocketAddr::V6(a) => format!("[{}]", a.ip()),
-        };
-        format!(
-            "rtsp://{host}:{}/{}",
-            self.server.port(),
-            percent_encode(&self.path)
-        )
+        let segments = self.path.split('/').filter(|s| !s.is_empty());
+        url::absolute(self.server, &url::path(segments))
     }
 
     /// The requests and replies in order: `(from_client, message)`.
@@ -302,20 +298,6 @@ pub fn controller_address(destination: IpAddr, server: IpAddr) -> IpAddr {
 /// (RFC 2326 §12.39: `5004-5005`).
 fn port_pair(rtp: u16) -> String {
     format!("{rtp}-{}", rtp.saturating_add(1))
-}
-
-/// Percent-encodes a URL path (RFC 3986 §2.1), keeping unreserved
-/// characters and `/`.
-fn percent_encode(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -12,3 +12,4 @@ pub mod framing;
 pub mod message;
 pub mod range;
 pub mod transport;
+pub mod url;
