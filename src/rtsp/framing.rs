@@ -375,6 +375,30 @@ mod tests {
     }
 
     #[test]
+    fn encoded_requests_decode_as_they_were() {
+        let request = Request::new(Method::SetParameter, "rtsp://h/a%20b.264")
+            .with_header("CSeq", "7")
+            .with_header("Content-Type", "text/parameters")
+            .with_header("X-Injected", "a\r\nCSeq: 8");
+        let request = Request {
+            body: Bytes::from_static(b"volume: 1\r\n"),
+            ..request
+        };
+        let mut bytes = BytesMut::new();
+        request.encode(&mut bytes);
+        let items = decode_all(&bytes);
+        let [Incoming::Request(decoded)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(decoded.method, request.method);
+        assert_eq!(decoded.uri, request.uri);
+        assert_eq!(decoded.body, request.body);
+        assert_eq!(decoded.cseq(), Some(7));
+        assert_eq!(decoded.header("X-Injected"), Some("a  CSeq: 8"));
+        assert_eq!(decoded.header("Content-Length"), Some("11"));
+    }
+
+    #[test]
     fn continuation_lines_join_the_previous_header() {
         let items = decode_all(
             b"SETUP rtsp://h/a RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP;\r\n unicast\r\n\r\n",

@@ -9,6 +9,7 @@
 //! [`crate::server`]; it imports nothing from either.
 
 pub mod framing;
+pub mod headers;
 pub mod message;
 pub mod range;
 pub mod transport;

@@ -21,6 +21,7 @@ use super::connection::ConnSink;
 use super::multicast::Lease;
 use super::playback::Player;
 use super::source::Source;
+use crate::rtsp::headers;
 
 /// How media of one track reaches the client.
 #[derive(Clone)]
@@ -156,7 +157,7 @@ impl Session {
 
     /// The control URL of track `index`, as in RTP-Info (RFC 2326 §12.33).
     pub fn track_url(&self, index: usize) -> String {
-        format!("{}/{}", self.url, crate::sdp::track_control(index))
+        headers::control_url(&self.url, &crate::sdp::track_control(index))
     }
 }
 

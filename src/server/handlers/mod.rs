@@ -14,6 +14,7 @@ use super::connection::ConnCtx;
 use super::paths::{self, PathError, Target};
 use super::session::{Delivery, PlayState, Session};
 use super::Shared;
+use crate::rtsp::headers;
 use crate::rtsp::message::{Method, Request, Response, Status};
 
 /// Answers one request.
@@ -118,10 +119,7 @@ impl Ctx<'_> {
     }
 
     fn session_header(&self, session: &Session) -> String {
-        match self.shared.sessions.timeout() {
-            Some(t) => format!("{};timeout={}", session.id, t.as_secs()),
-            None => session.id.clone(),
-        }
+        headers::session(&session.id, self.shared.sessions.timeout())
     }
 
     /// Resolves the Request-URI to a file under the directory.
@@ -172,10 +170,7 @@ impl Ctx<'_> {
             return Err(error(Status::NOT_FOUND));
         }
         let media = self.media(&target).await?;
-        let base = format!(
-            "{}/",
-            absolute_url(&self.request.uri, conn.local).trim_end_matches('/')
-        );
+        let base = headers::content_base(&absolute_url(&self.request.uri, conn.local));
         Ok(Response::new(Status::OK)
             .header("Content-Base", base)
             .body("application/sdp", media.sdp(conn.local.ip())))

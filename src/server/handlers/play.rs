@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::stream::StreamError;
 
 use super::{error, Ctx, Handled};
+use crate::rtsp::headers::{self, RtpInfo};
 use crate::rtsp::message::{Response, Status};
 use crate::rtsp::range::{self, PlayRange, RangeError};
 use crate::server::playback::{Destinations, KeepAlive, Player};
@@ -65,30 +66,21 @@ impl Ctx<'_> {
         })?;
         let start = source.play(SystemTime::now());
         // RTP-Info names the first packet each track sends (RFC 2326 §12.33).
-        let rtp_info: Vec<String> = control
-            .tracks
-            .iter()
-            .filter_map(|track| {
-                let info = start.rtp_info.iter().find(|i| i.track == track.index)?;
-                Some(format!(
-                    "url={};seq={};rtptime={}",
-                    session.track_url(track.index),
-                    info.sequence,
-                    info.rtptime
-                ))
+        let rtp_info = headers::rtp_info(control.tracks.iter().filter_map(|track| {
+            let info = start.rtp_info.iter().find(|i| i.track == track.index)?;
+            Some(RtpInfo {
+                url: session.track_url(track.index),
+                seq: info.sequence,
+                rtptime: info.rtptime,
             })
-            .collect();
+        }));
         let end = requested
             .end
             .filter(|e| e.saturating_add(Duration::from_millis(1)) < duration);
         // Open-ended unless the client asked for an end, as live555 answers:
         // an end rounded to milliseconds would make clients clip the last
         // fraction of a millisecond of the media.
-        let range = format!(
-            "npt={}-{}",
-            range::npt(start.npt.min(duration)),
-            end.map(range::npt).unwrap_or_default()
-        );
+        let range = range::npt_range(start.npt.min(duration), end);
         let end_send = end.map(|e| start.send_time.saturating_add(e.saturating_sub(start.npt)));
         let destinations = Destinations::new(
             control
@@ -112,8 +104,8 @@ impl Ctx<'_> {
         let mut response = Response::new(Status::OK)
             .header("Session", self.session_header(&session))
             .header("Range", range);
-        if !rtp_info.is_empty() {
-            response = response.header("RTP-Info", rtp_info.join(","));
+        if let Some(rtp_info) = rtp_info {
+            response = response.header("RTP-Info", rtp_info);
         }
         // Media goes out at normal speed and forward only: a client asking
         // for another Scale or Speed is told what it gets (§12.34, §12.35).

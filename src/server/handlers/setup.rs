@@ -80,7 +80,7 @@ impl Ctx<'_> {
         }
         let chosen = result?;
         Ok(Response::new(Status::OK)
-            .header("Transport", chosen.to_string())
+            .header("Transport", chosen.header().to_string())
             .header("Session", self.session_header(&session)))
     }
 
