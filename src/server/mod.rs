@@ -8,22 +8,25 @@
 //! media goes out through `playback` tasks over the shared sockets of
 //! `udp` or interleaved on the RTSP connection.
 
+mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod config;
 mod connection;
+mod delivery;
 mod handlers;
 pub mod listener;
 pub mod multicast;
 pub mod paths;
 mod playback;
 mod session;
+mod shared;
+mod sink;
 mod source;
 mod udp;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,21 +41,8 @@ use auth::Authenticator;
 use catalog::Catalog;
 use multicast::GroupPool;
 use session::Sessions;
+use shared::Shared;
 use udp::UdpPlane;
-
-/// What every connection shares.
-struct Shared {
-    config: ServerConfig,
-    /// The served directory, canonical.
-    root: PathBuf,
-    catalog: Catalog,
-    sessions: Arc<Sessions>,
-    udp: Option<Arc<UdpPlane>>,
-    /// The groups leased to multicast tracks, when configured.
-    multicast: Option<Arc<GroupPool>>,
-    auth: Option<Authenticator>,
-    shutdown: CancellationToken,
-}
 
 /// A bound server, ready to run.
 pub struct Server {
@@ -144,7 +134,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.shared;
         if let Some(udp) = &shared.udp {
-            udp.spawn_receivers(Arc::clone(&shared.sessions));
+            udp.spawn_receivers();
         }
         let reaper = tokio::spawn({
             let shared = Arc::clone(&shared);

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::OptionFuture;
@@ -16,11 +16,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{Outgoing, SendError};
-use super::session::{Delivery, Session, Sessions};
+use super::delivery::Destinations;
+use super::sink::SendError;
 use super::source::Source;
-use super::udp::{self, Segmentation, UdpPlane};
-use crate::stream::{PacketKind, PacketParts, StreamError, BYE_GRACE};
+use crate::stream::{PacketParts, StreamError, BYE_GRACE};
 
 /// How much media is read ahead of the next packet to send.
 const READ_AHEAD: Duration = Duration::from_millis(300);
@@ -84,105 +83,6 @@ impl Player {
         self.bye.store(bye, Ordering::Relaxed);
         self.cancel.cancel();
         self.task.await.ok().flatten()
-    }
-}
-
-/// Where a session's packets go: each track's delivery, by file track
-/// index, and the server's UDP sockets.
-pub struct Destinations {
-    tracks: Arc<[(usize, Delivery)]>,
-    /// Whether UDP GSO is used, for each of `tracks`.
-    segmentation: Box<[Segmentation]>,
-    udp: Option<Arc<UdpPlane>>,
-    session: KeepAlive,
-}
-
-/// The session a playback task sends for, kept alive by its interleaved
-/// packets: a TCP connection that takes them is a client alive and
-/// reading (one that stops reading is disconnected after the stall
-/// timeout, which ends the session), so such a session is not reclaimed
-/// while it plays, whether or not the client also sends RTCP or
-/// keep-alive requests (RFC 2326 §12.37 asks for "activity").
-pub struct KeepAlive {
-    /// The session table.
-    pub sessions: Arc<Sessions>,
-    /// The session (weak: the session owns the playback task).
-    pub session: Weak<Session>,
-}
-
-impl KeepAlive {
-    fn touch(&self) {
-        if let Some(session) = self.session.upgrade() {
-            self.sessions.touch(&session);
-        }
-    }
-}
-
-impl Destinations {
-    /// Sends the packets of file track `i` to the delivery paired with `i`.
-    pub fn new(
-        tracks: Arc<[(usize, Delivery)]>,
-        udp: Option<Arc<UdpPlane>>,
-        session: KeepAlive,
-    ) -> Destinations {
-        let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
-        Destinations {
-            tracks,
-            segmentation,
-            udp,
-            session,
-        }
-    }
-
-    /// Sends `packets` in order: runs going to one UDP address in batches,
-    /// interleaved ones through their connection's queue. `done` counts the
-    /// packets handed over, so that a send abandoned midway (the queue of a
-    /// client that reads nothing, and the session stops) knows which remain.
-    async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
-        let mut rest = packets;
-        let mut interleaved = false;
-        while let Some(first) = rest.first() {
-            *done = packets.len() - rest.len();
-            let Some(at) = self.tracks.iter().position(|(i, _)| *i == first.track) else {
-                rest = &rest[1..];
-                continue;
-            };
-            match &self.tracks[at].1 {
-                Delivery::Udp { rtp, rtcp, .. } => {
-                    let rtp_kind = first.kind == PacketKind::Rtp;
-                    let dest = if rtp_kind { rtp } else { rtcp };
-                    let run = rest
-                        .iter()
-                        .take_while(|p| p.track == first.track && p.kind == first.kind)
-                        .count();
-                    if let Some(pair) = self.udp.as_deref().and_then(|u| u.pair_for(dest)) {
-                        let socket = if rtp_kind { &pair.rtp } else { &pair.rtcp };
-                        udp::send_many(socket, *dest, &rest[..run], &self.segmentation[at]).await;
-                    }
-                    rest = &rest[run..];
-                }
-                Delivery::Interleaved { sink, rtp, rtcp } => {
-                    let channel = if first.kind == PacketKind::Rtp {
-                        *rtp
-                    } else {
-                        *rtcp
-                    };
-                    sink.send_data(Outgoing::Interleaved {
-                        channel,
-                        head: first.head.clone(),
-                        body: first.body.clone(),
-                    })
-                    .await?;
-                    rest = &rest[1..];
-                    interleaved = true;
-                }
-            }
-        }
-        *done = packets.len();
-        if interleaved {
-            self.session.touch();
-        }
-        Ok(())
     }
 }
 
