@@ -1,12 +1,30 @@
 //! `mediatool serve`: an on-demand RTSP 1.0 server (RFC 2326) for every
 //! media file under a directory.
 //!
-//! The split follows tokio's mini-redis: [`listener`] accepts, one
-//! `connection` task per client reads frames with
-//! [`crate::rtsp::framing`] and hands
-//! requests to `handlers`; sessions live in a shared `session` table;
-//! media goes out through `playback` tasks over the shared sockets of
-//! `udp` or interleaved on the RTSP connection.
+//! The split follows tokio's mini-redis: [`listener`] binds, one
+//! `connection` task per client reads frames with [`crate::rtsp::framing`]
+//! and hands requests to `handlers` (a file per RTSP method); sessions live
+//! in a shared `session` table; media goes out through `playback` tasks to
+//! each track's `delivery`: the shared sockets of `udp`, or the `sink`
+//! queue of an RTSP connection. Sessions and playback know no connection:
+//! an interleaved track holds its connection's sink, and the UDP plane and
+//! playback report a client's signs of life through `activity`.
+//!
+//! Each module uses only modules of earlier ranks, so there is no cycle
+//! (tests/server_layers.rs reads this list and the sources):
+//!
+//! 1. `activity`, `auth`, `catalog`, `multicast`, `paths`, `sink`, `source`:
+//!    no sibling
+//! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
+//! 3. `delivery`: activity, multicast, sink, udp
+//! 4. `playback`: delivery, sink, source
+//! 5. `session`: activity, catalog, delivery, playback, source
+//! 6. `shared`: auth, catalog, config, multicast, session, udp
+//! 7. `handlers`: activity, catalog, delivery, paths, playback, session,
+//!    shared, sink, source
+//! 8. `connection`: activity, handlers, shared, sink
+//!
+//! and this module, which builds the shared state and runs the tasks.
 
 mod activity;
 pub mod auth;
