@@ -1,5 +1,5 @@
 //! The `Transport` header (RFC 2326 §12.39): a client's offers are read in
-//! [`offer`]; what is written (the server's answer, and both sides of a
+//! `offer`; what is written (the server's answer, and both sides of a
 //! capture's synthetic SETUP) is a [`Header`], of which the server answers
 //! one of the three shapes of [`Chosen`].
 
