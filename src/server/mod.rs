@@ -55,6 +55,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{ServerConfig, Settings};
 
+use crate::rtsp::url;
 use auth::Authenticator;
 use catalog::Catalog;
 use multicast::GroupPool;
@@ -125,19 +126,18 @@ impl Server {
     /// The start-up lines: one base URL per listener, then the URL of each
     /// media file (at most [`listener::LISTED_FILES`]). Reads the directory.
     pub fn startup_lines(&self) -> Vec<String> {
-        let bases: Vec<String> = self
+        let shown: Vec<SocketAddr> = self
             .local_addrs()
             .into_iter()
-            .map(listener::base_url)
+            .map(listener::shown_addr)
             .collect();
-        let mut lines = bases.clone();
-        let Some(base) = bases.first() else {
+        let mut lines: Vec<String> = shown.iter().map(|a| url::absolute(*a, "/")).collect();
+        let Some(&first) = shown.first() else {
             return lines;
         };
         let (files, more, truncated) =
             listener::media_files(&self.shared.root, listener::LISTED_FILES);
-        let base = base.trim_end_matches('/');
-        lines.extend(files.iter().map(|path| format!("{base}{path}")));
+        lines.extend(files.iter().map(|path| url::absolute(first, path)));
         if more > 0 || truncated {
             lines.push(format!(
                 "... and {more}{} more",
