@@ -20,8 +20,8 @@
 //! 4. `playback`: delivery, sink, source
 //! 5. `session`: activity, catalog, delivery, playback, source
 //! 6. `shared`: auth, catalog, config, multicast, session, udp
-//! 7. `handlers`: activity, catalog, delivery, paths, playback, session,
-//!    shared, sink, source
+//! 7. `handlers`: activity, auth, catalog, delivery, paths, playback,
+//!    session, shared, sink, source
 //! 8. `connection`: activity, handlers, shared, sink
 //!
 //! and this module, which builds the shared state and runs the tasks.
