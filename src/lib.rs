@@ -12,6 +12,7 @@ pub mod media;
 pub mod pcap;
 pub mod probe;
 pub mod rtp;
+pub mod rtsp;
 pub mod sdp;
 pub mod server;
 pub mod stream;

@@ -47,12 +47,12 @@ pub enum Incoming {
 
 /// The decoder of a connection's incoming byte stream.
 #[derive(Debug, Default)]
-pub struct RtspCodec {
+pub struct RtspDecoder {
     /// Set after an unrecoverable error: the rest of the stream is dropped.
     poisoned: bool,
 }
 
-impl Decoder for RtspCodec {
+impl Decoder for RtspDecoder {
     type Item = Incoming;
     type Error = std::io::Error;
 
@@ -308,10 +308,10 @@ mod tests {
     use super::*;
 
     fn decode_all(input: &[u8]) -> Vec<Incoming> {
-        let mut codec = RtspCodec::default();
+        let mut decoder = RtspDecoder::default();
         let mut buf = BytesMut::from(input);
         let mut out = Vec::new();
-        while let Some(item) = codec.decode(&mut buf).unwrap() {
+        while let Some(item) = decoder.decode(&mut buf).unwrap() {
             out.push(item);
         }
         out
@@ -358,20 +358,44 @@ mod tests {
         let input: &[u8] =
             b"DESCRIBE rtsp://h/a%20b.264 RTSP/1.0\r\nCSeq: 9\r\nAccept: application/sdp\r\n\r\n$\x00\x00\x02hi";
         for split in 0..input.len() {
-            let mut codec = RtspCodec::default();
+            let mut decoder = RtspDecoder::default();
             let mut buf = BytesMut::from(&input[..split]);
             let mut items = Vec::new();
-            while let Some(item) = codec.decode(&mut buf).unwrap() {
+            while let Some(item) = decoder.decode(&mut buf).unwrap() {
                 items.push(item);
             }
             buf.extend_from_slice(&input[split..]);
-            while let Some(item) = codec.decode(&mut buf).unwrap() {
+            while let Some(item) = decoder.decode(&mut buf).unwrap() {
                 items.push(item);
             }
             assert_eq!(items.len(), 2, "split at {split}: {items:?}");
             assert!(matches!(items[0], Incoming::Request(_)));
             assert!(matches!(items[1], Incoming::Data { .. }));
         }
+    }
+
+    #[test]
+    fn encoded_requests_decode_as_they_were() {
+        let request = Request::new(Method::SetParameter, "rtsp://h/a%20b.264")
+            .with_header("CSeq", "7")
+            .with_header("Content-Type", "text/parameters")
+            .with_header("X-Injected", "a\r\nCSeq: 8");
+        let request = Request {
+            body: Bytes::from_static(b"volume: 1\r\n"),
+            ..request
+        };
+        let mut bytes = BytesMut::new();
+        request.encode(&mut bytes);
+        let items = decode_all(&bytes);
+        let [Incoming::Request(decoded)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(decoded.method, request.method);
+        assert_eq!(decoded.uri, request.uri);
+        assert_eq!(decoded.body, request.body);
+        assert_eq!(decoded.cseq(), Some(7));
+        assert_eq!(decoded.header("X-Injected"), Some("a  CSeq: 8"));
+        assert_eq!(decoded.header("Content-Length"), Some("11"));
     }
 
     #[test]

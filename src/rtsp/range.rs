@@ -155,8 +155,13 @@ fn time(t: NptTime) -> Result<Option<Duration>, RangeError> {
     })
 }
 
-/// Formats a time as NPT seconds with millisecond precision (§3.6).
-pub fn npt(t: Duration) -> String {
+/// A `Range` of normal play time from `start`, to `end` or open-ended
+/// (§12.29), in seconds with millisecond precision (§3.6).
+pub fn npt_range(start: Duration, end: Option<Duration>) -> String {
+    format!("npt={}-{}", npt(start), end.map(npt).unwrap_or_default())
+}
+
+fn npt(t: Duration) -> String {
     format!("{}.{:03}", t.as_secs(), t.subsec_millis())
 }
 
@@ -271,8 +276,22 @@ mod tests {
     }
 
     #[test]
-    fn npt_format_has_millisecond_precision() {
-        assert_eq!(npt(Duration::from_millis(2040)), "2.040");
-        assert_eq!(npt(Duration::ZERO), "0.000");
+    fn npt_ranges_have_millisecond_precision() {
+        assert_eq!(npt_range(Duration::ZERO, None), "npt=0.000-");
+        assert_eq!(
+            npt_range(
+                Duration::from_millis(2040),
+                Some(Duration::from_micros(3_000_999))
+            ),
+            "npt=2.040-3.000"
+        );
+        let written = npt_range(Duration::from_millis(1500), Some(Duration::from_secs(4)));
+        assert_eq!(
+            parse(&written).unwrap(),
+            PlayRange {
+                start: secs(1.5),
+                end: secs(4.0)
+            }
+        );
     }
 }

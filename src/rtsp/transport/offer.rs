@@ -1,5 +1,5 @@
-//! The `Transport` header (RFC 2326 §12.39): what a client offers in SETUP,
-//! and the server's choice.
+//! The offers of a client's `Transport` header in SETUP (RFC 2326 §12.39),
+//! and the first one the server can serve.
 //!
 //! Parsed by hand rather than with `rtsp_types::headers::Transports`: that
 //! parser rejects the whole header when any one offer is malformed (a client
@@ -7,16 +7,7 @@
 //! panics on a quoted `dest_addr` ending in a backslash, which a hostile
 //! client can send.
 
-use std::fmt;
-
-/// The lower transport of an RTP offer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lower {
-    /// `RTP/AVP` or `RTP/AVP/UDP` (§12.39: UDP is the default).
-    Udp,
-    /// `RTP/AVP/TCP`: interleaved on the RTSP connection (§10.12).
-    Tcp,
-}
+use super::Lower;
 
 /// One transport offer of a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,69 +153,6 @@ fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
     parts
 }
 
-/// The transport the server answers with (§12.39).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Chosen {
-    /// UDP unicast between the client's ports and the server's.
-    Udp {
-        /// The client's RTP and RTCP ports.
-        client: (u16, u16),
-        /// The server's RTP and RTCP ports.
-        server: (u16, u16),
-        /// The SSRC the server sends with.
-        ssrc: u32,
-    },
-    /// UDP to a multicast group the server leased for the track.
-    Multicast {
-        /// The group.
-        group: std::net::Ipv4Addr,
-        /// The RTP and RTCP ports.
-        ports: (u16, u16),
-        /// The packets' IP TTL.
-        ttl: u8,
-        /// The SSRC the server sends with.
-        ssrc: u32,
-    },
-    /// Interleaved on the RTSP connection.
-    Tcp {
-        /// The RTP and RTCP channels.
-        channels: (u8, u8),
-        /// The SSRC the server sends with.
-        ssrc: u32,
-    },
-}
-
-impl fmt::Display for Chosen {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Chosen::Udp {
-                client,
-                server,
-                ssrc,
-            } => write!(
-                f,
-                "RTP/AVP;unicast;client_port={}-{};server_port={}-{};ssrc={ssrc:08X};mode=\"PLAY\"",
-                client.0, client.1, server.0, server.1
-            ),
-            Chosen::Multicast {
-                group,
-                ports,
-                ttl,
-                ssrc,
-            } => write!(
-                f,
-                "RTP/AVP;multicast;destination={group};port={}-{};ttl={ttl};ssrc={ssrc:08X};mode=\"PLAY\"",
-                ports.0, ports.1
-            ),
-            Chosen::Tcp { channels, ssrc } => write!(
-                f,
-                "RTP/AVP/TCP;unicast;interleaved={}-{};ssrc={ssrc:08X};mode=\"PLAY\"",
-                channels.0, channels.1
-            ),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,36 +254,5 @@ mod tests {
         }
         let quoted = choose("RTP/AVP;destination=\"a,b;c\";client_port=1", false).unwrap();
         assert_eq!(quoted.client_port, Some((1, 2)));
-    }
-
-    #[test]
-    fn answers_are_formatted_as_clients_expect() {
-        let udp = Chosen::Udp {
-            client: (5000, 5001),
-            server: (6970, 6971),
-            ssrc: 0xab,
-        };
-        assert_eq!(
-            udp.to_string(),
-            "RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=000000AB;mode=\"PLAY\""
-        );
-        let tcp = Chosen::Tcp {
-            channels: (2, 3),
-            ssrc: 1,
-        };
-        assert_eq!(
-            tcp.to_string(),
-            "RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=00000001;mode=\"PLAY\""
-        );
-        let multicast = Chosen::Multicast {
-            group: std::net::Ipv4Addr::new(239, 255, 42, 7),
-            ports: (50014, 50015),
-            ttl: 1,
-            ssrc: 0x1234_5678,
-        };
-        assert_eq!(
-            multicast.to_string(),
-            "RTP/AVP;multicast;destination=239.255.42.7;port=50014-50015;ttl=1;ssrc=12345678;mode=\"PLAY\""
-        );
     }
 }

@@ -1,9 +1,13 @@
 //! RTSP 1.0 messages as the server sees them (RFC 2326 §6, §7): requests
-//! parsed by [`super::codec`], responses built by the handlers.
+//! parsed by [`super::framing`], responses built by the server's handlers
+//! (and by the capture writer's synthetic exchange).
 
 use std::fmt::{self, Write as _};
 
 use bytes::{BufMut, Bytes, BytesMut};
+
+/// The product token of `Server` and `User-Agent` (RFC 2326 §12.36, §12.41).
+pub const PRODUCT: &str = concat!("mediatool/", env!("CARGO_PKG_VERSION"));
 
 /// A request method (RFC 2326 §10). Unknown methods are kept by name so the
 /// server can answer 501 Not Implemented.
@@ -97,6 +101,33 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request for `uri` with no headers and no body.
+    pub fn new(method: Method, uri: impl Into<String>) -> Request {
+        Request {
+            method,
+            uri: uri.into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Request {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Serializes the request: the request line, the headers in order,
+    /// `Content-Length` when there is a body, and the body (§6).
+    pub fn encode(&self, dst: &mut BytesMut) {
+        let mut head = format!("{} {} RTSP/1.0\r\n", self.method, self.uri);
+        for (name, value) in &self.headers {
+            write_header(&mut head, name, value);
+        }
+        write_length(&mut head, &self.body);
+        write_message(head, &self.body, dst);
+    }
+
     /// The first header named `name` (case-insensitive, §4.2 via RFC 2616 §4.2).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -235,7 +266,7 @@ impl Response {
     }
 
     /// Serializes the response with `CSeq` first (when the request had one),
-    /// then `Date`, `Server`, the headers, `Content-Length` and the body.
+    /// then `Server`, the headers, `Content-Length` and the body.
     pub fn encode(&self, cseq: Option<u32>, dst: &mut BytesMut) {
         let mut head = String::with_capacity(256);
         let _ = write!(
@@ -247,27 +278,38 @@ impl Response {
         if let Some(cseq) = cseq {
             let _ = write!(head, "CSeq: {cseq}\r\n");
         }
-        head.push_str(concat!(
-            "Server: mediatool/",
-            env!("CARGO_PKG_VERSION"),
-            "\r\n"
-        ));
+        write_header(&mut head, "Server", PRODUCT);
         for (name, value) in &self.headers {
-            // A value never carries a line break into the header section.
-            let value = value.replace(['\r', '\n'], " ");
-            let _ = write!(head, "{name}: {value}\r\n");
+            write_header(&mut head, name, value);
         }
-        if !self.body.is_empty() {
-            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
-        }
+        write_length(&mut head, &self.body);
         if self.close {
             head.push_str("Connection: close\r\n");
         }
-        head.push_str("\r\n");
-        dst.reserve(head.len() + self.body.len());
-        dst.put_slice(head.as_bytes());
-        dst.put_slice(&self.body);
+        write_message(head, &self.body, dst);
     }
+}
+
+/// Writes `name: value` and its line end; a value never carries a line
+/// break into the header section.
+fn write_header(head: &mut String, name: &str, value: &str) {
+    let value = value.replace(['\r', '\n'], " ");
+    let _ = write!(head, "{name}: {value}\r\n");
+}
+
+/// Writes `Content-Length` when there is a body.
+fn write_length(head: &mut String, body: &Bytes) {
+    if !body.is_empty() {
+        let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    }
+}
+
+/// Ends the header section and writes it and the body to `dst`.
+fn write_message(mut head: String, body: &Bytes, dst: &mut BytesMut) {
+    head.push_str("\r\n");
+    dst.reserve(head.len() + body.len());
+    dst.put_slice(head.as_bytes());
+    dst.put_slice(body);
 }
 
 #[cfg(test)]
