@@ -11,7 +11,7 @@
 //! playback report a client's signs of life through `activity`.
 //!
 //! Each module uses only modules of earlier ranks, so there is no cycle
-//! (tests/server_layers.rs reads this list and the sources):
+//! (tests/layers.rs reads this list and the sources):
 //!
 //! 1. `activity`, `auth`, `catalog`, `multicast`, `paths`, `sink`, `source`:
 //!    no sibling
