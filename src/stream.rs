@@ -34,12 +34,14 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use crate::media::{AccessUnit, Demuxer, MediaError, TrackKind};
+use crate::media::{AccessUnit, Demuxer, MediaError};
 use crate::rtp::rtcp::RtcpMessage;
 use crate::rtp::{
-    self, rescale, rtcp, PacketHead, Packetizer, PayloadDescription, RtpError, RtpPayload,
-    RtpSender, SenderOptions, RTP_HEADER_LEN,
+    self, rtcp, PacketHead, Packetizer, PayloadDescription, RtpError, RtpPayload, RtpSender,
+    SenderOptions, RTP_HEADER_LEN,
 };
+use crate::vocab::clock::rescale;
+use crate::vocab::TrackKind;
 
 /// Nanoseconds per second: the resolution of the stream's timelines, much
 /// finer than any RTP clock, so conversions to and from it are exact.
@@ -989,8 +991,9 @@ fn ns_duration(ns: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{Codec, Format, PcmFormat, Track};
+    use crate::media::{AudioParams, ReaderFormat, Track, TrackParams};
     use crate::rtp::rtcp::RtcpMessage;
+    use crate::vocab::{Codec, PcmFormat};
 
     /// An in-memory demuxer: units in file order, seeking to the last key
     /// frame of track 0 at or before the target.
@@ -1002,8 +1005,8 @@ mod tests {
     }
 
     impl Demuxer for FakeDemuxer {
-        fn format(&self) -> Format {
-            Format::H264
+        fn format(&self) -> &'static ReaderFormat {
+            &crate::media::h264::FORMAT
         }
         fn tracks(&self) -> &[Track] {
             &self.tracks
@@ -1046,11 +1049,10 @@ mod tests {
     /// the way containers interleave.
     fn av_demuxer() -> FakeDemuxer {
         let mut video = Track::new(0, Codec::H264, 90000);
-        video.framing = crate::media::NalFraming::AnnexB;
+        video.framing = crate::vocab::NalFraming::AnnexB;
         video.config.parameter_sets = vec![Bytes::from_static(SPS), Bytes::from_static(PPS)];
         let mut audio = Track::new(1, Codec::Pcm(PcmFormat::Mulaw), 8000);
-        audio.sample_rate = Some(8000);
-        audio.channels = Some(1);
+        audio.params = TrackParams::Audio(AudioParams::new(8000, 1));
         let mut units = Vec::new();
         for second in 0..10i64 {
             for half in 0..2 {
