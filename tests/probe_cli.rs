@@ -113,9 +113,9 @@ enum WhenCut {
 /// frames end (its units are contiguous slices of the file).
 fn when_cut(file: &std::path::Path, data: &[u8]) -> WhenCut {
     let mut demuxer = mediatool::media::open(file).unwrap();
-    match demuxer.format() {
-        mediatool::media::Format::H264 | mediatool::media::Format::Hevc => WhenCut::Succeeds,
-        mediatool::media::Format::Wav => WhenCut::ClampsWithWarning,
+    match demuxer.format().name {
+        "h264" | "hevc" => WhenCut::Succeeds,
+        "wav" => WhenCut::ClampsWithWarning,
         _ => {
             let mut ends = Vec::new();
             while let Some(unit) = demuxer.read_unit().unwrap() {

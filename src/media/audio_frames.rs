@@ -207,7 +207,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
             }
             let head = self.input.peek(S::HEADER_LEN.max(ID3V2_HEADER_LEN))?;
             let head = &head[..head.len().min(saturating_usize(remain))];
-            if super::detect::id3v2_len(head) > 0 {
+            if audio_tags::id3v2_len(head) > 0 {
                 // A tag between frames (concatenated files): not junk.
                 audio_tags::skip_id3v2(&mut self.input)?;
                 continue;
@@ -305,7 +305,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
             skip_to_sync(&mut self.input, self.data_end)?;
             let pos = self.input.position();
             let found = pos >= self.data_end
-                || super::detect::id3v2_len(self.input.peek(ID3V2_HEADER_LEN)?) > 0
+                || audio_tags::id3v2_len(self.input.peek(ID3V2_HEADER_LEN)?) > 0
                 || confirmed_header::<S>(
                     &mut self.input,
                     self.data_end,

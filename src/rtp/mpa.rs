@@ -8,11 +8,13 @@
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::mpeg_audio::FrameHeader;
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// RTP clock of MPA (RFC 3551 §4.5.13): 90 kHz whatever the sampling rate.
 const MPA_CLOCK: u32 = 90000;

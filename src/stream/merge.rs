@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::timeline::{duration_ns, ns, unit_end};
 use super::track::StreamedTrack;
-use crate::media::{AccessUnit, Demuxer, MediaError, TrackKind};
+use crate::media::{AccessUnit, Demuxer, MediaError};
+use crate::vocab::TrackKind;
 
 /// Units buffered while waiting for a slow track before the earliest is sent
 /// anyway (bounds memory when a selected track is sparse).

@@ -9,9 +9,12 @@ use bytes::Bytes;
 use super::packet::rtp_sequence_and_timestamp;
 use super::timeline::{duration_ns, ns, ns_duration, ticks};
 use super::{MediaStream, OutgoingPacket, PacketKind, PacketParts, PlayStart, StreamConfig};
-use crate::media::{AccessUnit, Codec, Demuxer, Format, MediaError, PcmFormat, Track};
+use crate::media::{
+    AccessUnit, AudioParams, Demuxer, MediaError, ReaderFormat, Track, TrackParams,
+};
 use crate::rtp::rtcp::{self, RtcpMessage};
 use crate::rtp::SenderOptions;
+use crate::vocab::{Codec, PcmFormat};
 
 /// An in-memory demuxer: units in file order, seeking to the last key
 /// frame of track 0 at or before the target.
@@ -24,8 +27,8 @@ pub(super) struct FakeDemuxer {
 }
 
 impl Demuxer for FakeDemuxer {
-    fn format(&self) -> Format {
-        Format::H264
+    fn format(&self) -> &'static ReaderFormat {
+        &crate::media::h264::FORMAT
     }
     fn tracks(&self) -> &[Track] {
         &self.tracks
@@ -68,11 +71,10 @@ const PPS: &[u8] = &[0x68, 0xce, 0x3c, 0x80];
 /// the way containers interleave.
 pub(super) fn av_demuxer() -> FakeDemuxer {
     let mut video = Track::new(0, Codec::H264, 90000);
-    video.framing = crate::media::NalFraming::AnnexB;
+    video.framing = crate::vocab::NalFraming::AnnexB;
     video.config.parameter_sets = vec![Bytes::from_static(SPS), Bytes::from_static(PPS)];
     let mut audio = Track::new(1, Codec::Pcm(PcmFormat::Mulaw), 8000);
-    audio.sample_rate = Some(8000);
-    audio.channels = Some(1);
+    audio.params = TrackParams::Audio(AudioParams::new(8000, 1));
     let mut units = Vec::new();
     for second in 0..10i64 {
         for half in 0..2 {

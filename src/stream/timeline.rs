@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use crate::media::AccessUnit;
-use crate::rtp::rescale;
+use crate::vocab::clock::rescale;
 
 /// Nanoseconds per second: the resolution of the stream's timelines, much
 /// finer than any RTP clock, so conversions to and from it are exact.

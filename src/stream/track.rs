@@ -4,10 +4,12 @@
 use super::rtcp_schedule::RtcpSchedule;
 use super::timeline::{ns, ns_duration};
 use super::{PacketKind, PacketParts, StreamError};
-use crate::media::{AccessUnit, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
 use crate::rtp::{
-    rescale, PacketHead, Packetizer, PayloadDescription, RtpPayload, RtpSender, SenderOptions,
+    PacketHead, Packetizer, PayloadDescription, RtpPayload, RtpSender, SenderOptions,
 };
+use crate::vocab::clock::rescale;
+use crate::vocab::TrackKind;
 
 /// One track of a stream as the session description and RTSP need it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -162,8 +162,8 @@ pub fn check_layers(tree: &Tree, layers: &[&[&str]], allowed: &[(&str, &str)]) -
 }
 
 /// One directory module's import graph among its children: child ->
-/// The name of a directory's test-fixture module.
-const TESTING: &str = "testing";
+/// The names of a directory's test-only child modules.
+const TEST_MODULES: [&str; 2] = ["testing", "tests"];
 
 /// child -> where the first reference is (file:line).
 pub type SiblingGraph = BTreeMap<String, BTreeMap<String, String>>;
@@ -171,9 +171,10 @@ pub type SiblingGraph = BTreeMap<String, BTreeMap<String, String>>;
 /// The import graph among the children of each directory module: an edge
 /// from child `a` to child `b` when a file of `a` names `b` (through
 /// `super::b`, `crate::dir::b`...); a path to the directory module itself
-/// (an item of its `mod.rs`) is no edge, nor is a path from or to a
-/// `testing` child: test fixtures (`#[cfg(test)] mod testing`) serve the
-/// tests of every sibling and use what they test, outside the build.
+/// (an item of its `mod.rs`) is no edge. Test code is left out: a path
+/// in an inline `mod tests`, or from or to a `testing` or `tests` child
+/// (`#[cfg(test)]` fixtures and test files serve the tests of every
+/// sibling and use what they test, outside the build).
 pub fn sibling_graphs(tree: &Tree) -> BTreeMap<Vec<String>, SiblingGraph> {
     let mut graphs: BTreeMap<Vec<String>, SiblingGraph> = BTreeMap::new();
     for file in tree.files.iter().filter(|f| !f.binary) {
@@ -190,7 +191,10 @@ pub fn sibling_graphs(tree: &Tree) -> BTreeMap<Vec<String>, SiblingGraph> {
                 let Some(to) = reference.path.get(depth) else {
                     continue;
                 };
-                if to != from && children.contains(to) && from != TESTING && to != TESTING {
+                let test_code = reference.in_tests
+                    || TEST_MODULES.contains(&from.as_str())
+                    || TEST_MODULES.contains(&to.as_str());
+                if to != from && children.contains(to) && !test_code {
                     graphs
                         .entry(dir.clone())
                         .or_default()

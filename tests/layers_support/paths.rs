@@ -14,6 +14,9 @@ pub struct Reference {
     pub path: Vec<String>,
     /// 1-based line of the path's first segment.
     pub line: usize,
+    /// Whether it is inside an inline `mod tests { ... }` (unit tests,
+    /// built only for `cargo test`).
+    pub in_tests: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,11 +82,16 @@ pub fn references(source: &str, module: &[String], binary: Option<&str>) -> Vec<
                         .collect();
                     if let Some((written, next)) = use_tree(&tokens, i, Vec::new()) {
                         let line = tokens[i].line;
+                        let in_tests = inline.iter().any(|(name, _)| name == "tests");
                         out.extend(
                             written
                                 .iter()
                                 .filter_map(|w| resolve(w, &here))
-                                .map(|path| Reference { path, line }),
+                                .map(|path| Reference {
+                                    path,
+                                    line,
+                                    in_tests,
+                                }),
                         );
                         // The tree's braces are balanced: skip it whole.
                         i = next;

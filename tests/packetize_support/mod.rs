@@ -8,8 +8,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use etherparse::{SlicedPacket, TransportSlice};
-use mediatool::media::TrackKind;
 use mediatool::rtp::{self, PayloadDescription};
+use mediatool::vocab::TrackKind;
 use pcap_file::pcap::PcapReader;
 
 /// The capture time `--start-time` gives the tests' captures.

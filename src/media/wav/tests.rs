@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::media::inspect::count_units;
-use crate::media::testing::{check_cuts_and_seeks, fixture, gsm_wav, read_clean, Opener};
-use crate::media::{Codec, PcmFormat};
+use crate::media::testing::{check_cuts_and_seeks, gsm_wav, read_clean, Opener};
+use crate::vocab::testing::fixture;
+use crate::vocab::{Codec, PcmFormat};
 
 const OPEN: Opener = |input| Ok(Box::new(WavReader::new(input)?));
 
@@ -103,12 +104,13 @@ fn fixtures_match_ffprobe() {
         let data = fixture(name);
         let (reader, units) = read(data.clone());
         let track = &reader.tracks()[0];
-        assert_eq!(reader.format(), Format::Wav);
+        assert_eq!(reader.format(), &FORMAT);
         assert_eq!(track.codec.name(), codec, "{name}");
         assert_eq!(track.codec, Codec::Pcm(*format));
-        assert_eq!((track.clock_rate, track.sample_rate), (*rate, Some(*rate)));
-        assert_eq!(track.channels, Some(*channels), "{name}");
-        assert_eq!(track.bits_per_sample, Some(format.bits()), "{name}");
+        let audio = track.audio().unwrap();
+        assert_eq!((track.clock_rate, audio.sample_rate), (*rate, *rate));
+        assert_eq!(audio.channels, *channels, "{name}");
+        assert_eq!(audio.bits_per_sample, Some(format.bits()), "{name}");
         let frame_bytes = u64::from(*channels) * format.bits() as u64 / 8;
         assert_eq!(track.bit_rate, Some(u64::from(*rate) * frame_bytes * 8));
         let stats = reader.stats().unwrap();
@@ -281,16 +283,17 @@ fn truncations_and_seeks_agree_with_a_straight_read() {
 
 /// Block-coded formats are described (ffprobe's codec name, blocks as
 /// frames, the duration of their samples cut to the fact chunk's count)
-/// and read one block per unit; no RTP payload format takes them.
+/// and read one block per unit (no RTP payload format takes them: the
+/// rtp tests check that).
 #[test]
 fn block_coded_formats_are_described_block_by_block() {
     // ffprobe on a 1.3 s libgsm_ms file: 33 frames, duration_ts 10560.
     let (reader, units) = read(gsm_wav(33, Some(10_560)));
     let track = &reader.tracks()[0];
     assert_eq!(track.codec.name(), "gsm_ms");
-    assert_eq!((track.block_align, track.bits_per_sample), (Some(65), None));
+    let audio = track.audio().unwrap();
+    assert_eq!((audio.block_align, audio.bits_per_sample), (Some(65), None));
     assert_eq!(track.bit_rate, Some(13_000));
-    assert!(crate::rtp::packetizer(track).is_err());
     let stats = reader.stats().unwrap()[0];
     assert_eq!(
         (stats.frames, stats.duration, stats.bytes),

@@ -71,25 +71,14 @@ impl PcmFormat {
     }
 }
 
-/// A codec, one variant per coding format the core knows by name.
+/// A codec, one variant per coding format a reader or an RTP payload
+/// format handles (the container issues add theirs with their readers).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Codec {
     /// ITU-T H.264 / MPEG-4 AVC.
     H264,
     /// ITU-T H.265 / HEVC.
     Hevc,
-    /// MPEG-1 video (ISO/IEC 11172-2).
-    Mpeg1Video,
-    /// MPEG-2 video (ISO/IEC 13818-2).
-    Mpeg2Video,
-    /// VP8.
-    Vp8,
-    /// VP9.
-    Vp9,
-    /// AV1.
-    Av1,
-    /// Theora.
-    Theora,
     /// MPEG-1/2 audio layer I.
     Mp1,
     /// MPEG-1/2 audio layer II.
@@ -98,14 +87,6 @@ pub enum Codec {
     Mp3,
     /// MPEG-4 AAC.
     Aac,
-    /// Dolby AC-3.
-    Ac3,
-    /// Opus.
-    Opus,
-    /// Vorbis.
-    Vorbis,
-    /// FLAC.
-    Flac,
     /// Uncompressed or G.711 audio.
     Pcm(PcmFormat),
     /// A codec the core can name but not stream, with ffprobe's name.
@@ -118,20 +99,10 @@ impl Codec {
         match self {
             Codec::H264 => "h264",
             Codec::Hevc => "hevc",
-            Codec::Mpeg1Video => "mpeg1video",
-            Codec::Mpeg2Video => "mpeg2video",
-            Codec::Vp8 => "vp8",
-            Codec::Vp9 => "vp9",
-            Codec::Av1 => "av1",
-            Codec::Theora => "theora",
             Codec::Mp1 => "mp1",
             Codec::Mp2 => "mp2",
             Codec::Mp3 => "mp3",
             Codec::Aac => "aac",
-            Codec::Ac3 => "ac3",
-            Codec::Opus => "opus",
-            Codec::Vorbis => "vorbis",
-            Codec::Flac => "flac",
             Codec::Pcm(format) => match format {
                 PcmFormat::U8 => "pcm_u8",
                 PcmFormat::S16Le => "pcm_s16le",
@@ -151,23 +122,8 @@ impl Codec {
     /// Whether the codec carries video, audio, subtitles or data.
     pub fn kind(&self) -> TrackKind {
         match self {
-            Codec::H264
-            | Codec::Hevc
-            | Codec::Mpeg1Video
-            | Codec::Mpeg2Video
-            | Codec::Vp8
-            | Codec::Vp9
-            | Codec::Av1
-            | Codec::Theora => TrackKind::Video,
-            Codec::Mp1
-            | Codec::Mp2
-            | Codec::Mp3
-            | Codec::Aac
-            | Codec::Ac3
-            | Codec::Opus
-            | Codec::Vorbis
-            | Codec::Flac
-            | Codec::Pcm(_) => TrackKind::Audio,
+            Codec::H264 | Codec::Hevc => TrackKind::Video,
+            Codec::Mp1 | Codec::Mp2 | Codec::Mp3 | Codec::Aac | Codec::Pcm(_) => TrackKind::Audio,
             Codec::Other(kind, _) => *kind,
         }
     }
