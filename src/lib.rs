@@ -14,4 +14,5 @@ pub mod probe;
 pub mod rtp;
 pub mod sdp;
 pub mod server;
+pub mod srtp;
 pub mod stream;
