@@ -6,9 +6,11 @@
 mod error;
 mod index;
 mod keys;
+pub mod mikey;
 mod packet;
 mod policy;
 mod receiver;
+pub mod sdes;
 mod sender;
 #[cfg(test)]
 mod tests;
