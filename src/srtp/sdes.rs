@@ -6,10 +6,13 @@
 //! ```
 //!
 //! What ffmpeg's RTSP client (`libavformat/rtsp.c`, `srtp.c`) reads: the
-//! suite (`AES_CM_128_HMAC_SHA1_80` or `_32`, SRTCP tags 80 bits either
-//! way) and the one word after `inline:`, which `av_base64_decode` must turn
-//! into exactly 30 bytes. A lifetime or MKI after a `|` makes that decoding
-//! fail and the stream is not decrypted; session parameters are ignored, so
+//! suite and the one word after `inline:`, which `av_base64_decode` must
+//! turn into exactly 30 bytes. For `AES_CM_128_HMAC_SHA1_32` ffmpeg uses
+//! 32-bit tags on SRTCP too, where RFC 4568 §6.2.2 (and libsrtp) keep 80:
+//! the attribute cannot say which, so the sender's [`Policy::rtcp_tag`]
+//! must match its reader (ffmpeg: 32; `_80` agrees everywhere). A lifetime
+//! or MKI after a `|` makes the base64 decoding fail and the stream is not
+//! decrypted; session parameters are ignored, so
 //! `UNENCRYPTED_SRTP` would not stop ffmpeg decrypting plaintext. It does
 //! no replay check and takes the last `a=crypto` of a media section. So an
 //! attribute for ffmpeg is `<tag> <suite> inline:<40 base64 characters>`
@@ -19,7 +22,7 @@
 
 use base64::Engine as _;
 
-use super::{KeyExchangeError, Mki, Policy, SrtpKey, Suite, TagLength};
+use super::{KeyExchangeError, Mki, Policy, SrtpKey, Suite};
 
 /// One `a=crypto` attribute: a tag, a suite and a single inline key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,20 +41,14 @@ pub struct CryptoAttribute {
 const MAX_TAG: u32 = 999_999_999;
 
 impl CryptoAttribute {
-    /// The attribute's value, after `a=crypto:` (RFC 4568 §9.1). Fails for
-    /// what SDES cannot say: a tag of ten digits, or a 32-bit SRTCP tag
-    /// (the suites define SRTCP tags of 80 bits).
+    /// The attribute's value, after `a=crypto:` (RFC 4568 §9.1). The SRTCP
+    /// tag length is not part of it (see the module documentation). Fails
+    /// for a tag of more than nine digits.
     pub fn sdp_value(&self) -> Result<String, KeyExchangeError> {
         if self.tag > MAX_TAG {
             return Err(KeyExchangeError::unsupported(
                 0,
                 "an SDES tag of more than nine digits",
-            ));
-        }
-        if self.policy.rtcp_tag != TagLength::Bits80 {
-            return Err(KeyExchangeError::unsupported(
-                0,
-                "a 32-bit SRTCP tag in SDES (RFC 4568 suites use 80 bits)",
             ));
         }
         let mut value = format!(
@@ -72,8 +69,8 @@ impl CryptoAttribute {
         Ok(value)
     }
 
-    /// Parses an attribute's value (after `a=crypto:`). Offsets in errors
-    /// are byte offsets in `value`.
+    /// Parses an attribute's value (after `a=crypto:`), with RFC 4568's
+    /// 80-bit SRTCP tags. Offsets in errors are byte offsets in `value`.
     pub fn parse(value: &str) -> Result<CryptoAttribute, KeyExchangeError> {
         let mut fields = words(value);
         let (at, tag) = fields
@@ -226,6 +223,7 @@ fn digits(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::srtp::TagLength;
 
     fn key() -> SrtpKey {
         SrtpKey::from_bytes(&(0..30).collect::<Vec<u8>>()).unwrap()
@@ -292,19 +290,23 @@ mod tests {
     }
 
     #[test]
-    fn what_sdes_cannot_say_is_refused() {
-        let gst_32 = CryptoAttribute {
+    fn the_srtcp_tag_length_is_not_in_the_attribute() {
+        let rfc = CryptoAttribute {
             tag: 1,
-            policy: Policy {
-                rtcp_tag: TagLength::Bits32,
-                ..Policy::new(Suite::AesCm128HmacSha1_32)
-            },
+            policy: Policy::new(Suite::AesCm128HmacSha1_32),
             key: key(),
         };
-        assert!(gst_32.sdp_value().is_err());
+        let ffmpeg = CryptoAttribute {
+            policy: Policy {
+                rtcp_tag: TagLength::Bits32,
+                ..rfc.policy
+            },
+            ..rfc.clone()
+        };
+        assert_eq!(rfc.sdp_value(), ffmpeg.sdp_value());
         let long_tag = CryptoAttribute {
             tag: 1_000_000_000,
-            ..gst_32
+            ..rfc
         };
         assert!(long_tag.sdp_value().is_err());
     }

@@ -209,12 +209,16 @@ fn every_truncation_is_refused() {
     }
 }
 
+/// A byte of a message replaced: (offset, new value).
+type Edit = (usize, u8);
+
 #[test]
 fn hostile_and_unsupported_messages_are_refused_with_their_offset() {
     let good = hand_assembled(Some([1, 2, 3, 4]), 10, true);
     let sp = SP;
     let kemac = good.len() - 44;
-    let cases: Vec<(&str, Vec<(usize, u8)>, usize)> = vec![
+    // (what, byte edits (offset, value), offset the error must name)
+    let cases: Vec<(&str, Vec<Edit>, usize)> = vec![
         ("version 2", vec![(0, 2)], 0),
         ("a verification message", vec![(1, 1)], 1),
         ("another PRF", vec![(3, 1)], 3),
