@@ -66,10 +66,11 @@ pub enum SrtpError {
         offset: usize,
     },
     /// The packet index was received before, or is older than the replay
-    /// window (RFC 3711 §3.3.2).
+    /// window (RFC 3711 §3.3.2), or falls before the stream's first index.
     #[error("packet index {index} is a replay (or older than the replay window)")]
     Replayed {
-        /// The packet's index.
+        /// The packet's index (its sequence number when the index would
+        /// fall before the stream's first).
         index: u64,
     },
     /// The operating system refused random bytes for a new key.

@@ -6,9 +6,7 @@
 
 use std::fmt;
 
-use aes::cipher::{
-    BlockCipherEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper,
-};
+use aes::cipher::{InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
 use aes::Aes128Enc;
 use ctr::CtrCore;
 use hmac::Hmac;
@@ -162,12 +160,8 @@ impl SessionKeys {
 
 /// AES in counter mode over a 128-bit big-endian counter starting at `iv`
 /// (RFC 3711 §4.1.1: the block counter is added to the IV modulo 2^128).
-fn aes_cm<C: BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16>>(
-    cipher: &C,
-    iv: [u8; 16],
-    data: &mut [u8],
-) {
-    let core = CtrCore::<&C, ctr::flavors::Ctr128BE>::inner_iv_init(cipher, &iv.into());
+fn aes_cm(cipher: &Aes128Enc, iv: [u8; 16], data: &mut [u8]) {
+    let core = CtrCore::<&Aes128Enc, ctr::flavors::Ctr128BE>::inner_iv_init(cipher, &iv.into());
     StreamCipherCoreWrapper::from_core(core).apply_keystream(data);
 }
 

@@ -190,5 +190,7 @@ mod tests {
         assert_eq!((p.rtp_overhead(), p.rtcp_overhead()), (4, 14));
         let p = p.with_mki(Mki([1, 2, 3, 4]));
         assert_eq!((p.rtp_overhead(), p.rtcp_overhead()), (8, 18));
+        assert_eq!(Mki([1, 2, 3, 4]).value(), 0x0102_0304);
+        assert_ne!(Mki::random().unwrap(), Mki::random().unwrap());
     }
 }
