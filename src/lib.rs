@@ -16,5 +16,6 @@ pub mod rtp;
 pub mod rtsp;
 pub mod sdp;
 pub mod server;
+pub mod srtp;
 pub mod stream;
 pub mod vocab;
