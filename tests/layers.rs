@@ -27,6 +27,8 @@ const LAYERS: &[&[&str]] = &[
     &["media"],
     // RTP payload formats, the RTP sender, RTCP.
     &["rtp"],
+    // SRTP/SRTCP protection and its key exchanges (MIKEY, SDES).
+    &["srtp"],
     // Session descriptions.
     &["sdp"],
     // The pipeline: demuxer -> payload formats -> timed packets.
