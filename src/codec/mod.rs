@@ -2,11 +2,13 @@
 //! delimiting, parameter sets and audio frame headers.
 
 pub mod adts;
+pub mod bits;
 pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
 pub mod nal;
 pub mod picture;
+pub mod vp8;
 
 use crate::media::Rational;
 

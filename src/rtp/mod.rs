@@ -7,6 +7,7 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod frame_assembly;
 mod h264;
 mod hevc;
 mod mpa;
@@ -14,6 +15,7 @@ mod nal;
 mod pcm;
 pub mod rtcp;
 mod sender;
+mod vp8;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -293,6 +295,7 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &mpa::FORMAT,
     &aac::FORMAT,
     &pcm::FORMAT,
+    &vp8::FORMAT,
 ];
 
 /// The payload format for `track`.
@@ -481,7 +484,7 @@ pub(crate) mod tests {
         assert!(PayloadDescription::parse(TrackKind::Video, "H264", None).is_err());
         assert!(PayloadDescription::parse(TrackKind::Video, "H264/0", None).is_err());
         assert!(matches!(
-            PayloadDescription::parse(TrackKind::Video, "VP8/90000", None),
+            PayloadDescription::parse(TrackKind::Video, "X-NONE/90000", None),
             Err(RtpError::Unsupported(_))
         ));
     }
