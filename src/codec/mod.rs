@@ -9,6 +9,7 @@ pub mod mpeg_audio;
 pub mod nal;
 pub mod picture;
 pub mod vp8;
+pub mod vp9;
 
 use crate::media::Rational;
 

@@ -16,6 +16,7 @@ mod pcm;
 pub mod rtcp;
 mod sender;
 mod vp8;
+mod vp9;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -296,6 +297,7 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &aac::FORMAT,
     &pcm::FORMAT,
     &vp8::FORMAT,
+    &vp9::FORMAT,
 ];
 
 /// The payload format for `track`.
