@@ -96,9 +96,39 @@ impl<'a> Bits<'a> {
     }
 }
 
+/// Packs `(bits, value)` fields most significant bit first, zero-padding
+/// the last byte: headers for tests.
+#[cfg(test)]
+pub(crate) fn pack(fields: &[(u32, u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut acc, mut n) = (0u64, 0u32);
+    for &(bits, value) in fields {
+        acc = (acc << bits) | u64::from(value);
+        n += bits;
+        while n >= 8 {
+            out.push((acc >> (n - 8)) as u8);
+            n -= 8;
+        }
+    }
+    if n > 0 {
+        out.push((acc << (8 - n)) as u8);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_fields_read_back() {
+        let data = pack(&[(3, 5), (16, 0xabcd), (1, 1)]);
+        assert_eq!(data.len(), 3);
+        let mut bits = Bits::new(&data, "packed");
+        assert_eq!((bits.u(3).unwrap(), bits.u(16).unwrap()), (5, 0xabcd));
+        assert!(bits.flag().unwrap());
+        assert_eq!(bits.u(4).unwrap(), 0);
+    }
 
     #[test]
     fn fields_positions_and_errors() {

@@ -2,6 +2,7 @@
 //! delimiting, parameter sets and audio frame headers.
 
 pub mod adts;
+pub mod av1;
 pub mod bits;
 pub mod h264;
 pub mod hevc;

@@ -273,6 +273,7 @@ pub fn config_profile(extradata: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::bits::pack;
 
     /// A key frame header: profile, then the fields after the sync code.
     fn key_frame(profile: u8, color: &[(u32, u32)], width: u32, height: u32) -> Vec<u8> {
@@ -288,23 +289,6 @@ mod tests {
         pack(&bits)
     }
 
-    fn pack(fields: &[(u32, u32)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let (mut acc, mut n) = (0u64, 0u32);
-        for &(bits, value) in fields {
-            acc = (acc << bits) | u64::from(value);
-            n += bits;
-            while n >= 8 {
-                out.push((acc >> (n - 8)) as u8);
-                n -= 8;
-            }
-        }
-        if n > 0 {
-            out.push((acc << (8 - n)) as u8);
-        }
-        out
-    }
-
     #[test]
     fn key_frames_of_each_profile() {
         // Profile 0: BT.709 limited range, 8-bit 4:2:0.
@@ -317,7 +301,8 @@ mod tests {
         assert_eq!(f.color.unwrap().pix_fmt(), "yuv420p");
         // Profile 1: 4:4:4; profile 1 RGB; profile 2 12-bit; profile 3
         // 10-bit 4:2:2.
-        let cases: [(u8, &[(u32, u32)], &str); 4] = [
+        type Case = (u8, &'static [(u32, u32)], &'static str);
+        let cases: [Case; 4] = [
             (1, &[(3, 1), (1, 1), (1, 0), (1, 0), (1, 0)], "yuv444p"),
             (1, &[(3, 7), (1, 0)], "gbrp"),
             (2, &[(1, 1), (3, 2), (1, 0)], "yuv420p12le"),

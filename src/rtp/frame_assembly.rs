@@ -37,12 +37,15 @@ impl FrameAssembler {
     }
 
     /// Notes the next packet's sequence number (the first step for every
-    /// packet): after a gap, the frame being assembled is dropped.
-    pub fn receive(&mut self, sequence: u16) {
-        if self.expected_sequence.is_some_and(|s| s != sequence) {
+    /// packet): after a gap, the frame being assembled is dropped. Returns
+    /// whether packets were lost before this one.
+    pub fn receive(&mut self, sequence: u16) -> bool {
+        let lost = self.expected_sequence.is_some_and(|s| s != sequence);
+        if lost {
             self.frame = None;
         }
         self.expected_sequence = Some(sequence.wrapping_add(1));
+        lost
     }
 
     /// A [`RtpError::Malformed`] for a packet that breaks the format: the
@@ -124,7 +127,7 @@ mod tests {
         a.receive(0);
         a.start(7);
         a.append(7, &[b"ab"]).unwrap();
-        a.receive(2);
+        assert!(a.receive(2));
         assert!(!a.in_frame());
         a.append(7, &[b"cd"]).unwrap();
         a.end(&mut out);

@@ -7,6 +7,7 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod av1;
 mod frame_assembly;
 mod h264;
 mod hevc;
@@ -298,6 +299,7 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &pcm::FORMAT,
     &vp8::FORMAT,
     &vp9::FORMAT,
+    &av1::FORMAT,
 ];
 
 /// The payload format for `track`.
