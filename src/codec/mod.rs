@@ -7,6 +7,7 @@ pub mod bits;
 pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
+pub mod mpeg_video;
 pub mod nal;
 pub mod picture;
 pub mod vp8;

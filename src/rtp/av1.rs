@@ -404,7 +404,7 @@ impl Depacketizer for Av1Depacketizer {
                 self.frames.append(ts, &[&TEMPORAL_DELIMITER])?;
             }
         }
-        if self.frames.in_frame() {
+        if self.frames.frame_timestamp().is_some() {
             let count = elements.len();
             for (i, element) in elements.into_iter().enumerate() {
                 let continues = i == 0 && aggregation & Z != 0;

@@ -61,9 +61,9 @@ impl FrameAssembler {
         self.frame = Some((timestamp, BytesMut::new()));
     }
 
-    /// Whether a frame is being assembled.
-    pub fn in_frame(&self) -> bool {
-        self.frame.is_some()
+    /// The timestamp of the frame being assembled, if one is.
+    pub fn frame_timestamp(&self) -> Option<u32> {
+        self.frame.as_ref().map(|(ts, _)| *ts)
     }
 
     /// Appends `parts` to the frame being assembled, if there is one of
@@ -128,7 +128,7 @@ mod tests {
         a.start(7);
         a.append(7, &[b"ab"]).unwrap();
         assert!(a.receive(2));
-        assert!(!a.in_frame());
+        assert_eq!(a.frame_timestamp(), None);
         a.append(7, &[b"cd"]).unwrap();
         a.end(&mut out);
         assert!(out.is_empty());
@@ -145,7 +145,11 @@ mod tests {
         a.start(9);
         a.append(9, &[b"a"]).unwrap();
         a.append(10, &[b"b"]).unwrap();
-        assert!(!a.in_frame(), "another timestamp ends the frame");
+        assert_eq!(
+            a.frame_timestamp(),
+            None,
+            "another timestamp ends the frame"
+        );
         a.receive(5);
         a.start(9);
         a.append(9, &[b"xy"]).unwrap();

@@ -12,6 +12,7 @@ mod frame_assembly;
 mod h264;
 mod hevc;
 mod mpa;
+mod mpv;
 mod nal;
 mod pcm;
 pub mod rtcp;
@@ -300,6 +301,7 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &vp8::FORMAT,
     &vp9::FORMAT,
     &av1::FORMAT,
+    &mpv::FORMAT,
 ];
 
 /// The payload format for `track`.
