@@ -367,8 +367,15 @@ impl Av1Depacketizer {
         let (head, head_len) = header.to_bytes(true);
         let mut size: SmallVec<[u8; 8]> = SmallVec::new();
         write_leb128(payload.len(), &mut size);
+        // The temporal delimiter goes before the first OBU: a temporal unit
+        // of nothing else is not one.
+        let delimiter: &[u8] = if self.frames.frame_len() == Some(0) {
+            &TEMPORAL_DELIMITER
+        } else {
+            &[]
+        };
         self.frames
-            .append(timestamp, &[&head[..head_len], &size, payload])
+            .append(timestamp, &[delimiter, &head[..head_len], &size, payload])
     }
 }
 
@@ -401,7 +408,6 @@ impl Depacketizer for Av1Depacketizer {
             self.frames.drop_frame();
             if aggregation & Z == 0 {
                 self.frames.start(ts);
-                self.frames.append(ts, &[&TEMPORAL_DELIMITER])?;
             }
         }
         if self.frames.frame_timestamp().is_some() {
@@ -617,6 +623,16 @@ mod tests {
         let mut p = packet(1, 10, &[0x10, 0x30 | HAS_SIZE_FIELD, 5, 7, 8]);
         p.marker = true;
         assert!(d.push(&p, &mut out).is_err());
+    }
+
+    #[test]
+    fn a_temporal_unit_of_only_delimiters_is_no_unit() {
+        let mut d = Av1Depacketizer::new();
+        let mut out = Vec::new();
+        let mut p = packet(0, 0, &[0x10, 0x10]);
+        p.marker = true;
+        d.push(&p, &mut out).unwrap();
+        assert!(out.is_empty());
     }
 
     #[test]

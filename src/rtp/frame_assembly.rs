@@ -61,6 +61,11 @@ impl FrameAssembler {
         self.frame = Some((timestamp, BytesMut::new()));
     }
 
+    /// Bytes of the frame being assembled, if one is.
+    pub fn frame_len(&self) -> Option<usize> {
+        self.frame.as_ref().map(|(_, data)| data.len())
+    }
+
     /// The timestamp of the frame being assembled, if one is.
     pub fn frame_timestamp(&self) -> Option<u32> {
         self.frame.as_ref().map(|(ts, _)| *ts)
