@@ -2,11 +2,16 @@
 //! delimiting, parameter sets and audio frame headers.
 
 pub mod adts;
+pub mod av1;
+pub mod bits;
 pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
+pub mod mpeg_video;
 pub mod nal;
 pub mod picture;
+pub mod vp8;
+pub mod vp9;
 
 use crate::vocab::Rational;
 

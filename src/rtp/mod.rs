@@ -7,13 +7,18 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod av1;
+mod frame_assembly;
 mod h264;
 mod hevc;
 mod mpa;
+mod mpv;
 mod nal;
 mod pcm;
 pub mod rtcp;
 mod sender;
+mod vp8;
+mod vp9;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -294,6 +299,10 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &mpa::FORMAT,
     &aac::FORMAT,
     &pcm::FORMAT,
+    &vp8::FORMAT,
+    &vp9::FORMAT,
+    &av1::FORMAT,
+    &mpv::FORMAT,
 ];
 
 /// The payload format for `track`.
@@ -471,7 +480,7 @@ pub(crate) mod tests {
         assert!(PayloadDescription::parse(TrackKind::Video, "H264", None).is_err());
         assert!(PayloadDescription::parse(TrackKind::Video, "H264/0", None).is_err());
         assert!(matches!(
-            PayloadDescription::parse(TrackKind::Video, "VP8/90000", None),
+            PayloadDescription::parse(TrackKind::Video, "X-NONE/90000", None),
             Err(RtpError::Unsupported(_))
         ));
     }
