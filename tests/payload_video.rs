@@ -27,10 +27,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mediatool::codec::{av1, mpeg_video, vp8, vp9};
-use mediatool::media::{AccessUnit, Codec, Track, TrackKind};
+use mediatool::media::{AccessUnit, Track};
 use mediatool::rtp::{
     self, PayloadDescription, ReceivedPacket, ReceivedUnit, RtpSender, SenderOptions,
 };
+use mediatool::vocab::{Codec, TrackKind};
 use rtp_types::RtpPacket;
 
 /// One encoded source.

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::bits::{Bits, SyntaxError};
 use super::nal::find_start_code;
-use crate::media::Rational;
+use crate::vocab::Rational;
 
 /// Start code values, the byte after `00 00 01` (ISO/IEC 13818-2 Table
 /// 6-1).

@@ -27,14 +27,16 @@ use smallvec::SmallVec;
 
 use super::frame_assembly::{FrameAssembler, MAX_FRAME_BYTES};
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::av1::{
     config_obus, find_sequence_header, leb128_len, obu_type, obus, read_leb128, write_leb128,
     Av1Config, Obu, ObuHeader, SequenceHeader, TEMPORAL_DELIMITER,
 };
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// RTP clock of AV1 (§7.1).
 const CLOCK: u32 = 90000;

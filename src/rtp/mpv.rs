@@ -20,13 +20,15 @@ use bytes::Bytes;
 
 use super::frame_assembly::FrameAssembler;
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::mpeg_video::{
     extension_id, extension_id_at, start_code, start_codes, PictureCodingExtension, PictureHeader,
 };
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// RTP clock of MPV (RFC 3551 §6, RFC 2250 §3.3).
 const CLOCK: u32 = 90000;

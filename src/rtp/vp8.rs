@@ -12,10 +12,12 @@ use bytes::Bytes;
 
 use super::frame_assembly::{chunks, FrameAssembler};
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// RTP clock of VP8 (RFC 7741 §6.1).
 const CLOCK: u32 = 90000;

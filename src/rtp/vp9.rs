@@ -15,11 +15,13 @@
 
 use super::frame_assembly::{chunks, FrameAssembler};
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::vp9::{config_profile, superframe_frames, FrameHeader, FrameKind};
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// RTP clock of VP9 (RFC 9628 §6.1).
 const CLOCK: u32 = 90000;

@@ -79,6 +79,18 @@ pub enum Codec {
     H264,
     /// ITU-T H.265 / HEVC.
     Hevc,
+    /// MPEG-1 video (ISO/IEC 11172-2).
+    Mpeg1Video,
+    /// MPEG-2 video (ISO/IEC 13818-2).
+    Mpeg2Video,
+    /// VP8 (RFC 6386).
+    Vp8,
+    /// VP9.
+    Vp9,
+    /// AV1.
+    Av1,
+    /// Theora.
+    Theora,
     /// MPEG-1/2 audio layer I.
     Mp1,
     /// MPEG-1/2 audio layer II.
@@ -87,6 +99,12 @@ pub enum Codec {
     Mp3,
     /// MPEG-4 AAC.
     Aac,
+    /// Dolby AC-3 (ATSC A/52).
+    Ac3,
+    /// Opus (RFC 6716).
+    Opus,
+    /// Vorbis.
+    Vorbis,
     /// Uncompressed or G.711 audio.
     Pcm(PcmFormat),
     /// A codec the core can name but not stream, with ffprobe's name.
@@ -99,10 +117,19 @@ impl Codec {
         match self {
             Codec::H264 => "h264",
             Codec::Hevc => "hevc",
+            Codec::Mpeg1Video => "mpeg1video",
+            Codec::Mpeg2Video => "mpeg2video",
+            Codec::Vp8 => "vp8",
+            Codec::Vp9 => "vp9",
+            Codec::Av1 => "av1",
+            Codec::Theora => "theora",
             Codec::Mp1 => "mp1",
             Codec::Mp2 => "mp2",
             Codec::Mp3 => "mp3",
             Codec::Aac => "aac",
+            Codec::Ac3 => "ac3",
+            Codec::Opus => "opus",
+            Codec::Vorbis => "vorbis",
             Codec::Pcm(format) => match format {
                 PcmFormat::U8 => "pcm_u8",
                 PcmFormat::S16Le => "pcm_s16le",
@@ -122,8 +149,22 @@ impl Codec {
     /// Whether the codec carries video, audio, subtitles or data.
     pub fn kind(&self) -> TrackKind {
         match self {
-            Codec::H264 | Codec::Hevc => TrackKind::Video,
-            Codec::Mp1 | Codec::Mp2 | Codec::Mp3 | Codec::Aac | Codec::Pcm(_) => TrackKind::Audio,
+            Codec::H264
+            | Codec::Hevc
+            | Codec::Mpeg1Video
+            | Codec::Mpeg2Video
+            | Codec::Vp8
+            | Codec::Vp9
+            | Codec::Av1
+            | Codec::Theora => TrackKind::Video,
+            Codec::Mp1
+            | Codec::Mp2
+            | Codec::Mp3
+            | Codec::Aac
+            | Codec::Ac3
+            | Codec::Opus
+            | Codec::Vorbis
+            | Codec::Pcm(_) => TrackKind::Audio,
             Codec::Other(kind, _) => *kind,
         }
     }
