@@ -1,12 +1,18 @@
 //! Bitstream syntax shared by demuxers and RTP payload formats: NAL unit
 //! delimiting, parameter sets and audio frame headers.
 
+pub mod ac3;
 pub mod adts;
 pub mod h264;
+pub mod header;
 pub mod hevc;
 pub mod mpeg_audio;
 pub mod nal;
+pub mod opus;
 pub mod picture;
+pub mod theora;
+pub mod vorbis;
+pub mod xiph;
 
 use crate::media::Rational;
 
