@@ -156,7 +156,7 @@ pub fn packet_samples(packet: &[u8]) -> Result<u32, HeaderError> {
     let frames = match toc & 3 {
         0 => 1,
         1 => {
-            if (len - 1) % 2 != 0 {
+            if !(len - 1).is_multiple_of(2) {
                 return Err(HeaderError::at(
                     1,
                     "code 1 Opus packet of two unequal frames",
@@ -219,7 +219,7 @@ fn code3_frames(packet: &[u8]) -> Result<u32, HeaderError> {
     let fits = if count & 0x80 != 0 {
         sizes <= data
     } else {
-        data % frames == 0
+        data.is_multiple_of(frames)
     };
     if !fits {
         return Err(HeaderError::at(pos, "Opus frames do not fit the packet"));

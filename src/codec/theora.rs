@@ -197,8 +197,8 @@ pub(crate) mod tests {
         p.extend_from_slice(&1u32.to_be_bytes());
         p.extend_from_slice(&[0, 0, 1, 0, 0, 1, 0]); // PARN, PARD, CS
         p.extend_from_slice(&[0, 0, 0]); // NOMBR
-                                         // QUAL 6 bits, KFGSHIFT 5 (6), PF 2 (0), reserved 3.
-        let tail: u16 = (6 << 5) | (0 << 3);
+                                         // QUAL 6 bits (0), KFGSHIFT 5 (6), PF 2 (0), reserved 3 (0).
+        let tail: u16 = 6 << 5;
         p.extend_from_slice(&tail.to_be_bytes());
         p
     }

@@ -7,13 +7,16 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod aggregate;
 mod h264;
 mod hevc;
 mod mpa;
 mod nal;
+mod opus;
 mod pcm;
 pub mod rtcp;
 mod sender;
+mod xiph;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -219,6 +222,14 @@ pub trait Packetizer: Send {
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError>;
+
+    /// Appends the payload of units held back to share it with the units
+    /// after them (formats that pack several units in one payload: RFC
+    /// 5215 Vorbis and Theora, RFC 4184 AC-3), if any, and holds nothing
+    /// after. The caller calls it at the end of the stream; at a seek it
+    /// drops what it gets, as those units are not to be sent. Formats that
+    /// hold nothing leave the default, which appends nothing.
+    fn flush(&mut self, _out: &mut Vec<RtpPayload>) {}
 }
 
 /// One received RTP packet, as a [`Depacketizer`] needs it.
@@ -293,6 +304,8 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &mpa::FORMAT,
     &aac::FORMAT,
     &pcm::FORMAT,
+    &opus::FORMAT,
+    &xiph::FORMAT,
 ];
 
 /// The payload format for `track`.
