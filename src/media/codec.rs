@@ -108,6 +108,10 @@ pub enum Codec {
     Flac,
     /// Uncompressed or G.711 audio.
     Pcm(PcmFormat),
+    /// A whole MPEG-2 transport stream as one track (a `.ts` file served
+    /// as RFC 2250 `MP2T`): units are runs of 188-byte packets, each timed
+    /// by when its first byte is due (from the PCR).
+    Mp2t,
     /// A codec the core can name but not stream, with ffprobe's name.
     Other(TrackKind, String),
 }
@@ -144,6 +148,7 @@ impl Codec {
                 PcmFormat::Mulaw => "pcm_mulaw",
                 PcmFormat::Alaw => "pcm_alaw",
             },
+            Codec::Mp2t => "mpegts",
             Codec::Other(_, name) => name,
         }
     }
@@ -168,6 +173,7 @@ impl Codec {
             | Codec::Vorbis
             | Codec::Flac
             | Codec::Pcm(_) => TrackKind::Audio,
+            Codec::Mp2t => TrackKind::Data,
             Codec::Other(kind, _) => *kind,
         }
     }

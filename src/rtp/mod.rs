@@ -7,9 +7,11 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod ac3;
 mod aggregate;
 mod h264;
 mod hevc;
+mod mp2t;
 mod mpa;
 mod nal;
 mod opus;
@@ -306,6 +308,8 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &pcm::FORMAT,
     &opus::FORMAT,
     &xiph::FORMAT,
+    &ac3::FORMAT,
+    &mp2t::FORMAT,
 ];
 
 /// The payload format for `track`.
