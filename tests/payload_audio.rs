@@ -10,9 +10,11 @@
 //!   so for MP2T the check is that ffprobe reads as many frames from what
 //!   we reassembled as from the file.
 //! - Our packetizer, another receiver: our payloads, sent over UDP to
-//!   GStreamer's depayloader and decoder, decode in full (the raw output
-//!   holds every sample or picture of the file); for MP2T GStreamer's
-//!   depayloader gives back the file byte for byte.
+//!   GStreamer, are depayloaded into exactly the file's packets (the
+//!   Xiph headers from our `configuration` first; for MP2T the file byte
+//!   for byte) and decode in full: the raw output holds every sample or
+//!   picture of the file (Vorbis: see [`vorbis`] for what GStreamer's
+//!   decoder allows to check).
 //!
 //! With `CI=true` a missing ffmpeg, ffprobe or gst-launch-1.0 is a failure.
 

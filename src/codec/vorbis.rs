@@ -88,10 +88,10 @@ pub struct VorbisTiming {
 }
 
 impl VorbisTiming {
-    /// From the three header packets: checks their types, parses the
-    /// identification header and the modes of the setup header.
+    /// From the identification header and the modes of the setup header
+    /// (the comment header plays no part: FFmpeg's RTP muxer sends it
+    /// empty).
     pub fn from_headers(headers: &XiphHeaders) -> Result<VorbisTiming, HeaderError> {
-        headers.check_types(HEADER_TYPES, MAGIC)?;
         Ok(VorbisTiming {
             identification: Identification::parse(&headers.identification)?,
             mode_blockflags: mode_blockflags(&headers.setup)?,

@@ -80,30 +80,6 @@ impl XiphHeaders {
         }
         out.freeze()
     }
-
-    /// Checks that the three packets start with the codec's header types
-    /// (Vorbis 1, 3, 5; Theora 0x80, 0x81, 0x82), each followed by its
-    /// signature `magic` (`vorbis`, `theora`).
-    pub fn check_types(&self, types: [u8; 3], magic: &[u8]) -> Result<(), HeaderError> {
-        for (i, packet) in [&self.identification, &self.comment, &self.setup]
-            .into_iter()
-            .enumerate()
-        {
-            let ok =
-                packet.first() == Some(&types[i]) && packet.get(1..1 + magic.len()) == Some(magic);
-            if !ok {
-                return Err(HeaderError::at(
-                    0,
-                    [
-                        "not an identification header",
-                        "not a comment header",
-                        "not a setup header",
-                    ][i],
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -141,27 +117,5 @@ mod tests {
             (&h.identification[..], h.comment.len(), h.setup.len()),
             (&[7][..], 0, 0)
         );
-    }
-
-    #[test]
-    fn header_types_are_checked() {
-        let h = |a: &[u8], b: &[u8], c: &[u8]| XiphHeaders {
-            identification: Bytes::copy_from_slice(a),
-            comment: Bytes::copy_from_slice(b),
-            setup: Bytes::copy_from_slice(c),
-        };
-        let vorbis = [1, 3, 5];
-        assert!(h(b"\x01vorbis", b"\x03vorbis", b"\x05vorbis")
-            .check_types(vorbis, b"vorbis")
-            .is_ok());
-        assert!(h(b"\x80theora", b"\x81theora", b"\x82theora")
-            .check_types([0x80, 0x81, 0x82], b"theora")
-            .is_ok());
-        assert!(h(b"\x01vorbis", b"\x03vorbi", b"\x05vorbis")
-            .check_types(vorbis, b"vorbis")
-            .is_err());
-        assert!(h(b"\x01vorbis", b"\x05vorbis", b"\x03vorbis")
-            .check_types(vorbis, b"vorbis")
-            .is_err());
     }
 }

@@ -201,9 +201,6 @@ impl PacketClock {
                 previous: None,
             },
             _ => {
-                headers
-                    .check_types(theora::HEADER_TYPES, theora::MAGIC)
-                    .map_err(|e| e.to_string())?;
                 let id = theora::Identification::parse(&headers.identification)
                     .map_err(|e| e.to_string())?;
                 let rate = id.frame_rate;
