@@ -192,9 +192,12 @@ pub trait Packetizer: Send {
 
     /// Appends to `out` the RTP payloads for `unit`, each at most
     /// `max_payload` bytes, in send order, with marker bits and timestamps
-    /// (the unit's PTS rescaled to the payload clock). A `max_payload`
-    /// below [`min_payload`](Self::min_payload) is
-    /// [`RtpError::PayloadTooSmall`]; on any error nothing is appended.
+    /// (the unit's PTS rescaled to the payload clock). A format that packs
+    /// several units in one payload may hold `unit` back and append the
+    /// payload of units held before it instead (see
+    /// [`flush`](Self::flush)). A `max_payload` below
+    /// [`min_payload`](Self::min_payload) is [`RtpError::PayloadTooSmall`];
+    /// on any error nothing is appended.
     ///
     /// Provided: it checks `max_payload`, then calls
     /// [`append_payloads`](Self::append_payloads); formats do not override it.
