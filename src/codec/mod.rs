@@ -1,17 +1,23 @@
 //! Bitstream syntax shared by demuxers and RTP payload formats: NAL unit
 //! delimiting, parameter sets and audio frame headers.
 
+pub mod ac3;
 pub mod adts;
 pub mod av1;
 pub mod bits;
 pub mod h264;
+pub mod header;
 pub mod hevc;
 pub mod mpeg_audio;
 pub mod mpeg_video;
 pub mod nal;
+pub mod opus;
 pub mod picture;
+pub mod theora;
+pub mod vorbis;
 pub mod vp8;
 pub mod vp9;
+pub mod xiph;
 
 use crate::vocab::Rational;
 

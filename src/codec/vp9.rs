@@ -402,7 +402,7 @@ mod tests {
         );
         assert_eq!(superframe_frames(&[0xc0]).unwrap().len(), 1);
         assert_eq!(superframe_frames(&[7, 0xc1, 0xc0]).unwrap().len(), 1);
-        assert_eq!(superframe_frames(&[]).unwrap().as_slice(), &[&[][..]]);
+        assert_eq!(superframe_frames(&[]).unwrap().as_slice(), &[&b""[..]]);
         // Sizes past the data.
         let overrun = [1, 2, 0xc1, 2, 1, 0xc1];
         assert!(matches!(

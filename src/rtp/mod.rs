@@ -7,18 +7,23 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod ac3;
+mod aggregate;
 mod av1;
 mod frame_assembly;
 mod h264;
 mod hevc;
+mod mp2t;
 mod mpa;
 mod mpv;
 mod nal;
+mod opus;
 mod pcm;
 pub mod rtcp;
 mod sender;
 mod vp8;
 mod vp9;
+mod xiph;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -193,9 +198,12 @@ pub trait Packetizer: Send {
 
     /// Appends to `out` the RTP payloads for `unit`, each at most
     /// `max_payload` bytes, in send order, with marker bits and timestamps
-    /// (the unit's PTS rescaled to the payload clock). A `max_payload`
-    /// below [`min_payload`](Self::min_payload) is
-    /// [`RtpError::PayloadTooSmall`]; on any error nothing is appended.
+    /// (the unit's PTS rescaled to the payload clock). A format that packs
+    /// several units in one payload may hold `unit` back and append the
+    /// payload of units held before it instead (see
+    /// [`flush`](Self::flush)). A `max_payload` below
+    /// [`min_payload`](Self::min_payload) is [`RtpError::PayloadTooSmall`];
+    /// on any error nothing is appended.
     ///
     /// Provided: it checks `max_payload`, then calls
     /// [`append_payloads`](Self::append_payloads); formats do not override it.
@@ -225,6 +233,14 @@ pub trait Packetizer: Send {
         max_payload: usize,
         out: &mut Vec<RtpPayload>,
     ) -> Result<(), RtpError>;
+
+    /// Appends the payload of units held back to share it with the units
+    /// after them (formats that pack several units in one payload: RFC
+    /// 5215 Vorbis and Theora, RFC 4184 AC-3), if any, and holds nothing
+    /// after. The caller calls it at the end of the stream; at a seek it
+    /// drops what it gets, as those units are not to be sent. Formats that
+    /// hold nothing leave the default, which appends nothing.
+    fn flush(&mut self, _out: &mut Vec<RtpPayload>) {}
 }
 
 /// One received RTP packet, as a [`Depacketizer`] needs it.
@@ -303,6 +319,10 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &vp9::FORMAT,
     &av1::FORMAT,
     &mpv::FORMAT,
+    &opus::FORMAT,
+    &xiph::FORMAT,
+    &ac3::FORMAT,
+    &mp2t::FORMAT,
 ];
 
 /// The payload format for `track`.

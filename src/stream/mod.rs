@@ -133,6 +133,9 @@ impl MediaStream {
     /// and timestamps continue past everything already sent.
     pub fn seek(&mut self, npt: Duration) -> Result<Duration, StreamError> {
         self.finished = false;
+        for track in &mut self.tracks {
+            track.discard_held();
+        }
         self.restart(npt)
     }
 
@@ -149,8 +152,13 @@ impl MediaStream {
             self.finished = true;
             return Err(e.into());
         } else if self.looping && self.merge.taken() > 0 {
-            self.restart(Duration::ZERO)?;
+            // What the formats held goes out before the restart (which
+            // drops what is queued), the restart at the next call.
+            if !self.flush_held() {
+                self.restart(Duration::ZERO)?;
+            }
         } else {
+            self.flush_held();
             // The BYE goes out a grace period after the last unit's
             // presentation ends, not with its last packet: a receiver that
             // stops at BYE (ffmpeg, GStreamer) still has that unit to take
@@ -197,6 +205,23 @@ impl MediaStream {
             self.enqueue_report(pos, last, false);
         }
         Ok(())
+    }
+
+    /// Queues the packets of the units the payload formats still hold back
+    /// (the end of the file: nothing comes to pack them with), going out
+    /// at the latest send time so far; whether there were any.
+    fn flush_held(&mut self) -> bool {
+        let send = self.timeline.cursor();
+        let mut any = false;
+        for pos in 0..self.tracks.len() {
+            let t = &mut self.tracks[pos];
+            let rtp_offset = self.timeline.rtp_offset(t.rtp_clock);
+            for (at, packet) in t.flush(rtp_offset, send) {
+                self.queue.push(at, QueuedItem::Packet(packet));
+                any = true;
+            }
+        }
+        any
     }
 
     /// Queues a sender report of `tracks[pos]` at send time `at` (ns) with
@@ -325,6 +350,55 @@ mod tests {
         assert_eq!(
             rtp_timestamp,
             1000 + (sr.send_time.as_micros() as u32 * 8 / 1000)
+        );
+    }
+
+    /// The units a payload format holds back to pack with later ones all
+    /// leave: at the end of the file, and before a loop starts over; a
+    /// seek drops them with the rest of what was not sent.
+    #[test]
+    fn units_held_for_packing_leave_at_the_end_and_at_a_loop() {
+        let frames_received = |packets: &[OutgoingPacket]| {
+            let description = crate::rtp::packetizer(&testing::ac3_demuxer().tracks[0])
+                .unwrap()
+                .description();
+            let mut depacketizer = crate::rtp::depacketizer(&description).unwrap();
+            let mut units = Vec::new();
+            for p in packets.iter().filter(|p| p.kind == PacketKind::Rtp) {
+                let rtp = rtp_types::RtpPacket::parse(&p.data).unwrap();
+                let packet = crate::rtp::ReceivedPacket {
+                    sequence: rtp.sequence_number(),
+                    timestamp: rtp.timestamp(),
+                    marker: rtp.marker_bit(),
+                    payload: bytes::Bytes::copy_from_slice(rtp.payload()),
+                };
+                depacketizer.push(&packet, &mut units).unwrap();
+            }
+            depacketizer.finish(&mut units);
+            units.len()
+        };
+        let mut stream = MediaStream::new(Box::new(testing::ac3_demuxer()), config()).unwrap();
+        let packets = drain(&mut stream);
+        assert_eq!(frames_received(&packets), 63);
+        // Five rounds of a loop: every round's last frames go out.
+        let mut looping = config();
+        looping.looping = true;
+        let mut stream = MediaStream::new(Box::new(testing::ac3_demuxer()), looping).unwrap();
+        let round = Duration::from_nanos(63 * 1536 * 1_000_000_000 / 48_000);
+        let packets: Vec<OutgoingPacket> = std::iter::from_fn(|| stream.next_packet().unwrap())
+            .take_while(|p| p.send_time < round * 5)
+            .collect();
+        assert_eq!(frames_received(&packets), 5 * 63);
+        // A seek right after one frame: the held frame is dropped, and the
+        // numbering goes on without a gap.
+        let mut stream = MediaStream::new(Box::new(testing::ac3_demuxer()), config()).unwrap();
+        assert!(stream.next_packet().unwrap().is_some());
+        stream.seek(Duration::from_secs(1)).unwrap();
+        let after = drain(&mut stream);
+        let frames = frames_received(&after);
+        assert!(
+            (63 - 33..=63 - 31).contains(&frames),
+            "{frames} frames after the seek"
         );
     }
 }

@@ -141,6 +141,29 @@ pub(super) fn bframe_demuxer() -> FakeDemuxer {
     demuxer
 }
 
+/// 2 s of 48 kHz AC-3: 63 frames of 512 bytes, 1536 samples each, key
+/// frames all (a payload format that packs several units in one packet).
+pub(super) fn ac3_demuxer() -> FakeDemuxer {
+    let mut track = Track::new(0, Codec::Ac3, 48_000);
+    track.params = TrackParams::Audio(AudioParams::new(48_000, 6));
+    let units = (0..63)
+        .map(|i| AccessUnit {
+            track: 0,
+            pts: i * 1536,
+            dts: i * 1536,
+            duration: 1536,
+            keyframe: true,
+            data: Bytes::from(crate::codec::ac3::tests::ac3_frame(i as u8)),
+        })
+        .collect();
+    FakeDemuxer {
+        tracks: vec![track],
+        units,
+        next: 0,
+        fail_at: None,
+    }
+}
+
 pub(super) fn config() -> StreamConfig {
     let mut c = StreamConfig {
         wallclock: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),

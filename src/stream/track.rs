@@ -100,6 +100,30 @@ impl StreamedTrack {
                 error,
             })?;
         let unit_ts = rescale(unit.pts, self.clock_rate, self.rtp_clock) as u32;
+        Ok(self.packets(unit_ts, rtp_offset, send))
+    }
+
+    /// The RTP packets of the units the payload format still holds back to
+    /// pack with later ones (RFC 5215, RFC 4184), going out from `send`
+    /// (ns): at the end of the stream or before a loop restarts it.
+    pub(super) fn flush(&mut self, rtp_offset: i64, send: i64) -> Vec<(i64, PacketParts)> {
+        self.payloads.clear();
+        self.packetizer.flush(&mut self.payloads);
+        let first_ts = self.payloads.first().map_or(0, |p| p.timestamp);
+        self.packets(first_ts, rtp_offset, send)
+    }
+
+    /// Forgets the units the payload format holds back (a seek: they are
+    /// not to be sent, and no sequence number was given to them).
+    pub(super) fn discard_held(&mut self) {
+        self.payloads.clear();
+        self.packetizer.flush(&mut self.payloads);
+        self.payloads.clear();
+    }
+
+    /// The packets of `self.payloads`, the first going out at `send` (ns)
+    /// for timestamp `unit_ts`, later ones later by their timestamps.
+    fn packets(&mut self, unit_ts: u32, rtp_offset: i64, send: i64) -> Vec<(i64, PacketParts)> {
         // Each packet's head, and its media as a slice of the unit.
         let mut packets = Vec::with_capacity(self.payloads.len());
         for payload in &self.payloads {
@@ -118,6 +142,6 @@ impl StreamedTrack {
                 },
             ));
         }
-        Ok(packets)
+        packets
     }
 }

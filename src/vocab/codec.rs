@@ -107,6 +107,10 @@ pub enum Codec {
     Vorbis,
     /// Uncompressed or G.711 audio.
     Pcm(PcmFormat),
+    /// A whole MPEG-2 transport stream as one track (a `.ts` file served
+    /// as RFC 2250 `MP2T`): units are runs of 188-byte packets, each timed
+    /// by when its first byte is due (from the PCR).
+    Mp2t,
     /// A codec the core can name but not stream, with ffprobe's name.
     Other(TrackKind, String),
 }
@@ -142,6 +146,7 @@ impl Codec {
                 PcmFormat::Mulaw => "pcm_mulaw",
                 PcmFormat::Alaw => "pcm_alaw",
             },
+            Codec::Mp2t => "mpegts",
             Codec::Other(_, name) => name,
         }
     }
@@ -165,6 +170,7 @@ impl Codec {
             | Codec::Opus
             | Codec::Vorbis
             | Codec::Pcm(_) => TrackKind::Audio,
+            Codec::Mp2t => TrackKind::Data,
             Codec::Other(kind, _) => *kind,
         }
     }
