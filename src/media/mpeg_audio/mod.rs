@@ -37,7 +37,7 @@ use crate::codec::mpeg_audio::{FrameHeader, HeaderError, VbrTag, VbrTagKind};
 use self::decoder_trim::DecoderTrim;
 use super::audio_frames::{Frame, FrameScanner, FrameSyntax};
 use super::clock::{sample_at, time_of};
-use super::{AccessUnit, BytesReader, Codec, Demuxer, Format, Result, Track};
+use super::{AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, Result, Track};
 
 /// The MPEG audio frame header syntax for [`FrameScanner`].
 struct MpegSyntax;
@@ -101,6 +101,16 @@ impl MpegAudioReader {
                 _ => frames.unread(frame),
             }
         }
+        // The first audio frame, left unread: a stream with none whole (a
+        // tag frame, then the end or a frame cut short) is refused here.
+        let Some(audio) = frames.next_frame()? else {
+            return Err(MediaError::invalid(
+                frames.data_start(),
+                "no MPEG audio frame after the Xing/Info/VBRI header frame",
+            ));
+        };
+        let audio_header = audio.header;
+        frames.unread(audio);
         let spf = u64::from(first.samples);
         let rate = first.sample_rate;
         let bit_rate = match tag {
@@ -111,7 +121,7 @@ impl MpegAudioReader {
             }),
             // Nominal: the first audio frame's (a LAME Info frame may use a
             // higher rate than the audio to fit its tag).
-            _ => Some(u64::from(first_audio_header(&mut frames)?.bit_rate)),
+            _ => Some(u64::from(audio_header.bit_rate)),
         };
         let codec = match first.layer {
             1 => Codec::Mp1,
@@ -145,21 +155,6 @@ impl MpegAudioReader {
     fn output_end(&self) -> u64 {
         let frames = self.frames.end_sample().unwrap_or(0) / self.trim.spf;
         self.trim.output_index(frames) * self.trim.spf
-    }
-}
-
-/// The header of the next audio frame, left unread; the stream's first
-/// header when the stream ends (or is cut) before one.
-fn first_audio_header(frames: &mut FrameScanner<MpegSyntax>) -> Result<FrameHeader> {
-    match frames.next_frame() {
-        Ok(Some(frame)) => {
-            let header = frame.header;
-            frames.unread(frame);
-            Ok(header)
-        }
-        // Reading on reports the cut again.
-        Ok(None) | Err(super::MediaError::Truncated { .. }) => Ok(*frames.first()),
-        Err(e) => Err(e),
     }
 }
 
@@ -219,7 +214,7 @@ impl Demuxer for MpegAudioReader {
                     self.frames.unread(frame);
                     return Ok(time_of(pts, rate));
                 }
-                Ok(None) | Err(super::MediaError::Truncated { .. }) => {}
+                Ok(None) | Err(MediaError::Truncated { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
