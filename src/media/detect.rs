@@ -101,6 +101,9 @@ impl fmt::Display for Format {
 /// How many bytes of the head of a file detection looks at (after an ID3v2 tag).
 const SNIFF_LEN: usize = 64 * 1024;
 
+/// Most ID3v2 tags in a row that detection looks past.
+const STACKED_TAGS: usize = 8;
+
 /// Detects the format of the file at `path`.
 pub fn detect_path(path: &Path) -> Result<Format> {
     let mut reader = BytesReader::open(path)?;
@@ -114,12 +117,20 @@ pub fn detect_reader(reader: &mut BytesReader, extension: Option<&str>) -> Resul
     if head.is_empty() {
         return Err(MediaError::Empty);
     }
-    let id3 = id3v2_len(head);
+    let mut id3 = id3v2_len(head);
     let after_id3 = if id3 > 0 {
-        // Past the tag without buffering it: its size comes from the file
-        // (up to 256 MiB).
-        reader.seek(id3 as u64)?;
-        let after = sniff_window(reader.peek(SNIFF_LEN)?).to_vec();
+        // Past the tags (a file may carry a few in a row) without buffering
+        // them: their sizes come from the file (up to 256 MiB each), and
+        // nothing inside them (a cover picture, an embedded clip) is sniffed.
+        let mut after = Vec::new();
+        for _ in 0..STACKED_TAGS {
+            reader.seek(id3 as u64)?;
+            after = sniff_window(reader.peek(SNIFF_LEN)?).to_vec();
+            match id3v2_len(&after) {
+                0 => break,
+                next => id3 += next,
+            }
+        }
         reader.seek(0)?;
         after
     } else {
@@ -578,6 +589,16 @@ mod tests {
             data.resize(data.len() + 413, 0x55);
         }
         let mut reader = BytesReader::from_bytes(data.clone());
+        assert_eq!(detect_reader(&mut reader, None).unwrap(), Format::MpegAudio);
+        assert_eq!(reader.position(), 0);
+        // Two tags in a row, the second hiding four ADTS frames (an
+        // embedded clip): detection looks past both.
+        let aac = crate::media::testing::fixture("audio_48k_mono.aac");
+        let clip = &aac[..1000];
+        let mut hiding = b"ID3\x03\0\0\0\0\x07\x68".to_vec();
+        hiding.extend_from_slice(clip);
+        let stacked = [&data[..267], &hiding[..], &data[267..]].concat();
+        let mut reader = BytesReader::from_bytes(stacked);
         assert_eq!(detect_reader(&mut reader, None).unwrap(), Format::MpegAudio);
         assert_eq!(reader.position(), 0);
         // A tag claiming 256 MiB in a small file: nothing after it, and the

@@ -22,6 +22,8 @@ pub(super) enum Warning {
     OrphanSlices,
     /// NAL units without a picture at the end of the stream.
     NoPicture,
+    /// A last access unit cut short by the end of the file, dropped.
+    LastUnitCut,
     /// A frame rate the 90 kHz clock cannot time (too fast or too slow).
     FrameRate,
     /// A new sequence with another frame rate than the one before.
