@@ -130,6 +130,10 @@ pub(super) struct FrameScanner<S: FrameSyntax> {
     /// Whether a dropped last frame has been reported already (once per
     /// reader, however often the end is read again: seeks, `--loop`).
     warned_cut: bool,
+    /// Samples at the start that decode to no output (an MP3 encoder's
+    /// delay, which FFmpeg's decoder trims): a cut with no more than these
+    /// before it leaves nothing whole to play.
+    priming: u64,
 }
 
 impl<S: FrameSyntax> FrameScanner<S> {
@@ -197,6 +201,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
             index: vec![IndexEntry { sample: 0, offset }],
             warned: false,
             warned_cut: false,
+            priming: 0,
         })
     }
 
@@ -221,6 +226,13 @@ impl<S: FrameSyntax> FrameScanner<S> {
         }];
     }
 
+    /// Declares the first `samples` of the stream as decoding to no output:
+    /// a last frame cut short with no more than these before it is an
+    /// error, not a stream.
+    pub fn set_priming(&mut self, samples: u64) {
+        self.priming = samples;
+    }
+
     /// File offset where the stream's samples start (after a leading
     /// frame that is not audio, once [`restart_here`](Self::restart_here)
     /// skipped it).
@@ -240,15 +252,16 @@ impl<S: FrameSyntax> FrameScanner<S> {
 
     /// The next frame; `Ok(None)` at the end of the data, a last frame cut
     /// short being dropped (see the module's truncation policy). A cut
-    /// before any whole frame of the stream is [`MediaError::Truncated`]
-    /// (again on every later call).
+    /// before any whole frame of the stream (past its
+    /// [priming](Self::set_priming)) is [`MediaError::Truncated`] (again on
+    /// every later call).
     pub fn next_frame(&mut self) -> Result<Option<Frame<S::Header>>> {
         if let Some(frame) = self.pending.take() {
             return Ok(Some(frame));
         }
         if let Some(end) = &self.end {
             return match &end.cut {
-                Some(cut) if end.samples == 0 => Err(MediaError::truncated(
+                Some(cut) if end.samples <= self.priming => Err(MediaError::truncated(
                     cut.offset,
                     format!("{} frame {}", S::NAME, cut.shortfall()),
                 )),
@@ -351,7 +364,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
     /// Records the end of the stream and returns what reading there yields;
     /// reports a dropped last frame (once per reader).
     fn finish(&mut self, cut: Option<Cut>) -> Result<Option<Frame<S::Header>>> {
-        if let Some(cut) = cut.filter(|_| self.next_sample > 0 && !self.warned_cut) {
+        if let Some(cut) = cut.filter(|_| self.next_sample > self.priming && !self.warned_cut) {
             self.warned_cut = true;
             tracing::warn!(
                 "{}: last frame cut short at byte {} ({}): dropped",

@@ -65,11 +65,17 @@ impl H264Reader {
             None => {
                 if self.au.picture.is_some() {
                     self.finish_access_unit(self.scanner.buffered().len());
-                } else if self.au.nal_units > 0 {
+                } else if self.au.nal_units > 0 && self.decode_index > 0 {
+                    // The start of an access unit (delimiter, SEI,
+                    // parameter sets) that the end of the file cuts before
+                    // its first slice.
                     self.warnings.warn(
-                        Warning::NoPicture,
+                        Warning::LastUnitCut,
                         self.scanner.position(),
-                        format_args!("ignoring NAL units without a picture at the end"),
+                        format_args!(
+                            "last access unit cut short (the file ends in an access unit \
+                             without a coded picture): dropped"
+                        ),
                     );
                 }
                 self.end_of_stream();

@@ -101,6 +101,10 @@ impl MpegAudioReader {
                 _ => frames.unread(frame),
             }
         }
+        let spf = u64::from(first.samples);
+        let rate = first.sample_rate;
+        let trim = DecoderTrim::new(spf, tag.as_ref());
+        frames.set_priming(trim.lead_samples());
         // The first audio frame, left unread: a stream with none whole (a
         // tag frame, then the end or a frame cut short) is refused here.
         let Some(audio) = frames.next_frame()? else {
@@ -111,8 +115,6 @@ impl MpegAudioReader {
         };
         let audio_header = audio.header;
         frames.unread(audio);
-        let spf = u64::from(first.samples);
-        let rate = first.sample_rate;
         let bit_rate = match tag {
             // FFmpeg's average: stated bytes over stated duration, rounded.
             Some(t) if t.kind != VbrTagKind::Info => (t.bytes > 0 && t.frames > 0).then(|| {
@@ -133,11 +135,24 @@ impl MpegAudioReader {
         track.channels = Some(first.channels);
         track.bit_rate = bit_rate;
         track.gapless_duration = tag.as_ref().and_then(|t| gapless_samples(t, spf));
-        Ok(MpegAudioReader {
+        let mut reader = MpegAudioReader {
             frames,
             tracks: vec![track],
-            trim: DecoderTrim::new(spf, tag.as_ref()),
-        })
+            trim,
+        };
+        // A stream whose whole frames all decode to nothing (the encoder
+        // delay, or padding at the end, swallows them) has nothing to play.
+        match reader.next_kept()? {
+            Some((_, frame)) => reader.frames.unread(frame),
+            None => {
+                return Err(MediaError::invalid(
+                    reader.frames.data_start(),
+                    "no MPEG audio frame decodes to output: the encoder delay and padding of \
+                     the LAME tag cover them all",
+                ))
+            }
+        }
+        Ok(reader)
     }
 
     /// The next frame that yields decoded output, with its output time.

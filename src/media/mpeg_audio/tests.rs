@@ -273,6 +273,28 @@ fn no_whole_audio_frame_is_an_error() {
     // One whole audio frame is a stream.
     let (_, units) = read(data[..491 + 417 + 50].to_vec());
     assert_eq!(units.len(), 1);
+    // At 22.05 kHz the encoder delay swallows the first audio frame (227,
+    // 365 bytes): with only it whole, nothing decodes, and the cut frame
+    // after it is the error, without a warning about dropping it.
+    let data = fixture("audio_22k_mono_vbr.mp3");
+    let (err, warnings) = capture_warnings(|| {
+        MpegAudioReader::new(BytesReader::from_bytes(&data[..592 + 100]))
+            .err()
+            .unwrap()
+    });
+    assert_eq!(
+        err.to_string(),
+        "truncated at byte 592: MPEG audio frame needs 182 bytes, 100 remain"
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    let err = MpegAudioReader::new(BytesReader::from_bytes(&data[..592]))
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "invalid data at byte 227: no MPEG audio frame decodes to output: the encoder delay \
+         and padding of the LAME tag cover them all"
+    );
 }
 
 #[test]
