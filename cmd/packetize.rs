@@ -17,7 +17,7 @@ use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
@@ -30,7 +30,7 @@ use mediatool::sdp::{self, Destination, SdpTrack};
 use mediatool::stream::{MediaStream, PlayStart, StreamConfig, StreamTrack};
 
 use capture::{estimated, Body, Framer, Head};
-use counting::CountingDemuxer;
+use counting::{CountedStats, CountingDemuxer};
 use options::{check_options, check_payload_type, Options};
 use producer::Producer;
 
@@ -100,52 +100,163 @@ const RTSP_EXCHANGE_TIME: Duration = Duration::from_millis(10);
 pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let name = args.file.display().to_string();
     let options = check_options(&args)?;
-    // Where the capture goes must exist before any work is done (the file
-    // itself is created once the size of its head is known).
-    let out_dir = match args.output.parent() {
+    check_output_dir(&args.output)?;
+    // From here on a signal removes what was written.
+    interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
+    let sdp_file = PartialFile::create(&options.sdp_path)
+        .map_err(|e| anyhow!("cannot create {}: {e}", options.sdp_path.display()))?;
+
+    let (demuxer, input) = Input::open(&args.file).with_context(|| name.clone())?;
+    let media_start = options.start
+        + if args.no_rtsp {
+            Duration::ZERO
+        } else {
+            RTSP_EXCHANGE_TIME
+        };
+    let config = stream_config(&args, &options, &input.info, media_start);
+    let mut stream = MediaStream::new(demuxer, config).with_context(|| name.clone())?;
+    let tracks = stream.tracks();
+    if let (Some(pt), Some(first)) = (args.pt, tracks.first()) {
+        check_payload_type(pt, &first.description)?;
+    }
+    let addresses = addresses(&args, tracks.len())?;
+    let play = stream.play(media_start);
+    let head = Head {
+        format: options.format,
+        source: args.source,
+        start: options.start,
+        mss: args
+            .mtu
+            .saturating_sub(if args.dest.is_ipv6() { 60 } else { 40 }),
+        rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &options, &tracks, &play, &addresses)),
+        tracks: sdp_tracks(&tracks),
+        target: options.target,
+    };
+    let framer = Framer {
+        output: args.output.clone(),
+        addresses,
+        positions: track_positions(&tracks),
+        media_start,
+        multicast_ttl: options.target.ttl,
+    };
+    let mut body = Body::Early(Vec::new());
+    if input.stated {
+        body.start(&framer, &head, &input.info)?;
+    }
+    let progress = progress_bar(quiet, &args.file);
+    let producer = Producer::spawn(stream);
+    write_packets(
+        &producer,
+        &mut body,
+        &framer,
+        &head,
+        &input.info,
+        progress.as_ref(),
+        &name,
+    )?;
+    interrupt::check()?;
+    let info = input.exact_info(&name)?;
+    body.start(&framer, &head, &info)?;
+    let packets = finish_outputs(body, &head, &info, &args, &options, sdp_file)?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    tracing::info!(
+        "{name}: {packets} packets to {} and {}",
+        args.output.display(),
+        options.sdp_path.display()
+    );
+    Ok(())
+}
+
+/// Checks that the directory the capture goes in exists, before any work
+/// is done (the file itself is created once the size of its head is known).
+fn check_output_dir(output: &Path) -> anyhow::Result<()> {
+    let out_dir = match output.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     if let Err(e) = std::fs::read_dir(out_dir) {
-        bail!("cannot create {}: {e}", args.output.display());
+        bail!("cannot create {}: {e}", output.display());
     }
-    // From here on a signal removes what was written.
-    interrupt::install().context("cannot install the SIGINT/SIGTERM handler")?;
-    let sdp_path = &options.sdp_path;
-    let sdp_file = PartialFile::create(sdp_path)
-        .map_err(|e| anyhow!("cannot create {}: {e}", sdp_path.display()))?;
+    Ok(())
+}
 
-    let demuxer = media::open(&args.file).with_context(|| name.clone())?;
-    // The exact statistics for the SDP's a=range, as `serve` announces
-    // them: stated by the container, or counted while packetizing.
-    let stated = demuxer.stats();
-    let counted = Arc::new(Mutex::new(None));
-    let info = MediaInfo::new(
-        &args.file,
-        demuxer.format(),
-        demuxer.tracks().to_vec(),
-        stated
-            .clone()
-            .unwrap_or_else(|| vec![TrackStats::default(); demuxer.tracks().len()]),
-    )
-    .with_context(|| name.clone())?;
-    let demuxer: Box<dyn Demuxer> = match stated {
-        Some(_) => demuxer,
-        None => Box::new(CountingDemuxer::new(demuxer, Arc::clone(&counted))),
-    };
+/// The input file and its exact statistics for the SDP's a=range, as
+/// `serve` announces them: stated by the container, or counted while
+/// packetizing.
+struct Input {
+    /// The file, with the stated statistics, or zeros until counted.
+    info: MediaInfo,
+    /// Whether the container stated the statistics.
+    stated: bool,
+    /// The counted statistics, once the end of the file is read.
+    counted: CountedStats,
+}
+
+impl Input {
+    /// Opens the file for its one pass: the reader (behind a
+    /// [`CountingDemuxer`] unless the statistics are stated) and the input.
+    fn open(file: &Path) -> anyhow::Result<(Box<dyn Demuxer>, Input)> {
+        let demuxer = media::open(file)?;
+        let stated = demuxer.stats();
+        let counted = Arc::new(Mutex::new(None));
+        let info = MediaInfo::new(
+            file,
+            demuxer.format(),
+            demuxer.tracks().to_vec(),
+            stated
+                .clone()
+                .unwrap_or_else(|| vec![TrackStats::default(); demuxer.tracks().len()]),
+        )?;
+        let demuxer: Box<dyn Demuxer> = match stated {
+            Some(_) => demuxer,
+            None => Box::new(CountingDemuxer::new(demuxer, Arc::clone(&counted))),
+        };
+        let input = Input {
+            info,
+            stated: stated.is_some(),
+            counted,
+        };
+        Ok((demuxer, input))
+    }
+
+    /// The file with its exact statistics, once the stream has ended.
+    fn exact_info(&self, name: &str) -> anyhow::Result<MediaInfo> {
+        match self.counted.lock().map(|mut c| c.take()) {
+            Ok(Some(stats)) => Ok(MediaInfo {
+                stats,
+                ..self.info.clone()
+            }),
+            _ if self.stated => Ok(self.info.clone()),
+            _ => bail!("{name}: the stream ended before the end of the file"),
+        }
+    }
+}
+
+/// The stream's configuration: the tracks asked for, the payload size the
+/// MTU leaves, the capture's CNAME, and the first track's RTP header
+/// fields from the options.
+fn stream_config(
+    args: &PacketizeArgs,
+    options: &Options,
+    info: &MediaInfo,
+    media_start: SystemTime,
+) -> StreamConfig {
     let mut config = StreamConfig {
         tracks: args.track.clone(),
         max_payload: options.max_payload,
         // RFC 3550 §6.5.1 allows user@IP: the capture's own address, not
         // the name of the machine that made it.
         cname: format!("mediatool@{}", args.source),
+        wallclock: media_start,
         ..StreamConfig::default()
     };
     let first = args
         .track
         .first()
         .copied()
-        .or_else(|| first_streamable(&info));
+        .or_else(|| first_streamable(info));
     if let Some(first) = first {
         config.senders.insert(
             first,
@@ -157,67 +268,52 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
             },
         );
     }
-    let media_start = options.start
-        + if args.no_rtsp {
-            Duration::ZERO
-        } else {
-            RTSP_EXCHANGE_TIME
-        };
-    config.wallclock = media_start;
-    let mut stream = MediaStream::new(demuxer, config).with_context(|| name.clone())?;
-    let tracks = stream.tracks();
-    if let (Some(pt), Some(first)) = (args.pt, tracks.first()) {
-        check_payload_type(pt, &first.description)?;
-    }
-    let sdp_tracks: Vec<SdpTrack> = tracks
+    config
+}
+
+/// The SDP's view of the streamed tracks, with the payload type actually
+/// in the headers.
+fn sdp_tracks(tracks: &[StreamTrack]) -> Vec<SdpTrack> {
+    tracks
         .iter()
         .map(|t| {
             let mut payload = t.description.clone();
-            // The SDP shows the payload type actually in the headers.
             payload.static_payload_type = Some(t.payload_type);
             SdpTrack {
                 index: t.index,
                 payload,
             }
         })
-        .collect();
-    let addresses = addresses(&args, tracks.len())?;
-    let play = stream.play(media_start);
-    let head = Head {
-        format: options.format,
-        source: args.source,
-        start: options.start,
-        mss: args
-            .mtu
-            .saturating_sub(if args.dest.is_ipv6() { 60 } else { 40 }),
-        rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &options, &tracks, &play, &addresses)),
-        tracks: sdp_tracks.clone(),
-        target: options.target,
-    };
-    let framer = Framer {
-        output: args.output.clone(),
-        addresses,
-        positions: {
-            let max = tracks.iter().map(|t| t.index).max().unwrap_or(0);
-            let mut v = vec![0; max + 1];
-            for (i, t) in tracks.iter().enumerate() {
-                v[t.index] = i;
-            }
-            v
-        },
-        media_start,
-        multicast_ttl: options.target.ttl,
-    };
-    let mut body = Body::Early(Vec::new());
-    if stated.is_some() {
-        body.start(&framer, &head, &info)?;
+        .collect()
+}
+
+/// File track index -> position among the streamed tracks.
+fn track_positions(tracks: &[StreamTrack]) -> Vec<usize> {
+    let max = tracks.iter().map(|t| t.index).max().unwrap_or(0);
+    let mut positions = vec![0; max + 1];
+    for (i, t) in tracks.iter().enumerate() {
+        positions[t.index] = i;
     }
-    let progress = progress_bar(quiet, &args.file);
-    let producer = Producer::spawn(stream);
+    positions
+}
+
+/// Frames the producer's packets into the body of the capture as they
+/// come. Until the body is started (the input stated no duration), the
+/// packets of the first [`EARLY_INPUT`] bytes are held, then the size of
+/// the head is estimated from the time they cover.
+fn write_packets(
+    producer: &Producer,
+    body: &mut Body,
+    framer: &Framer,
+    head: &Head,
+    info: &MediaInfo,
+    progress: Option<&ProgressBar>,
+    name: &str,
+) -> anyhow::Result<()> {
     for batch in &producer.batches {
         interrupt::check()?;
-        let (mut packets, bytes_read) = batch.with_context(|| name.clone())?;
-        match &mut body {
+        let (mut packets, bytes_read) = batch.with_context(|| name.to_owned())?;
+        match body {
             Body::Writing { writer, .. } => {
                 for packet in packets.drain(..) {
                     framer.write(writer, packet)?;
@@ -230,21 +326,29 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
                     let seconds = early.last().map_or(0.0, |p| p.send_time.as_secs_f64())
                         * info.size as f64
                         / bytes_read as f64;
-                    body.start(&framer, &head, &estimated(&info, seconds))?;
+                    body.start(framer, head, &estimated(info, seconds))?;
                 }
             }
         }
-        if let Some(bar) = &progress {
+        if let Some(bar) = progress {
             bar.set_position(bytes_read);
         }
     }
-    interrupt::check()?;
-    let info = match counted.lock().map(|mut c| c.take()) {
-        Ok(Some(stats)) => MediaInfo { stats, ..info },
-        _ if stated.is_some() => info,
-        _ => bail!("{name}: the stream ended before the end of the file"),
-    };
-    body.start(&framer, &head, &info)?;
+    Ok(())
+}
+
+/// Completes both outputs, and renames them into place: the capture's
+/// records, the SDP, the capture's head in the region reserved for it. A
+/// capture whose SDP cannot be renamed is removed. Returns the number of
+/// packets written.
+fn finish_outputs(
+    body: Body,
+    head: &Head,
+    info: &MediaInfo,
+    args: &PacketizeArgs,
+    options: &Options,
+    sdp_file: PartialFile,
+) -> anyhow::Result<u64> {
     let Body::Writing { capture, writer } = body else {
         bail!("{}: the capture was not started", args.output.display());
     };
@@ -252,33 +356,25 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let packets = writer.packets();
     writer.finish().map_err(write_err)?;
     let sdp_text = sdp::session_description(
-        &info,
-        &sdp_tracks,
+        info,
+        &head.tracks,
         args.source,
         Destination::Udp(options.target),
     );
-    let sdp_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", sdp_path.display());
+    let sdp_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", options.sdp_path.display());
     sdp_file
         .file()
         .write_all(sdp_text.as_bytes())
         .map_err(sdp_err)?;
     capture
-        .finish(&head.render(&info).map_err(write_err)?)
+        .finish(&head.render(info).map_err(write_err)?)
         .map_err(write_err)?;
     if let Err(e) = sdp_file.persist() {
         // Not a capture without its SDP.
         let _ = std::fs::remove_file(&args.output);
         return Err(sdp_err(e));
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    tracing::info!(
-        "{name}: {packets} packets to {} and {}",
-        args.output.display(),
-        sdp_path.display()
-    );
-    Ok(())
+    Ok(packets)
 }
 
 /// Each streamed track's sender and receiver RTP addresses: track `i` on

@@ -113,50 +113,36 @@ fn table(report: &ProbeReport) -> String {
 /// channels and depth of audio.
 fn parameters(t: &TrackReport) -> String {
     let mut parts = Vec::new();
-    if let (Some(w), Some(h)) = (t.width, t.height) {
-        parts.push(format!("{w}x{h}"));
+    if let Some(v) = &t.video {
+        parts.push(format!("{}x{}", v.width, v.height));
+        if let Some(sar) = v.sample_aspect_ratio.as_deref().filter(|&s| s != "1:1") {
+            parts.push(format!("SAR {sar}"));
+        }
+        if let Some(fps) = v.frame_rate {
+            parts.push(format!("{} fps", trim_float(fps)));
+        }
+        if let Some(level) = &v.level_name {
+            parts.push(format!("level {level}"));
+        }
+        if let Some(tier) = v.tier {
+            parts.push(format!("{tier} tier"));
+        }
+        if let Some(pix_fmt) = v.pix_fmt {
+            parts.push(pix_fmt.to_owned());
+        }
     }
-    if let Some(sar) = t.sample_aspect_ratio.as_deref().filter(|&s| s != "1:1") {
-        parts.push(format!("SAR {sar}"));
-    }
-    if let Some(fps) = t.frame_rate {
-        parts.push(format!("{} fps", trim_float(fps)));
-    }
-    if let Some(level) = t.level {
-        parts.push(format!("level {}", level_name(&t.codec, level)));
-    }
-    if let Some(tier) = t.tier {
-        parts.push(format!("{tier} tier"));
-    }
-    if let Some(pix_fmt) = t.pix_fmt {
-        parts.push(pix_fmt.to_owned());
-    }
-    if let Some(rate) = t.sample_rate {
-        parts.push(format!("{rate} Hz"));
-    }
-    if let Some(channels) = t.channels {
-        parts.push(match channels {
+    if let Some(a) = &t.audio {
+        parts.push(format!("{} Hz", a.sample_rate));
+        parts.push(match a.channels {
             1 => "mono".to_owned(),
             2 => "stereo".to_owned(),
             n => format!("{n} channels"),
         });
-    }
-    if let Some(bits) = t.bits_per_sample {
-        parts.push(format!("{bits}-bit"));
+        if let Some(bits) = a.bits_per_sample {
+            parts.push(format!("{bits}-bit"));
+        }
     }
     parts.join(", ")
-}
-
-/// A level as the standards write it: H.264 `level_idc` 13 is level 1.3
-/// (§A.3, 9 is level 1b), H.265 `general_level_idc` 93 is level 3.1
-/// (30 × the level, §A.4).
-fn level_name(codec: &str, level: u32) -> String {
-    match codec {
-        "h264" if level == 9 => "1b".to_owned(),
-        "h264" => trim_float(f64::from(level) / 10.0),
-        "hevc" => trim_float(f64::from(level) / 30.0),
-        _ => level.to_string(),
-    }
 }
 
 fn kbps(bits_per_second: u64) -> String {
@@ -167,26 +153,4 @@ fn kbps(bits_per_second: u64) -> String {
 fn trim_float(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels_read_as_the_standards_write_them() {
-        let cases = [
-            ("h264", 13, "1.3"),
-            ("h264", 9, "1b"),
-            ("h264", 40, "4"),
-            ("h264", 51, "5.1"),
-            ("hevc", 60, "2"),
-            ("hevc", 93, "3.1"),
-            ("hevc", 156, "5.2"),
-            ("mp3", 3, "3"),
-        ];
-        for (codec, level, name) in cases {
-            assert_eq!(level_name(codec, level), name, "{codec} {level}");
-        }
-    }
 }

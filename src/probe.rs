@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
 
-use crate::media::MediaInfo;
+use crate::media::{AudioParams, MediaInfo, VideoParams};
 use crate::sdp::{self, Destination};
 
 /// The whole report, serialised as JSON or YAML by `probe --format`.
@@ -42,46 +42,12 @@ pub struct TrackReport {
     /// ffprobe's profile name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    /// Codec level as ffprobe reports it (H.264 `level_idc`, H.265
-    /// `general_level_idc`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<u32>,
-    /// H.265 tier, `Main` or `High` (ffprobe has no key for it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tier: Option<&'static str>,
-    /// ffprobe's `pix_fmt`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pix_fmt: Option<&'static str>,
-    /// ffprobe's `bits_per_raw_sample` (video).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bits_per_raw_sample: Option<u8>,
-    /// ffprobe's `sample_aspect_ratio`, spelt as it does (`16:11`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_aspect_ratio: Option<String>,
-    /// Displayed width.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Displayed height.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    /// Frames per second.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frame_rate: Option<f64>,
-    /// Frame rate as an exact ratio, as ffprobe's `r_frame_rate` (`30000/1001`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r_frame_rate: Option<String>,
-    /// Audio sampling rate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_rate: Option<u32>,
-    /// Audio channels.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channels: Option<u16>,
-    /// ffprobe's `bits_per_sample` (PCM, ADPCM).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bits_per_sample: Option<u16>,
-    /// Bytes per block (WAV `nBlockAlign`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block_align: Option<u16>,
+    /// A video track's picture parameters.
+    #[serde(flatten)]
+    pub video: Option<VideoReport>,
+    /// An audio track's sound parameters.
+    #[serde(flatten)]
+    pub audio: Option<AudioReport>,
     /// Exact frame count (PCM: sample frames).
     pub frames: u64,
     /// Exact duration in seconds: the frames end to end (for PCM, the
@@ -97,6 +63,85 @@ pub struct TrackReport {
     /// The RTP payload format, absent when RTP cannot carry the track.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtp: Option<RtpReport>,
+}
+
+/// A video track's [`VideoParams`], spelt as ffprobe spells them.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct VideoReport {
+    /// Codec level as ffprobe reports it (H.264 `level_idc`, H.265
+    /// `general_level_idc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u32>,
+    /// The level as its standard writes it (`3.1`): for the table only.
+    #[serde(skip)]
+    pub level_name: Option<String>,
+    /// H.265 tier, `Main` or `High` (ffprobe has no key for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<&'static str>,
+    /// ffprobe's `pix_fmt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pix_fmt: Option<&'static str>,
+    /// ffprobe's `bits_per_raw_sample`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_raw_sample: Option<u8>,
+    /// ffprobe's `sample_aspect_ratio`, spelt as it does (`16:11`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_aspect_ratio: Option<String>,
+    /// Displayed width.
+    pub width: u32,
+    /// Displayed height.
+    pub height: u32,
+    /// Frames per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<f64>,
+    /// Frame rate as an exact ratio, as ffprobe's `r_frame_rate` (`30000/1001`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r_frame_rate: Option<String>,
+}
+
+impl From<&VideoParams> for VideoReport {
+    fn from(video: &VideoParams) -> VideoReport {
+        VideoReport {
+            level: video.level.as_ref().map(|l| l.idc),
+            level_name: video.level.as_ref().map(|l| l.name.clone()),
+            tier: video.tier,
+            pix_fmt: video.pix_fmt,
+            bits_per_raw_sample: video.bits_per_raw_sample,
+            sample_aspect_ratio: video
+                .sample_aspect_ratio
+                .map(|r| format!("{}:{}", r.num, r.den)),
+            width: video.width,
+            height: video.height,
+            frame_rate: video.frame_rate.map(|r| round6(r.as_f64())),
+            r_frame_rate: video.frame_rate.map(|r| r.to_string()),
+        }
+    }
+}
+
+/// An audio track's [`AudioParams`], spelt as ffprobe spells them.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AudioReport {
+    /// Audio sampling rate.
+    pub sample_rate: u32,
+    /// Audio channels.
+    pub channels: u16,
+    /// ffprobe's `bits_per_sample` (PCM, ADPCM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_sample: Option<u16>,
+    /// Bytes per block (WAV `nBlockAlign`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_align: Option<u16>,
+}
+
+impl From<&AudioParams> for AudioReport {
+    fn from(audio: &AudioParams) -> AudioReport {
+        AudioReport {
+            sample_rate: audio.sample_rate,
+            channels: audio.channels,
+            bits_per_sample: audio.bits_per_sample,
+            block_align: audio.block_align,
+        }
+    }
 }
 
 /// How a track goes over RTP.
@@ -142,25 +187,13 @@ impl ProbeReport {
                     kind: track.kind().name(),
                     codec: track.codec.name().to_owned(),
                     profile: track.profile.clone(),
-                    level: track.level,
-                    tier: track.tier,
-                    pix_fmt: track.pix_fmt,
-                    bits_per_raw_sample: track.bits_per_raw_sample,
-                    sample_aspect_ratio: track
-                        .sample_aspect_ratio
-                        .map(|r| format!("{}:{}", r.num, r.den)),
-                    width: track.width,
-                    height: track.height,
-                    frame_rate: track.frame_rate.map(|r| round6(r.as_f64())),
-                    r_frame_rate: track.frame_rate.map(|r| r.to_string()),
-                    sample_rate: track.sample_rate,
-                    channels: track.channels,
-                    bits_per_sample: track.bits_per_sample,
-                    block_align: track.block_align,
+                    video: track.video().map(VideoReport::from),
+                    audio: track.audio().map(AudioReport::from),
                     frames: stats.frames,
                     duration_s: round6(duration),
                     gapless_duration_s: track
-                        .gapless_duration
+                        .audio()
+                        .and_then(|a| a.gapless_duration)
                         .map(|d| round6(d as f64 / f64::from(track.clock_rate))),
                     bit_rate: (duration > 0.0)
                         .then(|| (stats.bytes as f64 * 8.0 / duration).round() as u64),
@@ -170,7 +203,7 @@ impl ProbeReport {
             .collect();
         ProbeReport {
             path: path.to_owned(),
-            format: info.format.name(),
+            format: info.format.name,
             duration_s: round6(info.duration()),
             size_bytes: info.size,
             bit_rate: info.bit_rate(),

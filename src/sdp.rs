@@ -7,8 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use sdp_types::{Attribute, Connection, Media, MediaType, Origin, Session, TransportProto};
 
-use crate::media::{MediaInfo, TrackKind};
+use crate::media::MediaInfo;
 use crate::rtp::{self, PayloadDescription, RtpError};
+use crate::vocab::TrackKind;
 
 /// Where the described streams go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +105,7 @@ pub fn session_description(
         Origin::with_ip_addr(hasher.finish() >> 1, info.modified, origin),
         sanitize(&name),
     );
-    session.session_description =
-        Some(format!("{} ({})", sanitize(&name), info.format.long_name()));
+    session.session_description = Some(format!("{} ({})", sanitize(&name), info.format.long_name));
     session.connection = Some(match destination.target() {
         Some(target) => Connection::from_ip_addr_ttl(target.address.ip(), target.ttl),
         None => Connection::from_ip_addr(Ipv4Addr::UNSPECIFIED),

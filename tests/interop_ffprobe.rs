@@ -117,11 +117,11 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
 /// cut, so FFmpeg's ADTS demuxer hands its decoder a full-size packet of
 /// audio and tag bytes, which the decoder rejects.
 const READABLE_BROKEN: [(&str, bool); 5] = [
-    ("broken/frame_cut.mp2", true),
-    ("broken/last_frame_cut.mp3", true),
-    ("broken/last_frame_cut.aac", true),
-    ("broken/cut_then_tagged.aac", false),
-    ("broken/bad_sync.aac", false),
+    ("bad/frame_cut.mp2", true),
+    ("bad/last_frame_cut.mp3", true),
+    ("bad/last_frame_cut.aac", true),
+    ("bad/cut_then_tagged.aac", false),
+    ("bad/bad_sync.aac", false),
 ];
 
 #[test]

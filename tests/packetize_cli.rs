@@ -46,7 +46,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
         ),
         (
             vec![common::fixtures()
-                .join("broken/header_cut.wav")
+                .join("bad/header_cut.wav")
                 .display()
                 .to_string()],
             "truncated",
@@ -54,7 +54,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
         ),
         (
             vec![common::fixtures()
-                .join("broken/random.bin")
+                .join("bad/random.bin")
                 .display()
                 .to_string()],
             "random",
@@ -235,8 +235,8 @@ fn bad_input_gives_clear_errors_and_no_output() {
 fn a_last_frame_cut_short_is_dropped_with_one_warning() {
     let dir = tempfile::tempdir().unwrap();
     for (name, stream, at, needs, remain, frames) in [
-        ("broken/last_frame_cut.mp3", "MPEG audio", 5090, 78, 40, 115),
-        ("broken/cut_then_tagged.aac", "ADTS", 10807, 176, 60, 60),
+        ("bad/last_frame_cut.mp3", "MPEG audio", 5090, 78, 40, 115),
+        ("bad/cut_then_tagged.aac", "ADTS", 10807, 176, 60, 60),
     ] {
         let file = common::fixtures().join(name);
         let out = dir.path().join("cut.pcap");
@@ -286,7 +286,7 @@ fn unwritable_output_path() {
     // the input is even opened (a bad input's error would come first).
     let target = dir.path().join("taken.pcap");
     std::fs::create_dir(&target).unwrap();
-    let random = common::fixtures().join("broken/random.bin");
+    let random = common::fixtures().join("bad/random.bin");
     let sdp_dir = target.display().to_string();
     for (input, out, args, what) in [
         (&h264, &target, vec![], "capture"),

@@ -450,7 +450,8 @@ fn tshark_flagged(pcap: &Path) -> Result<Vec<Flagged>, String> {
 }
 
 /// Whether a flagged packet is one of the two known limitations of
-/// tshark 4.0's H.264 dissector on valid data (README, "packetize"):
+/// tshark 4.0's H.264 dissector on valid data (docs/packetize.md, "What
+/// tshark 4.0 flags as malformed"):
 ///
 /// - The DESCRIBE reply, when an SPS in `sprop-parameter-sets` holds an
 ///   emulation prevention byte (`00 00 03`, ITU-T H.264 §7.4.1): tshark

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mediatool::codec::nal::{annexb_ranges, nal_units};
-use mediatool::media::{self, AccessUnit, Codec, Track};
+use mediatool::media::{self, AccessUnit, Track};
 use mediatool::rtp::rtcp::{self, RtcpMessage};
-use mediatool::rtp::{self, rescale, wire_samples, ReceivedPacket, ReceivedUnit};
+use mediatool::rtp::{self, wire_samples, ReceivedPacket, ReceivedUnit};
+use mediatool::vocab::clock::rescale;
+use mediatool::vocab::Codec;
 use packetize_support::{
     assert_every_encoding, packetize_ok, read_sdp, read_udp, Datagram, SdpMedia, START_UNIX,
 };
@@ -108,7 +110,7 @@ fn compare(name: &str, track: &Track, sent: &[AccessUnit], got: &Received, clock
                 .collect();
             let got_wire: Vec<u8> = got.units.iter().flat_map(|u| u.data.to_vec()).collect();
             assert!(sent_wire == got_wire, "{name}: PCM samples differ");
-            let frame = format.bytes() * usize::from(track.channels.unwrap());
+            let frame = format.bytes() * usize::from(track.audio().unwrap().channels);
             let mut offset = 0u32;
             for u in &got.units {
                 assert_eq!(

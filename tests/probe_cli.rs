@@ -73,12 +73,12 @@ fn every_fixture_probes_in_every_format() {
 #[test]
 fn broken_fixtures_give_one_error_line() {
     let cases = [
-        ("broken/empty.h264", "file is empty"),
-        ("broken/random.bin", "unrecognized format"),
-        ("broken/text.mp3", "unrecognized format"),
-        ("broken/header_cut.wav", "truncated"),
+        ("bad/empty.h264", "file is empty"),
+        ("bad/random.bin", "unrecognized format"),
+        ("bad/text.mp3", "unrecognized format"),
+        ("bad/header_cut.wav", "truncated"),
         ("does-not-exist.mp3", "No such file"),
-        ("broken", "directory"),
+        ("bad", "directory"),
     ];
     for (name, expected) in cases {
         let path = common::fixtures().join(name);
@@ -100,12 +100,12 @@ fn broken_fixtures_give_one_error_line() {
 #[test]
 fn files_with_a_last_frame_cut_short_probe_with_one_warning() {
     let cases = [
-        ("broken/frame_cut.mp2", "MPEG audio", 1152, 576, 100, 2),
-        ("broken/last_frame_cut.mp3", "MPEG audio", 5090, 78, 40, 115),
-        ("broken/last_frame_cut.aac", "ADTS", 10807, 176, 60, 60),
+        ("bad/frame_cut.mp2", "MPEG audio", 1152, 576, 100, 2),
+        ("bad/last_frame_cut.mp3", "MPEG audio", 5090, 78, 40, 115),
+        ("bad/last_frame_cut.aac", "ADTS", 10807, 176, 60, 60),
         // Tagged after the cut: APEv2, Lyrics3 v2.00 and ID3v1 tags, into
         // which the last frame's stated length used to run (61 frames).
-        ("broken/cut_then_tagged.aac", "ADTS", 10807, 176, 60, 60),
+        ("bad/cut_then_tagged.aac", "ADTS", 10807, 176, 60, 60),
     ];
     for (name, stream, at, needs, remain, frames) in cases {
         let path = common::fixtures().join(name);
@@ -125,8 +125,9 @@ fn files_with_a_last_frame_cut_short_probe_with_one_warning() {
     }
 }
 
-/// How a fixture cut short must probe (the README's truncation policy),
-/// where no external tool is needed to tell.
+/// How a fixture cut short must probe (the truncation policy in
+/// docs/probe.md, "Files cut short"), where no external tool is needed to
+/// tell.
 #[derive(Debug)]
 enum WhenCut {
     /// Annex B, whose access units (these byte ranges, in file order) have
@@ -156,15 +157,14 @@ fn unit_ranges(file: &std::path::Path, data: &[u8]) -> Vec<(usize, usize)> {
 /// for its format. (MPEG audio and ADTS: the next test.)
 #[test]
 fn truncated_fixtures_follow_the_policy() {
-    use mediatool::media::Format;
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for file in common::media_fixtures() {
         let data = std::fs::read(&file).unwrap();
-        let policy = match mediatool::media::open(&file).unwrap().format() {
-            Format::H264 => WhenCut::AccessUnits("H.264", unit_ranges(&file, &data)),
-            Format::Hevc => WhenCut::AccessUnits("H.265", unit_ranges(&file, &data)),
-            Format::Wav => WhenCut::ClampsWithWarning,
+        let policy = match mediatool::media::open(&file).unwrap().format().name {
+            "h264" => WhenCut::AccessUnits("H.264", unit_ranges(&file, &data)),
+            "hevc" => WhenCut::AccessUnits("H.265", unit_ranges(&file, &data)),
+            "wav" => WhenCut::ClampsWithWarning,
             _ => continue, // framed audio: `truncated_audio_agrees_with_ffprobe`
         };
         for tenth in 0..10 {
@@ -240,9 +240,9 @@ fn truncated_audio_agrees_with_ffprobe() {
     let dir = tempfile::tempdir().unwrap();
     let mut inside = 0;
     for file in common::media_fixtures() {
-        let (stream, header) = match mediatool::media::open(&file).unwrap().format() {
-            mediatool::media::Format::MpegAudio => ("MPEG audio", 4),
-            mediatool::media::Format::Aac => ("ADTS", 7),
+        let (stream, header) = match mediatool::media::open(&file).unwrap().format().name {
+            "mp3" => ("MPEG audio", 4),
+            "aac" => ("ADTS", 7),
             _ => continue, // `truncated_fixtures_follow_the_policy`
         };
         let data = std::fs::read(&file).unwrap();
@@ -342,7 +342,7 @@ fn files_cut_at_their_start() {
 /// silences them; `-v` tells how the file was read, `-vv` each unit.
 #[test]
 fn verbosity_and_warning_lines() {
-    let lying = common::fixtures().join("wav_lying_size.wav");
+    let lying = common::fixtures().join("bad/wav_lying_size.wav");
     let path = lying.to_str().unwrap();
     let out = probe(&[path]);
     let stderr = String::from_utf8_lossy(&out.stderr);

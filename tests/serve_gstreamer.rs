@@ -87,7 +87,9 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
         let children: Vec<_> = chunk
             .iter()
             .map(|&(r, protocol)| {
-                let path = out.path().join(format!("{}.{protocol}", r.name));
+                let path = out
+                    .path()
+                    .join(format!("{}.{protocol}", r.name.replace('/', "_")));
                 let pipeline = format!(
                     "rtspsrc location={} protocols={protocol} latency=1000 ! {}",
                     server.url(&r.name),

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use mediatool::media::TrackKind;
 use mediatool::rtp::{self, PayloadDescription, ReceivedPacket};
+use mediatool::vocab::TrackKind;
 use retina::client::{
     Credentials, PacketItem, PlayOptions, Session, SessionOptions, SetupOptions, Transport,
 };

@@ -41,9 +41,9 @@ fn files_with_a_last_frame_cut_short_are_listed_described_and_played() {
         return;
     }
     let cases = [
-        ("last_frame_cut.mp3", "broken/last_frame_cut.mp3"),
-        ("cut_then_tagged.aac", "broken/cut_then_tagged.aac"),
-        ("frame_cut.mp2", "broken/frame_cut.mp2"),
+        ("last_frame_cut.mp3", "bad/last_frame_cut.mp3"),
+        ("cut_then_tagged.aac", "bad/cut_then_tagged.aac"),
+        ("frame_cut.mp2", "bad/frame_cut.mp2"),
     ];
     let server = TestServer::start(&cases, &[]);
     let mut failures = Vec::new();
@@ -156,7 +156,7 @@ fn the_startup_list_is_what_describe_serves() {
             }
         }
     }
-    for expected in ["broken/last_frame_cut.mp3", "audio_44k_mono_vbri.mp3"] {
+    for expected in ["bad/last_frame_cut.mp3", "audio_44k_mono_vbri.mp3"] {
         assert!(
             listed.contains(&server.url(expected)),
             "{expected}: {listed:?}"
@@ -165,8 +165,8 @@ fn the_startup_list_is_what_describe_serves() {
     for refused in [
         "gsm.wav",
         "generate.sh",
-        "broken/random.bin",
-        "broken/header_cut.wav",
+        "bad/random.bin",
+        "bad/header_cut.wav",
     ] {
         assert!(
             !listed.contains(&server.url(refused)),

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mediatool::media::{self, AccessUnit, Demuxer, Format, StatsCounter, Track, TrackStats};
+use mediatool::media::{self, AccessUnit, Demuxer, ReaderFormat, StatsCounter, Track, TrackStats};
 
 /// Statistics shared with the thread that reads through a [`CountingDemuxer`]:
 /// set once the end of the file is reached.
@@ -32,7 +32,7 @@ impl CountingDemuxer {
 }
 
 impl Demuxer for CountingDemuxer {
-    fn format(&self) -> Format {
+    fn format(&self) -> &'static ReaderFormat {
         self.inner.format()
     }
 

@@ -5,6 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mediatool::media::Format;
+use mediatool::media::adts;
 
-fuzz_target!(|data: &[u8]| common::read_as(Format::Aac, data));
+fuzz_target!(|data: &[u8]| common::read_as(&adts::FORMAT, data));

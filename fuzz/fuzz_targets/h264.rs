@@ -5,6 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mediatool::media::Format;
+use mediatool::media::h264;
 
-fuzz_target!(|data: &[u8]| common::read_as(Format::H264, data));
+fuzz_target!(|data: &[u8]| common::read_as(&h264::FORMAT, data));

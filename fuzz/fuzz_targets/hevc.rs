@@ -5,6 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mediatool::media::Format;
+use mediatool::media::hevc;
 
-fuzz_target!(|data: &[u8]| common::read_as(Format::Hevc, data));
+fuzz_target!(|data: &[u8]| common::read_as(&hevc::FORMAT, data));

@@ -5,6 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mediatool::media::Format;
+use mediatool::media::mpeg_audio;
 
-fuzz_target!(|data: &[u8]| common::read_as(Format::MpegAudio, data));
+fuzz_target!(|data: &[u8]| common::read_as(&mpeg_audio::FORMAT, data));

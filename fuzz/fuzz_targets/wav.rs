@@ -5,6 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mediatool::media::Format;
+use mediatool::media::wav;
 
-fuzz_target!(|data: &[u8]| common::read_as(Format::Wav, data));
+fuzz_target!(|data: &[u8]| common::read_as(&wav::FORMAT, data));

@@ -2,18 +2,30 @@
 //! delimiting, parameter sets and audio frame headers.
 
 pub mod adts;
+pub mod av1;
+pub mod bits;
 pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
+pub mod mpeg_video;
 pub mod nal;
 pub mod picture;
+pub mod vp8;
+pub mod vp9;
 
-use crate::media::Rational;
+use crate::vocab::Rational;
 
 /// The frame rate assumed for an H.264 or H.265 stream without timing
 /// information (H.264 §E.2.1, H.265 §E.3.1 leave it unspecified): 25/1, as
 /// FFmpeg assumes for raw streams.
 pub const DEFAULT_FRAME_RATE: Rational = Rational { num: 25, den: 1 };
+
+/// A level number as the standards write it: at most three decimals,
+/// trailing zeros dropped (`1.3`, `2`).
+fn level_number(level: f64) -> String {
+    let s = format!("{level:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
 
 /// Where a chain of frames checked by `starts_with_frames` may end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use memchr::memmem;
 
-use crate::media::NalFraming;
+use crate::vocab::NalFraming;
 
 /// Position of the next `start_code_prefix_one_3bytes` (`00 00 01`, ITU-T
 /// H.264 §B.1.2) at or after `from`: returns the index of its first zero
@@ -84,7 +84,7 @@ pub fn nal_units(framing: NalFraming, data: &Bytes) -> Vec<Bytes> {
 /// The NAL units of an Annex B fixture, for the tests of the codec modules.
 #[cfg(test)]
 pub(crate) fn fixture_nal_units(name: &str) -> Vec<Vec<u8>> {
-    let data = crate::media::testing::fixture(name);
+    let data = crate::vocab::testing::fixture(name);
     annexb_ranges(&data).map(|r| data[r].to_vec()).collect()
 }
 

@@ -2,7 +2,7 @@
 //! ffprobe names them: the pixel format (`pix_fmt`) and the sample aspect
 //! ratio of the VUI (ITU-T H.264 and H.265 Annex E, Table E-1 in both).
 
-use crate::media::Rational;
+use crate::vocab::Rational;
 
 /// `aspect_ratio_idc` meaning `sar_width`/`sar_height` follow (Table E-1).
 pub const EXTENDED_SAR: u8 = 255;

@@ -1,6 +1,9 @@
 //! AAC in ADTS frames (`.aac`): ISO/IEC 13818-7 §6.2, ISO/IEC 14496-3
 //! §1.A.2.2.
 //!
+//! Partner files in the other layers: `codec/adts.rs` (the header syntax)
+//! and `rtp/aac.rs` (RFC 3640, the payload format that carries these units).
+//!
 //! Each unit is one raw_data_block: the AAC access unit without the ADTS
 //! header, CRC words and block positions, as RFC 3640 carries it, 1024
 //! samples long. A frame with several blocks is split when its
@@ -16,11 +19,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::codec::adts::{AdtsHeader, BlockError};
+use crate::codec::adts::{self, AdtsHeader, BlockError};
+use crate::vocab::clock::{sample_at, time_of};
+use crate::vocab::Codec;
 
 use super::audio_frames::{Frame, FrameScanner, FrameSyntax};
-use super::clock::{sample_at, time_of};
-use super::{AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, Result, Track};
+use super::{
+    sniff, AccessUnit, AudioParams, BytesReader, Demuxer, MediaError, ReaderFormat, Result, Track,
+    TrackParams,
+};
+
+/// The registry entry: AAC in ADTS frames.
+pub static FORMAT: ReaderFormat = ReaderFormat {
+    name: "aac",
+    long_name: "AAC (ADTS)",
+    extensions: &["aac", "adts"],
+    sniff: |head| sniff::audio_frames(head, adts::starts_with_frames),
+    open: |input| Ok(Box::new(AdtsReader::new(input)?)),
+};
 
 /// Samples per channel in one raw data block (ISO/IEC 14496-3 §4.5.1.1,
 /// frameLengthFlag 0, which ADTS implies).
@@ -104,8 +120,7 @@ impl AdtsReader {
             }
             .to_owned(),
         );
-        track.sample_rate = Some(first.sample_rate);
-        track.channels = Some(channels);
+        track.params = TrackParams::Audio(AudioParams::new(first.sample_rate, channels));
         Ok(AdtsReader {
             frames,
             tracks: vec![track],
@@ -155,8 +170,8 @@ fn split_blocks(frame: &Frame<AdtsHeader>) -> Result<Vec<std::ops::Range<usize>>
 }
 
 impl Demuxer for AdtsReader {
-    fn format(&self) -> Format {
-        Format::Aac
+    fn format(&self) -> &'static ReaderFormat {
+        &FORMAT
     }
 
     fn tracks(&self) -> &[Track] {
@@ -196,9 +211,10 @@ mod tests {
     use std::path::Path;
 
     use super::super::testing::{
-        capture_warnings, check_cuts_and_seeks, fixture, read_all, read_clean, Opener,
+        capture_warnings, check_cuts_and_seeks, read_all, read_clean, Opener,
     };
     use super::*;
+    use crate::vocab::testing::fixture;
 
     const OPEN: Opener = |input| Ok(Box::new(AdtsReader::new(input)?));
 
@@ -301,11 +317,12 @@ mod tests {
             let data = fixture(name);
             let (reader, units) = read(data.clone());
             let track = &reader.tracks()[0];
-            assert_eq!(reader.format(), Format::Aac);
+            assert_eq!(reader.format(), &FORMAT);
             assert_eq!(track.codec, Codec::Aac);
             assert_eq!(track.profile.as_deref(), Some("LC"));
-            assert_eq!((track.clock_rate, track.sample_rate), (rate, Some(rate)));
-            assert_eq!(track.channels, Some(channels), "{name}");
+            let audio = track.audio().unwrap();
+            assert_eq!((track.clock_rate, audio.sample_rate), (rate, rate));
+            assert_eq!(audio.channels, channels, "{name}");
             assert_eq!(track.config.extradata, asc[..], "{name}");
             assert_eq!(units.len(), count, "{name}");
             for (i, unit) in units.iter().enumerate() {
@@ -329,7 +346,7 @@ mod tests {
     fn adts_named_mp3_is_detected_and_read_as_aac() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/adts_named.mp3");
         let info = crate::media::inspect(&path).unwrap();
-        assert_eq!(info.format, Format::Aac);
+        assert_eq!(info.format, &FORMAT);
         assert_eq!(
             (info.stats[0].frames, info.stats[0].duration),
             (142, 142 * 1024)
@@ -339,7 +356,7 @@ mod tests {
     #[test]
     fn resyncs_after_a_bad_header() {
         // Frames 0–2, 32 junk bytes, frames 3–5 of audio_48k_mono.aac.
-        let (_, units) = read(fixture("broken/bad_sync.aac"));
+        let (_, units) = read(fixture("bad/bad_sync.aac"));
         let (_, clean) = read(fixture("audio_48k_mono.aac"));
         assert_eq!(units.len(), 6); // ffprobe nb_read_frames=6
         for (i, unit) in units.iter().enumerate() {
@@ -485,7 +502,7 @@ mod tests {
         let data = [frame.clone(), next.clone(), next].concat();
         let (reader, units) = read(data);
         let track = &reader.tracks()[0];
-        assert_eq!(track.channels, Some(2));
+        assert_eq!(track.audio().unwrap().channels, 2);
         // What ffmpeg's aac_adtstoasc writes for this stream.
         let mut asc = hex::decode("118004c40000200d").unwrap();
         asc.extend_from_slice(b"Lavc59.37.100");
@@ -502,7 +519,7 @@ mod tests {
 
     #[test]
     fn non_adts_input_is_a_clear_error() {
-        for name in ["broken/empty.h264", "broken/random.bin", "broken/text.mp3"] {
+        for name in ["bad/empty.h264", "bad/random.bin", "bad/text.mp3"] {
             let err = AdtsReader::new(BytesReader::from_bytes(fixture(name)))
                 .err()
                 .unwrap();
@@ -522,7 +539,7 @@ mod tests {
             "audio_44k_stereo.aac",
             "audio_44k_stereo_crc.aac",
             "audio_48k_mono.aac",
-            "broken/bad_sync.aac",
+            "bad/bad_sync.aac",
         ] {
             check_cuts_and_seeks(&fixture(name), OPEN);
         }

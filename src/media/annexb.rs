@@ -250,7 +250,7 @@ impl NalScanner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::testing::fixture;
+    use crate::vocab::testing::fixture;
 
     /// Every NAL unit of `data` as (unit_start, header, end) file offsets,
     /// taking each unit out of the buffer as a reader takes access units.

@@ -419,7 +419,7 @@ fn saturating_usize(n: u64) -> usize {
 /// Length of the ID3v2 tag at the reader's position if one starts there and
 /// ends by `data_end`, else 0 (a tag header claiming more is junk).
 fn tag_len(input: &mut BytesReader, data_end: u64) -> Result<u64> {
-    let len = super::detect::id3v2_len(input.peek(ID3V2_HEADER_LEN)?) as u64;
+    let len = audio_tags::id3v2_len(input.peek(ID3V2_HEADER_LEN)?) as u64;
     let room = data_end.saturating_sub(input.position());
     Ok(if len <= room { len } else { 0 })
 }

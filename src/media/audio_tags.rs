@@ -5,8 +5,24 @@
 //! inside (a cover picture or an embedded clip may hold what looks like a
 //! frame sync); they are not audio.
 
-use super::detect::id3v2_len;
 use super::{BytesReader, MediaError, Result};
+
+/// Length of an ID3v2 tag at the start of `head` (header, body and footer),
+/// 0 when there is none (ID3v2.4 §3.1: the size is a 28-bit syncsafe integer).
+pub fn id3v2_len(head: &[u8]) -> usize {
+    match head {
+        [b'I', b'D', b'3', major, _, flags, s @ ..]
+            if *major < 0xff && s.len() >= 4 && s[..4].iter().all(|b| b & 0x80 == 0) =>
+        {
+            let size = s[..4]
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 7) | usize::from(b));
+            let footer = if flags & 0x10 != 0 { 10 } else { 0 };
+            10 + size + footer
+        }
+        _ => 0,
+    }
+}
 
 /// Skips every ID3v2 tag at the reader's position (a file may carry several
 /// in a row); returns how many bytes they took.
@@ -141,6 +157,14 @@ fn read_at(input: &mut BytesReader, offset: u64, len: usize) -> Result<Vec<u8>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id3_length() {
+        assert_eq!(id3v2_len(b"ID3\x04\0\0\0\0\x02\x01rest"), 10 + 257);
+        assert_eq!(id3v2_len(b"ID3\x04\0\x10\0\0\0\x05"), 25);
+        assert_eq!(id3v2_len(b"ID3\x04\0\0\0\x80\0\0"), 0);
+        assert_eq!(id3v2_len(b"RIFF"), 0);
+    }
 
     fn ape_footer(size: u32, with_header: bool) -> Vec<u8> {
         let mut f = b"APETAGEX".to_vec();

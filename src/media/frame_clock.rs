@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::clock::{sample_at, time_of};
-use super::{AccessUnit, Rational};
+use super::AccessUnit;
+use crate::vocab::clock::{sample_at, time_of};
+use crate::vocab::Rational;
 
 /// Clock rate of video timestamps: the RTP clock rate of H.264 and H.265
 /// (RFC 6184 §8.2.1, RFC 7798 §7.1).

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
-use super::{open, AccessUnit, Codec, Demuxer, Format, Result, Track};
+use super::{open, AccessUnit, Demuxer, ReaderFormat, Result, Track};
+use crate::vocab::Codec;
 
 /// Exact counts for one track, from the container's tables or from reading
 /// every access unit.
@@ -25,7 +26,7 @@ pub struct MediaInfo {
     /// The file inspected.
     pub path: PathBuf,
     /// Its detected format.
-    pub format: Format,
+    pub format: &'static ReaderFormat,
     /// Its size in bytes.
     pub size: u64,
     /// Its modification time in seconds since the Unix epoch (0 if unknown).
@@ -42,7 +43,7 @@ impl MediaInfo {
     /// modification time.
     pub fn new(
         path: &Path,
-        format: Format,
+        format: &'static ReaderFormat,
         tracks: Vec<Track>,
         stats: Vec<TrackStats>,
     ) -> Result<MediaInfo> {

@@ -1,6 +1,11 @@
 //! The media core: format detection, the demuxer interface and one reader per
 //! container or elementary-stream format.
 //!
+//! A reader is one [`ReaderFormat`] value in its own module: its names, its
+//! extensions, what the head of a file shows of it and how to open it.
+//! [`READERS`] is the registry that detection ranks and [`open`] uses:
+//! adding a format is one new module plus one line there.
+//!
 //! Data flows one way: a file is [`detect`]ed, [`open`]ed as a [`Demuxer`]
 //! that describes its [`Track`]s and yields timed [`AccessUnit`]s in file
 //! (decode) order, read incrementally so a file never sits in memory whole.
@@ -11,8 +16,6 @@ mod annexb;
 mod audio_frames;
 mod audio_tags;
 mod bytes_reader;
-mod clock;
-mod codec;
 mod detect;
 mod error;
 mod frame_clock;
@@ -20,6 +23,7 @@ mod inspect;
 mod output_order;
 mod seek_index;
 mod sequence;
+mod sniff;
 #[cfg(test)]
 pub(crate) mod testing;
 mod track;
@@ -31,15 +35,15 @@ pub mod hevc;
 pub mod mpeg_audio;
 pub mod wav;
 
+use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
 pub use bytes_reader::BytesReader;
-pub use codec::{Codec, PcmFormat, TrackKind};
-pub use detect::{detect, detect_path, detect_reader, Format};
+pub use detect::{detect, detect_path, detect_reader, Evidence};
 pub use error::MediaError;
 pub use inspect::{inspect, MediaInfo, StatsCounter, TrackStats};
-pub use track::{AccessUnit, CodecConfig, NalFraming, Rational, Track};
+pub use track::{AccessUnit, AudioParams, CodecConfig, Level, Track, TrackParams, VideoParams};
 
 /// Result type of the media core.
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;
@@ -53,7 +57,7 @@ pub type Result<T, E = MediaError> = std::result::Result<T, E>;
 /// ISO/IEC 14496-12 composition offsets.
 pub trait Demuxer: Send {
     /// The container or elementary-stream format this reader parses.
-    fn format(&self) -> Format;
+    fn format(&self) -> &'static ReaderFormat;
 
     /// The tracks of the file, indexed by [`Track::index`].
     fn tracks(&self) -> &[Track];
@@ -108,7 +112,7 @@ fn open_detected(
     let demuxer = open_reader(configure(input), format)?;
     tracing::debug!(
         "{} reader opened in {:.1} ms",
-        format.long_name(),
+        format.long_name,
         started.elapsed().as_secs_f64() * 1e3
     );
     for track in demuxer.tracks() {
@@ -124,25 +128,58 @@ fn extension(path: &Path) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
+/// A registered reader: one container or elementary-stream format.
+pub struct ReaderFormat {
+    /// The name in `probe` output (its `format` key): `h264`, `mp3`, `wav`.
+    pub name: &'static str,
+    /// A human-readable name for messages and the SDP `i=` line.
+    pub long_name: &'static str,
+    /// File extensions (lower case, without the dot) that name the format:
+    /// they choose between readings of the content that are equally strong.
+    pub extensions: &'static [&'static str],
+    /// What the head of a file (its first 64 KiB, after any ID3v2 tag)
+    /// shows of this format, if anything.
+    pub sniff: fn(&[u8]) -> Option<Evidence>,
+    /// The reader for an input of this format, positioned at its start.
+    pub open: fn(BytesReader) -> Result<Box<dyn Demuxer>>,
+}
+
+impl PartialEq for ReaderFormat {
+    fn eq(&self, other: &ReaderFormat) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for ReaderFormat {}
+
+impl fmt::Debug for ReaderFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReaderFormat").field(&self.name).finish()
+    }
+}
+
+impl fmt::Display for ReaderFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// The registry of readers, one line per module. Detection ranks their
+/// readings of a file by [`Evidence`]; between equally strong readings
+/// that the extension does not choose from, the first listed wins.
+pub static READERS: &[&ReaderFormat] = &[
+    &adts::FORMAT,
+    &mpeg_audio::FORMAT,
+    &h264::FORMAT,
+    &hevc::FORMAT,
+    &wav::FORMAT,
+];
+
 /// Opens the input behind `file` (a file, or bytes in memory: tests and
-/// fuzzing) with the reader for `format` (the registry of readers: one
-/// line per format).
-pub fn open_reader(file: BytesReader, format: Format) -> Result<Box<dyn Demuxer>> {
-    let reader: Box<dyn Demuxer> = match format {
-        Format::H264 => Box::new(h264::H264Reader::new(file)?),
-        Format::Hevc => Box::new(hevc::HevcReader::new(file)?),
-        Format::MpegAudio => Box::new(mpeg_audio::MpegAudioReader::new(file)?),
-        Format::Aac => Box::new(adts::AdtsReader::new(file)?),
-        Format::Wav => Box::new(wav::WavReader::new(file)?),
-        other => {
-            return Err(MediaError::Unsupported(format!(
-                "{} files are not supported yet",
-                other.long_name()
-            )))
-        }
-    };
+/// fuzzing) with the reader for `format`.
+pub fn open_reader(file: BytesReader, format: &ReaderFormat) -> Result<Box<dyn Demuxer>> {
     Ok(Box::new(EndsAtError {
-        reader,
+        reader: (format.open)(file)?,
         failed: false,
     }))
 }
@@ -155,7 +192,7 @@ struct EndsAtError {
 }
 
 impl Demuxer for EndsAtError {
-    fn format(&self) -> Format {
+    fn format(&self) -> &'static ReaderFormat {
         self.reader.format()
     }
 

@@ -88,7 +88,7 @@ impl<R> SeekIndex<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::Rational;
+    use crate::vocab::Rational;
 
     #[test]
     fn points_are_found_by_presentation_time() {

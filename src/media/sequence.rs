@@ -6,7 +6,8 @@
 
 use super::frame_clock::{fits_clock, FrameClock};
 use super::warnings::{Warning, Warnings};
-use super::{Rational, Track};
+use super::Track;
+use crate::vocab::Rational;
 
 /// What the active SPS of a new coded video sequence says.
 #[derive(Clone, Copy, Debug)]
@@ -49,7 +50,7 @@ pub(super) fn start(
             ),
         );
     }
-    let first = (track.width.unwrap_or(0), track.height.unwrap_or(0));
+    let first = track.video().map_or((0, 0), |v| (v.width, v.height));
     if sequence.size != first {
         // Each new SPS is logged (at debug level) with its size as it comes.
         let (w, h) = sequence.size;

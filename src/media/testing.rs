@@ -1,26 +1,16 @@
-//! Checks shared by the readers' tests: fixtures, reading everything,
-//! deterministic corruption, every tenth-of-the-file truncation, seeks
+//! Checks shared by the readers' tests: WAV files made on the fly, reading
+//! everything, every tenth-of-the-file truncation, seeks
 //! against a straight read (audio) and frame timing (elementary video).
 
 use std::time::Duration;
 
-use super::clock::{sample_at, time_of};
 use super::frame_clock::{ticks_at, time_of_ticks, FrameClock};
-use super::{AccessUnit, BytesReader, Demuxer, MediaError, Rational, Result};
+use super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
+use crate::vocab::clock::{sample_at, time_of};
+use crate::vocab::Rational;
 
 /// Opens a reader over bytes in memory.
 pub type Opener = fn(BytesReader) -> Result<Box<dyn Demuxer>>;
-
-/// The path of `fixtures/<name>`.
-pub fn fixture_path(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The bytes of `fixtures/<name>`.
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = fixture_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// A GSM 6.10 WAVE file (format tag 0x31) as ffmpeg's libgsm_ms writes it:
 /// `blocks` blocks of 65 bytes, 320 sample frames each at 8 kHz mono, and
@@ -125,20 +115,6 @@ pub fn read_all_and_stop(demuxer: &mut dyn Demuxer) -> (Vec<AccessUnit>, Option<
         assert!(matches!(after, Ok(None)), "read on after {e}: {after:?}");
     }
     (units, error)
-}
-
-/// Deterministic pseudo-random numbers for corruption tests: xorshift64
-/// (G. Marsaglia, "Xorshift RNGs", 2003) from a non-zero seed.
-pub struct XorShift(pub u64);
-
-impl XorShift {
-    /// The next number of the sequence.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Reads `data` cut at every tenth of its length: each cut either fails

@@ -1,66 +1,8 @@
 //! Tracks and access units: what a demuxer describes and yields.
 
-use std::fmt;
-
 use bytes::Bytes;
 
-use super::codec::{Codec, TrackKind};
-
-/// An exact ratio, e.g. a frame rate of 30000/1001.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Rational {
-    /// Numerator.
-    pub num: u32,
-    /// Denominator (never zero).
-    pub den: u32,
-}
-
-impl Rational {
-    /// `num/den`, or `None` when either is zero.
-    pub fn new(num: u32, den: u32) -> Option<Rational> {
-        (num != 0 && den != 0).then_some(Rational { num, den })
-    }
-
-    /// `num/den` in lowest terms; `None` when either is zero or the reduced
-    /// terms do not fit 32 bits (timing information of H.264 §E.2.1 and
-    /// H.265 §E.3.1 gives ratios of 32-bit values, times 2 in H.264).
-    pub fn reduced(num: u64, den: u64) -> Option<Rational> {
-        let (mut a, mut b) = (num, den);
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        if a == 0 {
-            return None;
-        }
-        Rational::new(u32::try_from(num / a).ok()?, u32::try_from(den / a).ok()?)
-    }
-
-    /// The ratio as a float.
-    pub fn as_f64(self) -> f64 {
-        f64::from(self.num) / f64::from(self.den)
-    }
-}
-
-impl fmt::Display for Rational {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.num, self.den)
-    }
-}
-
-/// How the NAL units of an H.264/H.265 access unit are delimited in
-/// [`AccessUnit::data`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum NalFraming {
-    /// Not a NAL-based codec: the data is one coded frame.
-    #[default]
-    None,
-    /// ITU-T H.264 Annex B start codes (`00 00 01` / `00 00 00 01`), as in
-    /// elementary streams and MPEG-TS/PS.
-    AnnexB,
-    /// Big-endian length prefixes of this many bytes (1, 2 or 4), as in MP4
-    /// (ISO/IEC 14496-15) and Matroska.
-    LengthPrefixed(u8),
-}
+use crate::vocab::{Codec, NalFraming, Rational, TrackKind};
 
 /// Out-of-band codec configuration, as RTP payload formats and SDP need it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,41 +31,105 @@ pub struct Track {
     pub config: CodecConfig,
     /// Profile name, as ffprobe spells it (`High`, `Main`, `LC`...).
     pub profile: Option<String>,
-    /// Level as ffprobe reports it (H.264: `level_idc`, e.g. 31; H.265: `general_level_idc`).
-    pub level: Option<u32>,
-    /// H.265 tier (§A.4.1): `Main` or `High`.
-    pub tier: Option<&'static str>,
+    /// Nominal bit rate in bits per second, when the stream states one.
+    pub bit_rate: Option<u64>,
+    /// What the stream says about its pictures or its sound.
+    pub params: TrackParams,
+}
+
+/// The parameters of a track, by kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum TrackParams {
+    /// Nothing known beyond the codec (a track not yet described).
+    #[default]
+    None,
+    /// A video track's pictures.
+    Video(VideoParams),
+    /// An audio track's sound.
+    Audio(AudioParams),
+}
+
+/// What a video stream says about its pictures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoParams {
+    /// Displayed width in pixels (after cropping).
+    pub width: u32,
+    /// Displayed height in pixels (after cropping).
+    pub height: u32,
+    /// Frames per second as the stream signals it.
+    pub frame_rate: Option<Rational>,
+    /// Sample (pixel) aspect ratio from the VUI (H.264/H.265 Table E-1),
+    /// when the stream specifies one.
+    pub sample_aspect_ratio: Option<Rational>,
     /// Pixel format of the decoded pictures, as ffprobe's `pix_fmt`
     /// (`yuv420p`, `yuv422p10le`...).
     pub pix_fmt: Option<&'static str>,
     /// Bits per decoded sample where ffprobe reports `bits_per_raw_sample`
     /// for video (H.264's bit depth; its H.265 decoder reports none).
     pub bits_per_raw_sample: Option<u8>,
-    /// Sample (pixel) aspect ratio from the VUI (H.264/H.265 Table E-1),
-    /// when the stream specifies one.
-    pub sample_aspect_ratio: Option<Rational>,
-    /// Displayed width in pixels (after cropping).
-    pub width: Option<u32>,
-    /// Displayed height in pixels (after cropping).
-    pub height: Option<u32>,
-    /// Frames per second as the stream signals it.
-    pub frame_rate: Option<Rational>,
-    /// Audio samples per second.
-    pub sample_rate: Option<u32>,
-    /// Audio channels.
-    pub channels: Option<u16>,
+    /// The level the stream conforms to.
+    pub level: Option<Level>,
+    /// H.265 tier (§A.4.1): `Main` or `High`.
+    pub tier: Option<&'static str>,
+}
+
+impl VideoParams {
+    /// Pictures of `width` x `height` pixels, nothing else known yet.
+    pub fn new(width: u32, height: u32) -> VideoParams {
+        VideoParams {
+            width,
+            height,
+            frame_rate: None,
+            sample_aspect_ratio: None,
+            pix_fmt: None,
+            bits_per_raw_sample: None,
+            level: None,
+            tier: None,
+        }
+    }
+}
+
+/// A codec level: the number the stream codes and the name its standard
+/// gives it (the codec module names it, e.g. [`crate::codec::h264::level_name`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    /// The coded value, as ffprobe reports it (H.264 `level_idc`, e.g. 31;
+    /// H.265 `general_level_idc`, e.g. 93).
+    pub idc: u32,
+    /// The level as the standard writes it (`3.1`, `1b`).
+    pub name: String,
+}
+
+/// What an audio stream says about its sound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AudioParams {
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u16,
     /// Bits per coded sample (PCM, and ADPCM's 4), as ffprobe's
     /// `bits_per_sample`.
     pub bits_per_sample: Option<u16>,
     /// Bytes per block of a block-structured audio format (WAV
     /// `nBlockAlign`; for PCM, one sample frame).
     pub block_align: Option<u16>,
-    /// Nominal bit rate in bits per second, when the stream states one.
-    pub bit_rate: Option<u64>,
-    /// The length a gapless decoder plays, in [`clock_rate`](Self::clock_rate)
-    /// ticks, when the stream states its encoder delay and padding (an MP3
-    /// LAME tag): shorter than the frames, which carry priming and padding.
+    /// The length a gapless decoder plays, in [`Track::clock_rate`] ticks,
+    /// when the stream states its encoder delay and padding (an MP3 LAME
+    /// tag): shorter than the frames, which carry priming and padding.
     pub gapless_duration: Option<u64>,
+}
+
+impl AudioParams {
+    /// `channels` channels at `sample_rate` Hz, nothing else known yet.
+    pub fn new(sample_rate: u32, channels: u16) -> AudioParams {
+        AudioParams {
+            sample_rate,
+            channels,
+            bits_per_sample: None,
+            block_align: None,
+            gapless_duration: None,
+        }
+    }
 }
 
 impl Track {
@@ -136,26 +142,30 @@ impl Track {
             framing: NalFraming::None,
             config: CodecConfig::default(),
             profile: None,
-            level: None,
-            tier: None,
-            pix_fmt: None,
-            bits_per_raw_sample: None,
-            sample_aspect_ratio: None,
-            width: None,
-            height: None,
-            frame_rate: None,
-            sample_rate: None,
-            channels: None,
-            bits_per_sample: None,
-            block_align: None,
             bit_rate: None,
-            gapless_duration: None,
+            params: TrackParams::None,
         }
     }
 
     /// Video, audio, subtitle or data.
     pub fn kind(&self) -> TrackKind {
         self.codec.kind()
+    }
+
+    /// The picture parameters of a video track.
+    pub fn video(&self) -> Option<&VideoParams> {
+        match &self.params {
+            TrackParams::Video(video) => Some(video),
+            _ => None,
+        }
+    }
+
+    /// The sound parameters of an audio track.
+    pub fn audio(&self) -> Option<&AudioParams> {
+        match &self.params {
+            TrackParams::Audio(audio) => Some(audio),
+            _ => None,
+        }
     }
 
     /// One line for logs: codec, profile and the parameters known
@@ -165,20 +175,21 @@ impl Track {
             Some(profile) => format!("{} {profile}", self.codec),
             None => self.codec.to_string(),
         }];
-        if let Some(level) = self.level {
-            parts.push(format!("level {level}"));
-        }
-        if let (Some(w), Some(h)) = (self.width, self.height) {
-            parts.push(format!("{w}x{h}"));
-        }
-        if let Some(rate) = self.frame_rate {
-            parts.push(format!("{rate} fps"));
-        }
-        if let Some(rate) = self.sample_rate {
-            parts.push(format!("{rate} Hz"));
-        }
-        if let Some(channels) = self.channels {
-            parts.push(format!("{channels} channels"));
+        match &self.params {
+            TrackParams::Video(video) => {
+                if let Some(level) = &video.level {
+                    parts.push(format!("level {}", level.idc));
+                }
+                parts.push(format!("{}x{}", video.width, video.height));
+                if let Some(rate) = video.frame_rate {
+                    parts.push(format!("{rate} fps"));
+                }
+            }
+            TrackParams::Audio(audio) => {
+                parts.push(format!("{} Hz", audio.sample_rate));
+                parts.push(format!("{} channels", audio.channels));
+            }
+            TrackParams::None => {}
         }
         parts.join(", ")
     }
@@ -212,26 +223,17 @@ mod tests {
         let mut track = Track::new(0, Codec::H264, 90_000);
         assert_eq!(track.summary(), "h264");
         track.profile = Some("High".into());
-        track.level = Some(13);
-        (track.width, track.height) = (Some(320), Some(240));
-        track.frame_rate = Rational::new(25, 1);
+        track.params = TrackParams::Video(VideoParams {
+            level: Some(Level {
+                idc: 13,
+                name: "1.3".into(),
+            }),
+            frame_rate: Rational::new(25, 1),
+            ..VideoParams::new(320, 240)
+        });
         assert_eq!(track.summary(), "h264 High, level 13, 320x240, 25/1 fps");
         let mut audio = Track::new(0, Codec::Aac, 48_000);
-        (audio.sample_rate, audio.channels) = (Some(48_000), Some(2));
+        audio.params = TrackParams::Audio(AudioParams::new(48_000, 2));
         assert_eq!(audio.summary(), "aac, 48000 Hz, 2 channels");
-    }
-
-    #[test]
-    fn ratios_reduce_to_lowest_terms() {
-        assert_eq!(Rational::reduced(60000, 2002), Rational::new(30000, 1001));
-        assert_eq!(Rational::reduced(50, 2), Rational::new(25, 1));
-        assert_eq!(Rational::reduced(0, 1), None);
-        assert_eq!(Rational::reduced(1, 0), None);
-        assert_eq!(Rational::reduced(1 << 33, 3), None);
-        assert_eq!(Rational::reduced(1 << 33, 2), None);
-        assert_eq!(
-            Rational::reduced(u64::from(u32::MAX) * 2, 2),
-            Rational::new(u32::MAX, 1)
-        );
     }
 }

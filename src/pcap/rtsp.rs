@@ -30,7 +30,12 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+use bytes::BytesMut;
+
 use super::{CaptureWriter, TcpFlags};
+use crate::rtsp::headers::{self, RtpInfo};
+use crate::rtsp::message::{Method, Request, Response, Status, PRODUCT};
+use crate::rtsp::{transport, url};
 
 /// The RTSP server port (RFC 2326 §3.2).
 pub const RTSP_PORT: u16 = 554;
@@ -41,6 +46,11 @@ const CLIENT_PORT: u16 = 49152;
 /// Initial sequence numbers of the two TCP ends (any value is valid).
 const CLIENT_ISN: u32 = 0x1000_0000;
 const SERVER_ISN: u32 = 0x2000_0000;
+
+/// The exchange's session id (`media` in hex), and the timeout its SETUP
+/// replies announce (the server's default, `serve --reclaim`).
+const SESSION_ID: &str = "6d6564696174";
+const SESSION_TIMEOUT: Duration = Duration::from_secs(65);
 
 /// Time between consecutive segments of the exchange.
 pub const SEGMENT_GAP: Duration = Duration::from_micros(100);
@@ -76,7 +86,8 @@ pub struct RtspSession {
     pub destination: IpAddr,
     /// The TTL of a multicast `destination`.
     pub ttl: u8,
-    /// The path of the presentation URL (the file name).
+    /// The path of the presentation URL as text: the file name (or
+    /// segments joined with `/`), percent-encoded by [`url`](Self::url).
     pub path: String,
     /// The session description sent in the DESCRIBE reply.
     pub sdp: String,
@@ -87,114 +98,94 @@ pub struct RtspSession {
 }
 
 impl RtspSession {
-    /// The presentation URL (`rtsp://host:554/path`).
+    /// The presentation URL (`rtsp://host:554/path`), spelled as the
+    /// server spells the file's URL ([`url::path`]).
     pub fn url(&self) -> String {
-        let host = match self.server {
-            SocketAddr::V4(a) => a.ip().to_string(),
-            SocketAddr::V6(a) => format!("[{}]", a.ip()),
-        };
-        format!(
-            "rtsp://{host}:{}/{}",
-            self.server.port(),
-            percent_encode(&self.path)
-        )
+        let segments = self.path.split('/').filter(|s| !s.is_empty());
+        url::absolute(self.server, &url::path(segments))
     }
 
     /// The requests and replies in order: `(from_client, message)`.
     pub fn messages(&self) -> Vec<(bool, Vec<u8>)> {
         let url = self.url();
-        let agent = concat!("mediatool/", env!("CARGO_PKG_VERSION"));
-        let session = "6d6564696174";
-        let mut messages = Vec::new();
-        let mut cseq = 1;
-        let mut exchange = |request: String, reply: String| {
-            messages.push((true, request.into_bytes()));
-            messages.push((false, reply.into_bytes()));
-        };
-        exchange(
-            format!(
-                "DESCRIBE {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\nAccept: application/sdp\r\n\r\n"
-            ),
-            format!(
-                "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nContent-Base: {url}/\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{}",
-                self.sdp.len(),
-                self.sdp
-            ),
-        );
-        for stream in &self.streams {
-            cseq += 1;
+        let base = headers::content_base(&url);
+        let mut exchange = Exchange::default();
+        let describe = exchange
+            .request(Method::Describe, &url)
+            .with_header("Accept", "application/sdp");
+        let described = Response::new(Status::OK)
+            .header("Content-Base", base.as_str())
+            .body("application/sdp", self.sdp.clone());
+        exchange.push(&describe, described);
+        for (i, stream) in self.streams.iter().enumerate() {
             let (asked, given) = self.transport(stream);
-            let session_header = if cseq > 2 {
-                format!("Session: {session}\r\n")
-            } else {
-                String::new()
-            };
-            exchange(
-                format!(
-                    "SETUP {url}/{} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\n{session_header}Transport: {asked}\r\n\r\n",
-                    stream.control
-                ),
-                format!(
-                    "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session};timeout=65\r\nTransport: {given}\r\n\r\n",
-                ),
-            );
-        }
-        cseq += 1;
-        let rtp_info: Vec<String> = self
-            .streams
-            .iter()
-            .map(|s| {
-                format!(
-                    "url={url}/{};seq={};rtptime={}",
-                    s.control, s.sequence, s.rtptime
+            let mut setup =
+                exchange.request(Method::Setup, &headers::control_url(&url, &stream.control));
+            if i > 0 {
+                setup = setup.with_header("Session", SESSION_ID);
+            }
+            let set_up = Response::new(Status::OK)
+                .header(
+                    "Session",
+                    headers::session(SESSION_ID, Some(SESSION_TIMEOUT)),
                 )
-            })
-            .collect();
-        exchange(
-            format!(
-                "PLAY {url}/ RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {agent}\r\nSession: {session}\r\nRange: {}\r\n\r\n",
-                self.range
-            ),
-            format!(
-                "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {agent}\r\nSession: {session}\r\nRange: {}\r\nRTP-Info: {}\r\n\r\n",
-                self.range,
-                rtp_info.join(",")
-            ),
-        );
-        messages
+                .header("Transport", given.to_string());
+            exchange.push(&setup.with_header("Transport", asked.to_string()), set_up);
+        }
+        let play = exchange
+            .request(Method::Play, &base)
+            .with_header("Session", SESSION_ID)
+            .with_header("Range", self.range.as_str());
+        let mut playing = Response::new(Status::OK)
+            .header("Session", SESSION_ID)
+            .header("Range", self.range.as_str());
+        let rtp_info = headers::rtp_info(self.streams.iter().map(|s| RtpInfo {
+            url: headers::control_url(&url, &s.control),
+            seq: s.sequence,
+            rtptime: s.rtptime,
+        }));
+        if let Some(rtp_info) = rtp_info {
+            playing = playing.header("RTP-Info", rtp_info);
+        }
+        exchange.push(&play, playing);
+        exchange.messages
     }
 
     /// The `Transport` of a stream's SETUP request and of its reply (RFC
     /// 2326 §12.39): unicast with the client's ports (and the destination
     /// when it is not the client), or multicast with the group's ports and
     /// TTL.
-    fn transport(&self, stream: &RtspStream) -> (String, String) {
-        let (destination, server) = (self.destination, self.server.ip());
-        let ports = port_pair(stream.client_port);
-        let ssrc = stream.ssrc;
+    fn transport(&self, stream: &RtspStream) -> (transport::Header, transport::Header) {
+        let destination = self.destination;
+        let ports = Some(transport::port_pair(stream.client_port));
         if destination.is_multicast() {
-            let group = format!(
-                "RTP/AVP;multicast;destination={destination};port={ports};ttl={}",
-                self.ttl
-            );
-            let reply = format!(
-                "RTP/AVP;multicast;destination={destination};source={server};port={ports};ttl={};ssrc={ssrc:08X}",
-                self.ttl
-            );
+            let group = transport::Header {
+                multicast: true,
+                destination: Some(destination),
+                port: ports,
+                ttl: Some(self.ttl),
+                ..transport::Header::default()
+            };
+            let reply = transport::Header {
+                source: Some(self.server.ip()),
+                ssrc: Some(stream.ssrc),
+                ..group.clone()
+            };
             return (group, reply);
         }
-        let asked = if destination == self.client {
-            String::new()
-        } else {
-            format!("destination={destination};")
+        let asked = transport::Header {
+            destination: (destination != self.client).then_some(destination),
+            client_port: ports,
+            ..transport::Header::default()
         };
-        (
-            format!("RTP/AVP;unicast;{asked}client_port={ports}"),
-            format!(
-                "RTP/AVP;unicast;destination={destination};source={server};client_port={ports};server_port={};ssrc={ssrc:08X}",
-                port_pair(stream.server_port)
-            ),
-        )
+        let reply = transport::Header {
+            destination: Some(destination),
+            source: Some(self.server.ip()),
+            server_port: Some(transport::port_pair(stream.server_port)),
+            ssrc: Some(stream.ssrc),
+            ..asked.clone()
+        };
+        (asked, reply)
     }
 
     /// Writes the TCP handshake and the exchange (each message split into
@@ -233,6 +224,34 @@ impl RtspSession {
         // The client acknowledges the PLAY reply.
         tcp.send(capture, true, ack, b"")?;
         Ok(tcp.time)
+    }
+}
+
+/// The messages of the exchange so far, and the `CSeq` of the last request
+/// (§12.17).
+#[derive(Default)]
+struct Exchange {
+    cseq: u32,
+    messages: Vec<(bool, Vec<u8>)>,
+}
+
+impl Exchange {
+    /// The next request, with its `CSeq` and `User-Agent`.
+    fn request(&mut self, method: Method, uri: &str) -> Request {
+        self.cseq += 1;
+        Request::new(method, uri)
+            .with_header("CSeq", self.cseq.to_string())
+            .with_header("User-Agent", PRODUCT)
+    }
+
+    /// Records `request` and its reply.
+    fn push(&mut self, request: &Request, reply: Response) {
+        let mut bytes = BytesMut::new();
+        request.encode(&mut bytes);
+        self.messages.push((true, bytes.to_vec()));
+        bytes.clear();
+        reply.encode(Some(self.cseq), &mut bytes);
+        self.messages.push((false, bytes.to_vec()));
     }
 }
 
@@ -296,26 +315,6 @@ pub fn controller_address(destination: IpAddr, server: IpAddr) -> IpAddr {
         IpAddr::V4(v4) => IpAddr::V4(u32::from(v4).wrapping_add(1).into()),
         IpAddr::V6(v6) => IpAddr::V6(u128::from(v6).wrapping_add(1).into()),
     }
-}
-
-/// An RTP port and the RTCP port after it, as `Transport` names them
-/// (RFC 2326 §12.39: `5004-5005`).
-fn port_pair(rtp: u16) -> String {
-    format!("{rtp}-{}", rtp.saturating_add(1))
-}
-
-/// Percent-encodes a URL path (RFC 3986 §2.1), keeping unreserved
-/// characters and `/`.
-fn percent_encode(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -385,6 +384,42 @@ mod tests {
         assert!(text(3).contains(
             "Transport: RTP/AVP;multicast;destination=239.1.1.1;source=127.0.0.1;port=5004-5005;ttl=16;ssrc=00000ABC\r\n"
         ));
+    }
+
+    /// The server's own reading of the requests: the framing decodes each
+    /// whole, CSeq counts up, and each SETUP offers a transport the server
+    /// would take.
+    #[test]
+    fn requests_read_back_with_the_servers_framing() {
+        use crate::rtsp::framing::{Incoming, RtspDecoder};
+        use crate::rtsp::transport;
+        use tokio_util::codec::Decoder;
+        let unicast = session();
+        let multicast = RtspSession {
+            destination: "239.1.1.1".parse().unwrap(),
+            ..session()
+        };
+        for s in [unicast, multicast] {
+            let mut requests = BytesMut::new();
+            for (_, message) in s.messages().iter().filter(|(c, _)| *c) {
+                requests.extend_from_slice(message);
+            }
+            let mut decoder = RtspDecoder::default();
+            let mut methods = Vec::new();
+            while let Some(item) = decoder.decode(&mut requests).unwrap() {
+                let Incoming::Request(request) = item else {
+                    panic!("{item:?}")
+                };
+                assert_eq!(request.cseq(), Some(methods.len() as u32 + 1));
+                if request.method == Method::Setup {
+                    let offer = request.header("Transport").unwrap();
+                    assert!(transport::choose(offer, true).is_some(), "{offer}");
+                    assert_eq!(request.uri, format!("{}/track0", s.url()));
+                }
+                methods.push(request.method);
+            }
+            assert_eq!(methods, [Method::Describe, Method::Setup, Method::Play]);
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! AAC over RTP, RFC 3640 `mpeg4-generic` in AAC-hbr mode (§3.3.6): an
 //! AU-headers section (16-bit length in bits, then per AU a 13-bit size and
 //! a 3-bit index) followed by the raw AAC access units.
+//!
+//! Partner files in the other layers: `media/adts.rs` (the ADTS reader whose
+//! units this carries) and `codec/adts.rs` (the header syntax).
 
 use std::io::Cursor;
 
@@ -8,10 +11,12 @@ use bitstream_io::{BigEndian, BitRead, BitReader};
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// AU-headers-length (2 bytes) plus one 16-bit AU header.
 const HEADER_LEN: usize = 4;
@@ -46,10 +51,15 @@ impl AacPacketizer {
         if track.config.extradata.is_empty() {
             return Err(missing("AudioSpecificConfig"));
         }
+        let audio = track.audio();
         Ok(AacPacketizer {
             clock_rate: track.clock_rate,
-            sample_rate: track.sample_rate.ok_or_else(|| missing("sample rate"))?,
-            channels: track.channels.ok_or_else(|| missing("channel count"))?,
+            sample_rate: audio
+                .map(|a| a.sample_rate)
+                .ok_or_else(|| missing("sample rate"))?,
+            channels: audio
+                .map(|a| a.channels)
+                .ok_or_else(|| missing("channel count"))?,
             config: track.config.extradata.to_vec(),
         })
     }
@@ -394,13 +404,13 @@ fn samples_per_frame(config: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::{AudioParams, TrackParams};
     use crate::rtp::tests::{depacketize, packet, receive};
     use bytes::Bytes;
 
     fn track() -> Track {
         let mut t = Track::new(0, Codec::Aac, 44100);
-        t.sample_rate = Some(44100);
-        t.channels = Some(2);
+        t.params = TrackParams::Audio(AudioParams::new(44100, 2));
         t.config.extradata = Bytes::from_static(&[0x12, 0x10]);
         t
     }

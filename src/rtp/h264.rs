@@ -5,7 +5,8 @@ use bytes::Bytes;
 
 use super::nal::{parameter_sets, sprop, NalDepacketizer, NalPacketizer, NalSyntax, VIDEO_CLOCK};
 use super::{boxed, Depacketizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError};
-use crate::media::{Codec, Track, TrackKind};
+use crate::media::Track;
+use crate::vocab::{Codec, TrackKind};
 
 /// The registry entry: `H264/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
@@ -112,9 +113,10 @@ fn description(track: &Track) -> Result<PayloadDescription, RtpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{AccessUnit, NalFraming};
+    use crate::media::AccessUnit;
     use crate::rtp::tests::{annexb, depacketize, receive, unit};
     use crate::rtp::{Packetizer, ReceivedPacket, ReceivedUnit, RtpPayload};
+    use crate::vocab::NalFraming;
 
     const SPS: &[u8] = &[0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9];
     const PPS: &[u8] = &[0x68, 0xeb, 0xe3, 0xcb];

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use super::nal::{parameter_sets, sprop, NalDepacketizer, NalPacketizer, NalSyntax, VIDEO_CLOCK};
 use super::{boxed, Depacketizer, PayloadDescription, PayloadFormat, PayloadHeader, RtpError};
 use crate::codec::hevc::Sps;
-use crate::media::{Codec, Track, TrackKind};
+use crate::media::Track;
+use crate::vocab::{Codec, TrackKind};
 
 /// The registry entry: `H265/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
@@ -140,9 +141,10 @@ fn description(track: &Track) -> Result<PayloadDescription, RtpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{AccessUnit, NalFraming};
+    use crate::media::AccessUnit;
     use crate::rtp::tests::{annexb, depacketize, receive};
     use crate::rtp::Packetizer;
+    use crate::vocab::NalFraming;
 
     const VPS: &[u8] = &[0x40, 0x01, 0x0c, 0x01];
     const SPS: &[u8] = &[0x42, 0x01, 0x01, 0x01];

@@ -7,18 +7,24 @@
 //! adding a codec is one new module plus one line there.
 
 mod aac;
+mod av1;
+mod frame_assembly;
 mod h264;
 mod hevc;
 mod mpa;
+mod mpv;
 mod nal;
 mod pcm;
 pub mod rtcp;
 mod sender;
+mod vp8;
+mod vp9;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use crate::media::{AccessUnit, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::TrackKind;
 
 pub use pcm::wire_samples;
 pub use sender::{PacketHead, RtpSender, SenderOptions, RTP_HEADER_LEN};
@@ -293,6 +299,10 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &mpa::FORMAT,
     &aac::FORMAT,
     &pcm::FORMAT,
+    &vp8::FORMAT,
+    &vp9::FORMAT,
+    &av1::FORMAT,
+    &mpv::FORMAT,
 ];
 
 /// The payload format for `track`.
@@ -316,20 +326,10 @@ pub fn depacketizer(description: &PayloadDescription) -> Result<Box<dyn Depacket
     (format.depacketizer)(description)
 }
 
-/// `ts` in a clock of `from` Hz, in a clock of `to` Hz, rounded to nearest
-/// (exact integer arithmetic: no drift however long the stream).
-pub fn rescale(ts: i64, from: u32, to: u32) -> i64 {
-    if from == to || from == 0 {
-        return ts;
-    }
-    let (num, den) = (i128::from(ts) * i128::from(to), i128::from(from));
-    let rounded = (2 * num + den).div_euclid(2 * den);
-    i64::try_from(rounded).unwrap_or(if ts < 0 { i64::MIN } else { i64::MAX })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::vocab::Codec;
 
     /// Payloads as a receiver gets them, numbered from 0.
     pub(crate) fn receive(payloads: &[RtpPayload]) -> Vec<ReceivedPacket> {
@@ -453,14 +453,13 @@ pub(crate) mod tests {
         }
     }
 
+    /// A codec no payload format carries (a WAV file's GSM 6.10) is
+    /// refused by its name.
     #[test]
-    fn rescale_is_exact_and_rounds_to_nearest() {
-        assert_eq!(rescale(1152, 44100, 90000), 2351);
-        assert_eq!(rescale(1152 * 441, 44100, 90000), 1152 * 900);
-        assert_eq!(rescale(-3003, 90000, 90000), -3003);
-        assert_eq!(rescale(1, 3, 2), 1);
-        assert_eq!(rescale(-1, 3, 2), -1);
-        assert_eq!(rescale(i64::MAX, 1, 90000), i64::MAX);
+    fn a_codec_without_a_payload_format_is_unsupported() {
+        let gsm = Codec::Other(TrackKind::Audio, "gsm_ms".into());
+        let error = packetizer(&Track::new(0, gsm, 8000)).err().unwrap();
+        assert_eq!(error.to_string(), "no RTP payload format for gsm_ms");
     }
 
     #[test]
@@ -481,7 +480,7 @@ pub(crate) mod tests {
         assert!(PayloadDescription::parse(TrackKind::Video, "H264", None).is_err());
         assert!(PayloadDescription::parse(TrackKind::Video, "H264/0", None).is_err());
         assert!(matches!(
-            PayloadDescription::parse(TrackKind::Video, "VP8/90000", None),
+            PayloadDescription::parse(TrackKind::Video, "X-NONE/90000", None),
             Err(RtpError::Unsupported(_))
         ));
     }

@@ -1,15 +1,20 @@
 //! MPEG-1/2 audio over RTP, RFC 2250 §3.5 (`MPA`, static payload type 14,
 //! RFC 3551 §4.5.13): a 4-byte header, then one whole frame or a fragment
 //! of one.
+//!
+//! Partner files in the other layers: `media/mpeg_audio/` (the reader whose
+//! frames this carries) and `codec/mpeg_audio.rs` (the header syntax).
 
 use bytes::{BufMut, BytesMut};
 
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
 use crate::codec::mpeg_audio::FrameHeader;
-use crate::media::{AccessUnit, Codec, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, TrackKind};
 
 /// RTP clock of MPA (RFC 3551 §4.5.13): 90 kHz whatever the sampling rate.
 const MPA_CLOCK: u32 = 90000;

@@ -12,11 +12,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 use smallvec::SmallVec;
 
 use super::{
-    rescale, Depacketizer, Packetizer, PayloadDescription, PayloadHeader, ReceivedPacket,
-    ReceivedUnit, RtpError, RtpPayload,
+    Depacketizer, Packetizer, PayloadDescription, PayloadHeader, ReceivedPacket, ReceivedUnit,
+    RtpError, RtpPayload,
 };
 use crate::codec::nal::nal_units;
-use crate::media::{AccessUnit, NalFraming, Track};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::NalFraming;
 
 /// The RTP clock of every NAL-based video payload format (RFC 6184 §8.2.1,
 /// RFC 7798 §7.1).
@@ -437,10 +439,10 @@ impl<S: NalSyntax> Depacketizer for NalDepacketizer<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::Codec;
     use crate::rtp::h264::H264;
     use crate::rtp::hevc::Hevc;
     use crate::rtp::tests::{annexb, depacketize, packet, receive, unit};
+    use crate::vocab::Codec;
     use proptest::prelude::*;
 
     fn marked(sequence: u16, timestamp: u32, payload: &[u8]) -> ReceivedPacket {
@@ -564,7 +566,7 @@ mod tests {
         let mut track = Track::new(0, codec, VIDEO_CLOCK);
         track.framing = NalFraming::LengthPrefixed(4);
         let description = PayloadDescription {
-            media: crate::media::TrackKind::Video,
+            media: crate::vocab::TrackKind::Video,
             static_payload_type: None,
             encoding: S::NAME,
             clock_rate: VIDEO_CLOCK,

@@ -6,10 +6,12 @@
 use bytes::Bytes;
 
 use super::{
-    boxed, rescale, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
+    boxed, Depacketizer, Packetizer, PayloadDescription, PayloadFormat, PayloadHeader,
     ReceivedPacket, ReceivedUnit, RtpError, RtpPayload,
 };
-use crate::media::{AccessUnit, Codec, PcmFormat, Track, TrackKind};
+use crate::media::{AccessUnit, Track};
+use crate::vocab::clock::rescale;
+use crate::vocab::{Codec, PcmFormat, TrackKind};
 
 /// The registry entry: `L8`, `L16`, `L24`, `PCMU`, `PCMA`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
@@ -91,16 +93,17 @@ impl PcmPacketizer {
             ))
         })?;
         let missing = |what: &str| RtpError::MissingConfig(format!("PCM track has no {what}"));
+        let audio = track.audio();
         Ok(PcmPacketizer {
             format,
             encoding,
             clock_rate: track.clock_rate,
-            sample_rate: track
-                .sample_rate
+            sample_rate: audio
+                .map(|a| a.sample_rate)
                 .filter(|&r| r > 0)
                 .ok_or_else(|| missing("sample rate"))?,
-            channels: track
-                .channels
+            channels: audio
+                .map(|a| a.channels)
                 .filter(|&c| c > 0)
                 .ok_or_else(|| missing("channel count"))?,
         })
@@ -210,12 +213,12 @@ impl Depacketizer for PcmDepacketizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::{AudioParams, TrackParams};
     use crate::rtp::tests::{depacketize, packet, receive, unit};
 
     fn track(format: PcmFormat, rate: u32, channels: u16) -> Track {
         let mut t = Track::new(0, Codec::Pcm(format), rate);
-        t.sample_rate = Some(rate);
-        t.channels = Some(channels);
+        t.params = TrackParams::Audio(AudioParams::new(rate, channels));
         t
     }
 

@@ -80,16 +80,16 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-/// The base URL of a listener: wildcard addresses are shown as the
-/// loopback address of their family (reachable from this machine; other
-/// machines use this one's name or address instead).
-pub fn base_url(addr: SocketAddr) -> String {
+/// The address a listener's URLs show: a wildcard address as the loopback
+/// address of its family (reachable from this machine; other machines use
+/// this one's name or address instead).
+pub fn shown_addr(addr: SocketAddr) -> SocketAddr {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("rtsp://{}/", SocketAddr::new(ip, addr.port()))
+    SocketAddr::new(ip, addr.port())
 }
 
 /// Most file URLs printed at start-up.
@@ -151,16 +151,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base_urls_show_a_reachable_host() {
-        assert_eq!(
-            base_url("0.0.0.0:8554".parse().unwrap()),
-            "rtsp://127.0.0.1:8554/"
-        );
-        assert_eq!(base_url("[::]:554".parse().unwrap()), "rtsp://[::1]:554/");
-        assert_eq!(
-            base_url("10.1.2.3:99".parse().unwrap()),
-            "rtsp://10.1.2.3:99/"
-        );
+    fn urls_show_a_reachable_host() {
+        let shown = |addr: &str| shown_addr(addr.parse().unwrap()).to_string();
+        assert_eq!(shown("0.0.0.0:8554"), "127.0.0.1:8554");
+        assert_eq!(shown("[::]:554"), "[::1]:554");
+        assert_eq!(shown("10.1.2.3:99"), "10.1.2.3:99");
     }
 
     #[tokio::test]

@@ -1,32 +1,50 @@
 //! `mediatool serve`: an on-demand RTSP 1.0 server (RFC 2326) for every
 //! media file under a directory.
 //!
-//! The split follows tokio's mini-redis: [`listener`] accepts, one
-//! `connection` task per client reads frames with [`codec`] and hands
-//! requests to `handlers`; sessions live in a shared `session` table;
-//! media goes out through `playback` tasks over the shared sockets of
-//! `udp` or interleaved on the RTSP connection.
+//! The split follows tokio's mini-redis: [`listener`] binds, one
+//! `connection` task per client reads frames with [`crate::rtsp::framing`]
+//! and hands requests to `handlers` (a file per RTSP method); sessions live
+//! in a shared `session` table; media goes out through `playback` tasks to
+//! each track's `delivery`: the shared sockets of `udp`, or the `sink`
+//! queue of an RTSP connection. Sessions and playback know no connection:
+//! an interleaved track holds its connection's sink, and the UDP plane and
+//! playback report a client's signs of life through `activity`.
+//!
+//! Each module uses only modules of earlier ranks, so there is no cycle
+//! (tests/layers.rs reads this list and the sources):
+//!
+//! 1. `activity`, `auth`, `catalog`, `multicast`, `paths`, `sink`, `source`:
+//!    no sibling
+//! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
+//! 3. `delivery`: activity, multicast, sink, udp
+//! 4. `playback`: delivery, sink, source
+//! 5. `session`: activity, catalog, delivery, playback, source
+//! 6. `shared`: auth, catalog, config, multicast, session, udp
+//! 7. `handlers`: activity, auth, catalog, delivery, paths, playback,
+//!    session, shared, sink, source
+//! 8. `connection`: activity, handlers, shared, sink
+//!
+//! and this module, which builds the shared state and runs the tasks.
 
+mod activity;
 pub mod auth;
 pub mod catalog;
-pub mod codec;
 pub mod config;
 mod connection;
+mod delivery;
 mod handlers;
 pub mod listener;
-pub mod message;
 pub mod multicast;
 pub mod paths;
 mod playback;
-pub mod range;
 mod session;
+mod shared;
+mod sink;
 mod source;
-pub mod transport;
 mod udp;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,25 +55,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{ServerConfig, Settings};
 
+use crate::rtsp::url;
 use auth::Authenticator;
 use catalog::Catalog;
 use multicast::GroupPool;
 use session::Sessions;
+use shared::Shared;
 use udp::UdpPlane;
-
-/// What every connection shares.
-struct Shared {
-    config: ServerConfig,
-    /// The served directory, canonical.
-    root: PathBuf,
-    catalog: Catalog,
-    sessions: Arc<Sessions>,
-    udp: Option<Arc<UdpPlane>>,
-    /// The groups leased to multicast tracks, when configured.
-    multicast: Option<Arc<GroupPool>>,
-    auth: Option<Authenticator>,
-    shutdown: CancellationToken,
-}
 
 /// A bound server, ready to run.
 pub struct Server {
@@ -120,19 +126,18 @@ impl Server {
     /// The start-up lines: one base URL per listener, then the URL of each
     /// media file (at most [`listener::LISTED_FILES`]). Reads the directory.
     pub fn startup_lines(&self) -> Vec<String> {
-        let bases: Vec<String> = self
+        let shown: Vec<SocketAddr> = self
             .local_addrs()
             .into_iter()
-            .map(listener::base_url)
+            .map(listener::shown_addr)
             .collect();
-        let mut lines = bases.clone();
-        let Some(base) = bases.first() else {
+        let mut lines: Vec<String> = shown.iter().map(|a| url::absolute(*a, "/")).collect();
+        let Some(&first) = shown.first() else {
             return lines;
         };
         let (files, more, truncated) =
             listener::media_files(&self.shared.root, listener::LISTED_FILES);
-        let base = base.trim_end_matches('/');
-        lines.extend(files.iter().map(|path| format!("{base}{path}")));
+        lines.extend(files.iter().map(|path| url::absolute(first, path)));
         if more > 0 || truncated {
             lines.push(format!(
                 "... and {more}{} more",
@@ -147,7 +152,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.shared;
         if let Some(udp) = &shared.udp {
-            udp.spawn_receivers(Arc::clone(&shared.sessions));
+            udp.spawn_receivers();
         }
         let reaper = tokio::spawn({
             let shared = Arc::clone(&shared);

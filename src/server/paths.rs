@@ -1,12 +1,14 @@
 //! From a Request-URI to a file under the served directory, and back.
 //!
 //! The URL path (RFC 2326 §3.2) is split into segments, each one
-//! percent-decoded on its own (RFC 3986 §2.1) so an encoded `/` can't join
-//! two of them; `.`/`..` segments, NUL bytes and backslashes are refused
+//! percent-decoded on its own ([`crate::rtsp::url::decode_segment`]) so an
+//! encoded `/` can't join two of them; `.`/`..` segments, NUL bytes and backslashes are refused
 //! outright, and the result is canonicalized and must still lie under the
 //! canonical root, so a symlink leading out is refused too.
 
 use std::path::{Path, PathBuf};
+
+use crate::rtsp::url::{self, DecodeError};
 
 /// What a Request-URI names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +43,10 @@ pub fn segments(uri: &str) -> Result<Vec<String>, PathError> {
     let path = path.split(['?', '#']).next().unwrap_or("");
     let mut out = Vec::new();
     for raw in path.split('/').filter(|s| !s.is_empty()) {
-        let decoded = percent_decode(raw)?;
+        let decoded = url::decode_segment(raw).map_err(|e| match e {
+            DecodeError::BadEscape => PathError::Malformed("bad percent-encoding"),
+            DecodeError::NotUtf8 => PathError::Malformed("path is not UTF-8"),
+        })?;
         if decoded == "." || decoded == ".." {
             return Err(PathError::NotFound);
         }
@@ -54,27 +59,6 @@ pub fn segments(uri: &str) -> Result<Vec<String>, PathError> {
         out.push(decoded);
     }
     Ok(out)
-}
-
-fn percent_decode(text: &str) -> Result<String, PathError> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or(PathError::Malformed("bad percent-encoding"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| PathError::Malformed("path is not UTF-8"))
 }
 
 /// Resolves a Request-URI against `root` (which must be canonical). Does
@@ -108,22 +92,15 @@ fn servable(root: &Path, segments: &[String]) -> Option<PathBuf> {
     (canonical.starts_with(root) && canonical.is_file()).then_some(canonical)
 }
 
-/// The URL path of `file` (under `root`), each segment percent-encoded.
+/// The URL path of `file` (under `root`), each segment percent-encoded
+/// ([`url::path`]); `None` outside `root` or for a name that is not UTF-8.
 pub fn url_path(root: &Path, file: &Path) -> Option<String> {
     let relative = file.strip_prefix(root).ok()?;
-    let mut out = String::new();
-    for part in relative.components() {
-        let part = part.as_os_str().to_str()?;
-        out.push('/');
-        for b in part.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    Some(out)
+    let segments: Option<Vec<&str>> = relative
+        .components()
+        .map(|part| part.as_os_str().to_str())
+        .collect();
+    Some(url::path(segments?))
 }
 
 #[cfg(test)]

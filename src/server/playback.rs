@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::OptionFuture;
@@ -16,11 +16,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{Outgoing, SendError};
-use super::session::{Delivery, Session, Sessions};
+use super::delivery::Destinations;
+use super::sink::SendError;
 use super::source::Source;
-use super::udp::{self, Segmentation, UdpPlane};
-use crate::stream::{PacketKind, PacketParts, StreamError, BYE_GRACE};
+use crate::stream::{PacketParts, StreamError, BYE_GRACE};
 
 /// How much media is read ahead of the next packet to send.
 const READ_AHEAD: Duration = Duration::from_millis(300);
@@ -29,8 +28,11 @@ const BYE_WAIT: Duration = Duration::from_millis(200);
 /// Read more once fewer than this much media is buffered.
 const REFILL_BELOW: Duration = Duration::from_millis(150);
 
-/// A read on the blocking pool: the source comes back with the packets.
-type Fetch = JoinHandle<(Source, VecDeque<PacketParts>, Result<bool, StreamError>)>;
+/// What a read on the blocking pool returns: the source, the packets, and
+/// whether the source has more.
+type FetchResult = (Source, VecDeque<PacketParts>, Result<bool, StreamError>);
+/// A read on the blocking pool.
+type Fetch = JoinHandle<FetchResult>;
 
 /// How a playback task ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,105 +89,6 @@ impl Player {
     }
 }
 
-/// Where a session's packets go: each track's delivery, by file track
-/// index, and the server's UDP sockets.
-pub struct Destinations {
-    tracks: Arc<[(usize, Delivery)]>,
-    /// Whether UDP GSO is used, for each of `tracks`.
-    segmentation: Box<[Segmentation]>,
-    udp: Option<Arc<UdpPlane>>,
-    session: KeepAlive,
-}
-
-/// The session a playback task sends for, kept alive by its interleaved
-/// packets: a TCP connection that takes them is a client alive and
-/// reading (one that stops reading is disconnected after the stall
-/// timeout, which ends the session), so such a session is not reclaimed
-/// while it plays, whether or not the client also sends RTCP or
-/// keep-alive requests (RFC 2326 §12.37 asks for "activity").
-pub struct KeepAlive {
-    /// The session table.
-    pub sessions: Arc<Sessions>,
-    /// The session (weak: the session owns the playback task).
-    pub session: Weak<Session>,
-}
-
-impl KeepAlive {
-    fn touch(&self) {
-        if let Some(session) = self.session.upgrade() {
-            self.sessions.touch(&session);
-        }
-    }
-}
-
-impl Destinations {
-    /// Sends the packets of file track `i` to the delivery paired with `i`.
-    pub fn new(
-        tracks: Arc<[(usize, Delivery)]>,
-        udp: Option<Arc<UdpPlane>>,
-        session: KeepAlive,
-    ) -> Destinations {
-        let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
-        Destinations {
-            tracks,
-            segmentation,
-            udp,
-            session,
-        }
-    }
-
-    /// Sends `packets` in order: runs going to one UDP address in batches,
-    /// interleaved ones through their connection's queue. `done` counts the
-    /// packets handed over, so that a send abandoned midway (the queue of a
-    /// client that reads nothing, and the session stops) knows which remain.
-    async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
-        let mut rest = packets;
-        let mut interleaved = false;
-        while let Some(first) = rest.first() {
-            *done = packets.len() - rest.len();
-            let Some(at) = self.tracks.iter().position(|(i, _)| *i == first.track) else {
-                rest = &rest[1..];
-                continue;
-            };
-            match &self.tracks[at].1 {
-                Delivery::Udp { rtp, rtcp, .. } => {
-                    let rtp_kind = first.kind == PacketKind::Rtp;
-                    let dest = if rtp_kind { rtp } else { rtcp };
-                    let run = rest
-                        .iter()
-                        .take_while(|p| p.track == first.track && p.kind == first.kind)
-                        .count();
-                    if let Some(pair) = self.udp.as_deref().and_then(|u| u.pair_for(dest)) {
-                        let socket = if rtp_kind { &pair.rtp } else { &pair.rtcp };
-                        udp::send_many(socket, *dest, &rest[..run], &self.segmentation[at]).await;
-                    }
-                    rest = &rest[run..];
-                }
-                Delivery::Interleaved { sink, rtp, rtcp } => {
-                    let channel = if first.kind == PacketKind::Rtp {
-                        *rtp
-                    } else {
-                        *rtcp
-                    };
-                    sink.send_data(Outgoing::Interleaved {
-                        channel,
-                        head: first.head.clone(),
-                        body: first.body.clone(),
-                    })
-                    .await?;
-                    rest = &rest[1..];
-                    interleaved = true;
-                }
-            }
-        }
-        *done = packets.len();
-        if interleaved {
-            self.session.touch();
-        }
-        Ok(())
-    }
-}
-
 /// What a playback task needs besides its source.
 struct Playback {
     /// The send time of the packet that goes out when the task starts.
@@ -199,141 +102,217 @@ struct Playback {
     label: String,
 }
 
-async fn run(playback: Playback, source: Source) -> Option<Source> {
-    let Playback {
-        origin_send,
-        end,
-        destinations,
-        cancel,
-        bye,
-        label,
-    } = playback;
-    let mut pending: VecDeque<PacketParts> = VecDeque::new();
-    let mut source = Some(source);
-    let mut fetch: Option<Fetch> = None;
-    let mut more = true;
-    let origin = Instant::now();
-    let mut worst_late = Duration::ZERO;
-    // The send time of the latest packet sent.
-    let mut last_sent = origin_send;
-    // The packets of one send time, sent together.
-    let mut batch: Vec<PacketParts> = Vec::new();
-    let outcome = loop {
-        // What is buffered is measured from the next packet to send, not
-        // from the clock: a task that falls behind (an overloaded machine)
-        // holds READ_AHEAD of media, not all it is late by.
-        let next_to_send = pending.front().map_or(last_sent, |p| p.send_time);
-        let buffered_to = pending.back().map_or(last_sent, |p| p.send_time);
-        if more && fetch.is_none() && buffered_to.saturating_sub(next_to_send) < REFILL_BELOW {
-            if let Some(mut s) = source.take() {
-                let until = buffered_to + READ_AHEAD;
-                fetch = Some(tokio::task::spawn_blocking(move || {
-                    let mut batch = VecDeque::new();
-                    let result = s.fill(until, &mut batch);
-                    (s, batch, result)
-                }));
-            }
+/// The source and the packets read ahead of the next one to send.
+struct ReadAhead {
+    /// The source, unless a read has it on the blocking pool.
+    source: Option<Source>,
+    /// That read.
+    fetch: Option<Fetch>,
+    /// Read, not yet sent, in send order.
+    pending: VecDeque<PacketParts>,
+    /// The source has more to read.
+    more: bool,
+}
+
+impl ReadAhead {
+    /// Starts a read on the blocking pool when less than [`REFILL_BELOW`]
+    /// is buffered. What is buffered is measured from the next packet to
+    /// send, not from the clock: a task that falls behind (an overloaded
+    /// machine) holds [`READ_AHEAD`] of media, not all it is late by.
+    fn refill(&mut self, last_sent: Duration) {
+        let next_to_send = self.pending.front().map_or(last_sent, |p| p.send_time);
+        let buffered_to = self.pending.back().map_or(last_sent, |p| p.send_time);
+        if !self.more
+            || self.fetch.is_some()
+            || buffered_to.saturating_sub(next_to_send) >= REFILL_BELOW
+        {
+            return;
         }
-        let next_at = match pending.front() {
-            Some(p) if end.is_some_and(|end| p.send_time >= end) => break Outcome::RangeEnded,
-            Some(p) => p.send_time,
-            // Nothing buffered or coming: the stream ended (or failed).
-            None if fetch.is_none() => break Outcome::Ended,
-            // Nothing to send until the read in flight returns: wait on it.
-            None => Duration::MAX,
-        };
-        let due = origin
-            .checked_add(next_at.saturating_sub(origin_send))
-            .unwrap_or_else(|| origin + Duration::from_secs(86_400 * 365));
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => break Outcome::Stopped,
-            Some(joined) = OptionFuture::from(fetch.as_mut()) => {
-                fetch = None;
-                let Ok((s, mut batch, result)) = joined else {
-                    tracing::error!("{label}: the reader task failed");
-                    return None;
-                };
-                source = Some(s);
-                pending.append(&mut batch);
-                more = result.unwrap_or_else(|e| {
-                    tracing::warn!("{label}: reading stopped: {e}");
-                    false
-                });
-            }
-            () = tokio::time::sleep_until(due), if next_at != Duration::MAX => {
-                worst_late = worst_late.max(origin.elapsed().saturating_sub(next_at - origin_send));
-                // Everything due by now goes out together (the packets of
-                // one frame share a send time).
-                while let Some(p) = pending.front() {
-                    if p.send_time > next_at || end.is_some_and(|end| p.send_time >= end) {
-                        break;
-                    }
-                    batch.extend(pending.pop_front());
-                }
-                last_sent = batch.last().map_or(last_sent, |p| p.send_time);
-                let mut done = 0;
-                // A stop does not wait for a full connection queue: what
-                // was not handed over goes back with the rest.
-                let sent = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => None,
-                    result = destinations.send(&batch, &mut done) => Some(result),
-                };
-                match sent {
-                    None => {
-                        for p in batch.drain(done..).rev() {
-                            pending.push_front(p);
-                        }
-                        break Outcome::Stopped;
-                    }
-                    Some(Err(SendError::Closed)) => {
-                        tracing::debug!("{label}: connection gone, stopping");
-                        cancel.cancel();
-                    }
-                    Some(Ok(())) => {}
-                }
-                batch.clear();
-            }
+        if let Some(mut source) = self.source.take() {
+            let until = buffered_to + READ_AHEAD;
+            self.fetch = Some(tokio::task::spawn_blocking(move || {
+                let mut batch = VecDeque::new();
+                let result = source.fill(until, &mut batch);
+                (source, batch, result)
+            }));
         }
-    };
-    if let Some(f) = fetch.take() {
-        let (s, mut batch, _) = f.await.ok()?;
-        source = Some(s);
-        pending.append(&mut batch);
     }
-    let mut source = source?;
+
+    /// Takes back the source and the packets of a finished read; `None`
+    /// when the read's task failed (the source is lost).
+    fn fetched(
+        &mut self,
+        joined: Result<FetchResult, tokio::task::JoinError>,
+        label: &str,
+    ) -> Option<()> {
+        self.fetch = None;
+        let Ok((source, mut batch, result)) = joined else {
+            tracing::error!("{label}: the reader task failed");
+            return None;
+        };
+        self.source = Some(source);
+        self.pending.append(&mut batch);
+        self.more = result.unwrap_or_else(|e| {
+            tracing::warn!("{label}: reading stopped: {e}");
+            false
+        });
+        Some(())
+    }
+
+    /// The source, once a read in flight has returned, with every packet
+    /// read and not sent put back into it.
+    async fn finish(mut self) -> Option<Source> {
+        if let Some(fetch) = self.fetch.take() {
+            let (source, mut batch, _) = fetch.await.ok()?;
+            self.source = Some(source);
+            self.pending.append(&mut batch);
+        }
+        let mut source = self.source?;
+        // A resumed PLAY sends them, a seek or the BYE reuses their
+        // sequence numbers.
+        source.unread(self.pending);
+        Some(source)
+    }
+}
+
+/// The playback task: sends what `source` generates in time, then the
+/// RTCP BYE a range's end or the session's asks for; returns the source,
+/// for a later PLAY to resume (`None` if the reader failed beyond repair).
+async fn run(playback: Playback, source: Source) -> Option<Source> {
+    let mut reader = ReadAhead {
+        source: Some(source),
+        fetch: None,
+        pending: VecDeque::new(),
+        more: true,
+    };
+    let origin = Instant::now();
+    let (outcome, worst_late) = playback.send_in_time(&mut reader, origin).await?;
+    let mut source = reader.finish().await?;
+    let label = &playback.label;
     tracing::debug!(
         "{label}: playback {outcome:?}, latest packet {} ms late",
         worst_late.as_millis()
     );
-    let outcome = match (outcome, end) {
-        // The BYE of a range goes out a grace period after the range's
-        // presentation ends, not with its last packet: receivers stop at
-        // BYE (as at the end of the file, see BYE_GRACE) and still have
-        // that unit to take.
-        (Outcome::RangeEnded, Some(end)) => {
-            let at = origin + (end + BYE_GRACE).saturating_sub(origin_send);
-            tokio::select! {
-                biased;
-                () = cancel.cancelled() => Outcome::Stopped,
-                () = tokio::time::sleep_until(at) => Outcome::RangeEnded,
-            }
-        }
-        (outcome, _) => outcome,
-    };
+    let outcome = playback.after_range(outcome, origin).await;
     let reason = match outcome {
         Outcome::RangeEnded => Some("end of range"),
-        _ if bye.load(Ordering::Relaxed) => Some("session ended"),
+        _ if playback.bye.load(Ordering::Relaxed) => Some("session ended"),
         _ => None,
     };
-    // Packets read ahead go back: a resumed PLAY sends them, a seek or the
-    // BYE reuses their sequence numbers.
-    source.unread(pending);
     if let Some(reason) = reason {
         // Best effort, and never held up long by a client reading nothing.
         let bye = source.bye(reason);
-        let _ = tokio::time::timeout(BYE_WAIT, destinations.send(&bye, &mut 0)).await;
+        let mut done = 0;
+        let sent = playback.destinations.send(&bye, &mut done);
+        let _ = tokio::time::timeout(BYE_WAIT, sent).await;
     }
     Some(source)
 }
+
+impl Playback {
+    /// Sends each packet at its time from `origin` until the stream or the
+    /// range ends or the task is stopped; returns how it ended and the
+    /// latest a packet went out. `None` when the reader task failed.
+    async fn send_in_time(
+        &self,
+        reader: &mut ReadAhead,
+        origin: Instant,
+    ) -> Option<(Outcome, Duration)> {
+        let mut worst_late = Duration::ZERO;
+        // The send time of the latest packet sent.
+        let mut last_sent = self.origin_send;
+        // The packets of one send time, sent together.
+        let mut batch: Vec<PacketParts> = Vec::new();
+        let outcome = loop {
+            reader.refill(last_sent);
+            let next_at = match reader.pending.front() {
+                Some(p) if self.end.is_some_and(|end| p.send_time >= end) => {
+                    break Outcome::RangeEnded
+                }
+                Some(p) => p.send_time,
+                // Nothing buffered or coming: the stream ended (or failed).
+                None if reader.fetch.is_none() => break Outcome::Ended,
+                // Nothing to send until the read in flight returns: wait on it.
+                None => Duration::MAX,
+            };
+            let due = origin
+                .checked_add(next_at.saturating_sub(self.origin_send))
+                .unwrap_or_else(|| origin + Duration::from_secs(86_400 * 365));
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => break Outcome::Stopped,
+                Some(joined) = OptionFuture::from(reader.fetch.as_mut()) => {
+                    reader.fetched(joined, &self.label)?;
+                }
+                () = tokio::time::sleep_until(due), if next_at != Duration::MAX => {
+                    let late = origin.elapsed().saturating_sub(next_at - self.origin_send);
+                    worst_late = worst_late.max(late);
+                    // Everything due by now goes out together (the packets
+                    // of one frame share a send time).
+                    while let Some(p) = reader.pending.front() {
+                        if p.send_time > next_at || self.end.is_some_and(|end| p.send_time >= end) {
+                            break;
+                        }
+                        batch.extend(reader.pending.pop_front());
+                    }
+                    last_sent = batch.last().map_or(last_sent, |p| p.send_time);
+                    if self.send_batch(&mut batch, &mut reader.pending).await.is_err() {
+                        break Outcome::Stopped;
+                    }
+                }
+            }
+        };
+        Some((outcome, worst_late))
+    }
+
+    /// Sends `batch` and empties it. A stop does not wait for a full
+    /// connection queue: what was not handed over goes back to the front of
+    /// `pending`, and the task stops (`Err`). A connection gone stops the
+    /// task at its next turn.
+    async fn send_batch(
+        &self,
+        batch: &mut Vec<PacketParts>,
+        pending: &mut VecDeque<PacketParts>,
+    ) -> Result<(), Stopped> {
+        let mut done = 0;
+        let sent = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => None,
+            result = self.destinations.send(batch, &mut done) => Some(result),
+        };
+        match sent {
+            None => {
+                for p in batch.drain(done..).rev() {
+                    pending.push_front(p);
+                }
+                return Err(Stopped);
+            }
+            Some(Err(SendError::Closed)) => {
+                tracing::debug!("{}: connection gone, stopping", self.label);
+                self.cancel.cancel();
+            }
+            Some(Ok(())) => {}
+        }
+        batch.clear();
+        Ok(())
+    }
+
+    /// How a task whose range ended ends: its BYE goes out a grace period
+    /// after the range's presentation ends, not with its last packet:
+    /// receivers stop at BYE (as at the end of the file, see [`BYE_GRACE`])
+    /// and still have that unit to take. Stopped if stopped meanwhile.
+    async fn after_range(&self, outcome: Outcome, origin: Instant) -> Outcome {
+        let (Outcome::RangeEnded, Some(end)) = (outcome, self.end) else {
+            return outcome;
+        };
+        let at = origin + (end + BYE_GRACE).saturating_sub(self.origin_send);
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Outcome::Stopped,
+            () = tokio::time::sleep_until(at) => Outcome::RangeEnded,
+        }
+    }
+}
+
+/// A batch's sending was cut short by a stop.
+struct Stopped;

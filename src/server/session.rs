@@ -7,7 +7,7 @@
 //! possible expiry of any session.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,52 +16,12 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::activity::ClientActivity;
 use super::catalog::Media;
-use super::connection::ConnSink;
-use super::multicast::Lease;
+use super::delivery::Delivery;
 use super::playback::Player;
 use super::source::Source;
-
-/// How media of one track reaches the client.
-#[derive(Clone)]
-pub enum Delivery {
-    /// UDP from the server's shared socket pair to the client's ports, or
-    /// to a multicast group leased for the track.
-    Udp {
-        /// The client's (or the group's) RTP address.
-        rtp: SocketAddr,
-        /// The client's (or the group's) RTCP address.
-        rtcp: SocketAddr,
-        /// The group's lease, held while the track is set up; `None` for
-        /// unicast.
-        multicast: Option<Arc<Lease>>,
-    },
-    /// Interleaved on an RTSP connection (RFC 2326 §10.12).
-    Interleaved {
-        /// The connection's writer.
-        sink: ConnSink,
-        /// Channel of RTP.
-        rtp: u8,
-        /// Channel of RTCP.
-        rtcp: u8,
-    },
-}
-
-impl Delivery {
-    /// The client's RTP and RTCP addresses of unicast UDP: the sources
-    /// whose packets (receiver reports) are routed to the session. A
-    /// multicast group is never a source.
-    pub fn unicast_udp(&self) -> Option<[SocketAddr; 2]> {
-        match self {
-            Delivery::Udp {
-                rtp,
-                rtcp,
-                multicast: None,
-            } => Some([*rtp, *rtcp]),
-            _ => None,
-        }
-    }
-}
+use crate::rtsp::headers;
 
 /// One track a client has set up.
 #[derive(Clone)]
@@ -109,16 +69,35 @@ pub struct Session {
     pub url: String,
     /// The client's address (the RTP payload size depends on its family).
     pub peer: IpAddr,
-    /// Milliseconds since the table's epoch of the last sign of life.
+    /// The table's epoch.
+    epoch: Instant,
+    /// Milliseconds since `epoch` of the last sign of life.
     last_seen: AtomicU64,
     /// Tracks and play state.
     pub control: tokio::sync::Mutex<Control>,
 }
 
+impl ClientActivity for Session {
+    fn touch(&self) {
+        self.last_seen
+            .store(millis_since(self.epoch), Ordering::Relaxed);
+    }
+
+    fn client_packet(&self, data: &[u8]) {
+        self.touch();
+        self.client_rtcp(data);
+    }
+}
+
+/// Milliseconds from `epoch` to now.
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Session {
     /// Reads an RTCP packet from the client (RFC 3550 §6.4): its reception
     /// reports (loss, jitter, round trip) and BYE are logged at debug level.
-    pub fn client_rtcp(&self, data: &[u8]) {
+    fn client_rtcp(&self, data: &[u8]) {
         use crate::rtp::rtcp::{self, RtcpMessage};
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return;
@@ -156,7 +135,7 @@ impl Session {
 
     /// The control URL of track `index`, as in RTP-Info (RFC 2326 §12.33).
     pub fn track_url(&self, index: usize) -> String {
-        format!("{}/{}", self.url, crate::sdp::track_control(index))
+        headers::control_url(&self.url, &crate::sdp::track_control(index))
     }
 }
 
@@ -200,10 +179,6 @@ impl Sessions {
         self.timeout
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
     /// Creates a session with a fresh unguessable id; `None` when the table
     /// is full or the system has no randomness.
     pub fn create(&self, new: NewSession) -> Option<Arc<Session>> {
@@ -226,7 +201,8 @@ impl Sessions {
             media: new.media,
             url: new.url,
             peer: new.peer,
-            last_seen: AtomicU64::new(self.now_ms()),
+            epoch: self.epoch,
+            last_seen: AtomicU64::new(millis_since(self.epoch)),
             control: tokio::sync::Mutex::new(Control {
                 tracks: Vec::new(),
                 state: PlayState::Ready,
@@ -247,11 +223,6 @@ impl Sessions {
     /// The session `id`, if it exists.
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
         self.lock().get(id).cloned()
-    }
-
-    /// Records a sign of life of `session` (a request or an RTCP packet).
-    pub fn touch(&self, session: &Session) {
-        session.last_seen.store(self.now_ms(), Ordering::Relaxed);
     }
 
     /// Removes `id` from the table (its owner tears it down).
@@ -275,7 +246,7 @@ impl Sessions {
             return (Vec::new(), None);
         };
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let now = self.now_ms();
+        let now = millis_since(self.epoch);
         let mut expired = Vec::new();
         let mut next: Option<u64> = None;
         self.lock().retain(|_, session| {

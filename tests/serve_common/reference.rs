@@ -9,7 +9,7 @@ use crate::common::media_fixtures;
 /// output is checked against.
 #[derive(Clone, Debug)]
 pub struct Reference {
-    /// File name in `fixtures/`.
+    /// Path in `fixtures/` (served at the same path).
     pub name: String,
     /// `video` or `audio`.
     pub kind: String,
@@ -45,7 +45,11 @@ impl Reference {
 pub fn references() -> Vec<Reference> {
     let mut out = Vec::new();
     for path in media_fixtures() {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let name = path
+            .strip_prefix(crate::common::fixtures())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let probe = Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .args(["probe", "-q"])
             .arg(&path)

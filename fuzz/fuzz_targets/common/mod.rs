@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
-use mediatool::media::{open_reader, BytesReader, Format};
+use mediatool::media::{open_reader, BytesReader, ReaderFormat};
 
 /// Units read before a reading is cut short: far more than any input of
 /// the fuzzer's sizes yields, so only a reader that loops without
 /// consuming input reaches it.
 const MAX_UNITS: usize = 100_000;
 
-/// Reads `data` as `format` through the reader registry (what `open`
-/// gives callers), checking the [`Demuxer`] contract as it goes.
+/// Reads `data` as `format`, a reader registry entry, wrapped as `open`
+/// gives it to callers, checking the [`Demuxer`] contract as it goes.
 ///
 /// [`Demuxer`]: mediatool::media::Demuxer
-pub fn read_as(format: Format, data: &[u8]) {
+pub fn read_as(format: &ReaderFormat, data: &[u8]) {
     let Ok(mut demuxer) = open_reader(BytesReader::from_bytes(data), format) else {
         return;
     };

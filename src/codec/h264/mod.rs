@@ -33,7 +33,7 @@ pub use params::{parse_pps, parse_sps};
 pub use poc::PocDecoder;
 pub use sei::recovery_point;
 pub use slice::{first_mb_in_slice, PictureStructure, SliceInfo};
-pub use sps::{profile_name, SpsInfo};
+pub use sps::{level_name, profile_name, SpsInfo};
 
 /// Why a parameter set, slice header or SEI message cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -10,7 +10,7 @@ use h264_reader::nal::sps::{ChromaFormat, ConstraintFlags, FrameMbsFlags, Level,
 use super::SyntaxError;
 use crate::codec::picture::{Decoder, PictureLayout};
 use crate::codec::DEFAULT_FRAME_RATE;
-use crate::media::Rational;
+use crate::vocab::Rational;
 
 /// The profile name ffprobe prints for `profile_idc` and the constraint flags
 /// byte (`constraint_set0_flag` in its top bit), as libavcodec's
@@ -37,6 +37,15 @@ pub fn profile_name(profile_idc: u8, constraint_flags: u8) -> Cow<'static, str> 
         128 => "Stereo High",
         other => return Cow::Owned(other.to_string()),
     })
+}
+
+/// A level as §A.3 writes it: `level_idc` is 10 × the level (13 is level
+/// 1.3), and 9 is level 1b.
+pub fn level_name(level_idc: u32) -> String {
+    match level_idc {
+        9 => "1b".to_owned(),
+        idc => super::super::level_number(f64::from(idc) / 10.0),
+    }
 }
 
 /// Largest reorder depth: the DPB holds at most 16 frames (§A.3.1 item h).
@@ -193,6 +202,13 @@ mod tests {
     use crate::codec::h264::test_support::first_of_type;
     use crate::codec::h264::{nal_type, parse_sps};
     use crate::codec::nal::fixture_nal_units;
+
+    #[test]
+    fn levels_read_as_the_standard_writes_them() {
+        for (idc, name) in [(13, "1.3"), (9, "1b"), (40, "4"), (51, "5.1")] {
+            assert_eq!(level_name(idc), name, "{idc}");
+        }
+    }
 
     #[test]
     fn profile_names_follow_ffprobe() {

@@ -18,7 +18,7 @@ mod sps;
 pub use bits::unescape_into;
 pub use params::{ParameterSets, Pps, StreamParams, Vps};
 pub use poc::PocDecoder;
-pub use ptl::ProfileTierLevel;
+pub use ptl::{level_name, ProfileTierLevel};
 pub use slice::SliceHeader;
 pub use sps::Sps;
 

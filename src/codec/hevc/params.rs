@@ -9,7 +9,7 @@ use super::sps::{timing_rate, Sps};
 use super::{nal_type, NalHeader, SyntaxError};
 use crate::codec::picture::{Decoder, PictureLayout};
 use crate::codec::DEFAULT_FRAME_RATE;
-use crate::media::Rational;
+use crate::vocab::Rational;
 
 /// The fields of a video parameter set that describe the stream (§7.4.3.1).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,6 +3,12 @@
 use super::bits::Bits;
 use super::SyntaxError;
 
+/// A level as §A.4 writes it: `general_level_idc` is 30 × the level (93 is
+/// level 3.1).
+pub fn level_name(general_level_idc: u32) -> String {
+    super::super::level_number(f64::from(general_level_idc) / 30.0)
+}
+
 /// The general profile, tier and level of a VPS or SPS (ITU-T H.265 §7.4.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProfileTierLevel {
@@ -96,6 +102,13 @@ mod tests {
             profile_idc,
             compatibility_flags: flags,
             level_idc: 93,
+        }
+    }
+
+    #[test]
+    fn levels_read_as_the_standard_writes_them() {
+        for (idc, name) in [(60, "2"), (93, "3.1"), (156, "5.2")] {
+            assert_eq!(level_name(idc), name, "{idc}");
         }
     }
 

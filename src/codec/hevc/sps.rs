@@ -12,7 +12,7 @@ use super::bits::{parse_rbsp, Bits};
 use super::ptl::ProfileTierLevel;
 use super::SyntaxError;
 use crate::codec::picture::{sample_aspect_ratio, EXTENDED_SAR};
-use crate::media::Rational;
+use crate::vocab::Rational;
 
 /// Largest `pic_width_in_luma_samples`/`pic_height_in_luma_samples` of any
 /// level: √(8 × MaxLumaPs) for level 6.2 (Annex A.4.1).
@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn corrupted_sps_gives_errors_not_panics() {
-        let mut random = crate::media::testing::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut random = crate::vocab::testing::XorShift(0x9e37_79b9_7f4a_7c15);
         let mut next = move || random.next_u64();
         let mut outcomes = [0usize; 2];
         for base in VECTORS

@@ -41,10 +41,21 @@ use super::output_order::{Anchor, OutputOrder};
 use super::seek_index::{SeekIndex, SeekPoint};
 use super::warnings::Warnings;
 use super::{
-    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
+    sniff, AccessUnit, BytesReader, Demuxer, Level, MediaError, ReaderFormat, Result, Track,
+    TrackParams, VideoParams,
 };
-use crate::codec::h264::{PocDecoder, SpsInfo};
+use crate::codec::h264::{level_name, PocDecoder, SpsInfo};
 use crate::codec::DEFAULT_FRAME_RATE;
+use crate::vocab::{Codec, NalFraming};
+
+/// The registry entry: an H.264 Annex B elementary stream.
+pub static FORMAT: ReaderFormat = ReaderFormat {
+    name: "h264",
+    long_name: "H.264 elementary stream",
+    extensions: &["264", "h264", "avc", "jsv"],
+    sniff: |head| sniff::annexb(head, Codec::H264),
+    open: |input| Ok(Box::new(H264Reader::new(input)?)),
+};
 
 /// Everything reading needs to continue from the start of an access unit
 /// exactly as a reading from the start of the file would.
@@ -140,13 +151,18 @@ impl H264Reader {
         track.framing = NalFraming::AnnexB;
         track.config.parameter_sets = reader.params.config_for(pps_id);
         track.profile = Some(info.profile().into_owned());
-        track.level = Some(u32::from(info.level_idc));
-        track.pix_fmt = info.pix_fmt;
-        track.bits_per_raw_sample = Some(info.bit_depth);
-        track.sample_aspect_ratio = info.sample_aspect_ratio;
-        track.width = Some(info.width);
-        track.height = Some(info.height);
-        track.frame_rate = Some(info.frame_rate);
+        let level = u32::from(info.level_idc);
+        track.params = TrackParams::Video(VideoParams {
+            frame_rate: Some(info.frame_rate),
+            sample_aspect_ratio: info.sample_aspect_ratio,
+            pix_fmt: info.pix_fmt,
+            bits_per_raw_sample: Some(info.bit_depth),
+            level: Some(Level {
+                idc: level,
+                name: level_name(level),
+            }),
+            ..VideoParams::new(info.width, info.height)
+        });
         reader.tracks.push(track);
         Ok(reader)
     }
@@ -234,8 +250,8 @@ impl H264Reader {
 }
 
 impl Demuxer for H264Reader {
-    fn format(&self) -> Format {
-        Format::H264
+    fn format(&self) -> &'static ReaderFormat {
+        &FORMAT
     }
 
     fn tracks(&self) -> &[Track] {

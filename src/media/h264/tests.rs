@@ -6,10 +6,10 @@ use crate::codec::h264::{has_slice_header, nal_type, nal_unit_type};
 use crate::media::inspect;
 use crate::media::inspect::count_units;
 use crate::media::testing::{
-    assert_consistent_timing, capture_warnings, check_video_truncations, fixture, fixture_path,
-    read_all_and_stop, XorShift,
+    assert_consistent_timing, capture_warnings, check_video_truncations, read_all_and_stop,
 };
-use crate::media::Rational;
+use crate::vocab::testing::{fixture, fixture_path, XorShift};
+use crate::vocab::Rational;
 
 fn open_bytes(data: &[u8]) -> Result<H264Reader> {
     H264Reader::new(BytesReader::from_bytes(data.to_vec()))
@@ -98,7 +98,7 @@ fn tracks_match_ffprobe() {
     for e in &EXPECTED {
         let reader =
             H264Reader::new(BytesReader::open(fixture_path(e.name).as_ref()).unwrap()).unwrap();
-        assert_eq!(reader.format(), Format::H264);
+        assert_eq!(reader.format(), &FORMAT);
         let [track] = reader.tracks() else {
             panic!("{}: one track expected", e.name);
         };
@@ -106,12 +106,15 @@ fn tracks_match_ffprobe() {
         assert_eq!(track.clock_rate, 90_000);
         assert_eq!(track.framing, NalFraming::AnnexB);
         assert_eq!(track.profile.as_deref(), Some(e.profile), "{}", e.name);
-        assert_eq!(track.level, Some(e.level), "{}", e.name);
+        let video = track.video().unwrap();
         assert_eq!(
-            (track.width, track.height),
-            (Some(e.size.0), Some(e.size.1))
+            video.level.as_ref().map(|l| l.idc),
+            Some(e.level),
+            "{}",
+            e.name
         );
-        assert_eq!(track.frame_rate, Rational::new(e.rate.0, e.rate.1));
+        assert_eq!((video.width, video.height), e.size);
+        assert_eq!(video.frame_rate, Rational::new(e.rate.0, e.rate.1));
         let types: Vec<u8> = track
             .config
             .parameter_sets
@@ -211,7 +214,7 @@ fn units_are_whole_access_units() {
 fn inspect_counts_frames_and_duration() {
     for e in &EXPECTED {
         let info = inspect(fixture_path(e.name).as_ref()).unwrap();
-        assert_eq!(info.format, Format::H264);
+        assert_eq!(info.format, &FORMAT);
         assert_eq!(info.stats[0].frames, e.frames as u64, "{}", e.name);
         assert_eq!(
             info.stats[0].duration,
@@ -422,11 +425,11 @@ fn an_access_unit_cut_in_its_slice_header_is_dropped() {
 
 #[test]
 fn broken_inputs_give_clear_errors() {
-    let empty = fixture("broken/empty.h264");
+    let empty = fixture("bad/empty.h264");
     assert!(matches!(open_bytes(&empty), Err(MediaError::Empty)));
     for (name, needle) in [
-        ("broken/random.bin", "no Annex B start code"),
-        ("broken/text.mp3", "no Annex B start code"),
+        ("bad/random.bin", "no Annex B start code"),
+        ("bad/text.mp3", "no Annex B start code"),
         ("audio_44k_stereo.aac", "not an H.264 stream"),
     ] {
         let data = fixture(name);

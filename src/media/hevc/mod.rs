@@ -27,10 +27,21 @@ use super::seek_index::{SeekIndex, SeekPoint};
 use super::sequence::{self, Sequence};
 use super::warnings::{Warning, Warnings};
 use super::{
-    AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, NalFraming, Result, Track,
+    sniff, AccessUnit, BytesReader, Demuxer, Level, MediaError, ReaderFormat, Result, Track,
+    TrackParams, VideoParams,
 };
-use crate::codec::hevc::{ParameterSets, PocDecoder, StreamParams, SyntaxError};
+use crate::codec::hevc::{level_name, ParameterSets, PocDecoder, StreamParams, SyntaxError};
 use crate::codec::DEFAULT_FRAME_RATE;
+use crate::vocab::{Codec, NalFraming};
+
+/// The registry entry: an H.265 Annex B elementary stream.
+pub static FORMAT: ReaderFormat = ReaderFormat {
+    name: "hevc",
+    long_name: "H.265 elementary stream",
+    extensions: &["265", "h265", "hevc"],
+    sniff: |head| sniff::annexb(head, Codec::Hevc),
+    open: |input| Ok(Box::new(HevcReader::new(input)?)),
+};
 
 /// What restarting at an IRAP picture needs besides its indexes.
 #[derive(Clone, Debug)]
@@ -173,13 +184,18 @@ impl HevcReader {
             .map(Bytes::copy_from_slice)
             .collect();
         track.profile = params.profile.map(str::to_owned);
-        track.level = Some(u32::from(params.level_idc));
-        track.tier = Some(params.tier);
-        track.pix_fmt = params.pix_fmt;
-        track.sample_aspect_ratio = params.sample_aspect_ratio;
-        track.width = Some(params.width);
-        track.height = Some(params.height);
-        track.frame_rate = Some(rate);
+        let level = u32::from(params.level_idc);
+        track.params = TrackParams::Video(VideoParams {
+            frame_rate: Some(rate),
+            sample_aspect_ratio: params.sample_aspect_ratio,
+            pix_fmt: params.pix_fmt,
+            level: Some(Level {
+                idc: level,
+                name: level_name(level),
+            }),
+            tier: Some(params.tier),
+            ..VideoParams::new(params.width, params.height)
+        });
         access_units.seek(0, Arc::default())?;
         Ok(HevcReader {
             access_units,
@@ -377,8 +393,8 @@ impl HevcReader {
 }
 
 impl Demuxer for HevcReader {
-    fn format(&self) -> Format {
-        Format::Hevc
+    fn format(&self) -> &'static ReaderFormat {
+        &FORMAT
     }
 
     fn tracks(&self) -> &[Track] {

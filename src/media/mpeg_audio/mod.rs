@@ -1,6 +1,10 @@
 //! MPEG-1/2/2.5 audio layer I–III elementary streams (`.mp3`, `.mp2`):
 //! ISO/IEC 11172-3 §2.4, ISO/IEC 13818-3 §2.4 and the MPEG-2.5 extension.
 //!
+//! Partner files in the other layers: `codec/mpeg_audio.rs` (the header and
+//! Xing/VBRI tag syntax) and `rtp/mpa.rs` (RFC 2250, the payload format that
+//! carries these frames).
+//!
 //! Each unit is one whole frame, header included, as RFC 2250 §3 carries
 //! it, timed in samples. The Xing/Info or VBRI frame that encoders put first
 //! is metadata, not audio, and is not yielded (as FFmpeg skips it).
@@ -32,12 +36,26 @@ mod tests;
 
 use std::time::Duration;
 
-use crate::codec::mpeg_audio::{FrameHeader, HeaderError, VbrTag, VbrTagKind};
+use crate::codec::mpeg_audio::{self, FrameHeader, HeaderError, VbrTag, VbrTagKind};
+use crate::vocab::clock::{sample_at, time_of};
+use crate::vocab::Codec;
 
 use self::decoder_trim::DecoderTrim;
 use super::audio_frames::{Frame, FrameScanner, FrameSyntax};
-use super::clock::{sample_at, time_of};
-use super::{AccessUnit, BytesReader, Codec, Demuxer, Format, MediaError, Result, Track};
+use super::{
+    sniff, AccessUnit, AudioParams, BytesReader, Demuxer, MediaError, ReaderFormat, Result, Track,
+    TrackParams,
+};
+
+/// The registry entry: MPEG audio layer I–III (ffprobe calls the format
+/// `mp3` whatever the layer).
+pub static FORMAT: ReaderFormat = ReaderFormat {
+    name: "mp3",
+    long_name: "MPEG audio",
+    extensions: &["mp3", "mp2", "mp1", "mpa"],
+    sniff: |head| sniff::audio_frames(head, mpeg_audio::starts_with_frames),
+    open: |input| Ok(Box::new(MpegAudioReader::new(input)?)),
+};
 
 /// The MPEG audio frame header syntax for [`FrameScanner`].
 struct MpegSyntax;
@@ -131,10 +149,11 @@ impl MpegAudioReader {
             _ => Codec::Mp3,
         };
         let mut track = Track::new(0, codec, rate);
-        track.sample_rate = Some(rate);
-        track.channels = Some(first.channels);
         track.bit_rate = bit_rate;
-        track.gapless_duration = tag.as_ref().and_then(|t| gapless_samples(t, spf));
+        track.params = TrackParams::Audio(AudioParams {
+            gapless_duration: tag.as_ref().and_then(|t| gapless_samples(t, spf)),
+            ..AudioParams::new(rate, first.channels)
+        });
         let mut reader = MpegAudioReader {
             frames,
             tracks: vec![track],
@@ -195,8 +214,8 @@ fn ignore_count_of_concatenated_file(tag: &mut VbrTag, rest_of_file: u64) {
 }
 
 impl Demuxer for MpegAudioReader {
-    fn format(&self) -> Format {
-        Format::MpegAudio
+    fn format(&self) -> &'static ReaderFormat {
+        &FORMAT
     }
 
     fn tracks(&self) -> &[Track] {

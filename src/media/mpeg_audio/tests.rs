@@ -4,10 +4,9 @@
 use std::path::Path;
 
 use super::*;
-use crate::media::testing::{
-    capture_warnings, check_cuts_and_seeks, fixture, read_all, read_clean, Opener,
-};
+use crate::media::testing::{capture_warnings, check_cuts_and_seeks, read_all, read_clean, Opener};
 use crate::media::MediaError;
+use crate::vocab::testing::fixture;
 
 const OPEN: Opener = |input| Ok(Box::new(MpegAudioReader::new(input)?));
 
@@ -76,11 +75,12 @@ fn fixtures_match_ffprobe() {
         let data = fixture(e.name);
         let (reader, units) = read(data.clone());
         let track = &reader.tracks()[0];
-        assert_eq!(reader.format(), Format::MpegAudio);
+        assert_eq!(reader.format(), &FORMAT);
         assert_eq!(track.codec, e.codec, "{}", e.name);
         assert_eq!(track.clock_rate, e.sample_rate, "{}", e.name);
-        assert_eq!(track.sample_rate, Some(e.sample_rate), "{}", e.name);
-        assert_eq!(track.channels, Some(e.channels), "{}", e.name);
+        let audio = track.audio().unwrap();
+        assert_eq!(audio.sample_rate, e.sample_rate, "{}", e.name);
+        assert_eq!(audio.channels, e.channels, "{}", e.name);
         assert_eq!(track.bit_rate, Some(e.bit_rate), "{}", e.name);
         assert_eq!(track.profile, None);
         assert_eq!(units.len(), e.frames, "{}", e.name);
@@ -112,7 +112,7 @@ fn fixtures_match_ffprobe() {
 fn inspect_counts_like_ffprobe() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audio_22k_mono_vbr.mp3");
     let info = crate::media::inspect(&path).unwrap();
-    assert_eq!(info.format, Format::MpegAudio);
+    assert_eq!(info.format, &FORMAT);
     assert_eq!(
         (info.stats[0].frames, info.stats[0].duration),
         (116, 116 * 576)
@@ -130,7 +130,8 @@ fn gapless_duration_from_the_lame_tag() {
         ("audio_48k_stereo.mp2", None),
     ] {
         let reader = MpegAudioReader::new(BytesReader::from_bytes(fixture(name))).unwrap();
-        assert_eq!(reader.tracks()[0].gapless_duration, gapless, "{name}");
+        let audio = reader.tracks()[0].audio().unwrap();
+        assert_eq!(audio.gapless_duration, gapless, "{name}");
     }
     let tag = |frames, encoder_delay| VbrTag {
         kind: VbrTagKind::Xing,
@@ -220,7 +221,7 @@ fn lame_padding_can_empty_the_last_frames() {
 /// is dropped with one warning (however often the end is read again).
 #[test]
 fn a_last_frame_cut_short_is_dropped_with_a_warning() {
-    let data = fixture("broken/frame_cut.mp2");
+    let data = fixture("bad/frame_cut.mp2");
     let ((units, err, again), warnings) = capture_warnings(|| {
         let mut reader = MpegAudioReader::new(BytesReader::from_bytes(data)).unwrap();
         let (units, err) = read_all(&mut reader);
@@ -299,12 +300,12 @@ fn no_whole_audio_frame_is_an_error() {
 
 #[test]
 fn non_mpeg_input_is_a_clear_error() {
-    for name in ["broken/empty.h264", "broken/random.bin", "broken/text.mp3"] {
+    for name in ["bad/empty.h264", "bad/random.bin", "bad/text.mp3"] {
         let err = MpegAudioReader::new(BytesReader::from_bytes(fixture(name)))
             .err()
             .unwrap();
         match name {
-            "broken/empty.h264" => assert!(matches!(err, MediaError::Empty)),
+            "bad/empty.h264" => assert!(matches!(err, MediaError::Empty)),
             _ => assert_eq!(
                 err.to_string(),
                 format!(
@@ -329,7 +330,8 @@ fn layer_one_is_mp1_with_384_sample_frames() {
     let (reader, units) = read(frame.repeat(5));
     let track = &reader.tracks()[0];
     assert_eq!((track.codec.name(), track.clock_rate), ("mp1", 32000));
-    assert_eq!((track.channels, track.bit_rate), (Some(1), Some(32_000)));
+    let channels = track.audio().unwrap().channels;
+    assert_eq!((channels, track.bit_rate), (1, Some(32_000)));
     assert_eq!(units.len(), 5);
     assert_eq!((units[4].pts, units[4].duration), (4 * 384, 384));
 }
@@ -404,7 +406,7 @@ fn truncations_and_seeks_agree_with_a_straight_read() {
     }
     // A file cut inside a frame: seeking past the end lands at the end
     // of the complete frames, where reading ends.
-    let data = fixture("broken/frame_cut.mp2");
+    let data = fixture("bad/frame_cut.mp2");
     let mut reader = MpegAudioReader::new(BytesReader::from_bytes(data)).unwrap();
     assert_eq!(
         reader.seek(Duration::from_secs(5)).unwrap(),

@@ -3,7 +3,8 @@
 //! "WAVE Form"; mmreg.h), and what its format tag means for reading.
 
 use super::chunk_body;
-use crate::media::{BytesReader, Codec, MediaError, PcmFormat, Result, TrackKind};
+use crate::media::{BytesReader, MediaError, Result};
+use crate::vocab::{Codec, PcmFormat, TrackKind};
 
 /// The GUID tail shared by the KSDATAFORMAT_SUBTYPE_* GUIDs of
 /// WAVE_FORMAT_EXTENSIBLE (`xxxxxxxx-0000-0010-8000-00AA00389B71`, the first

@@ -24,8 +24,24 @@ mod tests;
 use std::time::Duration;
 
 use self::format::{read_fmt, Coding, WaveFormat};
-use super::clock::{sample_at, time_of};
-use super::{AccessUnit, BytesReader, Demuxer, Format, MediaError, Result, Track, TrackStats};
+use super::sniff::at;
+use super::{
+    AccessUnit, AudioParams, BytesReader, Demuxer, Evidence, MediaError, ReaderFormat, Result,
+    Track, TrackParams, TrackStats,
+};
+use crate::vocab::clock::{sample_at, time_of};
+
+/// The registry entry: RIFF/RF64 WAVE, known by its signature.
+pub static FORMAT: ReaderFormat = ReaderFormat {
+    name: "wav",
+    long_name: "WAV",
+    extensions: &["wav", "wave", "rf64"],
+    sniff: |head| {
+        let riff = at(head, 0, b"RIFF") || at(head, 0, b"RF64") || at(head, 0, b"BW64");
+        (riff && at(head, 8, b"WAVE")).then_some(Evidence::Signature)
+    },
+    open: |input| Ok(Box::new(WavReader::new(input)?)),
+};
 
 /// Largest unit: 20 ms of 8 channels of 64-bit samples at 384 kHz take
 /// 480 KiB; a unit never holds more than this whatever the header says
@@ -161,7 +177,6 @@ impl WavReader {
             None => {}
         }
         let samples_per_block = format.coding.samples_per_block();
-        let total = declared.min(in_file) / block_align;
         let all_blocks = total * samples_per_block;
         // The fact chunk's count, when it ends inside the last block.
         let total_samples = match (format.coding, sizes.fact.map(u64::from)) {
@@ -173,23 +188,25 @@ impl WavReader {
             _ => all_blocks,
         };
         let mut track = Track::new(0, format.coding.codec(), format.sample_rate);
-        track.sample_rate = Some(format.sample_rate);
-        track.channels = Some(format.channels);
-        track.block_align = Some(format.block_align);
+        let mut audio = AudioParams {
+            block_align: Some(format.block_align),
+            ..AudioParams::new(format.sample_rate, format.channels)
+        };
         let per_unit = match format.coding {
             Coding::Pcm(pcm) => {
-                track.bits_per_sample = Some(pcm.bits());
+                audio.bits_per_sample = Some(pcm.bits());
                 track.bit_rate = Some(u64::from(format.sample_rate) * block_align * 8);
                 u64::from(format.sample_rate / 50)
                     .min(MAX_UNIT_BYTES / block_align)
                     .max(1)
             }
             Coding::Blocks { .. } => {
-                track.bits_per_sample = Some(format.bits).filter(|&b| b > 0);
+                audio.bits_per_sample = Some(format.bits).filter(|&b| b > 0);
                 track.bit_rate = Some(u64::from(format.byte_rate) * 8).filter(|&b| b > 0);
                 1
             }
         };
+        track.params = TrackParams::Audio(audio);
         Ok(WavReader {
             input,
             tracks: vec![track],
@@ -260,8 +277,8 @@ fn chunk_body<'a>(
 }
 
 impl Demuxer for WavReader {
-    fn format(&self) -> Format {
-        Format::Wav
+    fn format(&self) -> &'static ReaderFormat {
+        &FORMAT
     }
 
     fn tracks(&self) -> &[Track] {

@@ -3,10 +3,9 @@
 
 use super::*;
 use crate::media::inspect::count_units;
-use crate::media::testing::{
-    capture_warnings, check_cuts_and_seeks, fixture, gsm_wav, read_clean, Opener,
-};
-use crate::media::{Codec, PcmFormat};
+use crate::media::testing::{capture_warnings, check_cuts_and_seeks, gsm_wav, read_clean, Opener};
+use crate::vocab::testing::fixture;
+use crate::vocab::{Codec, PcmFormat};
 
 const OPEN: Opener = |input| Ok(Box::new(WavReader::new(input)?));
 
@@ -80,7 +79,14 @@ const EXPECTED: [(&str, PcmFormat, u32, u16, u64, u64); 7] = [
         32000,
         114,
     ),
-    ("wav_lying_size.wav", PcmFormat::S16Le, 44100, 2, 44100, 78),
+    (
+        "bad/wav_lying_size.wav",
+        PcmFormat::S16Le,
+        44100,
+        2,
+        44100,
+        78,
+    ),
 ];
 
 #[test]
@@ -98,12 +104,13 @@ fn fixtures_match_ffprobe() {
         let data = fixture(name);
         let (reader, units) = read(data.clone());
         let track = &reader.tracks()[0];
-        assert_eq!(reader.format(), Format::Wav);
+        assert_eq!(reader.format(), &FORMAT);
         assert_eq!(track.codec.name(), codec, "{name}");
         assert_eq!(track.codec, Codec::Pcm(*format));
-        assert_eq!((track.clock_rate, track.sample_rate), (*rate, Some(*rate)));
-        assert_eq!(track.channels, Some(*channels), "{name}");
-        assert_eq!(track.bits_per_sample, Some(format.bits()), "{name}");
+        let audio = track.audio().unwrap();
+        assert_eq!((track.clock_rate, audio.sample_rate), (*rate, *rate));
+        assert_eq!(audio.channels, *channels, "{name}");
+        assert_eq!(audio.bits_per_sample, Some(format.bits()), "{name}");
         let frame_bytes = u64::from(*channels) * format.bits() as u64 / 8;
         assert_eq!(track.bit_rate, Some(u64::from(*rate) * frame_bytes * 8));
         let stats = reader.stats().unwrap();
@@ -280,20 +287,16 @@ fn rejects_inconsistent_or_unsupported_formats() {
 
 #[test]
 fn broken_and_foreign_files_are_clear_errors() {
-    let err = open(fixture("broken/header_cut.wav")).err().unwrap();
+    let err = open(fixture("bad/header_cut.wav")).err().unwrap();
     assert_eq!(
         err.to_string(),
         "truncated at byte 12: the 'fmt ' chunk needs 16 bytes, 10 remain"
     );
     assert!(matches!(
-        open(fixture("broken/empty.h264")),
+        open(fixture("bad/empty.h264")),
         Err(MediaError::Empty)
     ));
-    for name in [
-        "broken/random.bin",
-        "broken/text.mp3",
-        "audio_44k_stereo.mp3",
-    ] {
+    for name in ["bad/random.bin", "bad/text.mp3", "audio_44k_stereo.mp3"] {
         let err = open(fixture(name)).err().unwrap();
         assert_eq!(
             err.to_string(),
@@ -317,16 +320,17 @@ fn truncations_and_seeks_agree_with_a_straight_read() {
 
 /// Block-coded formats are described (ffprobe's codec name, blocks as
 /// frames, the duration of their samples cut to the fact chunk's count)
-/// and read one block per unit; no RTP payload format takes them.
+/// and read one block per unit (no RTP payload format takes them: the
+/// rtp tests check that).
 #[test]
 fn block_coded_formats_are_described_block_by_block() {
     // ffprobe on a 1.3 s libgsm_ms file: 33 frames, duration_ts 10560.
     let (reader, units) = read(gsm_wav(33, Some(10_560)));
     let track = &reader.tracks()[0];
     assert_eq!(track.codec.name(), "gsm_ms");
-    assert_eq!((track.block_align, track.bits_per_sample), (Some(65), None));
+    let audio = track.audio().unwrap();
+    assert_eq!((audio.block_align, audio.bits_per_sample), (Some(65), None));
     assert_eq!(track.bit_rate, Some(13_000));
-    assert!(crate::rtp::packetizer(track).is_err());
     let stats = reader.stats().unwrap()[0];
     assert_eq!(
         (stats.frames, stats.duration, stats.bytes),

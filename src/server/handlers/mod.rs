@@ -1,20 +1,31 @@
-//! The request handlers: one function per RTSP method (RFC 2326 §10), with
-//! the statuses of §7.1.1 for everything that can go wrong. SETUP is in
-//! `setup`, PLAY and PAUSE in `play`.
+//! The request handlers: [`handle`] checks what every request needs (a
+//! CSeq, an RTSP URL, credentials) and hands it to its method's file, one
+//! per RTSP method (RFC 2326 §10), each reading its headers and applying
+//! them, with the statuses of §7.1.1 for everything that can go wrong.
+//! What the methods share is here and in `context` (the request's session
+//! and file) and `conn` (the connection's state).
 
+mod conn;
+mod context;
+mod describe;
+mod options;
+mod parameter;
+mod pause;
 mod play;
 mod setup;
+mod teardown;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::auth::{Attempt, Refusal};
-use super::catalog::{CatalogError, Media};
-use super::connection::ConnCtx;
-use super::message::{Method, Request, Response, Status};
-use super::paths::{self, PathError, Target};
-use super::session::{Delivery, PlayState, Session};
-use super::Shared;
+use super::delivery::Delivery;
+use super::session::{PlayState, Session};
+use super::shared::Shared;
+use crate::rtsp::message::{Method, Request, Response, Status};
+
+pub use conn::ConnCtx;
+use context::Ctx;
 
 /// Answers one request.
 pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Response {
@@ -89,158 +100,6 @@ fn authenticate(
             }
             Err(response)
         }
-    }
-}
-
-struct Ctx<'a> {
-    shared: &'a Shared,
-    user: Option<String>,
-    request: &'a Request,
-}
-
-impl Ctx<'_> {
-    /// The session named by the `Session` header. Sessions are shared
-    /// between connections only with the same credentials: anyone else is
-    /// told it does not exist (454), as is a request without the header.
-    fn session(&self) -> Result<Arc<Session>, Response> {
-        let id = self
-            .request
-            .session_id()
-            .ok_or_else(|| error(Status::SESSION_NOT_FOUND))?;
-        let session = self
-            .shared
-            .sessions
-            .get(id)
-            .filter(|s| s.owner == self.user)
-            .ok_or_else(|| error(Status::SESSION_NOT_FOUND))?;
-        self.shared.sessions.touch(&session);
-        Ok(session)
-    }
-
-    fn session_header(&self, session: &Session) -> String {
-        match self.shared.sessions.timeout() {
-            Some(t) => format!("{};timeout={}", session.id, t.as_secs()),
-            None => session.id.clone(),
-        }
-    }
-
-    /// Resolves the Request-URI to a file under the directory.
-    async fn target(&self) -> Result<Target, Response> {
-        let root = self.shared.root.clone();
-        let uri = self.request.uri.clone();
-        tokio::task::spawn_blocking(move || paths::resolve(&root, &uri))
-            .await
-            .map_err(|_| error(Status::INTERNAL_ERROR))?
-            .map_err(|e| match e {
-                PathError::Malformed(_) => error(Status::BAD_REQUEST),
-                PathError::NotFound => error(Status::NOT_FOUND),
-            })
-    }
-
-    async fn media(&self, target: &Target) -> Result<Arc<Media>, Response> {
-        self.shared
-            .catalog
-            .get(&target.file)
-            .await
-            .map_err(|e| match e {
-                CatalogError::NotFound(_) => error(Status::NOT_FOUND),
-                CatalogError::Unsupported(why) => {
-                    tracing::info!("{}: not streamable: {why}", target.file.display());
-                    error(Status::UNSUPPORTED_MEDIA)
-                }
-            })
-    }
-
-    /// §10.1. A `Session` header keeps that session alive.
-    fn options(&self) -> Handled {
-        if let Some(session) = self
-            .request
-            .session_id()
-            .and_then(|id| self.shared.sessions.get(id))
-            .filter(|s| s.owner == self.user)
-        {
-            self.shared.sessions.touch(&session);
-        }
-        Ok(Response::new(Status::OK).header("Public", Method::PUBLIC))
-    }
-
-    /// §10.2: the SDP of the file, with `a=control` per track and the exact
-    /// duration in `a=range`.
-    async fn describe(&self, conn: &ConnCtx) -> Handled {
-        let target = self.target().await?;
-        if target.track.is_some() {
-            return Err(error(Status::NOT_FOUND));
-        }
-        let media = self.media(&target).await?;
-        let base = format!(
-            "{}/",
-            absolute_url(&self.request.uri, conn.local).trim_end_matches('/')
-        );
-        Ok(Response::new(Status::OK)
-            .header("Content-Base", base)
-            .body("application/sdp", media.sdp(conn.local.ip())))
-    }
-
-    /// The track a request on `session` names, if it names one. A URL of
-    /// another file gets 454: the session is not one of that resource
-    /// (RFC 2326 §11.3.6). A URL we cannot map (a client's own spelling of
-    /// the aggregate URL) is tolerated: the session id names the
-    /// presentation.
-    async fn track_named(&self, session: &Session) -> Result<Option<usize>, Response> {
-        match self.target().await {
-            Ok(target) if target.file != session.file => Err(error(Status::SESSION_NOT_FOUND)),
-            Ok(target) => Ok(target.track),
-            Err(_) => Ok(None),
-        }
-    }
-
-    /// The track a PLAY/PAUSE URL names, if it names one. A track URL on a
-    /// session of several tracks is refused (460): these operations apply
-    /// to the whole presentation.
-    async fn track_scope(&self, session: &Session) -> Result<Option<usize>, Response> {
-        let track = self.track_named(session).await?;
-        if track.is_some() && session.control.lock().await.tracks.len() > 1 {
-            return Err(error(Status::ONLY_AGGREGATE));
-        }
-        Ok(track)
-    }
-
-    /// §10.7: ends the session (or drops one track of several).
-    async fn teardown(&self) -> Handled {
-        let session = self.session()?;
-        let track = self.track_named(&session).await?;
-        if let Some(index) = track {
-            let mut control = session.control.lock().await;
-            if control.tracks.len() > 1 {
-                if matches!(control.state, PlayState::Playing(_)) {
-                    return Err(error(Status::INVALID_STATE));
-                }
-                if let Some(pos) = control.tracks.iter().position(|t| t.index == index) {
-                    let old = control.tracks.remove(pos);
-                    forget_delivery(self.shared, &session, &old.delivery);
-                    control.state = PlayState::Ready;
-                }
-                return Ok(Response::new(Status::OK));
-            }
-        }
-        end_session(self.shared, &session, true).await;
-        Ok(Response::new(Status::OK))
-    }
-
-    /// §10.8, §10.9: an empty body is a keep-alive; no parameters are known.
-    fn parameter(&self) -> Handled {
-        let session = match self.request.session_id() {
-            Some(_) => Some(self.session()?),
-            None => None,
-        };
-        if !self.request.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(error(Status::PARAMETER_NOT_UNDERSTOOD));
-        }
-        let mut response = Response::new(Status::OK);
-        if let Some(session) = session {
-            response = response.header("Session", self.session_header(&session));
-        }
-        Ok(response)
     }
 }
 

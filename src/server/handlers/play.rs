@@ -1,33 +1,26 @@
-//! PLAY and PAUSE (RFC 2326 §10.5, §10.6): a session's reader cued on the
-//! blocking pool, then a playback task that sends its packets in time.
+//! PLAY (RFC 2326 §10.5): the `Range` asked for, the session's reader cued
+//! there on the blocking pool, then a playback task that sends its packets
+//! in time.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::stream::StreamError;
-
 use super::{error, Ctx, Handled};
-use crate::server::message::{Response, Status};
-use crate::server::playback::{Destinations, KeepAlive, Player};
-use crate::server::range::{self, PlayRange, RangeError};
-use crate::server::session::{Control, PlayState};
+use crate::rtsp::headers::{self, RtpInfo};
+use crate::rtsp::message::{Response, Status};
+use crate::rtsp::range::{self, PlayRange, RangeError};
+use crate::server::delivery::Destinations;
+use crate::server::playback::Player;
+use crate::server::session::{Control, PlayState, Session};
 use crate::server::source::Source;
+use crate::stream::{PlayStart, StreamError};
 
 impl Ctx<'_> {
     /// §10.5: starts or resumes playback, seeking when a `Range` asks for it.
     pub(super) async fn play(&self) -> Handled {
         let session = self.session()?;
         self.track_scope(&session).await?;
-        let requested = match self.request.header("Range") {
-            Some(value) => range::parse(value).map_err(|why| {
-                tracing::debug!("PLAY range refused: {why}");
-                error(match why {
-                    RangeError::Invalid(_) => Status::INVALID_RANGE,
-                    RangeError::Unsupported(_) => Status::NOT_IMPLEMENTED,
-                })
-            })?,
-            None => PlayRange::default(),
-        };
+        let requested = self.requested_range()?;
         let duration = session.media.duration;
         if requested.start.is_some_and(|s| s > duration) {
             return Err(error(Status::INVALID_RANGE));
@@ -39,13 +32,74 @@ impl Ctx<'_> {
         if control.tracks.is_empty() {
             return Err(error(Status::INVALID_STATE));
         }
-        let previous = take_source(&mut control).await;
+        let mut source = self.cue(&session, &mut control, requested.start).await?;
+        let start = source.play(SystemTime::now());
+        // RTP-Info names the first packet each track sends (RFC 2326 §12.33).
+        let rtp_info = headers::rtp_info(control.tracks.iter().filter_map(|track| {
+            let info = start.rtp_info.iter().find(|i| i.track == track.index)?;
+            Some(RtpInfo {
+                url: session.track_url(track.index),
+                seq: info.sequence,
+                rtptime: info.rtptime,
+            })
+        }));
+        let end = requested
+            .end
+            .filter(|e| e.saturating_add(Duration::from_millis(1)) < duration);
+        // Open-ended unless the client asked for an end, as live555 answers:
+        // an end rounded to milliseconds would make clients clip the last
+        // fraction of a millisecond of the media.
+        let range = range::npt_range(start.npt.min(duration), end);
+        let player = self.start_player(&session, &control, source, &start, end);
+        control.state = PlayState::Playing(player);
+        let mut response = Response::new(Status::OK)
+            .header("Session", self.session_header(&session))
+            .header("Range", range);
+        if let Some(rtp_info) = rtp_info {
+            response = response.header("RTP-Info", rtp_info);
+        }
+        // Media goes out at normal speed and forward only: a client asking
+        // for another Scale or Speed is told what it gets (§12.34, §12.35).
+        for name in ["Scale", "Speed"] {
+            if self.request.header(name).is_some() {
+                response = response.header(name, "1");
+            }
+        }
+        Ok(response)
+    }
+
+    /// The `Range` asked for (§12.29): the whole presentation without one;
+    /// 457 when malformed, 501 in a time format not served.
+    fn requested_range(&self) -> Result<PlayRange, Response> {
+        let Some(value) = self.request.header("Range") else {
+            return Ok(PlayRange::default());
+        };
+        range::parse(value).map_err(|why| {
+            tracing::debug!("PLAY range refused: {why}");
+            error(match why {
+                RangeError::Invalid(_) => Status::INVALID_RANGE,
+                RangeError::Unsupported(_) => Status::NOT_IMPLEMENTED,
+            })
+        })
+    }
+
+    /// The session's reader ready to send from `start`: the paused one
+    /// (stopping a running task first) or a new one, sought to `start`, or
+    /// to the beginning when it has ended; without a start a paused reader
+    /// resumes where it stopped.
+    async fn cue(
+        &self,
+        session: &Session,
+        control: &mut Control,
+        start: Option<Duration>,
+    ) -> Result<Source, Response> {
+        let previous = take_source(control).await;
         let tracks: Vec<(usize, u32)> = control.tracks.iter().map(|t| (t.index, t.ssrc)).collect();
         let file = session.file.clone();
         let looping = self.shared.config.looping;
         let peer = session.peer;
         let restart = previous.as_ref().is_none_or(|p| p.has_ended());
-        let seek_to = requested.start.or(restart.then_some(Duration::ZERO));
+        let seek_to = start.or(restart.then_some(Duration::ZERO));
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
@@ -59,90 +113,37 @@ impl Ctx<'_> {
         })
         .await
         .map_err(|_| error(Status::INTERNAL_ERROR))?;
-        let mut source = cued.map_err(|e| {
+        cued.map_err(|e| {
             tracing::warn!("{}: cannot play: {e}", session.file.display());
             error(Status::INTERNAL_ERROR)
-        })?;
-        let start = source.play(SystemTime::now());
-        // RTP-Info names the first packet each track sends (RFC 2326 §12.33).
-        let rtp_info: Vec<String> = control
+        })
+    }
+
+    /// A playback task sending `source` to the session's tracks from
+    /// `start`, until the media position `end` if given.
+    fn start_player(
+        &self,
+        session: &Arc<Session>,
+        control: &Control,
+        source: Source,
+        start: &PlayStart,
+        end: Option<Duration>,
+    ) -> Player {
+        let end_send = end.map(|e| start.send_time.saturating_add(e.saturating_sub(start.npt)));
+        let tracks = control
             .tracks
             .iter()
-            .filter_map(|track| {
-                let info = start.rtp_info.iter().find(|i| i.track == track.index)?;
-                Some(format!(
-                    "url={};seq={};rtptime={}",
-                    session.track_url(track.index),
-                    info.sequence,
-                    info.rtptime
-                ))
-            })
+            .map(|t| (t.index, t.delivery.clone()))
             .collect();
-        let end = requested
-            .end
-            .filter(|e| e.saturating_add(Duration::from_millis(1)) < duration);
-        // Open-ended unless the client asked for an end, as live555 answers:
-        // an end rounded to milliseconds would make clients clip the last
-        // fraction of a millisecond of the media.
-        let range = format!(
-            "npt={}-{}",
-            range::npt(start.npt.min(duration)),
-            end.map(range::npt).unwrap_or_default()
-        );
-        let end_send = end.map(|e| start.send_time.saturating_add(e.saturating_sub(start.npt)));
-        let destinations = Destinations::new(
-            control
-                .tracks
-                .iter()
-                .map(|t| (t.index, t.delivery.clone()))
-                .collect(),
-            self.shared.udp.clone(),
-            KeepAlive {
-                sessions: Arc::clone(&self.shared.sessions),
-                session: Arc::downgrade(&session),
-            },
-        );
-        control.state = PlayState::Playing(Player::start(
+        let keep_alive = Arc::downgrade(session);
+        let destinations = Destinations::new(tracks, self.shared.udp.clone(), keep_alive);
+        Player::start(
             source,
             start.send_time,
             destinations,
             end_send,
             format!("session {}", session.id),
-        ));
-        let mut response = Response::new(Status::OK)
-            .header("Session", self.session_header(&session))
-            .header("Range", range);
-        if !rtp_info.is_empty() {
-            response = response.header("RTP-Info", rtp_info.join(","));
-        }
-        // Media goes out at normal speed and forward only: a client asking
-        // for another Scale or Speed is told what it gets (§12.34, §12.35).
-        for name in ["Scale", "Speed"] {
-            if self.request.header(name).is_some() {
-                response = response.header(name, "1");
-            }
-        }
-        Ok(response)
-    }
-
-    /// §10.6: stops sending, keeping the position for the next PLAY.
-    pub(super) async fn pause(&self) -> Handled {
-        let session = self.session()?;
-        self.track_scope(&session).await?;
-        let mut control = session.control.lock().await;
-        if control.closed {
-            return Err(error(Status::SESSION_NOT_FOUND));
-        }
-        match std::mem::replace(&mut control.state, PlayState::Ready) {
-            PlayState::Ready => return Err(error(Status::INVALID_STATE)),
-            PlayState::Paused(source) => control.state = PlayState::Paused(source),
-            PlayState::Playing(player) => {
-                if let Some(source) = player.stop(false).await {
-                    control.state = PlayState::Paused(Box::new(source));
-                }
-            }
-        }
-        Ok(Response::new(Status::OK).header("Session", self.session_header(&session)))
+        )
     }
 }
 

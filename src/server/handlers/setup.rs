@@ -5,11 +5,11 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
-use super::{absolute_url, end_session, error, forget_delivery, Ctx, Handled};
-use crate::server::connection::ConnCtx;
-use crate::server::message::{Response, Status};
-use crate::server::session::{Delivery, NewSession, PlayState, Session, SetupTrack};
-use crate::server::transport::{self, Chosen, Lower};
+use super::{absolute_url, end_session, error, forget_delivery, ConnCtx, Ctx, Handled};
+use crate::rtsp::message::{Response, Status};
+use crate::rtsp::transport::{self, Chosen, Lower, Offer};
+use crate::server::delivery::Delivery;
+use crate::server::session::{NewSession, PlayState, Session, SetupTrack};
 
 impl Ctx<'_> {
     /// §10.4: one track per request, on an existing session or a new one.
@@ -80,16 +80,18 @@ impl Ctx<'_> {
         }
         let chosen = result?;
         Ok(Response::new(Status::OK)
-            .header("Transport", chosen.to_string())
+            .header("Transport", chosen.header().to_string())
             .header("Session", self.session_header(&session)))
     }
 
+    /// Sets track `index` up on `session` as `offer` asks, replacing the
+    /// track's earlier setup; returns the transport chosen.
     async fn add_track(
         &self,
         conn: &mut ConnCtx,
         session: &Arc<Session>,
         index: usize,
-        offer: transport::Offer,
+        offer: Offer,
     ) -> Result<Chosen, Response> {
         let mut control = session.control.lock().await;
         if control.closed {
@@ -103,7 +105,40 @@ impl Ctx<'_> {
             PlayState::Playing(_) => return Err(error(Status::INVALID_STATE)),
         }
         let ssrc = random_ssrc();
-        let (delivery, chosen) = match offer.lower {
+        let (delivery, chosen) = self.delivery(conn, session, &offer, ssrc)?;
+        let track = SetupTrack {
+            index,
+            ssrc,
+            delivery,
+        };
+        // The old routes go before the new ones come: a client may set a
+        // track up again with the same ports.
+        match control.tracks.iter_mut().find(|t| t.index == index) {
+            Some(existing) => {
+                let old = std::mem::replace(existing, track.clone());
+                forget_delivery(self.shared, session, &old.delivery);
+            }
+            None => control.tracks.push(track.clone()),
+        }
+        if let (Some(addrs), Some(udp)) = (track.delivery.unicast_udp(), &self.shared.udp) {
+            for addr in addrs {
+                udp.route(addr, session);
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// Where a track's packets go as `offer` asks, sent with `ssrc`: to a
+    /// multicast group leased for it (453 when none is free), to the
+    /// client's UDP ports, or interleaved on this connection.
+    fn delivery(
+        &self,
+        conn: &mut ConnCtx,
+        session: &Arc<Session>,
+        offer: &Offer,
+        ssrc: u32,
+    ) -> Result<(Delivery, Chosen), Response> {
+        Ok(match offer.lower {
             Lower::Udp if offer.multicast => {
                 let lease = self
                     .shared
@@ -166,27 +201,7 @@ impl Ctx<'_> {
                     Chosen::Tcp { channels, ssrc },
                 )
             }
-        };
-        let track = SetupTrack {
-            index,
-            ssrc,
-            delivery,
-        };
-        // The old routes go before the new ones come: a client may set a
-        // track up again with the same ports.
-        match control.tracks.iter_mut().find(|t| t.index == index) {
-            Some(existing) => {
-                let old = std::mem::replace(existing, track.clone());
-                forget_delivery(self.shared, session, &old.delivery);
-            }
-            None => control.tracks.push(track.clone()),
-        }
-        if let (Some(addrs), Some(udp)) = (track.delivery.unicast_udp(), &self.shared.udp) {
-            for addr in addrs {
-                udp.route(addr, session);
-            }
-        }
-        Ok(chosen)
+        })
     }
 }
 

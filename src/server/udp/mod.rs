@@ -3,7 +3,8 @@
 //!
 //! Every client sees the same `server_port`; packets to each client go to
 //! its own `client_port`, and RTCP coming back is matched to its session by
-//! source address. A thousand sessions use four sockets, not four thousand,
+//! source address (the session as a [`ClientActivity`]: this plane knows no
+//! sessions). A thousand sessions use four sockets, not four thousand,
 //! and an idle session holds none. (Per-session pairs would only matter to a
 //! client that identifies the stream by the server's port; none of the
 //! clients tested does.)
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex, Weak};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
-use super::session::{Session, Sessions};
+use super::activity::ClientActivity;
 
 mod send;
 
@@ -42,7 +43,7 @@ pub struct Pair {
 /// The shared sockets and the map from client addresses to sessions.
 pub struct UdpPlane {
     pairs: Vec<Pair>,
-    routes: Mutex<HashMap<SocketAddr, Weak<Session>>>,
+    routes: Mutex<HashMap<SocketAddr, Weak<dyn ClientActivity>>>,
 }
 
 impl UdpPlane {
@@ -101,35 +102,35 @@ impl UdpPlane {
     }
 
     /// Routes packets arriving from `addr` to `session`.
-    pub fn route(&self, addr: SocketAddr, session: &Arc<Session>) {
-        self.lock().insert(addr, Arc::downgrade(session));
+    pub fn route<S: ClientActivity + 'static>(&self, addr: SocketAddr, session: &Arc<S>) {
+        let session: Weak<S> = Arc::downgrade(session);
+        self.lock().insert(addr, session);
     }
 
     /// Stops routing `addr` to `session` (if another session took the
     /// address since, it keeps it).
-    pub fn unroute(&self, addr: &SocketAddr, session: &Arc<Session>) {
+    pub fn unroute<S: ClientActivity>(&self, addr: &SocketAddr, session: &Arc<S>) {
         let mut routes = self.lock();
         if routes
             .get(addr)
-            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(session)))
+            .is_some_and(|w| std::ptr::addr_eq(w.as_ptr(), Arc::as_ptr(session)))
         {
             routes.remove(addr);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Weak<Session>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Weak<dyn ClientActivity>>> {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads what clients send to every socket: RTCP receiver reports (and
     /// NAT-opening RTP packets), each counting as a sign of life of its
     /// session (RFC 2326 §12.37).
-    pub fn spawn_receivers(self: &Arc<Self>, sessions: Arc<Sessions>) {
+    pub fn spawn_receivers(self: &Arc<Self>) {
         for pair in &self.pairs {
             for socket in [&pair.rtp, &pair.rtcp] {
                 let socket = Arc::clone(socket);
                 let plane = Arc::downgrade(self);
-                let sessions = Arc::clone(&sessions);
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 2048];
                     loop {
@@ -143,8 +144,7 @@ impl UdpPlane {
                         };
                         let session = plane.lock().get(&from).and_then(Weak::upgrade);
                         if let Some(session) = session {
-                            sessions.touch(&session);
-                            session.client_rtcp(&buf[..len]);
+                            session.client_packet(&buf[..len]);
                         }
                     }
                 });

@@ -11,9 +11,10 @@ use crate::codec::hevc::{nal_type, NalHeader};
 use crate::codec::nal::annexb_ranges;
 use crate::media::testing::{
     assert_consistent_timing, assert_frame_timing, capture_warnings, check_video_truncations,
-    fixture, fixture_path, read_all_and_stop, Opener, XorShift,
+    read_all_and_stop, Opener,
 };
-use crate::media::Rational;
+use crate::vocab::testing::{fixture, fixture_path, XorShift};
+use crate::vocab::Rational;
 
 fn open(data: &[u8]) -> Result<HevcReader> {
     HevcReader::new(BytesReader::from_bytes(data.to_vec()))
@@ -48,7 +49,7 @@ fn ffmpeg_sizes(units: &[AccessUnit]) -> Vec<usize> {
 fn bframes_fixture_agrees_with_ffprobe() {
     let data = fixture("hevc_bframes.265");
     let mut reader = open(&data).unwrap();
-    assert_eq!(reader.format(), Format::Hevc);
+    assert_eq!(reader.format(), &FORMAT);
     let track = reader.tracks()[0].clone();
     assert_eq!(track.codec, Codec::Hevc);
     assert_eq!(
@@ -56,13 +57,15 @@ fn bframes_fixture_agrees_with_ffprobe() {
         (90000, NalFraming::AnnexB)
     );
     assert_eq!(track.profile.as_deref(), Some("Main"));
-    assert_eq!(track.level, Some(60));
+    let video = track.video().unwrap();
+    let level = video.level.as_ref().unwrap();
+    assert_eq!((level.idc, level.name.as_str()), (60, "2"));
     assert_eq!(
-        (track.tier, track.pix_fmt, track.sample_aspect_ratio),
+        (video.tier, video.pix_fmt, video.sample_aspect_ratio),
         (Some("Main"), Some("yuv420p"), Rational::new(1, 1))
     );
-    assert_eq!((track.width, track.height), (Some(320), Some(240)));
-    assert_eq!(track.frame_rate, Rational::new(25, 1));
+    assert_eq!((video.width, video.height), (320, 240));
+    assert_eq!(video.frame_rate, Rational::new(25, 1));
     let types: Vec<u8> = track
         .config
         .parameter_sets
@@ -167,9 +170,10 @@ fn odd_ntsc_fixture_agrees_with_ffprobe() {
     let mut reader = open(&data).unwrap();
     let track = reader.tracks()[0].clone();
     assert_eq!(track.profile.as_deref(), Some("Main"));
-    assert_eq!(track.level, Some(60));
-    assert_eq!((track.width, track.height), (Some(250), Some(142)));
-    assert_eq!(track.frame_rate, Rational::new(30000, 1001));
+    let video = track.video().unwrap();
+    assert_eq!(video.level.as_ref().map(|l| l.idc), Some(60));
+    assert_eq!((video.width, video.height), (250, 142));
+    assert_eq!(video.frame_rate, Rational::new(30000, 1001));
     let (units, error) = read_all_and_stop(&mut reader);
     assert!(error.is_none());
     assert_eq!(units.len(), 60);
@@ -186,7 +190,7 @@ fn odd_ntsc_fixture_agrees_with_ffprobe() {
 fn probe_path_counts_frames() {
     let path = fixture_path("hevc_odd_ntsc.h265");
     let info = crate::media::inspect(std::path::Path::new(&path)).unwrap();
-    assert_eq!(info.format, Format::Hevc);
+    assert_eq!(info.format, &FORMAT);
     assert_eq!(info.stats[0].frames, 60);
     assert_eq!(info.stats[0].duration, 60 * 3003);
 }
@@ -362,7 +366,7 @@ fn empty_random_and_text_input_are_clear_errors() {
     let error = open(text.as_bytes()).err().unwrap().to_string();
     assert!(error.contains("no H.265"), "{error}");
     for broken in ["random.bin", "text.mp3", "empty.h264"] {
-        assert!(open(&fixture(&format!("broken/{broken}"))).is_err());
+        assert!(open(&fixture(&format!("bad/{broken}"))).is_err());
     }
 }
 
