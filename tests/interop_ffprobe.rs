@@ -115,7 +115,9 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
 /// truncation policy), junk between frames. The stated length of the cut
 /// frame of `cut_then_tagged.aac` runs into the tags appended after the
 /// cut, so FFmpeg's ADTS demuxer hands its decoder a full-size packet of
-/// audio and tag bytes, which the decoder rejects.
+/// audio and tag bytes, which the decoder rejects. Those among
+/// [`common::PLAYABLE_BAD_FIXTURES`] are compared with ffprobe by
+/// `probe_agrees_with_ffprobe_on_every_fixture`; the others here.
 const READABLE_BROKEN: [(&str, bool); 5] = [
     ("bad/frame_cut.mp2", true),
     ("bad/last_frame_cut.mp3", true),
@@ -134,7 +136,9 @@ fn probe_agrees_with_ffprobe_on_readable_broken_fixtures() {
         let file = common::fixtures().join(name);
         let whole = common::ffprobe_whole_frames(&file).unwrap();
         assert_eq!(whole.cut, cut, "{name}: {whole:?}");
-        compare_file(&file, &mut failures);
+        if !common::PLAYABLE_BAD_FIXTURES.contains(&name) {
+            compare_file(&file, &mut failures);
+        }
     }
     assert!(
         failures.is_empty(),

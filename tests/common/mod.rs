@@ -12,8 +12,16 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// The hostile fixtures in `fixtures/bad/` that must still play, with a
-/// warning: every loop over the media fixtures covers them too.
-pub const PLAYABLE_BAD_FIXTURES: [&str; 1] = ["bad/wav_lying_size.wav"];
+/// warning: every loop over the media fixtures covers them too. A WAV whose
+/// data size lies; files whose last frame is cut short (the truncation
+/// policy serves their whole frames and drops the cut one).
+pub const PLAYABLE_BAD_FIXTURES: [&str; 5] = [
+    "bad/wav_lying_size.wav",
+    "bad/frame_cut.mp2",
+    "bad/last_frame_cut.mp3",
+    "bad/last_frame_cut.aac",
+    "bad/cut_then_tagged.aac",
+];
 
 /// Every media fixture a reader plays: the files at the top of `fixtures/`
 /// (not the generator script, not `bad/`) and [`PLAYABLE_BAD_FIXTURES`].
