@@ -46,7 +46,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
         ),
         (
             vec![common::fixtures()
-                .join("bad/frame_cut.mp2")
+                .join("bad/header_cut.wav")
                 .display()
                 .to_string()],
             "truncated",
@@ -225,6 +225,37 @@ fn bad_input_gives_clear_errors_and_no_output() {
             .unwrap();
         let stderr = assert_clean_failure(&output, dir.path(), what);
         assert!(stderr.contains(message), "{what}: {stderr}");
+    }
+}
+
+/// The truncation policy: a file whose last frame is cut short is
+/// packetized with its whole frames (one RTP packet each here) and one
+/// warning, however many times packetize reads the file.
+#[test]
+fn a_last_frame_cut_short_is_dropped_with_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, stream, at, needs, remain, frames) in [
+        ("bad/last_frame_cut.mp3", "MPEG audio", 5090, 78, 40, 115),
+        ("bad/cut_then_tagged.aac", "ADTS", 10807, 176, 60, 60),
+    ] {
+        let file = common::fixtures().join(name);
+        let out = dir.path().join("cut.pcap");
+        let output = packetize(&file, &out, &["--start-time", packetize_support::START]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{name}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "warning: {}: {stream}: last frame cut short at byte {at} (needs {needs} bytes, \
+                 {remain} remain): dropped\n",
+                file.display()
+            )
+        );
+        let rtp = read_udp(&out)
+            .into_iter()
+            .filter(|d| d.dst_port == 5004)
+            .count();
+        assert_eq!(rtp, frames, "{name}: RTP packets");
     }
 }
 

@@ -77,7 +77,6 @@ fn broken_fixtures_give_one_error_line() {
         ("bad/random.bin", "unrecognized format"),
         ("bad/text.mp3", "unrecognized format"),
         ("bad/header_cut.wav", "truncated"),
-        ("bad/frame_cut.mp2", "truncated"),
         ("does-not-exist.mp3", "No such file"),
         ("bad", "directory"),
     ];
@@ -95,49 +94,79 @@ fn broken_fixtures_give_one_error_line() {
     }
 }
 
-/// How a fixture cut short must probe (the truncation policy in docs/probe.md, "Files cut short").
-#[derive(Debug)]
-enum WhenCut {
-    /// Annex B: no lengths to check a cut against; the last access unit
-    /// is reported short, and probe succeeds.
-    Succeeds,
-    /// WAV: the data size is clamped to the file, with a warning.
-    ClampsWithWarning,
-    /// MPEG audio and ADTS: a cut inside a frame is an error naming the
-    /// truncation; a cut between frames (these file offsets) is a shorter
-    /// stream.
-    FailsInsideFrames(Vec<usize>),
-}
-
-/// The policy for `file`, and for framed audio the offsets where its
-/// frames end (its units are contiguous slices of the file).
-fn when_cut(file: &std::path::Path, data: &[u8]) -> WhenCut {
-    let mut demuxer = mediatool::media::open(file).unwrap();
-    match demuxer.format().name {
-        "h264" | "hevc" => WhenCut::Succeeds,
-        "wav" => WhenCut::ClampsWithWarning,
-        _ => {
-            let mut ends = Vec::new();
-            while let Some(unit) = demuxer.read_unit().unwrap() {
-                let start = match ends.last() {
-                    Some(&end) => end,
-                    None => memchr::memmem::find(data, &unit.data).expect("a slice of the file"),
-                };
-                ends.push(start + unit.data.len());
-            }
-            WhenCut::FailsInsideFrames(ends)
-        }
+/// Files whose last frame is cut short (the truncation policy: whole units
+/// served, the cut one dropped with one warning), and the frames ffprobe
+/// decodes from their whole packets.
+#[test]
+fn files_with_a_last_frame_cut_short_probe_with_one_warning() {
+    let cases = [
+        ("bad/frame_cut.mp2", "MPEG audio", 1152, 576, 100, 2),
+        ("bad/last_frame_cut.mp3", "MPEG audio", 5090, 78, 40, 115),
+        ("bad/last_frame_cut.aac", "ADTS", 10807, 176, 60, 60),
+        // Tagged after the cut: APEv2, Lyrics3 v2.00 and ID3v1 tags, into
+        // which the last frame's stated length used to run (61 frames).
+        ("bad/cut_then_tagged.aac", "ADTS", 10807, 176, 60, 60),
+    ];
+    for (name, stream, at, needs, remain, frames) in cases {
+        let path = common::fixtures().join(name);
+        let out = probe(&["--format", "json", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "warning: {}: {stream}: last frame cut short at byte {at} (needs {needs} bytes, \
+                 {remain} remain): dropped\n",
+                path.display()
+            )
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["tracks"][0]["frames"].as_u64(), Some(frames), "{name}");
     }
 }
 
-/// Every fixture cut at each tenth of its length: never a panic (exit 101)
-/// or a hang, and what the truncation policy says for its format.
+/// How a fixture cut short must probe (the truncation policy in
+/// docs/probe.md, "Files cut short"), where no external tool is needed to
+/// tell.
+#[derive(Debug)]
+enum WhenCut {
+    /// Annex B, whose access units (these byte ranges, in file order) have
+    /// no lengths: cut inside slice data, the last one is served short;
+    /// cut before its first slice header is whole, it is dropped with one
+    /// warning naming where it starts.
+    AccessUnits(&'static str, Vec<(usize, usize)>),
+    /// WAV: the data size is clamped to the file, with a warning.
+    ClampsWithWarning,
+}
+
+/// The byte ranges of the units a straight read of `file` yields: Annex B
+/// access units are contiguous slices of the file.
+fn unit_ranges(file: &std::path::Path, data: &[u8]) -> Vec<(usize, usize)> {
+    let mut demuxer = mediatool::media::open(file).unwrap();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    while let Some(unit) = demuxer.read_unit().unwrap() {
+        let from = ranges.last().map_or(0, |r| r.1);
+        let start = from + memchr::memmem::find(&data[from..], &unit.data).unwrap();
+        ranges.push((start, start + unit.data.len()));
+    }
+    ranges
+}
+
+/// Every video and WAV fixture cut at each tenth of its length: never a
+/// panic (exit 101) or a hang, and exactly what the truncation policy says
+/// for its format. (MPEG audio and ADTS: the next test.)
 #[test]
 fn truncated_fixtures_follow_the_policy() {
     let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
     for file in common::media_fixtures() {
         let data = std::fs::read(&file).unwrap();
-        let policy = when_cut(&file, &data);
+        let policy = match mediatool::media::open(&file).unwrap().format().name {
+            "h264" => WhenCut::AccessUnits("H.264", unit_ranges(&file, &data)),
+            "hevc" => WhenCut::AccessUnits("H.265", unit_ranges(&file, &data)),
+            "wav" => WhenCut::ClampsWithWarning,
+            _ => continue, // framed audio: `truncated_audio_agrees_with_ffprobe`
+        };
         for tenth in 0..10 {
             let len = data.len() * tenth / 10;
             let cut = dir.path().join(format!(
@@ -146,34 +175,127 @@ fn truncated_fixtures_follow_the_policy() {
             ));
             std::fs::write(&cut, &data[..len]).unwrap();
             let out = probe(&["--format", "json", cut.to_str().unwrap()]);
-            let what = format!("{} cut at {tenth}/10 ({policy:?})", file.display());
+            let what = format!("{} cut at {tenth}/10 (byte {len})", file.display());
             let stderr = String::from_utf8_lossy(&out.stderr);
             if tenth == 0 {
                 assert!(assert_clean_error(&out, &what).contains("file is empty"));
                 continue;
             }
-            let ok = match &policy {
-                WhenCut::Succeeds => out.status.success() && !stderr.contains("error"),
+            assert!(out.status.success(), "{what}: {stderr}");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{what}: bad JSON: {e}"));
+            let frames = json["tracks"][0]["frames"].as_u64().unwrap();
+            match &policy {
+                WhenCut::AccessUnits(stream, ranges) => {
+                    let whole = ranges.iter().filter(|r| r.1 <= len).count();
+                    match ranges.iter().find(|r| r.0 < len && len < r.1) {
+                        None => assert_eq!((frames, &*stderr), (whole as u64, ""), "{what}"),
+                        Some(_) if stderr.is_empty() => {
+                            assert_eq!(frames, whole as u64 + 1, "{what}: served short")
+                        }
+                        Some(&(start, _)) => {
+                            let warning = format!(
+                                "warning: {}: {stream} stream, byte {start}: last access unit \
+                                 cut short (",
+                                cut.display()
+                            );
+                            assert!(
+                                stderr.lines().count() == 1
+                                    && stderr.starts_with(&warning)
+                                    && stderr.ends_with("): dropped\n"),
+                                "{what}: {stderr}"
+                            );
+                            assert_eq!(frames, whole as u64, "{what}: dropped");
+                        }
+                    }
+                }
                 WhenCut::ClampsWithWarning => {
-                    out.status.success()
-                        && stderr.starts_with(&format!("warning: {}: WAVE data", cut.display()))
-                        && stderr
-                            .trim_end()
-                            .ends_with("reading those (file truncated?)")
+                    assert!(
+                        stderr.lines().count() == 1
+                            && stderr
+                                .starts_with(&format!("warning: {}: WAVE data", cut.display()))
+                            && stderr.ends_with("reading those (file truncated?)\n"),
+                        "{what}: {stderr}"
+                    );
+                    assert!(frames > 0, "{what}");
                 }
-                WhenCut::FailsInsideFrames(ends) if ends.contains(&len) => out.status.success(),
-                WhenCut::FailsInsideFrames(_) => {
-                    assert_clean_error(&out, &what).contains(": truncated at byte ")
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "only {checked} cuts checked");
+}
+
+/// Every MPEG audio and ADTS fixture cut at each tenth of its length,
+/// against ffprobe's packets of the whole file: a cut between frames is a
+/// shorter stream, said nothing about; a cut inside a frame drops that
+/// frame with exactly one warning; the frames are those ffprobe decodes
+/// from the whole packets of the cut file; a cut with no whole frame
+/// before it is one error line.
+#[test]
+fn truncated_audio_agrees_with_ffprobe() {
+    if !common::require_tool("ffprobe") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut inside = 0;
+    for file in common::media_fixtures() {
+        let (stream, header) = match mediatool::media::open(&file).unwrap().format().name {
+            "mp3" => ("MPEG audio", 4),
+            "aac" => ("ADTS", 7),
+            _ => continue, // `truncated_fixtures_follow_the_policy`
+        };
+        let data = std::fs::read(&file).unwrap();
+        let packets = common::ffprobe_packets(&file);
+        for tenth in 1..10 {
+            let len = data.len() * tenth / 10;
+            let cut = dir.path().join(format!(
+                "{tenth}-{}",
+                file.file_name().unwrap().to_str().unwrap()
+            ));
+            std::fs::write(&cut, &data[..len]).unwrap();
+            let what = format!("{} cut at {tenth}/10 (byte {len})", file.display());
+            let out = probe(&["--format", "json", cut.to_str().unwrap()]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // No whole frame (cut inside the leading tags or the Xing
+            // frame): ffprobe fails or decodes nothing, probe says why.
+            let frames = common::ffprobe_whole_frames(&cut).map_or(0, |whole| whole.frames);
+            if frames == 0 {
+                assert_clean_error(&out, &what);
+                continue;
+            }
+            assert!(out.status.success(), "{what}: {stderr}");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["tracks"][0]["frames"].as_u64(), Some(frames), "{what}");
+            let len = len as u64;
+            match packets
+                .iter()
+                .map(|p| (p.pos, p.size))
+                .find(|&(pos, size)| pos < len && len < pos + size)
+            {
+                Some((pos, size)) => {
+                    let remain = len - pos;
+                    let needs = if remain < header {
+                        format!("its header needs {header} bytes")
+                    } else {
+                        format!("needs {size} bytes")
+                    };
+                    assert_eq!(
+                        stderr,
+                        format!(
+                            "warning: {}: {stream}: last frame cut short at byte {pos} ({needs}, \
+                             {remain} remain): dropped\n",
+                            cut.display()
+                        ),
+                        "{what}"
+                    );
+                    inside += 1;
                 }
-            };
-            assert!(ok, "{what}: status {:?}, stderr: {stderr}", out.status);
-            if out.status.success() {
-                let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-                    .unwrap_or_else(|e| panic!("{what}: bad JSON: {e}"));
-                assert!(json["tracks"][0]["frames"].as_u64() > Some(0), "{what}");
+                None => assert_eq!(stderr, "", "{what}"),
             }
         }
     }
+    assert!(inside >= 40, "only {inside} cuts inside a frame");
 }
 
 /// An H.264 or H.265 stream cut inside a NAL unit (the tail of a file) is
@@ -384,25 +506,36 @@ fn a_wav_that_cannot_be_streamed_is_described_not_served() {
 }
 
 /// After a read error the stream is over for every reader (`Ok(None)`), and
-/// a seek makes it readable again.
+/// a seek makes it readable again: an ADTS stream whose second frame packs
+/// two raw data blocks without CRC (their boundaries are not transmitted).
 #[test]
 fn readers_end_at_their_first_error() {
-    let path = common::fixtures().join("bad/frame_cut.mp2");
+    let mut data = std::fs::read(common::fixtures().join("audio_48k_mono.aac")).unwrap();
+    let second = common::stated_frame_len(&data).unwrap() as usize;
+    data[second + 6] |= 1; // number_of_raw_data_blocks_in_frame: 2
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two_blocks.aac");
+    std::fs::write(&path, &data).unwrap();
     let mut reader = mediatool::media::open(&path).unwrap();
     let mut units = 0;
     let error = loop {
         match reader.read_unit() {
             Ok(Some(_)) => units += 1,
-            Ok(None) => panic!("frame_cut.mp2 should end in an error"),
+            Ok(None) => panic!("two_blocks.aac should end in an error"),
             Err(e) => break e,
         }
     };
-    assert!(error.to_string().contains("truncated"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("packs 2 raw data blocks without CRC"),
+        "{error}"
+    );
     assert!(reader.read_unit().unwrap().is_none());
     assert!(reader.read_unit().unwrap().is_none());
     reader.seek(std::time::Duration::ZERO).unwrap();
     assert!(reader.read_unit().unwrap().is_some());
-    assert_eq!(units, 2);
+    assert_eq!(units, 1);
 }
 
 /// Usage errors (clap's) follow the contract too: one `error:` line, exit 2,

@@ -210,7 +210,9 @@ impl Demuxer for AdtsReader {
 mod tests {
     use std::path::Path;
 
-    use super::super::testing::{check_cuts_and_seeks, read_all, read_clean, Opener};
+    use super::super::testing::{
+        capture_warnings, check_cuts_and_seeks, read_all, read_clean, Opener,
+    };
     use super::*;
     use crate::vocab::testing::fixture;
 
@@ -361,6 +363,73 @@ mod tests {
             assert_eq!(unit.pts, i as i64 * 1024);
             assert_eq!(unit.data, clean[i].data);
         }
+    }
+
+    /// An APEv2 tag, a Lyrics3 v2.00 tag and an ID3v1 tag, as taggers
+    /// append them.
+    fn trailing_tags() -> Vec<u8> {
+        let mut ape = Vec::new();
+        for header in [true, false] {
+            ape.extend_from_slice(b"APETAGEX");
+            for v in [
+                2000u32,
+                32 + 17,
+                1,
+                if header { 0xa000_0000 } else { 0x8000_0000 },
+            ] {
+                ape.extend_from_slice(&v.to_le_bytes());
+            }
+            ape.extend_from_slice(&[0; 8]);
+            if header {
+                ape.extend_from_slice(b"\x03\0\0\0\0\0\0\0Title\0abc");
+            }
+        }
+        let lyrics = b"LYRICSBEGININD0000210LYR00300[00:01]la la la la la la la la la la";
+        let mut tags = ape;
+        tags.extend_from_slice(&lyrics[..]);
+        tags.extend_from_slice(&[b' '; 261]);
+        let size = format!("{:06}", lyrics.len() + 261);
+        tags.extend_from_slice(size.as_bytes());
+        tags.extend_from_slice(b"LYRICS200");
+        let mut id3v1 = b"TAG".to_vec();
+        id3v1.resize(128, 0);
+        tags.extend_from_slice(&id3v1);
+        tags
+    }
+
+    /// The truncation policy: the frames before the cut are served, the
+    /// cut one is dropped with one warning. Tagging the cut file after the
+    /// fact changes nothing: the last frame's stated length used to run
+    /// into the APE and Lyrics3 tags (Lyrics3 was not recognised, so the
+    /// APE tag before it was not either) and it was counted as a frame,
+    /// one above ffprobe, whose AAC decoder rejects it.
+    #[test]
+    fn a_last_frame_cut_short_is_dropped_with_a_warning() {
+        let clean = fixture("audio_48k_mono.aac");
+        let (_, want) = read(clean.clone());
+        let frames = frames(&clean);
+        let last = clean.len() - frames[frames.len() - 1].len();
+        let cut = &clean[..last + 60];
+        for data in [cut.to_vec(), [cut, &trailing_tags()].concat()] {
+            let ((units, err), warnings) = capture_warnings(|| {
+                read_all(&mut AdtsReader::new(BytesReader::from_bytes(data)).unwrap())
+            });
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(units, want[..want.len() - 1]);
+            assert_eq!(
+                warnings,
+                [format!(
+                    "ADTS: last frame cut short at byte {last} (needs 164 bytes, 60 remain): \
+                     dropped"
+                )]
+            );
+        }
+        // Whole frames before the same tags: no junk, nothing dropped.
+        let ((units, err), warnings) = capture_warnings(|| {
+            let data = [&clean[..], &trailing_tags()].concat();
+            read_all(&mut AdtsReader::new(BytesReader::from_bytes(data)).unwrap())
+        });
+        assert_eq!((units, err.is_none(), warnings), (want, true, vec![]));
     }
 
     #[test]

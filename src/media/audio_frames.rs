@@ -2,8 +2,14 @@
 //! start with a sync word: MPEG audio (ISO/IEC 11172-3 §2.4.1.2–3) and AAC
 //! ADTS (ISO/IEC 13818-7 §6.2). Both readers share this: skipping tags,
 //! finding the first frame, validating a sync by the headers that follow it,
-//! resynchronising after junk, reporting a frame cut short, and the seek
+//! resynchronising after junk, dropping a last frame cut short, and the seek
 //! index. Only the header syntax differs ([`FrameSyntax`]).
+//!
+//! **Truncation policy.** Whole frames are served. A last frame whose header
+//! states more bytes than the data holds (a file cut by an interrupted
+//! download, `head`, or a tag written over the end) is dropped with one
+//! warning per reader; only a stream with no whole frame before the cut is
+//! an error ([`MediaError::Truncated`]).
 //!
 //! An 11/12-bit sync word occurs by chance about once every 4 KB of random
 //! data, so a candidate is trusted only when the next frame header sits where
@@ -67,8 +73,34 @@ const RESYNC_FOLLOWERS: usize = 1;
 struct End {
     /// Samples of all complete frames.
     samples: u64,
-    /// Offset and description of a last frame cut short.
-    truncated: Option<(u64, String)>,
+    /// A last frame cut short, dropped.
+    cut: Option<Cut>,
+}
+
+/// A last frame cut short by the end of the data.
+#[derive(Clone, Copy)]
+struct Cut {
+    /// File offset of its first byte.
+    offset: u64,
+    /// Bytes its header states (the header's own length when the data ends
+    /// inside the header).
+    needs: usize,
+    /// Bytes of it the data holds.
+    remain: u64,
+    /// The data ends inside the header itself.
+    in_header: bool,
+}
+
+impl Cut {
+    /// What is missing, as messages say it.
+    fn shortfall(&self) -> String {
+        let what = if self.in_header {
+            "its header needs"
+        } else {
+            "needs"
+        };
+        format!("{what} {} bytes, {} remain", self.needs, self.remain)
+    }
 }
 
 /// A frame start recorded for seeking.
@@ -95,6 +127,13 @@ pub(super) struct FrameScanner<S: FrameSyntax> {
     index: Vec<IndexEntry>,
     /// Whether junk has been reported already (once per reader).
     warned: bool,
+    /// Whether a dropped last frame has been reported already (once per
+    /// reader, however often the end is read again: seeks, `--loop`).
+    warned_cut: bool,
+    /// Samples at the start that decode to no output (an MP3 encoder's
+    /// delay, which FFmpeg's decoder trims): a cut with no more than these
+    /// before it leaves nothing whole to play.
+    priming: u64,
 }
 
 impl<S: FrameSyntax> FrameScanner<S> {
@@ -110,6 +149,14 @@ impl<S: FrameSyntax> FrameScanner<S> {
         let limit = data_end.min(start.saturating_add(SEARCH_LIMIT));
         let first = loop {
             let pos = input.position();
+            let tag = tag_len(&mut input, data_end)?;
+            if tag > 0 {
+                // Another ID3v2 tag after junk: skipped by its size, so that
+                // nothing inside it (a cover picture's 0xFFE2 marker, an
+                // embedded clip) is taken for a frame.
+                input.skip(tag)?;
+                continue;
+            }
             if pos >= limit {
                 return Err(MediaError::invalid(
                     start,
@@ -153,6 +200,8 @@ impl<S: FrameSyntax> FrameScanner<S> {
             end: None,
             index: vec![IndexEntry { sample: 0, offset }],
             warned: false,
+            warned_cut: false,
+            priming: 0,
         })
     }
 
@@ -177,6 +226,20 @@ impl<S: FrameSyntax> FrameScanner<S> {
         }];
     }
 
+    /// Declares the first `samples` of the stream as decoding to no output:
+    /// a last frame cut short with no more than these before it is an
+    /// error, not a stream.
+    pub fn set_priming(&mut self, samples: u64) {
+        self.priming = samples;
+    }
+
+    /// File offset where the stream's samples start (after a leading
+    /// frame that is not audio, once [`restart_here`](Self::restart_here)
+    /// skipped it).
+    pub fn data_start(&self) -> u64 {
+        self.index[0].offset
+    }
+
     /// Hands `frame` back: the next [`next_frame`](Self::next_frame) returns it.
     pub fn unread(&mut self, frame: Frame<S::Header>) {
         self.pending = Some(frame);
@@ -187,16 +250,22 @@ impl<S: FrameSyntax> FrameScanner<S> {
         self.end.as_ref().map(|end| end.samples)
     }
 
-    /// The next frame; `Ok(None)` at the end of the data; a last frame cut
-    /// short is [`MediaError::Truncated`] (again on every later call).
+    /// The next frame; `Ok(None)` at the end of the data, a last frame cut
+    /// short being dropped (see the module's truncation policy). A cut
+    /// before any whole frame of the stream (past its
+    /// [priming](Self::set_priming)) is [`MediaError::Truncated`] (again on
+    /// every later call).
     pub fn next_frame(&mut self) -> Result<Option<Frame<S::Header>>> {
         if let Some(frame) = self.pending.take() {
             return Ok(Some(frame));
         }
         if let Some(end) = &self.end {
-            return match &end.truncated {
-                Some((offset, reason)) => Err(MediaError::truncated(*offset, reason.clone())),
-                None => Ok(None),
+            return match &end.cut {
+                Some(cut) if end.samples <= self.priming => Err(MediaError::truncated(
+                    cut.offset,
+                    format!("{} frame {}", S::NAME, cut.shortfall()),
+                )),
+                _ => Ok(None),
             };
         }
         loop {
@@ -205,20 +274,21 @@ impl<S: FrameSyntax> FrameScanner<S> {
             if remain == 0 {
                 return self.finish(None);
             }
-            let head = self.input.peek(S::HEADER_LEN.max(ID3V2_HEADER_LEN))?;
-            let head = &head[..head.len().min(saturating_usize(remain))];
-            if audio_tags::id3v2_len(head) > 0 {
+            let tag = tag_len(&mut self.input, self.data_end)?;
+            if tag > 0 {
                 // A tag between frames (concatenated files): not junk.
-                audio_tags::skip_id3v2(&mut self.input)?;
+                self.input.skip(tag)?;
                 continue;
             }
+            let head = self.input.peek(S::HEADER_LEN)?;
+            let head = &head[..head.len().min(saturating_usize(remain))];
             if head.len() < S::HEADER_LEN && head.first() == Some(&0xff) {
-                let reason = format!(
-                    "{} frame header needs {} bytes, {remain} remain",
-                    S::NAME,
-                    S::HEADER_LEN
-                );
-                return self.finish(Some((pos, reason)));
+                return self.finish(Some(Cut {
+                    offset: pos,
+                    needs: S::HEADER_LEN,
+                    remain,
+                    in_header: true,
+                }));
             }
             let header = S::parse(head).filter(|h| S::same_stream(&self.first, h));
             let Some(header) = header else {
@@ -228,9 +298,12 @@ impl<S: FrameSyntax> FrameScanner<S> {
             let len = S::frame_len(&header);
             let available = self.input.peek(len)?.len();
             if (len as u64) > remain || available < len {
-                let remain = remain.min(available as u64);
-                let reason = format!("{} frame needs {len} bytes, {remain} remain", S::NAME);
-                return self.finish(Some((pos, reason)));
+                return self.finish(Some(Cut {
+                    offset: pos,
+                    needs: len,
+                    remain: remain.min(available as u64),
+                    in_header: false,
+                }));
             }
             let frame = Frame {
                 header,
@@ -281,18 +354,28 @@ impl<S: FrameSyntax> FrameScanner<S> {
                     }
                 }
                 Ok(None) => return Ok(None),
-                // A cut last frame ends the stream; reading on reports it again.
+                // A stream without a whole frame has nothing to seek to.
                 Err(MediaError::Truncated { .. }) if self.end.is_some() => return Ok(None),
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Records the end of the stream and returns what reading there yields.
-    fn finish(&mut self, truncated: Option<(u64, String)>) -> Result<Option<Frame<S::Header>>> {
+    /// Records the end of the stream and returns what reading there yields;
+    /// reports a dropped last frame (once per reader).
+    fn finish(&mut self, cut: Option<Cut>) -> Result<Option<Frame<S::Header>>> {
+        if let Some(cut) = cut.filter(|_| self.next_sample > self.priming && !self.warned_cut) {
+            self.warned_cut = true;
+            tracing::warn!(
+                "{}: last frame cut short at byte {} ({}): dropped",
+                S::NAME,
+                cut.offset,
+                cut.shortfall()
+            );
+        }
         self.end = Some(End {
             samples: self.next_sample,
-            truncated,
+            cut,
         });
         self.next_frame()
     }
@@ -305,7 +388,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
             skip_to_sync(&mut self.input, self.data_end)?;
             let pos = self.input.position();
             let found = pos >= self.data_end
-                || audio_tags::id3v2_len(self.input.peek(ID3V2_HEADER_LEN)?) > 0
+                || tag_len(&mut self.input, self.data_end)? > 0
                 || confirmed_header::<S>(
                     &mut self.input,
                     self.data_end,
@@ -333,8 +416,16 @@ fn saturating_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
+/// Length of the ID3v2 tag at the reader's position if one starts there and
+/// ends by `data_end`, else 0 (a tag header claiming more is junk).
+fn tag_len(input: &mut BytesReader, data_end: u64) -> Result<u64> {
+    let len = audio_tags::id3v2_len(input.peek(ID3V2_HEADER_LEN)?) as u64;
+    let room = data_end.saturating_sub(input.position());
+    Ok(if len <= room { len } else { 0 })
+}
+
 /// Advances past the current byte to the next `0xFF` (a possible sync) or
-/// to `limit`.
+/// `I` (a possible ID3v2 tag, which must be skipped whole), or to `limit`.
 fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
     input.skip(1)?;
     loop {
@@ -351,7 +442,7 @@ fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
             ));
         }
         let window = &buf[..buf.len().min(saturating_usize(limit - pos))];
-        match memchr::memchr(0xff, window) {
+        match memchr::memchr2(0xff, b'I', window) {
             Some(i) => {
                 input.skip(i as u64)?;
                 return Ok(());

@@ -1,6 +1,9 @@
 //! Metadata tags wrapped around audio elementary streams (MP3, AAC ADTS):
-//! ID3v2 at the start (ID3v2.4.0 structure §3.1, §3.4), and ID3v1, APEv2 or
-//! an appended ID3v2 at the end. Readers skip them; they are not audio.
+//! ID3v2 at the start (ID3v2.4.0 structure §3.1, §3.4; ID3v2.2 and v2.3
+//! share its 10-byte tag header), and ID3v1, APEv2, Lyrics3 or an appended
+//! ID3v2 at the end. Readers skip them by their stated sizes, never looking
+//! inside (a cover picture or an embedded clip may hold what looks like a
+//! frame sync); they are not audio.
 
 use super::{BytesReader, MediaError, Result};
 
@@ -47,12 +50,16 @@ pub(super) fn skip_id3v2(input: &mut BytesReader) -> Result<u64> {
 ///
 /// Recognised, in any stacking order: ID3v1 (`TAG`, 128 bytes), APEv2/APEv1
 /// (32-byte `APETAGEX` footer whose size counts items and footer, plus a
-/// 32-byte header when flag bit 31 says so) and an ID3v2.4 tag with a footer
-/// (`3DI`, §3.4).
+/// 32-byte header when flag bit 31 says so), Lyrics3 v2.00 (`LYRICSBEGIN`,
+/// fields, a 6-digit size, `LYRICS200`) and v1.00 (`LYRICSBEGIN` ...
+/// `LYRICSEND`, at most 5100 bytes of lyrics), which sit before an ID3v1
+/// tag, and an ID3v2.4 tag with a footer (`3DI`, §3.4). A last frame cut
+/// short and tagged afterwards then shows as cut, not as a frame running
+/// into the tag.
 pub(super) fn data_end(input: &mut BytesReader, floor: u64) -> Result<u64> {
     let mut end = input.size();
-    // Each step removes one tag; four covers every combination seen in practice.
-    for _ in 0..4 {
+    // Each step removes one tag: one step per kind, and one to find none.
+    for _ in 0..5 {
         let room = end.saturating_sub(floor);
         if room >= 128 && read_at(input, end - 128, 3)? == b"TAG" {
             end -= 128;
@@ -74,6 +81,10 @@ pub(super) fn data_end(input: &mut BytesReader, floor: u64) -> Result<u64> {
                 }
             }
         }
+        if let Some(len) = lyrics3_len(input, end, room)? {
+            end -= len;
+            continue;
+        }
         if room >= 20 {
             let footer = read_at(input, end - 10, 10)?;
             if footer.len() == 10
@@ -94,6 +105,42 @@ pub(super) fn data_end(input: &mut BytesReader, floor: u64) -> Result<u64> {
     }
     input.seek(floor)?;
     Ok(end)
+}
+
+/// `LYRICSBEGIN`, which opens both Lyrics3 versions.
+const LYRICS_BEGIN: &[u8] = b"LYRICSBEGIN";
+
+/// Most bytes of lyrics in a Lyrics3 v1.00 tag.
+const LYRICS3V1_MAX: u64 = 5100;
+
+/// Length of the Lyrics3 tag that ends at `end`, if one does, within the
+/// `room` bytes above the floor (Lyrics3 v2.00: its size field counts from
+/// `LYRICSBEGIN` up to the size field; v1.00: found by its `LYRICSBEGIN`).
+fn lyrics3_len(input: &mut BytesReader, end: u64, room: u64) -> Result<Option<u64>> {
+    const V2_TAIL: u64 = 6 + 9; // size digits + "LYRICS200"
+    let begins_at = |input: &mut BytesReader, len: u64| -> Result<bool> {
+        Ok(len <= room && read_at(input, end - len, LYRICS_BEGIN.len())? == LYRICS_BEGIN)
+    };
+    if room >= V2_TAIL + LYRICS_BEGIN.len() as u64 {
+        let tail = read_at(input, end - V2_TAIL, V2_TAIL as usize)?;
+        if tail.ends_with(b"LYRICS200") && tail[..6].iter().all(u8::is_ascii_digit) {
+            let size = tail[..6]
+                .iter()
+                .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+            let len = size + V2_TAIL;
+            return Ok(begins_at(input, len)?.then_some(len));
+        }
+    }
+    const V1_END: &[u8] = b"LYRICSEND";
+    let min = (LYRICS_BEGIN.len() + V1_END.len()) as u64;
+    if room >= min && read_at(input, end - V1_END.len() as u64, V1_END.len())? == V1_END {
+        let window = (min + LYRICS3V1_MAX).min(room);
+        let tail = read_at(input, end - window, window as usize)?;
+        if let Some(at) = memchr::memmem::rfind(&tail, LYRICS_BEGIN) {
+            return Ok(Some(window - at as u64));
+        }
+    }
+    Ok(None)
 }
 
 fn le32(b: &[u8]) -> u32 {
@@ -165,6 +212,44 @@ mod tests {
         let mut input = BytesReader::from_bytes(data);
         assert_eq!(data_end(&mut input, 0).unwrap(), 1000);
         assert_eq!(input.position(), 0);
+    }
+
+    fn lyrics3v2(lyrics: &[u8]) -> Vec<u8> {
+        let mut tag = b"LYRICSBEGININD0000210LYR".to_vec();
+        tag.extend_from_slice(format!("{:05}", lyrics.len()).as_bytes());
+        tag.extend_from_slice(lyrics);
+        let size = format!("{:06}", tag.len());
+        tag.extend_from_slice(size.as_bytes());
+        tag.extend_from_slice(b"LYRICS200");
+        tag
+    }
+
+    #[test]
+    fn finds_the_end_before_lyrics3_tags() {
+        let mut id3v1 = b"TAG".to_vec();
+        id3v1.resize(128, 0);
+        let audio = vec![0xaa; 700];
+        let v1 = [&b"LYRICSBEGIN"[..], b"[00:01]la la", b"LYRICSEND"].concat();
+        let ape = [ape_footer(0, true), vec![1; 40], ape_footer(72, true)].concat();
+        for tags in [
+            [lyrics3v2(b"[00:01]la la"), id3v1.clone()].concat(),
+            [v1.clone(), id3v1.clone()].concat(),
+            [ape.clone(), lyrics3v2(b"x"), id3v1.clone()].concat(),
+            [lyrics3v2(b"x"), ape, id3v1.clone()].concat(),
+            v1,
+        ] {
+            let mut input = BytesReader::from_bytes([audio.clone(), tags].concat());
+            assert_eq!(data_end(&mut input, 0).unwrap(), 700);
+        }
+        // A size field pointing at something else, and an end marker
+        // without its beginning, are audio.
+        let mut bad = lyrics3v2(b"x");
+        let n = bad.len();
+        bad[n - 15..n - 9].copy_from_slice(b"000099");
+        let mut input = BytesReader::from_bytes([audio.clone(), bad].concat());
+        assert_eq!(data_end(&mut input, 0).unwrap(), 700 + n as u64);
+        let mut input = BytesReader::from_bytes([audio, b"LYRICSEND".to_vec()].concat());
+        assert_eq!(data_end(&mut input, 0).unwrap(), 709);
     }
 
     #[test]

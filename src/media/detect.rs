@@ -16,6 +16,9 @@ use super::{BytesReader, MediaError, ReaderFormat, Result, READERS};
 /// How many bytes of the head of a file detection looks at (after an ID3v2 tag).
 const SNIFF_LEN: usize = 64 * 1024;
 
+/// Most ID3v2 tags in a row that detection looks past.
+const STACKED_TAGS: usize = 8;
+
 /// What the head of a file shows of a format. The variants are in order of
 /// confidence, strongest first: detection ranks readings by this order
 /// ([`Ord`]).
@@ -144,12 +147,20 @@ pub fn detect_reader(
     if head.is_empty() {
         return Err(MediaError::Empty);
     }
-    let id3 = id3v2_len(head);
+    let mut id3 = id3v2_len(head);
     let after_id3 = if id3 > 0 {
-        // Past the tag without buffering it: its size comes from the file
-        // (up to 256 MiB).
-        reader.seek(id3 as u64)?;
-        let after = sniff_window(reader.peek(SNIFF_LEN)?).to_vec();
+        // Past the tags (a file may carry a few in a row) without buffering
+        // them: their sizes come from the file (up to 256 MiB each), and
+        // nothing inside them (a cover picture, an embedded clip) is sniffed.
+        let mut after = Vec::new();
+        for _ in 0..STACKED_TAGS {
+            reader.seek(id3 as u64)?;
+            after = sniff_window(reader.peek(SNIFF_LEN)?).to_vec();
+            match id3v2_len(&after) {
+                0 => break,
+                next => id3 += next,
+            }
+        }
         reader.seek(0)?;
         after
     } else {
@@ -612,6 +623,19 @@ mod tests {
             data.resize(data.len() + 413, 0x55);
         }
         let mut reader = BytesReader::from_bytes(data.clone());
+        assert_eq!(
+            detect_reader(&mut reader, None).unwrap(),
+            &mpeg_audio::FORMAT
+        );
+        assert_eq!(reader.position(), 0);
+        // Two tags in a row, the second hiding four ADTS frames (an
+        // embedded clip): detection looks past both.
+        let aac = crate::vocab::testing::fixture("audio_48k_mono.aac");
+        let clip = &aac[..1000];
+        let mut hiding = b"ID3\x03\0\0\0\0\x07\x68".to_vec();
+        hiding.extend_from_slice(clip);
+        let stacked = [&data[..267], &hiding[..], &data[267..]].concat();
+        let mut reader = BytesReader::from_bytes(stacked);
         assert_eq!(
             detect_reader(&mut reader, None).unwrap(),
             &mpeg_audio::FORMAT

@@ -64,9 +64,11 @@ pub trait Demuxer: Send {
 
     /// The next access unit in decode order, `Ok(None)` at the end of the file.
     ///
-    /// A file cut short (a frame header promising more bytes than remain) is
-    /// reported as [`MediaError::Truncated`] after the last complete unit.
-    /// An error ends the stream: readers from [`open`] return `Ok(None)` after
+    /// A file cut short serves its whole units: a last unit cut short (a
+    /// frame header promising more bytes than remain, a slice header that
+    /// the end of the file cuts) is dropped with a warning, and only a file
+    /// with no whole unit is [`MediaError::Truncated`], from the reader's
+    /// constructor. An error ends the stream: readers from [`open`] return `Ok(None)` after
     /// it until a [`seek`](Self::seek) repositions them.
     fn read_unit(&mut self) -> Result<Option<AccessUnit>>;
 

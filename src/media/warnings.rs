@@ -20,8 +20,9 @@ pub(super) enum Warning {
     BadSlice,
     /// Slice segments without the first slice segment of their picture.
     OrphanSlices,
-    /// NAL units without a picture at the end of the stream.
-    NoPicture,
+    /// A last access unit cut short by the end of the file (in a header, or
+    /// before its first slice), dropped.
+    LastUnitCut,
     /// A frame rate the 90 kHz clock cannot time (too fast or too slow).
     FrameRate,
     /// A new sequence with another frame rate than the one before.

@@ -128,9 +128,12 @@ pub fn media_files(root: &Path, limit: usize) -> (Vec<String>, usize, bool) {
                 if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
                     subdirs.push(path);
                 }
-            } else if crate::media::open(&path).is_ok() {
-                // Opened, not only recognized: a format recognized but not
-                // read (yet) is not offered.
+            } else if crate::media::open(&path)
+                .is_ok_and(|d| d.tracks().iter().any(|t| crate::rtp::packetizer(t).is_ok()))
+            {
+                // Opened, not only recognized, with a track RTP carries:
+                // what DESCRIBE serves (a format recognized but not read
+                // yet, or a codec without a payload format, is not offered).
                 if listed.len() < limit {
                     listed.extend(paths::url_path(root, &path));
                 } else {

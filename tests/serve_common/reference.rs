@@ -40,8 +40,9 @@ impl Reference {
 
 /// Every media fixture (each one `mediatool probe` reads, so `serve`
 /// streams it: one it cannot read fails the test rather than dropping out
-/// of it), with ffprobe's exact counts: `nb_read_frames` for video and
-/// compressed audio, `duration_ts` (sample frames) for PCM.
+/// of it), with ffprobe's exact counts: `nb_read_frames` for video, the
+/// frames decoded from whole packets for compressed audio (a last frame
+/// cut short is not served), `duration_ts` (sample frames) for PCM.
 pub fn references() -> Vec<Reference> {
     let mut out = Vec::new();
     for path in media_fixtures() {
@@ -78,12 +79,16 @@ pub fn references() -> Vec<Reference> {
                 .to_owned()
         };
         let codec = field("codec_name");
+        let kind = field("codec_type");
         let count = if codec.starts_with("pcm_") {
             field("duration_ts")
+        } else if kind == "audio" {
+            crate::common::ffprobe_whole_frames(&path)
+                .map_or(0, |whole| whole.frames)
+                .to_string()
         } else {
             field("nb_read_frames")
         };
-        let kind = field("codec_type");
         let frame_samples = if kind == "audio" && !codec.starts_with("pcm_") {
             let first = Command::new("ffprobe")
                 .args([

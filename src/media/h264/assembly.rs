@@ -65,11 +65,17 @@ impl H264Reader {
             None => {
                 if self.au.picture.is_some() {
                     self.finish_access_unit(self.scanner.buffered().len());
-                } else if self.au.nal_units > 0 {
+                } else if self.au.nal_units > 0 && self.decode_index > 0 {
+                    // The start of an access unit (delimiter, SEI,
+                    // parameter sets) that the end of the file cuts before
+                    // its first slice.
                     self.warnings.warn(
-                        Warning::NoPicture,
+                        Warning::LastUnitCut,
                         self.scanner.position(),
-                        format_args!("ignoring NAL units without a picture at the end"),
+                        format_args!(
+                            "last access unit cut short (the file ends in an access unit \
+                             without a coded picture): dropped"
+                        ),
                     );
                 }
                 self.end_of_stream();
@@ -178,7 +184,7 @@ impl H264Reader {
         let slice = match SliceInfo::parse(&self.params.ctx, bytes) {
             Ok((slice, _)) => slice,
             Err(SyntaxError::CutShort(what)) if nal.at_eof => {
-                return Err(self.truncated_slice(nal, what));
+                return self.truncated_slice(nal, what).map(|()| false);
             }
             Err(e) => return Ok(self.undecodable_slice(nal, &e)),
         };
@@ -292,12 +298,15 @@ impl H264Reader {
     }
 
     /// A slice header cut short by the end of the file: the current access
-    /// unit is complete only if the cut slice starts the next picture.
-    fn truncated_slice(&mut self, nal: NalSpan, what: &str) -> MediaError {
+    /// unit is complete only if the cut slice starts the next picture. The
+    /// unit cut short is dropped with a warning and reading ends; with no
+    /// whole unit before it (the stream's first picture), it is an error.
+    fn truncated_slice(&mut self, nal: NalSpan, what: &str) -> Result<()> {
         let at = self.scanner.offset_of(nal.header);
         let bytes = &self.scanner.buffered()[nal.header..nal.end];
         let reason = format!(
-            "{what} of NAL unit type {} ends with the file ({} bytes)",
+            "the file ends inside the {what} of the NAL unit of type {} at byte {at} ({} bytes \
+             of it)",
             nal_unit_type(bytes[0]),
             bytes.len()
         );
@@ -305,7 +314,17 @@ impl H264Reader {
         if self.au.picture.is_some() && starts_picture {
             self.finish_access_unit(self.au.prefix_start.unwrap_or(nal.unit_start));
         }
-        MediaError::truncated(at, reason)
+        if self.decode_index == 0 {
+            return Err(MediaError::truncated(at, reason));
+        }
+        self.warnings.warn(
+            Warning::LastUnitCut,
+            self.scanner.position(),
+            format_args!("last access unit cut short ({reason}): dropped"),
+        );
+        self.au = AccessUnitBuilder::default();
+        self.end_of_stream();
+        Ok(())
     }
 
     /// Takes the access unit that ends at buffer position `boundary` out of

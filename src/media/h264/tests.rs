@@ -5,7 +5,9 @@ use super::*;
 use crate::codec::h264::{has_slice_header, nal_type, nal_unit_type};
 use crate::media::inspect;
 use crate::media::inspect::count_units;
-use crate::media::testing::{assert_consistent_timing, check_video_truncations, read_all_and_stop};
+use crate::media::testing::{
+    assert_consistent_timing, capture_warnings, check_video_truncations, read_all_and_stop,
+};
 use crate::vocab::testing::{fixture, fixture_path, XorShift};
 use crate::vocab::Rational;
 
@@ -376,8 +378,11 @@ fn truncated_files_yield_complete_units_then_stop() {
     }
 }
 
+/// The truncation policy: an access unit whose slice header the end of
+/// the file cuts is dropped with a warning after the whole ones; cut in
+/// the stream's first picture, nothing whole remains and it is an error.
 #[test]
-fn truncated_slice_header_is_reported() {
+fn an_access_unit_cut_in_its_slice_header_is_dropped() {
     let file = fixture("h264_bframes.264");
     let units = fixture_units("h264_bframes.264");
     // Cut 2 bytes into the slice NAL unit of unit 10: first_mb_in_slice
@@ -387,12 +392,33 @@ fn truncated_slice_header_is_reported() {
         .find(|r| has_slice_header(nal_unit_type(units[10].data[r.start])))
         .unwrap();
     let cut = start + nal.start + 2;
-    let mut reader = open_bytes(&file[..cut]).unwrap();
-    let (got, error) = read_all_and_stop(&mut reader);
-    assert_eq!(got.len(), 10);
-    let error = error.unwrap().to_string();
+    let ((got, error), warnings) =
+        capture_warnings(|| read_all_and_stop(&mut open_bytes(&file[..cut]).unwrap()));
+    assert!(error.is_none(), "{error:?}");
+    let want: Vec<&Bytes> = units[..10].iter().map(|u| &u.data).collect();
+    let got: Vec<&Bytes> = got.iter().map(|u| &u.data).collect();
+    assert_eq!(got, want);
+    let nal_type = nal_unit_type(units[10].data[nal.start]);
+    assert_eq!(
+        warnings,
+        [format!(
+            "H.264 stream, byte {start}: last access unit cut short (the file ends inside the \
+             slice header of the NAL unit of type {nal_type} at byte {} (2 bytes of it)): \
+             dropped",
+            cut - 2
+        )]
+    );
+    // The same cut in the first picture leaves nothing whole.
+    let nal = crate::codec::nal::annexb_ranges(&units[0].data)
+        .find(|r| has_slice_header(nal_unit_type(units[0].data[r.start])))
+        .unwrap();
+    let error = open_bytes(&file[..nal.start + 2]).err().unwrap();
+    assert!(matches!(error, MediaError::Truncated { .. }), "{error}");
     assert!(
-        error.starts_with(&format!("truncated at byte {}: slice header", cut - 2)),
+        error.to_string().starts_with(&format!(
+            "truncated at byte {}: the file ends inside the slice header",
+            nal.start
+        )),
         "{error}"
     );
 }

@@ -124,9 +124,7 @@ impl AccessUnits {
                         self.carried = Some(nal.shifted(nal.unit_start));
                         return Ok(Some(self.take_unit(nal.unit_start, pending, sets_before)));
                     }
-                    return Err(
-                        self.cut_short(nal.unit_start, "the file ends inside a NAL unit header")
-                    );
+                    return Err(self.cut_short(0, "the file ends inside a NAL unit header"));
                 }
                 warnings.warn(
                     Warning::BadNalHeader,

@@ -308,8 +308,21 @@ impl HevcReader {
     }
 
     /// Ends reading: every waiting picture is output; `error` is reported
-    /// after them. Reaching the end (or bad data) completes the index.
+    /// after them, except a last access unit cut short by the end of the
+    /// file after whole ones, which is dropped with a warning. Reaching the
+    /// end (or bad data) completes the index.
     fn finish(&mut self, error: Option<MediaError>) {
+        let error = match error {
+            Some(MediaError::Truncated { offset, reason }) if self.state.decode_index > 0 => {
+                self.warnings.warn(
+                    Warning::LastUnitCut,
+                    offset,
+                    format_args!("last access unit cut short ({reason}): dropped"),
+                );
+                None
+            }
+            other => other,
+        };
         self.output.flush();
         self.finished = true;
         if !matches!(error, Some(MediaError::Io(_))) {

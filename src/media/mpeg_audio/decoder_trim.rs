@@ -65,6 +65,11 @@ impl DecoderTrim {
         discard > 0 && discard == left
     }
 
+    /// Samples of the whole frames the start skip swallows.
+    pub fn lead_samples(&self) -> u64 {
+        self.lead * self.spf
+    }
+
     /// Whether frame `k` (counted from the first audio frame) yields output.
     pub fn keeps(&self, k: u64) -> bool {
         k >= self.lead && self.tail.binary_search(&k).is_err()

@@ -43,7 +43,8 @@ use crate::vocab::Codec;
 use self::decoder_trim::DecoderTrim;
 use super::audio_frames::{Frame, FrameScanner, FrameSyntax};
 use super::{
-    sniff, AccessUnit, AudioParams, BytesReader, Demuxer, ReaderFormat, Result, Track, TrackParams,
+    sniff, AccessUnit, AudioParams, BytesReader, Demuxer, MediaError, ReaderFormat, Result, Track,
+    TrackParams,
 };
 
 /// The registry entry: MPEG audio layer I–III (ffprobe calls the format
@@ -120,6 +121,18 @@ impl MpegAudioReader {
         }
         let spf = u64::from(first.samples);
         let rate = first.sample_rate;
+        let trim = DecoderTrim::new(spf, tag.as_ref());
+        frames.set_priming(trim.lead_samples());
+        // The first audio frame, left unread: a stream with none whole (a
+        // tag frame, then the end or a frame cut short) is refused here.
+        let Some(audio) = frames.next_frame()? else {
+            return Err(MediaError::invalid(
+                frames.data_start(),
+                "no MPEG audio frame after the Xing/Info/VBRI header frame",
+            ));
+        };
+        let audio_header = audio.header;
+        frames.unread(audio);
         let bit_rate = match tag {
             // FFmpeg's average: stated bytes over stated duration, rounded.
             Some(t) if t.kind != VbrTagKind::Info => (t.bytes > 0 && t.frames > 0).then(|| {
@@ -128,7 +141,7 @@ impl MpegAudioReader {
             }),
             // Nominal: the first audio frame's (a LAME Info frame may use a
             // higher rate than the audio to fit its tag).
-            _ => Some(u64::from(first_audio_header(&mut frames)?.bit_rate)),
+            _ => Some(u64::from(audio_header.bit_rate)),
         };
         let codec = match first.layer {
             1 => Codec::Mp1,
@@ -141,11 +154,24 @@ impl MpegAudioReader {
             gapless_duration: tag.as_ref().and_then(|t| gapless_samples(t, spf)),
             ..AudioParams::new(rate, first.channels)
         });
-        Ok(MpegAudioReader {
+        let mut reader = MpegAudioReader {
             frames,
             tracks: vec![track],
-            trim: DecoderTrim::new(spf, tag.as_ref()),
-        })
+            trim,
+        };
+        // A stream whose whole frames all decode to nothing (the encoder
+        // delay, or padding at the end, swallows them) has nothing to play.
+        match reader.next_kept()? {
+            Some((_, frame)) => reader.frames.unread(frame),
+            None => {
+                return Err(MediaError::invalid(
+                    reader.frames.data_start(),
+                    "no MPEG audio frame decodes to output: the encoder delay and padding of \
+                     the LAME tag cover them all",
+                ))
+            }
+        }
+        Ok(reader)
     }
 
     /// The next frame that yields decoded output, with its output time.
@@ -163,21 +189,6 @@ impl MpegAudioReader {
     fn output_end(&self) -> u64 {
         let frames = self.frames.end_sample().unwrap_or(0) / self.trim.spf;
         self.trim.output_index(frames) * self.trim.spf
-    }
-}
-
-/// The header of the next audio frame, left unread; the stream's first
-/// header when the stream ends (or is cut) before one.
-fn first_audio_header(frames: &mut FrameScanner<MpegSyntax>) -> Result<FrameHeader> {
-    match frames.next_frame() {
-        Ok(Some(frame)) => {
-            let header = frame.header;
-            frames.unread(frame);
-            Ok(header)
-        }
-        // Reading on reports the cut again.
-        Ok(None) | Err(super::MediaError::Truncated { .. }) => Ok(*frames.first()),
-        Err(e) => Err(e),
     }
 }
 
@@ -237,7 +248,7 @@ impl Demuxer for MpegAudioReader {
                     self.frames.unread(frame);
                     return Ok(time_of(pts, rate));
                 }
-                Ok(None) | Err(super::MediaError::Truncated { .. }) => {}
+                Ok(None) | Err(MediaError::Truncated { .. }) => {}
                 Err(e) => return Err(e),
             }
         }

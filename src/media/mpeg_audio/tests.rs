@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::media::testing::{check_cuts_and_seeks, read_all, read_clean, Opener};
+use crate::media::testing::{capture_warnings, check_cuts_and_seeks, read_all, read_clean, Opener};
 use crate::media::MediaError;
 use crate::vocab::testing::fixture;
 
@@ -217,23 +217,85 @@ fn lame_padding_can_empty_the_last_frames() {
     check_cuts_and_seeks(&data, OPEN);
 }
 
+/// The truncation policy: whole frames are served, a last frame cut short
+/// is dropped with one warning (however often the end is read again).
 #[test]
-fn frame_cut_short_is_truncated_after_the_complete_frames() {
-    let mut reader =
-        MpegAudioReader::new(BytesReader::from_bytes(fixture("bad/frame_cut.mp2"))).unwrap();
-    let (units, err) = read_all(&mut reader);
-    assert_eq!(units.len(), 2);
-    let err = err.unwrap();
-    assert!(
-        matches!(err, MediaError::Truncated { offset: 1152, .. }),
-        "{err}"
+fn a_last_frame_cut_short_is_dropped_with_a_warning() {
+    let data = fixture("bad/frame_cut.mp2");
+    let ((units, err, again), warnings) = capture_warnings(|| {
+        let mut reader = MpegAudioReader::new(BytesReader::from_bytes(data)).unwrap();
+        let (units, err) = read_all(&mut reader);
+        assert_eq!(reader.read_unit().unwrap(), None);
+        reader.seek(Duration::ZERO).unwrap();
+        let (again, _) = read_all(&mut reader);
+        (units, err, again)
+    });
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!((units.len(), &again), (2, &units));
+    assert_eq!(
+        warnings,
+        ["MPEG audio: last frame cut short at byte 1152 (needs 576 bytes, 100 remain): dropped"]
     );
+    // Cut inside the header of the third frame.
+    let data = fixture("audio_48k_stereo.mp2");
+    let ((units, err), warnings) = capture_warnings(|| {
+        read_all(&mut MpegAudioReader::new(BytesReader::from_bytes(&data[..2 * 576 + 3])).unwrap())
+    });
+    assert_eq!((units.len(), err.is_none()), (2, true));
+    assert_eq!(
+        warnings,
+        [
+            "MPEG audio: last frame cut short at byte 1152 (its header needs 4 bytes, 3 remain): \
+          dropped"
+        ]
+    );
+}
+
+/// A stream with no whole audio frame is an error: the Info frame of a
+/// LAME file followed by its first audio frame cut short, or by nothing.
+#[test]
+fn no_whole_audio_frame_is_an_error() {
+    let data = fixture("audio_44k_stereo.mp3");
+    let cut = 74 + 417 + 100;
+    let err = MpegAudioReader::new(BytesReader::from_bytes(&data[..cut]))
+        .err()
+        .unwrap();
     assert_eq!(
         err.to_string(),
-        "truncated at byte 1152: MPEG audio frame needs 576 bytes, 100 remain"
+        "truncated at byte 491: MPEG audio frame needs 417 bytes, 100 remain"
     );
-    // Reading on reports it again rather than inventing an end.
-    assert!(reader.read_unit().is_err());
+    let err = MpegAudioReader::new(BytesReader::from_bytes(&data[..491]))
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "invalid data at byte 491: no MPEG audio frame after the Xing/Info/VBRI header frame"
+    );
+    // One whole audio frame is a stream.
+    let (_, units) = read(data[..491 + 417 + 50].to_vec());
+    assert_eq!(units.len(), 1);
+    // At 22.05 kHz the encoder delay swallows the first audio frame (227,
+    // 365 bytes): with only it whole, nothing decodes, and the cut frame
+    // after it is the error, without a warning about dropping it.
+    let data = fixture("audio_22k_mono_vbr.mp3");
+    let (err, warnings) = capture_warnings(|| {
+        MpegAudioReader::new(BytesReader::from_bytes(&data[..592 + 100]))
+            .err()
+            .unwrap()
+    });
+    assert_eq!(
+        err.to_string(),
+        "truncated at byte 592: MPEG audio frame needs 182 bytes, 100 remain"
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    let err = MpegAudioReader::new(BytesReader::from_bytes(&data[..592]))
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "invalid data at byte 227: no MPEG audio frame decodes to output: the encoder delay \
+         and padding of the LAME tag cover them all"
+    );
 }
 
 #[test]
@@ -314,23 +376,43 @@ fn skips_tags_and_resyncs_after_junk() {
     assert_eq!(got, want);
 }
 
+/// An ID3v2 tag whose body holds frames of the same stream (an embedded
+/// clip; a cover picture's 0xFFE2 marker is the everyday case) is skipped
+/// by its size wherever it sits: after junk before the first frame, and
+/// after junk between frames, the sync search stops at the tag, not
+/// inside it.
+#[test]
+fn tags_hiding_frames_are_skipped_whole() {
+    let clean = fixture("audio_48k_stereo.mp2");
+    let (_, want) = read(clean.clone());
+    let hiding = [&b"ID3\x03\0\0\0\0\x0d\x40"[..], &clean[..3 * 576]].concat();
+    let data = [
+        &b"\0\0junk"[..],
+        &hiding,
+        &clean[..4 * 576],
+        b"\x12\x34junk",
+        &hiding,
+        &clean[4 * 576..],
+    ]
+    .concat();
+    let (_, got) = read(data);
+    assert_eq!(got, want);
+}
+
 #[test]
 fn truncations_and_seeks_agree_with_a_straight_read() {
     for e in &EXPECTED {
         check_cuts_and_seeks(&fixture(e.name), OPEN);
     }
     // A file cut inside a frame: seeking past the end lands at the end
-    // of the complete frames, and reading on reports the cut.
+    // of the complete frames, where reading ends.
     let data = fixture("bad/frame_cut.mp2");
     let mut reader = MpegAudioReader::new(BytesReader::from_bytes(data)).unwrap();
     assert_eq!(
         reader.seek(Duration::from_secs(5)).unwrap(),
         Duration::from_millis(48)
     );
-    assert!(matches!(
-        reader.read_unit(),
-        Err(MediaError::Truncated { .. })
-    ));
+    assert_eq!(reader.read_unit().unwrap(), None);
     assert_eq!(
         reader.seek(Duration::from_millis(30)).unwrap(),
         Duration::from_millis(24)

@@ -122,7 +122,7 @@ impl WavReader {
                         ds64: ds64_data_len,
                         fact,
                     };
-                    return Ok(WavReader::with_data(input, format, sizes));
+                    return WavReader::with_data(input, format, sizes);
                 }
                 b"fmt " => format = Some(read_fmt(&mut input, pos, size)?),
                 b"fact" => fact = Some(u32::from_le_bytes(chunk_array(&mut input, pos, size)?)),
@@ -138,8 +138,10 @@ impl WavReader {
     }
 
     /// The reader for a data chunk starting at the current position, of
-    /// the size its header (or ds64) states, clamped to the file.
-    fn with_data(input: BytesReader, format: WaveFormat, sizes: DataSizes) -> WavReader {
+    /// the size its header (or ds64) states, clamped to the file: whole
+    /// blocks are read, a last block cut short is dropped with a warning,
+    /// and data without one whole block is an error.
+    fn with_data(input: BytesReader, format: WaveFormat, sizes: DataSizes) -> Result<WavReader> {
         let data_start = input.position();
         let in_file = input.size().saturating_sub(data_start);
         // 0xFFFFFFFF defers to ds64 (RF64) or means unknown; 0 comes from
@@ -150,15 +152,31 @@ impl WavReader {
             (SIZE_UNKNOWN | 0, _) => (in_file, None),
             (size, _) => (u64::from(size), Some("data chunk header")),
         };
-        if let Some(header) = stated_in.filter(|_| declared > in_file) {
-            tracing::warn!(
+        let block_align = u64::from(format.block_align);
+        let present = declared.min(in_file);
+        let total = present / block_align;
+        if total == 0 {
+            return Err(MediaError::truncated(
+                data_start,
+                format!(
+                    "the WAVE data holds {present} bytes, not one whole {block_align}-byte block"
+                ),
+            ));
+        }
+        match stated_in.filter(|_| declared > in_file) {
+            Some(header) => tracing::warn!(
                 "WAVE data at byte {data_start}: its {header} claims {declared} bytes, the file \
                  holds {in_file}: reading those (file truncated?)"
-            );
+            ),
+            None if present % block_align != 0 => tracing::warn!(
+                "WAVE data at byte {data_start}: last block cut short at byte {} (needs \
+                 {block_align} bytes, {} remain): dropped",
+                data_start + total * block_align,
+                present % block_align
+            ),
+            None => {}
         }
-        let block_align = u64::from(format.block_align);
         let samples_per_block = format.coding.samples_per_block();
-        let total = declared.min(in_file) / block_align;
         let all_blocks = total * samples_per_block;
         // The fact chunk's count, when it ends inside the last block.
         let total_samples = match (format.coding, sizes.fact.map(u64::from)) {
@@ -189,7 +207,7 @@ impl WavReader {
             }
         };
         track.params = TrackParams::Audio(audio);
-        WavReader {
+        Ok(WavReader {
             input,
             tracks: vec![track],
             data_start,
@@ -199,7 +217,7 @@ impl WavReader {
             total_samples,
             per_unit,
             next: 0,
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::media::inspect::count_units;
-use crate::media::testing::{check_cuts_and_seeks, gsm_wav, read_clean, Opener};
+use crate::media::testing::{capture_warnings, check_cuts_and_seeks, gsm_wav, read_clean, Opener};
 use crate::vocab::testing::fixture;
 use crate::vocab::{Codec, PcmFormat};
 
@@ -143,16 +143,53 @@ fn streaming_and_unknown_sizes_run_to_the_end_of_the_file() {
         data[74..78].copy_from_slice(&size.to_le_bytes());
         assert_eq!(open(data).unwrap().stats().unwrap()[0].frames, 44100);
     }
-    // A partial last sample frame is dropped.
-    let mut data = clean.clone();
-    data.extend_from_slice(&[1, 2, 3]);
-    data[74..78].copy_from_slice(&(44100 * 4 + 3u32).to_le_bytes());
-    let (reader, units) = read(data);
-    assert_eq!(reader.stats().unwrap()[0].frames, 44100);
+    // A partial last sample frame is dropped, with a warning, whether the
+    // size says so or is unknown.
+    for size in [44100 * 4 + 3, 0u32] {
+        let mut data = clean.clone();
+        data.extend_from_slice(&[1, 2, 3]);
+        data[74..78].copy_from_slice(&size.to_le_bytes());
+        let ((reader, units), warnings) = capture_warnings(|| read(data));
+        assert_eq!(reader.stats().unwrap()[0].frames, 44100);
+        assert_eq!(
+            units.iter().map(|u| u64::from(u.duration)).sum::<u64>(),
+            44100
+        );
+        assert_eq!(
+            warnings,
+            [
+                "WAVE data at byte 78: last block cut short at byte 176478 (needs 4 bytes, 3 \
+              remain): dropped"
+            ]
+        );
+    }
+}
+
+/// The truncation policy: a data chunk cut short serves its whole sample
+/// frames with one warning; with not one whole, the file is an error.
+#[test]
+fn data_cut_short_is_clamped_and_none_whole_is_an_error() {
+    let clean = fixture("wav_s16_44k_stereo.wav");
+    let ((reader, units), warnings) = capture_warnings(|| read(clean[..1001].to_vec()));
+    assert_eq!(reader.stats().unwrap()[0].frames, 230);
+    assert_eq!(units.iter().map(|u| u.data.len()).sum::<usize>(), 920);
     assert_eq!(
-        units.iter().map(|u| u64::from(u.duration)).sum::<u64>(),
-        44100
+        warnings,
+        [
+            "WAVE data at byte 78: its data chunk header claims 176400 bytes, the file holds 923: \
+          reading those (file truncated?)"
+        ]
     );
+    for cut in [78, 81] {
+        let error = open(clean[..cut].to_vec()).err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "truncated at byte 78: the WAVE data holds {} bytes, not one whole 4-byte block",
+                cut - 78
+            )
+        );
+    }
 }
 
 #[test]

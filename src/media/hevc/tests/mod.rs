@@ -10,8 +10,8 @@ use super::*;
 use crate::codec::hevc::{nal_type, NalHeader};
 use crate::codec::nal::annexb_ranges;
 use crate::media::testing::{
-    assert_consistent_timing, assert_frame_timing, check_video_truncations, read_all_and_stop,
-    Opener,
+    assert_consistent_timing, assert_frame_timing, capture_warnings, check_video_truncations,
+    read_all_and_stop, Opener,
 };
 use crate::vocab::testing::{fixture, fixture_path, XorShift};
 use crate::vocab::Rational;
@@ -299,8 +299,11 @@ fn truncated_files_give_complete_units_then_stop() {
     }
 }
 
+/// The truncation policy: an access unit cut inside its slice segment
+/// header or a NAL unit header is dropped with a warning after the whole
+/// ones; parameter sets without any picture are an error.
 #[test]
-fn cut_inside_headers_is_reported_as_truncated() {
+fn access_units_cut_inside_headers_are_dropped() {
     let data = fixture("hevc_bframes.265");
     // Cut 2 bytes into the slice of the second picture (its header
     // continues), and 1 byte into a NAL unit header.
@@ -311,12 +314,29 @@ fn cut_inside_headers_is_reported_as_truncated() {
         .map(|(i, _)| i + 3)
         .next()
         .unwrap();
-    for (cut, expected_units) in [(second + 3, 1), (second + 1, 1)] {
-        let (units, error) = read_all_and_stop(&mut open(&data[..cut]).unwrap());
-        assert_eq!(units.len(), expected_units);
-        let error = error.expect("truncation reported");
-        assert!(matches!(error, MediaError::Truncated { .. }), "{error}");
-        assert!(error.to_string().contains("ends inside"), "{error}");
+    // The access unit it opens starts with its start code's zero_byte.
+    let unit = second - 4;
+    for (cut, reason) in [
+        (
+            second + 3,
+            format!(
+                "byte {unit}: last access unit cut short (the file ends inside the slice \
+                 segment header of the picture at byte {unit}): dropped"
+            ),
+        ),
+        (
+            second + 1,
+            format!(
+                "byte {unit}: last access unit cut short (the file ends inside a NAL unit \
+                 header): dropped"
+            ),
+        ),
+    ] {
+        let ((units, error), warnings) =
+            capture_warnings(|| read_all_and_stop(&mut open(&data[..cut]).unwrap()));
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(units.len(), 1);
+        assert_eq!(warnings, [format!("H.265 stream, {reason}")]);
     }
     // Parameter sets only, no picture.
     let error = open(&parameter_sets()).err().unwrap();

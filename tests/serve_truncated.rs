@@ -1,0 +1,182 @@
+//! `mediatool serve` and files cut short: the truncation policy (whole
+//! frames served, a last frame cut short dropped) through the server, and
+//! the start-up list naming exactly the files that DESCRIBE serves.
+
+mod common;
+mod serve_common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serve_common::TestServer;
+
+/// The status DESCRIBE gets for `path` (relative to the served directory).
+fn describe(server: &TestServer, path: &str) -> u16 {
+    let mut client = server.connect();
+    client
+        .request(
+            "DESCRIBE",
+            &server.url(path),
+            &[("Accept", "application/sdp")],
+        )
+        .status
+}
+
+/// The file URLs among the start-up lines (the first is the listener's).
+fn listed(server: &TestServer) -> Vec<String> {
+    server
+        .lines
+        .iter()
+        .filter(|l| !l.ends_with('/'))
+        .cloned()
+        .collect()
+}
+
+/// Files whose last frame is cut short are listed at start-up, described
+/// (200) and played whole: ffmpeg decodes as many frames over RTSP as
+/// ffprobe decodes from the whole packets of the file, cleanly.
+#[test]
+fn files_with_a_last_frame_cut_short_are_listed_described_and_played() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let cases = [
+        ("last_frame_cut.mp3", "bad/last_frame_cut.mp3"),
+        ("cut_then_tagged.aac", "bad/cut_then_tagged.aac"),
+        ("frame_cut.mp2", "bad/frame_cut.mp2"),
+    ];
+    let server = TestServer::start(&cases, &[]);
+    let mut failures = Vec::new();
+    for (name, fixture) in cases {
+        let url = server.url(name);
+        if !listed(&server).contains(&url) {
+            failures.push(format!(
+                "{name}: not listed at start-up: {:?}",
+                server.lines
+            ));
+        }
+        let status = describe(&server, name);
+        if status != 200 {
+            failures.push(format!("{name}: DESCRIBE answered {status}"));
+        }
+        let whole = common::ffprobe_whole_frames(&common::fixtures().join(fixture))
+            .unwrap()
+            .frames;
+        let output = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i"])
+            .arg(&url)
+            .args(["-fps_mode", "passthrough", "-f", "framecrc", "-"])
+            .output()
+            .unwrap();
+        let decoded = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count() as u64;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() || decoded != whole || !stderr.trim().is_empty() {
+            failures.push(format!(
+                "{name}: ffmpeg decoded {decoded} of {whole} whole frames, status {:?}, \
+                 stderr: {stderr}",
+                output.status.code()
+            ));
+        }
+    }
+    server.assert_no_failures(&failures);
+    // The server said once per reader what it dropped.
+    let log = server.log();
+    assert!(
+        log.contains(
+            "MPEG audio: last frame cut short at byte 5090 (needs 78 bytes, 40 remain): dropped"
+        ),
+        "{log}"
+    );
+}
+
+/// Every file under `dir`, as paths relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::from(dir)];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                files.push(relative.to_str().unwrap().to_owned());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The start-up list names exactly what DESCRIBE serves: every fixture,
+/// good and broken, the generator script, and a WAV in a codec without an
+/// RTP payload format (GSM 6.10, which probe describes). Each listed file
+/// gets 200; each file not listed gets 415 (or 404).
+#[test]
+fn the_startup_list_is_what_describe_serves() {
+    if !common::require_tool("ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for relative in files_under(&common::fixtures()) {
+        let dest = dir.path().join(&relative);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(common::fixtures().join(&relative), dest).unwrap();
+    }
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=8000:duration=1")
+        .args(["-ac", "1", "-c:a", "libgsm_ms"])
+        .arg(dir.path().join("gsm.wav"))
+        .status()
+        .unwrap();
+    assert!(made.success(), "ffmpeg could not make gsm.wav");
+    let files = files_under(dir.path());
+    let server = TestServer::start_in(dir, &[]);
+    let listed = listed(&server);
+    assert!(
+        !server.lines.iter().any(|l| l.starts_with("... and ")),
+        "the list is capped: {:?}",
+        server.lines
+    );
+    let mut failures = Vec::new();
+    let mut served = 0;
+    for file in &files {
+        let status = describe(&server, file);
+        let is_listed = listed.contains(&server.url(file));
+        served += usize::from(is_listed);
+        match (is_listed, status) {
+            (true, 200) | (false, 415 | 404) => {}
+            (true, status) => failures.push(format!("{file}: listed, DESCRIBE answered {status}")),
+            (false, status) => {
+                failures.push(format!("{file}: not listed, DESCRIBE answered {status}"))
+            }
+        }
+    }
+    for expected in ["bad/last_frame_cut.mp3", "audio_44k_mono_vbri.mp3"] {
+        assert!(
+            listed.contains(&server.url(expected)),
+            "{expected}: {listed:?}"
+        );
+    }
+    for refused in [
+        "gsm.wav",
+        "generate.sh",
+        "bad/random.bin",
+        "bad/header_cut.wav",
+    ] {
+        assert!(
+            !listed.contains(&server.url(refused)),
+            "{refused}: {listed:?}"
+        );
+    }
+    assert_eq!(
+        listed.len(),
+        served,
+        "listed files that do not exist: {listed:?}"
+    );
+    server.assert_no_failures(&failures);
+}
