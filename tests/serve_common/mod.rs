@@ -102,7 +102,7 @@ impl TestServer {
     }
 
     /// Serves the subdirectory `sub` of `dir`, on 127.0.0.1 unless `args`
-    /// say `--bind`.
+    /// say `--bind`, without HTTP tunneling unless they say `--http-port`.
     pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
         let stderr = dir.path().with_extension("stderr.log");
         let bind: &[&str] = if args.contains(&"--bind") {
@@ -110,11 +110,19 @@ impl TestServer {
         } else {
             &["--bind", "127.0.0.1"]
         };
+        // No HTTP tunneling unless asked for: the default ports (80, 8000,
+        // 8080) are shared with everything else on the machine.
+        let http: &[&str] = if args.contains(&"--http-port") {
+            &[]
+        } else {
+            &["--http-port", "0"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .arg("serve")
             .arg(dir.path().join(sub))
             .args(["--port", "0", "-v"])
             .args(bind)
+            .args(http)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
