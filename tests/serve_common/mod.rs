@@ -1,12 +1,16 @@
 //! Helpers for the `serve` tests: a server process on a free port over a
 //! temporary directory of fixtures (here), a minimal RTSP client speaking
-//! raw requests so tests control every byte (`client`), and what ffprobe
-//! says each fixture holds (`reference`). Test crates using it declare
+//! raw requests so tests control every byte (`client`), what ffprobe
+//! says each fixture holds (`reference`), certificates, TLS and HTTP
+//! tunnels for the secure paths (`secure`), and a session read on a thread
+//! of its own while a test does hostile things beside it (`playing`). Test crates using it declare
 //! `mod common;` too.
 #![allow(dead_code, unused_imports)] // each test crate uses a different subset
 
 mod client;
+mod playing;
 mod reference;
+mod secure;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -14,8 +18,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use crate::common::fixtures;
-pub use client::{digest_authorization, rtcp_packet_types, Item, Reply, Rtsp};
+pub use client::{digest_authorization, rtcp_packet_types, Conn, Item, Reply, Rtsp};
+pub use playing::{play_interleaved, Played, Playing};
 pub use reference::{framecrc_count, references, Reference};
+pub use secure::{
+    free_port, get_head, post_head, read_http_head, write_cert, CertFiles, KeyKind, TlsConn,
+    TunnelConn, Version,
+};
 
 /// A running `mediatool serve`.
 pub struct TestServer {
@@ -243,4 +252,28 @@ impl Drop for TestServer {
             assert!(!log.contains("panicked"), "the server panicked:\n{log}");
         }
     }
+}
+
+/// A WAV file of `seconds` of 16-bit PCM, 8 channels at 96 kHz (12 Mbit/s:
+/// a stalled connection's buffers fill within seconds), a quiet ramp.
+pub fn loud_wav(seconds: u32) -> Vec<u8> {
+    const CHANNELS: u16 = 8;
+    const RATE: u32 = 96_000;
+    let block = u32::from(CHANNELS) * 2;
+    let data_len = RATE * seconds * block;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&CHANNELS.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * block).to_le_bytes());
+    wav.extend_from_slice(&(block as u16).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.extend((0..data_len / 2).flat_map(|i| ((i % 512) as i16).to_le_bytes()));
+    wav
 }
