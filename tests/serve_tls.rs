@@ -10,8 +10,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serve_common::{
-    play_interleaved, rtcp_packet_types, write_cert, CertFiles, Item, KeyKind, Rtsp, TestServer,
-    TlsConn, Version,
+    play_interleaved, play_to_bye, write_cert, CertFiles, KeyKind, Rtsp, TestServer, TlsConn,
+    Version,
 };
 
 const CLIP: (&str, &str) = ("clip.aac", "audio_48k_mono.aac");
@@ -38,36 +38,6 @@ fn rtsps_url(server: &TestServer, path: &str) -> String {
 fn tls_client(server: &TestServer, version: Version) -> Rtsp {
     let conn = TlsConn::connect(server.port_of("rtsps"), version).expect("a TLS handshake");
     Rtsp::over(Box::new(conn))
-}
-
-/// Plays `url` interleaved to its end (RTCP BYE); the RTP packets read,
-/// checked to be in sequence.
-fn play_to_bye(client: &mut Rtsp, url: &str) -> u64 {
-    let setup = client.request(
-        "SETUP",
-        url,
-        &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
-    );
-    assert_eq!(setup.status, 200, "{setup:?}");
-    let play = client.request("PLAY", url, &[("Session", &setup.session())]);
-    assert_eq!(play.status, 200, "{play:?}");
-    let mut packets = 0;
-    let mut last: Option<u16> = None;
-    loop {
-        match client.read_item().expect("the stream to end with BYE") {
-            Item::Frame(0, p) => {
-                let seq = u16::from_be_bytes([p[2], p[3]]);
-                assert!(
-                    last.is_none_or(|l| seq == l.wrapping_add(1)),
-                    "{last:?} {seq}"
-                );
-                last = Some(seq);
-                packets += 1;
-            }
-            Item::Frame(1, p) if rtcp_packet_types(&p).contains(&203) => return packets,
-            _ => {}
-        }
-    }
 }
 
 #[test]

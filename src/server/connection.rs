@@ -127,7 +127,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
         quiet.heard();
         let incoming = match item {
             None => return "closed by client",
-            Some(Err(_)) => return "read error",
+            Some(Err(e)) => {
+                tracing::info!("connection {id}: {e}");
+                return "read error";
+            }
             Some(Ok(incoming)) => incoming,
         };
         let Some((response, cseq)) = answer(shared, ctx, incoming, id).await else {

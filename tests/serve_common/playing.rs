@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::client::{Item, Rtsp};
+use super::client::{rtcp_packet_types, Item, Rtsp};
 
 /// A playing session being read.
 pub struct Playing {
@@ -55,6 +55,36 @@ pub fn play_interleaved(mut client: Rtsp, url: &str) -> Playing {
         move || read_until(client, &stop)
     });
     Playing { stop, thread }
+}
+
+/// Plays `url` interleaved to its end (RTCP BYE); the RTP packets read,
+/// checked to be in sequence.
+pub fn play_to_bye(client: &mut Rtsp, url: &str) -> u64 {
+    let setup = client.request(
+        "SETUP",
+        url,
+        &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+    );
+    assert_eq!(setup.status, 200, "{setup:?}");
+    let play = client.request("PLAY", url, &[("Session", &setup.session())]);
+    assert_eq!(play.status, 200, "{play:?}");
+    let mut packets = 0;
+    let mut last: Option<u16> = None;
+    loop {
+        match client.read_item().expect("the stream to end with BYE") {
+            Item::Frame(0, p) => {
+                let seq = u16::from_be_bytes([p[2], p[3]]);
+                assert!(
+                    last.is_none_or(|l| seq == l.wrapping_add(1)),
+                    "{last:?} {seq}"
+                );
+                last = Some(seq);
+                packets += 1;
+            }
+            Item::Frame(1, p) if rtcp_packet_types(&p).contains(&203) => return packets,
+            _ => {}
+        }
+    }
 }
 
 fn read_until(mut client: Rtsp, stop: &AtomicBool) -> Played {
