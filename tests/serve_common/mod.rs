@@ -64,22 +64,26 @@ impl TestServer {
     /// routing table's interface, where clients join them; with ffprobe's
     /// references of those fixtures.
     pub fn multicast(range: &str) -> (TestServer, Vec<Reference>) {
-        const FIXTURES: [&str; 5] = [
-            "h264_bframes.264",
-            "hevc_bframes.265",
-            "audio_48k_mono.aac",
-            "audio_44k_stereo.mp3",
-            "wav_s16_44k_stereo.wav",
-        ];
-        let refs: Vec<Reference> = references()
-            .into_iter()
-            .filter(|r| FIXTURES.contains(&r.name.as_str()))
-            .collect();
-        assert_eq!(refs.len(), FIXTURES.len());
+        let refs = one_per_family();
         let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
         let server =
             TestServer::with_fixtures(&names, &["--bind", "0.0.0.0", "--multicast", range]);
         (server, refs)
+    }
+
+    /// Serves one fixture per payload format family over RTSPS (with a
+    /// certificate in the returned directory) and HTTP tunneling; with
+    /// ffprobe's references of those fixtures.
+    pub fn secure() -> (TestServer, Vec<Reference>, tempfile::TempDir) {
+        let refs = one_per_family();
+        let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
+        let certs = tempfile::tempdir().unwrap();
+        let cert = write_cert(certs.path(), "server", KeyKind::EcdsaP256);
+        let http = free_port().to_string();
+        let mut args = cert.args();
+        args.extend(["--http-port".to_owned(), http]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        (TestServer::with_fixtures(&names, &args), refs, certs)
     }
 
     /// Serves `dir` as is with the YAML configuration `yaml` (written
@@ -238,6 +242,23 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// ffprobe's references of one fixture per payload format family.
+fn one_per_family() -> Vec<Reference> {
+    const FIXTURES: [&str; 5] = [
+        "h264_bframes.264",
+        "hevc_bframes.265",
+        "audio_48k_mono.aac",
+        "audio_44k_stereo.mp3",
+        "wav_s16_44k_stereo.wav",
+    ];
+    let refs: Vec<Reference> = references()
+        .into_iter()
+        .filter(|r| FIXTURES.contains(&r.name.as_str()))
+        .collect();
+    assert_eq!(refs.len(), FIXTURES.len());
+    refs
 }
 
 impl Drop for TestServer {
