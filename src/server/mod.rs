@@ -16,8 +16,8 @@
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `multicast`, `paths`,
-//!    `sink`, `source`, `tls`: no sibling
+//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `multicast`, `paths`, `sink`, `source`, `tls`:
+//!    no sibling
 //! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
 //! 3. `delivery`: activity, multicast, sink, udp
 //! 4. `playback`: delivery, sink, source
