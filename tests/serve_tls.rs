@@ -151,7 +151,7 @@ fn hostile_handshakes_are_closed_while_a_tls_session_plays() {
     assert_eq!(log.matches("TLS handshake failed").count(), 5, "{log}");
     healthy
         .finish()
-        .assert_healthy(100, Duration::from_secs(1), &server.log());
+        .assert_healthy(60, Duration::from_secs(1), &server.log());
 }
 
 fn hang_up(server: &TestServer) {
@@ -205,9 +205,10 @@ fn sighup_swaps_the_certificate_under_a_playing_session() {
     assert!(log.contains("server.crt"), "{log}");
     assert_eq!(served(), second.der);
 
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_secs(1));
+    // About 47 packets a second (48 kHz AAC) for 2 s and more.
     let played = healthy.finish();
-    played.assert_healthy(50, Duration::from_secs(1), &server.log());
+    played.assert_healthy(60, Duration::from_secs(1), &server.log());
     // The session set up before the swap is still there.
     let mut client = tls_client(&server, Version::Tls13);
     assert_eq!(client.request("OPTIONS", "*", &[]).status, 200);

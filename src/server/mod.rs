@@ -263,25 +263,25 @@ fn bind_listeners(
     addrs: &[IpAddr],
     config: &ServerConfig,
 ) -> anyhow::Result<(Vec<Listener>, Option<Arc<Tls>>)> {
+    // The certificate first: a bad file stops the server before it binds.
+    let tls = match &config.tls {
+        Some(settings) => Some(Arc::new(Tls::load(&settings.cert, &settings.key)?)),
+        None => None,
+    };
     let mut listeners: Vec<Listener> = listener::bind(addrs, config.port)?
         .into_iter()
         .map(|l| (l, Door::Rtsp))
         .collect();
     let tunnels = Arc::new(Tunnels::default());
-    let tls = match &config.tls {
-        None => None,
-        Some(settings) => {
-            let tls = Arc::new(Tls::load(&settings.cert, &settings.key)?);
-            let bound = match settings.port {
-                Some(port) => listener::bind_first(addrs, &[port]),
-                None => listener::bind_first(addrs, &listener::TLS_PORTS),
-            }
-            .context("RTSPS")?;
-            let door = Door::Tls(Arc::clone(&tls), Arc::clone(&tunnels));
-            listeners.extend(bound.into_iter().map(|l| (l, door.clone())));
-            Some(tls)
+    if let (Some(settings), Some(tls)) = (&config.tls, &tls) {
+        let bound = match settings.port {
+            Some(port) => listener::bind_first(addrs, &[port]),
+            None => listener::bind_first(addrs, &listener::TLS_PORTS),
         }
-    };
+        .context("RTSPS")?;
+        let door = Door::Tls(Arc::clone(tls), Arc::clone(&tunnels));
+        listeners.extend(bound.into_iter().map(|l| (l, door.clone())));
+    }
     let http = match config.http_port {
         HttpPort::Off => Vec::new(),
         HttpPort::Port(port) => listener::bind_first(addrs, &[port]).context("RTSP over HTTP")?,
