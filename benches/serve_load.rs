@@ -149,7 +149,16 @@ impl Drop for Server {
 fn start_server(peer: Peer, file: &Path) -> Server {
     let mut child = match peer {
         Peer::Mediatool => Command::new(env!("CARGO_BIN_EXE_mediatool"))
-            .args(["serve", "--port", "0", "--bind", "127.0.0.1", "-q"])
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--http-port",
+                "0",
+                "-q",
+            ])
             .arg(file.parent().unwrap())
             .stdout(Stdio::piped())
             .spawn()

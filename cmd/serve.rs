@@ -25,19 +25,20 @@ pub struct ServeArgs {
     /// RTSP-over-HTTP tunneling port, 0 = off [default: first of 80, 8000, 8080 that binds].
     #[arg(long, value_name = "N")]
     pub http_port: Option<u16>,
-    /// TLS certificate chain (PEM): enables RTSPS.
+    /// TLS certificate chain (PEM): enables RTSPS (and RTSP over HTTPS);
+    /// re-read on SIGHUP.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM).
+    /// TLS private key (PEM: RSA, ECDSA or Ed25519); re-read on SIGHUP.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// RTSPS port [default: 322, or 8322 if 322 cannot be bound].
     #[arg(long, value_name = "N")]
     pub tls_port: Option<u16>,
-    /// SRTP (RTP/SAVP) media on RTSPS sessions [default: on when TLS is on].
+    /// SRTP (RTP/SAVP) media on RTSPS sessions (not supported yet).
     #[arg(long, overrides_with = "no_srtp")]
     pub srtp: bool,
-    /// Plain RTP media even on RTSPS sessions.
+    /// Plain RTP media on RTSPS sessions (what RTSPS carries for now).
     #[arg(long, overrides_with = "srtp")]
     pub no_srtp: bool,
     /// Require authentication as NAME:PASSWORD (repeatable).
@@ -88,8 +89,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Err(e) = printed {
             tracing::warn!("cannot print the start-up lines: {e}");
         }
+        reload_on_hangup(server.reloader());
         server.run(shutdown_signal()).await
     })
+}
+
+/// Calls `reloader` on every SIGHUP (the TLS certificate now; more of the
+/// configuration later), for as long as the server runs.
+fn reload_on_hangup(reloader: mediatool::server::Reloader) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        reloader.reload();
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("SIGHUP will not reload: {e}"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = reloader;
 }
 
 impl ServeArgs {

@@ -38,16 +38,16 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l port -d 'R
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l bind -d 'Listen address [default: all interfaces, 0.0.0.0 and ::]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l config -d 'YAML configuration file; flags override it' -r -F
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l http-port -d 'RTSP-over-HTTP tunneling port, 0 = off [default: first of 80, 8000, 8080 that binds]' -r
-complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l tls-cert -d 'TLS certificate chain (PEM): enables RTSPS' -r -F
-complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l tls-key -d 'TLS private key (PEM)' -r -F
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l tls-cert -d 'TLS certificate chain (PEM): enables RTSPS (and RTSP over HTTPS); re-read on SIGHUP' -r -F
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l tls-key -d 'TLS private key (PEM: RSA, ECDSA or Ed25519); re-read on SIGHUP' -r -F
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l tls-port -d 'RTSPS port [default: 322, or 8322 if 322 cannot be bound]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l user -d 'Require authentication as NAME:PASSWORD (repeatable)' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l realm -d 'Digest authentication realm [default: mediatool]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l reclaim -d 'Idle session timeout in seconds, 0 = never [default: 65]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast -d 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast-ttl -d 'IP TTL of multicast packets [default: 1]' -r
-complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l srtp -d 'SRTP (RTP/SAVP) media on RTSPS sessions [default: on when TLS is on]'
-complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l no-srtp -d 'Plain RTP media even on RTSPS sessions'
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l srtp -d 'SRTP (RTP/SAVP) media on RTSPS sessions (not supported yet)'
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l no-srtp -d 'Plain RTP media on RTSPS sessions (what RTSPS carries for now)'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l loop -d 'Restart files at their end instead of ending the stream'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -s q -l quiet -d 'Print only errors'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -s v -l verbose -d 'Print more: -v for each request or step, -vv for everything'

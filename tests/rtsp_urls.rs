@@ -70,6 +70,7 @@ async fn the_servers_start_up_list_names_files_as_captures_do() {
         dir: Some(dir.path().to_path_buf()),
         port: Some(0),
         bind: Some("127.0.0.1".parse().unwrap()),
+        http_port: Some(0),
         ..Settings::default()
     };
     let server = Server::bind(ServerConfig::try_from(settings).unwrap())

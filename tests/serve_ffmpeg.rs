@@ -34,28 +34,47 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
-/// Runs ffmpeg on every (fixture, transport) at once (the files play in
-/// real time) and says which did not decode whole and cleanly.
+/// The `-rtsp_transport` and URL of fixture `name` reached `how`: one of
+/// ffmpeg's transports over plain RTSP, or `rtsps` (RTSP over TLS, for
+/// which ffmpeg offers only TCP interleaving), `https` (tunnelled through
+/// the TLS port) or `http` (through the HTTP port).
+fn source(server: &TestServer, how: &str, name: &str) -> (&'static str, String) {
+    let at = |scheme: &str, port: u16| format!("{scheme}://127.0.0.1:{port}/{name}");
+    match how {
+        "rtsps" => ("tcp", at("rtsps", server.port_of("rtsps"))),
+        "https" => ("https", at("rtsp", server.port_of("rtsps"))),
+        "http" => ("http", at("rtsp", server.port_of("http"))),
+        "udp" => ("udp", server.url(name)),
+        "tcp" => ("tcp", server.url(name)),
+        "udp_multicast" => ("udp_multicast", server.url(name)),
+        _ => panic!("no way {how}"),
+    }
+}
+
+/// Runs ffmpeg on every (fixture, way to reach it: see [`source`]) at once
+/// (the files play in real time) and says which did not decode whole and
+/// cleanly.
 fn decode_concurrently(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<String> {
     let children: Vec<_> = runs
         .iter()
-        .map(|&(r, t)| {
-            let child = ffmpeg(t, &server.url(&r.name), &[])
+        .map(|&(r, how)| {
+            let (t, url) = source(server, how, &r.name);
+            let child = ffmpeg(t, &url, &[])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
-            (r, t, child)
+            (r, how, child)
         })
         .collect();
     let mut failures = Vec::new();
-    for (r, t, child) in children {
+    for (r, how, child) in children {
         let output = child.wait_with_output().unwrap();
         let (stdout, stderr) = text(&output);
         let got = framecrc_count(&stdout, r);
         if !output.status.success() || got != r.count || !stderr.trim().is_empty() {
             failures.push(format!(
-                "{} over {t}: {got} of {} {} decoded, status {:?}, stderr: {stderr}",
+                "{} over {how}: {got} of {} {} decoded, status {:?}, stderr: {stderr}",
                 r.name,
                 r.count,
                 if r.is_pcm() { "samples" } else { "frames" },
@@ -94,6 +113,21 @@ fn ffmpeg_decodes_over_multicast() {
     }
     let (server, refs) = TestServer::multicast("239.255.78.0/24");
     let runs: Vec<(&Reference, &str)> = refs.iter().map(|r| (r, "udp_multicast")).collect();
+    server.assert_no_failures(&decode_concurrently(&server, &runs));
+}
+
+/// RTSPS (plain RTP interleaved inside TLS) and RTSP tunnelled through
+/// HTTP and HTTPS.
+#[test]
+fn ffmpeg_decodes_over_rtsps_and_http_tunnels() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let (server, refs, _certs) = TestServer::secure();
+    let runs: Vec<(&Reference, &str)> = refs
+        .iter()
+        .flat_map(|r| ["rtsps", "https", "http"].map(|how| (r, how)))
+        .collect();
     server.assert_no_failures(&decode_concurrently(&server, &runs));
 }
 

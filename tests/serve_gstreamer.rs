@@ -61,6 +61,21 @@ fn gstreamer_decodes_every_fixture_over_udp_and_tcp() {
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
 
+/// RTSPS (plain RTP interleaved inside TLS) and RTSP tunnelled through
+/// HTTP and HTTPS.
+#[test]
+fn gstreamer_decodes_over_rtsps_and_http_tunnels() {
+    if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let (server, refs, _certs) = TestServer::secure();
+    let runs: Vec<(&Reference, &str)> = refs
+        .iter()
+        .flat_map(|r| ["rtsps", "rtspsh", "rtsph"].map(|how| (r, how)))
+        .collect();
+    server.assert_no_failures(&decode_in_chunks(&server, &runs));
+}
+
 /// Multicast (`protocols=udp-mcast`): each session's tracks on groups of
 /// their own.
 #[test]
@@ -73,8 +88,23 @@ fn gstreamer_decodes_over_multicast() {
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
 
-/// Runs rtspsrc on every (fixture, protocols) pair, a few at a time, and
-/// says which did not decode whole and cleanly.
+/// rtspsrc's properties reaching fixture `name` `how`: over plain RTSP
+/// with `protocols=how`, or through `rtsps` (RTSP over TLS), `rtsph`
+/// (tunnelled through the HTTP port) or `rtspsh` (tunnelled through the TLS
+/// port), each with RTP interleaved (the certificate is self-signed).
+fn source(server: &TestServer, how: &str, name: &str) -> String {
+    let at = |scheme: &str, port: u16| {
+        format!("location={scheme}://127.0.0.1:{port}/{name} protocols=tcp tls-validation-flags=0")
+    };
+    match how {
+        "rtsps" | "rtspsh" => at(how, server.port_of("rtsps")),
+        "rtsph" => at(how, server.port_of("http")),
+        _ => format!("location={} protocols={how}", server.url(name)),
+    }
+}
+
+/// Runs rtspsrc on every (fixture, way to reach it: see [`source`]), a
+/// few at a time, and says which did not decode whole and cleanly.
 fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<String> {
     let out = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
@@ -91,8 +121,8 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
                     .path()
                     .join(format!("{}.{protocol}", r.name.replace('/', "_")));
                 let pipeline = format!(
-                    "rtspsrc location={} protocols={protocol} latency=1000 ! {}",
-                    server.url(&r.name),
+                    "rtspsrc {} latency=1000 ! {}",
+                    source(server, protocol, &r.name),
                     sink(r, &path)
                 );
                 (r, protocol, path, launch(&pipeline))

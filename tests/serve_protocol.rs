@@ -640,15 +640,19 @@ fn configuration_errors_are_one_line() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    for args in [
-        &["--http-port", "8080"][..],
-        &["--tls-cert", "a.pem", "--tls-key", "b.pem"],
-        &["--srtp"],
+    for (args, named) in [
+        (&["--tls-cert", "a.pem", "--tls-key", "b.pem"][..], "a.pem"),
+        (&["--tls-port", "0"], "tls_cert"),
+        (&["--srtp"], "not supported yet"),
     ] {
         let out = run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
-        assert!(stderr.contains("not supported yet"), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(named),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
     let out = run(&["--user", "nocolon", "--port", "0"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("NAME:PASSWORD"));

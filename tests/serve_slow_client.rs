@@ -7,31 +7,7 @@ mod serve_common;
 
 use std::time::{Duration, Instant};
 
-use serve_common::{Item, Rtsp, TestServer};
-
-/// A WAV file of `seconds` of 16-bit PCM, 8 channels at 96 kHz (12 Mbit/s:
-/// a stalled connection's buffers fill within seconds), a quiet ramp.
-fn loud_wav(seconds: u32) -> Vec<u8> {
-    const CHANNELS: u16 = 8;
-    const RATE: u32 = 96_000;
-    let block = u32::from(CHANNELS) * 2;
-    let data_len = RATE * seconds * block;
-    let mut wav = Vec::with_capacity(44 + data_len as usize);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    wav.extend_from_slice(&CHANNELS.to_le_bytes());
-    wav.extend_from_slice(&RATE.to_le_bytes());
-    wav.extend_from_slice(&(RATE * block).to_le_bytes());
-    wav.extend_from_slice(&(block as u16).to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_len.to_le_bytes());
-    wav.extend((0..data_len / 2).flat_map(|i| ((i % 512) as i16).to_le_bytes()));
-    wav
-}
+use serve_common::{loud_wav, Item, Rtsp, TestServer};
 
 fn play_tcp(server: &TestServer, c: &mut Rtsp, url: &str) -> String {
     let setup = c.request(

@@ -25,19 +25,21 @@ pub struct Settings {
     pub port: Option<u16>,
     /// Listen address (default: 0.0.0.0 and ::).
     pub bind: Option<IpAddr>,
-    /// RTSP-over-HTTP port (not supported yet; 0 = off).
+    /// RTSP-over-HTTP tunneling port (0 = off; default: the first of 80,
+    /// 8000, 8080 that binds).
     #[serde(alias = "http-port")]
     pub http_port: Option<u16>,
-    /// RTSPS certificate (not supported yet).
+    /// RTSPS certificate chain (PEM).
     #[serde(alias = "tls-cert")]
     pub tls_cert: Option<PathBuf>,
-    /// RTSPS key (not supported yet).
+    /// RTSPS private key (PEM).
     #[serde(alias = "tls-key")]
     pub tls_key: Option<PathBuf>,
-    /// RTSPS port (not supported yet).
+    /// RTSPS port (default 322, falling back to 8322).
     #[serde(alias = "tls-port")]
     pub tls_port: Option<u16>,
-    /// SRTP on RTSPS sessions (not supported yet).
+    /// SRTP on RTSPS sessions (`true` is not supported yet; `false` serves
+    /// plain RTP over RTSPS, which is what RTSPS does until then).
     pub srtp: Option<bool>,
     /// Users allowed in: `NAME:PASSWORD` strings or `{name, password}` maps,
     /// a list of them or just one.
@@ -238,6 +240,33 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// The multicast groups and TTL; `None`: no multicast.
     pub multicast: Option<(GroupRange, u8)>,
+    /// RTSPS: the certificate and key files, and the port; `None`: off.
+    pub tls: Option<TlsSettings>,
+    /// The RTSP-over-HTTP tunneling port.
+    pub http_port: HttpPort,
+}
+
+/// Where RTSPS gets its certificate and listens.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlsSettings {
+    /// The certificate chain (PEM), re-read on SIGHUP.
+    pub cert: PathBuf,
+    /// The private key (PEM), re-read on SIGHUP.
+    pub key: PathBuf,
+    /// The port; `None`: 322, or 8322 if 322 cannot be bound.
+    pub port: Option<u16>,
+}
+
+/// Where RTSP-over-HTTP tunneling listens.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HttpPort {
+    /// Not at all (`--http-port 0`).
+    Off,
+    /// The first of 80, 8000, 8080 that binds, or none (as
+    /// live555MediaServer does).
+    Default,
+    /// This port (an error if it cannot be bound).
+    Port(u16),
 }
 
 /// The default idle timeout (RFC 2326 §12.37 suggests 60 s; live555 uses 65).
@@ -257,20 +286,27 @@ impl TryFrom<Settings> for ServerConfig {
     type Error = anyhow::Error;
 
     fn try_from(s: Settings) -> anyhow::Result<ServerConfig> {
-        let not_yet = |what: &str| {
-            anyhow::anyhow!(
-                "{what} is not supported yet (RTSPS, SRTP and RTSP-over-HTTP come in a later release)"
-            )
+        if s.srtp == Some(true) {
+            anyhow::bail!(
+                "SRTP (--srtp) is not supported yet: RTSPS sessions carry plain RTP (--no-srtp)"
+            );
+        }
+        let tls = match (s.tls_cert, s.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSettings {
+                cert,
+                key,
+                port: s.tls_port,
+            }),
+            (None, None) if s.tls_port.is_none() => None,
+            (None, None) => anyhow::bail!("tls_port needs tls_cert and tls_key"),
+            (Some(_), None) => anyhow::bail!("tls_cert needs tls_key"),
+            (None, Some(_)) => anyhow::bail!("tls_key needs tls_cert"),
         };
-        if s.http_port.is_some_and(|p| p != 0) {
-            return Err(not_yet("--http-port (RTSP over HTTP tunneling)"));
-        }
-        if s.tls_cert.is_some() || s.tls_key.is_some() || s.tls_port.is_some() {
-            return Err(not_yet("RTSPS (--tls-cert, --tls-key, --tls-port)"));
-        }
-        if s.srtp.is_some() {
-            return Err(not_yet("SRTP (--srtp, --no-srtp)"));
-        }
+        let http_port = match s.http_port {
+            None => HttpPort::Default,
+            Some(0) => HttpPort::Off,
+            Some(port) => HttpPort::Port(port),
+        };
         let users = s
             .users
             .unwrap_or_default()
@@ -323,6 +359,8 @@ impl TryFrom<Settings> for ServerConfig {
             stall_timeout: Duration::from_secs(stall_timeout),
             request_timeout: Duration::from_secs(request_timeout),
             multicast,
+            tls,
+            http_port,
         })
     }
 }
@@ -456,19 +494,39 @@ mod tests {
     }
 
     #[test]
-    fn later_features_are_refused_clearly() {
-        for yaml in [
-            "http_port: 8080",
-            "tls_cert: a.pem\ntls_key: b.pem",
-            "tls_port: 322",
-            "srtp: true",
+    fn tls_and_tunneling_settings() {
+        let config = |yaml: &str| ServerConfig::try_from(Settings::from_yaml(yaml).unwrap());
+        let tls =
+            config("tls_cert: a.pem\ntls-key: b.pem\ntls_port: 8443\nsrtp: false\nhttp_port: 8080")
+                .unwrap();
+        assert_eq!(
+            tls.tls,
+            Some(TlsSettings {
+                cert: "a.pem".into(),
+                key: "b.pem".into(),
+                port: Some(8443)
+            })
+        );
+        assert_eq!(tls.http_port, HttpPort::Port(8080));
+        let defaults = config("").unwrap();
+        assert_eq!(
+            (defaults.tls, defaults.http_port),
+            (None, HttpPort::Default)
+        );
+        assert_eq!(config("http_port: 0").unwrap().http_port, HttpPort::Off);
+        // Plain RTP is all RTSPS carries for now: saying so is no error.
+        assert!(config("srtp: false").is_ok());
+        for (yaml, named) in [
+            ("tls_cert: a.pem", "tls_key"),
+            ("tls_key: b.pem", "tls_cert"),
+            ("tls_port: 322", "tls_cert"),
+            (
+                "tls_cert: a.pem\ntls_key: b.pem\nsrtp: true",
+                "not supported yet",
+            ),
         ] {
-            let error = ServerConfig::try_from(Settings::from_yaml(yaml).unwrap()).unwrap_err();
-            assert!(
-                error.to_string().contains("not supported yet"),
-                "{yaml}: {error}"
-            );
+            let error = config(yaml).unwrap_err().to_string();
+            assert!(error.contains(named), "{yaml}: {error}");
         }
-        assert!(ServerConfig::try_from(Settings::from_yaml("http_port: 0").unwrap()).is_ok());
     }
 }

@@ -3,6 +3,11 @@
 //! writer task that serializes responses and interleaved `$` frames from
 //! the connection's [`InterleavedSink`] queue.
 //!
+//! Generic over the byte stream (one copy of the code per kind, so the
+//! plain TCP path pays nothing for the others): plain TCP, TLS, and the
+//! two legs of an HTTP tunnel (requests read from the POST leg, everything
+//! written to the GET leg).
+//!
 //! Slow readers: the queue is bounded (see [`super::sink`]); a client that
 //! takes nothing for `stall_timeout` (10 s) is disconnected, which ends its
 //! interleaved sessions.
@@ -13,8 +18,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -36,19 +40,53 @@ const WRITER_CLOSED: &str = "writer closed (client gone, or stalled)";
 /// How long the writer may take to flush the last response.
 const FLUSH_WAIT: Duration = Duration::from_secs(2);
 
-/// Serves one connection until the client leaves, it misbehaves beyond
-/// repair, or the server shuts down.
+/// Serves one plain TCP connection until the client leaves, it misbehaves
+/// beyond repair, or the server shuts down.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64) {
     let _ = stream.set_nodelay(true);
     let Ok(local) = stream.local_addr() else {
         return;
     };
-    tracing::info!("connection {id} from {peer}");
     let (reader, writer) = stream.into_split();
+    let ends = Ends {
+        peer,
+        local,
+        secure: false,
+    };
+    serve_stream(reader, writer, ends, shared, id).await;
+}
+
+/// Who a connection joins, and whether it is encrypted.
+#[derive(Clone, Copy, Debug)]
+pub struct Ends {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address.
+    pub local: SocketAddr,
+    /// Whether the connection is under TLS (RTSPS, HTTPS tunneling).
+    pub secure: bool,
+}
+
+/// Serves one connection whose requests come from `reader` and whose
+/// responses and interleaved frames go to `writer`, as [`serve`] does.
+pub async fn serve_stream<R, W>(reader: R, writer: W, ends: Ends, shared: Arc<Shared>, id: u64)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let Ends {
+        peer,
+        local,
+        secure,
+    } = ends;
+    tracing::info!(
+        "connection {id} from {peer}{}",
+        if secure { " (TLS)" } else { "" }
+    );
     let closed = CancellationToken::new();
     let (sink, queue) = InterleavedSink::channel(closed.clone(), shared.config.stall_timeout);
     let writer_task = tokio::spawn(write_loop(writer, queue, closed.clone()));
-    let mut ctx = ConnCtx::new(peer, local, sink.clone());
+    let mut ctx = ConnCtx::new(peer, local, secure, sink.clone());
     let frames = FramedRead::new(reader, RtspDecoder::default());
     let reason = read_loop(&shared, &mut ctx, &sink, &closed, frames, id).await;
     tracing::info!("connection {id} from {peer} ends: {reason}");
@@ -63,12 +101,12 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
 }
 
 /// Reads and answers until the connection ends; returns why it ended.
-async fn read_loop(
+async fn read_loop<R: AsyncRead + Unpin>(
     shared: &Shared,
     ctx: &mut ConnCtx,
     sink: &InterleavedSink,
     closed: &CancellationToken,
-    mut frames: FramedRead<OwnedReadHalf, RtspDecoder>,
+    mut frames: FramedRead<R, RtspDecoder>,
     id: u64,
 ) -> &'static str {
     let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
@@ -89,7 +127,10 @@ async fn read_loop(
         quiet.heard();
         let incoming = match item {
             None => return "closed by client",
-            Some(Err(_)) => return "read error",
+            Some(Err(e)) => {
+                tracing::info!("connection {id}: {e}");
+                return "read error";
+            }
             Some(Ok(incoming)) => incoming,
         };
         let Some((response, cseq)) = answer(shared, ctx, incoming, id).await else {
@@ -220,9 +261,10 @@ impl Quiet {
 
 /// Writes what the queue holds, in batches of up to [`WRITE_BATCH`] bytes,
 /// until the queue closes or `closed` is cancelled; cancels `closed` when a
-/// write fails.
-async fn write_loop(
-    mut writer: OwnedWriteHalf,
+/// write fails. Each batch is flushed: TLS holds back what the socket did
+/// not take until then (plain TCP's flush does nothing).
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut rx: mpsc::Receiver<Outgoing>,
     closed: CancellationToken,
 ) {
@@ -244,7 +286,7 @@ async fn write_loop(
         }
         let written = tokio::select! {
             () = closed.cancelled() => break,
-            written = writer.write_all(&buf) => written,
+            written = write_batch(&mut writer, &buf) => written,
         };
         if written.is_err() {
             closed.cancel();
@@ -253,4 +295,9 @@ async fn write_loop(
         buf.clear();
     }
     let _ = writer.shutdown().await;
+}
+
+async fn write_batch<W: AsyncWrite + Unpin>(writer: &mut W, buf: &[u8]) -> std::io::Result<()> {
+    writer.write_all(buf).await?;
+    writer.flush().await
 }

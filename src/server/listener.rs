@@ -14,6 +14,13 @@ use super::paths;
 /// be bound (no root), as live555MediaServer does.
 pub const DEFAULT_PORTS: [u16; 2] = [554, 8554];
 
+/// The default RTSPS port (IANA's `rtsps`, RFC 7826 §19.2) and its
+/// fallback, on the pattern of the RTSP port's.
+pub const TLS_PORTS: [u16; 2] = [322, 8322];
+
+/// The RTSP-over-HTTP ports tried in turn, as live555MediaServer does.
+pub const HTTP_PORTS: [u16; 3] = [80, 8000, 8080];
+
 /// Binds a listener on every address in `addrs`, all on one port: `port`
 /// if given (0 picks a free one), else 554 or, failing that, 8554.
 pub fn bind(addrs: &[IpAddr], port: Option<u16>) -> anyhow::Result<Vec<TcpListener>> {
@@ -21,21 +28,23 @@ pub fn bind(addrs: &[IpAddr], port: Option<u16>) -> anyhow::Result<Vec<TcpListen
         Some(port) => {
             bind_all(addrs, port).map_err(|e| anyhow::anyhow!("cannot listen on port {port}: {e}"))
         }
-        None => bind_all(addrs, DEFAULT_PORTS[0]).or_else(|first| {
-            tracing::info!(
-                "port {} unavailable ({first}), trying {}",
-                DEFAULT_PORTS[0],
-                DEFAULT_PORTS[1]
-            );
-            bind_all(addrs, DEFAULT_PORTS[1]).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot listen on port {} ({first}) nor {} ({e})",
-                    DEFAULT_PORTS[0],
-                    DEFAULT_PORTS[1]
-                )
-            })
-        }),
+        None => bind_first(addrs, &DEFAULT_PORTS),
     }
+}
+
+/// Binds every address in `addrs` on the first of `ports` where all bind.
+pub fn bind_first(addrs: &[IpAddr], ports: &[u16]) -> anyhow::Result<Vec<TcpListener>> {
+    let mut failures = Vec::new();
+    for &port in ports {
+        match bind_all(addrs, port) {
+            Ok(listeners) => return Ok(listeners),
+            Err(e) => {
+                tracing::info!("port {port} unavailable ({e})");
+                failures.push(format!("{port} ({e})"));
+            }
+        }
+    }
+    anyhow::bail!("cannot listen on port {}", failures.join(" nor "))
 }
 
 /// Binds every address on `port`; with port 0 the first address picks the

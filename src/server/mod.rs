@@ -3,7 +3,10 @@
 //!
 //! The split follows tokio's mini-redis: [`listener`] binds, one
 //! `connection` task per client reads frames with [`crate::rtsp::framing`]
-//! and hands requests to `handlers` (a file per RTSP method); sessions live
+//! and hands requests to `handlers` (a file per RTSP method). The TLS port
+//! (`tls`: RTSPS) and the HTTP port (`tunnel`: RTSP over HTTP) reach the
+//! same `connection` code over other byte streams (`dispatch` tells which
+//! a client speaks; `byte_stream` is plain or TLS). Sessions live
 //! in a shared `session` table; media goes out through `playback` tasks to
 //! each track's `delivery`: the shared sockets of `udp`, or the `sink`
 //! queue of an RTSP connection. Sessions and playback know no connection:
@@ -13,7 +16,7 @@
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `catalog`, `multicast`, `paths`, `sink`, `source`:
+//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `multicast`, `paths`, `sink`, `source`, `tls`:
 //!    no sibling
 //! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
 //! 3. `delivery`: activity, multicast, sink, udp
@@ -23,15 +26,19 @@
 //! 7. `handlers`: activity, auth, catalog, delivery, paths, playback,
 //!    session, shared, sink, source
 //! 8. `connection`: activity, handlers, shared, sink
+//! 9. `tunnel`: byte_stream, connection, shared
+//! 10. `dispatch`: byte_stream, connection, shared, tls, tunnel
 //!
 //! and this module, which builds the shared state and runs the tasks.
 
 mod activity;
 pub mod auth;
+mod byte_stream;
 pub mod catalog;
 pub mod config;
 mod connection;
 mod delivery;
+mod dispatch;
 mod handlers;
 pub mod listener;
 pub mod multicast;
@@ -41,6 +48,8 @@ mod session;
 mod shared;
 mod sink;
 mod source;
+mod tls;
+mod tunnel;
 mod udp;
 
 use std::future::Future;
@@ -58,15 +67,45 @@ pub use config::{ServerConfig, Settings};
 use crate::rtsp::url;
 use auth::Authenticator;
 use catalog::Catalog;
+use config::HttpPort;
+use dispatch::Door;
 use multicast::GroupPool;
 use session::Sessions;
 use shared::Shared;
+use tls::Tls;
+use tunnel::Tunnels;
 use udp::UdpPlane;
 
 /// A bound server, ready to run.
 pub struct Server {
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
+    /// Every listener, RTSP first, with the kind of its connections.
+    listeners: Vec<Listener>,
+    tls: Option<Arc<Tls>>,
+}
+
+/// A listener and the kind of its connections.
+type Listener = (TcpListener, Door);
+
+/// What SIGHUP reloads, usable while the server runs.
+#[derive(Clone)]
+pub struct Reloader {
+    tls: Option<Arc<Tls>>,
+}
+
+impl Reloader {
+    /// Re-reads what can change under a running server without dropping
+    /// sessions: the TLS certificate and key (a file that does not load
+    /// is refused with an error logged, and the old certificate stays).
+    pub fn reload(&self) {
+        match &self.tls {
+            None => tracing::info!("reload: nothing to reload"),
+            Some(tls) => match tls.reload() {
+                Ok(()) => tracing::info!("reload: TLS certificate re-read"),
+                Err(e) => tracing::error!("reload: TLS certificate kept: {e:#}"),
+            },
+        }
+    }
 }
 
 impl Server {
@@ -79,7 +118,7 @@ impl Server {
         let is_dir = tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir());
         anyhow::ensure!(is_dir, "{} is not a directory", config.dir.display());
         let addrs = listen_addrs(config.bind);
-        let listeners = listener::bind(&addrs, config.port)?;
+        let (listeners, tls) = bind_listeners(&addrs, &config)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)
             .context("cannot bind the UDP ports for RTP/RTCP")?;
         let multicast = match config.multicast {
@@ -112,27 +151,39 @@ impl Server {
                 config,
             }),
             listeners,
+            tls,
         })
     }
 
-    /// The addresses listened on.
+    /// The addresses the RTSP listeners listen on.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter(|(_, door)| matches!(door, Door::Rtsp))
+            .filter_map(|(l, _)| l.local_addr().ok())
             .collect()
     }
 
-    /// The start-up lines: one base URL per listener, then the URL of each
-    /// media file (at most [`listener::LISTED_FILES`]). Reads the directory.
+    /// What SIGHUP calls.
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// The start-up lines: one base URL per listener (`rtsp://`, then
+    /// `rtsps://` and `http://`), then the `rtsp://` URL of each media file
+    /// (at most [`listener::LISTED_FILES`]). Reads the directory.
     pub fn startup_lines(&self) -> Vec<String> {
-        let shown: Vec<SocketAddr> = self
-            .local_addrs()
-            .into_iter()
-            .map(listener::shown_addr)
+        let mut lines: Vec<String> = self
+            .listeners
+            .iter()
+            .filter_map(|(l, door)| {
+                let shown = listener::shown_addr(l.local_addr().ok()?);
+                Some(format!("{}://{shown}/", door.scheme()))
+            })
             .collect();
-        let mut lines: Vec<String> = shown.iter().map(|a| url::absolute(*a, "/")).collect();
-        let Some(&first) = shown.first() else {
+        let Some(first) = self.local_addrs().first().map(|a| listener::shown_addr(*a)) else {
             return lines;
         };
         let (files, more, truncated) =
@@ -163,10 +214,10 @@ impl Server {
         });
         let next_id = Arc::new(AtomicU64::new(1));
         let mut accepts = tokio::task::JoinSet::new();
-        for listener in self.listeners {
+        for (listener, door) in self.listeners {
             let shared = Arc::clone(&shared);
             let next_id = Arc::clone(&next_id);
-            accepts.spawn(accept_loop(listener, shared, next_id));
+            accepts.spawn(accept_loop(listener, door, shared, next_id));
         }
         shutdown.await;
         tracing::info!("shutting down");
@@ -185,12 +236,17 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, next_id: Arc<AtomicU64>) {
+async fn accept_loop(
+    listener: TcpListener,
+    door: Door,
+    shared: Arc<Shared>,
+    next_id: Arc<AtomicU64>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(connection::serve(stream, peer, Arc::clone(&shared), id));
+                tokio::spawn(door.clone().serve(stream, peer, Arc::clone(&shared), id));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off, don't spin.
@@ -199,6 +255,47 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, next_id: Arc<At
             }
         }
     }
+}
+
+/// Binds the RTSP listeners, and the TLS and HTTP-tunneling ones the
+/// configuration asks for (with the TLS certificate loaded).
+fn bind_listeners(
+    addrs: &[IpAddr],
+    config: &ServerConfig,
+) -> anyhow::Result<(Vec<Listener>, Option<Arc<Tls>>)> {
+    // The certificate first: a bad file stops the server before it binds.
+    let tls = match &config.tls {
+        Some(settings) => Some(Arc::new(Tls::load(&settings.cert, &settings.key)?)),
+        None => None,
+    };
+    let mut listeners: Vec<Listener> = listener::bind(addrs, config.port)?
+        .into_iter()
+        .map(|l| (l, Door::Rtsp))
+        .collect();
+    let tunnels = Arc::new(Tunnels::default());
+    if let (Some(settings), Some(tls)) = (&config.tls, &tls) {
+        let bound = match settings.port {
+            Some(port) => listener::bind_first(addrs, &[port]),
+            None => listener::bind_first(addrs, &listener::TLS_PORTS),
+        }
+        .context("RTSPS")?;
+        let door = Door::Tls(Arc::clone(tls), Arc::clone(&tunnels));
+        listeners.extend(bound.into_iter().map(|l| (l, door.clone())));
+    }
+    let http = match config.http_port {
+        HttpPort::Off => Vec::new(),
+        HttpPort::Port(port) => listener::bind_first(addrs, &[port]).context("RTSP over HTTP")?,
+        // As live555MediaServer: without a port of the list, no tunneling.
+        HttpPort::Default => {
+            listener::bind_first(addrs, &listener::HTTP_PORTS).unwrap_or_else(|e| {
+                tracing::warn!("no RTSP-over-HTTP tunneling: {e:#}");
+                Vec::new()
+            })
+        }
+    };
+    let door = Door::Http(tunnels);
+    listeners.extend(http.into_iter().map(|l| (l, door.clone())));
+    Ok((listeners, tls))
 }
 
 /// The IP addresses a server with `bind` listens on.

@@ -1,9 +1,22 @@
 //! A raw RTSP client for the tests: requests written byte for byte,
-//! responses and interleaved frames read back (RFC 2326 §6, §7, §10.12).
+//! responses and interleaved frames read back (RFC 2326 §6, §7, §10.12),
+//! over plain TCP or any other [`Conn`] (TLS, an HTTP tunnel).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
+
+/// A client's byte stream.
+pub trait Conn: Read + Write + Send {
+    /// Sets how long a read may wait (`None`: for ever).
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()>;
+}
+
+impl Conn for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
 
 /// A response.
 #[derive(Debug, Default)]
@@ -56,8 +69,8 @@ pub enum Item {
 
 /// A raw RTSP client connection.
 pub struct Rtsp {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    /// Reads through the buffer, writes straight to the stream.
+    io: BufReader<Box<dyn Conn>>,
     cseq: u32,
     /// Interleaved frames received while waiting for responses.
     pub frames: Vec<(u8, Vec<u8>)>,
@@ -82,12 +95,15 @@ impl Rtsp {
     }
 
     fn from_stream(stream: TcpStream) -> Rtsp {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+        Rtsp::over(Box::new(stream))
+    }
+
+    /// A client over `conn` (reads time out after 10 s).
+    pub fn over(conn: Box<dyn Conn>) -> Rtsp {
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         Rtsp {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
+            io: BufReader::new(conn),
             cseq: 0,
             frames: Vec::new(),
         }
@@ -107,7 +123,9 @@ impl Rtsp {
 
     /// Writes raw bytes.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).unwrap();
+        let conn = self.io.get_mut();
+        conn.write_all(bytes).unwrap();
+        conn.flush().unwrap();
     }
 
     /// Reads the next response (skipping interleaved frames, which are kept
@@ -136,19 +154,19 @@ impl Rtsp {
     pub fn read_item(&mut self) -> Option<Item> {
         {
             let mut first = [0u8; 1];
-            if self.reader.read_exact(&mut first).is_err() {
+            if self.io.read_exact(&mut first).is_err() {
                 return None;
             }
             if first[0] == b'$' {
                 let mut head = [0u8; 3];
-                self.reader.read_exact(&mut head).ok()?;
+                self.io.read_exact(&mut head).ok()?;
                 let len = usize::from(u16::from_be_bytes([head[1], head[2]]));
                 let mut payload = vec![0u8; len];
-                self.reader.read_exact(&mut payload).ok()?;
+                self.io.read_exact(&mut payload).ok()?;
                 return Some(Item::Frame(head[0], payload));
             }
             let mut line = String::from(char::from(first[0]));
-            self.reader.read_line(&mut line).ok()?;
+            self.io.read_line(&mut line).ok()?;
             let status = line.split_whitespace().nth(1)?.parse().ok()?;
             let mut reply = Reply {
                 status,
@@ -156,7 +174,7 @@ impl Rtsp {
             };
             loop {
                 let mut line = String::new();
-                self.reader.read_line(&mut line).ok()?;
+                self.io.read_line(&mut line).ok()?;
                 let line = line.trim_end();
                 if line.is_empty() {
                     break;
@@ -170,22 +188,25 @@ impl Rtsp {
                 .header("Content-Length")
                 .map_or(0, |v| v.parse().unwrap());
             let mut body = vec![0u8; length];
-            self.reader.read_exact(&mut body).ok()?;
+            self.io.read_exact(&mut body).ok()?;
             reply.body = String::from_utf8_lossy(&body).into_owned();
             Some(Item::Reply(reply))
         }
     }
 
-    /// Whether the server has closed the connection (reads until EOF or
-    /// `timeout`).
+    /// Whether the server has closed the connection (reads until EOF, a
+    /// reset, or `timeout`).
     pub fn is_closed(&mut self, timeout: Duration) -> bool {
-        self.writer.set_read_timeout(Some(timeout)).unwrap();
+        self.io.get_ref().set_read_timeout(Some(timeout)).unwrap();
         let mut buf = [0u8; 4096];
         loop {
-            match self.reader.read(&mut buf) {
+            match self.io.read(&mut buf) {
                 Ok(0) => return true,
                 Ok(_) => continue,
-                Err(_) => return false,
+                Err(e) => {
+                    use std::io::ErrorKind::{TimedOut, WouldBlock};
+                    return !matches!(e.kind(), WouldBlock | TimedOut);
+                }
             }
         }
     }

@@ -1,12 +1,16 @@
 //! Helpers for the `serve` tests: a server process on a free port over a
 //! temporary directory of fixtures (here), a minimal RTSP client speaking
-//! raw requests so tests control every byte (`client`), and what ffprobe
-//! says each fixture holds (`reference`). Test crates using it declare
+//! raw requests so tests control every byte (`client`), what ffprobe
+//! says each fixture holds (`reference`), certificates, TLS and HTTP
+//! tunnels for the secure paths (`secure`), and a session read on a thread
+//! of its own while a test does hostile things beside it (`playing`). Test crates using it declare
 //! `mod common;` too.
 #![allow(dead_code, unused_imports)] // each test crate uses a different subset
 
 mod client;
+mod playing;
 mod reference;
+mod secure;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -14,8 +18,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use crate::common::fixtures;
-pub use client::{digest_authorization, rtcp_packet_types, Item, Reply, Rtsp};
+pub use client::{digest_authorization, rtcp_packet_types, Conn, Item, Reply, Rtsp};
+pub use playing::{play_interleaved, play_to_bye, Played, Playing};
 pub use reference::{framecrc_count, references, Reference};
+pub use secure::{
+    free_port, get_head, post_head, read_http_head, write_cert, CertFiles, KeyKind, TlsConn,
+    TunnelConn, Version,
+};
 
 /// A running `mediatool serve`.
 pub struct TestServer {
@@ -55,22 +64,26 @@ impl TestServer {
     /// routing table's interface, where clients join them; with ffprobe's
     /// references of those fixtures.
     pub fn multicast(range: &str) -> (TestServer, Vec<Reference>) {
-        const FIXTURES: [&str; 5] = [
-            "h264_bframes.264",
-            "hevc_bframes.265",
-            "audio_48k_mono.aac",
-            "audio_44k_stereo.mp3",
-            "wav_s16_44k_stereo.wav",
-        ];
-        let refs: Vec<Reference> = references()
-            .into_iter()
-            .filter(|r| FIXTURES.contains(&r.name.as_str()))
-            .collect();
-        assert_eq!(refs.len(), FIXTURES.len());
+        let refs = one_per_family();
         let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
         let server =
             TestServer::with_fixtures(&names, &["--bind", "0.0.0.0", "--multicast", range]);
         (server, refs)
+    }
+
+    /// Serves one fixture per payload format family over RTSPS (with a
+    /// certificate in the returned directory) and HTTP tunneling; with
+    /// ffprobe's references of those fixtures.
+    pub fn secure() -> (TestServer, Vec<Reference>, tempfile::TempDir) {
+        let refs = one_per_family();
+        let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
+        let certs = tempfile::tempdir().unwrap();
+        let cert = write_cert(certs.path(), "server", KeyKind::EcdsaP256);
+        let http = free_port().to_string();
+        let mut args = cert.args();
+        args.extend(["--http-port".to_owned(), http]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        (TestServer::with_fixtures(&names, &args), refs, certs)
     }
 
     /// Serves `dir` as is with the YAML configuration `yaml` (written
@@ -102,7 +115,7 @@ impl TestServer {
     }
 
     /// Serves the subdirectory `sub` of `dir`, on 127.0.0.1 unless `args`
-    /// say `--bind`.
+    /// say `--bind`, without HTTP tunneling unless they say `--http-port`.
     pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
         let stderr = dir.path().with_extension("stderr.log");
         let bind: &[&str] = if args.contains(&"--bind") {
@@ -110,11 +123,19 @@ impl TestServer {
         } else {
             &["--bind", "127.0.0.1"]
         };
+        // No HTTP tunneling unless asked for: the default ports (80, 8000,
+        // 8080) are shared with everything else on the machine.
+        let http: &[&str] = if args.contains(&"--http-port") {
+            &[]
+        } else {
+            &["--http-port", "0"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .arg("serve")
             .arg(dir.path().join(sub))
             .args(["--port", "0", "-v"])
             .args(bind)
+            .args(http)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -223,6 +244,23 @@ impl TestServer {
     }
 }
 
+/// ffprobe's references of one fixture per payload format family.
+fn one_per_family() -> Vec<Reference> {
+    const FIXTURES: [&str; 5] = [
+        "h264_bframes.264",
+        "hevc_bframes.265",
+        "audio_48k_mono.aac",
+        "audio_44k_stereo.mp3",
+        "wav_s16_44k_stereo.wav",
+    ];
+    let refs: Vec<Reference> = references()
+        .into_iter()
+        .filter(|r| FIXTURES.contains(&r.name.as_str()))
+        .collect();
+    assert_eq!(refs.len(), FIXTURES.len());
+    refs
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -235,4 +273,28 @@ impl Drop for TestServer {
             assert!(!log.contains("panicked"), "the server panicked:\n{log}");
         }
     }
+}
+
+/// A WAV file of `seconds` of 16-bit PCM, 8 channels at 96 kHz (12 Mbit/s:
+/// a stalled connection's buffers fill within seconds), a quiet ramp.
+pub fn loud_wav(seconds: u32) -> Vec<u8> {
+    const CHANNELS: u16 = 8;
+    const RATE: u32 = 96_000;
+    let block = u32::from(CHANNELS) * 2;
+    let data_len = RATE * seconds * block;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&CHANNELS.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * block).to_le_bytes());
+    wav.extend_from_slice(&(block as u16).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.extend((0..data_len / 2).flat_map(|i| ((i % 512) as i16).to_le_bytes()));
+    wav
 }

@@ -14,6 +14,9 @@ pub struct ConnCtx {
     pub peer: SocketAddr,
     /// The server's address on this connection.
     pub local: SocketAddr,
+    /// Whether the connection is under TLS: its URLs are `rtsps://` (and,
+    /// later, its sessions' media is SRTP).
+    pub secure: bool,
     /// The writer queue, for interleaved tracks.
     pub(super) sink: InterleavedSink,
     /// Interleaved channels in use on this connection, and their session.
@@ -28,11 +31,18 @@ pub struct ConnCtx {
 }
 
 impl ConnCtx {
-    /// A connection from `peer` to `local` whose writer takes `sink`.
-    pub fn new(peer: SocketAddr, local: SocketAddr, sink: InterleavedSink) -> ConnCtx {
+    /// A connection from `peer` to `local` (under TLS if `secure`) whose
+    /// writer takes `sink`.
+    pub fn new(
+        peer: SocketAddr,
+        local: SocketAddr,
+        secure: bool,
+        sink: InterleavedSink,
+    ) -> ConnCtx {
         ConnCtx {
             peer,
             local,
+            secure,
             sink,
             channels: HashMap::new(),
             interleaved: Vec::new(),

@@ -15,7 +15,7 @@ impl Ctx<'_> {
             return Err(error(Status::NOT_FOUND));
         }
         let media = self.media(&target).await?;
-        let base = headers::content_base(&absolute_url(&self.request.uri, conn.local));
+        let base = headers::content_base(&absolute_url(&self.request.uri, conn.local, conn.secure));
         Ok(Response::new(Status::OK)
             .header("Content-Base", base)
             .body("application/sdp", media.sdp(conn.local.ip())))

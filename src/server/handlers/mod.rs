@@ -131,8 +131,8 @@ fn forget_delivery(shared: &Shared, session: &Arc<Session>, delivery: &Delivery)
 /// The Request-URI as an absolute `rtsp://` URL without query or user
 /// information (credentials in a URL are never echoed): clients that send
 /// a bare path, with or without its leading `/`, get the address they
-/// connected to.
-fn absolute_url(uri: &str, local: SocketAddr) -> String {
+/// connected to (`rtsps://` on a TLS connection).
+fn absolute_url(uri: &str, local: SocketAddr, secure: bool) -> String {
     let uri = uri.split(['?', '#']).next().unwrap_or("");
     match uri.split_once("://") {
         Some((scheme, rest)) => {
@@ -142,7 +142,12 @@ fn absolute_url(uri: &str, local: SocketAddr) -> String {
                 .map_or(authority, |(_, host)| host);
             format!("{scheme}://{host}{path}")
         }
-        None => format!("rtsp://{local}/{}", uri.trim_start_matches('/')),
+        None => format!(
+            "{}://{}/{}",
+            if secure { "rtsps" } else { "rtsp" },
+            local,
+            uri.trim_start_matches('/')
+        ),
     }
 }
 
@@ -172,10 +177,12 @@ mod tests {
             ("/a.264", "rtsp://192.0.2.1:8554/a.264"),
             ("a.264", "rtsp://192.0.2.1:8554/a.264"),
         ] {
-            assert_eq!(absolute_url(uri, local), url, "{uri}");
+            assert_eq!(absolute_url(uri, local, false), url, "{uri}");
         }
         let v6: SocketAddr = "[::1]:554".parse().unwrap();
-        assert_eq!(absolute_url("a", v6), "rtsp://[::1]:554/a");
+        assert_eq!(absolute_url("a", v6, false), "rtsp://[::1]:554/a");
+        assert_eq!(absolute_url("/a", v6, true), "rtsps://[::1]:554/a");
+        assert_eq!(absolute_url("rtsps://h/a", v6, true), "rtsps://h/a");
     }
 
     #[test]

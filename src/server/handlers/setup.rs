@@ -41,7 +41,7 @@ impl Ctx<'_> {
         {
             return Err(error(Status::UNSUPPORTED_TRANSPORT));
         }
-        let url = absolute_url(&self.request.uri, conn.local);
+        let url = absolute_url(&self.request.uri, conn.local, conn.secure);
         let aggregate_url = match target.track {
             Some(_) => url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base),
             None => url.as_str(),
