@@ -1,9 +1,30 @@
-//! What every reader target does with its input: open it as one format
-//! from memory, read every unit, seek to a few times and read on.
+//! The readers and format detection: each reader target opens its input
+//! as one format from memory, reads every unit, seeks to a few times and
+//! reads on.
 
 use std::time::Duration;
 
-use mediatool::media::{open_reader, BytesReader, Format};
+use mediatool::media::{detect, detect_reader, open_reader, BytesReader, Format};
+
+/// Format detection on arbitrary bytes, with every extension hint, from a
+/// buffer and through a reader (the ID3v2 skip).
+pub fn detect_format(data: &[u8]) {
+    for ext in [
+        None,
+        Some("264"),
+        Some("hevc"),
+        Some("mp3"),
+        Some("aac"),
+        Some("wav"),
+        Some("ts"),
+    ] {
+        let hint = ext.and_then(Format::from_extension);
+        let _ = detect(data, hint);
+        let mut reader = BytesReader::from_bytes(data);
+        let _ = detect_reader(&mut reader, ext);
+        assert_eq!(reader.position(), 0, "detection moved the reader");
+    }
+}
 
 /// Units read before a reading is cut short: far more than any input of
 /// the fuzzer's sizes yields, so only a reader that loops without

@@ -1,0 +1,54 @@
+//! What each fuzz target does with its input, one function per target in
+//! the modules below, and [`TARGETS`], the registry of them by name: a
+//! target's file in `fuzz_targets/` only names its entry, and
+//! `tests/fuzz_regressions.rs` (a plain `cargo test`, no libFuzzer) runs
+//! each input of `fuzz/regressions/<target>/` through the same function.
+//!
+//! Adding a target: its function here, one line in [`TARGETS`], a
+//! three-line file in `fuzz_targets/`, its `[[bin]]` in `fuzz/Cargo.toml`,
+//! and seeds in `fuzz/corpus/<target>/`.
+
+mod auth;
+mod config;
+mod readers;
+mod rtp;
+mod rtsp;
+mod syntax;
+
+use mediatool::media::Format;
+
+/// A fuzz target: its name (its binary's) and what it does with an input.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every fuzz target.
+pub const TARGETS: &[Target] = &[
+    // The readers, each opening its input as one format.
+    ("h264", |d| readers::read_as(Format::H264, d)),
+    ("hevc", |d| readers::read_as(Format::Hevc, d)),
+    ("mpeg_audio", |d| readers::read_as(Format::MpegAudio, d)),
+    ("adts", |d| readers::read_as(Format::Aac, d)),
+    ("wav", |d| readers::read_as(Format::Wav, d)),
+    ("detect", readers::detect_format),
+    // Codec syntax.
+    ("h264_syntax", syntax::h264),
+    ("hevc_syntax", syntax::hevc),
+    ("audio_headers", syntax::audio_headers),
+    // RTP.
+    ("depacketize", rtp::depacketize),
+    // The server.
+    ("rtsp_request", rtsp::request),
+    ("rtsp_headers", rtsp::headers),
+    ("rtsp_url", rtsp::url_path),
+    ("serve_requests", rtsp::serve),
+    ("digest", auth::authorization),
+    ("config_yaml", config::yaml),
+];
+
+/// Runs target `name` on `data`; panics for a name not in [`TARGETS`].
+pub fn run(name: &str, data: &[u8]) {
+    let (_, target) = TARGETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no fuzz target {name}"));
+    target(data);
+}
