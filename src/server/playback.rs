@@ -376,6 +376,7 @@ mod tests {
     impl ClientActivity for Nobody {
         fn touch(&self) {}
         fn client_packet(&self, _: &[u8]) {}
+        fn unreachable(&self) {}
     }
 
     /// Whether an interleaved RTCP frame holds a BYE (RFC 3550 §6.6: packet
