@@ -295,6 +295,44 @@ fn a_vanished_udp_client_is_dropped_without_spinning() {
     assert_eq!(status, 454, "the session of a vanished client lives on");
 }
 
+/// A client whose RTP port refuses packets but who sends RTCP receiver
+/// reports is alive: the port unreachable alone does not end its session.
+#[test]
+fn a_client_that_reports_keeps_its_session_though_its_rtp_port_refuses() {
+    let server = TestServer::start(&[("long.264", "h264_bframes.264")], &["--loop"]);
+    let mut c = server.connect();
+    let url = server.url("long.264");
+    let (rtp, rtcp) = udp_pair(Ipv4Addr::LOCALHOST);
+    let port = rtp.local_addr().unwrap().port();
+    let transport = format!("RTP/AVP;unicast;client_port={port}-{}", port + 1);
+    let setup = c.request("SETUP", &url, &[("Transport", &transport)]);
+    let id = setup.session();
+    let server_rtcp: u16 = setup
+        .header("Transport")
+        .unwrap()
+        .split(';')
+        .find_map(|f| f.strip_prefix("server_port="))
+        .and_then(|p| p.split('-').nth(1))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(c.request("PLAY", &url, &[("Session", &id)]).status, 200);
+    drop(rtp);
+    // A receiver report (RFC 3550 §6.4.2, no report blocks) every 0.5 s,
+    // for twice the grace an unreachable client gets.
+    let report = [0x80, 201, 0, 1, 0, 0, 0, 1];
+    for _ in 0..8 {
+        rtcp.send_to(&report, ("127.0.0.1", server_rtcp)).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let status = c.request("GET_PARAMETER", &url, &[("Session", &id)]).status;
+    assert_eq!(status, 200, "a client sending reports lost its session");
+    assert!(
+        server.log().contains("RTP port is unreachable"),
+        "the refused port went unnoticed"
+    );
+}
+
 /// The wall clock jumping back a day and forward again mid-stream (the
 /// server runs under libfaketime with only the real-time clock faked):
 /// pacing follows the monotonic clock, so the stream neither stalls nor
