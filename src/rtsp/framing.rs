@@ -293,8 +293,16 @@ fn parse_headers(head: &str) -> Result<Vec<(String, String)>, &'static str> {
             let Some((_, value)) = headers.last_mut() else {
                 return Err("continuation line before any header");
             };
-            value.push(' ');
-            value.push_str(line.trim());
+            // Joined by one space, and trimmed as every value is: a
+            // continuation of an empty value, or a blank one, adds no
+            // space at the edge.
+            let more = line.trim();
+            if !more.is_empty() {
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(more);
+            }
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
@@ -413,6 +421,16 @@ mod tests {
             panic!()
         };
         assert_eq!(request.header("transport"), Some("RTP/AVP; unicast"));
+        // Found by the `rtsp_request` fuzz target: values stay trimmed when
+        // the first line or a continuation is empty.
+        let items = decode_all(b"PLAY * RTSP/1.0\r\nCSeq:\r\n 1\r\nX: a\r\n  \r\n\r\n");
+        let Incoming::Request(request) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            (request.header("CSeq"), request.header("X")),
+            (Some("1"), Some("a"))
+        );
     }
 
     /// Found by the `rtsp_request` fuzz target: a bare CR inside a header
