@@ -28,6 +28,8 @@
 //! 8. `connection`: activity, handlers, shared, sink
 //! 9. `tunnel`: byte_stream, connection, shared
 //! 10. `dispatch`: byte_stream, connection, shared, tls, tunnel
+//! 11. `offline`: config, connection, handlers, shared, sink (the fuzzing
+//!     entry point: one connection's bytes in, its bytes out, no sockets)
 //!
 //! and this module, which builds the shared state and runs the tasks.
 
@@ -42,6 +44,7 @@ mod dispatch;
 mod handlers;
 pub mod listener;
 pub mod multicast;
+pub mod offline;
 pub mod paths;
 mod playback;
 mod session;
@@ -60,17 +63,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 pub use config::{ServerConfig, Settings};
 
 use crate::rtsp::url;
-use auth::Authenticator;
-use catalog::Catalog;
 use config::HttpPort;
 use dispatch::Door;
-use multicast::GroupPool;
-use session::Sessions;
 use shared::Shared;
 use tls::Tls;
 use tunnel::Tunnels;
@@ -121,35 +119,12 @@ impl Server {
         let (listeners, tls) = bind_listeners(&addrs, &config)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)
             .context("cannot bind the UDP ports for RTP/RTCP")?;
-        let multicast = match config.multicast {
-            Some((range, ttl)) => {
-                udp.enable_multicast(ttl)
-                    .context("cannot set up multicast sending")?;
-                Some(Arc::new(GroupPool::new(range, ttl)))
-            }
-            None => None,
-        };
-        let auth = if config.users.is_empty() {
-            None
-        } else {
-            Some(Authenticator::new(
-                config.users.clone(),
-                config.realm.clone(),
-                config.basic_auth,
-            )?)
-        };
-        let sessions = Arc::new(Sessions::new(config.reclaim, config.max_sessions));
+        if let Some((_, ttl)) = config.multicast {
+            udp.enable_multicast(ttl)
+                .context("cannot set up multicast sending")?;
+        }
         Ok(Server {
-            shared: Arc::new(Shared {
-                root,
-                catalog: Catalog::default(),
-                sessions,
-                udp: Some(Arc::new(udp)),
-                multicast,
-                auth,
-                shutdown: CancellationToken::new(),
-                config,
-            }),
+            shared: Arc::new(Shared::new(config, root, Some(Arc::new(udp)))?),
             listeners,
             tls,
         })

@@ -32,3 +32,37 @@ pub struct Shared {
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
 }
+
+impl Shared {
+    /// The state of a server of the canonical directory `root` with
+    /// `config`, sending UDP through `udp` (readied for multicast when the
+    /// configuration has groups); without sockets, UDP unicast is refused.
+    pub fn new(
+        config: ServerConfig,
+        root: PathBuf,
+        udp: Option<Arc<UdpPlane>>,
+    ) -> std::io::Result<Shared> {
+        let multicast = config
+            .multicast
+            .map(|(range, ttl)| Arc::new(GroupPool::new(range, ttl)));
+        let auth = if config.users.is_empty() {
+            None
+        } else {
+            Some(Authenticator::new(
+                config.users.clone(),
+                config.realm.clone(),
+                config.basic_auth,
+            )?)
+        };
+        Ok(Shared {
+            root,
+            catalog: Catalog::default(),
+            sessions: Arc::new(Sessions::new(config.reclaim, config.max_sessions)),
+            udp,
+            multicast,
+            auth,
+            shutdown: CancellationToken::new(),
+            config,
+        })
+    }
+}
