@@ -155,9 +155,7 @@ fn compare(name: &str, track: &Track, sent: &[AccessUnit], got: &Received, clock
                 // a temporal delimiter first; Matroska's have none (the
                 // Matroska AV1 mapping strips them).
                 let received = match g.data.strip_prefix(&[0x12, 0x00]) {
-                    Some(rest) if track.codec == Codec::Av1 && !s.data.starts_with(&[0x12]) => {
-                        rest
-                    }
+                    Some(rest) if track.codec == Codec::Av1 && !s.data.starts_with(&[0x12]) => rest,
                     _ => &g.data[..],
                 };
                 assert!(received == &s.data[..], "{name}: frame {i} differs");
@@ -181,13 +179,7 @@ fn aggregation_delay(encoding: &str) -> Option<f64> {
 /// after its presentation time (media time zero presented at
 /// `presented_from`, seconds since the epoch), nor long before; packets
 /// of several frames, after the [`aggregation_delay`] at most.
-fn check_timing(
-    name: &str,
-    media: &SdpMedia,
-    got: &Received,
-    base: u32,
-    presented_from: f64,
-) {
+fn check_timing(name: &str, media: &SdpMedia, got: &Received, base: u32, presented_from: f64) {
     let clock = media.description.clock_rate;
     let late = aggregation_delay(media.description.encoding).unwrap_or(0.0);
     assert!(

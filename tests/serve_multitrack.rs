@@ -107,27 +107,53 @@ fn a_two_track_session_end_to_end() {
     let describe = c.request("DESCRIBE", &url, &[]);
     assert_eq!(describe.status, 200);
     assert_eq!(describe.body.matches("m=").count(), 2, "{}", describe.body);
-    assert!(describe.body.contains("a=control:track0\r\n") && describe.body.contains("a=control:track1\r\n"));
+    assert!(
+        describe.body.contains("a=control:track0\r\n")
+            && describe.body.contains("a=control:track1\r\n")
+    );
     let sdp_clocks = clocks(&describe.body);
     assert_eq!(sdp_clocks, [90_000, 48_000]);
     let subtitled = c.request("DESCRIBE", &server.url(SUBTITLED.0), &[]);
-    assert_eq!(subtitled.body.matches("m=").count(), 1, "{}", subtitled.body);
+    assert_eq!(
+        subtitled.body.matches("m=").count(),
+        1,
+        "{}",
+        subtitled.body
+    );
     assert!(subtitled.body.contains("m=video") && !subtitled.body.contains("track1"));
 
     // The aggregate URL of a two-track file cannot be set up (459).
-    assert_eq!(c.request("SETUP", &url, &[("Transport", &tcp(0))]).status, 459);
+    assert_eq!(
+        c.request("SETUP", &url, &[("Transport", &tcp(0))]).status,
+        459
+    );
     let setup = c.request("SETUP", &format!("{url}/track0"), &[("Transport", &tcp(0))]);
     assert_eq!(setup.status, 200, "{setup:?}");
     let id = setup.session();
     let session = ("Session", id.as_str());
-    let audio = c.request("SETUP", &format!("{url}/track1"), &[session, ("Transport", &tcp(2))]);
+    let audio = c.request(
+        "SETUP",
+        &format!("{url}/track1"),
+        &[session, ("Transport", &tcp(2))],
+    );
     assert_eq!(audio.status, 200, "{audio:?}");
-    assert!(audio.header("Transport").unwrap().contains("interleaved=2-3"));
+    assert!(audio
+        .header("Transport")
+        .unwrap()
+        .contains("interleaved=2-3"));
     // A track of another file in the session: 459.
     let other = format!("{}/track0", server.url(SUBTITLED.0));
-    assert_eq!(c.request("SETUP", &other, &[session, ("Transport", &tcp(4))]).status, 459);
+    assert_eq!(
+        c.request("SETUP", &other, &[session, ("Transport", &tcp(4))])
+            .status,
+        459
+    );
     // PLAY and PAUSE of one track of several: 460.
-    assert_eq!(c.request("PLAY", &format!("{url}/track0"), &[session]).status, 460);
+    assert_eq!(
+        c.request("PLAY", &format!("{url}/track0"), &[session])
+            .status,
+        460
+    );
 
     let play = c.request("PLAY", &url, &[session]);
     assert_eq!(play.status, 200, "{play:?}");
@@ -148,12 +174,20 @@ fn a_two_track_session_end_to_end() {
         let unit = units.iter().find(|u| u.track == i).unwrap();
         let rate = tracks[i].clock_rate;
         let expected = unit.pts * i64::from(sdp_clocks[i]) / i64::from(rate);
-        assert_eq!(ts.wrapping_sub(info.rtptime) as i32 as i64, expected, "track {i}");
+        assert_eq!(
+            ts.wrapping_sub(info.rtptime) as i32 as i64,
+            expected,
+            "track {i}"
+        );
     }
 
     // PAUSE of one track: 460; of the presentation: the next PLAY resumes
     // with the packets after the last ones sent.
-    assert_eq!(c.request("PAUSE", &format!("{url}/track1"), &[session]).status, 460);
+    assert_eq!(
+        c.request("PAUSE", &format!("{url}/track1"), &[session])
+            .status,
+        460
+    );
     assert_eq!(c.request("PAUSE", &url, &[session]).status, 200);
     let sent = receive(&mut c, Duration::from_millis(100));
     let mut last: BTreeMap<u8, u16> = BTreeMap::new();
@@ -165,12 +199,21 @@ fn a_two_track_session_end_to_end() {
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    assert!(receive(&mut c, Duration::from_millis(50)).keys().all(|ch| ch % 2 == 1), "nothing sent while paused");
+    assert!(
+        receive(&mut c, Duration::from_millis(50))
+            .keys()
+            .all(|ch| ch % 2 == 1),
+        "nothing sent while paused"
+    );
     let resumed = c.request("PLAY", &url, &[session]);
     assert_eq!(resumed.status, 200);
     let infos = rtp_info(resumed.header("RTP-Info").unwrap());
     for (i, info) in infos.iter().enumerate() {
-        assert_eq!(info.seq, last[&(2 * i as u8)].wrapping_add(1), "track {i} resumes exactly");
+        assert_eq!(
+            info.seq,
+            last[&(2 * i as u8)].wrapping_add(1),
+            "track {i} resumes exactly"
+        );
     }
     let after = receive(&mut c, Duration::from_millis(300));
     for (i, info) in infos.iter().enumerate() {
@@ -179,16 +222,28 @@ fn a_two_track_session_end_to_end() {
 
     // One track torn down: not while playing (455), then after PAUSE; the
     // session goes on with the other.
-    assert_eq!(c.request("TEARDOWN", &format!("{url}/track1"), &[session]).status, 455);
+    assert_eq!(
+        c.request("TEARDOWN", &format!("{url}/track1"), &[session])
+            .status,
+        455
+    );
     assert_eq!(c.request("PAUSE", &url, &[session]).status, 200);
-    assert_eq!(c.request("TEARDOWN", &format!("{url}/track1"), &[session]).status, 200);
+    assert_eq!(
+        c.request("TEARDOWN", &format!("{url}/track1"), &[session])
+            .status,
+        200
+    );
     let alone = c.request("PLAY", &url, &[session]);
     assert_eq!(alone.status, 200, "{alone:?}");
     let infos = rtp_info(alone.header("RTP-Info").unwrap());
     assert_eq!(infos.len(), 1);
     assert_eq!(infos[0].url, format!("{url}/track0"));
     let only = receive(&mut c, Duration::from_millis(300));
-    assert!(only.contains_key(&0) && !only.contains_key(&2), "{:?}", only.keys());
+    assert!(
+        only.contains_key(&0) && !only.contains_key(&2),
+        "{:?}",
+        only.keys()
+    );
     assert_eq!(c.request("TEARDOWN", &url, &[session]).status, 200);
     assert_eq!(c.request("PLAY", &url, &[session]).status, 454);
 }
@@ -206,7 +261,11 @@ fn seeking_in_matroska_lands_on_a_key_frame_with_audio_aligned() {
     let setup = c.request("SETUP", &format!("{url}/track0"), &[("Transport", &tcp(0))]);
     let id = setup.session();
     let session = ("Session", id.as_str());
-    c.request("SETUP", &format!("{url}/track1"), &[session, ("Transport", &tcp(2))]);
+    c.request(
+        "SETUP",
+        &format!("{url}/track1"),
+        &[session, ("Transport", &tcp(2))],
+    );
     let (tracks, units) = fixture_units(MOVIE.1);
     for (ms, key_ms) in [(1300u64, 1021u64), (500, 21), (1021, 1021)] {
         let range = format!("npt={}.{:03}-", ms / 1000, ms % 1000);
@@ -228,7 +287,10 @@ fn seeking_in_matroska_lands_on_a_key_frame_with_audio_aligned() {
         let before = i64::from(infos[1].rtptime.wrapping_sub(ts) as i32);
         let frame = units.iter().find(|u| u.track == 1).unwrap().duration;
         let frame = i64::from(frame) * i64::from(sdp_clocks[1]) / i64::from(tracks[1].clock_rate);
-        assert!((0..frame).contains(&before), "{range}: audio starts {before} ticks before");
+        assert!(
+            (0..frame).contains(&before),
+            "{range}: audio starts {before} ticks before"
+        );
         assert_eq!(c.request("PAUSE", &url, &[session]).status, 200);
         receive(&mut c, Duration::from_millis(50));
     }

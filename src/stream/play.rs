@@ -251,7 +251,9 @@ mod tests {
     }
 
     /// A fresh copy of `demuxer` at its start.
-    fn demuxer_copy(demuxer: &crate::stream::testing::FakeDemuxer) -> crate::stream::testing::FakeDemuxer {
+    fn demuxer_copy(
+        demuxer: &crate::stream::testing::FakeDemuxer,
+    ) -> crate::stream::testing::FakeDemuxer {
         let mut copy = av_demuxer();
         copy.units = demuxer.units.clone();
         copy

@@ -57,7 +57,12 @@ impl Demuxer for FakeDemuxer {
         self.next = self
             .units
             .iter()
-            .position(|u| ns(u.pts + i64::from(u.duration), self.tracks[u.track].clock_rate) > key)
+            .position(|u| {
+                ns(
+                    u.pts + i64::from(u.duration),
+                    self.tracks[u.track].clock_rate,
+                ) > key
+            })
             .unwrap_or(self.units.len());
         Ok(ns_duration(key))
     }
