@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::common::fixtures;
 pub use client::{digest_authorization, rtcp_packet_types, Item, Reply, Rtsp};
-pub use reference::{framecrc_count, references, Reference};
+pub use reference::{framecrc_count, references, Reference, Stream};
 
 /// A running `mediatool serve`.
 pub struct TestServer {
