@@ -47,7 +47,11 @@ fn main() {
             .arg(&file)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let fields: Vec<&str> = text.split_whitespace().collect();
         let (units, secs, rss_kb): (u64, f64, f64) = (
@@ -55,7 +59,8 @@ fn main() {
             fields[1].parse().unwrap(),
             fields[2].parse().unwrap(),
         );
-        let rate = |s: Option<f64>| s.map_or_else(|| "n/a".to_owned(), |s| format!("{:.0}", size / s));
+        let rate =
+            |s: Option<f64>| s.map_or_else(|| "n/a".to_owned(), |s| format!("{:.0}", size / s));
         let ffprobe = seconds_of(
             Command::new("ffprobe")
                 .args(["-v", "error", "-show_packets", "-of", "csv"])
@@ -66,7 +71,16 @@ fn main() {
             Command::new("gst-launch-1.0")
                 .args(["-q", "filesrc"])
                 .arg(format!("location={}", file.display()))
-                .args(["!", "matroskademux", "name=d", "d.", "!", "queue", "!", "fakesink"])
+                .args([
+                    "!",
+                    "matroskademux",
+                    "name=d",
+                    "d.",
+                    "!",
+                    "queue",
+                    "!",
+                    "fakesink",
+                ])
                 .args(["d.", "!", "queue", "!", "fakesink"]),
         );
         println!(

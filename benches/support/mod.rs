@@ -75,7 +75,14 @@ pub fn looped(clip: &Path, file: PathBuf, mb: u64) -> PathBuf {
     let clip_len = std::fs::metadata(clip).unwrap().len().max(1);
     let loops = want.div_ceil(clip_len).saturating_sub(1).to_string();
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-stream_loop", &loops])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            &loops,
+        ])
         .arg("-i")
         .arg(clip)
         .args(["-map", "0", "-c", "copy"])
@@ -102,7 +109,5 @@ pub fn peak_rss_kb() -> u64 {
 pub fn seconds_of(command: &mut Command) -> Option<f64> {
     let start = std::time::Instant::now();
     let out = command.output().ok()?;
-    out.status
-        .success()
-        .then(|| start.elapsed().as_secs_f64())
+    out.status.success().then(|| start.elapsed().as_secs_f64())
 }
