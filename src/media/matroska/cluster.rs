@@ -62,6 +62,11 @@ pub(super) struct Clusters {
     /// The end of the file or Segment was reached.
     done: bool,
     warned: u8,
+    /// Warnings held until a block is returned: a file with no whole block
+    /// is one error, not warnings and an error.
+    held: Vec<String>,
+    /// A block was returned.
+    any_block: bool,
 }
 
 impl Clusters {
@@ -73,6 +78,8 @@ impl Clusters {
             cluster: None,
             done: false,
             warned: 0,
+            held: Vec::new(),
+            any_block: false,
         }
     }
 
@@ -89,7 +96,22 @@ impl Clusters {
         let bit = damage as u8;
         if self.warned & bit == 0 {
             self.warned |= bit;
-            tracing::warn!("Matroska file, byte {offset}: {message}");
+            let message = format!("Matroska file, byte {offset}: {message}");
+            if self.any_block {
+                tracing::warn!("{message}");
+            } else {
+                self.held.push(message);
+            }
+        }
+    }
+
+    /// Logs the warnings held back, once a block is returned.
+    fn returned_block(&mut self) {
+        if !self.any_block {
+            self.any_block = true;
+            for message in self.held.drain(..) {
+                tracing::warn!("{message}");
+            }
         }
     }
 
@@ -144,6 +166,7 @@ impl Clusters {
                         continue;
                     }
                     if let Some(block) = self.cluster_child(input, header, pos, end)? {
+                        self.returned_block();
                         return Ok(Some(block));
                     }
                 }

@@ -672,7 +672,8 @@ fn skip_element(input: &mut BytesReader, pos: u64, header: Header) -> Result<()>
 
 /// The body of the element `expected` at `pos` (the input's position),
 /// read whole, leaving the input after it; `None` (after a warning) when
-/// it is another element, larger than [`MAX_HEADER_ELEMENT`] or cut short.
+/// it is another element or larger than [`MAX_HEADER_ELEMENT`], an error
+/// when the file ends inside it.
 fn read_element(input: &mut BytesReader, pos: u64, expected: u32) -> Result<Option<Bytes>> {
     let header = element_header(input, pos)?;
     if header.id != expected {
@@ -682,17 +683,18 @@ fn read_element(input: &mut BytesReader, pos: u64, expected: u32) -> Result<Opti
     let Some(size) = header.size else {
         return Err(MediaError::invalid(pos, "a header element of unknown size"));
     };
-    let end = pos + header.len as u64 + size;
-    if size > MAX_HEADER_ELEMENT || end > input.size() {
+    let end = (pos + header.len as u64).saturating_add(size);
+    if end > input.size() {
+        return Err(MediaError::truncated(
+            pos,
+            format!("an element of {size} bytes runs past the end of the file"),
+        ));
+    }
+    if size > MAX_HEADER_ELEMENT {
         tracing::warn!(
-            "Matroska file, byte {pos}: an element of {size} bytes {}; ignored",
-            if end > input.size() {
-                "runs past the end of the file"
-            } else {
-                "is too large to read"
-            }
+            "Matroska file, byte {pos}: an element of {size} bytes is too large to read; ignored"
         );
-        input.seek(end.min(input.size()))?;
+        input.seek(end)?;
         return Ok(None);
     }
     let len = (end - pos) as usize;
