@@ -121,6 +121,25 @@ fn a_two_track_session_end_to_end() {
         subtitled.body
     );
     assert!(subtitled.body.contains("m=video") && !subtitled.body.contains("track1"));
+    // The subtitle track is not served; its video is, alone (its aggregate
+    // URL names it).
+    let subtitles = format!("{}/track1", server.url(SUBTITLED.0));
+    assert_eq!(
+        c.request("SETUP", &subtitles, &[("Transport", &tcp(0))])
+            .status,
+        404
+    );
+    let alone = c.request("SETUP", &server.url(SUBTITLED.0), &[("Transport", &tcp(0))]);
+    assert_eq!(alone.status, 200);
+    assert_eq!(
+        c.request(
+            "TEARDOWN",
+            &server.url(SUBTITLED.0),
+            &[("Session", &alone.session())]
+        )
+        .status,
+        200
+    );
 
     // The aggregate URL of a two-track file cannot be set up (459).
     assert_eq!(
