@@ -50,7 +50,11 @@ fn ffprobe_format_name(path: &Path) -> String {
         .output()
         .unwrap();
     assert!(out.status.success(), "ffprobe failed on {}", path.display());
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    // CSV quotes a value holding commas.
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_matches('"')
+        .to_owned()
 }
 
 /// The disagreements found in one file, one line each.
@@ -260,6 +264,14 @@ fn compare_track(
     whole: Option<common::WholeFrames>,
 ) {
     compare.text("codec", &track["codec"], stream["codec_name"].as_str());
+    compare.text("kind", &track["kind"], stream["codec_type"].as_str());
+    if stream["codec_type"] == "subtitle" {
+        // Subtitles: the codec and the number of events; no timing to
+        // compare (ffprobe's span is the container's).
+        let frames = num(&stream["nb_read_frames"]);
+        compare.number("frames", num(&track["frames"]), frames, 0.0);
+        return;
+    }
     // ffprobe says "unknown" for codecs without profiles (MP3, PCM).
     let profile = stream["profile"].as_str().filter(|p| *p != "unknown");
     compare.text("profile", &track["profile"], profile);
@@ -269,7 +281,9 @@ fn compare_track(
     if stream["codec_type"] == "video" {
         compare.number("width", num(&track["width"]), num(&stream["width"]), 0.0);
         compare.number("height", num(&track["height"]), num(&stream["height"]), 0.0);
-        compare.number("level", num(&track["level"]), num(&stream["level"]), 0.0);
+        // ffprobe's -99 is "unknown" (VP8, VP9, Theora).
+        let level = num(&stream["level"]).filter(|&l| l != -99.0);
+        compare.same("level", num(&track["level"]), level);
         let rate = stream["r_frame_rate"].as_str();
         compare.text("r_frame_rate", &track["r_frame_rate"], rate);
         compare.text("pix_fmt", &track["pix_fmt"], stream["pix_fmt"].as_str());
@@ -317,7 +331,16 @@ fn compare_track(
     // ffprobe counts PCM "frames" in arbitrary 1024-sample packets; its
     // exact figure for PCM is duration_ts, in samples.
     let frames = if pcm {
-        num(&stream["duration_ts"])
+        num(&stream["duration_ts"]).or_else(|| {
+            // Matroska states no duration_ts: its DURATION tag, from the
+            // stream's start, in samples.
+            let seconds = tag_duration(stream)? - num(&stream["start_time"]).unwrap_or(0.0);
+            Some((seconds * num(&stream["sample_rate"])?).round())
+        })
+    } else if stream["codec_name"] == "vorbis" {
+        // FFmpeg's Vorbis decoder outputs nothing for the first packet
+        // (Vorbis I §1.3.2), which is a frame all the same.
+        num(&stream["nb_read_frames"]).map(|f| f + 1.0)
     } else {
         num(&stream["nb_read_frames"])
     };
@@ -342,9 +365,21 @@ fn compare_track(
 const PRINTED: f64 = 0.5e-6;
 
 /// ffprobe's duration of `stream` from `duration_ts` in its `time_base`:
-/// exact, unlike the printed `duration`.
+/// exact, unlike the printed `duration`. Matroska states none: there, the
+/// track's DURATION tag (its end) less its start time.
 fn exact_duration(stream: &Value) -> Option<f64> {
-    Some(num(&stream["duration_ts"])? * ratio(stream["time_base"].as_str()?)?)
+    match num(&stream["duration_ts"]) {
+        Some(ts) => Some(ts * ratio(stream["time_base"].as_str()?)?),
+        None => Some(tag_duration(stream)? - num(&stream["start_time"]).unwrap_or(0.0)),
+    }
+}
+
+/// A Matroska track's DURATION tag (`HH:MM:SS.nnnnnnnnn`) in seconds.
+fn tag_duration(stream: &Value) -> Option<f64> {
+    let tag = stream["tags"]["DURATION"].as_str()?;
+    let mut parts = tag.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
 }
 
 /// Our duration against ffprobe's, given ffprobe's frame count `frames`
@@ -392,12 +427,25 @@ fn compare_duration(
     };
     let samples_per_frame = (duration * rate / count).round();
     let frame = samples_per_frame / rate;
+    if stream["codec_name"] == "vorbis" {
+        // Vorbis frames are of two sizes: no frame length to multiply.
+        // Within the longest frame (2048 samples at most here) of ffprobe's.
+        compare.number(
+            "duration (within one long frame of ffprobe's)",
+            Some(duration),
+            exact_duration(stream),
+            2048.0 / rate,
+        );
+        return;
+    }
     compare.number(
         "duration (our frames end to end)",
         ours,
         Some(count * frame),
         PRINTED,
     );
+    // A live-written Matroska file states no duration: nothing to compare.
+    let live = stream["tags"]["DURATION"].is_null() && stream["duration_ts"].is_null();
     if let Some(whole) = whole.filter(|w| w.cut) {
         compare.number(
             "duration (within one frame of what ffprobe decodes from whole packets)",
@@ -405,7 +453,7 @@ fn compare_duration(
             Some(whole.samples as f64 / rate),
             frame * (1.0 + 1e-9),
         );
-    } else if stream["codec_name"] != "aac" {
+    } else if stream["codec_name"] != "aac" && !live {
         compare.number(
             "duration (within one frame of ffprobe's duration_ts)",
             Some(count * frame),

@@ -137,6 +137,10 @@ enum WhenCut {
     AccessUnits(&'static str, Vec<(usize, usize)>),
     /// WAV: the data size is clamped to the file, with a warning.
     ClampsWithWarning,
+    /// Matroska: the whole blocks are read, a block cut short is dropped
+    /// with a warning; a file cut before its first whole block (inside its
+    /// headers) is one error line.
+    DropsCutBlock,
 }
 
 /// The byte ranges of the units a straight read of `file` yields: Annex B
@@ -165,6 +169,7 @@ fn truncated_fixtures_follow_the_policy() {
             "h264" => WhenCut::AccessUnits("H.264", unit_ranges(&file, &data)),
             "hevc" => WhenCut::AccessUnits("H.265", unit_ranges(&file, &data)),
             "wav" => WhenCut::ClampsWithWarning,
+            "matroska" | "webm" => WhenCut::DropsCutBlock,
             _ => continue, // framed audio: `truncated_audio_agrees_with_ffprobe`
         };
         for tenth in 0..10 {
@@ -179,6 +184,11 @@ fn truncated_fixtures_follow_the_policy() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if tenth == 0 {
                 assert!(assert_clean_error(&out, &what).contains("file is empty"));
+                continue;
+            }
+            if matches!(policy, WhenCut::DropsCutBlock) {
+                check_cut_matroska(&out, &what);
+                checked += 1;
                 continue;
             }
             assert!(out.status.success(), "{what}: {stderr}");
@@ -209,6 +219,7 @@ fn truncated_fixtures_follow_the_policy() {
                         }
                     }
                 }
+                WhenCut::DropsCutBlock => unreachable!("checked by check_cut_matroska"),
                 WhenCut::ClampsWithWarning => {
                     assert!(
                         stderr.lines().count() == 1
@@ -224,6 +235,36 @@ fn truncated_fixtures_follow_the_policy() {
         }
     }
     assert!(checked >= 100, "only {checked} cuts checked");
+}
+
+/// A Matroska file cut short: read to its last whole block, the cut one
+/// dropped with a warning (besides the tracks left out of the SDP), some
+/// track with frames; or, cut inside its headers, one error line.
+fn check_cut_matroska(out: &std::process::Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let error = assert_clean_error(out, what);
+        assert!(
+            error.contains("no whole block in the file") || error.contains(": truncated at byte "),
+            "{what}: {error}"
+        );
+        return;
+    }
+    assert!(
+        stderr
+            .lines()
+            .filter(|l| !l.contains("is left out of the SDP"))
+            .all(|l| l.contains("past the end of the file") || l.contains("ends inside")),
+        "{what}: {stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: bad JSON: {e}"));
+    // A cut may leave a file's video with no frame before its audio.
+    let tracks = json["tracks"].as_array().unwrap();
+    assert!(
+        tracks.iter().any(|t| t["frames"].as_u64() > Some(0)),
+        "{what}"
+    );
 }
 
 /// Every MPEG audio and ADTS fixture cut at each tenth of its length,

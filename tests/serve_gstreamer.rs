@@ -8,22 +8,27 @@
 mod common;
 mod serve_common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serve_common::{references, Reference, TestServer};
+use serve_common::{references, Reference, Stream, TestServer};
 
 /// Pipelines run at once.
 const CONCURRENT_CLIENTS: usize = 8;
 
-/// The decoding half of the pipeline, writing to `out`.
-fn sink(reference: &Reference, out: &Path) -> String {
-    let caps = if reference.kind == "video" {
+/// The branch of the pipeline that decodes `stream` from rtspsrc `src`
+/// (picked by its encoding name) and writes it to `out`.
+fn branch(stream: &Stream, out: &Path) -> String {
+    let caps = if stream.kind == "video" {
         "videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=16,height=16"
     } else {
         "audioconvert ! audio/x-raw,format=S16LE,channels=1"
     };
-    format!("decodebin ! {caps} ! filesink location={}", out.display())
+    format!(
+        "src. ! application/x-rtp,encoding-name={} ! decodebin ! {caps} ! filesink location={}",
+        stream.encoding.to_ascii_uppercase(),
+        out.display()
+    )
 }
 
 fn launch(pipeline: &str) -> Child {
@@ -37,9 +42,9 @@ fn launch(pipeline: &str) -> Child {
 }
 
 /// Frames (video) or samples (audio) in a decoded output file.
-fn decoded(reference: &Reference, out: &Path) -> u64 {
+fn decoded(stream: &Stream, out: &Path) -> u64 {
     let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
-    if reference.kind == "video" {
+    if stream.kind == "video" {
         bytes / 256
     } else {
         bytes / 2
@@ -56,6 +61,9 @@ fn gstreamer_decodes_every_fixture_over_udp_and_tcp() {
     let server = TestServer::with_fixtures(&names, &[]);
     let runs: Vec<(&Reference, &str)> = refs
         .iter()
+        // Debian's GStreamer 1.22 has no AV1 depayloader (rtpav1depay
+        // came with 1.24): AV1 is checked with ffmpeg and retina.
+        .filter(|r| !r.has_codec("av1"))
         .flat_map(|r| ["udp", "tcp"].map(|protocol| (r, protocol)))
         .collect();
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
@@ -117,23 +125,39 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
         let children: Vec<_> = chunk
             .iter()
             .map(|&(r, protocol)| {
-                let path = out
-                    .path()
-                    .join(format!("{}.{protocol}", r.name.replace('/', "_")));
+                let outs: Vec<PathBuf> = r
+                    .tracks
+                    .iter()
+                    .map(|t| {
+                        let file =
+                            format!("{}.{}.{protocol}", r.name.replace('/', "_"), t.position);
+                        out.path().join(file)
+                    })
+                    .collect();
+                let branches: Vec<String> = r
+                    .tracks
+                    .iter()
+                    .zip(&outs)
+                    .map(|(t, o)| branch(t, o))
+                    .collect();
                 let pipeline = format!(
-                    "rtspsrc {} latency=1000 ! {}",
+                    "rtspsrc {} latency=1000 name=src {}",
                     source(server, protocol, &r.name),
-                    sink(r, &path)
+                    branches.join(" ")
                 );
-                (r, protocol, path, launch(&pipeline))
+                (r, protocol, outs, launch(&pipeline))
             })
             .collect();
-        for (r, how, path, child) in children {
+        for (r, how, outs, child) in children {
             let output = child.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-            let count = decoded(r, &path);
             // Mono samples for audio (ffprobe's frames times samples a frame).
-            let expected = r.samples_or_frames();
+            let counts: Vec<(u64, u64, &str)> = r
+                .tracks
+                .iter()
+                .zip(&outs)
+                .map(|(t, o)| (decoded(t, o), t.samples_or_frames(), t.codec.as_str()))
+                .collect();
             // rtspsrc over TCP sometimes reports "Could not send message.
             // (Received end-of-file)" while it tears down after the last
             // buffer (it sends on a connection it is closing): not a decoding
@@ -144,10 +168,26 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
                     .filter(|l| l.starts_with("ERROR:"))
                     .all(|l| l.contains("Could not write to resource"));
             let clean = output.status.success() && stderr.trim().is_empty();
-            if count != expected || !(clean || teardown_race) {
+            // GStreamer's Vorbis decoder is not sample exact over RTP: it
+            // drops output where the packets' timestamps restart its clock
+            // (as with its own payloader, tests/payload_audio.rs), 4096
+            // samples of 88640 here; it must never give more than the file
+            // holds.
+            let whole = |&(got, expected, codec): &(u64, u64, &str)| match codec {
+                "vorbis" => got <= expected && got > expected * 9 / 10,
+                _ => got == expected,
+            };
+            if !counts.iter().all(whole) || !(clean || teardown_race) {
+                let decoded: Vec<String> = counts
+                    .iter()
+                    .map(|(got, expected, codec)| {
+                        format!("{codec} {got} decoded, expected {expected}")
+                    })
+                    .collect();
                 failures.push(format!(
-                    "{} via {how}: {count} decoded, expected {expected}, status {:?}, stderr: {stderr}",
+                    "{} via {how}: {}, status {:?}, stderr: {stderr}",
                     r.name,
+                    decoded.join(", "),
                     output.status.code()
                 ));
             }

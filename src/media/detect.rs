@@ -67,18 +67,6 @@ struct NotRead {
 /// The formats detection recognises but does not read yet.
 const NOT_READ: &[NotRead] = &[
     NotRead {
-        name: "matroska",
-        long_name: "Matroska",
-        extensions: &["mkv", "mka", "mks"],
-        signature: |head| ebml_doc_type_webm(head) == Some(false),
-    },
-    NotRead {
-        name: "webm",
-        long_name: "WebM",
-        extensions: &["webm"],
-        signature: |head| ebml_doc_type_webm(head) == Some(true),
-    },
-    NotRead {
         name: "ogg",
         long_name: "Ogg",
         extensions: &["ogg", "ogv", "oga", "opus", "spx"],
@@ -112,16 +100,6 @@ const NOT_READ: &[NotRead] = &[
         },
     },
 ];
-
-/// For an EBML header (Matroska, WebM): whether its DocType element
-/// (0x4282) says "webm".
-fn ebml_doc_type_webm(head: &[u8]) -> Option<bool> {
-    at(head, 0, &[0x1a, 0x45, 0xdf, 0xa3]).then(|| {
-        let header = &head[..head.len().min(64)];
-        memchr::memmem::find(header, b"\x42\x82")
-            .is_some_and(|i| header[i..].windows(4).any(|w| w == b"webm"))
-    })
-}
 
 /// The reader whose extensions include `ext` (lower case, without the dot).
 fn reader_for_extension(ext: &str) -> Option<&'static ReaderFormat> {
@@ -374,20 +352,12 @@ mod tests {
         // A TS packet payload holding H.264 with its parameter sets.
         ts[20..32].copy_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68]);
         assert_eq!((h264::FORMAT.sniff)(&ts), Some(Evidence::AnnexBAfterJunk));
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 5] = [
             (b"OggS\0\x02", "Ogg"),
             (b"\0\0\0\x20ftypisom", "MP4"),
             (b"\0\0\0\x08mdat", "MP4"),
             (&[0, 0, 1, 0xba, 0x44], "MPEG program stream"),
             (&ts, "MPEG transport stream"),
-            (
-                b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x84webm",
-                "WebM",
-            ),
-            (
-                b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska",
-                "Matroska",
-            ),
         ];
         for (head, long_name) in cases {
             assert_eq!(detected(head, None), None, "{long_name}");

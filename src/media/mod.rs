@@ -32,6 +32,7 @@ mod warnings;
 pub mod adts;
 pub mod h264;
 pub mod hevc;
+pub mod matroska;
 pub mod mpeg_audio;
 pub mod wav;
 
@@ -173,6 +174,8 @@ pub static READERS: &[&ReaderFormat] = &[
     &h264::FORMAT,
     &hevc::FORMAT,
     &wav::FORMAT,
+    &matroska::FORMAT,
+    &matroska::WEBM,
 ];
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and

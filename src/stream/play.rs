@@ -22,13 +22,17 @@ const CUE_LIMIT: i64 = 2 * NS as i64;
 pub struct RtpInfo {
     /// File track index.
     pub track: usize,
-    /// Sequence number of the next RTP packet of the track.
+    /// Sequence number of the next RTP packet of the track (of its first
+    /// packet when it is queued: see [`MediaStream::cue`]).
     pub sequence: u16,
-    /// The RTP timestamp of the track's next packet when it is queued (see
-    /// [`MediaStream::cue`]), else the one of the play position (`npt` of
-    /// [`PlayStart`]) as RFC 2326 §12.33 defines `rtptime`. They are equal
-    /// but for audio after a seek, which starts with the frame containing
-    /// the position: clients map the first packet to `npt`.
+    /// The RTP timestamp of the play position (`npt` of [`PlayStart`]), as
+    /// RFC 2326 §12.33 defines `rtptime`: the same instant on every
+    /// track, so a client maps each track's timestamps to one timeline
+    /// before any sender report arrives. It equals the first packet's
+    /// timestamp for video (the key frame at the position) but not for a
+    /// track whose first frame starts before the position (audio after a
+    /// seek: the frame containing it) or after it (a track that starts
+    /// late).
     pub rtptime: u32,
 }
 
@@ -113,29 +117,27 @@ impl MediaStream {
     pub fn play(&mut self, now: SystemTime) -> PlayStart {
         let send_time = self.next_send_time();
         self.reports.anchor_at(now, send_time);
+        let npt = self.timeline.npt_at(send_time);
+        // When the play position is presented, on the send timeline.
+        let presented = self.timeline.presented_at(duration_ns(npt));
         let rtp_info = self
             .tracks
             .iter()
             .map(|t| {
-                let first = self
+                let sequence = self
                     .queue
                     .first_rtp(t.index)
-                    .and_then(|p| rtp_sequence_and_timestamp(&p.head));
-                let (sequence, rtptime) = first.unwrap_or_else(|| {
-                    (
-                        t.sender.next_sequence(),
-                        t.sender.rtp_timestamp(ticks(send_time, t.rtp_clock)),
-                    )
-                });
+                    .and_then(|p| rtp_sequence_and_timestamp(&p.head))
+                    .map_or_else(|| t.sender.next_sequence(), |(sequence, _)| sequence);
                 RtpInfo {
                     track: t.index,
                     sequence,
-                    rtptime,
+                    rtptime: t.sender.rtp_timestamp(ticks(presented, t.rtp_clock)),
                 }
             })
             .collect();
         PlayStart {
-            npt: self.timeline.npt_at(send_time),
+            npt,
             send_time: ns_duration(send_time),
             rtp_info,
         }
@@ -184,6 +186,8 @@ mod tests {
 
     #[test]
     fn cue_names_each_tracks_first_packet_in_rtp_info() {
+        // The fixture's audio frames start on the video's key frames:
+        // every first packet is at the play position.
         for seek in [None, Some(Duration::from_millis(6700))] {
             let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
             if let Some(npt) = seek {
@@ -195,6 +199,64 @@ mod tests {
             assert_eq!(info(&play), firsts(&packets), "seek {seek:?}");
             assert_eq!(packets[0].send_time, play.send_time);
         }
+    }
+
+    /// RTP-Info maps every track to the play position (RFC 2326 §12.33):
+    /// an audio track that starts 0.5 s after the video has an rtptime
+    /// 0.5 s of its clock (less 5 ms) before its first packet, and after a seek that
+    /// lands audio 5 ms before the key frame, audio's first packet comes
+    /// 40 ticks before its rtptime. Every first packet's timestamp, mapped
+    /// through its track's rtptime, is its media time less the npt.
+    #[test]
+    fn rtp_info_names_one_instant_for_every_track() {
+        let mut demuxer = av_demuxer();
+        // Audio from 0.5 s, in blocks shifted 5 ms early.
+        demuxer.units.retain(|u| u.track == 0 || u.pts >= 4000);
+        for u in demuxer.units.iter_mut().filter(|u| u.track == 1) {
+            u.pts -= 40;
+            u.dts -= 40;
+        }
+        let media_time = |p: &PacketParts| {
+            let (_, ts) = rtp_sequence_and_timestamp(&p.head).unwrap();
+            ts
+        };
+        for seek in [None, Some(Duration::from_secs(3))] {
+            let mut stream = MediaStream::new(Box::new(demuxer_copy(&demuxer)), config()).unwrap();
+            if let Some(npt) = seek {
+                stream.seek(npt).unwrap();
+            }
+            stream.cue().unwrap();
+            let play = stream.play(SystemTime::now());
+            let packets = drain_parts(&mut stream);
+            let first = |track| {
+                packets
+                    .iter()
+                    .find(|p| p.track == track && p.kind == PacketKind::Rtp)
+                    .unwrap()
+            };
+            let video = media_time(first(0)).wrapping_sub(play.rtp_info[0].rtptime) as i32;
+            let audio = media_time(first(1)).wrapping_sub(play.rtp_info[1].rtptime) as i32;
+            assert_eq!(video, 0, "{seek:?}: the video key frame is at the npt");
+            match seek {
+                // Audio starts 0.5 s late, less its 5 ms shift.
+                None => assert_eq!(audio, 4000 - 40, "{seek:?}"),
+                // The frame containing 3 s starts 5 ms before it.
+                Some(_) => assert_eq!(audio, -40, "{seek:?}"),
+            }
+            assert_eq!(info(&play).iter().map(|i| i.0).collect::<Vec<_>>(), {
+                let f = firsts(&packets);
+                f.iter().map(|i| i.0).collect::<Vec<_>>()
+            });
+        }
+    }
+
+    /// A fresh copy of `demuxer` at its start.
+    fn demuxer_copy(
+        demuxer: &crate::stream::testing::FakeDemuxer,
+    ) -> crate::stream::testing::FakeDemuxer {
+        let mut copy = av_demuxer();
+        copy.units = demuxer.units.clone();
+        copy
     }
 
     /// A track that ends before the others has nothing to cue after a

@@ -52,12 +52,17 @@ impl Demuxer for FakeDemuxer {
             .map(|u| ns(u.pts, rate))
             .last()
             .expect("a key frame at 0");
-        // Like a container reader: every track resumes at the key
-        // frame's time, wherever its units sit in the file.
+        // Like a container reader: every track resumes with the unit
+        // containing the key frame's time, wherever it sits in the file.
         self.next = self
             .units
             .iter()
-            .position(|u| ns(u.pts, self.tracks[u.track].clock_rate) >= key)
+            .position(|u| {
+                ns(
+                    u.pts + i64::from(u.duration),
+                    self.tracks[u.track].clock_rate,
+                ) > key
+            })
             .unwrap_or(self.units.len());
         Ok(ns_duration(key))
     }

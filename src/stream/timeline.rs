@@ -117,6 +117,12 @@ impl Timeline {
         ns_duration(self.segment_start + (send - self.epoch).max(0))
     }
 
+    /// The send time at which media time `npt` of the current segment is
+    /// presented (the RTP time of every track maps to it alike).
+    pub(super) fn presented_at(&self, npt: i64) -> i64 {
+        self.epoch + npt - self.segment_start
+    }
+
     /// RTP ticks of a `rate` Hz clock added to the payload format's
     /// timestamps (media time) in this segment: `E - T`.
     pub(super) fn rtp_offset(&self, rate: u32) -> i64 {

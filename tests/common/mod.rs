@@ -218,6 +218,15 @@ pub struct WholeFrames {
     pub cut: bool,
 }
 
+/// MPEG audio and ADTS files, whose frames state their lengths (so a cut
+/// one is told from the whole ones).
+pub fn is_audio_elementary_stream(path: &std::path::Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("mp3" | "mp2" | "aac")
+    )
+}
+
 /// [`WholeFrames`] of the audio stream of `path`; `None` when ffprobe
 /// cannot read the file at all.
 pub fn ffprobe_whole_frames(path: &Path) -> Option<WholeFrames> {

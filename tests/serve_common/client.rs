@@ -207,6 +207,11 @@ impl Rtsp {
         }
     }
 
+    /// Makes reads give up after `timeout` (10 s until set).
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        self.io.get_ref().set_read_timeout(Some(timeout)).unwrap();
+    }
+
     /// Whether the server has closed the connection (reads until EOF, a
     /// reset, or `timeout`).
     pub fn is_closed(&mut self, timeout: Duration) -> bool {

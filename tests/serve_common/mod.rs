@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub use crate::common::fixtures;
 pub use client::{digest_authorization, rtcp_packet_types, Conn, Item, Reply, Rtsp};
 pub use playing::{play_interleaved, play_to_bye, Played, Playing};
-pub use reference::{framecrc_count, references, Reference};
+pub use reference::{framecrc_count, references, Reference, Stream};
 pub use secure::{
     free_port, get_head, post_head, read_http_head, write_cert, CertFiles, KeyKind, TlsConn,
     TunnelConn, Version,

@@ -29,6 +29,7 @@ pub const TARGETS: &[Target] = &[
     ("mpeg_audio", |d| readers::read_as("mp3", d)),
     ("adts", |d| readers::read_as("aac", d)),
     ("wav", |d| readers::read_as("wav", d)),
+    ("matroska", |d| readers::read_as("matroska", d)),
     ("detect", readers::detect_format),
     // Codec syntax.
     ("h264_syntax", syntax::h264),

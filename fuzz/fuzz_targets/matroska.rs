@@ -1,0 +1,6 @@
+//! The Matroska/WebM reader on arbitrary bytes (`common::readers::read_as`).
+#![no_main]
+
+mod common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::run("matroska", data));
