@@ -76,12 +76,6 @@ const NOT_READ: &[NotRead] = &[
         signature: |head| ebml_doc_type_webm(head) == Some(true),
     },
     NotRead {
-        name: "ogg",
-        long_name: "Ogg",
-        extensions: &["ogg", "ogv", "oga", "opus", "spx"],
-        signature: |head| at(head, 0, b"OggS"),
-    },
-    NotRead {
         name: "mp4",
         long_name: "MP4",
         extensions: &["mp4", "m4v", "m4a", "mov", "3gp"],

@@ -33,6 +33,7 @@ pub mod adts;
 pub mod h264;
 pub mod hevc;
 pub mod mpeg_audio;
+pub mod ogg;
 pub mod wav;
 
 use std::fmt;
@@ -171,6 +172,7 @@ pub static READERS: &[&ReaderFormat] = &[
     &h264::FORMAT,
     &hevc::FORMAT,
     &wav::FORMAT,
+    &ogg::FORMAT,
 ];
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and
