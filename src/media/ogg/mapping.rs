@@ -168,7 +168,7 @@ impl Mapping {
                 let (width, height) = id.display_size();
                 track.params = TrackParams::Video(VideoParams {
                     frame_rate: Some(id.frame_rate),
-                    sample_aspect_ratio: id.pixel_aspect.filter(|r| r.num != r.den),
+                    sample_aspect_ratio: id.pixel_aspect,
                     pix_fmt: Some(id.pixel_format.name()),
                     ..VideoParams::new(width, height)
                 });

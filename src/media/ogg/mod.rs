@@ -540,6 +540,11 @@ impl OggReader {
         let (Some(mapping), Some(_)) = (&mut stream.mapping, stream.track) else {
             return;
         };
+        // An empty audio packet holds nothing to decode (FFmpeg ends Ogg
+        // FLAC with one); an empty Theora packet repeats a frame (§7.1).
+        if packet.is_empty() && !matches!(mapping, Mapping::Theora(_)) {
+            return;
+        }
         match mapping.packet(&packet) {
             Ok((duration, keyframe)) => stream.pending.push(Pending {
                 data: packet,

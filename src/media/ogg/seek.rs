@@ -115,7 +115,7 @@ fn key_time_by_bisection(reader: &mut OggReader, reference: usize, target: i64) 
     let before = last_page_before(reader, serial, &mapping, frame)?;
     // The key frame of the last frame of that page (its number counts
     // from 1, as positions end frames).
-    let mut key = before
+    let key = before
         .and_then(|(_, granule)| mapping.keyframe_position(granule))
         .map_or(offset, |k| offset + mapping.ticks(k - 1));
     // A later key frame among the frames up to the target.
@@ -123,23 +123,39 @@ fn key_time_by_bisection(reader: &mut OggReader, reference: usize, target: i64) 
         .pages
         .seek(before.map_or(reader.data_start, |(at, _)| at))?;
     reader.forget_position();
+    scan_key_frames(reader, reference, target, key)
+}
+
+/// Reads on from where `reader` stands to the first unit of `reference`
+/// after `target`: the latest key frame at or before `target`, or `key`
+/// if none is, or the end of the track when it ends at or before `target`.
+fn scan_key_frames(
+    reader: &mut OggReader,
+    reference: usize,
+    target: i64,
+    mut key: i64,
+) -> Result<i64> {
+    let mut end = None;
     while reader.read_page()? {
         let mut past = false;
         for unit in reader.queue.drain(..) {
             if unit.track != reference {
                 continue;
             }
-            if unit.pts > target {
-                past = true;
-            } else if unit.keyframe {
+            past |= unit.pts > target;
+            if unit.keyframe && unit.pts <= target {
                 key = key.max(unit.pts);
             }
+            end = Some(unit.pts + i64::from(unit.duration));
         }
         if past {
-            break;
+            return Ok(key);
         }
     }
-    Ok(key)
+    Ok(match end {
+        Some(end) if end <= target => end,
+        _ => key,
+    })
 }
 
 /// Reads the file from its start to find the key frame at or before
@@ -149,22 +165,7 @@ fn key_time_by_reading(reader: &mut OggReader, reference: usize, target: i64) ->
         return Ok(target);
     }
     reader.rewind()?;
-    let mut key = 0;
-    while reader.read_page()? {
-        let mut past = false;
-        for unit in reader.queue.drain(..) {
-            if unit.track == reference {
-                past |= unit.pts > target;
-                if unit.keyframe && unit.pts <= target {
-                    key = key.max(unit.pts);
-                }
-            }
-        }
-        if past {
-            break;
-        }
-    }
-    Ok(key)
+    scan_key_frames(reader, reference, target, 0)
 }
 
 /// Moves reading to where every track's unit at `from` (in the reference
