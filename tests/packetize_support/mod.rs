@@ -115,7 +115,7 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
 /// reader's fixtures take an entry off (a test fails while one is covered
 /// and still listed); the list goes once it is empty.
 pub const AWAITING_A_READER: &[&str] = &[
-    "VP8", "VP9", "AV1", "MPV", "opus", "vorbis", "theora", "AC3", "MP2T",
+    "VP8", "VP9", "AV1", "MPV", "AC3", "MP2T",
 ];
 
 /// Asserts that `medias` (of the captures of every fixture) carry every
