@@ -234,7 +234,10 @@ fn check_decode_spacing(
             expected - sent_from
         );
     }
-    assert!(own_packets * 20 >= sent.len(), "{name}: {own_packets} payloads");
+    assert!(
+        own_packets * 20 >= sent.len(),
+        "{name}: {own_packets} payloads"
+    );
 }
 
 /// Every sender report maps NTP to RTP the way the packets do.
