@@ -159,7 +159,14 @@ pub struct RtpReport {
 impl ProbeReport {
     /// Builds the report for an inspected file; `path` is the name shown.
     pub fn new(info: &MediaInfo, path: &str) -> ProbeReport {
-        let (streamable, _) = sdp::streamable_tracks(info);
+        let (streamable, skipped) = sdp::streamable_tracks(info);
+        // Described, never a failure: `serve` and `packetize` leave them
+        // out the same way.
+        if !streamable.is_empty() {
+            for (index, why) in &skipped {
+                tracing::warn!("track {index} is left out of the SDP: {why}");
+            }
+        }
         let sdp = (!streamable.is_empty()).then(|| {
             sdp::session_description(
                 info,

@@ -48,13 +48,19 @@ fn ffprobe_format_name(path: &Path) -> String {
         .output()
         .unwrap();
     assert!(out.status.success(), "ffprobe failed on {}", path.display());
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    // CSV quotes a value holding commas.
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_matches('"')
+        .to_owned()
 }
 
 /// The disagreements found in one file, one line each.
 struct Compare<'a> {
     name: &'a str,
     failures: &'a mut Vec<String>,
+    /// An Ogg file: its streams end at a granule position.
+    ogg: bool,
 }
 
 impl Compare<'_> {
@@ -187,6 +193,7 @@ fn compare_file(file: &Path, failures: &mut Vec<String>) {
     let mut compare = Compare {
         name: &name,
         failures,
+        ogg: report["format"] == "ogg",
     };
     // ffprobe names every demuxer that reads the file (`matroska,webm`).
     let format_names = ffprobe_format_name(file);
@@ -213,8 +220,11 @@ fn compare_file(file: &Path, failures: &mut Vec<String>) {
 /// chain's data), ffprobe's streams of each chain read alone, their frames
 /// and `duration_ts` added up: probe continues the timeline across chains
 /// and restarts the decoder at each (new headers), while ffprobe reports
-/// the last chain's duration (its timestamps restart) and counts one more
-/// Vorbis frame per chain (its decoder goes on across the boundary).
+/// the last chain's duration (its timestamps restart) and decodes a frame
+/// from each later chain's first Vorbis packet (its decoder goes on across
+/// the boundary). Vorbis frames: each chain's first packet is a frame of
+/// ours that ffprobe's decoder outputs nothing for, the first chain's
+/// counted by [`compare_track`], the others' here.
 fn ogg_chains(file: &Path) -> Option<Vec<Value>> {
     let data = std::fs::read(file).unwrap();
     let mut starts = vec![0];
@@ -244,8 +254,9 @@ fn ogg_chains(file: &Path) -> Option<Vec<Value>> {
             None => total = Some(streams),
             Some(total) => {
                 for (sum, stream) in total.iter_mut().zip(&streams) {
-                    for key in ["nb_read_frames", "duration_ts"] {
-                        let added = num(&sum[key]).unwrap() + num(&stream[key]).unwrap();
+                    let first_packet = f64::from(u8::from(stream["codec_name"] == "vorbis"));
+                    for (key, extra) in [("nb_read_frames", first_packet), ("duration_ts", 0.0)] {
+                        let added = num(&sum[key]).unwrap() + num(&stream[key]).unwrap() + extra;
                         sum[key] = Value::from(added.to_string());
                     }
                 }
@@ -258,6 +269,14 @@ fn ogg_chains(file: &Path) -> Option<Vec<Value>> {
 /// One of our tracks against ffprobe's stream.
 fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
     compare.text("codec", &track["codec"], stream["codec_name"].as_str());
+    compare.text("kind", &track["kind"], stream["codec_type"].as_str());
+    if stream["codec_type"] == "subtitle" {
+        // Subtitles: the codec and the number of events; no timing to
+        // compare (ffprobe's span is the container's).
+        let frames = num(&stream["nb_read_frames"]);
+        compare.number("frames", num(&track["frames"]), frames, 0.0);
+        return;
+    }
     // ffprobe says "unknown" for codecs without profiles (MP3, PCM).
     let profile = stream["profile"].as_str().filter(|p| *p != "unknown");
     compare.text("profile", &track["profile"], profile);
@@ -267,8 +286,8 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
     if stream["codec_type"] == "video" {
         compare.number("width", num(&track["width"]), num(&stream["width"]), 0.0);
         compare.number("height", num(&track["height"]), num(&stream["height"]), 0.0);
-        // ffprobe says -99 for codecs without levels (Theora).
-        let level = num(&stream["level"]).filter(|l| *l != -99.0);
+        // ffprobe's -99 is "unknown" (VP8, VP9, Theora).
+        let level = num(&stream["level"]).filter(|&l| l != -99.0);
         compare.same("level", num(&track["level"]), level);
         let rate = stream["r_frame_rate"].as_str();
         compare.text("r_frame_rate", &track["r_frame_rate"], rate);
@@ -317,7 +336,16 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
     // ffprobe counts PCM "frames" in arbitrary 1024-sample packets; its
     // exact figure for PCM is duration_ts, in samples.
     let frames = if pcm {
-        num(&stream["duration_ts"])
+        num(&stream["duration_ts"]).or_else(|| {
+            // Matroska states no duration_ts: its DURATION tag, from the
+            // stream's start, in samples.
+            let seconds = tag_duration(stream)? - num(&stream["start_time"]).unwrap_or(0.0);
+            Some((seconds * num(&stream["sample_rate"])?).round())
+        })
+    } else if stream["codec_name"] == "vorbis" {
+        // FFmpeg's Vorbis decoder outputs nothing for the first packet
+        // (Vorbis I §1.3.2), which is a frame all the same.
+        num(&stream["nb_read_frames"]).map(|f| f + 1.0)
     } else {
         num(&stream["nb_read_frames"])
     };
@@ -329,9 +357,21 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
 const PRINTED: f64 = 0.5e-6;
 
 /// ffprobe's duration of `stream` from `duration_ts` in its `time_base`:
-/// exact, unlike the printed `duration`.
+/// exact, unlike the printed `duration`. Matroska states none: there, the
+/// track's DURATION tag (its end) less its start time.
 fn exact_duration(stream: &Value) -> Option<f64> {
-    Some(num(&stream["duration_ts"])? * ratio(stream["time_base"].as_str()?)?)
+    match num(&stream["duration_ts"]) {
+        Some(ts) => Some(ts * ratio(stream["time_base"].as_str()?)?),
+        None => Some(tag_duration(stream)? - num(&stream["start_time"]).unwrap_or(0.0)),
+    }
+}
+
+/// A Matroska track's DURATION tag (`HH:MM:SS.nnnnnnnnn`) in seconds.
+fn tag_duration(stream: &Value) -> Option<f64> {
+    let tag = stream["tags"]["DURATION"].as_str()?;
+    let mut parts = tag.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
 }
 
 /// Our duration against ffprobe's, given ffprobe's frame count `frames`
@@ -357,11 +397,11 @@ fn compare_duration(compare: &mut Compare, track: &Value, stream: &Value, frames
         compare.number("duration", ours, theirs, 2.0 * PRINTED);
         return;
     }
-    // PCM, and codecs whose frames vary in length (Vorbis block sizes,
-    // Opus TOCs, the last frame cut to the end granule position): exactly
-    // ffprobe's `duration_ts`.
-    let varying = matches!(stream["codec_name"].as_str(), Some("vorbis" | "opus"));
-    if pcm || varying {
+    // Ogg ends a stream at its last page's granule position, which cuts
+    // the last frame (RFC 7845 §4.5, Vorbis I §A.2) as ffprobe's packets
+    // do: exactly ffprobe's duration_ts (for Opus, from -pre-skip, as its
+    // first packet starts).
+    if pcm || compare.ogg {
         compare.number("duration", ours, exact_duration(stream), PRINTED);
         return;
     }
@@ -373,13 +413,26 @@ fn compare_duration(compare: &mut Compare, track: &Value, stream: &Value, frames
     };
     let samples_per_frame = (duration * rate / count).round();
     let frame = samples_per_frame / rate;
+    if stream["codec_name"] == "vorbis" {
+        // Vorbis frames are of two sizes: no frame length to multiply.
+        // Within the longest frame (2048 samples at most here) of ffprobe's.
+        compare.number(
+            "duration (within one long frame of ffprobe's)",
+            Some(duration),
+            exact_duration(stream),
+            2048.0 / rate,
+        );
+        return;
+    }
     compare.number(
         "duration (our frames end to end)",
         ours,
         Some(count * frame),
         PRINTED,
     );
-    if stream["codec_name"] != "aac" {
+    // A live-written Matroska file states no duration: nothing to compare.
+    let live = stream["tags"]["DURATION"].is_null() && stream["duration_ts"].is_null();
+    if stream["codec_name"] != "aac" && !live {
         compare.number(
             "duration (within one frame of ffprobe's duration_ts)",
             Some(count * frame),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
 use super::{open, AccessUnit, Demuxer, ReaderFormat, Result, Track};
-use crate::vocab::{Codec, TrackKind};
+use crate::vocab::Codec;
 
 /// Exact counts for one track, from the container's tables or from reading
 /// every access unit.
@@ -137,8 +137,6 @@ pub fn count_units(demuxer: &mut dyn Demuxer) -> Result<Vec<TrackStats>> {
 pub struct StatsCounter {
     /// Per track: PCM, whose frames are sample frames.
     pcm: Vec<bool>,
-    /// Per track: audio.
-    audio: Vec<bool>,
     stats: Vec<TrackStats>,
     /// Per track: earliest PTS and latest end seen.
     span: Vec<Option<(i64, i64)>>,
@@ -152,10 +150,6 @@ impl StatsCounter {
                 .iter()
                 .map(|t| matches!(t.codec, Codec::Pcm(_)))
                 .collect(),
-            audio: tracks
-                .iter()
-                .map(|t| t.kind() == TrackKind::Audio)
-                .collect(),
             stats: vec![TrackStats::default(); tracks.len()],
             span: vec![None; tracks.len()],
         }
@@ -166,13 +160,10 @@ impl StatsCounter {
         let Some(s) = self.stats.get_mut(unit.track) else {
             return;
         };
-        // An audio unit of no duration decodes to no frame (the first
-        // Vorbis packet only primes the window overlap): not counted, as
-        // decoders output nothing for it.
-        s.frames += match (self.pcm[unit.track], self.audio[unit.track]) {
-            (true, _) => u64::from(unit.duration),
-            (false, true) if unit.duration == 0 => 0,
-            _ => 1,
+        s.frames += if self.pcm[unit.track] {
+            u64::from(unit.duration)
+        } else {
+            1
         };
         s.bytes += unit.data.len() as u64;
         let end = unit.pts.saturating_add(i64::from(unit.duration));

@@ -21,10 +21,12 @@
 //! from the page's granule position where they do not (the first page, a
 //! lost page, after a seek). Rules per codec, checked against ffprobe:
 //! - Vorbis: the first packet of a stream completes no sample (Vorbis I
-//!   §1.3.2): it is a unit of duration 0 at the time of the next, and
-//!   probe counts it as no frame, as FFmpeg's decoder outputs none (FFmpeg
-//!   gives that packet a PTS of −blocksize/2 and a duration of
-//!   blocksize/2: its durations span a block more than the decoded audio).
+//!   §1.3.2): it is a unit of duration 0 at the time of the next. It is
+//!   a frame all the same (it is sent), one more than ffprobe's decoded
+//!   frames, as FFmpeg's decoder outputs none for it (FFmpeg's demuxer
+//!   gives it a PTS of −blocksize/2 and a duration of blocksize/2, so its
+//!   packets span half a short block more than the decoded audio; ours
+//!   span exactly the decoded audio, ffprobe's `duration_ts`).
 //! - Opus: times are PCM sample positions, the granule position less the
 //!   pre-skip (RFC 7845 §4.2): the first packet starts at −pre-skip, so
 //!   the decoded output, whose first pre-skip samples a decoder drops,

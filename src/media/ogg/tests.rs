@@ -68,7 +68,10 @@ fn packets_by_ogg_crate(data: &[u8], headers: usize) -> Vec<Vec<u8>> {
 fn ogg_is_known_by_its_capture_pattern() {
     for (head, ext) in [(&b"OggS\0\x02"[..], None), (b"OggS\0\x02", Some("mp3"))] {
         let mut input = BytesReader::from_bytes(head.to_vec());
-        assert_eq!(crate::media::detect_reader(&mut input, ext).unwrap(), &FORMAT);
+        assert_eq!(
+            crate::media::detect_reader(&mut input, ext).unwrap(),
+            &FORMAT
+        );
     }
 }
 
