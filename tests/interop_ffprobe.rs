@@ -182,7 +182,7 @@ fn probe_agrees_with_ffprobe_on_generated_files() {
 /// Our report on `file` against ffprobe's: the format, then each track.
 fn compare_file(file: &Path, failures: &mut Vec<String>) {
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
-    let theirs = ogg_chains(file).unwrap_or_else(|| common::ffprobe_streams(file));
+    let theirs = ffprobe_by_chain(file).unwrap_or_else(|| common::ffprobe_streams(file));
     let report = match ours(file) {
         Ok(report) => report,
         Err(e) => {
@@ -225,30 +225,14 @@ fn compare_file(file: &Path, failures: &mut Vec<String>) {
 /// the boundary). Vorbis frames: each chain's first packet is a frame of
 /// ours that ffprobe's decoder outputs nothing for, the first chain's
 /// counted by [`compare_track`], the others' here.
-fn ogg_chains(file: &Path) -> Option<Vec<Value>> {
-    let data = std::fs::read(file).unwrap();
-    let mut starts = vec![0];
-    let mut pos = 0;
-    let mut past_bos = false;
-    while data.get(pos..pos + 4) == Some(b"OggS") && pos + 27 <= data.len() {
-        let segments = usize::from(data[pos + 26]);
-        let lacing = data.get(pos + 27..pos + 27 + segments)?;
-        let bos = data[pos + 5] & 2 != 0;
-        if bos && past_bos {
-            starts.push(pos);
-        }
-        past_bos = !bos;
-        pos += 27 + segments + lacing.iter().map(|&v| usize::from(v)).sum::<usize>();
-    }
-    if starts.len() < 2 {
+fn ffprobe_by_chain(file: &Path) -> Option<Vec<Value>> {
+    let dir = tempfile::tempdir().unwrap();
+    let chains = common::ogg_chains(file, dir.path());
+    if chains.len() < 2 {
         return None;
     }
-    starts.push(data.len());
-    let dir = tempfile::tempdir().unwrap();
     let mut total: Option<Vec<Value>> = None;
-    for (i, chain) in starts.windows(2).enumerate() {
-        let part = dir.path().join(format!("{i}.ogg"));
-        std::fs::write(&part, &data[chain[0]..chain[1]]).unwrap();
+    for part in chains {
         let streams = common::ffprobe_streams(&part);
         match &mut total {
             None => total = Some(streams),

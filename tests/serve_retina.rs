@@ -41,7 +41,19 @@ async fn play(
         .await
         .map_err(|e| format!("SETUP: {e}"))?;
     let stream = &session.streams()[0];
-    // What our depacketizer needs, from the SDP as retina read it.
+    // What our depacketizer needs, from the SDP as retina read it; the
+    // first media's format parameters (Vorbis and Theora carry their
+    // headers there) from the raw SDP, as retina parses none for codecs it
+    // does not know.
+    let kind = match stream.media() {
+        "video" => TrackKind::Video,
+        _ => TrackKind::Audio,
+    };
+    let fmtp = String::from_utf8_lossy(session.sdp())
+        .lines()
+        .find_map(|l| l.strip_prefix("a=fmtp:"))
+        .and_then(|l| l.split_once(' '))
+        .map(|(_, value)| value.to_owned());
     let rtpmap = match stream.channels() {
         Some(channels) => format!(
             "{}/{}/{channels}",
@@ -57,7 +69,7 @@ async fn play(
     if RETINA_CODECS.contains(&reference.codec.as_str()) {
         retina_frames(playing, &reference).await
     } else {
-        let description = PayloadDescription::parse(TrackKind::Audio, &rtpmap, None)
+        let description = PayloadDescription::parse(kind, &rtpmap, fmtp.as_deref())
             .map_err(|e| format!("{rtpmap}: {e}"))?;
         our_frames(playing, &reference, &description).await
     }
@@ -183,8 +195,8 @@ async fn retina_receives_every_fixture_over_udp_and_tcp() {
     let mut failures = Vec::new();
     for (r, how, task) in runs {
         match task.await.unwrap() {
-            Ok(count) if count == r.count => {}
-            Ok(count) => failures.push(format!("{} over {how}: {count} of {}", r.name, r.count)),
+            Ok(count) if count == r.packets => {}
+            Ok(count) => failures.push(format!("{} over {how}: {count} of {}", r.name, r.packets)),
             Err(e) => failures.push(format!("{} over {how}: {e}", r.name)),
         }
     }

@@ -21,14 +21,23 @@ pub struct Reference {
     pub channels: u64,
     /// Samples in each decoded frame of compressed audio (0 otherwise).
     pub frame_samples: u64,
+    /// Ogg Vorbis and Opus, whose frames vary in length: the samples a
+    /// decoder outputs for the stream received over RTP
+    /// ([`crate::common::ogg_rtp_samples`]).
+    pub rtp_samples: Option<u64>,
+    /// Units RTP carries: the frames, and for Vorbis also the first
+    /// packet, which decoders output nothing for (a decoder goes on across
+    /// the chains of a chained file, as ffprobe's does, so that is one).
+    pub packets: u64,
 }
 
 impl Reference {
     /// The decoded size: frames of video, sample frames of audio.
     pub fn samples_or_frames(&self) -> u64 {
-        match self.frame_samples {
-            0 => self.count,
-            n => self.count * n,
+        match (self.rtp_samples, self.frame_samples) {
+            (Some(samples), _) => samples,
+            (None, 0) => self.count,
+            (None, n) => self.count * n,
         }
     }
 
@@ -38,10 +47,13 @@ impl Reference {
     }
 }
 
-/// Every media fixture (each one `mediatool probe` reads, so `serve`
-/// streams it: one it cannot read fails the test rather than dropping out
-/// of it), with ffprobe's exact counts: `nb_read_frames` for video and
-/// compressed audio, `duration_ts` (sample frames) for PCM.
+/// Every media fixture of one track RTP carries (each one `mediatool
+/// probe` reads, so `serve` streams it: one it cannot read fails the test
+/// rather than dropping out of it), with ffprobe's exact counts:
+/// `nb_read_frames` for video and compressed audio, `duration_ts` (sample
+/// frames) for PCM. Files of several tracks are played by
+/// tests/serve_multitrack.rs and tests/serve_ogg.rs, files of no track RTP
+/// carries (Speex, FLAC) answered 415 in tests/serve_ogg.rs.
 pub fn references() -> Vec<Reference> {
     let mut out = Vec::new();
     for path in media_fixtures() {
@@ -51,7 +63,7 @@ pub fn references() -> Vec<Reference> {
             .to_string_lossy()
             .into_owned();
         let probe = Command::new(env!("CARGO_BIN_EXE_mediatool"))
-            .args(["probe", "-q"])
+            .args(["probe", "-q", "--format", "json"])
             .arg(&path)
             .output()
             .unwrap();
@@ -60,6 +72,11 @@ pub fn references() -> Vec<Reference> {
             "mediatool probe cannot read the fixture {name}: {}",
             String::from_utf8_lossy(&probe.stderr)
         );
+        let report: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+        let tracks = report["tracks"].as_array().unwrap();
+        if tracks.len() != 1 || tracks[0]["rtp"].is_null() {
+            continue;
+        }
         let ff = Command::new("ffprobe")
             .args(["-v", "error", "-count_frames", "-select_streams", "0"])
             .args([
@@ -84,6 +101,8 @@ pub fn references() -> Vec<Reference> {
             field("nb_read_frames")
         };
         let kind = field("codec_type");
+        let ogg = matches!(codec.as_str(), "vorbis" | "opus") && report["format"] == "ogg";
+        let rtp_samples = ogg.then(|| crate::common::ogg_rtp_samples(&path, 0));
         let frame_samples = if kind == "audio" && !codec.starts_with("pcm_") {
             let first = Command::new("ffprobe")
                 .args([
@@ -113,6 +132,7 @@ pub fn references() -> Vec<Reference> {
             count > 0 && (kind == "video" || codec.starts_with("pcm_") || frame_samples > 0),
             "ffprobe gave no counts for {name}: {text}"
         );
+        let packets = count + u64::from(codec == "vorbis");
         out.push(Reference {
             name,
             kind,
@@ -120,6 +140,8 @@ pub fn references() -> Vec<Reference> {
             count,
             channels: field("channels").parse().unwrap_or(0),
             frame_samples,
+            rtp_samples,
+            packets,
         });
     }
     out
