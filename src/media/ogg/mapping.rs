@@ -267,7 +267,7 @@ impl Mapping {
                 let den = i128::from(rate.num);
                 i64::try_from((2 * num + den).div_euclid(2 * den)).unwrap_or(i64::MAX)
             }
-            Mapping::Opus(head) => position - i64::from(head.pre_skip),
+            Mapping::Opus(head) => position.saturating_sub(i64::from(head.pre_skip)),
             _ => position,
         }
     }
@@ -294,7 +294,7 @@ impl Mapping {
                     / (i128::from(THEORA_CLOCK) * i128::from(rate.den));
                 i64::try_from(frames).unwrap_or(i64::MAX)
             }
-            Mapping::Opus(head) => ticks + i64::from(head.pre_skip),
+            Mapping::Opus(head) => ticks.saturating_add(i64::from(head.pre_skip)),
             _ => ticks,
         }
     }

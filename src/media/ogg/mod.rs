@@ -628,13 +628,18 @@ impl OggReader {
         let position = mapping.position(granule);
         let total: i64 = stream.pending.iter().map(|p| p.duration as i64).sum();
         let start = match stream.end {
-            Some(end) if end + total == position || (eos && end + total > position) => end,
+            Some(end)
+                if end.saturating_add(total) == position
+                    || (eos && end.saturating_add(total) > position) =>
+            {
+                end
+            }
             // The first page of a stream that is also its last: the
             // stream starts at 0 and its end is trimmed (RFC 7845 §4.5).
             None if eos && !stream.anchored && position < total => 0,
-            _ => position - total,
+            _ => position.saturating_sub(total),
         };
-        let mut excess = (start + total - position).max(0) as u64;
+        let mut excess = start.saturating_add(total).saturating_sub(position).max(0) as u64;
         for p in stream.pending.iter_mut().rev() {
             let cut = excess.min(p.duration);
             p.duration -= cut;
@@ -663,7 +668,11 @@ impl OggReader {
             .chain
             .offset_ns
             .get_or_insert_with(|| origin - i128::from(mapping.output_start(start)) * NS / rate);
-        stream.offset = i64::try_from(rounded(offset_ns * rate, NS)).unwrap_or(0);
+        stream.offset = offset_ns
+            .checked_mul(rate)
+            .and_then(|n| rounded(n, NS))
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(0);
     }
 
     /// Queues the pending packets of stream `si`, the first starting at
@@ -701,7 +710,7 @@ impl OggReader {
     fn queue_unit(&mut self, unit: AccessUnit) {
         let track = unit.track;
         if let Some(target) = self.seek_targets[track] {
-            if unit.pts + i64::from(unit.duration) <= target.from && unit.duration > 0
+            if unit.pts.saturating_add(i64::from(unit.duration)) <= target.from && unit.duration > 0
                 || unit.pts < target.from && unit.duration == 0
             {
                 if target.primes {
@@ -779,9 +788,9 @@ impl OggReader {
     }
 }
 
-/// `num / den` rounded to nearest.
-fn rounded(num: i128, den: i128) -> i128 {
-    (2 * num + den).div_euclid(2 * den)
+/// `num / den` rounded to nearest; `None` on overflow.
+fn rounded(num: i128, den: i128) -> Option<i128> {
+    Some(num.checked_mul(2)?.checked_add(den)?.div_euclid(2 * den))
 }
 
 /// A packet from its pieces: the one piece itself, or the pieces copied

@@ -111,13 +111,13 @@ fn key_time_by_bisection(reader: &mut OggReader, reference: usize, target: i64) 
     let Mapping::Theora(_) = mapping else {
         return Ok(target);
     };
-    let frame = mapping.position_of(target - offset);
+    let frame = mapping.position_of(target.saturating_sub(offset));
     let before = last_page_before(reader, serial, &mapping, frame)?;
     // The key frame of the last frame of that page (its number counts
     // from 1, as positions end frames).
     let key = before
         .and_then(|(_, granule)| mapping.keyframe_position(granule))
-        .map_or(offset, |k| offset + mapping.ticks(k - 1));
+        .map_or(offset, |k| offset.saturating_add(mapping.ticks(k - 1)));
     // A later key frame among the frames up to the target.
     reader
         .pages
@@ -146,7 +146,7 @@ fn scan_key_frames(
             if unit.keyframe && unit.pts <= target {
                 key = key.max(unit.pts);
             }
-            end = Some(unit.pts + i64::from(unit.duration));
+            end = Some(unit.pts.saturating_add(i64::from(unit.duration)));
         }
         if past {
             return Ok(key);
@@ -178,7 +178,7 @@ fn resume_at(reader: &mut OggReader, reference: usize, from: i64) -> Result<()> 
             continue;
         };
         let ticks = rescale(from, rate, reader.tracks[track].clock_rate);
-        let position = mapping.position_of(ticks - offset);
+        let position = mapping.position_of(ticks.saturating_sub(offset));
         let page = last_page_before(reader, serial, &mapping, position)?;
         resume = resume.min(page.map_or(reader.data_start, |(at, _)| at));
     }

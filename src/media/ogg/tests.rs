@@ -373,6 +373,37 @@ fn check_seeks(name: &str, times: &[f64]) {
     }
 }
 
+/// Found by fuzzing: the largest time there is overflowed the Opus
+/// pre-skip arithmetic. Every fixture seeks to it and ends there.
+#[test]
+fn seeking_to_the_largest_time_ends_the_file() {
+    for name in [
+        "vorbis_44k_stereo.ogg",
+        "opus_48k_stereo.opus",
+        "opus_16k_mono.opus",
+        "theora_vorbis.ogv",
+        "vorbis_chained.ogg",
+        "speex_16k_mono.spx",
+        "flac_22k_mono.oga",
+    ] {
+        let (_, full) = read(name);
+        let mut reader = open(BytesReader::from_bytes(fixture(name))).unwrap();
+        let reference = reader
+            .tracks()
+            .iter()
+            .position(|t| t.kind() == TrackKind::Video);
+        let reference = reference.unwrap_or(0);
+        let rate = reader.tracks()[reference].clock_rate;
+        let got = reader.seek(Duration::MAX).unwrap();
+        assert_eq!(
+            got,
+            time_of(end(&of(&full, reference)) as u64, rate),
+            "{name}"
+        );
+        assert_eq!(reader.read_unit().unwrap(), None, "{name}");
+    }
+}
+
 #[test]
 fn seeks_land_on_the_unit_or_key_frame() {
     let times = [0.0, 0.3, 0.77, 1.0, 1.3, 1.49, 1.9, 5.0];
