@@ -448,23 +448,29 @@ impl OggReader {
                 }
             }
             let stream = &mut self.chain.streams[si];
-            let pieces = stream.partial.get_or_insert_with(Vec::new);
-            pieces.push(piece);
-            let len: usize = pieces.iter().map(Bytes::len).sum();
-            if len > MAX_PACKET {
-                stream.partial = None;
-                self.warn(
-                    Warning::HugePacket,
-                    page.offset,
-                    format_args!("a packet of more than {MAX_PACKET} bytes: dropped"),
-                );
-                continue;
-            }
-            if ends {
-                let pieces = stream.partial.take().unwrap_or_default();
-                let packet = join(pieces, len);
-                self.on_packet(si, packet, page.offset);
-            }
+            let packet = match stream.partial.take() {
+                // A packet within the page: a slice of it, no copy.
+                None if ends => piece,
+                partial => {
+                    let mut pieces = partial.unwrap_or_default();
+                    pieces.push(piece);
+                    let len: usize = pieces.iter().map(Bytes::len).sum();
+                    if len > MAX_PACKET {
+                        self.warn(
+                            Warning::HugePacket,
+                            page.offset,
+                            format_args!("a packet of more than {MAX_PACKET} bytes: dropped"),
+                        );
+                        continue;
+                    }
+                    if !ends {
+                        stream.partial = Some(pieces);
+                        continue;
+                    }
+                    join(pieces, len)
+                }
+            };
+            self.on_packet(si, packet, page.offset);
         }
         if let Some(granule) = page.granule() {
             self.time_pending(si, granule, page.eos());
@@ -684,8 +690,8 @@ impl OggReader {
         };
         let mut position = start;
         let offset = stream.offset;
-        let pending = std::mem::take(&mut stream.pending);
-        for p in pending {
+        let mut pending = std::mem::take(&mut stream.pending);
+        for p in pending.drain(..) {
             let Some(mapping) = &self.chain.streams[si].mapping else {
                 return;
             };
@@ -703,7 +709,10 @@ impl OggReader {
             self.track_end[track] = Some(end.max(self.track_end[track].unwrap_or(end)));
             self.queue_unit(unit);
         }
-        self.chain.streams[si].end = Some(position);
+        // The allocation is kept for the next page's packets.
+        let stream = &mut self.chain.streams[si];
+        stream.pending = pending;
+        stream.end = Some(position);
     }
 
     /// Queues `unit`, unless a seek drops it.
