@@ -67,12 +67,6 @@ struct NotRead {
 /// The formats detection recognises but does not read yet.
 const NOT_READ: &[NotRead] = &[
     NotRead {
-        name: "ogg",
-        long_name: "Ogg",
-        extensions: &["ogg", "ogv", "oga", "opus", "spx"],
-        signature: |head| at(head, 0, b"OggS"),
-    },
-    NotRead {
         name: "mp4",
         long_name: "MP4",
         extensions: &["mp4", "m4v", "m4a", "mov", "3gp"],
@@ -352,8 +346,7 @@ mod tests {
         // A TS packet payload holding H.264 with its parameter sets.
         ts[20..32].copy_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68]);
         assert_eq!((h264::FORMAT.sniff)(&ts), Some(Evidence::AnnexBAfterJunk));
-        let cases: [(&[u8], &str); 5] = [
-            (b"OggS\0\x02", "Ogg"),
+        let cases: [(&[u8], &str); 4] = [
             (b"\0\0\0\x20ftypisom", "MP4"),
             (b"\0\0\0\x08mdat", "MP4"),
             (&[0, 0, 1, 0xba, 0x44], "MPEG program stream"),

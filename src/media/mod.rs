@@ -34,6 +34,7 @@ pub mod h264;
 pub mod hevc;
 pub mod matroska;
 pub mod mpeg_audio;
+pub mod ogg;
 pub mod wav;
 
 use std::fmt;
@@ -176,6 +177,7 @@ pub static READERS: &[&ReaderFormat] = &[
     &wav::FORMAT,
     &matroska::FORMAT,
     &matroska::WEBM,
+    &ogg::FORMAT,
 ];
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and

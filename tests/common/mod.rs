@@ -218,6 +218,15 @@ pub struct WholeFrames {
     pub cut: bool,
 }
 
+/// Whether a track of `file` has an RTP payload format.
+pub fn streamable(file: &Path) -> bool {
+    let demuxer = mediatool::media::open(file).unwrap();
+    demuxer
+        .tracks()
+        .iter()
+        .any(|t| mediatool::rtp::packetizer(t).is_ok())
+}
+
 /// MPEG audio and ADTS files, whose frames state their lengths (so a cut
 /// one is told from the whole ones).
 pub fn is_audio_elementary_stream(path: &std::path::Path) -> bool {
@@ -247,4 +256,107 @@ pub fn ffprobe_whole_frames(path: &Path) -> Option<WholeFrames> {
         samples: whole.map(|(_, samples)| samples).sum(),
         cut: cut.is_some(),
     })
+}
+
+/// The chains of an Ogg file (RFC 3533 §4: a stream starting after data
+/// pages starts a new chain), each written to its own file in `dir`; one
+/// file for an unchained one. Walks the page headers from the start.
+pub fn ogg_chains(file: &Path, dir: &Path) -> Vec<PathBuf> {
+    let data = std::fs::read(file).unwrap();
+    let mut starts = vec![0];
+    let (mut pos, mut past_bos) = (0, false);
+    while data.get(pos..pos + 4) == Some(b"OggS") && pos + 27 <= data.len() {
+        let table = pos + 27 + usize::from(data[pos + 26]);
+        let Some(lacing) = data.get(pos + 27..table) else {
+            break;
+        };
+        let bos = data[pos + 5] & 2 != 0;
+        if bos && past_bos {
+            starts.push(pos);
+        }
+        past_bos = !bos;
+        pos = table + lacing.iter().map(|&v| usize::from(v)).sum::<usize>();
+    }
+    starts.push(data.len());
+    let name = file.file_name().unwrap().to_string_lossy();
+    starts
+        .windows(2)
+        .enumerate()
+        .map(|(i, chain)| {
+            let part = dir.join(format!("{i}-{name}"));
+            std::fs::write(&part, &data[chain[0]..chain[1]]).unwrap();
+            part
+        })
+        .collect()
+}
+
+/// The samples a decoder outputs for Ogg Vorbis or Opus stream `index` of
+/// `file` received over RTP: every packet in full, as ffprobe decodes them
+/// (`nb_samples` of its frames) plus what ffprobe trims and RTP does not
+/// carry (the pre-skip and the end trimming of the last page's granule
+/// position: its `skip_samples` and `discard_padding`); for a chained file,
+/// chain by chain, each read alone, plus, for Vorbis, what the first packet
+/// of each later chain completes with the last one of the chain before
+/// ([`vorbis_chain_overlaps`]).
+pub fn ogg_rtp_samples(file: &Path, index: usize) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let chains = ogg_chains(file, dir.path());
+    // Opus packets decode whole whatever precedes them: no overlap.
+    let mut total: u64 = vorbis_chain_overlaps(file, index).iter().sum();
+    for part in chains {
+        let out = Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", &index.to_string()])
+            .args(["-show_frames", "-show_packets", "-of", "json"])
+            .args([
+                "-show_entries",
+                "frame=nb_samples:packet_side_data=skip_samples,discard_padding",
+            ])
+            .arg(&part)
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let field = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
+        // Both lists come as one, "packets_and_frames", each entry typed.
+        for entry in json["packets_and_frames"].as_array().unwrap() {
+            total += field(entry, "nb_samples");
+            for side in entry["side_data_list"].as_array().into_iter().flatten() {
+                total += field(side, "skip_samples") + field(side, "discard_padding");
+            }
+        }
+    }
+    total
+}
+
+/// For each chain after the first of Vorbis track `index` (none for other
+/// codecs): the samples its first packet completes with the last packet of
+/// the chain before (Vorbis I §1.3.2: a quarter of each block size), which
+/// a decoder receiving both under one RTP configuration outputs, as it does
+/// not restart between them. Chains start where the reader puts a packet of
+/// no duration after the first.
+pub fn vorbis_chain_overlaps(file: &Path, index: usize) -> Vec<u64> {
+    use mediatool::codec::vorbis::{samples_between, VorbisTiming};
+    use mediatool::codec::xiph::XiphHeaders;
+    let mut demuxer = mediatool::media::open(file).unwrap();
+    let track = &demuxer.tracks()[index];
+    if track.codec != mediatool::vocab::Codec::Vorbis {
+        return Vec::new();
+    }
+    let headers = XiphHeaders::from_codec_private(&track.config.extradata).unwrap();
+    let timing = VorbisTiming::from_headers(&headers).unwrap();
+    let mut overlaps = Vec::new();
+    let mut previous: Option<bytes::Bytes> = None;
+    while let Some(unit) = demuxer.read_unit().unwrap() {
+        if unit.track != index {
+            continue;
+        }
+        if let (Some(last), 0) = (&previous, unit.duration) {
+            let (a, b) = (
+                timing.blocksize(last).unwrap(),
+                timing.blocksize(&unit.data).unwrap(),
+            );
+            overlaps.push(u64::from(samples_between(a, b)));
+        }
+        previous = Some(unit.data);
+    }
+    overlaps
 }

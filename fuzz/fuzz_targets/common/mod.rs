@@ -30,6 +30,7 @@ pub const TARGETS: &[Target] = &[
     ("adts", |d| readers::read_as("aac", d)),
     ("wav", |d| readers::read_as("wav", d)),
     ("matroska", |d| readers::read_as("matroska", d)),
+    ("ogg", readers::ogg),
     ("detect", readers::detect_format),
     // Codec syntax.
     ("h264_syntax", syntax::h264),
