@@ -82,16 +82,6 @@ const NOT_READ: &[NotRead] = &[
         signature: |head| at(head, 0, b"OggS"),
     },
     NotRead {
-        name: "mp4",
-        long_name: "MP4",
-        extensions: &["mp4", "m4v", "m4a", "mov", "3gp"],
-        signature: |head| {
-            [&b"ftyp"[..], b"moov", b"mdat", b"free", b"wide"]
-                .iter()
-                .any(|kind| at(head, 4, kind))
-        },
-    },
-    NotRead {
         name: "mpeg",
         long_name: "MPEG program stream",
         extensions: &["mpg", "mpeg", "vob", "ps", "m2p"],

@@ -32,6 +32,7 @@ mod warnings;
 pub mod adts;
 pub mod h264;
 pub mod hevc;
+pub mod mp4;
 pub mod mpeg_audio;
 pub mod wav;
 
@@ -171,6 +172,7 @@ pub static READERS: &[&ReaderFormat] = &[
     &h264::FORMAT,
     &hevc::FORMAT,
     &wav::FORMAT,
+    &mp4::FORMAT,
 ];
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and

@@ -19,6 +19,7 @@
 //! complementary fields: field pictures get their correct field POC, but each
 //! field counts as one picture for output order.
 
+mod avcc;
 mod nal;
 mod params;
 mod poc;
@@ -28,6 +29,7 @@ mod sps;
 
 use h264_reader::rbsp::BitReaderError;
 
+pub use avcc::AvcConfig;
 pub use nal::{has_slice_header, is_vcl, nal_ref_idc, nal_type, nal_unit_type, starts_access_unit};
 pub use params::{parse_pps, parse_sps};
 pub use poc::PocDecoder;
