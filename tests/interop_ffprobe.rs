@@ -204,14 +204,33 @@ fn compare_file(file: &Path, failures: &mut Vec<String>) {
         );
         return;
     }
+    // Containers with sample tables (MP4) state every frame's duration:
+    // there ffprobe's durations are exact too.
+    let stated = format == "mp4";
     for (track, stream) in tracks.iter().zip(&theirs) {
-        compare_track(&mut compare, track, stream);
+        compare_track(&mut compare, track, stream, stated);
     }
 }
 
-/// One of our tracks against ffprobe's stream.
-fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
-    compare.text("codec", &track["codec"], stream["codec_name"].as_str());
+/// One of our tracks against ffprobe's stream; `stated`: the container
+/// states each frame's duration.
+fn compare_track(compare: &mut Compare, track: &Value, stream: &Value, stated: bool) {
+    // ffprobe leaves codec_name out for a codec it cannot name (a
+    // timecode track), which its text output prints as "unknown".
+    let codec = stream["codec_name"].as_str().unwrap_or("unknown");
+    compare.text("codec", &track["codec"], Some(codec));
+    compare.text("kind", &track["kind"], stream["codec_type"].as_str());
+    // Data and subtitle tracks (MP4 chapters, timecodes): ffprobe decodes
+    // none of their frames, its count is the container's.
+    if matches!(stream["codec_type"].as_str(), Some("data" | "subtitle")) {
+        compare.number(
+            "frames",
+            num(&track["frames"]),
+            num(&stream["nb_frames"]),
+            0.0,
+        );
+        return;
+    }
     // ffprobe says "unknown" for codecs without profiles (MP3, PCM).
     let profile = stream["profile"].as_str().filter(|p| *p != "unknown");
     compare.text("profile", &track["profile"], profile);
@@ -274,7 +293,7 @@ fn compare_track(compare: &mut Compare, track: &Value, stream: &Value) {
         num(&stream["nb_read_frames"])
     };
     compare.number("frames", num(&track["frames"]), frames, 0.0);
-    compare_duration(compare, track, stream, frames);
+    compare_duration(compare, track, stream, frames, stated);
 }
 
 /// Both reports print durations rounded to the microsecond.
@@ -298,7 +317,18 @@ fn exact_duration(stream: &Value) -> Option<f64> {
 /// computed exactly from `duration_ts`: for a LAME/Xing MP3 it is the Xing
 /// frame count, one frame more than the frames decoded when the encoder
 /// delay swallows the first one, so there the difference is exactly one frame.
-fn compare_duration(compare: &mut Compare, track: &Value, stream: &Value, frames: Option<f64>) {
+///
+/// `stated` (MP4): frames are as long as the container says, the last one
+/// often shorter, so ours is not a whole number of frames; ffprobe's
+/// duration, the edit list's, is exact, and ours, the frames the edit
+/// keeps end to end, is within one frame of it.
+fn compare_duration(
+    compare: &mut Compare,
+    track: &Value,
+    stream: &Value,
+    frames: Option<f64>,
+    stated: bool,
+) {
     let ours = num(&track["duration_s"]);
     let pcm = stream["codec_name"]
         .as_str()
@@ -321,6 +351,15 @@ fn compare_duration(compare: &mut Compare, track: &Value, stream: &Value, frames
     };
     let samples_per_frame = (duration * rate / count).round();
     let frame = samples_per_frame / rate;
+    if stated {
+        compare.number(
+            "duration (within one frame of ffprobe's duration_ts)",
+            Some(duration),
+            exact_duration(stream),
+            frame * (1.0 + 1e-9),
+        );
+        return;
+    }
     compare.number(
         "duration (our frames end to end)",
         ours,

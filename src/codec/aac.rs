@@ -97,7 +97,10 @@ mod tests {
     fn lc_he_aac_and_escaped_rates() {
         // AAC LC, 44.1 kHz, stereo.
         let lc = AudioSpecificConfig::parse(&[0x12, 0x10]).unwrap();
-        assert_eq!((lc.object_type, lc.sample_rate, lc.channels()), (2, 44100, Some(2)));
+        assert_eq!(
+            (lc.object_type, lc.sample_rate, lc.channels()),
+            (2, 44100, Some(2))
+        );
         assert_eq!(lc.profile(), Some("LC"));
         // HE-AAC explicit: SBR, 24 kHz core, 48 kHz output, stereo, LC core.
         let he = AudioSpecificConfig::parse(&[0x2b, 0x11, 0x88, 0x00]).unwrap();

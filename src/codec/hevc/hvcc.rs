@@ -42,7 +42,10 @@ impl HevcConfig {
                 let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
                 let nal = record.get(pos + 2..pos + 2 + len).ok_or_else(cut)?;
                 if let Some(header) = NalHeader::parse(nal) {
-                    if matches!(header.nal_type, nal_type::VPS | nal_type::SPS | nal_type::PPS) {
+                    if matches!(
+                        header.nal_type,
+                        nal_type::VPS | nal_type::SPS | nal_type::PPS
+                    ) {
                         sets.push((header.nal_type, Bytes::copy_from_slice(nal)));
                     }
                 }
@@ -74,7 +77,11 @@ mod tests {
         assert_eq!(config.length_size, 4);
         assert_eq!(
             config.parameter_sets,
-            [&[0x40, 0x01, 0x0c][..], &[0x42, 0x01, 0x01], &[0x44, 0x01, 0xc1]]
+            [
+                &[0x40, 0x01, 0x0c][..],
+                &[0x42, 0x01, 0x01],
+                &[0x44, 0x01, 0xc1]
+            ]
         );
         for cut in 23..record.len() {
             assert!(HevcConfig::parse(&record[..cut]).is_err(), "cut at {cut}");

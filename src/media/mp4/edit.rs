@@ -17,6 +17,9 @@ pub(super) struct EditWindow {
     pub end: Option<i64>,
     /// Delay of the track from the empty edits before its media edit.
     pub delay: i64,
+    /// The list has a media edit: presentation starts at `delay`, whatever
+    /// the first sample (which may start before the edit) says.
+    pub edited: bool,
 }
 
 impl EditWindow {
@@ -39,6 +42,7 @@ impl EditWindow {
             window.delay = window.delay.saturating_add(to_media(edit.duration));
         }
         if let Some(edit) = media {
+            window.edited = true;
             window.start = edit.media_time;
             if edit.duration > 0 && !fragmented {
                 window.end = Some(edit.media_time.saturating_add(to_media(edit.duration)));
@@ -85,11 +89,30 @@ mod tests {
     fn delays_start_and_end() {
         // FFmpeg's AAC: the encoder delay skipped, 2 s presented.
         let window = EditWindow::of(&trak(&[(2000, 1024)]), 1000, false);
-        assert_eq!(window, EditWindow { start: 1024, end: Some(89224), delay: 0 });
+        assert_eq!(
+            window,
+            EditWindow {
+                start: 1024,
+                end: Some(89224),
+                delay: 0,
+                edited: true
+            }
+        );
         // An empty edit of 0.5 s, then the media from its start.
         let window = EditWindow::of(&trak(&[(500, -1), (2000, 0)]), 1000, false);
-        assert_eq!(window, EditWindow { start: 0, end: Some(88200), delay: 22050 });
+        assert_eq!(
+            window,
+            EditWindow {
+                start: 0,
+                end: Some(88200),
+                delay: 22050,
+                edited: true
+            }
+        );
         assert_eq!(EditWindow::of(&trak(&[(0, 1024)]), 1000, true).end, None);
-        assert_eq!(EditWindow::of(&trak(&[]), 1000, false), EditWindow::default());
+        assert_eq!(
+            EditWindow::of(&trak(&[]), 1000, false),
+            EditWindow::default()
+        );
     }
 }

@@ -101,7 +101,11 @@ impl Entries {
         }
         if self.table.entry_size == 0 {
             let byte = self.block[((index - self.first) / 2) as usize];
-            let nibble = if index % 2 == 0 { byte >> 4 } else { byte & 0x0f };
+            let nibble = if index % 2 == 0 {
+                byte >> 4
+            } else {
+                byte & 0x0f
+            };
             return Ok(Some(u64::from(nibble)));
         }
         Ok(self

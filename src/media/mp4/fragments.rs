@@ -131,7 +131,6 @@ impl Run {
         self.dts = self.dts.saturating_add(i64::from(duration));
         Ok(Some(sample))
     }
-
 }
 
 /// The movie's tracks as fragments name them: track id, index in the

@@ -75,11 +75,11 @@ use self::sample_entry::{describe, mpeg_audio_codec};
 use self::sample_table::{Cursor, Sample};
 use super::sniff::at;
 use super::{
-    AccessUnit, BytesReader, Demuxer, Evidence, MediaError, ReaderFormat, Result, Track,
-    TrackParams, TrackStats,
+    AccessUnit, AudioParams, BytesReader, Demuxer, Evidence, MediaError, ReaderFormat, Result,
+    Track, TrackParams, TrackStats,
 };
 use crate::vocab::clock::rescale;
-use crate::vocab::TrackKind;
+use crate::vocab::{Rational, TrackKind};
 
 /// The registry entry: an ISO base media file or QuickTime movie, known by
 /// its first box.
@@ -88,10 +88,18 @@ pub static FORMAT: ReaderFormat = ReaderFormat {
     long_name: "MP4",
     extensions: &["mp4", "m4v", "m4a", "mov", "3gp", "3g2"],
     sniff: |head| {
-        [&b"ftyp"[..], b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"]
-            .iter()
-            .any(|kind| at(head, 4, kind))
-            .then_some(Evidence::Signature)
+        [
+            &b"ftyp"[..],
+            b"moov",
+            b"mdat",
+            b"free",
+            b"wide",
+            b"skip",
+            b"pnot",
+        ]
+        .iter()
+        .any(|kind| at(head, 4, kind))
+        .then_some(Evidence::Signature)
     },
     open: |input| Ok(Box::new(Mp4Reader::new(input)?)),
 };
@@ -189,7 +197,11 @@ impl Mp4Reader {
         }
         let layout = find_top_level(&mut input)?;
         let movie = read_movie(&mut input, &layout.moov)?;
-        let chapters: Vec<u32> = movie.traks.iter().flat_map(|t| t.chapters.clone()).collect();
+        let chapters: Vec<u32> = movie
+            .traks
+            .iter()
+            .flat_map(|t| t.chapters.clone())
+            .collect();
         let mut tracks = Vec::new();
         let mut states = Vec::new();
         for trak in &movie.traks {
@@ -246,10 +258,12 @@ impl Mp4Reader {
             if described.mpeg_audio {
                 refine_mpeg_audio(&mut input, &mut state, &mut track)?;
             }
-            if let Some(frame_rate) = stts_frame_rate(&mut input, &state, &track)? {
-                if let TrackParams::Video(video) = &mut track.params {
-                    video.frame_rate = Some(frame_rate);
-                }
+            let frame_rate = match stts_frame_rate(&mut input, &state)? {
+                Some(rate) => Some(rate),
+                None => described.signalled_rate,
+            };
+            if let TrackParams::Video(video) = &mut track.params {
+                video.frame_rate = frame_rate;
             }
             tracks.push(track);
             states.push(state);
@@ -261,12 +275,9 @@ impl Mp4Reader {
             ));
         }
         let fragments = match layout.first_moof {
-            Some(first) if movie.fragmented => Some(FragmentWalker::new(
-                &mut input,
-                first,
-                &movie,
-                &states,
-            )?),
+            Some(first) if movie.fragmented => {
+                Some(FragmentWalker::new(&mut input, first, &movie, &states)?)
+            }
             _ => None,
         };
         let reference = tracks
@@ -305,9 +316,16 @@ impl Mp4Reader {
             let Some(sample) = &state.peeked else {
                 continue;
             };
-            let (pts, _) = state.times(sample);
+            // Presentation starts where the edit list says, else at the
+            // first sample.
+            let pts = if state.edit.edited {
+                state.edit.delay
+            } else {
+                state.times(sample).0
+            };
             let earlier = earliest.is_none_or(|(ticks, scale)| {
-                i128::from(pts) * i128::from(scale) < i128::from(ticks) * i128::from(state.timescale)
+                i128::from(pts) * i128::from(scale)
+                    < i128::from(ticks) * i128::from(state.timescale)
             });
             if earlier {
                 earliest = Some((pts, state.timescale));
@@ -613,66 +631,38 @@ impl Mp4Reader {
             .unwrap_or_default()
     }
 
-    /// Exact counts from the `moov` tables: the samples they place, less
-    /// those the edit list leaves out.
+    /// Exact counts from the `moov` tables: the samples reading yields
+    /// (those the tables place in the file, less those the edit list
+    /// leaves out), walked in the tables without reading a sample.
     fn table_stats(&self) -> Result<Vec<TrackStats>> {
         let mut input = self.input.lock().unwrap_or_else(|e| e.into_inner());
         let input = &mut *input;
+        let size = input.size();
         let mut out = Vec::new();
-        for (state, track) in self.states.iter().zip(&self.tracks) {
-            let Some(cursor) = &state.cursor else {
-                out.push(TrackStats::default());
-                continue;
-            };
-            let placed = cursor.placed_samples(input)?;
-            let first = if state.trim_start {
-                cursor.sample_at(input, state.edit.start)?.min(placed)
-            } else {
-                0
-            };
-            let (first, last, duration, bytes) = match state.edit.end {
-                Some(end) if cursor.dts_of(input, placed)? > end || state.edit.start > 0 => {
-                    // Walk the samples the edit keeps, as reading does.
-                    let mut walk = cursor.clone();
-                    walk.seek_to(input, 0)?;
-                    let (mut frames, mut duration, mut bytes) = (0u64, 0u64, 0u64);
-                    while walk.index() < placed {
-                        let Some(sample) = walk.next(input, state.max_frames)? else {
-                            break;
-                        };
-                        if state.drops(&sample) {
-                            continue;
-                        }
-                        frames += u64::from(sample.count);
-                        duration += sample.duration;
-                        bytes += sample.size;
+        for state in &self.states {
+            let mut stats = TrackStats::default();
+            if let Some(cursor) = &state.cursor {
+                let mut walk = cursor.clone();
+                walk.seek_to(input, 0)?;
+                while let Some(sample) = walk.next(input, state.max_frames)? {
+                    let whole = sample
+                        .offset
+                        .checked_add(sample.size)
+                        .is_some_and(|e| e <= size);
+                    if !whole || state.drops(&sample) {
+                        continue;
                     }
-                    (0, frames, duration, bytes)
+                    let (frames, duration) = if state.frame_bytes > 0 {
+                        (u64::from(sample.count), u64::from(sample.count))
+                    } else {
+                        (1, sample.duration)
+                    };
+                    stats.frames += frames;
+                    stats.duration += duration;
+                    stats.bytes += sample.size;
                 }
-                _ => {
-                    let duration = cursor.duration_of_first(input, placed)?
-                        - cursor.duration_of_first(input, first)?;
-                    let bytes = cursor.bytes_of_first(input, placed)?
-                        - cursor.bytes_of_first(input, first)?;
-                    (
-                        u64::from(first),
-                        u64::from(placed),
-                        u64::try_from(duration).unwrap_or(0),
-                        bytes,
-                    )
-                }
-            };
-            let duration = if state.frame_bytes > 0 {
-                last - first
-            } else {
-                duration
-            };
-            let _ = track;
-            out.push(TrackStats {
-                frames: last - first,
-                duration,
-                bytes,
-            });
+            }
+            out.push(stats);
         }
         Ok(out)
     }
@@ -695,8 +685,9 @@ fn refine_mpeg_audio(
     if input.read_at(first.offset, &mut header)? < 4 {
         return Ok(());
     }
-    if let Some(codec) = mpeg_audio_codec(&header) {
+    if let Some((codec, sample_rate, channels)) = mpeg_audio_codec(&header) {
         track.codec = codec;
+        track.params = TrackParams::Audio(AudioParams::new(sample_rate, channels));
     }
     Ok(())
 }
@@ -704,11 +695,7 @@ fn refine_mpeg_audio(
 /// A video track's frame rate from its `stts`: the timescale over the
 /// delta of the longest of its first runs (what ffprobe's `r_frame_rate`
 /// shows for a constant rate).
-fn stts_frame_rate(
-    input: &mut BytesReader,
-    state: &TrackState,
-    track: &Track,
-) -> Result<Option<crate::vocab::Rational>> {
+fn stts_frame_rate(input: &mut BytesReader, state: &TrackState) -> Result<Option<Rational>> {
     if !state.video {
         return Ok(None);
     }
@@ -739,10 +726,7 @@ fn stts_frame_rate(
             break;
         }
     }
-    let _ = track;
-    Ok(best.and_then(|(_, delta)| {
-        crate::vocab::Rational::reduced(u64::from(state.timescale), delta)
-    }))
+    Ok(best.and_then(|(_, delta)| Rational::reduced(u64::from(state.timescale), delta)))
 }
 
 /// Where the top-level boxes that matter lie.
@@ -913,9 +897,11 @@ impl FragmentWalker {
     ) -> Result<()> {
         let id = ids[reference];
         let start = if self.random_access.has(id) {
-            let found = self
-                .random_access
-                .at_or_before(input, id, u64::try_from(target.max(0)).unwrap_or(0))?;
+            let found = self.random_access.at_or_before(
+                input,
+                id,
+                u64::try_from(target.max(0)).unwrap_or(0),
+            )?;
             found.map_or(self.first, |entry| entry.moof)
         } else {
             self.scan_for(input, reference, target)?
@@ -981,7 +967,10 @@ impl Demuxer for Mp4Reader {
             let Some(i) = self.choose(&ready) else {
                 return Ok(None);
             };
-            let sample = self.states[i].peeked.take().expect("chosen tracks have a sample");
+            let sample = self.states[i]
+                .peeked
+                .take()
+                .expect("chosen tracks have a sample");
             match self.sample_data(&sample)? {
                 Some(data) => return Ok(Some(self.unit(i, &sample, data))),
                 None => {

@@ -198,7 +198,10 @@ fn read_trak(input: &mut BytesReader, trak: &BoxHeader) -> Result<Trak> {
 fn read_edits(input: &mut BytesReader, elst: &BoxHeader) -> Result<(Vec<Edit>, bool)> {
     let mut head = [0u8; 8];
     if input.read_at(elst.body, &mut head)? < 8 || elst.body_len() < 8 {
-        return Err(MediaError::invalid(elst.start, "the 'elst' box is too short"));
+        return Err(MediaError::invalid(
+            elst.start,
+            "the 'elst' box is too short",
+        ));
     }
     let version = head[0];
     let stated = u32::from_be_bytes(head[4..8].try_into().expect("4 bytes"));
@@ -303,7 +306,9 @@ fn read_stbl(input: &mut BytesReader, stbl: &BoxHeader, out: &mut Trak) -> Resul
             },
             _ => entry_size,
         };
-        let constant_size = (&child.kind == b"stsz").then(|| word(4)).filter(|&s| s != 0);
+        let constant_size = (&child.kind == b"stsz")
+            .then(|| word(4))
+            .filter(|&s| s != 0);
         let (table, cut) = Table::new(child.body + len as u64, stated, entry_size, child.end);
         if cut && constant_size.is_none() {
             out.cut_tables.push(name(child.kind));
@@ -336,7 +341,10 @@ fn read_stbl(input: &mut BytesReader, stbl: &BoxHeader, out: &mut Trak) -> Resul
 fn read_stsd(input: &mut BytesReader, stsd: &BoxHeader, out: &mut Trak) -> Result<()> {
     let mut head = [0u8; 8];
     if stsd.body_len() < 8 || input.read_at(stsd.body, &mut head)? < 8 {
-        return Err(MediaError::invalid(stsd.start, "the 'stsd' box is too short"));
+        return Err(MediaError::invalid(
+            stsd.start,
+            "the 'stsd' box is too short",
+        ));
     }
     out.entry_count = u32::from_be_bytes(head[4..8].try_into().expect("4 bytes"));
     if out.entry_count == 0 {

@@ -13,7 +13,7 @@ use crate::codec::h264::{level_name as h264_level, parse_sps, AvcConfig, SpsInfo
 use crate::codec::hevc::{level_name as hevc_level, HevcConfig, StreamParams};
 use crate::codec::{ac3, opus};
 use crate::media::{AudioParams, Level, MediaError, Result, Track, TrackParams, VideoParams};
-use crate::vocab::{Codec, NalFraming, PcmFormat, TrackKind};
+use crate::vocab::{Codec, NalFraming, PcmFormat, Rational, TrackKind};
 
 /// Bytes of a VisualSampleEntry before its boxes (§12.1.3).
 const VISUAL_FIELDS: usize = 78;
@@ -31,6 +31,8 @@ pub(super) struct Described {
     /// MPEG audio whose layer its first frame tells (`mp4a` with an MPEG-1/2
     /// audio object type, `.mp3`).
     pub mpeg_audio: bool,
+    /// The frame rate the video stream's parameter sets signal, if any.
+    pub signalled_rate: Option<Rational>,
 }
 
 /// The track `trak` describes (its index set by the caller).
@@ -40,6 +42,7 @@ pub(super) fn describe(trak: &Trak, chapter: bool) -> Result<Described> {
         track: Track::new(0, Codec::Other(kind, codec.to_owned()), trak.timescale),
         frame_bytes: 0,
         mpeg_audio: false,
+        signalled_rate: None,
     };
     let Some(entry) = &trak.entry else {
         return Ok(fallback(kind_of(handler), "unknown"));
@@ -89,7 +92,11 @@ fn boxes(entry_body: &[u8], base: u64, skip: usize) -> Vec<(FourCc, u64, &[u8])>
             n if (n as usize) < 8 => break,
             n => (n as usize).min(entry_body.len() - pos),
         };
-        out.push((kind, base + pos as u64 + 8, &entry_body[pos + 8..pos + size]));
+        out.push((
+            kind,
+            base + pos as u64 + 8,
+            &entry_body[pos + 8..pos + size],
+        ));
         pos += size;
     }
     out
@@ -114,8 +121,13 @@ fn describe_video(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
     f.skip(24)?;
     let width = u32::from(f.u16()?);
     let height = u32::from(f.u16()?);
-    let children = boxes(&entry.body, entry.offset, VISUAL_FIELDS.min(entry.body.len()));
+    let children = boxes(
+        &entry.body,
+        entry.offset,
+        VISUAL_FIELDS.min(entry.body.len()),
+    );
     let mut track = Track::new(0, Codec::H264, trak.timescale);
+    let mut signalled_rate = None;
     match &entry.kind {
         b"avc1" | b"avc3" => {
             let (at, record) = find(&children, b"avcC").ok_or_else(|| {
@@ -135,6 +147,7 @@ fn describe_video(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
                 .and_then(|sps| SpsInfo::new(&sps))
                 .map_err(|e| MediaError::invalid(at, format!("'avcC' SPS: {e}")))?;
             track.profile = Some(info.profile().into_owned());
+            signalled_rate = info.frame_rate_signalled.then_some(info.frame_rate);
             let level = u32::from(info.level_idc);
             track.params = TrackParams::Video(VideoParams {
                 sample_aspect_ratio: info.sample_aspect_ratio,
@@ -159,6 +172,7 @@ fn describe_video(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
                 .ok_or_else(|| MediaError::invalid(at, "'hvcC' holds no usable SPS"))?;
             track.config.parameter_sets = config.parameter_sets;
             track.profile = params.profile.map(str::to_owned);
+            signalled_rate = params.frame_rate_signalled.then_some(params.frame_rate);
             let level = u32::from(params.level_idc);
             track.params = TrackParams::Video(VideoParams {
                 sample_aspect_ratio: params.sample_aspect_ratio,
@@ -180,6 +194,7 @@ fn describe_video(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
         track,
         frame_bytes: 0,
         mpeg_audio: false,
+        signalled_rate,
     })
 }
 
@@ -276,7 +291,11 @@ enum Pcm {
 
 fn describe_audio(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
     let sound = sound_fields(entry)?;
-    let children = boxes(&entry.body, entry.offset, sound.boxes_at.min(entry.body.len()));
+    let children = boxes(
+        &entry.body,
+        entry.offset,
+        sound.boxes_at.min(entry.body.len()),
+    );
     let mut channels = sound.channels;
     let mut sample_rate = if sound.sample_rate > 0 {
         sound.sample_rate
@@ -336,6 +355,7 @@ fn describe_audio(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
             track,
             frame_bytes,
             mpeg_audio: false,
+            signalled_rate: None,
         });
     }
     match &entry.kind {
@@ -414,6 +434,7 @@ fn describe_audio(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
         track,
         frame_bytes: 0,
         mpeg_audio,
+        signalled_rate: None,
     })
 }
 
@@ -571,16 +592,17 @@ fn opus_head(dops: &[u8], at: u64) -> Result<Vec<u8>> {
 }
 
 /// The MPEG audio codec of a frame header's layer (`mp4a` with an MPEG-1/2
-/// audio object type covers layers I to III).
-pub(super) fn mpeg_audio_codec(header: &[u8]) -> Option<Codec> {
+/// audio object type covers layers I to III), its sampling rate and
+/// channels.
+pub(super) fn mpeg_audio_codec(header: &[u8]) -> Option<(Codec, u32, u16)> {
     let header = crate::codec::mpeg_audio::FrameHeader::parse(header).ok()?;
-    Some(match header.layer {
+    let codec = match header.layer {
         1 => Codec::Mp1,
         2 => Codec::Mp2,
         _ => Codec::Mp3,
-    })
+    };
+    Some((codec, header.sample_rate, header.channels))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -593,8 +615,8 @@ mod tests {
         assert_eq!(
             head,
             [
-                b'O', b'p', b'u', b's', b'H', b'e', b'a', b'd', 1, 2, 0x38, 0x01, 0x80, 0xbb, 0,
-                0, 0xfe, 0xff, 0
+                b'O', b'p', b'u', b's', b'H', b'e', b'a', b'd', 1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0,
+                0xfe, 0xff, 0
             ]
         );
         let parsed = opus::OpusHead::parse(&head).unwrap();
@@ -606,8 +628,8 @@ mod tests {
     fn esds_yields_the_audio_specific_config() {
         // ES_Descriptor(ES_ID 1) > DecoderConfig(0x40, audio) > specific.
         let esds = [
-            0, 0, 0, 0, 0x03, 0x19, 0, 1, 0, 0x04, 0x11, 0x40, 0x15, 0, 0, 0, 0, 0, 0xfa, 0, 0,
-            0, 0xfa, 0, 0x05, 0x02, 0x12, 0x10, 0x06, 0x01, 0x02,
+            0, 0, 0, 0, 0x03, 0x19, 0, 1, 0, 0x04, 0x11, 0x40, 0x15, 0, 0, 0, 0, 0, 0xfa, 0, 0, 0,
+            0xfa, 0, 0x05, 0x02, 0x12, 0x10, 0x06, 0x01, 0x02,
         ];
         let d = read_esds(&esds, 0).unwrap();
         assert_eq!((d.object_type, d.avg_bitrate), (0x40, 64000));

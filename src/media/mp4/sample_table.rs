@@ -568,40 +568,4 @@ impl Cursor {
     pub fn duration_of_first(&self, input: &mut BytesReader, n: u32) -> Result<i64> {
         Runs::new(self.boxes.stts).skip_to(input, n, false)
     }
-
-    /// Samples the chunk tables place (at most the stated count).
-    pub fn placed_samples(&self, input: &mut BytesReader) -> Result<u32> {
-        let Some(mut runs) = ChunkRuns::start(self.boxes.stsc, input)? else {
-            return Ok(0);
-        };
-        let chunks = self.chunk_offsets.len();
-        let mut placed = 0u64;
-        loop {
-            let (first, per_chunk) = runs.current;
-            let last = runs.upcoming.map_or(chunks, |u| u.0.min(chunks));
-            placed += u64::from(last.saturating_sub(first)) * u64::from(per_chunk);
-            if placed >= u64::from(self.total) || runs.upcoming.is_none_or(|u| u.0 >= chunks) {
-                break;
-            }
-            let next = runs.upcoming.expect("checked");
-            runs.per_chunk(input, next.0)?;
-        }
-        Ok(placed.min(u64::from(self.total)) as u32)
-    }
-
-    /// The bytes of the first `n` samples.
-    pub fn bytes_of_first(&self, input: &mut BytesReader, n: u32) -> Result<u64> {
-        if self.frame_bytes > 0 {
-            return Ok(self.frame_bytes * u64::from(n));
-        }
-        let mut sizes = SizeTable::new(self.boxes.sizes);
-        if let SizeTable::Constant(size) = sizes {
-            return Ok(u64::from(size) * u64::from(n));
-        }
-        let mut sum = 0u64;
-        for i in 0..n {
-            sum += sizes.size(input, i)?.unwrap_or(0);
-        }
-        Ok(sum)
-    }
 }
