@@ -159,15 +159,30 @@ fn compare(name: &str, track: &Track, sent: &[AccessUnit], got: &Received, clock
 
 /// Capture times follow the media clock: a packet is never captured
 /// after its presentation time (media time zero presented at
-/// `presented_from`, seconds since the epoch), nor long before.
-fn check_timing(name: &str, got: &Received, base: u32, clock: u32, presented_from: f64) {
+/// `presented_from`, seconds since the epoch), nor long before. A packet
+/// aggregating frames (`aggregates`: AC-3, RFC 4184 §4.2, with the RTP
+/// timestamp of the last unit sent) goes out when its last frame is due:
+/// before the next packet's time, or that last unit's.
+fn check_timing(
+    name: &str,
+    got: &Received,
+    base: u32,
+    clock: u32,
+    presented_from: f64,
+    aggregates: Option<u32>,
+) {
     assert!(
         got.packets.windows(2).all(|w| w[0].0 <= w[1].0),
         "{name}: capture order"
     );
     // Capture times have microsecond resolution, timestamps one tick.
     let slack = 1e-6 + 1.0 / f64::from(clock);
-    for &(time, ts) in &got.packets {
+    for (i, &(time, ts)) in got.packets.iter().enumerate() {
+        let ts = match (aggregates, got.packets.get(i + 1)) {
+            (Some(_), Some(&(_, next))) if next != ts => next.wrapping_sub(1),
+            (Some(last), None) => last,
+            _ => ts,
+        };
         let media = f64::from(ts.wrapping_sub(base) as i32) / f64::from(clock);
         let sent = time.as_secs_f64() - presented_from;
         // Video is sent in decoding order, up to a few frames before its
@@ -182,7 +197,8 @@ fn check_timing(name: &str, got: &Received, base: u32, clock: u32, presented_fro
 /// Each unit's first packet is captured at its decoding time, the file's
 /// first unit (decoding time `first_dts`, seconds) at `sent_from`: units
 /// keep their decoding-time spacing from the start, B-frame streams too.
-/// PCM units are regrouped into packets and have no packet of their own.
+/// PCM units are regrouped into packets and have no packet of their own;
+/// AC-3 units share packets, which go out when their last unit is due.
 fn check_decode_spacing(
     name: &str,
     track: &Track,
@@ -192,7 +208,7 @@ fn check_decode_spacing(
     clock: u32,
     (sent_from, first_dts): (f64, f64),
 ) {
-    if matches!(track.codec, Codec::Pcm(_)) {
+    if matches!(track.codec, Codec::Pcm(_) | Codec::Ac3) {
         return;
     }
     for (i, unit) in sent.iter().enumerate() {
@@ -302,7 +318,13 @@ fn every_fixture_round_trips_through_pcap() {
             let clock = media.description.clock_rate;
             let sent = &units[&track.index];
             let base = compare(&name, track, sent, &got, clock);
-            check_timing(&name, &got, base, clock, presented_from);
+            let last = sent
+                .last()
+                .map(|u| rescale(u.pts, track.clock_rate, clock) as u32);
+            let aggregates = last
+                .map(|pts| base.wrapping_add(pts))
+                .filter(|_| media.description.encoding == "AC3");
+            check_timing(&name, &got, base, clock, presented_from, aggregates);
             let origin = (sent_from, first_dts);
             check_decode_spacing(&name, track, sent, &got, base, clock, origin);
             check_reports(&name, media, &datagrams, got.ssrc, base, presented_from);

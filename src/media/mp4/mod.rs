@@ -108,6 +108,9 @@ pub static FORMAT: ReaderFormat = ReaderFormat {
 /// order, further apart in time order (FFmpeg's `mov_find_next_sample`).
 const INTERLEAVE_US: i64 = 1_000_000;
 
+/// `ctts` entries read at open for the most negative composition offset.
+const CTTS_SCAN: u32 = 4096;
+
 /// A PCM unit holds at most 1/50 s of sample frames (20 ms, RFC 3551 §4.2).
 const PCM_UNITS_PER_SECOND: u32 = 50;
 
@@ -148,6 +151,9 @@ struct TrackState {
     trim_start: bool,
     /// Subtracted from every time: the earliest track's start.
     shift: i64,
+    /// Subtracted from decoding times: the most negative composition
+    /// offset, so that no sample is presented before it is decoded.
+    dts_shift: i64,
     /// The next sample, read ahead to choose between tracks.
     peeked: Option<Sample>,
     /// After a seek in fragments: samples dropped until this rule passes.
@@ -171,7 +177,7 @@ impl TrackState {
         let base = self.edit.delay - self.edit.start - self.shift;
         (
             sample.cts.saturating_add(base),
-            sample.dts.saturating_add(base),
+            sample.dts.saturating_add(base - self.dts_shift),
         )
     }
 
@@ -252,8 +258,16 @@ impl Mp4Reader {
                 edit,
                 trim_start: trak.tables.ctts.is_none() && edit.start > 0,
                 shift: 0,
+                dts_shift: 0,
                 peeked: None,
                 skip: None,
+            };
+            // As FFmpeg does: `cslg`, else the composition offsets (their
+            // first runs: a stream's pattern shows in its first GOPs).
+            state.dts_shift = match (trak.dts_shift, &state.cursor) {
+                (Some(shift), _) => shift.max(0),
+                (None, Some(cursor)) => -cursor.most_negative_offset(&mut input, CTTS_SCAN)?,
+                (None, None) => 0,
             };
             if described.mpeg_audio {
                 refine_mpeg_audio(&mut input, &mut state, &mut track)?;

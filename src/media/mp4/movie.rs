@@ -61,6 +61,8 @@ pub(super) struct Trak {
     pub cut_tables: Vec<String>,
     /// Track ids its `tref/chap` box names: its chapter tracks.
     pub chapters: Vec<u32>,
+    /// `cslg` `compositionToDTSShift` (§8.6.1.4), when stated.
+    pub dts_shift: Option<i64>,
 }
 
 /// A sample entry of `stsd` (ISO/IEC 14496-12 §8.5.2): its type and body.
@@ -272,6 +274,18 @@ fn read_stbl(input: &mut BytesReader, stbl: &BoxHeader, out: &mut Trak) -> Resul
         let (fields, entry_size): (usize, u8) = match &child.kind {
             b"stsd" => {
                 read_stsd(input, &child, out)?;
+                continue;
+            }
+            b"cslg" => {
+                let body = read_body(input, &child, MAX_HEADER)?;
+                let mut f = Fields::new(&body, child.body, "cslg");
+                let version = f.u8()?;
+                f.skip(3)?;
+                out.dts_shift = Some(if version == 1 {
+                    f.u64()? as i64
+                } else {
+                    i64::from(f.u32()? as i32)
+                });
                 continue;
             }
             b"stts" | b"ctts" => (4, 8),

@@ -564,6 +564,25 @@ impl Cursor {
         Ok(found)
     }
 
+    /// The most negative composition offset among the first `limit` runs
+    /// of `ctts` (0 when none is negative): how far decoding times must
+    /// move back for every sample to be decoded before it is presented.
+    pub fn most_negative_offset(&self, input: &mut BytesReader, limit: u32) -> Result<i64> {
+        let Some(table) = self.boxes.ctts else {
+            return Ok(0);
+        };
+        let mut entries = Entries::new(table);
+        let mut least = 0i64;
+        for i in 0..table.count.min(limit) {
+            let Some(entry) = entries.get(input, i)? else {
+                break;
+            };
+            let offset = i32::from_be_bytes(entry[4..8].try_into().expect("4 bytes"));
+            least = least.min(i64::from(offset));
+        }
+        Ok(least)
+    }
+
     /// The duration of the first `n` samples (from `stts`).
     pub fn duration_of_first(&self, input: &mut BytesReader, n: u32) -> Result<i64> {
         Runs::new(self.boxes.stts).skip_to(input, n, false)
