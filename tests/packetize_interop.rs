@@ -140,6 +140,8 @@ fn decoder_chain(encoding: &str) -> &'static str {
         "L24" => "rtpL24depay ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
         "PCMU" => "rtppcmudepay ! mulawdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
         "PCMA" => "rtppcmadepay ! alawdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "AC3" => "rtpac3depay ! ac3parse ! avdec_ac3 ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "opus" => "rtpopusdepay ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
         other => panic!("no GStreamer chain for {other}"),
     }
 }
@@ -161,6 +163,9 @@ fn expected_bytes(stream: &Value) -> u64 {
             } else {
                 let per_frame = match codec {
                     "aac" => 1024,
+                    "ac3" => 1536,
+                    // 20 ms frames, as libopus writes them.
+                    "opus" => 960,
                     "mp1" => 384,
                     "mp3" if num("sample_rate") < 32000 => 576,
                     _ => 1152,

@@ -78,7 +78,7 @@ use super::{
     AccessUnit, AudioParams, BytesReader, Demuxer, Evidence, MediaError, ReaderFormat, Result,
     Track, TrackParams, TrackStats,
 };
-use crate::vocab::clock::rescale;
+use crate::vocab::clock::{rescale, sample_at, time_of};
 use crate::vocab::{Rational, TrackKind};
 
 /// The registry entry: an ISO base media file or QuickTime movie, known by
@@ -504,16 +504,13 @@ impl Mp4Reader {
     /// A presentation time of track `i` (media timescale, after edits and
     /// shift) as a duration from the start (0 before it).
     fn time_of(&self, i: usize, ticks: i64) -> Duration {
-        let scale = self.states[i].timescale;
-        let nanos = rescale(ticks.max(0), scale, 1_000_000_000);
-        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+        time_of(u64::try_from(ticks).unwrap_or(0), self.states[i].timescale)
     }
 
     /// `time` as a presentation time of track `i` (media timescale, after
     /// edits and shift).
     fn ticks_of(&self, i: usize, time: Duration) -> i64 {
-        let nanos = i64::try_from(time.as_nanos()).unwrap_or(i64::MAX);
-        rescale(nanos, 1_000_000_000, self.states[i].timescale)
+        i64::try_from(sample_at(time, self.states[i].timescale)).unwrap_or(i64::MAX)
     }
 
     /// The media time (of the sample tables) of presentation time `ticks`
@@ -538,6 +535,11 @@ impl Mp4Reader {
             return Ok(Duration::ZERO);
         };
         let at = cursor.sample_at(input, target)?;
+        let at = if state.frame_bytes > 0 {
+            cursor.run_start(input, at, state.max_frames)?
+        } else {
+            at
+        };
         let mut key = cursor.sync_at_or_before(input, at)?.unwrap_or(0);
         if key > 0 && cursor.cts_of(input, key)? > target {
             key = cursor.sync_at_or_before(input, key - 1)?.unwrap_or(0);
@@ -557,6 +559,8 @@ impl Mp4Reader {
                         let at = cursor.sample_at(input, media)?;
                         if state.video {
                             cursor.sync_at_or_before(input, at)?.unwrap_or(0)
+                        } else if state.frame_bytes > 0 {
+                            cursor.run_start(input, at, state.max_frames)?
                         } else {
                             at
                         }
@@ -629,19 +633,15 @@ impl Mp4Reader {
         Ok(key_time)
     }
 
-    /// The duration of the longest track, for a seek past the end.
+    /// The duration of the longest track, for a seek past the end (0 when
+    /// the container does not state it: fragments).
     fn duration(&self) -> Duration {
         self.stats()
-            .map(|stats| {
-                stats
-                    .iter()
-                    .zip(&self.tracks)
-                    .map(|(s, t)| {
-                        Duration::from_secs_f64(s.duration as f64 / f64::from(t.clock_rate.max(1)))
-                    })
-                    .max()
-                    .unwrap_or_default()
-            })
+            .into_iter()
+            .flatten()
+            .zip(&self.tracks)
+            .map(|(s, t)| time_of(s.duration, t.clock_rate))
+            .max()
             .unwrap_or_default()
     }
 
@@ -910,23 +910,55 @@ impl FragmentWalker {
         target: i64,
     ) -> Result<()> {
         let id = ids[reference];
-        let start = if self.random_access.has(id) {
-            let found = self.random_access.at_or_before(
-                input,
-                id,
-                u64::try_from(target.max(0)).unwrap_or(0),
-            )?;
-            found.map_or(self.first, |entry| entry.moof)
-        } else {
-            self.scan_for(input, reference, target)?
-        };
-        self.next_box = start;
-        // Times of tracks whose fragments lack `tfdt` restart from 0.
-        self.next_dts.iter_mut().for_each(|t| *t = 0);
-        if !self.next_fragment(input)? {
-            self.runs.clear();
+        let mut limit = u64::try_from(target.max(0)).unwrap_or(0);
+        loop {
+            let entry = if self.random_access.has(id) {
+                self.random_access.at_or_before(input, id, limit)?
+            } else {
+                None
+            };
+            let start = match entry {
+                Some(entry) => entry.moof,
+                None => self.scan_for(input, reference, target)?,
+            };
+            self.next_box = start;
+            // Times of tracks whose fragments lack `tfdt` restart from 0.
+            self.next_dts.iter_mut().for_each(|t| *t = 0);
+            if !self.next_fragment(input)? {
+                self.runs.clear();
+            }
+            // A `tfra` time may be the sync sample's decoding time: step
+            // back while the fragment starts after the target.
+            let Some(entry) = entry.filter(|e| e.time > 0 && start != self.first) else {
+                return Ok(());
+            };
+            let first = match self.runs.iter().find(|r| r.track == reference) {
+                Some(run) => run.clone().next_sample(input)?,
+                None => None,
+            };
+            if first.is_none_or(|s| s.cts <= target) {
+                return Ok(());
+            }
+            limit = entry.time - 1;
         }
-        Ok(())
+    }
+
+    /// The composition time of track `track`'s first sample in the
+    /// fragments (after the `moov` tables' samples), if it has one there.
+    fn first_cts(&mut self, input: &mut BytesReader, track: usize) -> Result<Option<i64>> {
+        let Some(header) = read_header(input, self.first, input.size())? else {
+            return Ok(None);
+        };
+        let tracks = FragmentTracks {
+            ids: &self.ids,
+            trex: &self.trex,
+        };
+        let mut dts = self.next_dts.clone();
+        let runs = read_moof(input, &header, &tracks, &mut dts)?;
+        match runs.into_iter().find(|r| r.track == track) {
+            Some(mut run) => Ok(run.next_sample(input)?.map(|s| s.cts)),
+            None => Ok(None),
+        }
     }
 
     /// The offset of the last fragment whose reference track run starts at
@@ -955,7 +987,7 @@ impl FragmentWalker {
             let Some(first) = run.next_sample(input)? else {
                 continue;
             };
-            if first.dts > target {
+            if first.cts > target {
                 break;
             }
             if is_sync(first.flags) {
@@ -1006,10 +1038,17 @@ impl Demuxer for Mp4Reader {
 
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let end = self.duration();
-        let in_tables = self.states[self.reference]
-            .cursor
-            .as_ref()
-            .is_some_and(|c| c.total() > 0);
+        // In the `moov` tables, or past them in the fragments.
+        let r = self.reference;
+        let target = self.media_time(r, self.ticks_of(r, time));
+        let input = self.input.get_mut().unwrap_or_else(|e| e.into_inner());
+        let in_tables = match (&self.states[r].cursor, &mut self.fragments) {
+            (Some(_), Some(walker)) => walker
+                .first_cts(input, r)?
+                .is_none_or(|first| target < first),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
         if end > Duration::ZERO && time >= end {
             for i in 0..self.states.len() {
                 let input = self.input.get_mut().unwrap_or_else(|e| e.into_inner());

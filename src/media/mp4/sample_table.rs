@@ -6,9 +6,10 @@
 //! a block at a time ([`Entries`]), so a track of millions of samples costs
 //! a few kilobytes, and positioning at any sample skips whole runs.
 //!
-//! Tolerance, as FFmpeg reads real files: `stsc` entries whose first chunk
+//! Tolerance, to read what FFmpeg reads: `stsc` entries whose first chunk
 //! does not increase, or that give a chunk no samples, are skipped (with a
-//! warning) and the first entry applies from chunk 1; `ctts` offsets are
+//! warning: the trailing `first_chunk` 1 entries some writers leave read
+//! as FFmpeg reads them) and the first entry applies from chunk 1; `ctts` offsets are
 //! signed in either version (writers put negative offsets in version 0);
 //! samples beyond `stts` keep its last delta; an `stss` without entries
 //! makes every audio sample and the first video sample a sync sample.
@@ -173,11 +174,11 @@ impl ChunkRuns {
             skipped: false,
         };
         // The first valid entry applies from the first chunk.
-        let Some((_, per_chunk)) = runs.next_valid(input, None)? else {
+        let Some((first, per_chunk)) = runs.next_valid(input, None)? else {
             return Ok(None);
         };
         runs.current = (0, per_chunk);
-        runs.upcoming = runs.next_valid(input, Some(0))?;
+        runs.upcoming = runs.next_valid(input, Some(first))?;
         Ok(Some(runs))
     }
 
@@ -452,32 +453,14 @@ impl Cursor {
         }
         self.sync.rewind();
         self.index = index;
-        // Find the chunk holding sample `index`, run by run.
-        let Some(runs) = &mut self.chunk_runs else {
+        if self.chunk_runs.is_none() {
+            return Ok(());
+        }
+        let Some((runs, chunk, within)) = self.locate(input, index)? else {
             return Ok(());
         };
-        let Some(fresh) = ChunkRuns::start(self.boxes.stsc, input)? else {
-            return Ok(());
-        };
-        *runs = fresh;
-        let chunks = self.chunk_offsets.len();
-        let mut before = 0u64;
-        let (chunk, within) = loop {
-            let (first, per_chunk) = runs.current;
-            let last = runs.upcoming.map_or(chunks, |u| u.0.min(chunks));
-            let in_run = u64::from(last.saturating_sub(first)) * u64::from(per_chunk);
-            if runs.upcoming.is_none() || u64::from(index) < before + in_run {
-                let rel = u64::from(index) - before;
-                let chunk = u64::from(first) + rel / u64::from(per_chunk);
-                break (
-                    u32::try_from(chunk).unwrap_or(u32::MAX),
-                    (rel % u64::from(per_chunk)) as u32,
-                );
-            }
-            before += in_run;
-            let next = runs.upcoming.expect("checked");
-            runs.per_chunk(input, next.0)?;
-        };
+        self.chunk_runs = Some(runs);
+        let runs = self.chunk_runs.as_mut().expect("just set");
         self.chunk = chunk;
         let Some(start) = self.chunk_offsets.number(input, chunk)? else {
             self.chunk_left = 0;
@@ -494,6 +477,45 @@ impl Cursor {
             }
         }
         Ok(())
+    }
+
+    /// The chunk holding sample `index` (0-based) and its place in it, with
+    /// the `stsc` runs positioned there; `None` without valid runs.
+    fn locate(&self, input: &mut BytesReader, index: u32) -> Result<Option<(ChunkRuns, u32, u32)>> {
+        let Some(mut runs) = ChunkRuns::start(self.boxes.stsc, input)? else {
+            return Ok(None);
+        };
+        let chunks = self.chunk_offsets.len();
+        let mut before = 0u64;
+        loop {
+            let (first, per_chunk) = runs.current;
+            let last = runs.upcoming.map_or(chunks, |u| u.0.min(chunks));
+            let in_run = u64::from(last.saturating_sub(first)) * u64::from(per_chunk);
+            let Some(next) = runs
+                .upcoming
+                .filter(|_| u64::from(index) >= before + in_run)
+            else {
+                let rel = u64::from(index) - before;
+                let chunk = u64::from(first) + rel / u64::from(per_chunk);
+                let within = (rel % u64::from(per_chunk)) as u32;
+                return Ok(Some((
+                    runs,
+                    u32::try_from(chunk).unwrap_or(u32::MAX),
+                    within,
+                )));
+            };
+            before += in_run;
+            runs.per_chunk(input, next.0)?;
+        }
+    }
+
+    /// The first sample of the run of at most `run` samples holding sample
+    /// `index` when a chunk is read in such runs (PCM).
+    pub fn run_start(&self, input: &mut BytesReader, index: u32, run: u32) -> Result<u32> {
+        Ok(match self.locate(input, index)? {
+            Some((_, _, within)) => index - within % run.max(1),
+            None => index,
+        })
     }
 
     /// The decoding time of sample `index`.
