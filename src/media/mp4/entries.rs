@@ -101,7 +101,7 @@ impl Entries {
         }
         if self.table.entry_size == 0 {
             let byte = self.block[((index - self.first) / 2) as usize];
-            let nibble = if index % 2 == 0 {
+            let nibble = if index.is_multiple_of(2) {
                 byte >> 4
             } else {
                 byte & 0x0f

@@ -333,7 +333,7 @@ fn describe_audio(trak: &Trak, entry: &SampleEntry) -> Result<Described> {
             // ISO/IEC 23003-5 §5.1: format_flags bit 0 is little-endian.
             let float = u32::from(&entry.kind == b"fpcm");
             let endian = if flags & 1 == 1 { 0 } else { 2 };
-            Some(lpcm(float | endian | 4 * (1 - float), u16::from(bits)))
+            Some(lpcm(float | endian | (4 * (1 - float)), u16::from(bits)))
         }
         _ => None,
     };

@@ -263,7 +263,7 @@ impl SyncSamples {
                         Some(number) => {
                             *entry += 1;
                             // Numbers start at 1; a 0 is skipped.
-                            if number > 0 && number - 1 >= *next {
+                            if number > 0 && number > *next {
                                 *next = number - 1;
                                 if *next >= index {
                                     break;

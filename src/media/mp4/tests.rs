@@ -416,3 +416,29 @@ fn tolerant_chunk_runs() {
         assert_eq!(sample.dts, i64::from(index));
     }
 }
+
+/// Detection: by the first box's type, whatever the samples hold, and the
+/// extensions that name the format.
+#[test]
+fn detected_by_the_first_box() {
+    for head in [
+        &b"\0\0\0\x20ftypisom"[..],
+        b"\0\0\0\x08mdat",
+        b"\0\0\0\x08wide\0\0\x10\0mdat",
+        b"\0\0\x02\0moov",
+    ] {
+        assert_eq!(crate::media::detect(head, None), Some(&FORMAT), "{head:?}");
+    }
+    for name in ["mp4_mp3.mp4", "mov_mulaw_8k.mov", "m4a_aac_44k_stereo.m4a"] {
+        let data = fixture(name);
+        assert_eq!(
+            crate::media::detect(&data, Some("mp3")),
+            Some(&FORMAT),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        crate::media::detect(b"\0\0\0\x20ftxpisom", Some("mp4")),
+        None
+    );
+}
