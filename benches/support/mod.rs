@@ -1,6 +1,7 @@
-//! Helpers shared by the probe and packetize benchmarks: where their inputs
-//! live, how large the large one is, and how an H.264 input is made (a clip
-//! encoded once with ffmpeg, repeated to the size wanted).
+//! Helpers shared by the benchmarks: where their inputs live, how large the
+//! large one is, how an input is made (a clip encoded once with ffmpeg,
+//! repeated to the size wanted) and a process's peak memory.
+#![allow(dead_code)] // each benchmark uses a subset
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,4 +61,15 @@ pub fn repeated(clip: &Path, file: PathBuf, mb: u64) -> PathBuf {
 pub fn warm(file: &Path) {
     let mut f = std::fs::File::open(file).unwrap();
     std::io::copy(&mut f, &mut std::io::sink()).unwrap();
+}
+
+/// This process's peak resident memory in kB (`VmHWM`), 0 if unknown.
+pub fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }

@@ -267,7 +267,15 @@ pub(super) fn read_moof(
                 .filter(|&&bit| flags & bit != 0)
                 .count() as u8;
             let (table, cut) = Table::new(trun.body + fields, count, entry_size.max(1), trun.end);
-            let count = if entry_size == 0 { count } else { table.count };
+            let count = if entry_size > 0 {
+                table.count
+            } else {
+                // Every sample from the defaults: as many as the file can
+                // hold of that size (none of size 0, which hold nothing).
+                let room = input.size().saturating_sub(data);
+                let fits = room.checked_div(u64::from(defaults.size)).unwrap_or(0);
+                u32::try_from(fits).unwrap_or(u32::MAX).min(count)
+            };
             if cut && entry_size > 0 {
                 tracing::warn!(
                     "MP4 track run at byte {}: {count} of its samples fit its box",
@@ -285,10 +293,15 @@ pub(super) fn read_moof(
                 offset: data,
                 dts,
             };
-            let mut walked = run.clone();
-            while walked.next_sample(input)?.is_some() {}
-            data = walked.offset;
-            dts = walked.dts;
+            if entry_size == 0 {
+                data = data.saturating_add(u64::from(count) * u64::from(defaults.size));
+                dts = dts.saturating_add(i64::from(count) * i64::from(defaults.duration));
+            } else {
+                let mut walked = run.clone();
+                while walked.next_sample(input)?.is_some() {}
+                data = walked.offset;
+                dts = walked.dts;
+            }
             implicit = data;
             runs.push(run);
         }

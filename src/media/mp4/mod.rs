@@ -494,7 +494,9 @@ impl Mp4Reader {
         AccessUnit {
             track: i,
             pts,
-            dts,
+            // Composition offsets the shift did not cover (a `cslg` that
+            // understates them, negative offsets in fragments).
+            dts: dts.min(pts),
             duration: u32::try_from(duration).unwrap_or(u32::MAX),
             keyframe: sample.sync,
             data,

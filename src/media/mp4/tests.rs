@@ -442,3 +442,14 @@ fn detected_by_the_first_box() {
         None
     );
 }
+
+/// Found by fuzzing: a track run of billions of samples all from the
+/// defaults, walked sample by sample at open. It holds what the file can.
+#[test]
+fn runs_of_default_samples_are_bounded_by_the_file() {
+    let started = std::time::Instant::now();
+    let mut demuxer = open(fixture("bad/mp4_fuzz_huge_default_run.mp4")).unwrap();
+    let (units, _) = read_all(demuxer.as_mut());
+    assert!(units.len() < 1000);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
