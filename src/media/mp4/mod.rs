@@ -395,10 +395,16 @@ impl Mp4Reader {
             let sample = match &mut state.cursor {
                 Some(cursor) if cursor.index() < cursor.total() => {
                     let sample = cursor.next(input, state.max_frames)?;
-                    if sample.is_none() {
+                    match &sample {
                         // The chunk tables hold fewer samples than stated.
-                        let total = cursor.total();
-                        cursor.seek_to(input, total)?;
+                        None => {
+                            let total = cursor.total();
+                            cursor.seek_to(input, total)?;
+                        }
+                        // The rest of its chunk lies after it: past the end
+                        // too.
+                        Some(s) if !within(s, input.size()) => cursor.skip_chunk(input)?,
+                        Some(_) => {}
                     }
                     if cursor.skipped_chunk_entries() && self.warned & WARN_STSC == 0 {
                         self.warned |= WARN_STSC;
@@ -418,6 +424,20 @@ impl Mp4Reader {
                 state.peeked = None;
                 return Ok(());
             };
+            if !within(&sample, input.size()) {
+                if self.warned & WARN_PAST_END == 0 {
+                    self.warned |= WARN_PAST_END;
+                    tracing::warn!(
+                        "MP4 track {}: sample {} ({} bytes at byte {}) lies past the end of the \
+                         file (cut short?): dropped, with any others",
+                        state.id,
+                        sample.index + 1,
+                        sample.size,
+                        sample.offset
+                    );
+                }
+                continue;
+            }
             if state.drops(&sample) {
                 continue;
             }
@@ -661,11 +681,11 @@ impl Mp4Reader {
                 let mut walk = cursor.clone();
                 walk.seek_to(input, 0)?;
                 while let Some(sample) = walk.next(input, state.max_frames)? {
-                    let whole = sample
-                        .offset
-                        .checked_add(sample.size)
-                        .is_some_and(|e| e <= size);
-                    if !whole || state.drops(&sample) {
+                    if !within(&sample, size) {
+                        walk.skip_chunk(input)?;
+                        continue;
+                    }
+                    if state.drops(&sample) {
                         continue;
                     }
                     let (frames, duration) = if state.frame_bytes > 0 {
@@ -682,6 +702,14 @@ impl Mp4Reader {
         }
         Ok(out)
     }
+}
+
+/// Whether `sample` lies wholly within a file of `size` bytes.
+fn within(sample: &Sample, size: u64) -> bool {
+    sample
+        .offset
+        .checked_add(sample.size)
+        .is_some_and(|end| end <= size)
 }
 
 /// MPEG audio in `mp4a` or `.mp3`: the layer, rate and channels of its
@@ -1021,18 +1049,12 @@ impl Demuxer for Mp4Reader {
                 .expect("chosen tracks have a sample");
             match self.sample_data(&sample)? {
                 Some(data) => return Ok(Some(self.unit(i, &sample, data))),
+                // The file shrank since it was opened.
                 None => {
-                    if self.warned & WARN_PAST_END == 0 {
-                        self.warned |= WARN_PAST_END;
-                        tracing::warn!(
-                            "MP4 track {}: sample {} ({} bytes at byte {}) lies past the end of \
-                             the file (cut short?): dropped, with any others",
-                            self.states[i].id,
-                            sample.index + 1,
-                            sample.size,
-                            sample.offset
-                        );
-                    }
+                    return Err(MediaError::truncated(
+                        sample.offset,
+                        format!("the file ends inside sample {}", sample.index + 1),
+                    ))
                 }
             }
         }

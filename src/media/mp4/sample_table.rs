@@ -125,6 +125,16 @@ impl Runs {
         Ok(self.value)
     }
 
+    /// Moves on by `n` samples, run by run.
+    fn advance(&mut self, input: &mut BytesReader, mut n: u32) -> Result<()> {
+        while n > 0 {
+            let step = self.run_left(input)?.min(n);
+            self.take(input, step)?;
+            n -= step;
+        }
+        Ok(())
+    }
+
     /// Moves to sample `index` from the start; returns the sum of the
     /// values (read as `signed`) of the samples before it.
     fn skip_to(&mut self, input: &mut BytesReader, index: u32, signed: bool) -> Result<i64> {
@@ -423,6 +433,27 @@ impl Cursor {
         self.offset = self.offset.saturating_add(size);
         self.dts = self.dts.saturating_add(sample.duration as i64);
         Ok(Some(sample))
+    }
+
+    /// Skips the samples left in the current chunk (which lie after the
+    /// last one read: past the end of the file when it did), in whole runs.
+    pub fn skip_chunk(&mut self, input: &mut BytesReader) -> Result<()> {
+        let n = self.chunk_left.min(self.total - self.index);
+        let mut dts = self.dts;
+        let mut left = n;
+        while left > 0 {
+            let step = self.stts.run_left(input)?.min(left);
+            let delta = self.stts.take(input, step)?;
+            dts = dts.saturating_add(i64::from(delta).saturating_mul(i64::from(step)));
+            left -= step;
+        }
+        if let Some(ctts) = &mut self.ctts {
+            ctts.advance(input, n)?;
+        }
+        self.dts = dts;
+        self.index += n;
+        self.chunk_left = 0;
+        Ok(())
     }
 
     /// Makes the next sample's chunk current, moving on to the next chunk
