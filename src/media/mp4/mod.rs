@@ -1038,25 +1038,21 @@ impl Demuxer for Mp4Reader {
     }
 
     fn read_unit(&mut self) -> Result<Option<AccessUnit>> {
-        loop {
-            let ready = self.peek_all()?;
-            let Some(i) = self.choose(&ready) else {
-                return Ok(None);
-            };
-            let sample = self.states[i]
-                .peeked
-                .take()
-                .expect("chosen tracks have a sample");
-            match self.sample_data(&sample)? {
-                Some(data) => return Ok(Some(self.unit(i, &sample, data))),
-                // The file shrank since it was opened.
-                None => {
-                    return Err(MediaError::truncated(
-                        sample.offset,
-                        format!("the file ends inside sample {}", sample.index + 1),
-                    ))
-                }
-            }
+        let ready = self.peek_all()?;
+        let Some(i) = self.choose(&ready) else {
+            return Ok(None);
+        };
+        let sample = self.states[i]
+            .peeked
+            .take()
+            .expect("chosen tracks have a sample");
+        match self.sample_data(&sample)? {
+            Some(data) => Ok(Some(self.unit(i, &sample, data))),
+            // The file shrank since it was opened.
+            None => Err(MediaError::truncated(
+                sample.offset,
+                format!("the file ends inside sample {}", sample.index + 1),
+            )),
         }
     }
 
