@@ -295,7 +295,8 @@ pub(super) fn read_moof(
             };
             if entry_size == 0 {
                 data = data.saturating_add(u64::from(count) * u64::from(defaults.size));
-                dts = dts.saturating_add(i64::from(count) * i64::from(defaults.duration));
+                dts = dts
+                    .saturating_add(i64::from(count).saturating_mul(i64::from(defaults.duration)));
             } else {
                 let mut walked = run.clone();
                 while walked.next_sample(input)?.is_some() {}

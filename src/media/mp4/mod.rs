@@ -174,10 +174,16 @@ impl TrackState {
     /// A sample's presentation and decoding times in the media timescale,
     /// after the edit list and the shift.
     fn times(&self, sample: &Sample) -> (i64, i64) {
-        let base = self.edit.delay - self.edit.start - self.shift;
+        let base = self
+            .edit
+            .delay
+            .saturating_sub(self.edit.start)
+            .saturating_sub(self.shift);
         (
             sample.cts.saturating_add(base),
-            sample.dts.saturating_add(base - self.dts_shift),
+            sample
+                .dts
+                .saturating_add(base.saturating_sub(self.dts_shift)),
         )
     }
 
@@ -467,7 +473,7 @@ impl Mp4Reader {
         let (mut best_time, mut best_pos) = micros(best);
         for &i in &ready[1..] {
             let (time, pos) = micros(i);
-            let close = (time - best_time).abs() <= INTERLEAVE_US;
+            let close = time.saturating_sub(best_time).saturating_abs() <= INTERLEAVE_US;
             if (close && pos < best_pos) || (!close && time < best_time) {
                 (best, best_time, best_pos) = (i, time, pos);
             }
@@ -567,7 +573,11 @@ impl Mp4Reader {
             key = cursor.sync_at_or_before(input, key - 1)?.unwrap_or(0);
         }
         let key_cts = cursor.cts_of(input, key)?;
-        let base = state.edit.delay - state.edit.start - state.shift;
+        let base = state
+            .edit
+            .delay
+            .saturating_sub(state.edit.start)
+            .saturating_sub(state.shift);
         let key_time = self.time_of(r, key_cts.saturating_add(base));
         for i in 0..self.states.len() {
             let index = if i == r {
@@ -630,7 +640,11 @@ impl Mp4Reader {
         }
         let base = {
             let state = &self.states[r];
-            state.edit.delay - state.edit.start - state.shift
+            state
+                .edit
+                .delay
+                .saturating_sub(state.edit.start)
+                .saturating_sub(state.shift)
         };
         let key_ticks = key.map_or(target_ticks, |cts| cts.saturating_add(base));
         let key_time = self.time_of(r, key_ticks);

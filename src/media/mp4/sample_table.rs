@@ -465,7 +465,7 @@ impl Cursor {
         let Some(runs) = &mut self.chunk_runs else {
             return Ok(false);
         };
-        self.chunk += 1;
+        self.chunk = self.chunk.saturating_add(1);
         let Some(offset) = self.chunk_offsets.number(input, self.chunk)? else {
             return Ok(false);
         };

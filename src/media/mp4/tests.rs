@@ -472,3 +472,17 @@ fn chunks_past_the_end_are_skipped_whole() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// Found by fuzzing: a chunk index at the end of its range moved past it
+/// (an overflow); such inputs read, or fail, cleanly.
+#[test]
+fn fuzz_regressions_read_cleanly() {
+    for name in ["bad/mp4_fuzz_chunk_overflow.mp4"] {
+        if let Ok(mut demuxer) = open(fixture(name)) {
+            read_all(demuxer.as_mut());
+            let _ = demuxer.stats();
+            demuxer.seek(Duration::from_millis(1500)).unwrap();
+            read_all(demuxer.as_mut());
+        }
+    }
+}
