@@ -239,7 +239,8 @@ fn gstreamer_seconds(file: &Path) -> Option<f64> {
     let start = Instant::now();
     let out = Command::new("gst-launch-1.0")
         .arg("-q")
-        .arg(format!("filesrc location={}", file.display()))
+        .arg("filesrc")
+        .arg(format!("location={}", file.display()))
         .args(["!", "qtdemux", "name=d"])
         .args(["d.video_0", "!", "queue", "!", "fakesink", "sync=false"])
         .args(["d.audio_0", "!", "queue", "!", "fakesink", "sync=false"])

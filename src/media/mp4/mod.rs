@@ -108,6 +108,10 @@ pub static FORMAT: ReaderFormat = ReaderFormat {
 /// order, further apart in time order (FFmpeg's `mov_find_next_sample`).
 const INTERLEAVE_US: i64 = 1_000_000;
 
+/// Bytes of the `moov` box read at once at open: its headers and sample
+/// descriptions, and the tables of short files.
+const MOOV_WINDOW: u64 = 1 << 20;
+
 /// `ctts` entries read at open for the most negative composition offset.
 const CTTS_SCAN: u32 = 4096;
 
@@ -208,6 +212,16 @@ impl Mp4Reader {
             return Err(MediaError::Empty);
         }
         let layout = find_top_level(&mut input)?;
+        // The head of `moov` in one read (one seek when it is at the end):
+        // the reads of its boxes that follow are served from it.
+        input.seek(layout.moov.start)?;
+        input.peek(
+            layout
+                .moov
+                .end
+                .saturating_sub(layout.moov.start)
+                .min(MOOV_WINDOW) as usize,
+        )?;
         let movie = read_movie(&mut input, &layout.moov)?;
         let chapters: Vec<u32> = movie
             .traks
