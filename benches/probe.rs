@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use support::{data_dir, encoded_once, large_mb, repeated, warm};
+use support::{data_dir, encoded_once, large_mb, peak_rss_kb, repeated, warm};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -71,13 +71,7 @@ fn child(file: &Path) {
     let start = Instant::now();
     let info = mediatool::media::inspect(file).expect("inspect");
     let secs = start.elapsed().as_secs_f64();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .unwrap_or("0");
-    println!("{} {secs} {hwm}", info.stats[0].frames);
+    println!("{} {secs} {}", info.stats[0].frames, peak_rss_kb());
 }
 
 /// A 40 s 720p clip at 8 Mbit/s with B-frames (a typical broadcast-like

@@ -1,7 +1,7 @@
-//! Helpers shared by the probe and packetize benchmarks: where their inputs
-//! live, how large the large one is, and how an H.264 input is made (a clip
-//! encoded once with ffmpeg, repeated to the size wanted).
-#![allow(dead_code)] // each benchmark uses a different subset
+//! Helpers shared by the benchmarks: where their inputs live, how large the
+//! large one is, how an input is made (a clip encoded once with ffmpeg,
+//! repeated to the size wanted) and a process's peak memory.
+#![allow(dead_code)] // each benchmark uses a subset
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -95,13 +95,13 @@ pub fn looped(clip: &Path, file: PathBuf, mb: u64) -> PathBuf {
 
 /// The peak resident memory of this process in kB (`VmHWM`).
 pub fn peak_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .expect("VmHWM in /proc/self/status (Linux only)")
 }
 
 /// Seconds `command` takes to run to success, `None` if it cannot run or

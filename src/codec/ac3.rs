@@ -160,8 +160,15 @@ impl SyncFrame {
     /// Channels the frame decodes to: those of `acmod` (A/52 Table 5.8,
     /// 1+1 dual mono counting 2) plus the LFE channel.
     pub fn channels(&self) -> u16 {
-        [2, 1, 2, 3, 3, 4, 4, 5][usize::from(self.acmod & 7)] + u16::from(self.lfe)
+        channels(self.acmod, self.lfe)
     }
+}
+
+/// Channels of the coding mode `acmod` (A/52 Table 5.8, 1+1 dual mono
+/// counting 2) plus the LFE channel when `lfe`: what the frame header or an
+/// MP4 `dac3` box (ETSI TS 102 366 §F.4) states.
+pub fn channels(acmod: u8, lfe: bool) -> u16 {
+    [2, 1, 2, 3, 3, 4, 4, 5][usize::from(acmod & 7)] + u16::from(lfe)
 }
 
 /// `acmod` and `lfeon` of the AC-3 `bsi` (A/52 §5.3.2), from a reader at

@@ -1,6 +1,7 @@
 //! Bitstream syntax shared by demuxers and RTP payload formats: NAL unit
 //! delimiting, parameter sets and audio frame headers.
 
+pub mod aac;
 pub mod ac3;
 pub mod adts;
 pub mod av1;

@@ -275,6 +275,42 @@ impl BytesReader {
         Ok(target - start)
     }
 
+    /// Reads up to `buf.len()` bytes at file offset `offset` into `buf`,
+    /// leaving the window (its bytes and [`position`](Self::position))
+    /// as it was: what a reader needs to consult an index or table stored
+    /// elsewhere in the file (an MP4 sample table) between units. Returns
+    /// how many bytes were read, fewer only at the end of the input.
+    /// Served from the buffer when it holds the whole range.
+    pub fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if self.gaps.is_empty() {
+            if let Some(start) = offset.checked_sub(self.offset) {
+                let start = usize::try_from(start).unwrap_or(usize::MAX);
+                if let Some(held) = self.buf.get(start..start.saturating_add(buf.len())) {
+                    buf.copy_from_slice(held);
+                    return Ok(buf.len());
+                }
+            }
+        }
+        let resume = self.input.stream_position()?;
+        self.input.seek(SeekFrom::Start(offset))?;
+        let mut filled = 0;
+        let result = loop {
+            match self.input.read(&mut buf[filled..]) {
+                Ok(0) => break Ok(filled),
+                Ok(n) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        break Ok(filled);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.input.seek(SeekFrom::Start(resume))?;
+        result
+    }
+
     /// Moves to file offset `offset`, dropping the buffer.
     pub fn seek(&mut self, offset: u64) -> io::Result<()> {
         self.input.seek(SeekFrom::Start(offset))?;
@@ -356,6 +392,24 @@ mod tests {
         reader.drop_tail(100);
         assert_eq!(reader.skip(101).unwrap(), 4097);
         assert_eq!(reader.position(), 4097);
+    }
+
+    /// Reads elsewhere leave the window alone, from the buffer or the file.
+    #[test]
+    fn reads_at_an_offset_keep_the_window() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader = BytesReader::from_bytes(data.clone()).with_chunk(4096);
+        reader.peek(10).unwrap();
+        reader.take(10);
+        let mut buf = [0u8; 100];
+        for offset in [0u64, 50, 4000, 19_950] {
+            let n = reader.read_at(offset, &mut buf).unwrap();
+            let want = &data[offset as usize..(offset as usize + 100).min(data.len())];
+            assert_eq!(&buf[..n], want, "at {offset}");
+        }
+        assert_eq!(reader.read_at(30_000, &mut buf).unwrap(), 0);
+        assert_eq!(reader.position(), 10);
+        assert_eq!(reader.peek(5000).unwrap()[..4990], data[10..5000]);
     }
 
     #[test]

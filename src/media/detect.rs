@@ -67,16 +67,6 @@ struct NotRead {
 /// The formats detection recognises but does not read yet.
 const NOT_READ: &[NotRead] = &[
     NotRead {
-        name: "mp4",
-        long_name: "MP4",
-        extensions: &["mp4", "m4v", "m4a", "mov", "3gp"],
-        signature: |head| {
-            [&b"ftyp"[..], b"moov", b"mdat", b"free", b"wide"]
-                .iter()
-                .any(|kind| at(head, 4, kind))
-        },
-    },
-    NotRead {
         name: "mpeg",
         long_name: "MPEG program stream",
         extensions: &["mpg", "mpeg", "vob", "ps", "m2p"],
@@ -346,9 +336,7 @@ mod tests {
         // A TS packet payload holding H.264 with its parameter sets.
         ts[20..32].copy_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68]);
         assert_eq!((h264::FORMAT.sniff)(&ts), Some(Evidence::AnnexBAfterJunk));
-        let cases: [(&[u8], &str); 4] = [
-            (b"\0\0\0\x20ftypisom", "MP4"),
-            (b"\0\0\0\x08mdat", "MP4"),
+        let cases: [(&[u8], &str); 2] = [
             (&[0, 0, 1, 0xba, 0x44], "MPEG program stream"),
             (&ts, "MPEG transport stream"),
         ];

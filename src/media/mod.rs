@@ -33,6 +33,7 @@ pub mod adts;
 pub mod h264;
 pub mod hevc;
 pub mod matroska;
+pub mod mp4;
 pub mod mpeg_audio;
 pub mod ogg;
 pub mod wav;
@@ -178,6 +179,7 @@ pub static READERS: &[&ReaderFormat] = &[
     &matroska::FORMAT,
     &matroska::WEBM,
     &ogg::FORMAT,
+    &mp4::FORMAT,
 ];
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and

@@ -132,8 +132,15 @@ impl TrackMerge {
     /// Seeks the demuxer to the key frame at or before `npt` and empties
     /// the queues; the tracks that align to a seek drop their units ending
     /// before the position reached. Nothing changes when the seek fails.
+    ///
+    /// With no key frame at or before `npt` (a seek to the start of a file
+    /// whose video starts after its audio, as B-frame delay makes it), the
+    /// demuxer lands on the first key frame, later than `npt`: the position
+    /// reached is then `npt` itself, since every track plays from its
+    /// start. (Announcing the key frame's time would put the audio sent
+    /// before it ahead of RTP-Info's `rtptime`, which ffmpeg drops.)
     pub(super) fn seek(&mut self, npt: Duration) -> Result<Duration, MediaError> {
-        let reached = self.demuxer.seek(npt)?;
+        let reached = self.demuxer.seek(npt)?.min(npt);
         let start = duration_ns(reached);
         self.taken = 0;
         self.demux_done = false;

@@ -31,6 +31,7 @@ pub const TARGETS: &[Target] = &[
     ("wav", |d| readers::read_as("wav", d)),
     ("matroska", |d| readers::read_as("matroska", d)),
     ("ogg", readers::ogg),
+    ("mp4", readers::mp4),
     ("detect", readers::detect_format),
     // Codec syntax.
     ("h264_syntax", syntax::h264),

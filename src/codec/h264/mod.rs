@@ -19,7 +19,7 @@
 //! complementary fields: field pictures get their correct field POC, but each
 //! field counts as one picture for output order.
 
-mod config;
+mod avcc;
 mod nal;
 mod params;
 mod poc;
@@ -29,8 +29,7 @@ mod sps;
 
 use h264_reader::rbsp::BitReaderError;
 
-pub(crate) use config::nal_units;
-pub use config::AvcConfig;
+pub use avcc::AvcConfig;
 pub use nal::{has_slice_header, is_vcl, nal_ref_idc, nal_type, nal_unit_type, starts_access_unit};
 pub use params::{parse_pps, parse_sps};
 pub use poc::PocDecoder;

@@ -9,7 +9,7 @@
 //! prevention bytes included, no start code) and never panic on bad input.
 
 mod bits;
-mod config;
+mod hvcc;
 mod params;
 mod poc;
 mod ptl;
@@ -17,7 +17,7 @@ mod slice;
 mod sps;
 
 pub use bits::unescape_into;
-pub use config::HvcConfig;
+pub use hvcc::HevcConfig;
 pub use params::{ParameterSets, Pps, StreamParams, Vps};
 pub use poc::PocDecoder;
 pub use ptl::{level_name, ProfileTierLevel};

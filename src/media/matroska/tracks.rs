@@ -317,7 +317,8 @@ fn describe_video(info: &mut TrackInfo, video: &[u8], private: Bytes) {
         Codec::H264 => match h264::AvcConfig::parse(&private) {
             Ok(config) => {
                 track.framing = NalFraming::LengthPrefixed(config.length_size);
-                if let Some(sps) = config.sps.first() {
+                let sps = config.parameter_sets.iter().find(|n| n[0] & 0x1f == 7);
+                if let Some(sps) = sps {
                     if let Ok(sps_info) = parse_sps(sps).and_then(|s| SpsInfo::new(&s)) {
                         track.profile = Some(sps_info.profile().into_owned());
                         params.width = sps_info.width;
@@ -334,15 +335,16 @@ fn describe_video(info: &mut TrackInfo, video: &[u8], private: Bytes) {
                         info.reorder_depth = sps_info.reorder_depth;
                     }
                 }
-                track.config.parameter_sets = config.sps.into_iter().chain(config.pps).collect();
+                track.config.parameter_sets = config.parameter_sets;
             }
             Err(why) => warn_track(info.number, &format!("avcC CodecPrivate: {why}")),
         },
-        Codec::Hevc => match hevc::HvcConfig::parse(&private) {
+        Codec::Hevc => match hevc::HevcConfig::parse(&private) {
             Ok(config) => {
                 track.framing = NalFraming::LengthPrefixed(config.length_size);
-                let nal_units: Vec<&[u8]> = config.nal_units.iter().map(|n| &n[..]).collect();
-                if let Some(p) = StreamParams::from_nal_units(nal_units) {
+                if let Some(p) =
+                    StreamParams::from_nal_units(config.parameter_sets.iter().map(|n| &n[..]))
+                {
                     track.profile = p.profile.map(str::to_owned);
                     params.width = p.width;
                     params.height = p.height;
@@ -357,15 +359,7 @@ fn describe_video(info: &mut TrackInfo, video: &[u8], private: Bytes) {
                     }
                     info.reorder_depth = u32::from(p.max_num_reorder_pics);
                 }
-                // VPS, SPS and PPS (NAL unit types 32 to 34); not SEI.
-                track.config.parameter_sets = config
-                    .nal_units
-                    .into_iter()
-                    .filter(|n| {
-                        n.first()
-                            .is_some_and(|b| (32..=34).contains(&(b >> 1 & 0x3f)))
-                    })
-                    .collect();
+                track.config.parameter_sets = config.parameter_sets;
             }
             Err(why) => warn_track(info.number, &format!("hvcC CodecPrivate: {why}")),
         },
