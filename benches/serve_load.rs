@@ -2,11 +2,20 @@
 //! H.264 stream over UDP or TCP for a fixed time, measuring the server's
 //! CPU time and memory and, on the client side, packets delivered, loss and
 //! lateness; the same load against GStreamer's gst-rtsp-server, side by
-//! side.
+//! side. The secure transports set the sessions up over RTSPS with SRTP
+//! (`srtp-udp`: SRTP over UDP; `srtp-tcp`: SRTP interleaved inside TLS),
+//! each session checking that its first packet authenticates under the key
+//! of its DESCRIBE answer (mediatool only: the GStreamer peer serves no
+//! RTSPS). `--setup-rate N` measures instead how many new connections a
+//! second complete a DESCRIBE, over plain RTSP and over RTSPS (TCP and TLS
+//! handshakes, a fresh SRTP key in the answer), and the server's CPU time
+//! for each.
 //!
 //! ```sh
 //! cargo bench --bench serve_load -- --sessions 100,250,500,1000 --seconds 30
 //! cargo bench --bench serve_load -- --sessions 500 --transports udp --servers mediatool
+//! cargo bench --bench serve_load -- --sessions 500 --transports udp,srtp-udp,tcp,srtp-tcp --servers mediatool
+//! cargo bench --bench serve_load -- --setup-rate 5000
 //! ```
 //!
 //! Needs ffmpeg (to make the test stream once) and, for the GStreamer
@@ -25,7 +34,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use mediatool::srtp::sdes::CryptoAttribute;
+use mediatool::srtp::SrtpReceiver;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Barrier;
 
@@ -37,6 +48,29 @@ const STREAM_SECONDS: u64 = 60;
 enum Transport {
     Udp,
     Tcp,
+    /// RTSPS, SRTP over UDP.
+    SrtpUdp,
+    /// RTSPS, SRTP interleaved in TLS.
+    SrtpTcp,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::SrtpUdp => "srtp-udp",
+            Transport::SrtpTcp => "srtp-tcp",
+        }
+    }
+
+    fn udp(self) -> bool {
+        matches!(self, Transport::Udp | Transport::SrtpUdp)
+    }
+
+    fn secure(self) -> bool {
+        matches!(self, Transport::SrtpUdp | Transport::SrtpTcp)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +97,8 @@ struct Options {
     transports: Vec<Transport>,
     peers: Vec<Peer>,
     file: Option<PathBuf>,
+    /// `--setup-rate N`: measure N new connections instead.
+    setup_rate: Option<usize>,
 }
 
 fn parse_options() -> Options {
@@ -72,6 +108,7 @@ fn parse_options() -> Options {
         transports: vec![Transport::Udp, Transport::Tcp],
         peers: vec![Peer::Mediatool, Peer::Gstreamer],
         file: None,
+        setup_rate: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -87,6 +124,8 @@ fn parse_options() -> Options {
                     .filter_map(|t| match t {
                         "udp" => Some(Transport::Udp),
                         "tcp" => Some(Transport::Tcp),
+                        "srtp-udp" => Some(Transport::SrtpUdp),
+                        "srtp-tcp" => Some(Transport::SrtpTcp),
                         _ => None,
                     })
                     .collect()
@@ -102,6 +141,7 @@ fn parse_options() -> Options {
                     .collect()
             }
             "--file" => options.file = Some(PathBuf::from(value())),
+            "--setup-rate" => options.setup_rate = value().parse().ok(),
             // cargo bench passes --bench.
             _ => {}
         }
@@ -133,10 +173,12 @@ fn stream_file(dir: &Path) -> PathBuf {
     path
 }
 
-/// A running server and the URL of the stream.
+/// A running server and the URLs of the stream: plain, and over RTSPS
+/// (mediatool only).
 struct Server {
     child: Child,
     url: String,
+    secure_url: Option<String>,
 }
 
 impl Drop for Server {
@@ -146,7 +188,29 @@ impl Drop for Server {
     }
 }
 
+/// `target/bench-media/`, created if needed: the stream and certificate.
+fn media_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-media");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A self-signed ECDSA P-256 certificate for `localhost`, made once: the
+/// certificate and key files.
+fn certificate() -> (PathBuf, PathBuf) {
+    let dir = media_dir();
+    let (cert, key) = (dir.join("bench.crt"), dir.join("bench.key"));
+    if !cert.exists() || !key.exists() {
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+        std::fs::write(&cert, params.self_signed(&pair).unwrap().pem()).unwrap();
+        std::fs::write(&key, pair.serialize_pem()).unwrap();
+    }
+    (cert, key)
+}
+
 fn start_server(peer: Peer, file: &Path) -> Server {
+    let (cert, key) = certificate();
     let mut child = match peer {
         Peer::Mediatool => Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .args([
@@ -157,8 +221,14 @@ fn start_server(peer: Peer, file: &Path) -> Server {
                 "127.0.0.1",
                 "--http-port",
                 "0",
+                "--tls-port",
+                "0",
                 "-q",
             ])
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
             .arg(file.parent().unwrap())
             .stdout(Stdio::piped())
             .spawn()
@@ -195,18 +265,117 @@ fn start_server(peer: Peer, file: &Path) -> Server {
     let mut line = String::new();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     stdout.read_line(&mut line).unwrap();
-    // Keep reading (the file list follows) so the pipe stays open.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let base = line.trim().to_owned();
     assert!(
         base.starts_with("rtsp://"),
         "server did not start: {line:?}"
     );
-    let url = match peer {
-        Peer::Mediatool => format!("{base}{}", file.file_name().unwrap().to_str().unwrap()),
-        Peer::Gstreamer => base,
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let (url, secure_url) = match peer {
+        Peer::Mediatool => {
+            let mut tls = String::new();
+            stdout.read_line(&mut tls).unwrap();
+            let tls = tls.trim();
+            assert!(tls.starts_with("rtsps://"), "no RTSPS listener: {tls:?}");
+            (format!("{base}{name}"), Some(format!("{tls}{name}")))
+        }
+        Peer::Gstreamer => (base, None),
     };
-    Server { child, url }
+    // Keep reading (the file list follows) so the pipe stays open.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    Server {
+        child,
+        url,
+        secure_url,
+    }
+}
+
+/// Any certificate, any handshake signature: the benchmark's TLS client
+/// spends its CPU on the handshake's key exchange only (the server's work
+/// is what is measured).
+#[derive(Debug)]
+struct Trusting;
+
+impl rustls::client::danger::ServerCertVerifier for Trusting {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        vec![
+            rustls::SignatureScheme::ECDSA_NISTP256_SHA256,
+            rustls::SignatureScheme::ED25519,
+            rustls::SignatureScheme::RSA_PSS_SHA256,
+        ]
+    }
+}
+
+/// The TLS client of the RTSPS sessions (TLS 1.3, the server's default).
+fn tls_connector() -> tokio_rustls::TlsConnector {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        #[allow(deprecated)] // the server's provider, as src/server/tls.rs says
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Trusting))
+            .with_no_client_auth();
+        Arc::new(config)
+    });
+    tokio_rustls::TlsConnector::from(Arc::clone(config))
+}
+
+/// A byte stream to the server: TCP, or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Connects to the server of `url` (`rtsp://` or `rtsps://`).
+async fn connect(url: &str) -> Result<Box<dyn Io>, String> {
+    let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
+    let addr: SocketAddr = rest
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| format!("{url}: {e}"))?;
+    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    if scheme != "rtsps" {
+        return Ok(Box::new(tcp));
+    }
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tls_connector()
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    Ok(Box::new(tls))
 }
 
 /// CPU seconds (user + system) and resident memory (KiB) of a process.
@@ -232,7 +401,7 @@ fn usage(pid: u32) -> (f64, u64) {
 
 /// A minimal RTSP client connection.
 struct Rtsp {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     buf: Vec<u8>,
     cseq: u32,
     session: Option<String>,
@@ -334,6 +503,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Tracks one session's packets.
 struct Meter {
+    /// The SRTP context of the session's key, until its first packet
+    /// authenticated.
+    unverified: Option<SrtpReceiver>,
     play_at: Instant,
     rtptime: u32,
     window: (Instant, Instant),
@@ -344,6 +516,11 @@ struct Meter {
 
 impl Meter {
     fn packet(&mut self, data: &[u8], now: Instant) {
+        if let Some(mut receiver) = self.unverified.take() {
+            if receiver.unprotect_rtp(&mut data.to_vec()).is_err() {
+                self.stats.error = Some("an SRTP packet did not authenticate".into());
+            }
+        }
         if data.len() < 12 || now < self.window.0 || now > self.window.1 {
             return;
         }
@@ -403,18 +580,12 @@ async fn session(
         ..Stats::default()
     };
     tokio::time::sleep(delay).await;
-    let addr: SocketAddr = url["rtsp://".len()..]
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let stream = match TcpStream::connect(addr).await {
+    let stream = match connect(&url).await {
         Ok(s) => s,
         Err(e) => {
             ready.wait().await;
             start.wait().await;
-            return fail(e.to_string());
+            return fail(e);
         }
     };
     let mut rtsp = Rtsp {
@@ -440,21 +611,34 @@ async fn session(
         let base = describe
             .header("Content-Base")
             .map_or(format!("{url}/"), str::to_owned);
-        let track = if control.starts_with("rtsp://") {
+        let track = if control.starts_with("rtsp") {
             control
         } else {
             format!("{}/{control}", base.trim_end_matches('/'))
         };
-        let sockets = match transport {
-            Transport::Udp => Some(udp_pair().await.map_err(|e| e.to_string())?),
-            Transport::Tcp => None,
+        let receiver = match describe
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("a=crypto:"))
+        {
+            Some(crypto) => {
+                let crypto = CryptoAttribute::parse(crypto).map_err(|e| e.to_string())?;
+                Some(SrtpReceiver::new(&crypto.key, crypto.policy, 0))
+            }
+            None if transport.secure() => return Err("no SRTP key in the SDP".into()),
+            None => None,
         };
+        let sockets = match transport.udp() {
+            true => Some(udp_pair().await.map_err(|e| e.to_string())?),
+            false => None,
+        };
+        let profile = if transport.secure() { "SAVP" } else { "AVP" };
         let spec = match &sockets {
             Some((rtp, _)) => {
                 let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
-                format!("RTP/AVP;unicast;client_port={port}-{}", port + 1)
+                format!("RTP/{profile};unicast;client_port={port}-{}", port + 1)
             }
-            None => "RTP/AVP/TCP;unicast;interleaved=0-1".to_owned(),
+            None => format!("RTP/{profile}/TCP;unicast;interleaved=0-1"),
         };
         let setup = rtsp
             .request("SETUP", &track, &format!("Transport: {spec}\r\n"))
@@ -465,14 +649,14 @@ async fn session(
         rtsp.session = setup
             .header("Session")
             .map(|s| s.split(';').next().unwrap_or("").trim().to_owned());
-        Ok((base, sockets))
+        Ok((base, sockets, receiver))
     }
     .await;
     // Every session is set up before any plays, so setting up never
     // competes with streaming in what is measured.
     ready.wait().await;
     start.wait().await;
-    let (base, sockets) = match prepared {
+    let (base, sockets, receiver) = match prepared {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -493,6 +677,7 @@ async fn session(
         .unwrap_or(0);
     let window = *window.get().expect("window set before PLAY");
     let mut meter = Meter {
+        unverified: receiver,
         play_at,
         rtptime,
         window,
@@ -546,6 +731,81 @@ async fn session(
     meter.finish()
 }
 
+/// Connections opened at once by `--setup-rate`.
+const SETUP_CONCURRENCY: usize = 16;
+
+/// `--setup-rate N`: N new connections, [`SETUP_CONCURRENCY`] at a time,
+/// each answered one DESCRIBE and closed, over plain RTSP and over RTSPS
+/// (TCP and TLS 1.3 handshakes, ECDSA P-256, a fresh SRTP key and MIKEY
+/// message in every answer); prints the rate and the server's CPU time a
+/// connection.
+async fn setup_rate(connections: usize, file: &Path) {
+    let server = start_server(Peer::Mediatool, file);
+    let pid = server.child.id();
+    let secure = server.secure_url.clone().expect("an RTSPS listener");
+    println!(
+        "{connections} new connections, {SETUP_CONCURRENCY} at a time, each with one DESCRIBE"
+    );
+    println!(
+        "| via | connections | seconds | connections/s | server CPU ms a connection | errors |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (via, url) in [("rtsp", server.url.clone()), ("rtsps + SRTP keys", secure)] {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (cpu0, _) = usage(pid);
+        let started = Instant::now();
+        let workers: Vec<_> = (0..SETUP_CONCURRENCY)
+            .map(|_| {
+                let (next, url) = (Arc::clone(&next), url.clone());
+                tokio::spawn(async move {
+                    let mut errors = Vec::new();
+                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < connections {
+                        if let Err(e) = describe_once(&url).await {
+                            errors.push(e);
+                        }
+                    }
+                    errors
+                })
+            })
+            .collect();
+        let mut errors = Vec::new();
+        for worker in workers {
+            errors.extend(worker.await.unwrap());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let (cpu1, _) = usage(pid);
+        println!(
+            "| {via} | {connections} | {elapsed:.2} | {:.0} | {:.3} | {} |",
+            connections as f64 / elapsed,
+            (cpu1 - cpu0) * 1000.0 / connections as f64,
+            errors
+                .first()
+                .map_or(String::new(), |e| format!("{}: {e}", errors.len()))
+        );
+    }
+}
+
+/// Connects, asks one DESCRIBE (an RTSPS answer must carry a key), closes.
+async fn describe_once(url: &str) -> Result<(), String> {
+    let mut rtsp = Rtsp {
+        stream: connect(url).await?,
+        buf: Vec::new(),
+        cseq: 0,
+        session: None,
+    };
+    let reply = rtsp
+        .request("DESCRIBE", url, "Accept: application/sdp\r\n")
+        .await?;
+    if reply.status != 200 {
+        return Err(format!("DESCRIBE {}", reply.status));
+    }
+    if url.starts_with("rtsps") && !reply.body.contains("a=crypto:") {
+        return Err("no SRTP key".into());
+    }
+    let _ = rtsp.stream.shutdown().await;
+    Ok(())
+}
+
 async fn udp_pair() -> std::io::Result<(UdpSocket, UdpSocket)> {
     loop {
         let rtp = bind_udp(0)?;
@@ -569,6 +829,11 @@ fn bind_udp(port: u16) -> std::io::Result<UdpSocket> {
 /// One measured run; prints a table row.
 async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, file: &Path) {
     let server = start_server(peer, file);
+    let url = match (transport.secure(), &server.secure_url) {
+        (false, _) => server.url.clone(),
+        (true, Some(url)) => url.clone(),
+        (true, None) => return,
+    };
     let pid = server.child.id();
     let (_, rss_idle) = usage(pid);
     let ready = Arc::new(Barrier::new(sessions + 1));
@@ -582,7 +847,7 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
                 // would: key frames of all sessions don't coincide.
                 Duration::from_millis(5 * i as u64),
                 Duration::from_millis((2000 * i / sessions) as u64),
-                server.url.clone(),
+                url.clone(),
                 transport,
                 Arc::clone(&start),
                 Arc::clone(&window),
@@ -624,15 +889,12 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
     let cpu = cpu1 - cpu0;
     let lost = all.expected.saturating_sub(all.received);
     println!(
-        "| {:9} | {:3} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
+        "| {:9} | {:8} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
         match peer {
             Peer::Mediatool => "mediatool",
             Peer::Gstreamer => "gst",
         },
-        match transport {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        },
+        transport.name(),
         sessions,
         cpu,
         cpu * 1000.0 / seconds as f64 / sessions as f64,
@@ -658,14 +920,19 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
 
 fn main() {
     let options = parse_options();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-media");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = options.file.clone().unwrap_or_else(|| stream_file(&dir));
+    let file = options
+        .file
+        .clone()
+        .unwrap_or_else(|| stream_file(&media_dir()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    if let Some(connections) = options.setup_rate {
+        runtime.block_on(setup_rate(connections, &file));
+        return;
+    }
     println!(
         "{} sessions of {} ({BIT_RATE}bit/s H.264), {} s measured once all play (PLAYs spread over 2 s)",
         options

@@ -26,12 +26,14 @@ use mediatool::media::{self, Demuxer, MediaInfo, TrackStats};
 use mediatool::pcap::output::PartialFile;
 use mediatool::pcap::rtsp::{controller_address, RtspSession, RtspStream, RTSP_PORT};
 use mediatool::rtp::SenderOptions;
-use mediatool::sdp::{self, Destination, SdpTrack};
+use mediatool::rtsp::transport::Profile;
+use mediatool::sdp::{self, Destination, SdpTrack, SrtpOffer};
+use mediatool::srtp::SrtpKey;
 use mediatool::stream::{MediaStream, PlayStart, StreamConfig, StreamTrack};
 
-use capture::{estimated, Body, Framer, Head};
+use capture::{estimated, Body, Framer, Head, Protection};
 use counting::{CountedStats, CountingDemuxer};
-use options::{check_options, check_payload_type, Options};
+use options::{check_options, check_payload_type, srtp_policy, Options};
 use producer::Producer;
 
 /// Write the RTP/RTCP packets that `serve` would send for FILE to a pcap.
@@ -78,6 +80,9 @@ pub struct PacketizeArgs {
     /// Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams.
     #[arg(long)]
     pub no_rtsp: bool,
+    /// Write SRTP and SRTCP (AES_CM_128_HMAC_SHA1_80) under a fresh random key, given in the SDP as a=crypto and a=key-mgmt.
+    #[arg(long)]
+    pub srtp: bool,
 }
 
 /// First UDP port of the sender's side (live555 and Darwin use 6970).
@@ -121,6 +126,10 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let addresses = addresses(&args, tracks.len())?;
     let play = stream.play(media_start);
+    let srtp = match args.srtp {
+        true => Some(srtp_offer(&tracks)?),
+        false => None,
+    };
     let head = Head {
         format: options.format,
         source: args.source,
@@ -131,24 +140,26 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
         rtsp: (!args.no_rtsp).then(|| rtsp_session(&args, &options, &tracks, &play, &addresses)),
         tracks: sdp_tracks(&tracks),
         target: options.target,
+        srtp: srtp.clone(),
     };
-    let framer = Framer {
+    let mut framer = Framer {
         output: args.output.clone(),
         addresses,
         positions: track_positions(&tracks),
         media_start,
         multicast_ttl: options.target.ttl,
+        srtp: srtp.as_ref().map(Protection::new),
     };
     let mut body = Body::Early(Vec::new());
     if input.stated {
-        body.start(&framer, &head, &input.info)?;
+        body.start(&mut framer, &head, &input.info)?;
     }
     let progress = progress_bar(quiet, &args.file);
     let producer = Producer::spawn(stream);
     write_packets(
         &producer,
         &mut body,
-        &framer,
+        &mut framer,
         &head,
         &input.info,
         progress.as_ref(),
@@ -156,7 +167,7 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     )?;
     interrupt::check()?;
     let info = input.exact_info(&name)?;
-    body.start(&framer, &head, &info)?;
+    body.start(&mut framer, &head, &info)?;
     let packets = finish_outputs(body, &head, &info, &args, &options, sdp_file)?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -304,7 +315,7 @@ fn track_positions(tracks: &[StreamTrack]) -> Vec<usize> {
 fn write_packets(
     producer: &Producer,
     body: &mut Body,
-    framer: &Framer,
+    framer: &mut Framer,
     head: &Head,
     info: &MediaInfo,
     progress: Option<&ProgressBar>,
@@ -360,6 +371,7 @@ fn finish_outputs(
         &head.tracks,
         args.source,
         Destination::Udp(options.target),
+        head.srtp.as_ref(),
     );
     let sdp_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", options.sdp_path.display());
     sdp_file
@@ -417,6 +429,11 @@ fn rtsp_session(
             |n| n.to_string_lossy().into_owned(),
         ),
         sdp: String::new(),
+        profile: if args.srtp {
+            Profile::Savp
+        } else {
+            Profile::Avp
+        },
         range: "npt=0.000-".into(),
         streams: tracks
             .iter()
@@ -432,6 +449,12 @@ fn rtsp_session(
             })
             .collect(),
     }
+}
+
+/// A fresh key for the streamed `tracks`, with their SSRCs.
+fn srtp_offer(tracks: &[StreamTrack]) -> anyhow::Result<SrtpOffer> {
+    let ssrcs: Vec<(usize, u32)> = tracks.iter().map(|t| (t.index, t.ssrc)).collect();
+    Ok(SrtpOffer::new(SrtpKey::random()?, srtp_policy(), &ssrcs)?)
 }
 
 /// The first track of the file RTP can carry (the one `--ssrc`, `--seq`,

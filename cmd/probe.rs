@@ -1,13 +1,16 @@
 //! `mediatool probe FILE`: what is in a file and the SDP `serve` would send.
 
 use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
-use mediatool::media;
+use mediatool::media::{self, MediaInfo};
 use mediatool::probe::{ProbeReport, TrackReport};
+use mediatool::sdp::{self, Destination, SrtpOffer};
+use mediatool::srtp::{Policy, Suite};
 
 /// Show a media file's container, tracks, codec parameters, exact duration
 /// and frame counts, and the SDP that `serve` would send for it.
@@ -21,6 +24,9 @@ pub struct ProbeArgs {
     /// Print only the SDP that `serve` would send for this file.
     #[arg(long)]
     pub sdp: bool,
+    /// With --sdp: the SDP `serve` sends over RTSPS with SRTP (RTP/SAVP, a=crypto and a=key-mgmt), with a fresh random key and SSRCs (serve makes new ones per session).
+    #[arg(long, requires = "sdp")]
+    pub srtp: bool,
 }
 
 /// How `probe` prints its report.
@@ -39,7 +45,9 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
     let name = args.file.display().to_string();
     let info = media::inspect(&args.file).with_context(|| name.clone())?;
     let report = ProbeReport::new(&info, &name);
-    let text = if args.sdp {
+    let text = if args.srtp {
+        srtp_sdp(&info).with_context(|| name.clone())?
+    } else if args.sdp {
         report
             .sdp
             .clone()
@@ -54,6 +62,23 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     Ok(stdout.flush()?)
+}
+
+/// The SDP of an SRTP session on the file, as `serve` answers a DESCRIBE
+/// over RTSPS: its policy for every client but live555 ones (which also
+/// get an MKI), and a fresh key and SSRCs.
+fn srtp_sdp(info: &MediaInfo) -> anyhow::Result<String> {
+    let (tracks, _) = sdp::streamable_tracks(info);
+    anyhow::ensure!(!tracks.is_empty(), "no track can be streamed over RTP");
+    let indices: Vec<usize> = tracks.iter().map(|t| t.index).collect();
+    let offer = SrtpOffer::random(Policy::new(Suite::AesCm128HmacSha1_80), &indices)?;
+    Ok(sdp::session_description(
+        info,
+        &tracks,
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Destination::Rtsp,
+        Some(&offer),
+    ))
 }
 
 /// The report as a summary followed by one table row per track.

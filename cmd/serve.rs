@@ -35,10 +35,11 @@ pub struct ServeArgs {
     /// RTSPS port [default: 322, or 8322 if 322 cannot be bound].
     #[arg(long, value_name = "N")]
     pub tls_port: Option<u16>,
-    /// SRTP (RTP/SAVP) media on RTSPS sessions (not supported yet).
+    /// SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and
+    /// MIKEY) [default: on with --tls-cert].
     #[arg(long, overrides_with = "no_srtp")]
     pub srtp: bool,
-    /// Plain RTP media on RTSPS sessions (what RTSPS carries for now).
+    /// Plain RTP media on RTSPS sessions.
     #[arg(long, overrides_with = "srtp")]
     pub no_srtp: bool,
     /// Require authentication as NAME:PASSWORD (repeatable).
@@ -133,6 +134,7 @@ impl ServeArgs {
             tls_key: self.tls_key.clone(),
             tls_port: self.tls_port,
             srtp: (self.srtp || self.no_srtp).then_some(self.srtp),
+            srtp_encrypt: None,
             users: (!users.is_empty()).then_some(users),
             realm: self.realm.clone(),
             basic_auth: None,

@@ -199,7 +199,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__packetize)
-            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --srtp --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,7 +265,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__probe)
-            opts="-q -v -h -V --format --sdp --quiet --verbose --help --version"
+            opts="-q -v -h -V --format --sdp --srtp --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -46,8 +46,8 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l realm -d '
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l reclaim -d 'Idle session timeout in seconds, 0 = never [default: 65]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast -d 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast-ttl -d 'IP TTL of multicast packets [default: 1]' -r
-complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l srtp -d 'SRTP (RTP/SAVP) media on RTSPS sessions (not supported yet)'
-complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l no-srtp -d 'Plain RTP media on RTSPS sessions (what RTSPS carries for now)'
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l srtp -d 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]'
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l no-srtp -d 'Plain RTP media on RTSPS sessions'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l loop -d 'Restart files at their end instead of ending the stream'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -s q -l quiet -d 'Print only errors'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -s v -l verbose -d 'Print more: -v for each request or step, -vv for everything'
@@ -57,6 +57,7 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l format -d 
 json\t'JSON (keys as in ffprobe where one exists)'
 yaml\t'YAML, same keys as JSON'"
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l sdp -d 'Print only the SDP that `serve` would send for this file'
+complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l srtp -d 'With --sdp: the SDP `serve` sends over RTSPS with SRTP (RTP/SAVP, a=crypto and a=key-mgmt), with a fresh random key and SSRCs (serve makes new ones per session)'
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -s q -l quiet -d 'Print only errors'
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -s v -l verbose -d 'Print more: -v for each request or step, -vv for everything'
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -74,6 +75,7 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l timest
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l pt -d 'RTP payload type of the first track: 96-127, or its codec\'s static one [default: per codec]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l start-time -d 'Capture time of the first packet, RFC 3339 [default: now]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l no-rtsp -d 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams'
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l srtp -d 'Write SRTP and SRTCP (AES_CM_128_HMAC_SHA1_80) under a fresh random key, given in the SDP as a=crypto and a=key-mgmt'
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s q -l quiet -d 'Print only errors'
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s v -l verbose -d 'Print more: -v for each request or step, -vv for everything'
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s h -l help -d 'Print help'

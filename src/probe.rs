@@ -173,6 +173,7 @@ impl ProbeReport {
                 &streamable,
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 Destination::Rtsp,
+                None,
             )
         });
         let tracks = info

@@ -738,3 +738,56 @@ fn a_multicast_group_is_set_up_announced_and_addressed_as_one() {
     let controller = packetize_support::rtsp_client(&pcap);
     assert_eq!(controller.to_string(), "127.0.0.2");
 }
+
+/// `--srtp`: SRTP and SRTCP under the key the SDP and the capture's
+/// DESCRIBE answer announce (`RTP/SAVP`, SETUP too), which our receiver
+/// reads back to the plain capture's packets; the tag counts against the
+/// MTU.
+#[test]
+fn srtp_captures_decrypt_to_the_plain_ones() {
+    use mediatool::srtp::{Policy, SrtpReceiver, Suite};
+    let dir = tempfile::tempdir().unwrap();
+    let h264 = common::fixtures().join("h264_bframes.264");
+    let fixed = ["--ssrc", "1234", "--seq", "65500", "--timestamp", "7"];
+    // The same packets, with room for the 10-byte tag.
+    let plain = packetize_ok(&h264, dir.path(), &[&fixed[..], &["--mtu", "566"]].concat());
+    let srtp_dir = dir.path().join("srtp");
+    std::fs::create_dir(&srtp_dir).unwrap();
+    let srtp_args = [&fixed[..], &["--mtu", "576", "--srtp"]].concat();
+    let srtp = packetize_ok(&h264, &srtp_dir, &srtp_args);
+    let media = &read_sdp(&srtp.with_extension("sdp"))[0];
+    let (key, ssrc) = media.srtp.clone().expect("keys in the SDP");
+    assert_eq!(ssrc, 0x1234);
+    let describe = describe_sdp(&srtp);
+    assert!(
+        describe.contains("RTP/SAVP") && describe.contains("a=crypto:"),
+        "{describe}"
+    );
+    assert!(
+        rtsp_replies(&srtp).contains("Transport: RTP/SAVP;"),
+        "the SETUP answer names SAVP"
+    );
+    let policy = Policy::new(Suite::AesCm128HmacSha1_80);
+    let mut receiver = SrtpReceiver::new(&key, policy, 0);
+    let (plain, srtp) = (read_udp(&plain), read_udp(&srtp));
+    assert_eq!(plain.len(), srtp.len());
+    assert!(plain.len() > 100);
+    let mut largest = 0;
+    for (p, s) in plain.iter().zip(&srtp) {
+        let mut packet = s.payload.clone();
+        largest = largest.max(packet.len() + 28);
+        let rtcp = (200..=204).contains(&packet[1]);
+        let len = if rtcp {
+            receiver.unprotect_rtcp(&mut packet).unwrap()
+        } else {
+            receiver.unprotect_rtp(&mut packet).unwrap()
+        };
+        assert_eq!(
+            packet[..len],
+            p.payload[..],
+            "the same packet (RTCP: {rtcp})"
+        );
+    }
+    assert_eq!(receiver.roc(), 1, "the sequence numbers wrapped");
+    assert_eq!(largest, 576, "IP packets fill the MTU, tag included");
+}

@@ -7,6 +7,8 @@
 //! - GStreamer reads the pcap (`filesrc ! pcapparse ! <caps from our SDP> !
 //!   rtpXdepay ! parse ! decoder`) and decodes every frame: the decoded
 //!   output, written raw to a file, holds exactly ffprobe's frame count.
+//!   So it does for the `--srtp` captures, with libsrtp's `srtpdec` given
+//!   the key of the SDP's `a=crypto` and the SSRC of its `a=key-mgmt`.
 //! - tshark, with no `-d` option, dissects every UDP datagram as RTP or
 //!   RTCP (set up by the synthetic RTSP exchange), names every payload type
 //!   as the SDP does (dynamic ones by their `a=rtpmap` encoding), dissects
@@ -106,12 +108,25 @@ fn captures(dir: &Path, variants: &[&'static [&'static str]]) -> Vec<Capture> {
     captures
 }
 
+/// The options of the SRTP captures.
+const SRTP: &[&str] = &["--srtp"];
+
 /// The RTP caps GStreamer needs, from an SDP media section (as
-/// `gst_sdp_media_get_caps_from_media` builds them).
+/// `gst_sdp_media_get_caps_from_media` builds them); SRTP caps with
+/// `srtpdec`'s key and SSRC for an SRTP section.
 fn caps(media: &SdpMedia) -> String {
     let d = &media.description;
+    let srtp = match &media.srtp {
+        None => String::new(),
+        Some((key, ssrc)) => format!(
+            ",ssrc=(uint){ssrc},roc=(uint)0,srtp-key=(buffer){},srtp-cipher=(string)aes-128-icm,\
+             srtp-auth=(string)hmac-sha1-80,srtcp-cipher=(string)aes-128-icm,srtcp-auth=(string)hmac-sha1-80",
+            hex::encode(key.to_bytes())
+        ),
+    };
     let mut caps = format!(
-        "application/x-rtp,media=(string){},clock-rate=(int){},encoding-name=(string){},payload=(int){}",
+        "application/x-{},media=(string){},clock-rate=(int){},encoding-name=(string){},payload=(int){}{srtp}",
+        if media.srtp.is_some() { "srtp" } else { "rtp" },
         d.media.name(),
         d.clock_rate,
         d.encoding.to_uppercase(),
@@ -249,9 +264,16 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
-    for capture in captures(dir.path(), &MTUS) {
+    let variants = [MTUS[0], MTUS[1], SRTP];
+    for capture in captures(dir.path(), &variants) {
         let pcap = &capture.pcap;
         let medias = read_sdp(&pcap.with_extension("sdp"));
+        assert_eq!(
+            medias.iter().all(|m| m.srtp.is_some()),
+            capture.options == SRTP,
+            "{}",
+            capture.name()
+        );
         // The file's streams that have an `m=` line (a subtitle, data or
         // float PCM track has none), in order: ffprobe's stream indexes
         // are our track indexes (tests/interop_ffprobe.rs).
@@ -286,8 +308,17 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
             } else {
                 expected_bytes(&capture.file, i, &streams[i])
             };
+            // srtpdec (GStreamer 1.22) decrypts a buffer it does not own
+            // alone in a copy (gst_srtp_dec_decode_buffer's
+            // gst_buffer_make_writable) and pushes the original on, still
+            // encrypted: pcapparse's buffers go through a GDP round trip,
+            // whose buffers are srtpdec's alone.
+            let srtpdec = match media.srtp {
+                Some(_) => "gdppay ! gdpdepay ! d.rtp_sink srtpdec name=d d.rtp_src ! ",
+                None => "",
+            };
             let pipeline = format!(
-                "filesrc location={} ! pcapparse dst-port={} ! {} ! {} ! filesink location={}",
+                "filesrc location={} ! pcapparse dst-port={} ! {} ! {srtpdec}{} ! filesink location={}",
                 pcap.display(),
                 media.port,
                 caps(&media),

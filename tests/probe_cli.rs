@@ -616,3 +616,55 @@ fn usage_errors_are_one_line() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--sdp"));
 }
+
+/// `--sdp --srtp`: the description `serve` answers over RTSPS with SRTP,
+/// a fresh key (the same in both attributes) and SSRC at each run; `--srtp`
+/// alone is a usage error.
+#[test]
+fn sdp_with_srtp_keys_both_ways_and_fresh_each_run() {
+    use mediatool::srtp::mikey::MikeyMessage;
+    use mediatool::srtp::sdes::CryptoAttribute;
+    let path = common::fixtures().join("h264_bframes.264");
+    let path = path.to_str().unwrap();
+    let run = || {
+        let out = probe(&["--sdp", "--srtp", path]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (first, second) = (run(), run());
+    let plain = String::from_utf8(probe(&["--sdp", path]).stdout).unwrap();
+    let keys = |sdp: &str| {
+        let value = |name: &str| {
+            let prefix = format!("a={name}:");
+            sdp.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .unwrap_or_else(|| panic!("no a={name} in {sdp}"))
+                .to_owned()
+        };
+        let sdes = CryptoAttribute::parse(&value("crypto")).unwrap();
+        let mikey = MikeyMessage::parse_sdp_value(&value("key-mgmt")).unwrap();
+        assert_eq!(sdes.key, mikey.key);
+        (sdes.key, mikey.sessions[0].ssrc)
+    };
+    assert!(first.contains("m=video 0 RTP/SAVP 96\r\n"), "{first}");
+    assert_ne!(keys(&first), keys(&second));
+    // Otherwise the description is the plain one.
+    let strip = |sdp: &str| -> String {
+        sdp.lines()
+            .filter(|l| !l.starts_with("a=crypto:") && !l.starts_with("a=key-mgmt:"))
+            .map(|l| format!("{}\r\n", l.replace("RTP/SAVP", "RTP/AVP")))
+            .collect()
+    };
+    assert_eq!(strip(&first), plain);
+    let alone = Command::cargo_bin("mediatool")
+        .unwrap()
+        .args(["probe", "--srtp", path])
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--sdp"));
+}

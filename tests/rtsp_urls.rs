@@ -15,6 +15,7 @@ fn capture_url(server: &str, name: &str) -> String {
         ttl: 1,
         path: name.into(),
         sdp: String::new(),
+        profile: Default::default(),
         range: "npt=0.000-".into(),
         streams: Vec::new(),
     }

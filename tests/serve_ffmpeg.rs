@@ -143,17 +143,32 @@ fn ffmpeg_decodes_over_multicast() {
     server.assert_no_failures(&decode_concurrently(&server, &runs));
 }
 
-/// RTSPS (plain RTP interleaved inside TLS) and RTSP tunnelled through
-/// HTTP and HTTPS.
+/// RTSPS with SRTP (the default: SRTP interleaved inside TLS, ffmpeg
+/// reading the key from the SDP's `a=crypto`), and RTSP tunnelled through
+/// HTTPS (SRTP too) and HTTP (plain RTP).
 #[test]
-fn ffmpeg_decodes_over_rtsps_and_http_tunnels() {
+fn ffmpeg_decodes_srtp_over_rtsps_and_http_tunnels() {
     if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
         return;
     }
-    let (server, refs, _certs) = TestServer::secure();
+    let (server, refs, _certs) = TestServer::secure(&[]);
     let runs: Vec<(&Reference, &str)> = refs
         .iter()
         .flat_map(|r| ["rtsps", "https", "http"].map(|how| (r, how)))
+        .collect();
+    server.assert_no_failures(&decode_concurrently(&server, &runs));
+}
+
+/// `--no-srtp`: plain RTP interleaved inside TLS, and through HTTPS.
+#[test]
+fn ffmpeg_decodes_plain_rtp_over_rtsps_with_no_srtp() {
+    if !common::require_tool("ffmpeg") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let (server, refs, _certs) = TestServer::secure(&["--no-srtp"]);
+    let runs: Vec<(&Reference, &str)> = refs
+        .iter()
+        .flat_map(|r| ["rtsps", "https"].map(|how| (r, how)))
         .collect();
     server.assert_no_failures(&decode_concurrently(&server, &runs));
 }

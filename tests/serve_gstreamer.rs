@@ -69,17 +69,18 @@ fn gstreamer_decodes_every_fixture_over_udp_and_tcp() {
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
 
-/// RTSPS (plain RTP interleaved inside TLS) and RTSP tunnelled through
-/// HTTP and HTTPS.
+/// RTSPS with SRTP (the default; rtspsrc reads the key from the SDP's
+/// `a=key-mgmt`, MIKEY) interleaved inside TLS and over UDP, RTSP tunnelled
+/// through HTTPS (SRTP too) and HTTP (plain RTP).
 #[test]
-fn gstreamer_decodes_over_rtsps_and_http_tunnels() {
+fn gstreamer_decodes_srtp_over_rtsps_and_http_tunnels() {
     if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
         return;
     }
-    let (server, refs, _certs) = TestServer::secure();
+    let (server, refs, _certs) = TestServer::secure(&[]);
     let runs: Vec<(&Reference, &str)> = refs
         .iter()
-        .flat_map(|r| ["rtsps", "rtspsh", "rtsph"].map(|how| (r, how)))
+        .flat_map(|r| ["rtsps", "rtsps-udp", "rtspsh", "rtsph"].map(|how| (r, how)))
         .collect();
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
@@ -99,14 +100,18 @@ fn gstreamer_decodes_over_multicast() {
 /// rtspsrc's properties reaching fixture `name` `how`: over plain RTSP
 /// with `protocols=how`, or through `rtsps` (RTSP over TLS), `rtsph`
 /// (tunnelled through the HTTP port) or `rtspsh` (tunnelled through the TLS
-/// port), each with RTP interleaved (the certificate is self-signed).
+/// port), each with RTP interleaved, or `rtsps-udp` (RTSP over TLS, the
+/// media over UDP); the certificate is self-signed.
 fn source(server: &TestServer, how: &str, name: &str) -> String {
-    let at = |scheme: &str, port: u16| {
-        format!("location={scheme}://127.0.0.1:{port}/{name} protocols=tcp tls-validation-flags=0")
+    let at = |scheme: &str, port: u16, protocols: &str| {
+        format!(
+            "location={scheme}://127.0.0.1:{port}/{name} protocols={protocols} tls-validation-flags=0"
+        )
     };
     match how {
-        "rtsps" | "rtspsh" => at(how, server.port_of("rtsps")),
-        "rtsph" => at(how, server.port_of("http")),
+        "rtsps" | "rtspsh" => at(how, server.port_of("rtsps"), "tcp"),
+        "rtsps-udp" => at("rtsps", server.port_of("rtsps"), "udp"),
+        "rtsph" => at(how, server.port_of("http"), "tcp"),
         _ => format!("location={} protocols={how}", server.url(name)),
     }
 }

@@ -643,7 +643,7 @@ fn configuration_errors_are_one_line() {
     for (args, named) in [
         (&["--tls-cert", "a.pem", "--tls-key", "b.pem"][..], "a.pem"),
         (&["--tls-port", "0"], "tls_cert"),
-        (&["--srtp"], "not supported yet"),
+        (&["--srtp"], "srtp needs tls_cert and tls_key"),
     ] {
         let out = run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,6 +1,7 @@
 //! The capture file: its head (file header and RTSP exchange, written last
 //! because the exchange's SDP states the duration), and its body of RTP and
-//! RTCP datagrams framed from the stream's packets.
+//! RTCP datagrams framed from the stream's packets, protected as SRTP and
+//! SRTCP with `--srtp`.
 
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
@@ -8,11 +9,13 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::anyhow;
+use bytes::BytesMut;
 use mediatool::media::{MediaInfo, TrackStats};
 use mediatool::pcap::output::HeadedCapture;
 use mediatool::pcap::rtsp::RtspSession;
 use mediatool::pcap::{CaptureFormat, CaptureWriter};
-use mediatool::sdp::{self, Destination, SdpTrack, Target};
+use mediatool::sdp::{self, Destination, SdpTrack, SrtpOffer, Target};
+use mediatool::srtp::SrtpSender;
 use mediatool::stream::{PacketKind, PacketParts};
 
 /// What the head of the capture holds: the file header, then unless
@@ -29,6 +32,8 @@ pub struct Head {
     pub tracks: Vec<SdpTrack>,
     /// Where the media go (the SDP's connection address and ports).
     pub target: Target,
+    /// With `--srtp`: the key and SSRCs the SDP announces.
+    pub srtp: Option<SrtpOffer>,
 }
 
 impl Head {
@@ -42,6 +47,7 @@ impl Head {
                     &self.tracks,
                     self.source,
                     Destination::RtspTo(self.target),
+                    self.srtp.as_ref(),
                 ),
                 ..rtsp.clone()
             };
@@ -63,17 +69,49 @@ pub struct Framer {
     pub media_start: SystemTime,
     /// The TTL of a multicast destination's packets.
     pub multicast_ttl: Option<u8>,
+    /// With `--srtp`: what protects each packet.
+    pub srtp: Option<Protection>,
+}
+
+/// Each track's SRTP context, and the arena protected packets are carved
+/// from.
+pub struct Protection {
+    /// By position among the streamed tracks.
+    senders: Vec<SrtpSender>,
+    arena: BytesMut,
+}
+
+impl Protection {
+    /// A context per track of `offer`, in its order (the streamed tracks').
+    pub fn new(offer: &SrtpOffer) -> Protection {
+        let senders = offer
+            .tracks()
+            .filter_map(|t| Some(SrtpSender::new(offer.key(), offer.policy(), offer.ssrc(t)?)))
+            .collect();
+        Protection {
+            senders,
+            arena: BytesMut::with_capacity(64 * 1024),
+        }
+    }
 }
 
 impl Framer {
     /// Records `packet` as a UDP datagram: RTP between the track's ports,
-    /// RTCP between the next ones (RFC 3550 §11).
+    /// RTCP between the next ones (RFC 3550 §11); protected first with
+    /// `--srtp`.
     pub fn write(
-        &self,
+        &mut self,
         capture: &mut CaptureWriter<File>,
         packet: PacketParts,
     ) -> anyhow::Result<()> {
-        let (server, client) = self.addresses[self.positions[packet.track]];
+        let position = self.positions[packet.track];
+        let packet = match &mut self.srtp {
+            None => packet,
+            Some(Protection { senders, arena }) => packet
+                .protect(&mut senders[position], arena)
+                .map_err(|e| anyhow!("SRTP: {e}"))?,
+        };
+        let (server, client) = self.addresses[position];
         let (src, dst) = match packet.kind {
             PacketKind::Rtp => (server, client),
             PacketKind::Rtcp => (
@@ -108,14 +146,19 @@ pub enum Body {
 impl Body {
     /// Unless started already: creates the capture with room for the head
     /// `head` has for `info`, and writes the packets held back.
-    pub fn start(&mut self, framer: &Framer, head: &Head, info: &MediaInfo) -> anyhow::Result<()> {
+    pub fn start(
+        &mut self,
+        framer: &mut Framer,
+        head: &Head,
+        info: &MediaInfo,
+    ) -> anyhow::Result<()> {
         let Body::Early(early) = self else {
             return Ok(());
         };
-        let output = &framer.output;
+        let output = framer.output.clone();
         let write_err = |e: std::io::Error| anyhow!("cannot write {}: {e}", output.display());
         let reserved = head.render(info).map_err(write_err)?.len() as u64;
-        let capture = HeadedCapture::create(output, reserved)
+        let capture = HeadedCapture::create(&output, reserved)
             .map_err(|e| anyhow!("cannot create {}: {e}", output.display()))?;
         let file = capture.body().map_err(write_err)?;
         let mut writer =

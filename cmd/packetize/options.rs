@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail};
 use mediatool::pcap::CaptureFormat;
 use mediatool::rtp::{PayloadDescription, DYNAMIC_PT};
 use mediatool::sdp::Target;
+use mediatool::srtp::{Policy, Suite};
 use mediatool::stream::max_payload_for_mtu;
 
 use super::PacketizeArgs;
@@ -47,13 +48,24 @@ pub fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
             args.mtu
         );
     }
-    let max_payload = max_payload_for_mtu(args.mtu, args.dest.is_ipv6()).ok_or_else(|| {
-        anyhow!(
-            "--mtu {}: too small for the IP, UDP and RTP headers ({} bytes)",
-            args.mtu,
-            if args.dest.is_ipv6() { 60 } else { 40 }
-        )
-    })?;
+    // SRTP's tag counts against the MTU like a header.
+    let tag = if args.srtp {
+        srtp_policy().rtp_overhead()
+    } else {
+        0
+    };
+    let max_payload = args
+        .mtu
+        .checked_sub(tag)
+        .and_then(|mtu| max_payload_for_mtu(mtu, args.dest.is_ipv6()))
+        .ok_or_else(|| {
+            anyhow!(
+                "--mtu {}: too small for the IP, UDP and RTP headers{} ({} bytes)",
+                args.mtu,
+                if args.srtp { " and the SRTP tag" } else { "" },
+                if args.dest.is_ipv6() { 60 } else { 40 } + tag
+            )
+        })?;
     let ssrc = args.ssrc.as_deref().map(parse_ssrc).transpose()?;
     let format = CaptureFormat::for_path(&args.output);
     let start = match &args.start_time {
@@ -73,6 +85,12 @@ pub fn check_options(args: &PacketizeArgs) -> anyhow::Result<Options> {
         sdp_path,
         target,
     })
+}
+
+/// The SRTP policy of `--srtp`: `AES_CM_128_HMAC_SHA1_80`, encrypted,
+/// without MKI (what ffmpeg, GStreamer's `srtpdec` and libsrtp read).
+pub fn srtp_policy() -> Policy {
+    Policy::new(Suite::AesCm128HmacSha1_80)
 }
 
 /// `--dest` and `--source`: the destination a unicast address or a

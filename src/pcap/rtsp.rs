@@ -91,6 +91,9 @@ pub struct RtspSession {
     pub path: String,
     /// The session description sent in the DESCRIBE reply.
     pub sdp: String,
+    /// The RTP profile of every stream: `SAVP` when the description hands
+    /// out SRTP keys.
+    pub profile: transport::Profile,
     /// The `Range` of the PLAY reply (`npt=0.000-`).
     pub range: String,
     /// The streams, in SETUP order.
@@ -160,6 +163,7 @@ impl RtspSession {
         let ports = Some(transport::port_pair(stream.client_port));
         if destination.is_multicast() {
             let group = transport::Header {
+                profile: self.profile,
                 multicast: true,
                 destination: Some(destination),
                 port: ports,
@@ -174,6 +178,7 @@ impl RtspSession {
             return (group, reply);
         }
         let asked = transport::Header {
+            profile: self.profile,
             destination: (destination != self.client).then_some(destination),
             client_port: ports,
             ..transport::Header::default()
@@ -330,6 +335,7 @@ mod tests {
             ttl: 1,
             path: "my clip.264".into(),
             sdp: "v=0\r\n".into(),
+            profile: transport::Profile::Avp,
             range: "npt=0.000-".into(),
             streams: vec![RtspStream {
                 control: "track0".into(),
@@ -399,7 +405,11 @@ mod tests {
             destination: "239.1.1.1".parse().unwrap(),
             ..session()
         };
-        for s in [unicast, multicast] {
+        let srtp = RtspSession {
+            profile: transport::Profile::Savp,
+            ..session()
+        };
+        for s in [unicast, multicast, srtp] {
             let mut requests = BytesMut::new();
             for (_, message) in s.messages().iter().filter(|(c, _)| *c) {
                 requests.extend_from_slice(message);
@@ -413,7 +423,11 @@ mod tests {
                 assert_eq!(request.cseq(), Some(methods.len() as u32 + 1));
                 if request.method == Method::Setup {
                     let offer = request.header("Transport").unwrap();
-                    assert!(transport::choose(offer, true).is_some(), "{offer}");
+                    assert!(offer.starts_with(&format!("RTP/{}", s.profile.name())));
+                    assert!(
+                        transport::choose(offer, true, &[s.profile]).is_some(),
+                        "{offer}"
+                    );
                     assert_eq!(request.uri, format!("{}/track0", s.url()));
                 }
                 methods.push(request.method);

@@ -62,6 +62,25 @@ pub fn rtp_info(streams: impl IntoIterator<Item = RtpInfo>) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// Splits a header value on `sep` except inside double quotes (the
+/// parameters of `Transport` and `KeyMgmt`, whose quoted values may hold
+/// the separators).
+pub fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,6 +184,9 @@ impl Status {
     pub const ONLY_AGGREGATE: Status = Status(460);
     /// 461 Unsupported Transport
     pub const UNSUPPORTED_TRANSPORT: Status = Status(461);
+    /// 463 Key Management Failure (RFC 4567 §3.3: no usable key for the
+    /// SRTP media asked for).
+    pub const KEY_MANAGEMENT_FAILURE: Status = Status(463);
     /// 500 Internal Server Error
     pub const INTERNAL_ERROR: Status = Status(500);
     /// 501 Not Implemented
@@ -214,6 +217,7 @@ impl Status {
             459 => "Aggregate Operation Not Allowed",
             460 => "Only Aggregate Operation Allowed",
             461 => "Unsupported Transport",
+            463 => "Key Management Failure",
             500 => "Internal Server Error",
             501 => "Not Implemented",
             503 => "Service Unavailable",

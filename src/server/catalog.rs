@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::OnceCell;
 
 use crate::media::{self, MediaError, MediaInfo};
-use crate::sdp::{self, Destination, SdpTrack};
+use crate::sdp::{self, Destination, SdpTrack, SrtpOffer};
 
 /// Most files remembered at once.
 const CAPACITY: usize = 4096;
@@ -29,9 +29,15 @@ pub struct Media {
 }
 
 impl Media {
-    /// The SDP of a DESCRIBE answer (RFC 2326 Appendix C).
-    pub fn sdp(&self, origin: IpAddr) -> String {
-        sdp::session_description(&self.info, &self.tracks, origin, Destination::Rtsp)
+    /// The SDP of a DESCRIBE answer (RFC 2326 Appendix C), with SRTP
+    /// media and their keys when `srtp` is given.
+    pub fn sdp(&self, origin: IpAddr, srtp: Option<&SrtpOffer>) -> String {
+        sdp::session_description(&self.info, &self.tracks, origin, Destination::Rtsp, srtp)
+    }
+
+    /// The file track indices of the served tracks.
+    pub fn track_indices(&self) -> Vec<usize> {
+        self.tracks.iter().map(|t| t.index).collect()
     }
 
     /// The served track with file index `index`.

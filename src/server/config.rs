@@ -38,9 +38,14 @@ pub struct Settings {
     /// RTSPS port (default 322, falling back to 8322).
     #[serde(alias = "tls-port")]
     pub tls_port: Option<u16>,
-    /// SRTP on RTSPS sessions (`true` is not supported yet; `false` serves
-    /// plain RTP over RTSPS, which is what RTSPS does until then).
+    /// SRTP (RTP/SAVP) on RTSPS sessions (default: on when TLS is on;
+    /// `false` serves plain RTP over RTSPS).
     pub srtp: Option<bool>,
+    /// Whether SRTP encrypts the media (default: yes); `false` keeps the
+    /// authentication tags and sends payloads in the clear (the NULL cipher,
+    /// live555's `weEncryptSRTP`).
+    #[serde(alias = "srtp-encrypt")]
+    pub srtp_encrypt: Option<bool>,
     /// Users allowed in: `NAME:PASSWORD` strings or `{name, password}` maps,
     /// a list of them or just one.
     #[serde(alias = "user", default, deserialize_with = "one_or_many")]
@@ -195,6 +200,7 @@ impl Settings {
             tls_key: over.tls_key.or(self.tls_key),
             tls_port: over.tls_port.or(self.tls_port),
             srtp: over.srtp.or(self.srtp),
+            srtp_encrypt: over.srtp_encrypt.or(self.srtp_encrypt),
             users: over.users.or(self.users),
             realm: over.realm.or(self.realm),
             basic_auth: over.basic_auth.or(self.basic_auth),
@@ -242,6 +248,8 @@ pub struct ServerConfig {
     pub multicast: Option<(GroupRange, u8)>,
     /// RTSPS: the certificate and key files, and the port; `None`: off.
     pub tls: Option<TlsSettings>,
+    /// SRTP on RTSPS sessions; `None`: plain RTP on every connection.
+    pub srtp: Option<SrtpSettings>,
     /// The RTSP-over-HTTP tunneling port.
     pub http_port: HttpPort,
 }
@@ -255,6 +263,13 @@ pub struct TlsSettings {
     pub key: PathBuf,
     /// The port; `None`: 322, or 8322 if 322 cannot be bound.
     pub port: Option<u16>,
+}
+
+/// How RTSPS sessions protect their media (RFC 3711).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SrtpSettings {
+    /// Encrypt payloads (AES-CM); `false`: authenticate only (NULL cipher).
+    pub encrypt: bool,
 }
 
 /// Where RTSP-over-HTTP tunneling listens.
@@ -286,11 +301,6 @@ impl TryFrom<Settings> for ServerConfig {
     type Error = anyhow::Error;
 
     fn try_from(s: Settings) -> anyhow::Result<ServerConfig> {
-        if s.srtp == Some(true) {
-            anyhow::bail!(
-                "SRTP (--srtp) is not supported yet: RTSPS sessions carry plain RTP (--no-srtp)"
-            );
-        }
         let tls = match (s.tls_cert, s.tls_key) {
             (Some(cert), Some(key)) => Some(TlsSettings {
                 cert,
@@ -301,6 +311,19 @@ impl TryFrom<Settings> for ServerConfig {
             (None, None) => anyhow::bail!("tls_port needs tls_cert and tls_key"),
             (Some(_), None) => anyhow::bail!("tls_cert needs tls_key"),
             (None, Some(_)) => anyhow::bail!("tls_key needs tls_cert"),
+        };
+        // SRTP keys travel in the SDP, which only TLS keeps secret.
+        let srtp = match (s.srtp, &tls) {
+            (Some(true), None) => {
+                anyhow::bail!("srtp needs tls_cert and tls_key: its keys travel inside RTSPS")
+            }
+            (Some(false), _) | (None, None) if s.srtp_encrypt.is_some() => {
+                anyhow::bail!("srtp_encrypt is set but SRTP is off")
+            }
+            (Some(false), _) | (None, None) => None,
+            (Some(true) | None, Some(_)) => Some(SrtpSettings {
+                encrypt: s.srtp_encrypt.unwrap_or(true),
+            }),
         };
         let http_port = match s.http_port {
             None => HttpPort::Default,
@@ -360,6 +383,7 @@ impl TryFrom<Settings> for ServerConfig {
             request_timeout: Duration::from_secs(request_timeout),
             multicast,
             tls,
+            srtp,
             http_port,
         })
     }
@@ -508,21 +532,36 @@ mod tests {
             })
         );
         assert_eq!(tls.http_port, HttpPort::Port(8080));
+        assert_eq!(tls.srtp, None);
         let defaults = config("").unwrap();
         assert_eq!(
-            (defaults.tls, defaults.http_port),
-            (None, HttpPort::Default)
+            (defaults.tls, defaults.http_port, defaults.srtp),
+            (None, HttpPort::Default, None)
         );
         assert_eq!(config("http_port: 0").unwrap().http_port, HttpPort::Off);
-        // Plain RTP is all RTSPS carries for now: saying so is no error.
-        assert!(config("srtp: false").is_ok());
+        // Plain RTP without TLS: saying so is no error.
+        assert_eq!(config("srtp: false").unwrap().srtp, None);
+        // SRTP is on with TLS unless turned off; encryption can be.
+        let on = SrtpSettings { encrypt: true };
+        for (yaml, srtp) in [
+            ("tls_cert: a.pem\ntls_key: b.pem", Some(on)),
+            ("tls_cert: a.pem\ntls_key: b.pem\nsrtp: true", Some(on)),
+            (
+                "tls_cert: a.pem\ntls_key: b.pem\nsrtp-encrypt: false",
+                Some(SrtpSettings { encrypt: false }),
+            ),
+        ] {
+            assert_eq!(config(yaml).unwrap().srtp, srtp, "{yaml}");
+        }
         for (yaml, named) in [
             ("tls_cert: a.pem", "tls_key"),
             ("tls_key: b.pem", "tls_cert"),
             ("tls_port: 322", "tls_cert"),
+            ("srtp: true", "tls_cert"),
+            ("srtp_encrypt: false", "SRTP is off"),
             (
-                "tls_cert: a.pem\ntls_key: b.pem\nsrtp: true",
-                "not supported yet",
+                "tls_cert: a.pem\ntls_key: b.pem\nsrtp: false\nsrtp_encrypt: true",
+                "SRTP is off",
             ),
         ] {
             let error = config(yaml).unwrap_err().to_string();

@@ -2,15 +2,35 @@
 //! (UDP to the client or a multicast group, or interleaved on an RTSP
 //! connection), and the sending of a batch of packets to them
 //! ([`Destinations`]).
+//!
+//! Every packet of a session passes [`Destinations::send`], which is where
+//! an SRTP session's packets are protected (RFC 3711): when they are sent,
+//! in order, by their track's context ([`TrackSender`]), each copied into
+//! an arena of the playback task whose storage is reused once the packets
+//! carved from it are gone (UDP: sent at once; interleaved: once the
+//! connection's writer took them), so protecting allocates nothing per
+//! packet. An interleaved packet is protected only once the connection's
+//! queue has room for it, so a stop while waiting spends no packet index.
+//! A UDP run cut short by a stop may have spent the index of a packet the
+//! socket had no room for: when playback resumes, that packet is not sent
+//! again (its index may not be used twice), a loss UDP allows.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
+
+use bytes::BytesMut;
 
 use super::activity::ClientActivity;
+use super::keying::{lock, TrackSender};
 use super::multicast::Lease;
 use super::sink::{InterleavedSink, Outgoing, SendError};
 use super::udp::{self, Segmentation, UdpPlane};
+use crate::srtp::SrtpError;
 use crate::stream::{PacketKind, PacketParts};
+
+/// The initial room of a playback task's SRTP arena: dozens of full-size
+/// packets.
+const ARENA: usize = 64 * 1024;
 
 /// How media of one track reaches the client.
 #[derive(Clone)]
@@ -53,10 +73,30 @@ impl Delivery {
     }
 }
 
+/// One track of a playing session: its file track index, where its packets
+/// go, and for SRTP the context that protects them.
+pub struct TrackOut {
+    /// The file track index.
+    pub index: usize,
+    /// Where its packets go.
+    pub delivery: Delivery,
+    /// Its SRTP context; `None`: plain RTP.
+    pub srtp: Option<TrackSender>,
+}
+
+/// What protecting a run of packets needs, reused from one run to the next.
+#[derive(Default)]
+struct Scratch {
+    /// Where protected packets are carved from.
+    arena: BytesMut,
+    /// The protected packets of a UDP run (empty between runs).
+    protected: Vec<PacketParts>,
+}
+
 /// Where a session's packets go: each track's delivery, by file track
 /// index, and the server's UDP sockets.
 pub struct Destinations {
-    tracks: Arc<[(usize, Delivery)]>,
+    tracks: Box<[TrackOut]>,
     /// Whether UDP GSO is used, for each of `tracks`.
     segmentation: Box<[Segmentation]>,
     udp: Option<Arc<UdpPlane>>,
@@ -67,38 +107,51 @@ pub struct Destinations {
     /// whether or not the client also sends RTCP or keep-alive requests.
     /// Weak: the session owns the playback task.
     session: Weak<dyn ClientActivity>,
+    /// SRTP's buffers (locked only between awaits).
+    scratch: Mutex<Scratch>,
 }
 
 impl Destinations {
-    /// Sends the packets of file track `i` to the delivery paired with `i`.
+    /// Sends the packets of file track `i` to the track whose index is `i`.
     pub fn new(
-        tracks: Arc<[(usize, Delivery)]>,
+        tracks: Vec<TrackOut>,
         udp: Option<Arc<UdpPlane>>,
         session: Weak<dyn ClientActivity>,
     ) -> Destinations {
         let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
+        let arena = if tracks.iter().any(|t| t.srtp.is_some()) {
+            BytesMut::with_capacity(ARENA)
+        } else {
+            BytesMut::new()
+        };
         Destinations {
-            tracks,
+            tracks: tracks.into(),
             segmentation,
             udp,
             session,
+            scratch: Mutex::new(Scratch {
+                arena,
+                protected: Vec::new(),
+            }),
         }
     }
 
     /// Sends `packets` in order: runs going to one UDP address in batches,
-    /// interleaved ones through their connection's queue. `done` counts the
-    /// packets handed over, so that a send abandoned midway (the queue of a
-    /// client that reads nothing, and the session stops) knows which remain.
+    /// interleaved ones through their connection's queue, SRTP ones
+    /// protected on the way. `done` counts the packets handed over, so that
+    /// a send abandoned midway (the queue of a client that reads nothing,
+    /// and the session stops) knows which remain.
     pub async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
         let mut rest = packets;
         let mut interleaved = false;
         while let Some(first) = rest.first() {
             *done = packets.len() - rest.len();
-            let Some(at) = self.tracks.iter().position(|(i, _)| *i == first.track) else {
+            let Some(at) = self.tracks.iter().position(|t| t.index == first.track) else {
                 rest = &rest[1..];
                 continue;
             };
-            match &self.tracks[at].1 {
+            let track = &self.tracks[at];
+            match &track.delivery {
                 Delivery::Udp { rtp, rtcp, .. } => {
                     let rtp_kind = first.kind == PacketKind::Rtp;
                     let dest = if rtp_kind { rtp } else { rtcp };
@@ -108,7 +161,15 @@ impl Destinations {
                         .count();
                     if let Some(pair) = self.udp.as_deref().and_then(|u| u.pair_for(dest)) {
                         let socket = if rtp_kind { &pair.rtp } else { &pair.rtcp };
-                        udp::send_many(socket, *dest, &rest[..run], &self.segmentation[at]).await;
+                        let segmentation = &self.segmentation[at];
+                        match &track.srtp {
+                            None => udp::send_many(socket, *dest, &rest[..run], segmentation).await,
+                            Some(sender) => {
+                                let protected = self.protect_run(sender, &rest[..run]);
+                                udp::send_many(socket, *dest, &protected, segmentation).await;
+                                self.give_back(protected);
+                            }
+                        }
                     }
                     rest = &rest[run..];
                 }
@@ -118,12 +179,20 @@ impl Destinations {
                     } else {
                         *rtcp
                     };
-                    sink.send_data(Outgoing::Interleaved {
+                    let frame = |p: &PacketParts| Outgoing::Interleaved {
                         channel,
-                        head: first.head.clone(),
-                        body: first.body.clone(),
-                    })
-                    .await?;
+                        head: p.head.clone(),
+                        body: p.body.clone(),
+                    };
+                    match &track.srtp {
+                        None => sink.send_data(frame(first)).await?,
+                        Some(sender) => {
+                            let permit = sink.reserve().await?;
+                            if let Some(protected) = self.protect(sender, first) {
+                                permit.send(frame(&protected));
+                            }
+                        }
+                    }
                     rest = &rest[1..];
                     interleaved = true;
                 }
@@ -137,4 +206,39 @@ impl Destinations {
         }
         Ok(())
     }
+
+    /// `packet` protected by `sender`; `None` (the packet is dropped) when
+    /// it cannot be, as when its index was spent on a send cut short.
+    fn protect(&self, sender: &TrackSender, packet: &PacketParts) -> Option<PacketParts> {
+        let mut scratch = lock(&self.scratch);
+        let mut sender = lock(sender);
+        checked(packet.protect(&mut sender, &mut scratch.arena))
+    }
+
+    /// The packets of `run` protected by `sender`, in a vector to hand back
+    /// with [`give_back`](Self::give_back).
+    fn protect_run(&self, sender: &TrackSender, run: &[PacketParts]) -> Vec<PacketParts> {
+        let mut scratch = lock(&self.scratch);
+        let Scratch { arena, protected } = &mut *scratch;
+        let mut sender = lock(sender);
+        protected.extend(
+            run.iter()
+                .filter_map(|p| checked(p.protect(&mut sender, arena))),
+        );
+        std::mem::take(protected)
+    }
+
+    /// Takes back the vector of [`protect_run`](Self::protect_run), its
+    /// packets dropped (their arena storage free again).
+    fn give_back(&self, mut protected: Vec<PacketParts>) {
+        protected.clear();
+        lock(&self.scratch).protected = protected;
+    }
+}
+
+/// The protected packet, or `None` with the reason logged.
+fn checked(protected: Result<PacketParts, SrtpError>) -> Option<PacketParts> {
+    protected
+        .map_err(|e| tracing::debug!("SRTP: a packet not sent: {e}"))
+        .ok()
 }

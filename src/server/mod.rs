@@ -19,16 +19,17 @@
 //! 1. `activity`, `auth`, `byte_stream`, `catalog`, `multicast`, `paths`, `sink`, `source`, `tls`:
 //!    no sibling
 //! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
-//! 3. `delivery`: activity, multicast, sink, udp
-//! 4. `playback`: delivery, sink, source
-//! 5. `session`: activity, catalog, delivery, playback, source
-//! 6. `shared`: auth, catalog, config, multicast, session, udp
-//! 7. `handlers`: activity, auth, catalog, delivery, paths, playback,
-//!    session, shared, sink, source
-//! 8. `connection`: activity, handlers, shared, sink
-//! 9. `tunnel`: byte_stream, connection, shared
-//! 10. `dispatch`: byte_stream, connection, shared, tls, tunnel
-//! 11. `offline`: config, connection, handlers, shared, sink (the fuzzing
+//! 3. `keying` (config): SRTP keys and contexts of RTSPS sessions
+//! 4. `delivery`: activity, keying, multicast, sink, udp
+//! 5. `playback`: delivery, sink, source
+//! 6. `session`: activity, catalog, delivery, keying, playback, source
+//! 7. `shared`: auth, catalog, config, multicast, session, udp
+//! 8. `handlers`: activity, auth, catalog, config, delivery, keying, paths,
+//!    playback, session, shared, sink, source
+//! 9. `connection`: activity, handlers, shared, sink
+//! 10. `tunnel`: byte_stream, connection, shared
+//! 11. `dispatch`: byte_stream, connection, shared, tls, tunnel
+//! 12. `offline`: config, connection, handlers, shared, sink (the fuzzing
 //!     entry point: one connection's bytes in, its bytes out, no sockets)
 //!
 //! and this module, which builds the shared state and runs the tasks.
@@ -42,6 +43,7 @@ mod connection;
 mod delivery;
 mod dispatch;
 mod handlers;
+mod keying;
 pub mod listener;
 pub mod multicast;
 pub mod offline;

@@ -338,8 +338,9 @@ mod tests {
     use super::*;
     use crate::media::{self, AccessUnit, Demuxer, MediaError, ReaderFormat, Track};
     use crate::server::activity::ClientActivity;
-    use crate::server::delivery::Delivery;
+    use crate::server::delivery::{Delivery, TrackOut};
     use crate::server::sink::{InterleavedSink, Outgoing};
+    use crate::server::source::SourceTrack;
 
     /// A file's reader whose reads fail (as a disk error would) after
     /// `left` units.
@@ -401,19 +402,25 @@ mod tests {
         let inner = media::open(std::path::Path::new(&file)).unwrap();
         let demuxer = Box::new(FailingAfter { inner, left: 20 });
         let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut source = Source::new(demuxer, &[(0, 0x5eed)], false, peer).unwrap();
+        let track = SourceTrack {
+            index: 0,
+            ssrc: 0x5eed,
+            sequence: None,
+        };
+        let mut source = Source::new(demuxer, &[track], false, peer, 0).unwrap();
         source.cue().unwrap();
         let start = source.play(SystemTime::now());
         let (sink, mut queue) =
             InterleavedSink::channel(CancellationToken::new(), Duration::from_secs(10));
-        let tracks: Arc<[(usize, Delivery)]> = Arc::from(vec![(
-            0,
-            Delivery::Interleaved {
+        let tracks = vec![TrackOut {
+            index: 0,
+            delivery: Delivery::Interleaved {
                 sink,
                 rtp: 0,
                 rtcp: 1,
             },
-        )]);
+            srtp: None,
+        }];
         let nobody: Weak<dyn ClientActivity> = Weak::<Nobody>::new();
         let destinations = Destinations::new(tracks, None, nobody);
         let player = Player::start(source, start.send_time, destinations, None, "test".into());

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use super::activity::ClientActivity;
 use super::catalog::Media;
 use super::delivery::Delivery;
+use super::keying::SessionSrtp;
 use super::playback::Player;
 use super::source::Source;
 use crate::rtsp::headers;
@@ -76,6 +77,9 @@ pub struct Session {
     pub url: String,
     /// The client's address (the RTP payload size depends on its family).
     pub peer: IpAddr,
+    /// The SRTP keys and contexts of a session set up over RTSPS with
+    /// SRTP on; `None`: plain RTP.
+    pub srtp: Option<Arc<SessionSrtp>>,
     /// The table's epoch.
     epoch: Instant,
     /// Milliseconds since `epoch` of the last sign of life.
@@ -127,6 +131,20 @@ impl Session {
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return;
         }
+        let decrypted;
+        let data = match &self.srtp {
+            Some(srtp) => match srtp.client_rtcp(data) {
+                Some(plain) => {
+                    decrypted = plain;
+                    &decrypted
+                }
+                None => {
+                    tracing::trace!("session {}: unreadable SRTCP from the client", self.id);
+                    return;
+                }
+            },
+            None => data,
+        };
         let Ok(messages) = rtcp::parse(data) else {
             return;
         };
@@ -185,6 +203,8 @@ pub struct NewSession {
     pub url: String,
     /// See [`Session::peer`].
     pub peer: IpAddr,
+    /// See [`Session::srtp`].
+    pub srtp: Option<Arc<SessionSrtp>>,
 }
 
 impl Sessions {
@@ -226,6 +246,7 @@ impl Sessions {
             media: new.media,
             url: new.url,
             peer: new.peer,
+            srtp: new.srtp,
             epoch: self.epoch,
             last_seen: AtomicU64::new(millis_since(self.epoch)),
             unreachable_since: AtomicU64::new(0),

@@ -98,8 +98,17 @@ impl InterleavedSink {
     /// Queues a frame, waiting for room; a connection that stays full for
     /// the stall timeout is closed.
     pub async fn send_data(&self, frame: Outgoing) -> Result<(), SendError> {
-        match tokio::time::timeout(self.stall_timeout, self.tx.send(frame)).await {
-            Ok(Ok(())) => Ok(()),
+        self.reserve().await?.send(frame);
+        Ok(())
+    }
+
+    /// Waits for room for one frame, as [`send_data`](Self::send_data)
+    /// does, so that the frame is made only once it can be queued: an SRTP
+    /// packet is protected only when it surely goes out (a stop while
+    /// waiting here spends no packet index).
+    pub async fn reserve(&self) -> Result<mpsc::Permit<'_, Outgoing>, SendError> {
+        match tokio::time::timeout(self.stall_timeout, self.tx.reserve()).await {
+            Ok(Ok(permit)) => Ok(permit),
             Ok(Err(_)) => Err(SendError::Closed),
             Err(_) => {
                 tracing::info!(

@@ -19,6 +19,20 @@ const READ_CHUNK: usize = 64 * 1024;
 /// times: a file whose timestamps stand still must not be read whole.
 const FILL_BYTES: usize = 4 << 20;
 
+/// The IP packet size packets are cut for: Ethernet's.
+const MTU: usize = 1500;
+
+/// A track a [`Source`] sends.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceTrack {
+    /// The file track index.
+    pub index: usize,
+    /// The SSRC it is sent with.
+    pub ssrc: u32,
+    /// The sequence number of its first packet; `None`: random.
+    pub sequence: Option<u16>,
+}
+
 /// A session's packet source. The methods that read the file (`open`,
 /// `fill`, `seek`, `cue`) belong on the blocking pool.
 pub struct Source {
@@ -26,37 +40,43 @@ pub struct Source {
 }
 
 impl Source {
-    /// Opens `file` for a session sending `tracks` (file index, SSRC) in
-    /// that order to a client at `peer`.
+    /// Opens `file` for a session sending `tracks` in that order to a
+    /// client at `peer`, each RTP packet `overhead` bytes longer on the
+    /// wire than its RTP header and payload (SRTP's tag and MKI), all
+    /// within an Ethernet MTU.
     pub fn open(
         file: &Path,
-        tracks: &[(usize, u32)],
+        tracks: &[SourceTrack],
         looping: bool,
         peer: IpAddr,
+        overhead: usize,
     ) -> Result<Source, StreamError> {
         let demuxer = crate::media::open_chunked(file, READ_CHUNK)?;
-        Source::new(demuxer, tracks, looping, peer)
+        Source::new(demuxer, tracks, looping, peer, overhead)
     }
 
     /// A source reading `demuxer` (as [`open`](Self::open) does a file's).
     pub fn new(
         demuxer: Box<dyn Demuxer>,
-        tracks: &[(usize, u32)],
+        tracks: &[SourceTrack],
         looping: bool,
         peer: IpAddr,
+        overhead: usize,
     ) -> Result<Source, StreamError> {
         let config = StreamConfig {
-            tracks: tracks.iter().map(|(index, _)| *index).collect(),
-            max_payload: stream::max_payload_for_mtu(1500, peer.is_ipv6()).unwrap_or(1400),
+            tracks: tracks.iter().map(|t| t.index).collect(),
+            max_payload: stream::max_payload_for_mtu(MTU - overhead, peer.is_ipv6())
+                .unwrap_or(1400),
             looping,
             senders: tracks
                 .iter()
-                .map(|&(index, ssrc)| {
+                .map(|t| {
                     let options = SenderOptions {
-                        ssrc: Some(ssrc),
+                        ssrc: Some(t.ssrc),
+                        sequence: t.sequence,
                         ..SenderOptions::default()
                     };
-                    (index, options)
+                    (t.index, options)
                 })
                 .collect(),
             ..StreamConfig::default()

@@ -8,7 +8,8 @@
 //! - [`Policy`]: suite tag lengths, encryption on/off, MKI.
 //! - [`SrtpSender`]: protects one stream's RTP and RTCP in place; the
 //!   session keys (AES key schedule, HMAC pads) are derived once at
-//!   creation, protecting allocates nothing given spare capacity.
+//!   creation, protecting allocates nothing given spare capacity in the
+//!   packet's [`PacketBuffer`] (a `Vec<u8>` or a `BytesMut`).
 //! - [`SrtpReceiver`]: authenticates, checks replays and decrypts (tests,
 //!   a decrypting tool).
 //! - [`mikey::MikeyMessage`], [`sdes::CryptoAttribute`]: the SDP forms.
@@ -74,6 +75,7 @@ mod tests;
 
 pub use error::{KeyExchangeError, SrtpError};
 pub use keys::SrtpKey;
+pub use packet::PacketBuffer;
 pub use policy::{Mki, Policy, Suite, TagLength};
 pub use receiver::SrtpReceiver;
 pub use sender::SrtpSender;

@@ -6,6 +6,28 @@
 use super::SrtpError;
 use crate::rtp::RTP_HEADER_LEN;
 
+/// A growable buffer holding one packet, which protection encrypts in
+/// place and extends with the trailer (SRTCP index, MKI, tag): a `Vec<u8>`,
+/// or a `BytesMut` carved from an arena that many packets share. Either
+/// grows without reallocating when it has the policy's overhead in spare
+/// capacity.
+pub trait PacketBuffer: AsMut<[u8]> {
+    /// Appends `bytes` after the packet.
+    fn append(&mut self, bytes: &[u8]);
+}
+
+impl PacketBuffer for Vec<u8> {
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl PacketBuffer for bytes::BytesMut {
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
 /// The fixed RTCP header and sender SSRC left in the clear by SRTCP (RFC
 /// 3711 §3.4).
 pub(crate) const RTCP_HEADER_LEN: usize = 8;

@@ -11,7 +11,7 @@ use super::packet::{
     be_u32, check_rtcp_header, rtp_header_len, rtp_sequence, RTCP_HEADER_LEN, RTCP_SSRC_OFFSET,
     RTP_SSRC_OFFSET,
 };
-use super::{Policy, SrtpError, SrtpKey};
+use super::{PacketBuffer, Policy, SrtpError, SrtpKey};
 
 /// The largest SRTCP index: 31 bits (RFC 3711 §3.4).
 const MAX_SRTCP_INDEX: u32 = 0x7fff_ffff;
@@ -73,10 +73,14 @@ impl SrtpSender {
     /// appends the MKI, if any, and the authentication tag over the header,
     /// the payload and the rollover counter. On error the packet is left as
     /// it was.
-    pub fn protect_rtp(&mut self, packet: &mut Vec<u8>) -> Result<(), SrtpError> {
-        let header = rtp_header_len(packet)?;
-        self.check_ssrc(be_u32(packet, RTP_SSRC_OFFSET), RTP_SSRC_OFFSET)?;
-        let seq = rtp_sequence(packet);
+    pub fn protect_rtp<B>(&mut self, packet: &mut B) -> Result<(), SrtpError>
+    where
+        B: PacketBuffer + ?Sized,
+    {
+        let bytes = packet.as_mut();
+        let header = rtp_header_len(bytes)?;
+        self.check_ssrc(be_u32(bytes, RTP_SSRC_OFFSET), RTP_SSRC_OFFSET)?;
+        let seq = rtp_sequence(bytes);
         let (roc, index) = self.counter.estimate(seq).map_err(|e| match e {
             OutOfRange::PastEnd => SrtpError::IndexExhausted { what: "SRTP" },
             OutOfRange::BeforeStart => SrtpError::IndexReused {
@@ -89,10 +93,10 @@ impl SrtpSender {
         }
         if self.policy.encrypt_rtp {
             self.rtp
-                .apply_keystream(self.ssrc, index, &mut packet[header..]);
+                .apply_keystream(self.ssrc, index, &mut bytes[header..]);
         }
         let mut mac = self.rtp.mac();
-        mac.update(packet);
+        mac.update(bytes);
         mac.update(&roc.to_be_bytes());
         self.append_trailer(packet, mac, self.policy.rtp_tag.bytes());
         self.counter.update(seq, roc);
@@ -104,9 +108,13 @@ impl SrtpSender {
     /// sender SSRC unless the policy says not to, then appends the E flag
     /// with the SRTCP index, the MKI if any, and the authentication tag
     /// over all of it. On error the packet is left as it was.
-    pub fn protect_rtcp(&mut self, packet: &mut Vec<u8>) -> Result<(), SrtpError> {
-        check_rtcp_header(packet)?;
-        self.check_ssrc(be_u32(packet, RTCP_SSRC_OFFSET), RTCP_SSRC_OFFSET)?;
+    pub fn protect_rtcp<B>(&mut self, packet: &mut B) -> Result<(), SrtpError>
+    where
+        B: PacketBuffer + ?Sized,
+    {
+        let bytes = packet.as_mut();
+        check_rtcp_header(bytes)?;
+        self.check_ssrc(be_u32(bytes, RTCP_SSRC_OFFSET), RTCP_SSRC_OFFSET)?;
         let index = self.rtcp_index;
         if index > MAX_SRTCP_INDEX {
             return Err(SrtpError::IndexExhausted { what: "SRTCP" });
@@ -114,15 +122,25 @@ impl SrtpSender {
         let encrypt = self.policy.encrypt_rtcp;
         if encrypt {
             self.rtcp
-                .apply_keystream(self.ssrc, u64::from(index), &mut packet[RTCP_HEADER_LEN..]);
+                .apply_keystream(self.ssrc, u64::from(index), &mut bytes[RTCP_HEADER_LEN..]);
         }
         let e_flag = if encrypt { 0x8000_0000 } else { 0 };
-        packet.extend_from_slice(&(e_flag | index).to_be_bytes());
+        packet.append(&(e_flag | index).to_be_bytes());
         let mut mac = self.rtcp.mac();
-        mac.update(packet);
+        mac.update(packet.as_mut());
         self.append_trailer(packet, mac, self.policy.rtcp_tag.bytes());
         self.rtcp_index = index + 1;
         Ok(())
+    }
+
+    /// The sequence number the next RTP packet must have at least (mod
+    /// 2^16) for its index to be new: one past the highest protected, or
+    /// `None` before the first packet. A sender that starts numbering
+    /// afresh under this context (a stream opened again) starts here.
+    pub fn next_sequence(&self) -> Option<u16> {
+        self.counter
+            .highest_index()
+            .map(|last| (last as u16).wrapping_add(1))
     }
 
     fn check_ssrc(&self, found: u32, offset: usize) -> Result<(), SrtpError> {
@@ -138,12 +156,15 @@ impl SrtpSender {
 
     /// Appends the MKI (not authenticated, RFC 3711 §3.1) and the tag:
     /// the leftmost `tag_len` bytes of the HMAC (§4.2.1).
-    fn append_trailer(&self, packet: &mut Vec<u8>, mac: hmac::Hmac<sha1::Sha1>, tag_len: usize) {
+    fn append_trailer<B>(&self, packet: &mut B, mac: hmac::Hmac<sha1::Sha1>, tag_len: usize)
+    where
+        B: PacketBuffer + ?Sized,
+    {
         let tag = mac.finalize().into_bytes();
         if let Some(mki) = self.policy.mki {
-            packet.extend_from_slice(&mki.0);
+            packet.append(&mki.0);
         }
-        packet.extend_from_slice(&tag[..tag_len]);
+        packet.append(&tag[..tag_len]);
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::rtp::PacketHead;
+use crate::srtp::{SrtpError, SrtpSender};
 
 /// RTP or RTCP: which of a track's two ports the packet goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,6 +63,41 @@ impl PacketParts {
         self.len() == 0
     }
 
+    /// The packet protected by `sender` (RFC 3711: SRTP for RTP, SRTCP
+    /// for RTCP), whole in the body, carved from `arena`: the two parts are
+    /// copied in and encrypted in place, and the tag appended, with no
+    /// allocation while the arena has room (it reuses its storage once the
+    /// packets carved from it are dropped). `sender` must see each stream's
+    /// packets in sending order; on error nothing was protected.
+    pub fn protect(
+        &self,
+        sender: &mut SrtpSender,
+        arena: &mut BytesMut,
+    ) -> Result<PacketParts, SrtpError> {
+        let overhead = match self.kind {
+            PacketKind::Rtp => sender.policy().rtp_overhead(),
+            PacketKind::Rtcp => sender.policy().rtcp_overhead(),
+        };
+        arena.reserve(self.len() + overhead);
+        arena.extend_from_slice(&self.head);
+        arena.extend_from_slice(&self.body);
+        let protected = match self.kind {
+            PacketKind::Rtp => sender.protect_rtp(arena),
+            PacketKind::Rtcp => sender.protect_rtcp(arena),
+        };
+        if let Err(e) = protected {
+            arena.clear();
+            return Err(e);
+        }
+        Ok(PacketParts {
+            send_time: self.send_time,
+            track: self.track,
+            kind: self.kind,
+            head: PacketHead::new(),
+            body: arena.split().freeze(),
+        })
+    }
+
     /// The packet in one buffer (the media copied after the head; an RTCP
     /// packet is not copied).
     pub fn join(self) -> OutgoingPacket {
@@ -110,6 +146,51 @@ mod tests {
     use crate::rtp::RTP_HEADER_LEN;
     use crate::stream::testing::{av_demuxer, config, drain};
     use crate::stream::MediaStream;
+
+    /// Protected parts are the joined packet protected: the receiver gets
+    /// each back, RTP and RTCP, and an arena of one packet's room serves
+    /// them all in turn once each is dropped.
+    #[test]
+    fn protected_parts_unprotect_to_the_joined_packets() {
+        use crate::srtp::{Policy, SrtpKey, SrtpReceiver, Suite};
+        let mut stream = MediaStream::new(Box::new(av_demuxer()), config()).unwrap();
+        let parts: Vec<PacketParts> =
+            std::iter::from_fn(|| stream.next_packet_parts().unwrap()).collect();
+        let key = SrtpKey::random().unwrap();
+        let policy = Policy::new(Suite::AesCm128HmacSha1_80);
+        let ssrc = |p: &PacketParts| {
+            let data = p.clone().join().data;
+            let at = if p.kind == PacketKind::Rtp { 8 } else { 4 };
+            u32::from_be_bytes(data[at..at + 4].try_into().unwrap())
+        };
+        let video = parts.iter().find(|p| p.track == 0).map(ssrc).unwrap();
+        let mut sender = SrtpSender::new(&key, policy, video);
+        let mut receiver = SrtpReceiver::new(&key, policy, 0);
+        const ROOM: usize = 4096;
+        let mut arena = BytesMut::with_capacity(ROOM);
+        let storage = arena.as_ptr() as usize..arena.as_ptr() as usize + ROOM;
+        let mut checked = [0; 2];
+        for p in parts.iter().filter(|p| p.track == 0) {
+            let protected = p.protect(&mut sender, &mut arena).unwrap();
+            assert!(protected.head.is_empty());
+            // Carved from the arena's first storage: nothing allocated.
+            let at = protected.body.as_ptr() as usize;
+            assert!(storage.contains(&at) && at + protected.body.len() <= storage.end);
+            let mut data = protected.body.to_vec();
+            drop(protected);
+            let len = match p.kind {
+                PacketKind::Rtp => receiver.unprotect_rtp(&mut data).unwrap(),
+                PacketKind::Rtcp => receiver.unprotect_rtcp(&mut data).unwrap(),
+            };
+            assert_eq!(data[..len], p.clone().join().data[..]);
+            checked[usize::from(p.kind == PacketKind::Rtcp)] += 1;
+        }
+        assert!(checked[0] > 10 && checked[1] > 0, "{checked:?}");
+        // A packet of another stream is refused and nothing is carved.
+        let audio = parts.iter().find(|p| p.track == 1).unwrap();
+        assert!(audio.protect(&mut sender, &mut arena).is_err());
+        assert!(arena.is_empty());
+    }
 
     #[test]
     fn parts_join_into_the_packets() {

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use etherparse::{SlicedPacket, TransportSlice};
 use mediatool::rtp::{self, PayloadDescription};
+use mediatool::srtp::mikey::MikeyMessage;
+use mediatool::srtp::sdes::CryptoAttribute;
+use mediatool::srtp::SrtpKey;
 use mediatool::vocab::TrackKind;
 use pcap_file::pcap::PcapReader;
 
@@ -59,17 +62,39 @@ pub struct SdpMedia {
     pub payload_type: u8,
     /// The payload format.
     pub description: PayloadDescription,
+    /// With `--srtp`: the master key (`a=crypto`, checked to be the
+    /// `a=key-mgmt` one) and the SSRC (MIKEY's crypto session map).
+    pub srtp: Option<(SrtpKey, u32)>,
+}
+
+/// The key and SSRC of an SRTP media section from its `a=crypto` and
+/// `a=key-mgmt` values, which must hold the same key.
+fn srtp_keys(crypto: Option<&str>, key_mgmt: Option<&str>) -> Option<(SrtpKey, u32)> {
+    let (crypto, key_mgmt) = match (crypto, key_mgmt) {
+        (None, None) => return None,
+        (Some(c), Some(k)) => (c, k),
+        other => panic!("a=crypto and a=key-mgmt go together: {other:?}"),
+    };
+    let sdes = CryptoAttribute::parse(crypto).unwrap();
+    let mikey = MikeyMessage::parse_sdp_value(key_mgmt).unwrap();
+    assert_eq!(sdes.key, mikey.key, "one key both ways");
+    assert_eq!((sdes.policy, mikey.policy.mki), (mikey.policy, None));
+    assert_eq!(mikey.sessions.len(), 1);
+    Some((sdes.key, mikey.sessions[0].ssrc))
 }
 
 /// The `m=` sections of an SDP file, in order.
 pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut medias = Vec::new();
-    // kind, port, payload type, rtpmap, fmtp of the section being read.
-    type Section = (TrackKind, u16, u8, Option<String>, Option<String>);
+    // kind, port, payload type, SAVP or not, and rtpmap, fmtp, crypto,
+    // key-mgmt of the section being read.
+    type Section = (TrackKind, u16, u8, bool, [Option<String>; 4]);
     let mut current: Option<Section> = None;
     let mut finish = |c: Option<Section>| {
-        if let Some((kind, port, pt, rtpmap, fmtp)) = c {
+        if let Some((kind, port, pt, savp, [rtpmap, fmtp, crypto, key_mgmt])) = c {
+            let srtp = srtp_keys(crypto.as_deref(), key_mgmt.as_deref());
+            assert_eq!(savp, srtp.is_some(), "RTP/SAVP with keys, RTP/AVP without");
             let description =
                 PayloadDescription::parse(kind, &rtpmap.expect("a=rtpmap"), fmtp.as_deref())
                     .unwrap();
@@ -78,6 +103,7 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
                 port,
                 payload_type: pt,
                 description,
+                srtp,
             });
         }
     };
@@ -90,19 +116,24 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
             } else {
                 TrackKind::Audio
             };
+            assert!(["RTP/AVP", "RTP/SAVP"].contains(&f[2]), "{m}");
             current = Some((
                 kind,
                 f[1].parse().unwrap(),
                 f[3].parse().unwrap(),
-                None,
-                None,
+                f[2] == "RTP/SAVP",
+                Default::default(),
             ));
         } else if let Some(v) = line.strip_prefix("a=rtpmap:") {
             let c = current.as_mut().unwrap();
-            c.3 = Some(v.split_once(' ').unwrap().1.to_owned());
+            c.4[0] = Some(v.split_once(' ').unwrap().1.to_owned());
         } else if let Some(v) = line.strip_prefix("a=fmtp:") {
             let c = current.as_mut().unwrap();
-            c.4 = Some(v.split_once(' ').unwrap().1.to_owned());
+            c.4[1] = Some(v.split_once(' ').unwrap().1.to_owned());
+        } else if let Some(v) = line.strip_prefix("a=crypto:") {
+            current.as_mut().unwrap().4[2] = Some(v.to_owned());
+        } else if let Some(v) = line.strip_prefix("a=key-mgmt:") {
+            current.as_mut().unwrap().4[3] = Some(v.to_owned());
         }
     }
     finish(current.take());

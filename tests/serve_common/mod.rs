@@ -11,6 +11,7 @@ mod client;
 mod playing;
 mod reference;
 mod secure;
+mod srtp_keys;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ pub use secure::{
     free_port, get_head, post_head, read_http_head, write_cert, CertFiles, KeyKind, TlsConn,
     TunnelConn, Version,
 };
+pub use srtp_keys::{media_keys, Unprotect};
 
 /// A running `mediatool serve`.
 pub struct TestServer {
@@ -72,9 +74,10 @@ impl TestServer {
     }
 
     /// Serves one fixture per payload format family over RTSPS (with a
-    /// certificate in the returned directory) and HTTP tunneling; with
-    /// ffprobe's references of those fixtures.
-    pub fn secure() -> (TestServer, Vec<Reference>, tempfile::TempDir) {
+    /// certificate in the returned directory) and HTTP tunneling, with
+    /// extra `args` (`--no-srtp`); with ffprobe's references of those
+    /// fixtures.
+    pub fn secure(extra: &[&str]) -> (TestServer, Vec<Reference>, tempfile::TempDir) {
         let refs = one_per_family();
         let names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
         let certs = tempfile::tempdir().unwrap();
@@ -82,6 +85,7 @@ impl TestServer {
         let http = free_port().to_string();
         let mut args = cert.args();
         args.extend(["--http-port".to_owned(), http]);
+        args.extend(extra.iter().map(|a| a.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         (TestServer::with_fixtures(&names, &args), refs, certs)
     }

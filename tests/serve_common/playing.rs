@@ -1,6 +1,7 @@
-//! A session playing over interleaved TCP (plain, TLS or tunnelled), read
-//! on a thread of its own while a test does hostile things beside it: at
-//! the end, whether its packets kept coming in order and on time.
+//! A session playing over interleaved TCP (plain, TLS or tunnelled; RTP or
+//! SRTP, as its DESCRIBE answer says), read on a thread of its own while a
+//! test does hostile things beside it: at the end, whether its packets kept
+//! coming, authentic, in order and on time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::client::{rtcp_packet_types, Item, Rtsp};
+use super::srtp_keys::Unprotect;
 
 /// A playing session being read.
 pub struct Playing {
@@ -37,9 +39,18 @@ impl Played {
     }
 }
 
-/// Sets up `url` interleaved on `client`, plays it, and reads it on a
-/// thread until [`Playing::finish`].
+/// Describes the one-track file at `url` on `client`: how to read its
+/// packets.
+fn describe(client: &mut Rtsp, url: &str) -> Unprotect {
+    let describe = client.request("DESCRIBE", url, &[]);
+    assert_eq!(describe.status, 200, "{describe:?}");
+    Unprotect::first_track(&describe.body)
+}
+
+/// Describes and sets up `url` interleaved on `client`, plays it, and
+/// reads it on a thread until [`Playing::finish`].
 pub fn play_interleaved(mut client: Rtsp, url: &str) -> Playing {
+    let keys = describe(&mut client, url);
     let setup = client.request(
         "SETUP",
         url,
@@ -52,14 +63,15 @@ pub fn play_interleaved(mut client: Rtsp, url: &str) -> Playing {
     let stop = Arc::new(AtomicBool::new(false));
     let thread = std::thread::spawn({
         let stop = Arc::clone(&stop);
-        move || read_until(client, &stop)
+        move || read_until(client, keys, &stop)
     });
     Playing { stop, thread }
 }
 
-/// Plays `url` interleaved to its end (RTCP BYE); the RTP packets read,
-/// checked to be in sequence.
+/// Describes and plays `url` interleaved to its end (RTCP BYE); the RTP
+/// packets read, checked to be authentic (SRTP) and in sequence.
 pub fn play_to_bye(client: &mut Rtsp, url: &str) -> u64 {
+    let mut keys = describe(client, url);
     let setup = client.request(
         "SETUP",
         url,
@@ -73,6 +85,7 @@ pub fn play_to_bye(client: &mut Rtsp, url: &str) -> u64 {
     loop {
         match client.read_item().expect("the stream to end with BYE") {
             Item::Frame(0, p) => {
+                let p = keys.rtp(p).expect("an authentic packet");
                 let seq = u16::from_be_bytes([p[2], p[3]]);
                 assert!(
                     last.is_none_or(|l| seq == l.wrapping_add(1)),
@@ -81,13 +94,18 @@ pub fn play_to_bye(client: &mut Rtsp, url: &str) -> u64 {
                 last = Some(seq);
                 packets += 1;
             }
-            Item::Frame(1, p) if rtcp_packet_types(&p).contains(&203) => return packets,
+            Item::Frame(1, p) => {
+                let p = keys.rtcp(p).expect("an authentic report");
+                if rtcp_packet_types(&p).contains(&203) {
+                    return packets;
+                }
+            }
             _ => {}
         }
     }
 }
 
-fn read_until(mut client: Rtsp, stop: &AtomicBool) -> Played {
+fn read_until(mut client: Rtsp, mut keys: Unprotect, stop: &AtomicBool) -> Played {
     let mut played = Played {
         packets: 0,
         longest_gap: Duration::ZERO,
@@ -101,6 +119,13 @@ fn read_until(mut client: Rtsp, stop: &AtomicBool) -> Played {
         };
         let Item::Frame(0, packet) = item else {
             continue;
+        };
+        let packet = match keys.rtp(packet) {
+            Ok(packet) => packet,
+            Err(e) => {
+                played.broken = Some(format!("an SRTP packet refused: {e}"));
+                break;
+            }
         };
         let seq = u16::from_be_bytes([packet[2], packet[3]]);
         let now = Instant::now();

@@ -102,9 +102,14 @@ pub fn headers(data: &[u8]) {
             "{written:?}"
         );
     }
+    let plain: &[transport::Profile] = &[transport::Profile::Avp];
+    let secure: &[transport::Profile] = &[transport::Profile::Savp, transport::Profile::Savpf];
     for multicast in [false, true] {
-        if let Some(offer) = transport::choose(&text, multicast) {
-            assert!(offer.is_supported(multicast), "{offer:?} chosen");
+        for profiles in [plain, secure] {
+            if let Some(offer) = transport::choose(&text, multicast, profiles) {
+                assert!(offer.is_supported(multicast, profiles), "{offer:?} chosen");
+                assert!(profiles.contains(&offer.profile), "{offer:?} chosen");
+            }
         }
     }
     if let Ok(range) = range::parse(&text) {

@@ -10,6 +10,42 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use offer::{choose, parse_offers, Offer};
 
+/// The RTP profile of a transport: plain RTP (RFC 3551), or SRTP (RFC 3711
+/// §12), or SRTP with RTCP feedback (RFC 5124).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// `AVP`.
+    #[default]
+    Avp,
+    /// `SAVP`.
+    Savp,
+    /// `SAVPF`.
+    Savpf,
+}
+
+impl Profile {
+    /// The profile's name in `Transport` (and SDP `m=` lines, after `RTP/`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Avp => "AVP",
+            Profile::Savp => "SAVP",
+            Profile::Savpf => "SAVPF",
+        }
+    }
+
+    /// The profile named `name` (any case, as §12.39's tokens are read).
+    pub fn from_name(name: &str) -> Option<Profile> {
+        [Profile::Avp, Profile::Savp, Profile::Savpf]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether media under this profile is SRTP.
+    pub fn is_secure(self) -> bool {
+        self != Profile::Avp
+    }
+}
+
 /// The lower transport of RTP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Lower {
@@ -20,11 +56,13 @@ pub enum Lower {
     Tcp,
 }
 
-/// A `Transport` value to write: `RTP/AVP` (`RTP/AVP/TCP`), `unicast` or
-/// `multicast`, then the parameters that are set, always in one order
-/// (§12.39 leaves it free).
+/// A `Transport` value to write: `RTP/AVP` (`RTP/AVP/TCP`, or another
+/// profile), `unicast` or `multicast`, then the parameters that are set,
+/// always in one order (§12.39 leaves it free).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
+    /// AVP, or SAVP for SRTP.
+    pub profile: Profile,
     /// UDP or TCP.
     pub lower: Lower,
     /// `multicast` rather than `unicast`.
@@ -52,10 +90,10 @@ pub struct Header {
 
 impl fmt::Display for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.lower {
-            Lower::Udp => "RTP/AVP",
-            Lower::Tcp => "RTP/AVP/TCP",
-        })?;
+        write!(f, "RTP/{}", self.profile.name())?;
+        if self.lower == Lower::Tcp {
+            f.write_str("/TCP")?;
+        }
         f.write_str(if self.multicast {
             ";multicast"
         } else {
@@ -228,7 +266,32 @@ mod tests {
             channels: (4, 5),
             ssrc: 9,
         };
-        let offer = choose(&interleaved.header().to_string(), false).unwrap();
+        let offer = choose(&interleaved.header().to_string(), false, &[Profile::Avp]).unwrap();
         assert_eq!((offer.lower, offer.interleaved), (Lower::Tcp, Some((4, 5))));
+    }
+
+    #[test]
+    fn srtp_answers_name_their_profile() {
+        let header = Header {
+            profile: Profile::Savp,
+            ..Chosen::Tcp {
+                channels: (0, 1),
+                ssrc: 2,
+            }
+            .header()
+        };
+        let text = header.to_string();
+        assert_eq!(
+            text,
+            "RTP/SAVP/TCP;unicast;interleaved=0-1;ssrc=00000002;mode=\"PLAY\""
+        );
+        let offer = choose(&text, false, &[Profile::Savp]).unwrap();
+        assert_eq!(offer.profile, Profile::Savp);
+        assert_eq!(choose(&text, false, &[Profile::Avp]), None);
+        for (name, profile) in [("avp", Profile::Avp), ("SAVPF", Profile::Savpf)] {
+            assert_eq!(Profile::from_name(name), Some(profile));
+        }
+        assert_eq!(Profile::from_name("AVPF"), None);
+        assert!(Profile::Savpf.is_secure() && !Profile::Avp.is_secure());
     }
 }

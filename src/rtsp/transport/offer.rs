@@ -7,13 +7,15 @@
 //! panics on a quoted `dest_addr` ending in a backslash, which a hostile
 //! client can send.
 
-use super::Lower;
+use super::{Lower, Profile};
+use crate::rtsp::headers::split_outside_quotes;
 
 /// One transport offer of a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Offer {
-    /// `AVP` (plain RTP); anything else, such as `SAVP`, is not served.
-    pub profile: String,
+    /// `AVP` (plain RTP), `SAVP` or `SAVPF` (SRTP); other profiles
+    /// (`AVPF`) make the offer malformed for this server.
+    pub profile: Profile,
     /// UDP or TCP.
     pub lower: Lower,
     /// The client asked for multicast.
@@ -27,10 +29,11 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// Whether this server can deliver media this way; multicast only when
-    /// `multicast` (a range of groups is configured), and only over UDP.
-    pub fn is_supported(&self, multicast: bool) -> bool {
-        self.profile == "AVP"
+    /// Whether this server can deliver media this way: under one of
+    /// `profiles`, multicast only when `multicast` (a range of groups is
+    /// configured), and only over UDP.
+    pub fn is_supported(&self, multicast: bool, profiles: &[Profile]) -> bool {
+        profiles.contains(&self.profile)
             && !self.record
             && match (self.lower, self.multicast) {
                 (Lower::Udp, false) => self.client_port.is_some(),
@@ -53,12 +56,13 @@ pub fn parse_offers(header: &str) -> Vec<Result<Offer, String>> {
 }
 
 /// The first offer this server supports (§12.39: offers are listed in the
-/// client's order of preference); multicast ones only if `multicast`.
-pub fn choose(header: &str, multicast: bool) -> Option<Offer> {
+/// client's order of preference): under one of `profiles`, multicast ones
+/// only if `multicast`.
+pub fn choose(header: &str, multicast: bool, profiles: &[Profile]) -> Option<Offer> {
     parse_offers(header)
         .into_iter()
         .filter_map(Result::ok)
-        .find(|offer| offer.is_supported(multicast))
+        .find(|offer| offer.is_supported(multicast, profiles))
 }
 
 fn parse_offer(text: &str) -> Result<Offer, String> {
@@ -80,8 +84,10 @@ fn parse_offer(text: &str) -> Result<Offer, String> {
     if parts.next().is_some() {
         return Err(format!("transport {spec:?} has too many parts"));
     }
+    let profile = Profile::from_name(profile)
+        .ok_or_else(|| format!("RTP profile {profile:?} is not served"))?;
     let mut offer = Offer {
-        profile: profile.to_ascii_uppercase(),
+        profile,
         lower,
         multicast: false,
         client_port: None,
@@ -136,44 +142,34 @@ where
     Ok((first, second))
 }
 
-/// Splits on `sep` except inside double quotes.
-fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut quoted = false;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        if c == '"' {
-            quoted = !quoted;
-        } else if c == sep && !quoted {
-            parts.push(&text[start..i]);
-            start = i + 1;
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const AVP: &[Profile] = &[Profile::Avp];
+
     #[test]
     fn offers_of_real_clients() {
         // ffmpeg UDP, ffmpeg TCP, GStreamer, VLC/live555, retina.
-        let ffmpeg = choose("RTP/AVP/UDP;unicast;client_port=20000-20001", false).unwrap();
+        let ffmpeg = choose("RTP/AVP/UDP;unicast;client_port=20000-20001", false, AVP).unwrap();
         assert_eq!(
             (ffmpeg.lower, ffmpeg.client_port),
             (Lower::Udp, Some((20000, 20001)))
         );
-        let tcp = choose("RTP/AVP/TCP;unicast;interleaved=0-1", false).unwrap();
+        let tcp = choose("RTP/AVP/TCP;unicast;interleaved=0-1", false, AVP).unwrap();
         assert_eq!((tcp.lower, tcp.interleaved), (Lower::Tcp, Some((0, 1))));
-        let gst = choose("RTP/AVP;unicast;client_port=5000-5001;mode=\"PLAY\"", false).unwrap();
+        let gst = choose(
+            "RTP/AVP;unicast;client_port=5000-5001;mode=\"PLAY\"",
+            false,
+            AVP,
+        )
+        .unwrap();
         assert_eq!(gst.client_port, Some((5000, 5001)));
-        let no_unicast = choose("RTP/AVP;client_port=4588-4589", false).unwrap();
+        let no_unicast = choose("RTP/AVP;client_port=4588-4589", false, AVP).unwrap();
         assert_eq!(no_unicast.client_port, Some((4588, 4589)));
-        let single = choose("RTP/AVP;unicast;client_port=7000", false).unwrap();
+        let single = choose("RTP/AVP;unicast;client_port=7000", false, AVP).unwrap();
         assert_eq!(single.client_port, Some((7000, 7001)));
-        let tcp_no_channels = choose("RTP/AVP/TCP;unicast", false).unwrap();
+        let tcp_no_channels = choose("RTP/AVP/TCP;unicast", false, AVP).unwrap();
         assert_eq!(tcp_no_channels.interleaved, None);
     }
 
@@ -183,14 +179,33 @@ mod tests {
         let header = "RTP/SAVP;unicast;client_port=1-2,RTP/AVP;multicast;port=3-4,\
                       RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=0-1";
         assert_eq!(
-            choose(header, false).unwrap().client_port,
+            choose(header, false, AVP).unwrap().client_port,
             Some((5000, 5001))
         );
         // A malformed first offer does not hide the next one.
         let header = "RTP/AVP;unicast;client_port=99999-0, RTP/AVP/TCP;interleaved=2-3";
         let offers = parse_offers(header);
         assert!(offers[0].is_err());
-        assert_eq!(choose(header, false).unwrap().interleaved, Some((2, 3)));
+        assert_eq!(
+            choose(header, false, AVP).unwrap().interleaved,
+            Some((2, 3))
+        );
+    }
+
+    /// Over RTSPS with SRTP on, SAVP and SAVPF are served, and so is AVP:
+    /// ffmpeg offers only `RTP/AVP` and reads its keys from the SDP.
+    #[test]
+    fn srtp_profiles_are_chosen_when_served() {
+        let secure = &[Profile::Avp, Profile::Savp, Profile::Savpf];
+        let gst = "RTP/SAVP;unicast;client_port=1-2,RTP/AVP/TCP;unicast;interleaved=0-1";
+        assert_eq!(choose(gst, false, secure).unwrap().profile, Profile::Savp);
+        assert_eq!(choose(gst, false, AVP).unwrap().lower, Lower::Tcp);
+        let savpf = choose("RTP/SAVPF/TCP;unicast;interleaved=2-3", false, secure).unwrap();
+        assert_eq!((savpf.profile, savpf.lower), (Profile::Savpf, Lower::Tcp));
+        let ffmpeg = choose("RTP/AVP/TCP;unicast;interleaved=0-1", false, secure).unwrap();
+        assert_eq!(ffmpeg.profile, Profile::Avp);
+        // RTCP feedback without SRTP is not served.
+        assert!(parse_offers("RTP/AVPF;unicast;client_port=1-2")[0].is_err());
     }
 
     #[test]
@@ -200,14 +215,17 @@ mod tests {
             "RTP/AVP;multicast",
             "RTP/AVP;multicast;destination=224.2.0.1;port=3456-3457;ttl=16",
         ] {
-            let offer = choose(header, true).unwrap();
+            let offer = choose(header, true, AVP).unwrap();
             assert!(offer.multicast && offer.lower == Lower::Udp, "{header}");
-            assert_eq!(choose(header, false), None, "{header}");
+            assert_eq!(choose(header, false, AVP), None, "{header}");
         }
-        assert_eq!(choose("RTP/AVP/TCP;multicast;interleaved=0-1", true), None);
+        assert_eq!(
+            choose("RTP/AVP/TCP;multicast;interleaved=0-1", true, AVP),
+            None
+        );
         // A client preferring unicast still gets unicast.
         let header = "RTP/AVP;unicast;client_port=5000-5001,RTP/AVP;multicast";
-        assert!(!choose(header, true).unwrap().multicast);
+        assert!(!choose(header, true, AVP).unwrap().multicast);
     }
 
     #[test]
@@ -222,7 +240,7 @@ mod tests {
             "RAW/RAW/UDP;unicast;client_port=1-2",
             "x-real-rdt/udp;client_port=6970",
         ] {
-            assert_eq!(choose(header, false), None, "{header}");
+            assert_eq!(choose(header, false, AVP), None, "{header}");
         }
     }
 
@@ -252,7 +270,7 @@ mod tests {
                 }
             }
         }
-        let quoted = choose("RTP/AVP;destination=\"a,b;c\";client_port=1", false).unwrap();
+        let quoted = choose("RTP/AVP;destination=\"a,b;c\";client_port=1", false, AVP).unwrap();
         assert_eq!(quoted.client_port, Some((1, 2)));
     }
 }

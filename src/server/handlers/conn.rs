@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
+use crate::server::keying::HeldOffers;
 use crate::server::session::Session;
 use crate::server::sink::InterleavedSink;
 
@@ -14,9 +15,11 @@ pub struct ConnCtx {
     pub peer: SocketAddr,
     /// The server's address on this connection.
     pub local: SocketAddr,
-    /// Whether the connection is under TLS: its URLs are `rtsps://` (and,
-    /// later, its sessions' media is SRTP).
+    /// Whether the connection is under TLS: its URLs are `rtsps://`, and
+    /// its sessions' media is SRTP unless the server says otherwise.
     pub secure: bool,
+    /// The SRTP keys its DESCRIBE answers handed out, for its SETUPs.
+    pub(super) offers: HeldOffers,
     /// The writer queue, for interleaved tracks.
     pub(super) sink: InterleavedSink,
     /// Interleaved channels in use on this connection, and their session.
@@ -43,6 +46,7 @@ impl ConnCtx {
             peer,
             local,
             secure,
+            offers: HeldOffers::default(),
             sink,
             channels: HashMap::new(),
             interleaved: Vec::new(),

@@ -9,10 +9,10 @@ use super::{error, Ctx, Handled};
 use crate::rtsp::headers::{self, RtpInfo};
 use crate::rtsp::message::{Response, Status};
 use crate::rtsp::range::{self, PlayRange, RangeError};
-use crate::server::delivery::Destinations;
+use crate::server::delivery::{Destinations, TrackOut};
 use crate::server::playback::Player;
 use crate::server::session::{Control, PlayState, Session};
-use crate::server::source::Source;
+use crate::server::source::{Source, SourceTrack};
 use crate::stream::{PlayStart, StreamError};
 
 impl Ctx<'_> {
@@ -94,16 +94,29 @@ impl Ctx<'_> {
         start: Option<Duration>,
     ) -> Result<Source, Response> {
         let previous = take_source(control).await;
-        let tracks: Vec<(usize, u32)> = control.tracks.iter().map(|t| (t.index, t.ssrc)).collect();
+        let tracks: Vec<SourceTrack> = control
+            .tracks
+            .iter()
+            .map(|t| SourceTrack {
+                index: t.index,
+                ssrc: t.ssrc,
+                // An SRTP track numbers on from its context's last packet.
+                sequence: session.srtp.as_ref().and_then(|s| s.next_sequence(t.index)),
+            })
+            .collect();
         let file = session.file.clone();
         let looping = self.shared.config.looping;
         let peer = session.peer;
+        let overhead = session
+            .srtp
+            .as_ref()
+            .map_or(0, |s| s.policy().rtp_overhead());
         let restart = previous.as_ref().is_none_or(|p| p.has_ended());
         let seek_to = start.or(restart.then_some(Duration::ZERO));
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Source::open(&file, &tracks, looping, peer)?,
+                None => Source::open(&file, &tracks, looping, peer, overhead)?,
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;
@@ -133,7 +146,11 @@ impl Ctx<'_> {
         let tracks = control
             .tracks
             .iter()
-            .map(|t| (t.index, t.delivery.clone()))
+            .map(|t| TrackOut {
+                index: t.index,
+                delivery: t.delivery.clone(),
+                srtp: session.srtp.as_ref().and_then(|s| s.sender(t.index)),
+            })
             .collect();
         let keep_alive = Arc::downgrade(session);
         let destinations = Destinations::new(tracks, self.shared.udp.clone(), keep_alive);

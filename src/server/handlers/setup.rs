@@ -1,15 +1,35 @@
 //! SETUP (RFC 2326 §10.4): a track of a file on a new or existing session,
 //! over UDP (unicast, or multicast when configured) or interleaved on the
 //! connection (§12.39).
+//!
+//! Over RTSPS with SRTP on, a new session takes the key the connection's
+//! DESCRIBE answer handed out (463 Key Management Failure, RFC 4567 §3.3,
+//! when there was none), and its media is SRTP whatever profile the client
+//! names: `RTP/SAVP` and `RTP/SAVPF` (GStreamer), and `RTP/AVP` too, which
+//! is all ffmpeg ever offers (`libavformat/rtsp.c` writes `RTP/AVP` into
+//! every SETUP and decrypts by the SDP's `a=crypto` alone); the answer says
+//! `RTP/SAVP` (`RTP/SAVPF` to a SAVPF offer), which GStreamer needs to set
+//! its decoder up and ffmpeg ignores. A client's `KeyMgmt` header
+//! (GStreamer's key for its own SRTCP) is read so that its receiver reports
+//! can be.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
+use std::path::Path;
+
+use super::describe::srtp_served;
 use super::{absolute_url, end_session, error, forget_delivery, ConnCtx, Ctx, Handled};
 use crate::rtsp::message::{Response, Status};
-use crate::rtsp::transport::{self, Chosen, Lower, Offer};
+use crate::rtsp::transport::{self, Chosen, Header, Lower, Offer, Profile};
 use crate::server::delivery::Delivery;
+use crate::server::keying::SessionSrtp;
 use crate::server::session::{NewSession, PlayState, Session, SetupTrack};
+
+/// The profiles a plain session is served under.
+const PLAIN: &[Profile] = &[Profile::Avp];
+/// The profiles an SRTP session is served under (see the module docs).
+const SECURE: &[Profile] = &[Profile::Avp, Profile::Savp, Profile::Savpf];
 
 impl Ctx<'_> {
     /// §10.4: one track per request, on an existing session or a new one.
@@ -25,10 +45,19 @@ impl Ctx<'_> {
         if media.track(index).is_none() {
             return Err(error(Status::NOT_FOUND));
         }
+        let existing = match self.request.session_id() {
+            Some(_) => Some(self.session()?),
+            None => None,
+        };
+        let srtp = match &existing {
+            Some(session) => session.srtp.is_some(),
+            None => srtp_served(self.shared, conn).is_some(),
+        };
+        let profiles = if srtp { SECURE } else { PLAIN };
         let offer = self
             .request
             .header("Transport")
-            .and_then(|header| transport::choose(header, self.shared.multicast.is_some()))
+            .and_then(|header| transport::choose(header, self.shared.multicast.is_some(), profiles))
             .ok_or_else(|| error(Status::UNSUPPORTED_TRANSPORT))?;
         if offer.lower == Lower::Udp
             && !offer.multicast
@@ -48,15 +77,18 @@ impl Ctx<'_> {
         }
         .trim_end_matches('/')
         .to_owned();
-        let (session, created) = match self.request.session_id() {
-            Some(_) => {
-                let session = self.session()?;
+        let (session, created) = match existing {
+            Some(session) => {
                 if session.file != target.file {
                     return Err(error(Status::AGGREGATE_NOT_ALLOWED));
                 }
                 (session, false)
             }
             None => {
+                let srtp = match srtp {
+                    true => Some(Arc::new(session_keys(conn, &target.file)?)),
+                    false => None,
+                };
                 let session = self
                     .shared
                     .sessions
@@ -66,6 +98,7 @@ impl Ctx<'_> {
                         media: Arc::clone(&media),
                         url: aggregate_url,
                         peer: conn.peer.ip(),
+                        srtp,
                     })
                     // RFC 2326 §12.31: sessions end all the time; ask
                     // the client to try again shortly.
@@ -74,13 +107,32 @@ impl Ctx<'_> {
                 (session, true)
             }
         };
+        let offered = offer.profile;
         let result = self.add_track(conn, &session, index, offer).await;
         if result.is_err() && created {
             end_session(self.shared, &session, false).await;
         }
         let chosen = result?;
+        let profile = match (&session.srtp, offered) {
+            (None, _) => Profile::Avp,
+            (Some(_), Profile::Savpf) => Profile::Savpf,
+            (Some(_), _) => Profile::Savp,
+        };
+        if let (Some(srtp), Some(key_mgmt)) = (&session.srtp, self.request.header("KeyMgmt")) {
+            match srtp.add_client_keys(key_mgmt) {
+                Ok(streams) => tracing::debug!(
+                    "session {}: the client's SRTCP keys for {streams} streams",
+                    session.id
+                ),
+                Err(e) => tracing::info!("session {}: unreadable KeyMgmt: {e}", session.id),
+            }
+        }
+        let header = Header {
+            profile,
+            ..chosen.header()
+        };
         Ok(Response::new(Status::OK)
-            .header("Transport", chosen.header().to_string())
+            .header("Transport", header.to_string())
             .header("Session", self.session_header(&session)))
     }
 
@@ -104,7 +156,13 @@ impl Ctx<'_> {
             PlayState::Paused(_) => control.state = PlayState::Ready,
             PlayState::Playing(_) => return Err(error(Status::INVALID_STATE)),
         }
-        let ssrc = random_ssrc();
+        let ssrc = match &session.srtp {
+            // The SSRC its key exchange announced.
+            Some(srtp) => srtp
+                .ssrc(index)
+                .ok_or_else(|| error(Status::KEY_MANAGEMENT_FAILURE))?,
+            None => random_ssrc(),
+        };
         let (delivery, chosen) = self.delivery(conn, session, &offer, ssrc)?;
         let track = SetupTrack {
             index,
@@ -202,6 +260,27 @@ impl Ctx<'_> {
                 )
             }
         })
+    }
+}
+
+/// The SRTP keys of a new session on `file`: those the connection's
+/// DESCRIBE answer handed out; 463 Key Management Failure without one (the
+/// client has no key to read the media with).
+fn session_keys(conn: &mut ConnCtx, file: &Path) -> Result<SessionSrtp, Response> {
+    match conn.offers.session_keys(file) {
+        Some(Ok(keys)) => Ok(keys),
+        Some(Err(e)) => {
+            tracing::error!("no SRTP keys for a new session: {e}");
+            Err(error(Status::INTERNAL_ERROR))
+        }
+        None => {
+            tracing::info!(
+                "{}: SETUP over RTSPS without a DESCRIBE of {} on this connection: no SRTP key",
+                conn.peer,
+                file.display()
+            );
+            Err(error(Status::KEY_MANAGEMENT_FAILURE))
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! Session descriptions (RFC 4566) for a file: the one builder behind
 //! `probe --sdp`, `serve`'s DESCRIBE answers (RFC 2326 Appendix C) and the
-//! `.sdp` that `packetize` writes beside its pcap.
+//! `.sdp` that `packetize` writes beside its pcap; with an [`SrtpOffer`],
+//! the media are SRTP (`RTP/SAVP`, RFC 3711 §12) with their keys.
+
+mod srtp;
 
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,6 +13,8 @@ use sdp_types::{Attribute, Connection, Media, MediaType, Origin, Session, Transp
 use crate::media::MediaInfo;
 use crate::rtp::{self, PayloadDescription, RtpError};
 use crate::vocab::TrackKind;
+
+pub use srtp::{random_ssrcs, OfferError, SrtpOffer};
 
 /// Where the described streams go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,12 +93,15 @@ pub fn track_control(index: usize) -> String {
 ///
 /// `origin` is the address in the `o=` line. The session id is stable for
 /// a path and the version follows the file's modification time, so a client
-/// can tell that a file changed (RFC 4566 §5.2).
+/// can tell that a file changed (RFC 4566 §5.2). With `srtp`, each track it
+/// covers is `RTP/SAVP` with its `a=crypto` and `a=key-mgmt` (at media
+/// level, where GStreamer reads MIKEY; ffmpeg reads `a=crypto` only there).
 pub fn session_description(
     info: &MediaInfo,
     tracks: &[SdpTrack],
     origin: IpAddr,
     destination: Destination,
+    srtp: Option<&SrtpOffer>,
 ) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     info.path.hash(&mut hasher);
@@ -137,10 +145,19 @@ pub fn session_description(
             TrackKind::Subtitle => MediaType::Text,
             TrackKind::Data => MediaType::Application,
         };
-        let mut media = Media::new(kind, port, TransportProto::RtpAvp, pt);
+        let keys = srtp.and_then(|offer| offer.attributes(track.index));
+        let proto = match keys {
+            Some(_) => TransportProto::RtpSavp,
+            None => TransportProto::RtpAvp,
+        };
+        let mut media = Media::new(kind, port, proto, pt);
         media.add_attribute_with_value("rtpmap", format!("{pt} {}", track.payload.rtpmap()));
         if let Some(fmtp) = &track.payload.fmtp {
             media.add_attribute_with_value("fmtp", format!("{pt} {fmtp}"));
+        }
+        if let Some((crypto, key_mgmt)) = keys {
+            media.add_attribute_with_value("crypto", crypto);
+            media.add_attribute_with_value("key-mgmt", key_mgmt);
         }
         if destination.rtsp() {
             media.add_attribute_with_value("control", track_control(track.index));
@@ -171,7 +188,7 @@ mod tests {
             address: "10.0.0.2:6000".parse().unwrap(),
             ttl: None,
         };
-        let sdp = |d| session_description(&info, &tracks, origin, d);
+        let sdp = |d| session_description(&info, &tracks, origin, d, None);
         let rtsp = sdp(Destination::Rtsp);
         assert!(rtsp.contains("c=IN IP4 0.0.0.0\r\n") && rtsp.contains("m=video 0 RTP/AVP 96\r\n"));
         assert!(rtsp.contains("a=control:*\r\n") && rtsp.contains("a=control:track0\r\n"));
@@ -197,5 +214,27 @@ mod tests {
         };
         assert!(group("239.1.1.1:5004").contains("c=IN IP4 239.1.1.1/16\r\n"));
         assert!(group("[ff15::1]:5004").contains("c=IN IP6 ff15::1\r\n"));
+    }
+
+    #[test]
+    fn srtp_media_are_savp_with_both_key_attributes() {
+        use crate::srtp::{Policy, Suite};
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/h264_bframes.264");
+        let info = crate::media::inspect(std::path::Path::new(path)).unwrap();
+        let (tracks, _) = streamable_tracks(&info);
+        let offer = SrtpOffer::random(Policy::new(Suite::AesCm128HmacSha1_80), &[0]).unwrap();
+        let origin: IpAddr = "10.0.0.1".parse().unwrap();
+        let plain = session_description(&info, &tracks, origin, Destination::Rtsp, None);
+        let secure = session_description(&info, &tracks, origin, Destination::Rtsp, Some(&offer));
+        let (crypto, key_mgmt) = offer.attributes(0).unwrap();
+        assert!(secure.contains("m=video 0 RTP/SAVP 96\r\n"), "{secure}");
+        // Media level, after the format's attributes.
+        let media = &secure[secure.find("m=video").unwrap()..];
+        assert!(media.contains(&format!("a=crypto:{crypto}\r\na=key-mgmt:{key_mgmt}\r\n")));
+        let stripped = secure
+            .replace("RTP/SAVP", "RTP/AVP")
+            .replace(&format!("a=crypto:{crypto}\r\n"), "")
+            .replace(&format!("a=key-mgmt:{key_mgmt}\r\n"), "");
+        assert_eq!(stripped, plain);
     }
 }
