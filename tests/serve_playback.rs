@@ -361,15 +361,6 @@ fn udp_delivery_and_rtcp_keepalive() {
     );
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn idle_sessions_are_cheap_and_played_sessions_leave_nothing_behind() {
     let server = TestServer::start(&[VIDEO, AUDIO], &[]);
@@ -385,7 +376,7 @@ fn idle_sessions_are_cheap_and_played_sessions_leave_nothing_behind() {
         c.request("TEARDOWN", &url, &[("Session", &s.session())]);
     }
     let fds = server.open_fds();
-    let before = rss_kib(server.pid());
+    let before = server.rss_kib();
     const IDLE: u64 = 1000;
     let mut ids = Vec::new();
     for i in 0..IDLE {
@@ -401,7 +392,7 @@ fn idle_sessions_are_cheap_and_played_sessions_leave_nothing_behind() {
         assert_eq!(s.status, 200);
         ids.push(s.session());
     }
-    let per_session = (rss_kib(server.pid()) - before) * 1024 / IDLE;
+    let per_session = (server.rss_kib() - before) * 1024 / IDLE;
     eprintln!("{per_session} bytes of RSS per idle session");
     assert!(
         per_session < 64 * 1024,

@@ -182,18 +182,22 @@ impl TestServer {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    /// Open file descriptors of the server process.
+    /// Open file descriptors of the server process. Panics when they
+    /// cannot be counted: a leak check must never pass for want of a count.
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+        proc_entries(self.pid(), "fd")
     }
 
-    /// Threads of the server process.
+    /// Threads (Linux tasks) of the server process; panics when they
+    /// cannot be counted.
     pub fn threads(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+        proc_entries(self.pid(), "task")
+    }
+
+    /// Resident memory of the server process in KiB; panics when it cannot
+    /// be read.
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.pid())
     }
 
     /// Fails the test with every line of `failures` and the server's log,
@@ -221,6 +225,30 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The entries of `/proc/PID/DIR` (`fd`, `task`), counted; panics when
+/// the directory cannot be read (no /proc, the process gone, no permission).
+pub fn proc_entries(pid: u32, dir: &str) -> usize {
+    let path = format!("/proc/{pid}/{dir}");
+    let entries = std::fs::read_dir(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let count = entries
+        .map(|entry| entry.unwrap_or_else(|e| panic!("cannot read {path}: {e}")))
+        .count();
+    assert!(count > 0, "{path} is empty: not a live process");
+    count
+}
+
+/// `VmRSS` of process `pid` in KiB; panics when it cannot be read.
+pub fn rss_kib(pid: u32) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let status =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in {path}"))
 }
 
 impl Drop for TestServer {
