@@ -81,6 +81,21 @@ impl Rtsp {
         Rtsp::from_stream(socket.into())
     }
 
+    /// Connects to 127.0.0.1:`port` from the local address `source` (e.g.
+    /// 127.0.0.2: another client host on the loopback network).
+    pub fn connect_from(port: u16, source: std::net::IpAddr) -> Rtsp {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::new(source, 0).into())
+            .unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket.connect(&addr.into()).unwrap();
+        let stream: TcpStream = socket.into();
+        assert_eq!(stream.local_addr().unwrap().ip(), source);
+        Rtsp::from_stream(stream)
+    }
+
     fn from_stream(stream: TcpStream) -> Rtsp {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
