@@ -363,7 +363,7 @@ fn udp_delivery_and_rtcp_keepalive() {
 
 #[test]
 fn idle_sessions_are_cheap_and_played_sessions_leave_nothing_behind() {
-    let server = TestServer::start(&[VIDEO, AUDIO], &[]);
+    let server = TestServer::with_config(&[VIDEO, AUDIO], serve_common::NO_CLIENT_LIMITS);
     let url = server.url(AUDIO.0);
     let mut c = server.connect();
     // Warm up (catalog, runtime, blocking pool).

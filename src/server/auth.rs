@@ -424,7 +424,8 @@ struct DigestResponse<'a> {
     cnonce: &'a str,
 }
 
-/// Digests computed on this thread (tests: an unknown user costs one too).
+// Digests computed and passwords compared on this thread (tests: an
+// unknown user costs the same).
 #[cfg(test)]
 thread_local! {
     static DIGESTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };

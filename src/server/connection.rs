@@ -6,6 +6,11 @@
 //! Slow readers: the queue is bounded (see [`super::sink`]); a client that
 //! takes nothing for `stall_timeout` (10 s) is disconnected, which ends its
 //! interleaved sessions.
+//!
+//! The connection holds its place in the per-client counts
+//! ([`ConnectionGuard`]) until it ends; it closes when the limits shed it
+//! to make room for a new one (it was idle, holding no session) or the
+//! server shuts down.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::activity::ClientActivity as _;
 use super::handlers::{self, ConnCtx};
+use super::limits::ConnectionGuard;
 use super::shared::Shared;
 use super::sink::{InterleavedSink, Outgoing};
 use crate::rtsp::framing::{Incoming, RtspDecoder};
@@ -38,7 +44,13 @@ const FLUSH_WAIT: Duration = Duration::from_secs(2);
 
 /// Serves one connection until the client leaves, it misbehaves beyond
 /// repair, or the server shuts down.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64) {
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    id: u64,
+    guard: ConnectionGuard,
+) {
     let _ = stream.set_nodelay(true);
     let Ok(local) = stream.local_addr() else {
         return;
@@ -48,7 +60,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
     let closed = CancellationToken::new();
     let (sink, queue) = InterleavedSink::channel(closed.clone(), shared.config.stall_timeout);
     let writer_task = tokio::spawn(write_loop(writer, queue, closed.clone()));
-    let mut ctx = ConnCtx::new(peer, local, sink.clone());
+    let mut ctx = ConnCtx::new(peer, local, sink.clone(), Arc::clone(guard.connection()));
     let frames = FramedRead::new(reader, RtspDecoder::default());
     let reason = read_loop(&shared, &mut ctx, &sink, &closed, frames, id).await;
     tracing::info!("connection {id} from {peer} ends: {reason}");
@@ -60,6 +72,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
     if tokio::time::timeout(FLUSH_WAIT, writer_task).await.is_err() {
         closed.cancel();
     }
+    drop(guard);
 }
 
 /// Reads and answers until the connection ends; returns why it ended.
@@ -71,12 +84,14 @@ async fn read_loop(
     mut frames: FramedRead<OwnedReadHalf, RtspDecoder>,
     id: u64,
 ) -> &'static str {
-    let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
+    let idle_limit = shared.limits.settings().idle_connection_timeout;
     let mut quiet = Quiet::new(idle_limit, shared.config.request_timeout);
+    let closing = ctx.connection.closing().clone();
     loop {
         let item = tokio::select! {
             () = closed.cancelled() => return WRITER_CLOSED,
             () = shared.shutdown.cancelled() => return "server shutting down",
+            () = closing.cancelled() => return "closed to make room (idle, no session)",
             item = tokio::time::timeout(quiet.tick(), frames.next()) => item,
         };
         let Ok(item) = item else {
@@ -87,6 +102,7 @@ async fn read_loop(
             }
         };
         quiet.heard();
+        ctx.connection.touch();
         let incoming = match item {
             None => return "closed by client",
             Some(Err(_)) => return "read error",
@@ -95,7 +111,6 @@ async fn read_loop(
         let Some((response, cseq)) = answer(shared, ctx, incoming, id).await else {
             continue;
         };
-        quiet.answered(ctx.has_live_session());
         let mut encoded = BytesMut::new();
         response.encode(cseq, &mut encoded);
         let queued = sink.send_data(Outgoing::Response(encoded.freeze())).await;
@@ -154,16 +169,15 @@ async fn answer(
 /// When a connection that sends nothing is closed.
 ///
 /// A client that sends part of a request and then nothing (a slowloris) is
-/// disconnected after the request timeout, not the idle timeout; checked
-/// every half of it, so it acts within 1.5 times that. A connection idle
-/// for a whole idle limit without a live session of its own is closed
-/// after the second such period once its last session has ended (a client
-/// may still ask about it), after the first if it never had one.
+/// disconnected after the request timeout; a connection holding no live
+/// session of its own after `idle_connection_timeout` without a request.
+/// Both are checked every tick (half the request timeout, or the idle
+/// limit if shorter), so they act within a tick of their time. A
+/// connection with a live session stays however quiet (its client may
+/// keep the session alive with RTCP alone, or take interleaved packets).
 struct Quiet {
     idle_limit: Duration,
     request_timeout: Duration,
-    /// No live session of its own over the last idle period (or ever).
-    idle_without_session: bool,
     /// Since when nothing has been read whole.
     quiet_since: Instant,
     /// Since when part of a request has been waiting for the rest.
@@ -175,7 +189,6 @@ impl Quiet {
         Quiet {
             idle_limit,
             request_timeout,
-            idle_without_session: true,
             quiet_since: Instant::now(),
             partial_since: None,
         }
@@ -192,11 +205,6 @@ impl Quiet {
         self.partial_since = None;
     }
 
-    /// A request was answered: a session of its own may have appeared.
-    fn answered(&mut self, has_live_session: bool) {
-        self.idle_without_session &= !has_live_session;
-    }
-
     /// A tick passed with nothing read whole (`partial`: part of a message
     /// is waiting); returns why to close, if it is time.
     fn check(&mut self, partial: bool, has_live_session: bool) -> Option<&'static str> {
@@ -206,15 +214,10 @@ impl Quiet {
         } else if now - *self.partial_since.get_or_insert(now) >= self.request_timeout {
             return Some("request not finished in time");
         }
-        if now - self.quiet_since < self.idle_limit {
+        if has_live_session || now - self.quiet_since < self.idle_limit {
             return None;
         }
-        self.quiet_since = now;
-        if !has_live_session && self.idle_without_session {
-            return Some("idle");
-        }
-        self.idle_without_session = !has_live_session;
-        None
+        Some("idle, holding no session")
     }
 }
 

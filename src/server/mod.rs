@@ -13,19 +13,22 @@
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `catalog`, `multicast`, `paths`, `sink`, `source`:
-//!    no sibling
-//! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
+//! 1. `activity`, `auth`, `catalog`, `limits`, `multicast`, `paths`, `sink`, `source`: none
+//!    of its siblings
+//! 2. `config` (auth, limits, multicast), `listener` (paths), `udp`
+//!    (activity)
 //! 3. `delivery`: activity, multicast, sink, udp
 //! 4. `playback`: delivery, sink, source
-//! 5. `session`: activity, catalog, delivery, playback, source
-//! 6. `shared`: auth, catalog, config, multicast, session, udp
-//! 7. `handlers`: activity, auth, catalog, delivery, paths, playback,
-//!    session, shared, sink, source
-//! 8. `connection`: activity, handlers, shared, sink
+//! 5. `session`: activity, catalog, delivery, limits, playback, source
+//! 6. `shared`: auth, catalog, config, limits, multicast, session, udp
+//! 7. `handlers`: activity, auth, catalog, delivery, limits, paths,
+//!    playback, session, shared, sink, source
+//! 8. `connection`: activity, handlers, limits, shared, sink
+//! 9. `accept`: connection, limits, shared
 //!
 //! and this module, which builds the shared state and runs the tasks.
 
+mod accept;
 mod activity;
 pub mod auth;
 pub mod catalog;
@@ -33,6 +36,7 @@ pub mod config;
 mod connection;
 mod delivery;
 mod handlers;
+pub mod limits;
 pub mod listener;
 pub mod multicast;
 pub mod paths;
@@ -45,7 +49,7 @@ mod udp;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +62,7 @@ pub use config::{ServerConfig, Settings};
 use crate::rtsp::url;
 use auth::Authenticator;
 use catalog::Catalog;
+use limits::Limits;
 use multicast::GroupPool;
 use session::Sessions;
 use shared::Shared;
@@ -99,12 +104,29 @@ impl Server {
                 config.basic_auth,
             )?)
         };
-        let sessions = Arc::new(Sessions::new(config.reclaim, config.max_sessions));
+        // Raised so that the limits follow the hard limit, not the soft one
+        // a shell happened to start with (often 1024).
+        let nofile = limits::raise_fd_limit().context("cannot read the open file limit")?;
+        let (max_sessions, client_limits) = config.limits(nofile);
+        tracing::debug!(
+            "open file limit {nofile}: at most {max_sessions} sessions and {} connections",
+            client_limits.max_connections
+        );
+        let needed = (max_sessions + client_limits.max_connections) as u64 + limits::FD_RESERVE;
+        if needed > nofile {
+            tracing::warn!(
+                "max_sessions {max_sessions} and max_connections {} may need {needed} open files, \
+                 over the limit of {nofile}",
+                client_limits.max_connections
+            );
+        }
+        let sessions = Arc::new(Sessions::new(config.reclaim, max_sessions));
         Ok(Server {
             shared: Arc::new(Shared {
                 root,
                 catalog: Catalog::default(),
                 sessions,
+                limits: Limits::new(client_limits),
                 udp: Some(Arc::new(udp)),
                 multicast,
                 auth,
@@ -148,7 +170,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then ends every session (RTCP BYE
-    /// to those playing) and closes every connection.
+    /// to those playing, all at once) and closes every connection, letting
+    /// each flush what it was sending (the BYEs of interleaved sessions
+    /// among it) for at most [`FLUSH_DEADLINE`].
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.shared;
         if let Some(udp) = &shared.udp {
@@ -166,40 +190,40 @@ impl Server {
         for listener in self.listeners {
             let shared = Arc::clone(&shared);
             let next_id = Arc::clone(&next_id);
-            accepts.spawn(accept_loop(listener, shared, next_id));
+            accepts.spawn(accept::run(listener, shared, next_id));
         }
         shutdown.await;
         tracing::info!("shutting down");
-        shared.shutdown.cancel();
         accepts.abort_all();
         reaper.abort();
+        // Sessions end before their connections close, so that the BYE of
+        // an interleaved session goes out on its connection.
         let sessions = shared.sessions.drain();
         let count = sessions.len();
-        for session in sessions {
-            handlers::end_session(&shared, &session, true).await;
-        }
+        futures_util::future::join_all(
+            sessions
+                .iter()
+                .map(|session| handlers::end_session(&shared, session, true)),
+        )
+        .await;
         tracing::info!("ended {count} sessions");
-        // Connections see the cancellation and close; give writers a moment.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        shared.shutdown.cancel();
+        shared.limits.close_all();
+        if tokio::time::timeout(FLUSH_DEADLINE, shared.limits.all_closed())
+            .await
+            .is_err()
+        {
+            tracing::info!(
+                "{} connections still writing after {FLUSH_DEADLINE:?}: closed",
+                shared.limits.connections()
+            );
+        }
         Ok(())
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, next_id: Arc<AtomicU64>) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let id = next_id.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(connection::serve(stream, peer, Arc::clone(&shared), id));
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: back off, don't spin.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
+/// How long connections may take to flush their last bytes at shutdown.
+const FLUSH_DEADLINE: Duration = Duration::from_secs(1);
 
 /// The IP addresses a server with `bind` listens on.
 fn listen_addrs(bind: Option<IpAddr>) -> Vec<IpAddr> {

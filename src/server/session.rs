@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::activity::ClientActivity;
 use super::catalog::Media;
 use super::delivery::Delivery;
+use super::limits::SessionGuard;
 use super::playback::Player;
 use super::source::Source;
 use crate::rtsp::headers;
@@ -75,6 +76,9 @@ pub struct Session {
     last_seen: AtomicU64,
     /// Tracks and play state.
     pub control: tokio::sync::Mutex<Control>,
+    /// Its place in its client's, connection's and user's counts, given
+    /// back when the session is dropped.
+    _counted: SessionGuard,
 }
 
 impl ClientActivity for Session {
@@ -160,6 +164,8 @@ pub struct NewSession {
     pub url: String,
     /// See [`Session::peer`].
     pub peer: IpAddr,
+    /// The session's place in the per-client counts.
+    pub counted: SessionGuard,
 }
 
 impl Sessions {
@@ -208,6 +214,7 @@ impl Sessions {
                 state: PlayState::Ready,
                 closed: false,
             }),
+            _counted: new.counted,
         });
         map.insert(id, Arc::clone(&session));
         let first = map.len() == 1;

@@ -1,5 +1,6 @@
 //! What every connection and handler shares: the configuration, the served
-//! directory, the session table and the media plane.
+//! directory, the session table, the per-client counts and the media
+//! plane.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::auth::Authenticator;
 use super::catalog::Catalog;
 use super::config::ServerConfig;
+use super::limits::Limits;
 use super::multicast::GroupPool;
 use super::session::Sessions;
 use super::udp::UdpPlane;
@@ -23,6 +25,8 @@ pub struct Shared {
     pub catalog: Catalog,
     /// The session table.
     pub sessions: Arc<Sessions>,
+    /// What each client holds, against the limits.
+    pub limits: Arc<Limits>,
     /// The UDP sockets of RTP and RTCP.
     pub udp: Option<Arc<UdpPlane>>,
     /// The groups leased to multicast tracks, when configured.

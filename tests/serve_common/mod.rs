@@ -17,6 +17,11 @@ pub use crate::common::fixtures;
 pub use client::{digest_authorization, rtcp_packet_types, Item, Reply, Rtsp};
 pub use reference::{framecrc_count, references, Reference};
 
+/// YAML lifting the per-client limits, for tests that make many sessions
+/// or connections from one address (every test client is 127.0.0.1).
+pub const NO_CLIENT_LIMITS: &str = "max_connections_per_client: 0\nmax_sessions_per_client: 0\n\
+    max_sessions_per_connection: 0\nmax_setups_per_second_per_client: 0\n";
+
 /// A running `mediatool serve`.
 pub struct TestServer {
     child: Child,
@@ -213,16 +218,27 @@ impl TestServer {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.signal("TERM").0
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`) and waits (at most 10 s) for
+    /// the exit status; returns it and how long the exit took.
+    pub fn signal(&mut self, name: &str) -> (std::process::ExitStatus, Duration) {
+        let sent = Instant::now();
+        let kill = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success(), "kill -{name} failed");
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                return (status, sent.elapsed());
             }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                sent.elapsed() < Duration::from_secs(10),
+                "server did not stop on SIG{name}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }
@@ -232,9 +248,11 @@ impl TestServer {
 pub fn proc_entries(pid: u32, dir: &str) -> usize {
     let path = format!("/proc/{pid}/{dir}");
     let entries = std::fs::read_dir(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let count = entries
-        .map(|entry| entry.unwrap_or_else(|e| panic!("cannot read {path}: {e}")))
-        .count();
+    let mut count = 0;
+    for entry in entries {
+        entry.unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        count += 1;
+    }
     assert!(count > 0, "{path} is empty: not a live process");
     count
 }

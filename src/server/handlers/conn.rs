@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
+use crate::server::limits::Connection;
 use crate::server::session::Session;
 use crate::server::sink::InterleavedSink;
 
@@ -16,6 +17,9 @@ pub struct ConnCtx {
     pub local: SocketAddr,
     /// The writer queue, for interleaved tracks.
     pub(super) sink: InterleavedSink,
+    /// The connection in the per-client counts: sessions created here
+    /// count against its client's and its own limits.
+    pub connection: Arc<Connection>,
     /// Interleaved channels in use on this connection, and their session.
     pub(super) channels: HashMap<u8, Weak<Session>>,
     /// Sessions with a track interleaved on this connection: they end with
@@ -28,12 +32,19 @@ pub struct ConnCtx {
 }
 
 impl ConnCtx {
-    /// A connection from `peer` to `local` whose writer takes `sink`.
-    pub fn new(peer: SocketAddr, local: SocketAddr, sink: InterleavedSink) -> ConnCtx {
+    /// A connection from `peer` to `local` whose writer takes `sink`,
+    /// counted as `connection`.
+    pub fn new(
+        peer: SocketAddr,
+        local: SocketAddr,
+        sink: InterleavedSink,
+        connection: Arc<Connection>,
+    ) -> ConnCtx {
         ConnCtx {
             peer,
             local,
             sink,
+            connection,
             channels: HashMap::new(),
             interleaved: Vec::new(),
             created: Vec::new(),
