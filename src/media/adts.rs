@@ -177,6 +177,11 @@ impl Demuxer for AdtsReader {
 
     /// Positions at the raw data block containing `time`, scanning forward
     /// from the reader's index of frame offsets (one per second read so far).
+    fn park(&mut self) {
+        self.frames.park();
+        super::compact(self.queued.iter_mut().map(|u| &mut u.data).collect());
+    }
+
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let rate = self.tracks[0].clock_rate;
         let target = sample_at(time, rate);

@@ -3,8 +3,11 @@
 //! reaper that ends sessions nobody has kept alive.
 //!
 //! An idle session is a table entry and its track list: no task, no timer
-//! and no open file. A single reaper task sleeps until the earliest
-//! possible expiry of any session.
+//! and no open file. A paused session, or one whose stream ended, keeps
+//! its position and the packets it had read ahead, not its file nor its
+//! read buffers (see [`Source::park`]): the file is opened again at the
+//! next PLAY. A single reaper task sleeps until the earliest possible
+//! expiry of any session.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,7 +44,8 @@ pub enum PlayState {
     Ready,
     /// A playback task is running (or has run to the end of the media).
     Playing(Player),
-    /// Paused: the reader, with the packets not yet sent, kept for resuming.
+    /// Paused: the reader, parked (no file open), with the packets not
+    /// yet sent, kept for resuming.
     Paused(Box<Source>),
 }
 

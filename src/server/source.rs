@@ -7,12 +7,59 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use crate::media::Format;
 use crate::rtp::SenderOptions;
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
-/// File bytes read at a time: a few hundred milliseconds of a 2 Mbit/s
-/// stream, so a playing session holds about this much of its file.
-const READ_CHUNK: usize = 64 * 1024;
+/// How much a playing session reads ahead, and in what chunks, sized by
+/// the stream's bit rate rather than fixed: a session holds about a chunk
+/// of its file (more only while a unit spans several) and the packets read
+/// ahead, so a 1 Mbit/s session costs tens of KiB, not the hundreds a fixed
+/// 64 KiB chunk and 300 ms cost. File pages themselves are shared through
+/// the page cache; only what is read ahead is copied per session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// File bytes asked for per read: [`CHUNK_TIME`] of the stream,
+    /// rounded up to 4 KiB, from 4 KiB to 64 KiB.
+    pub chunk: usize,
+    /// Media read ahead of the next packet to send: [`READ_AHEAD_BYTES`]
+    /// of the stream, from [`MIN_READ_AHEAD`] (what the blocking pool must
+    /// keep up with under load) to 1 s; read again when half is left. A
+    /// paused session keeps what was read ahead (copied to fit), so that
+    /// it resumes exactly.
+    pub read_ahead: Duration,
+}
+
+/// The media time one read covers.
+const CHUNK_TIME: Duration = Duration::from_millis(100);
+/// The media bytes a session aims to hold read ahead.
+const READ_AHEAD_BYTES: u64 = 16 * 1024;
+/// The least read ahead, whatever the bit rate: 75 ms of slack for a read
+/// on a busy blocking pool (the 1,000-session benchmark's reads waited
+/// up to tens of milliseconds).
+const MIN_READ_AHEAD: Duration = Duration::from_millis(150);
+/// The most read ahead.
+const MAX_READ_AHEAD: Duration = Duration::from_secs(1);
+
+impl Pace {
+    /// The pace of a stream of `bit_rate` bits per second; unknown: 64 KiB
+    /// chunks, 300 ms.
+    pub fn for_bit_rate(bit_rate: Option<u64>) -> Pace {
+        let Some(bytes_per_second) = bit_rate.map(|b| (b / 8).max(1)) else {
+            return Pace {
+                chunk: 64 * 1024,
+                read_ahead: Duration::from_millis(300),
+            };
+        };
+        let per_chunk = bytes_per_second.saturating_mul(CHUNK_TIME.as_millis() as u64) / 1000;
+        let chunk = usize::try_from(per_chunk.next_multiple_of(4096))
+            .unwrap_or(usize::MAX)
+            .clamp(4096, 64 * 1024);
+        let read_ahead = Duration::from_secs_f64(READ_AHEAD_BYTES as f64 / bytes_per_second as f64)
+            .clamp(MIN_READ_AHEAD, MAX_READ_AHEAD);
+        Pace { chunk, read_ahead }
+    }
+}
 
 /// The most packet bytes one [`Source::fill`] returns, whatever their send
 /// times: a file whose timestamps stand still must not be read whole.
@@ -22,18 +69,21 @@ const FILL_BYTES: usize = 4 << 20;
 /// `fill`, `seek`, `cue`) belong on the blocking pool.
 pub struct Source {
     stream: MediaStream,
+    pace: Pace,
 }
 
 impl Source {
-    /// Opens `file` for a session sending `tracks` (file index, SSRC) in
-    /// that order to a client at `peer`.
+    /// Opens `file`, a `format` file, for a session sending `tracks` (file
+    /// index, SSRC) in that order to a client at `peer`, read at `pace`.
     pub fn open(
         file: &Path,
+        format: Format,
         tracks: &[(usize, u32)],
         looping: bool,
         peer: IpAddr,
+        pace: Pace,
     ) -> Result<Source, StreamError> {
-        let demuxer = crate::media::open_chunked(file, READ_CHUNK)?;
+        let demuxer = crate::media::open_as(file, format, pace.chunk)?;
         let config = StreamConfig {
             tracks: tracks.iter().map(|(index, _)| *index).collect(),
             max_payload: stream::max_payload_for_mtu(1500, peer.is_ipv6()).unwrap_or(1400),
@@ -52,7 +102,13 @@ impl Source {
         };
         Ok(Source {
             stream: MediaStream::new(demuxer, config)?,
+            pace,
         })
+    }
+
+    /// How far ahead to read.
+    pub fn read_ahead(&self) -> Duration {
+        self.pace.read_ahead
     }
 
     /// Appends the packets due up to send time `until` (and the first one
@@ -106,6 +162,14 @@ impl Source {
         self.stream.has_ended()
     }
 
+    /// Closes the file and lets go of the read buffers, keeping the
+    /// position and the packets read ahead (see [`MediaStream::park`]): a
+    /// paused or ended session holds no file descriptor. The next read
+    /// opens the file again.
+    pub fn park(&mut self) {
+        self.stream.park();
+    }
+
     /// RTCP BYE of every track (RFC 3550 §6.6); the stream ends.
     pub fn bye(&mut self, reason: &str) -> Vec<PacketParts> {
         self.stream
@@ -113,5 +177,30 @@ impl Source {
             .into_iter()
             .map(PacketParts::from)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_follows_the_bit_rate() {
+        let pace = |rate| {
+            let p = Pace::for_bit_rate(Some(rate));
+            (p.chunk / 1024, p.read_ahead.as_millis())
+        };
+        // 1 Mbit/s: 12.5 KB a chunk, 16 KiB (131 ms) but at least 150 ms
+        // read ahead.
+        assert_eq!(pace(1_000_000), (16, 150));
+        assert_eq!(pace(2_000_000), (28, 150));
+        assert_eq!(pace(12_000_000), (64, 150));
+        assert_eq!(pace(128_000), (4, 1000));
+        assert_eq!(pace(0), (4, 1000));
+        let unknown = Pace::for_bit_rate(None);
+        assert_eq!(
+            (unknown.chunk, unknown.read_ahead.as_millis()),
+            (65_536, 300)
+        );
     }
 }

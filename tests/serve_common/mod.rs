@@ -109,13 +109,32 @@ impl TestServer {
     /// Serves the subdirectory `sub` of `dir`, on 127.0.0.1 unless `args`
     /// say `--bind`.
     pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
+        TestServer::spawn(dir, sub, args, None)
+    }
+
+    /// Serves copies of `files` with the YAML configuration `yaml` in a
+    /// process that may open at most `nofile` files (soft and hard limit:
+    /// the server cannot raise it).
+    pub fn with_fd_limit(files: &[(&str, &str)], yaml: &str, nofile: u64) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, fixture) in files {
+            std::fs::copy(fixtures().join(fixture), dir.path().join(name)).unwrap();
+        }
+        let config = dir.path().with_extension("yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let config = config.to_str().unwrap().to_owned();
+        TestServer::spawn(dir, "", &["--config", &config], Some(nofile))
+    }
+
+    fn spawn(dir: tempfile::TempDir, sub: &str, args: &[&str], nofile: Option<u64>) -> TestServer {
         let stderr = dir.path().with_extension("stderr.log");
         let bind: &[&str] = if args.contains(&"--bind") {
             &[]
         } else {
             &["--bind", "127.0.0.1"]
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mediatool"));
+        command
             .arg("serve")
             .arg(dir.path().join(sub))
             .args(["--port", "0", "-v"])
@@ -123,9 +142,27 @@ impl TestServer {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        if let Some(nofile) = nofile {
+            use std::os::unix::process::CommandExt as _;
+            let limit = libc::rlimit {
+                rlim_cur: nofile,
+                rlim_max: nofile,
+            };
+            // SAFETY: setrlimit is async-signal-safe (POSIX.1-2017
+            // §2.4.3), as code between fork and exec must be, and only
+            // reads `limit`, copied into the closure.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);
         let mut first = String::new();
@@ -197,6 +234,29 @@ impl TestServer {
     /// cannot be counted.
     pub fn threads(&self) -> usize {
         proc_entries(self.pid(), "task")
+    }
+
+    /// CPU time (user and system) the server process has used, in clock
+    /// ticks (USER_HZ, 100 a second on Linux); panics when it cannot be
+    /// read.
+    pub fn cpu_ticks(&self) -> u64 {
+        let path = format!("/proc/{}/stat", self.pid());
+        let stat =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        // utime and stime are fields 14 and 15, after the parenthesized name.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap_or_else(|| panic!("{path}: {stat}"))
+            .1
+            .split_whitespace()
+            .collect();
+        fields[11..13]
+            .iter()
+            .map(|f| {
+                f.parse::<u64>()
+                    .unwrap_or_else(|e| panic!("{path}: {f}: {e}"))
+            })
+            .sum()
     }
 
     /// Resident memory of the server process in KiB; panics when it cannot

@@ -397,6 +397,11 @@ impl Demuxer for HevcReader {
 
     /// Seeks to the IRAP picture presented at or before `time`, reading
     /// ahead to index random access points where needed.
+    fn park(&mut self) {
+        self.access_units.park();
+        super::compact(self.output.units_mut().map(|u| &mut u.data).collect());
+    }
+
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let target = ticks_at(time);
         self.extend_index(target)?;

@@ -210,6 +210,10 @@ impl Demuxer for MpegAudioReader {
 
     /// Positions at the frame containing `time`, scanning forward from the
     /// reader's index of frame offsets (one per second read so far).
+    fn park(&mut self) {
+        self.frames.park();
+    }
+
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let rate = self.tracks[0].clock_rate;
         let output = sample_at(time, rate) / self.trim.spf;

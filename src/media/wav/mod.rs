@@ -278,6 +278,10 @@ impl Demuxer for WavReader {
     /// Positions at the unit containing `time` (PCM units start at
     /// multiples of 20 ms of sample frames, coded ones at each block),
     /// computed from the sizes without reading.
+    fn park(&mut self) {
+        self.input.park();
+    }
+
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let rate = self.tracks[0].clock_rate;
         let target = sample_at(time, rate);

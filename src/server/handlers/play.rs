@@ -12,7 +12,7 @@ use crate::rtsp::range::{self, PlayRange, RangeError};
 use crate::server::delivery::Destinations;
 use crate::server::playback::Player;
 use crate::server::session::{Control, PlayState, Session};
-use crate::server::source::Source;
+use crate::server::source::{Pace, Source};
 use crate::stream::{PlayStart, StreamError};
 
 impl Ctx<'_> {
@@ -98,12 +98,14 @@ impl Ctx<'_> {
         let file = session.file.clone();
         let looping = self.shared.config.looping;
         let peer = session.peer;
+        let pace = Pace::for_bit_rate(session.media.info.bit_rate());
+        let format = session.media.info.format;
         let restart = previous.as_ref().is_none_or(|p| p.has_ended());
         let seek_to = start.or(restart.then_some(Duration::ZERO));
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Source::open(&file, &tracks, looping, peer)?,
+                None => Source::open(&file, format, &tracks, looping, peer, pace)?,
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;
