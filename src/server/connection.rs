@@ -3,9 +3,10 @@
 //! writer task that serializes responses and interleaved `$` frames from
 //! the connection's [`InterleavedSink`] queue.
 //!
-//! Slow readers: the queue is bounded (see [`super::sink`]); a client that
-//! takes nothing for `stall_timeout` (10 s) is disconnected, which ends its
-//! interleaved sessions.
+//! Slow readers: the queue is bounded in bytes (see [`super::sink`]), and
+//! every write has a deadline: a client that takes nothing for
+//! `stall_timeout` (10 s), whether the queue is full or not, is
+//! disconnected, which ends its interleaved sessions.
 //!
 //! The connection holds its place in the per-client counts
 //! ([`ConnectionGuard`]) until it ends; it closes when the limits shed it
@@ -30,12 +31,12 @@ use super::activity::ClientActivity as _;
 use super::handlers::{self, ConnCtx};
 use super::limits::ConnectionGuard;
 use super::shared::Shared;
-use super::sink::{InterleavedSink, Outgoing};
+use super::sink::{InterleavedSink, Outgoing, Room};
 use crate::rtsp::framing::{Incoming, RtspDecoder};
 use crate::rtsp::message::Response;
 
 /// Bytes gathered into one write.
-const WRITE_BATCH: usize = 256 * 1024;
+const WRITE_BATCH: usize = 64 * 1024;
 /// Why a connection ends when its writer stopped: a write failed (the
 /// client is gone) or the queue stayed full for the stall timeout.
 const WRITER_CLOSED: &str = "writer closed (client gone, or stalled)";
@@ -58,8 +59,15 @@ pub async fn serve(
     tracing::info!("connection {id} from {peer}");
     let (reader, writer) = stream.into_split();
     let closed = CancellationToken::new();
-    let (sink, queue) = InterleavedSink::channel(closed.clone(), shared.config.stall_timeout);
-    let writer_task = tokio::spawn(write_loop(writer, queue, closed.clone()));
+    let stall_timeout = shared.config.stall_timeout;
+    let (sink, queue, room) = InterleavedSink::channel(closed.clone(), stall_timeout);
+    let writer_task = tokio::spawn(write_loop(
+        writer,
+        queue,
+        room,
+        closed.clone(),
+        stall_timeout,
+    ));
     let mut ctx = ConnCtx::new(peer, local, sink.clone(), Arc::clone(guard.connection()));
     let frames = FramedRead::new(reader, RtspDecoder::default());
     let reason = read_loop(&shared, &mut ctx, &sink, &closed, frames, id).await;
@@ -222,12 +230,16 @@ impl Quiet {
 }
 
 /// Writes what the queue holds, in batches of up to [`WRITE_BATCH`] bytes,
-/// until the queue closes or `closed` is cancelled; cancels `closed` when a
-/// write fails.
+/// until the queue closes or `closed` is cancelled, giving the queue's
+/// room back as frames are written; cancels `closed` when a write fails
+/// or takes nothing for `stall_timeout` (a client that reads nothing,
+/// whether or not the queue is full).
 async fn write_loop(
     mut writer: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Outgoing>,
+    room: Room,
     closed: CancellationToken,
+    stall_timeout: Duration,
 ) {
     let mut buf = BytesMut::with_capacity(WRITE_BATCH);
     loop {
@@ -238,22 +250,46 @@ async fn write_loop(
                 None => break,
             },
         };
+        let mut frames = first.len();
         first.encode(&mut buf);
         while buf.len() < WRITE_BATCH {
             match rx.try_recv() {
-                Ok(frame) => frame.encode(&mut buf),
+                Ok(frame) => {
+                    frames += frame.len();
+                    frame.encode(&mut buf);
+                }
                 Err(_) => break,
             }
         }
         let written = tokio::select! {
             () = closed.cancelled() => break,
-            written = writer.write_all(&buf) => written,
+            written = write_in_time(&mut writer, &buf, stall_timeout) => written,
         };
-        if written.is_err() {
+        room.written(frames);
+        if let Err(why) = written {
+            tracing::info!("closing a connection: {why}");
             closed.cancel();
             break;
         }
         buf.clear();
     }
     let _ = writer.shutdown().await;
+}
+
+/// Writes `buf` whole, each write taking some of it within
+/// `stall_timeout`.
+async fn write_in_time(
+    writer: &mut OwnedWriteHalf,
+    mut buf: &[u8],
+    stall_timeout: Duration,
+) -> Result<(), String> {
+    while !buf.is_empty() {
+        match tokio::time::timeout(stall_timeout, writer.write(buf)).await {
+            Err(_) => return Err(format!("it read nothing for {stall_timeout:?}")),
+            Ok(Err(e)) => return Err(format!("write failed: {e}")),
+            Ok(Ok(0)) => return Err("write failed: zero bytes written".into()),
+            Ok(Ok(n)) => buf = &buf[n..],
+        }
+    }
+    Ok(())
 }
