@@ -68,10 +68,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Settings::default(),
     };
     let config = ServerConfig::try_from(file.overridden_by(args.settings()?))?;
+    mediatool::server::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         // File reads run here in short batches; a bounded pool keeps a
-        // thousand sessions from starting hundreds of threads.
+        // thousand sessions from starting hundreds of threads, and its
+        // threads end 2 s after the load does (giving back what they hold).
         .max_blocking_threads(32)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .enable_all()
         .thread_name("mediatool-serve")
         .build()?;

@@ -58,6 +58,9 @@ pub struct BytesReader {
     chunk: usize,
     /// How many replaced buffers `spares` keeps.
     max_spares: usize,
+    /// Set by [`with_chunk`](Self::with_chunk): buffers sized to what they
+    /// hold, not doubled.
+    paced: bool,
 }
 
 impl BytesReader {
@@ -100,17 +103,20 @@ impl BytesReader {
             eof: false,
             chunk: CHUNK,
             max_spares: SPARES,
+            paced: false,
         }
     }
 
     /// Refills `chunk` bytes at a time instead of 1 MiB (at least 4 KiB),
-    /// keeping one spare buffer instead of eight: what a server holding many
+    /// keeping no spare buffer instead of eight, and sizing buffers to
+    /// what they hold rather than doubling them: what a server holding many
     /// files open at once wants, since a chunk stays in memory while any
     /// unit sliced from it is alive, and a paced reader gains little from
     /// reusing memory.
     pub fn with_chunk(mut self, chunk: usize) -> BytesReader {
         self.chunk = chunk.max(4096);
-        self.max_spares = 1;
+        self.max_spares = 0;
+        self.paced = true;
         self
     }
 
@@ -191,16 +197,25 @@ impl BytesReader {
         match buffered.try_into_mut() {
             Ok(unique) => {
                 let mut current = Vec::from(unique);
-                current.reserve(needed - current.len());
+                if !self.paced {
+                    current.reserve(needed - current.len());
+                } else {
+                    // A reader of small chunks grows by what it needs, not
+                    // by doubling: its buffer stays the size of what it
+                    // holds (a unit and a chunk), session after session.
+                    current.reserve_exact(needed - current.len());
+                }
                 current
             }
             Err(shared) => {
                 let mut next = self.empty_buffer(needed);
                 next.extend_from_slice(&shared);
-                if self.spares.len() >= self.max_spares {
-                    self.spares.pop_front();
+                if self.max_spares > 0 {
+                    if self.spares.len() >= self.max_spares {
+                        self.spares.pop_front();
+                    }
+                    self.spares.push_back(shared);
                 }
-                self.spares.push_back(shared);
                 next
             }
         }
@@ -225,7 +240,7 @@ impl BytesReader {
         }
         let chunk = self.chunk;
         let capacity = (2 * (needed - chunk)).max(needed);
-        if self.max_spares > 1 {
+        if !self.paced {
             Vec::with_capacity(capacity.max(2 * chunk))
         } else {
             Vec::with_capacity(capacity)

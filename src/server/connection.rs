@@ -35,6 +35,9 @@ use super::sink::{InterleavedSink, Outgoing, Room};
 use crate::rtsp::framing::{Incoming, RtspDecoder};
 use crate::rtsp::message::Response;
 
+/// The read buffer's first size: a request or two (it grows for a longer
+/// one, up to the 8 KiB header limit and the 64 KiB body limit).
+const READ_BUFFER: usize = 2048;
 /// Bytes gathered into one write.
 const WRITE_BATCH: usize = 64 * 1024;
 /// Why a connection ends when its writer stopped: a write failed (the
@@ -69,9 +72,17 @@ pub async fn serve(
         stall_timeout,
     ));
     let mut ctx = ConnCtx::new(peer, local, sink.clone(), Arc::clone(guard.connection()));
-    let frames = FramedRead::new(reader, RtspDecoder::default());
+    let frames = FramedRead::with_capacity(reader, RtspDecoder::default(), READ_BUFFER);
     let reason = read_loop(&shared, &mut ctx, &sink, &closed, frames, id).await;
     tracing::info!("connection {id} from {peer} ends: {reason}");
+    // What a connection's end leaves running (tests count the server's
+    // tasks with it: an idle session has none).
+    tracing::debug!(
+        "{} tasks alive",
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    );
     for session in ctx.close() {
         handlers::end_session(&shared, &session, false).await;
     }
@@ -241,7 +252,9 @@ async fn write_loop(
     closed: CancellationToken,
     stall_timeout: Duration,
 ) {
-    let mut buf = BytesMut::with_capacity(WRITE_BATCH);
+    // Grown to what is written at once (answers alone need little; a
+    // burst of interleaved packets up to a batch).
+    let mut buf = BytesMut::new();
     loop {
         let first = tokio::select! {
             () = closed.cancelled() => break,

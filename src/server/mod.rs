@@ -13,8 +13,8 @@
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `catalog`, `limits`, `multicast`, `paths`, `sink`, `source`: none
-//!    of its siblings
+//! 1. `activity`, `auth`, `catalog`, `limits`, `memory`, `multicast`, `paths`, `sink`, `source`:
+//!    none of its siblings
 //! 2. `config` (auth, limits, multicast), `listener` (paths), `udp`
 //!    (activity)
 //! 3. `delivery`: activity, multicast, sink, udp
@@ -38,6 +38,7 @@ mod delivery;
 mod handlers;
 pub mod limits;
 pub mod listener;
+pub mod memory;
 pub mod multicast;
 pub mod paths;
 mod playback;
@@ -185,6 +186,7 @@ impl Server {
                 async move { handlers::end_session(&shared, &session, true).await }
             })
         });
+        let trimmer = tokio::spawn(release_memory_after_load(Arc::clone(&shared.sessions)));
         let next_id = Arc::new(AtomicU64::new(1));
         let mut accepts = tokio::task::JoinSet::new();
         for listener in self.listeners {
@@ -196,6 +198,7 @@ impl Server {
         tracing::info!("shutting down");
         accepts.abort_all();
         reaper.abort();
+        trimmer.abort();
         // Sessions end before their connections close, so that the BYE of
         // an interleaved session goes out on its connection.
         let sessions = shared.sessions.drain();
@@ -219,6 +222,23 @@ impl Server {
             );
         }
         Ok(())
+    }
+}
+
+/// Each time the session table empties, gives the memory freed back to the
+/// system ([`memory::release`]) a second later, when the sessions' tasks
+/// have ended, and again a few seconds later for what their connections
+/// held, unless sessions came back meanwhile.
+async fn release_memory_after_load(sessions: Arc<Sessions>) {
+    loop {
+        sessions.emptied().await;
+        for delay in [Duration::from_secs(1), Duration::from_secs(4)] {
+            tokio::time::sleep(delay).await;
+            if sessions.len() > 0 {
+                break;
+            }
+            let _ = tokio::task::spawn_blocking(memory::release).await;
+        }
     }
 }
 

@@ -154,6 +154,9 @@ pub struct Sessions {
     timeout: Option<Duration>,
     max: usize,
     reaper: Notify,
+    /// Notified when the last session leaves the table (a permit is kept
+    /// for a waiter that comes later).
+    emptied: Notify,
 }
 
 /// A new session's fixed parts.
@@ -181,6 +184,7 @@ impl Sessions {
             timeout,
             max,
             reaper: Notify::new(),
+            emptied: Notify::new(),
         }
     }
 
@@ -238,7 +242,25 @@ impl Sessions {
 
     /// Removes `id` from the table (its owner tears it down).
     pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        self.lock().remove(id)
+        let mut map = self.lock();
+        let removed = map.remove(id);
+        let empty = removed.is_some() && map.is_empty();
+        drop(map);
+        if empty {
+            self.emptied.notify_one();
+        }
+        removed
+    }
+
+    /// Sessions in the table.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Waits until the last session leaves the table (or returns at once
+    /// if it did since the last wait).
+    pub async fn emptied(&self) {
+        self.emptied.notified().await;
     }
 
     /// Every session, for shutdown.
@@ -274,6 +296,9 @@ impl Sessions {
             }
         });
         let next = next.map(|ms| self.epoch + Duration::from_millis(ms));
+        if !expired.is_empty() && next.is_none() {
+            self.emptied.notify_one();
+        }
         (expired, next)
     }
 

@@ -20,7 +20,9 @@ use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, Str
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pace {
     /// File bytes asked for per read: [`CHUNK_TIME`] of the stream,
-    /// rounded up to 4 KiB, from 4 KiB to 64 KiB.
+    /// rounded up to 4 KiB, from 4 KiB to 64 KiB. What the units read
+    /// ahead span, rounded up to chunks, stays in memory: small chunks
+    /// waste little.
     pub chunk: usize,
     /// Media read ahead of the next packet to send: [`READ_AHEAD_BYTES`]
     /// of the stream, from [`MIN_READ_AHEAD`] (what the blocking pool must
@@ -30,8 +32,9 @@ pub struct Pace {
     pub read_ahead: Duration,
 }
 
-/// The media time one read covers.
-const CHUNK_TIME: Duration = Duration::from_millis(100);
+/// The media time one read covers (a read is a system call of a few
+/// microseconds: 40 a second per session is cheap).
+const CHUNK_TIME: Duration = Duration::from_millis(25);
 /// The media bytes a session aims to hold read ahead.
 const READ_AHEAD_BYTES: u64 = 16 * 1024;
 /// The least read ahead, whatever the bit rate: 75 ms of slack for a read
@@ -190,11 +193,12 @@ mod tests {
             let p = Pace::for_bit_rate(Some(rate));
             (p.chunk / 1024, p.read_ahead.as_millis())
         };
-        // 1 Mbit/s: 12.5 KB a chunk, 16 KiB (131 ms) but at least 150 ms
-        // read ahead.
-        assert_eq!(pace(1_000_000), (16, 150));
-        assert_eq!(pace(2_000_000), (28, 150));
-        assert_eq!(pace(12_000_000), (64, 150));
+        // 1 Mbit/s: 3.1 KB a chunk (4 KiB at least), 16 KiB (131 ms) but
+        // at least 150 ms read ahead.
+        assert_eq!(pace(1_000_000), (4, 150));
+        assert_eq!(pace(2_000_000), (8, 150));
+        assert_eq!(pace(12_000_000), (40, 150));
+        assert_eq!(pace(40_000_000), (64, 150));
         assert_eq!(pace(128_000), (4, 1000));
         assert_eq!(pace(0), (4, 1000));
         let unknown = Pace::for_bit_rate(None);

@@ -262,7 +262,37 @@ impl TestServer {
     /// Resident memory of the server process in KiB; panics when it cannot
     /// be read.
     pub fn rss_kib(&self) -> u64 {
-        rss_kib(self.pid())
+        status_kib(self.pid(), "VmRSS")
+    }
+
+    /// Anonymous resident memory (what the process allocated, without its
+    /// program's pages) in KiB; panics when it cannot be read.
+    pub fn anon_kib(&self) -> u64 {
+        status_kib(self.pid(), "RssAnon")
+    }
+
+    /// The server's tokio tasks once a new connection has come and gone
+    /// (at `-v` the server logs how many are alive when a connection
+    /// ends); panics when none is logged within 5 s.
+    pub fn tasks(&self) -> usize {
+        let count = |log: &str| log.matches("tasks alive").count();
+        let before = count(&self.log());
+        drop(self.connect());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if count(&log) > before {
+                let line = log.lines().rfind(|l| l.contains("tasks alive")).unwrap();
+                return line
+                    .split_whitespace()
+                    .rev()
+                    .nth(2)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("no task count in {line:?}"));
+            }
+            assert!(Instant::now() < deadline, "no task count logged:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Fails the test with every line of `failures` and the server's log,
@@ -317,16 +347,17 @@ pub fn proc_entries(pid: u32, dir: &str) -> usize {
     count
 }
 
-/// `VmRSS` of process `pid` in KiB; panics when it cannot be read.
-pub fn rss_kib(pid: u32) -> u64 {
+/// The field `name` (`VmRSS`, `RssAnon`) of process `pid`'s status, in
+/// KiB; panics when it cannot be read.
+pub fn status_kib(pid: u32, name: &str) -> u64 {
     let path = format!("/proc/{pid}/status");
     let status =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no VmRSS in {path}"))
+        .unwrap_or_else(|| panic!("no {name} in {path}"))
 }
 
 impl Drop for TestServer {
