@@ -68,7 +68,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Settings::default(),
     };
     let config = ServerConfig::try_from(file.overridden_by(args.settings()?))?;
-    mediatool::server::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         // File reads run here in short batches; a bounded pool keeps a
         // thousand sessions from starting hundreds of threads, and its

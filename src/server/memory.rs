@@ -7,26 +7,14 @@
 //! [`release`] hands every whole free page of every arena back with
 //! `malloc_trim(0)` (glibc 2.8 and later trim all arenas, inside the heap
 //! as well as at its top); the server calls it when its session table
-//! empties. [`limit_arenas`] caps the arenas at one per core: with one per
-//! blocking thread, the frees of one thread land in another's arena, and
-//! each arena keeps its own scattered free pages (measured with 200
-//! sessions of 1 Mbit/s: 122 KiB of RSS a playing session with glibc's
-//! default, 90 KiB with two arenas, at the same CPU). Elsewhere both do
-//! nothing.
-
-/// Caps glibc's malloc arenas at the number of cores (`M_ARENA_MAX`); to
-/// be called before the runtime's threads start.
-pub fn limit_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let cores = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
-        // SAFETY: mallopt only sets an allocator parameter.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, cores);
-        }
-    }
-}
+//! empties. Elsewhere it does nothing.
+//!
+//! Capping the arenas (`M_ARENA_MAX`) was measured and rejected: two arenas
+//! cut a playing session's memory from about 120 to 90 KiB, but on a
+//! machine with more runnable threads than cores a thread that is
+//! descheduled while holding an arena's lock stalls every other allocating
+//! thread, and packets went out up to 460 ms late (ffmpeg lost frames in
+//! tests/serve_ffmpeg.rs).
 
 /// Returns the allocator's free pages to the system; takes milliseconds
 /// on a large heap (call it off the runtime's threads).

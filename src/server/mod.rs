@@ -38,7 +38,7 @@ mod delivery;
 mod handlers;
 pub mod limits;
 pub mod listener;
-pub mod memory;
+mod memory;
 pub mod multicast;
 pub mod paths;
 mod playback;

@@ -49,10 +49,19 @@ impl TestServer {
         TestServer::start_in(dir, args)
     }
 
-    /// Serves copies of the fixtures `names`.
+    /// Serves copies of the fixtures `names` with the per-client limits
+    /// lifted ([`NO_CLIENT_LIMITS`]): the clients of every fixture, all at
+    /// 127.0.0.1, run side by side.
     pub fn with_fixtures(names: &[String], args: &[&str]) -> TestServer {
-        let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), n.as_str())).collect();
-        TestServer::start(&files, args)
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            let dest = dir.path().join(name);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).unwrap();
+            }
+            std::fs::copy(fixtures().join(name), dest).unwrap();
+        }
+        TestServer::start_in_with_config(dir, NO_CLIENT_LIMITS, args)
     }
 
     /// Serves one fixture per payload format family with multicast on
