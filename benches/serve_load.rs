@@ -1,13 +1,15 @@
-//! Load benchmark of `mediatool serve`: N concurrent sessions of a 2 Mbit/s
-//! H.264 stream over UDP or TCP for a fixed time, measuring the server's
-//! CPU time and memory and, on the client side, packets delivered, loss and
-//! lateness; the same load against GStreamer's gst-rtsp-server, side by
-//! side. The secure transports set the sessions up over RTSPS with SRTP
-//! (`srtp-udp`: SRTP over UDP; `srtp-tcp`: SRTP interleaved inside TLS),
-//! each session checking that its first packet authenticates under the key
-//! of its DESCRIBE answer (mediatool only: the GStreamer peer serves no
-//! RTSPS). `--setup-rate N` measures instead how many new connections a
-//! second complete a DESCRIBE, over plain RTSP and over RTSPS (TCP and TLS
+//! Load benchmark of `mediatool serve`: N concurrent sessions of a 720p
+//! H.264 stream (2 Mbit/s unless `--bit-rate` says otherwise) over UDP or
+//! TCP for a fixed time, measuring the server's CPU time and memory and, on
+//! the client side, packets delivered, loss and lateness; the same load
+//! against GStreamer's gst-rtsp-server, side by side. (live555MediaServer
+//! is not packaged in Debian and cannot be installed here.) The secure
+//! transports set the sessions up over RTSPS with SRTP (`srtp-udp`: SRTP
+//! over UDP; `srtp-tcp`: SRTP interleaved inside TLS), each session
+//! checking that its first packet authenticates under the key of its
+//! DESCRIBE answer (mediatool only: the GStreamer peer serves no RTSPS).
+//! `--setup-rate N` measures instead how many new connections a second
+//! complete a DESCRIBE, over plain RTSP and over RTSPS (TCP and TLS
 //! handshakes, a fresh SRTP key in the answer), and the server's CPU time
 //! for each.
 //!
@@ -16,7 +18,17 @@
 //! cargo bench --bench serve_load -- --sessions 500 --transports udp --servers mediatool
 //! cargo bench --bench serve_load -- --sessions 500 --transports udp,srtp-udp,tcp,srtp-tcp --servers mediatool
 //! cargo bench --bench serve_load -- --setup-rate 5000
+//! cargo bench --bench serve_load -- --sessions 200 --bit-rate 1M --seconds 10
 //! ```
+//!
+//! Memory: the server's resident size while every session plays, and its
+//! anonymous resident memory (`RssAnon`: what it allocated, without the
+//! program's and libraries' pages, which are shared and faulted in as code
+//! runs) before any session, per set-up and per playing session (the
+//! growth over the start, divided by the sessions), and 10 s after the last
+//! session was torn down (every client sends TEARDOWN when the measured
+//! window ends), also as a percentage of the start. mediatool runs with its
+//! per-client limits lifted (every client is 127.0.0.1).
 //!
 //! Needs ffmpeg (to make the test stream once) and, for the GStreamer
 //! peer, Debian's gir1.2-gst-rtsp-server-1.0 and python3-gi.
@@ -40,9 +52,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Barrier;
 
-/// Bit rate and length of the generated stream.
-const BIT_RATE: &str = "2M";
+/// Length of the generated stream.
 const STREAM_SECONDS: u64 = 60;
+
+/// mediatool's configuration: the per-client limits lifted, since every
+/// client of the benchmark is 127.0.0.1.
+const NO_CLIENT_LIMITS: &str = "max_connections_per_client: 0\nmax_sessions_per_client: 0\n\
+    max_sessions_per_connection: 0\nmax_setups_per_second_per_client: 0\n";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Transport {
@@ -94,6 +110,8 @@ struct Stats {
 struct Options {
     sessions: Vec<usize>,
     seconds: u64,
+    /// Bit rate of the generated stream, as ffmpeg writes it (`2M`).
+    bit_rate: String,
     transports: Vec<Transport>,
     peers: Vec<Peer>,
     file: Option<PathBuf>,
@@ -105,6 +123,7 @@ fn parse_options() -> Options {
     let mut options = Options {
         sessions: vec![100, 250, 500, 1000],
         seconds: 30,
+        bit_rate: "2M".to_owned(),
         transports: vec![Transport::Udp, Transport::Tcp],
         peers: vec![Peer::Mediatool, Peer::Gstreamer],
         file: None,
@@ -118,6 +137,7 @@ fn parse_options() -> Options {
                 options.sessions = value().split(',').filter_map(|n| n.parse().ok()).collect()
             }
             "--seconds" => options.seconds = value().parse().unwrap_or(30),
+            "--bit-rate" => options.bit_rate = value(),
             "--transports" => {
                 options.transports = value()
                     .split(',')
@@ -149,9 +169,9 @@ fn parse_options() -> Options {
     options
 }
 
-/// The test stream: 720p H.264 at 2 Mbit/s CBR, no B-frames, made once.
-fn stream_file(dir: &Path) -> PathBuf {
-    let path = dir.join(format!("bench_{BIT_RATE}_{STREAM_SECONDS}s.h264"));
+/// The test stream: 720p H.264 at `bit_rate` CBR, no B-frames, made once.
+fn stream_file(dir: &Path, bit_rate: &str) -> PathBuf {
+    let path = dir.join(format!("bench_{bit_rate}_{STREAM_SECONDS}s.h264"));
     if path.exists() {
         return path;
     }
@@ -164,7 +184,7 @@ fn stream_file(dir: &Path) -> PathBuf {
         .args([
             "-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "50",
         ])
-        .args(["-b:v", BIT_RATE, "-maxrate", BIT_RATE, "-bufsize", "1M"])
+        .args(["-b:v", bit_rate, "-maxrate", bit_rate, "-bufsize", "1M"])
         .args(["-x264-params", "nal-hrd=cbr:aud=1"])
         .arg(&path)
         .status()
@@ -212,27 +232,34 @@ fn certificate() -> (PathBuf, PathBuf) {
 fn start_server(peer: Peer, file: &Path) -> Server {
     let (cert, key) = certificate();
     let mut child = match peer {
-        Peer::Mediatool => Command::new(env!("CARGO_BIN_EXE_mediatool"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--http-port",
-                "0",
-                "--tls-port",
-                "0",
-                "-q",
-            ])
-            .arg("--tls-cert")
-            .arg(&cert)
-            .arg("--tls-key")
-            .arg(&key)
-            .arg(file.parent().unwrap())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+        Peer::Mediatool => {
+            // The benchmark's clients all come from 127.0.0.1.
+            let config = file.with_extension("serve.yaml");
+            std::fs::write(&config, NO_CLIENT_LIMITS).unwrap();
+            Command::new(env!("CARGO_BIN_EXE_mediatool"))
+                .args([
+                    "serve",
+                    "--port",
+                    "0",
+                    "--bind",
+                    "127.0.0.1",
+                    "--http-port",
+                    "0",
+                    "--tls-port",
+                    "0",
+                    "-q",
+                ])
+                .arg("--config")
+                .arg(&config)
+                .arg("--tls-cert")
+                .arg(&cert)
+                .arg("--tls-key")
+                .arg(&key)
+                .arg(file.parent().unwrap())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        }
         Peer::Gstreamer => {
             // h264parse gives an elementary stream's frames DTS but no PTS,
             // and rtph264pay stamps every packet alike without PTS: the
@@ -378,8 +405,17 @@ async fn connect(url: &str) -> Result<Box<dyn Io>, String> {
     Ok(Box::new(tls))
 }
 
-/// CPU seconds (user + system) and resident memory (KiB) of a process.
-fn usage(pid: u32) -> (f64, u64) {
+/// Resident memory of a process in KiB: all of it, and its anonymous part
+/// (heap and stacks: what the process allocated, without the pages of
+/// its program and libraries, which it shares and faults in as it runs).
+#[derive(Clone, Copy)]
+struct Memory {
+    rss: u64,
+    anon: u64,
+}
+
+/// CPU seconds (user + system) and resident memory of a process.
+fn usage(pid: u32) -> (f64, Memory) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -390,13 +426,19 @@ fn usage(pid: u32) -> (f64, u64) {
     let ticks: u64 = fields
         .get(11..13)
         .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    (ticks as f64 / 100.0, rss)
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let memory = Memory {
+        rss: field("VmRSS:"),
+        anon: field("RssAnon:"),
+    };
+    (ticks as f64 / 100.0, memory)
 }
 
 /// A minimal RTSP client connection.
@@ -726,9 +768,26 @@ async fn session(
                     },
                 }
             }
+            // The TEARDOWN's answer follows what was read.
+            rtsp.buf = pending;
         }
     }
-    meter.finish()
+    let stats = meter.finish();
+    // Ended, so that the server's memory after the load can be measured.
+    match rtsp
+        .request("TEARDOWN", base.trim_end_matches('/'), "")
+        .await
+    {
+        Ok(reply) if reply.status == 200 => stats,
+        Ok(reply) => Stats {
+            error: Some(format!("TEARDOWN {}", reply.status)),
+            ..stats
+        },
+        Err(e) => Stats {
+            error: Some(format!("TEARDOWN: {e}")),
+            ..stats
+        },
+    }
 }
 
 /// Connections opened at once by `--setup-rate`.
@@ -866,7 +925,7 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
     tokio::time::sleep_until(tokio::time::Instant::from_std(begin)).await;
     let (cpu0, _) = usage(pid);
     tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
-    let (cpu1, rss) = usage(pid);
+    let (cpu1, rss_playing) = usage(pid);
     let mut all = Stats::default();
     let mut errors = Vec::new();
     for task in tasks {
@@ -879,6 +938,9 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
         all.late_50ms += s.late_50ms;
         all.lateness_us.extend(s.lateness_us);
     }
+    // Every session torn down: what the server keeps 10 s later.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (_, rss_after) = usage(pid);
     drop(server);
     all.lateness_us.sort_unstable();
     let pct = |p: f64| {
@@ -888,8 +950,9 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
     };
     let cpu = cpu1 - cpu0;
     let lost = all.expected.saturating_sub(all.received);
+    let per_session = |at: Memory| at.anon.saturating_sub(rss_idle.anon) as f64 / sessions as f64;
     println!(
-        "| {:9} | {:8} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
+        "| {:9} | {:8} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:5.1} | {:6.1} | {:5.1} ({:3.0}%) | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
         match peer {
             Peer::Mediatool => "mediatool",
             Peer::Gstreamer => "gst",
@@ -898,8 +961,12 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
         sessions,
         cpu,
         cpu * 1000.0 / seconds as f64 / sessions as f64,
-        rss as f64 / 1024.0,
-        rss_setup.saturating_sub(rss_idle) as f64 / sessions as f64,
+        rss_playing.rss as f64 / 1024.0,
+        rss_idle.anon as f64 / 1024.0,
+        per_session(rss_setup),
+        per_session(rss_playing),
+        rss_after.anon as f64 / 1024.0,
+        rss_after.anon as f64 * 100.0 / rss_idle.anon.max(1) as f64,
         all.received,
         lost,
         if all.expected > 0 {
@@ -923,7 +990,7 @@ fn main() {
     let file = options
         .file
         .clone()
-        .unwrap_or_else(|| stream_file(&media_dir()));
+        .unwrap_or_else(|| stream_file(&media_dir(), &options.bit_rate));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -934,7 +1001,7 @@ fn main() {
         return;
     }
     println!(
-        "{} sessions of {} ({BIT_RATE}bit/s H.264), {} s measured once all play (PLAYs spread over 2 s)",
+        "{} sessions of {} ({}bit/s H.264), {} s measured once all play (PLAYs spread over 2 s)",
         options
             .sessions
             .iter()
@@ -942,12 +1009,13 @@ fn main() {
             .collect::<Vec<_>>()
             .join("/"),
         file.display(),
+        options.bit_rate,
         options.seconds
     );
     println!(
-        "| server    | via | sessions | CPU s | CPU ms/s per session | RSS MiB | KiB per set-up session | packets | lost | p99 late ms | max late ms | >50 ms | errors"
+        "| server    | via | sessions | CPU s | CPU ms/s per session | RSS MiB playing | anon MiB at start | anon KiB per set-up session | anon KiB per playing session | anon MiB 10 s after the last TEARDOWN (% of start) | packets | lost | p99 late ms | max late ms | >50 ms | errors"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &sessions in &options.sessions {
         for &transport in &options.transports {
             for &peer in &options.peers {

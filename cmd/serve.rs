@@ -72,8 +72,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig::try_from(file.overridden_by(args.settings()?))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         // File reads run here in short batches; a bounded pool keeps a
-        // thousand sessions from starting hundreds of threads.
+        // thousand sessions from starting hundreds of threads, and its
+        // threads end 2 s after the load does (giving back what they hold).
         .max_blocking_threads(32)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .enable_all()
         .thread_name("mediatool-serve")
         .build()?;
@@ -142,6 +144,13 @@ impl ServeArgs {
             looping: self.looping.then_some(true),
             rtp_port: None,
             max_sessions: None,
+            max_connections: None,
+            max_connections_per_client: None,
+            max_sessions_per_client: None,
+            max_setups_per_second_per_client: None,
+            max_sessions_per_connection: None,
+            max_sessions_per_user: None,
+            idle_connection_timeout: None,
             stall_timeout: None,
             request_timeout: None,
             multicast: self.multicast.clone(),

@@ -417,7 +417,7 @@ fn sigterm_under_500_sessions_sends_every_bye_and_exits_in_time() {
     let mut clients = Vec::new();
     for i in 0..SESSIONS {
         let ip = Ipv4Addr::new(127, 0, 0, 2 + (i % 19) as u8);
-        let mut c = Rtsp::connect_from(ip, server.port);
+        let mut c = Rtsp::connect_from(server.port, ip.into());
         let (rtp, rtcp) = udp_pair(ip);
         play_udp(&mut c, &url, &rtp);
         rtcp.set_nonblocking(true).unwrap();

@@ -187,6 +187,12 @@ impl Demuxer for AdtsReader {
         Ok(self.queued.pop_front())
     }
 
+    /// Parks the input (see [`Demuxer::park`]).
+    fn park(&mut self) {
+        self.frames.park();
+        super::compact(self.queued.iter_mut().map(|u| &mut u.data).collect());
+    }
+
     /// Positions at the raw data block containing `time`, scanning forward
     /// from the reader's index of frame offsets (one per second read so far).
     fn seek(&mut self, time: Duration) -> Result<Duration> {

@@ -93,6 +93,11 @@ pub(super) struct NalScanner {
 }
 
 impl NalScanner {
+    /// Parks the input (see [`BytesReader::park`]).
+    pub fn park(&mut self) {
+        self.input.park();
+    }
+
     /// A scanner at the start of `input`.
     pub fn new(input: BytesReader) -> NalScanner {
         NalScanner {

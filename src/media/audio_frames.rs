@@ -137,6 +137,13 @@ pub(super) struct FrameScanner<S: FrameSyntax> {
 }
 
 impl<S: FrameSyntax> FrameScanner<S> {
+    /// Parks the input (see [`BytesReader::park`]), with the frame
+    /// waiting, if any, copied out of the read buffer.
+    pub fn park(&mut self) {
+        self.input.park();
+        super::compact(self.pending.iter_mut().map(|f| &mut f.data).collect());
+    }
+
     /// Skips leading ID3v2 tags, bounds the data before trailing tags and
     /// positions at the first frame that the following frames confirm.
     pub fn open(mut input: BytesReader) -> Result<Self> {

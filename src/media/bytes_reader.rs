@@ -1,10 +1,15 @@
 //! Incremental, zero-copy reading of a file: a window of buffered bytes that
 //! readers peek into and split off as [`Bytes`] without copying.
+//!
+//! A reader can be parked ([`BytesReader::park`]): it closes its file and
+//! lets go of its buffers, keeping its position, and opens the file again
+//! at the next read (a paused RTSP session holds no descriptor and no read
+//! buffer).
 
 use std::collections::VecDeque;
 use std::fs::{FileType, OpenOptions};
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
@@ -28,7 +33,13 @@ impl<T: Read + Seek + Send> Input for T {}
 /// Memory stays bounded by the largest structure a reader asks to see at once
 /// plus one chunk, whatever the size of the file.
 pub struct BytesReader {
-    input: Box<dyn Input>,
+    /// The input; `None` while parked.
+    input: Option<Box<dyn Input>>,
+    /// The file the input is, to open again after [`park`](Self::park);
+    /// `None` for bytes in memory.
+    origin: Option<Origin>,
+    /// While parked: the offset the input is opened again at.
+    parked_at: u64,
     /// Buffered bytes, starting at file offset `offset`: a slice of the
     /// latest read buffer, which the slices already taken share.
     buf: Bytes,
@@ -47,6 +58,9 @@ pub struct BytesReader {
     chunk: usize,
     /// How many replaced buffers `spares` keeps.
     max_spares: usize,
+    /// Set by [`with_chunk`](Self::with_chunk): buffers sized to what they
+    /// hold, not doubled.
+    paced: bool,
 }
 
 impl BytesReader {
@@ -60,16 +74,13 @@ impl BytesReader {
     /// returns at once instead of waiting for a writer) and checked with
     /// fstat before any read; on a regular file the flag changes nothing.
     pub fn open(path: &Path) -> Result<BytesReader> {
-        let mut options = OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-        let file = options.open(path)?;
-        let metadata = file.metadata()?;
-        if !metadata.is_file() {
-            return Err(MediaError::NotRegularFile(file_kind(metadata.file_type())));
-        }
-        Ok(BytesReader::with_input(Box::new(file), metadata.len()))
+        let (file, metadata) = open_regular(path)?;
+        let mut reader = BytesReader::with_input(Box::new(file), metadata.len());
+        reader.origin = Some(Origin {
+            path: path.to_owned(),
+            identity: Identity::of(&metadata),
+        });
+        Ok(reader)
     }
 
     /// Reads from bytes in memory.
@@ -81,7 +92,9 @@ impl BytesReader {
 
     fn with_input(input: Box<dyn Input>, size: u64) -> BytesReader {
         BytesReader {
-            input,
+            input: Some(input),
+            origin: None,
+            parked_at: 0,
             buf: Bytes::new(),
             spares: VecDeque::new(),
             offset: 0,
@@ -90,17 +103,20 @@ impl BytesReader {
             eof: false,
             chunk: CHUNK,
             max_spares: SPARES,
+            paced: false,
         }
     }
 
     /// Refills `chunk` bytes at a time instead of 1 MiB (at least 4 KiB),
-    /// keeping one spare buffer instead of eight: what a server holding many
+    /// keeping no spare buffer instead of eight, and sizing buffers to
+    /// what they hold rather than doubling them: what a server holding many
     /// files open at once wants, since a chunk stays in memory while any
     /// unit sliced from it is alive, and a paced reader gains little from
     /// reusing memory.
     pub fn with_chunk(mut self, chunk: usize) -> BytesReader {
         self.chunk = chunk.max(4096);
-        self.max_spares = 1;
+        self.max_spares = 0;
+        self.paced = true;
         self
     }
 
@@ -147,12 +163,15 @@ impl BytesReader {
         if self.eof {
             return Ok(0);
         }
+        let chunk = self.chunk as u64;
+        self.input()?;
         let mut next = self.buffer_for_more();
         let len = next.len();
+        let Some(input) = self.input.as_mut() else {
+            return Err(io::Error::other("input closed"));
+        };
         // Bytes read before an error are kept (read_to_end appends them).
-        let result = (&mut self.input)
-            .take(self.chunk as u64)
-            .read_to_end(&mut next);
+        let result = input.take(chunk).read_to_end(&mut next);
         let filled = next.len() - len;
         self.buf = Bytes::from(next);
         result?;
@@ -178,16 +197,25 @@ impl BytesReader {
         match buffered.try_into_mut() {
             Ok(unique) => {
                 let mut current = Vec::from(unique);
-                current.reserve(needed - current.len());
+                if !self.paced {
+                    current.reserve(needed - current.len());
+                } else {
+                    // A reader of small chunks grows by what it needs, not
+                    // by doubling: its buffer stays the size of what it
+                    // holds (a unit and a chunk), session after session.
+                    current.reserve_exact(needed - current.len());
+                }
                 current
             }
             Err(shared) => {
                 let mut next = self.empty_buffer(needed);
                 next.extend_from_slice(&shared);
-                if self.spares.len() >= self.max_spares {
-                    self.spares.pop_front();
+                if self.max_spares > 0 {
+                    if self.spares.len() >= self.max_spares {
+                        self.spares.pop_front();
+                    }
+                    self.spares.push_back(shared);
                 }
-                self.spares.push_back(shared);
                 next
             }
         }
@@ -195,8 +223,10 @@ impl BytesReader {
 
     /// An empty buffer of at least `needed` bytes: a spare one if no slice
     /// of it is alive any more, else a new one of twice `needed` less a
-    /// chunk and at least two chunks, so that a structure spanning many
-    /// chunks is copied O(1) times per byte.
+    /// chunk, so that a structure spanning many chunks is copied O(1) times
+    /// per byte, and (but for a reader of small chunks, whose consumers
+    /// keep slices of most buffers alive: every byte of room would stay
+    /// idle with them) at least two chunks.
     fn empty_buffer(&mut self, needed: usize) -> Vec<u8> {
         while let Some(i) = self.spares.iter().position(Bytes::is_unique) {
             let Some(Ok(mut free)) = self.spares.remove(i).map(Bytes::try_into_mut) else {
@@ -209,7 +239,12 @@ impl BytesReader {
             }
         }
         let chunk = self.chunk;
-        Vec::with_capacity((2 * (needed - chunk)).max(needed).max(2 * chunk))
+        let capacity = (2 * (needed - chunk)).max(needed);
+        if !self.paced {
+            Vec::with_capacity(capacity.max(2 * chunk))
+        } else {
+            Vec::with_capacity(capacity)
+        }
     }
 
     /// Buffers at least `n` bytes if the input has them; returns the buffered
@@ -291,11 +326,12 @@ impl BytesReader {
                 }
             }
         }
-        let resume = self.input.stream_position()?;
-        self.input.seek(SeekFrom::Start(offset))?;
+        let input = self.input()?;
+        let resume = input.stream_position()?;
+        input.seek(SeekFrom::Start(offset))?;
         let mut filled = 0;
         let result = loop {
-            match self.input.read(&mut buf[filled..]) {
+            match input.read(&mut buf[filled..]) {
                 Ok(0) => break Ok(filled),
                 Ok(n) => {
                     filled += n;
@@ -307,13 +343,19 @@ impl BytesReader {
                 Err(e) => break Err(e),
             }
         };
-        self.input.seek(SeekFrom::Start(resume))?;
+        input.seek(SeekFrom::Start(resume))?;
         result
     }
 
-    /// Moves to file offset `offset`, dropping the buffer.
+    /// Moves to file offset `offset`, dropping the buffer. A parked reader
+    /// stays parked, to open its file at `offset` when it next reads.
     pub fn seek(&mut self, offset: u64) -> io::Result<()> {
-        self.input.seek(SeekFrom::Start(offset))?;
+        match self.input.as_mut() {
+            Some(input) => {
+                input.seek(SeekFrom::Start(offset))?;
+            }
+            None => self.parked_at = offset,
+        }
         self.buf = Bytes::new();
         self.spares.clear();
         self.gaps.clear();
@@ -321,6 +363,117 @@ impl BytesReader {
         self.eof = false;
         Ok(())
     }
+}
+
+impl BytesReader {
+    /// Closes the file and lets go of the read buffers (slices taken from
+    /// them live on by themselves), keeping the position and what is
+    /// buffered and not taken (copied to fit): the next read opens the
+    /// file again where the buffer ends. Input in memory is not parked.
+    ///
+    /// The file opened again must be the one opened first (same device and
+    /// inode): a file replaced meanwhile is a read error, not other bytes.
+    pub fn park(&mut self) {
+        if self.origin.is_none() || self.input.is_none() {
+            return;
+        }
+        let gaps: u64 = self.gaps.iter().map(|&(_, len)| len).sum();
+        self.parked_at = self.offset + self.buf.len() as u64 + gaps;
+        self.buf = Bytes::copy_from_slice(&self.buf);
+        self.spares = VecDeque::new();
+        self.input = None;
+    }
+
+    /// Whether the reader is parked (its file closed).
+    pub fn is_parked(&self) -> bool {
+        self.input.is_none()
+    }
+
+    /// The input, opened again at the parked position if the reader was
+    /// parked.
+    fn input(&mut self) -> io::Result<&mut Box<dyn Input>> {
+        if self.input.is_none() {
+            let origin = self
+                .origin
+                .as_ref()
+                .ok_or_else(|| io::Error::other("input closed"))?;
+            let (mut file, metadata) = open_regular(&origin.path).map_err(|e| match e {
+                MediaError::Io(io) => io,
+                other => io::Error::other(other.to_string()),
+            })?;
+            if Identity::of(&metadata) != origin.identity {
+                return Err(io::Error::other(format!(
+                    "{} was replaced while paused",
+                    origin.path.display()
+                )));
+            }
+            file.seek(SeekFrom::Start(self.parked_at))?;
+            self.input = Some(Box::new(file));
+        }
+        self.input
+            .as_mut()
+            .ok_or_else(|| io::Error::other("input closed"))
+    }
+}
+
+/// Replaces each of `slices` by a slice of one new buffer holding them
+/// all, one after another: one allocation of their total size, sharing no
+/// read buffer. What a parked reader's consumers do with the slices they
+/// keep, so that those keep no read buffer alive.
+pub fn compact(mut slices: Vec<&mut Bytes>) {
+    let total: usize = slices.iter().map(|b| b.len()).sum();
+    let mut joined = bytes::BytesMut::with_capacity(total);
+    for slice in &slices {
+        joined.extend_from_slice(slice);
+    }
+    let mut joined = joined.freeze();
+    for slice in &mut slices {
+        let len = slice.len();
+        **slice = joined.split_to(len);
+    }
+}
+
+/// The file a reader reads, to open it again after parking.
+struct Origin {
+    path: PathBuf,
+    identity: Identity,
+}
+
+/// What tells a file from another one put in its place: its device and
+/// inode on Unix; elsewhere nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Identity(#[cfg(unix)] (u64, u64));
+
+impl Identity {
+    fn of(metadata: &std::fs::Metadata) -> Identity {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            Identity((metadata.dev(), metadata.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            Identity()
+        }
+    }
+}
+
+/// Opens a regular file for reading. The file is opened with `O_NONBLOCK`
+/// (POSIX.1-2017 open(), which for a FIFO returns at once instead of
+/// waiting for a writer) and checked with fstat before any read; on a
+/// regular file the flag changes nothing.
+fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(MediaError::NotRegularFile(file_kind(metadata.file_type())));
+    }
+    Ok((file, metadata))
 }
 
 /// What a file that is not a regular file is, for messages.
@@ -410,6 +563,52 @@ mod tests {
         assert_eq!(reader.read_at(30_000, &mut buf).unwrap(), 0);
         assert_eq!(reader.position(), 10);
         assert_eq!(reader.peek(5000).unwrap()[..4990], data[10..5000]);
+    }
+
+    /// A parked reader closes its file and reads on from where it was,
+    /// the same bytes, once the file is opened again; a seek while parked
+    /// is done at that reopening. A file replaced meanwhile is an error.
+    #[test]
+    fn a_parked_reader_reopens_its_file_where_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut reader = BytesReader::open(&path).unwrap().with_chunk(4096);
+        let mut out = reader.peek(6000).unwrap()[..6000].to_vec();
+        let first = reader.take(6000);
+        reader.park();
+        assert!(reader.is_parked());
+        // What was buffered and not taken is still there.
+        assert_eq!(reader.buffered(), &data[6000..8192]);
+        assert_eq!(&first[..], &out[..]);
+        while out.len() < 30_000 {
+            let n = reader.peek(1000).unwrap().len().min(1000);
+            out.extend_from_slice(&reader.take(n));
+            reader.park();
+        }
+        assert!(!reader.is_parked() || reader.buffered().len() >= 1000);
+        assert_eq!(out, &data[..30_000]);
+        reader.park();
+        reader.seek(40_000).unwrap();
+        assert!(reader.is_parked());
+        assert_eq!(reader.peek(10).unwrap()[..10], data[40_000..40_010]);
+        assert_eq!(reader.position(), 40_000);
+        // Replaced (a new inode at the same path) while parked.
+        reader.park();
+        reader.seek(0).unwrap();
+        let other = dir.path().join("other");
+        std::fs::write(&other, &data).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        match reader.peek(1) {
+            Err(error) => assert!(error.to_string().contains("replaced"), "{error}"),
+            Ok(bytes) => panic!("{} bytes read from a replaced file", bytes.len()),
+        }
+        // Bytes in memory are not parked.
+        let mut memory = BytesReader::from_bytes(data.clone());
+        memory.peek(10).unwrap();
+        memory.park();
+        assert!(!memory.is_parked());
     }
 
     #[test]

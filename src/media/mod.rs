@@ -42,7 +42,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-pub use bytes_reader::BytesReader;
+pub use bytes_reader::{compact, BytesReader};
 pub use detect::{detect, detect_path, detect_reader, Evidence};
 pub use error::MediaError;
 pub use inspect::{inspect, MediaInfo, StatsCounter, TrackStats};
@@ -86,6 +86,12 @@ pub trait Demuxer: Send {
     fn stats(&self) -> Option<Vec<TrackStats>> {
         None
     }
+
+    /// Closes the file and lets go of the read buffers until the next read
+    /// or seek, keeping the position ([`BytesReader::park`]): a paused
+    /// stream holds no file descriptor. Nothing happens for input in
+    /// memory.
+    fn park(&mut self) {}
 }
 
 /// Opens `path`, detecting its format by content first and extension second.
@@ -93,26 +99,10 @@ pub trait Demuxer: Send {
 /// The file is opened once ([`BytesReader::open`]: regular files only) and
 /// the bytes detection read are the reader's first bytes.
 pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
-    open_detected(path, |input| input)
-}
-
-/// Opens `path` like [`open`], reading `chunk` bytes per refill (see
-/// [`BytesReader::with_chunk`]): `serve` keeps one reader per playing
-/// session, so its memory per session is about this size.
-pub fn open_chunked(path: &Path, chunk: usize) -> Result<Box<dyn Demuxer>> {
-    open_detected(path, |input| input.with_chunk(chunk))
-}
-
-/// Opens `path`, detects its format, and opens the reader for it on the
-/// same input, set up by `configure`.
-fn open_detected(
-    path: &Path,
-    configure: impl FnOnce(BytesReader) -> BytesReader,
-) -> Result<Box<dyn Demuxer>> {
     let started = std::time::Instant::now();
     let mut input = BytesReader::open(path)?;
     let format = detect_reader(&mut input, extension(path).as_deref())?;
-    let demuxer = open_reader(configure(input), format)?;
+    let demuxer = open_reader(input, format)?;
     tracing::debug!(
         "{} reader opened in {:.1} ms",
         format.long_name,
@@ -122,6 +112,16 @@ fn open_detected(
         tracing::debug!("track {}: {}", track.index, track.summary());
     }
     Ok(demuxer)
+}
+
+/// Opens `path` as a `format` file, known from an earlier [`inspect`] of
+/// it, without detecting the format again, reading `chunk` bytes per
+/// refill (see [`BytesReader::with_chunk`]): `serve` keeps one reader per
+/// playing session, so its memory per session is about this size, and no
+/// detection window (64 KiB) is read per session. A file that is no
+/// longer of that format fails to open.
+pub fn open_as(path: &Path, format: &ReaderFormat, chunk: usize) -> Result<Box<dyn Demuxer>> {
+    open_reader(BytesReader::open(path)?.with_chunk(chunk), format)
 }
 
 /// The extension of `path`, lower case, without the dot.
@@ -223,5 +223,9 @@ impl Demuxer for EndsAtError {
 
     fn stats(&self) -> Option<Vec<TrackStats>> {
         self.reader.stats()
+    }
+
+    fn park(&mut self) {
+        self.reader.park();
     }
 }

@@ -92,6 +92,11 @@ impl<T> OutputOrder<T> {
         }
     }
 
+    /// The units waiting, in decoding order.
+    pub fn units_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.queue.iter_mut().map(|(unit, _)| unit)
+    }
+
     /// Empties the buffer to start over: at the start of the stream
     /// (`anchor` `None`), or at the key frame `anchor` of a read from the
     /// start, which must be the next picture pushed; every picture after it

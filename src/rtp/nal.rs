@@ -100,8 +100,11 @@ pub struct NalPacketizer<S: NalSyntax> {
     clock_rate: u32,
     description: PayloadDescription,
     /// The latest parameter sets, by type, re-sent before each random-access
-    /// picture that lacks them.
+    /// picture that lacks them: copies, since a slice of a unit would keep
+    /// the reader's whole buffer alive for as long as the sets last.
     parameter_sets: Vec<Vec<Bytes>>,
+    /// The NAL units of the unit being packetized; empty between units
+    /// (its capacity kept), so that no unit outlives its packets here.
     nals: Vec<Bytes>,
     syntax: PhantomData<S>,
 }
@@ -146,8 +149,8 @@ impl<S: NalSyntax> NalPacketizer<S> {
         }
         let complete = present.iter().all(|sets| !sets.is_empty());
         for (stored, seen) in self.parameter_sets.iter_mut().zip(present) {
-            if !seen.is_empty() {
-                *stored = seen;
+            if !seen.is_empty() && *stored != seen {
+                *stored = seen.iter().map(|s| Bytes::copy_from_slice(s)).collect();
             }
         }
         if random_access && !complete {
@@ -226,6 +229,7 @@ impl<S: NalSyntax> Packetizer for NalPacketizer<S> {
         if let Some(last) = out[first..].last_mut() {
             last.marker = true;
         }
+        self.nals.clear();
         Ok(())
     }
 }

@@ -14,7 +14,13 @@
 //! §3.4.6), so a captured header opens nothing else; with `qop=auth` the
 //! nonce count must grow from one request to the next (§3.4), so it cannot
 //! be sent twice. Only the nonces of successful requests are tracked, for
-//! their lifetime.
+//! their lifetime, keyed by the nonce's bytes (hex is case-insensitive:
+//! `ABC` is the nonce `abc`, whose counts go on).
+//!
+//! User names: an unknown name costs the same work as a known one with a
+//! wrong password (a digest computed with a dummy password), and names are
+//! compared in constant time (as SHA-256 digests, with `subtle`), so the
+//! time of a 401 does not tell whether a name exists.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -59,6 +65,12 @@ impl User {
 /// Checks `Authorization` headers against the configured users.
 pub struct Authenticator {
     users: Vec<User>,
+    /// SHA-256 of each user's name, in `users` order: what a name given by
+    /// a client is compared with, in constant time.
+    name_digests: Vec<[u8; 32]>,
+    /// The password an unknown user's digest is computed with: random, so
+    /// it never matches, and as long as a typical password.
+    dummy_password: String,
     realm: String,
     basic: bool,
     key: [u8; 32],
@@ -67,9 +79,14 @@ pub struct Authenticator {
     /// step cannot age or rejuvenate nonces).
     epoch: Instant,
     /// The highest nonce count seen for each nonce of a successful
-    /// `qop=auth` request, with the nonce's time stamp.
-    counts: Mutex<HashMap<String, (u64, u32)>>,
+    /// `qop=auth` request (keyed by the nonce's decoded head: its time
+    /// stamp and random bytes), with the nonce's time stamp.
+    counts: Mutex<HashMap<NonceHead, (u64, u32)>>,
 }
+
+/// The first half of a decoded nonce: its time stamp and random bytes
+/// (the rest is their MAC).
+type NonceHead = [u8; 16];
 
 /// What is being authenticated.
 #[derive(Clone, Copy, Debug)]
@@ -127,7 +144,11 @@ impl Authenticator {
     pub fn new(users: Vec<User>, realm: String, basic: bool) -> std::io::Result<Authenticator> {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(std::io::Error::other)?;
+        let mut dummy = [0u8; 8];
+        getrandom::fill(&mut dummy).map_err(std::io::Error::other)?;
         Ok(Authenticator {
+            name_digests: users.iter().map(|u| name_digest(&u.name)).collect(),
+            dummy_password: hex::encode(dummy),
             users,
             realm,
             basic,
@@ -199,9 +220,7 @@ impl Authenticator {
         if realm != self.realm {
             return fail;
         }
-        let Some(user) = self.users.iter().find(|u| u.name == username) else {
-            return fail;
-        };
+        let user = self.find_user(username);
         let (algorithm, session) = match get("algorithm").map(str::to_ascii_uppercase).as_deref() {
             None | Some("MD5") => (Algorithm::Md5, false),
             Some("MD5-SESS") => (Algorithm::Md5, true),
@@ -216,7 +235,7 @@ impl Authenticator {
             session,
             username,
             realm,
-            password: &user.password,
+            password: user.map_or(&self.dummy_password, |u| &u.password),
             method: attempt.method,
             uri,
             nonce,
@@ -225,19 +244,18 @@ impl Authenticator {
             cnonce: get("cnonce").unwrap_or(""),
         };
         let expected = digest.compute();
-        if !bool::from(
-            expected
-                .as_bytes()
-                .ct_eq(response.to_ascii_lowercase().as_bytes()),
-        ) {
+        let matched = expected
+            .as_bytes()
+            .ct_eq(response.to_ascii_lowercase().as_bytes());
+        let Some(user) = user.filter(|_| bool::from(matched)) else {
             return fail;
-        }
+        };
         // The credentials are right; what remains is whether this response
         // may be used here and now.
         if !same_resource(uri, attempt.uri) {
             return Err(Refusal::UriMismatch);
         }
-        let Some(issued) = self.issued(nonce, attempt.client, now) else {
+        let Some((issued, head)) = self.issued(nonce, attempt.client, now) else {
             return stale;
         };
         if now - issued > self.lifetime.as_secs() {
@@ -247,19 +265,20 @@ impl Authenticator {
             let Ok(count) = u32::from_str_radix(nc, 16) else {
                 return fail;
             };
-            if !self.count_is_new(nonce, issued, count, now) {
+            if !self.count_is_new(head, issued, count, now) {
                 return stale;
             }
         }
         Ok(user.name.clone())
     }
 
-    /// Records `count` as the latest nonce count of `nonce` (issued at
-    /// `issued`) unless it is not above the last one recorded: a replayed
-    /// request. Forgets nonces past their lifetime when the table fills.
-    fn count_is_new(&self, nonce: &str, issued: u64, count: u32, now: u64) -> bool {
+    /// Records `count` as the latest nonce count of the nonce whose head
+    /// is `nonce` (issued at `issued`) unless it is not above the last one
+    /// recorded: a replayed request. Forgets nonces past their lifetime
+    /// when the table fills.
+    fn count_is_new(&self, nonce: NonceHead, issued: u64, count: u32, now: u64) -> bool {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, last)) = counts.get_mut(nonce) {
+        if let Some((_, last)) = counts.get_mut(&nonce) {
             if count <= *last {
                 return false;
             }
@@ -273,8 +292,34 @@ impl Authenticator {
                 return false;
             }
         }
-        counts.insert(nonce.to_owned(), (issued, count));
+        counts.insert(nonce, (issued, count));
         true
+    }
+
+    /// The configured user named `name`. Every configured name is compared
+    /// (as a SHA-256 digest, so lengths do not differ) in constant time,
+    /// and the match is selected without a branch: the time taken does not
+    /// depend on whether or where the name is found.
+    fn find_user(&self, name: &str) -> Option<&User> {
+        use subtle::ConditionallySelectable as _;
+        let wanted = name_digest(name);
+        let mut found = u32::MAX;
+        for (i, digest) in self.name_digests.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            found.conditional_assign(&i, digest.ct_eq(&wanted));
+        }
+        self.users.get(usize::try_from(found).ok()?)
+    }
+
+    /// Whether `password` is `user`'s, compared in constant time; an
+    /// unknown user's is compared with the dummy password, so it costs the
+    /// same.
+    fn password_matches(&self, user: Option<&User>, password: &str) -> bool {
+        #[cfg(test)]
+        PASSWORDS.with(|n| n.set(n.get() + 1));
+        let expected = user.map_or(&self.dummy_password, |u| &u.password);
+        let matched = expected.as_bytes().ct_eq(password.as_bytes());
+        user.is_some() && bool::from(matched)
     }
 
     fn check_basic(&self, encoded: &str) -> Option<String> {
@@ -283,8 +328,10 @@ impl Authenticator {
             .ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         let (name, password) = decoded.split_once(':')?;
-        let user = self.users.iter().find(|u| u.name == name)?;
-        bool::from(user.password.as_bytes().ct_eq(password.as_bytes())).then(|| user.name.clone())
+        let user = self.find_user(name);
+        self.password_matches(user, password)
+            .then(|| user.map(|u| u.name.clone()))
+            .flatten()
     }
 
     /// Seconds on the monotonic clock since this authenticator was made.
@@ -307,16 +354,18 @@ impl Authenticator {
         )
     }
 
-    /// When `nonce` was issued, if this server issued it to `client` and
-    /// not in the future; `None` for any other text.
-    fn issued(&self, nonce: &str, client: IpAddr, now: u64) -> Option<u64> {
+    /// When `nonce` was issued, and its decoded head (what its counts are
+    /// kept by), if this server issued it to `client` and not in the
+    /// future; `None` for any other text.
+    fn issued(&self, nonce: &str, client: IpAddr, now: u64) -> Option<(u64, NonceHead)> {
         let bytes = hex::decode(nonce).ok()?;
         let (head, mac) = bytes.split_at_checked(16)?;
         if !bool::from(self.mac(head, client).as_slice().ct_eq(mac)) {
             return None;
         }
+        let head: NonceHead = head.try_into().ok()?;
         let issued = u64::from_be_bytes(head[..8].try_into().ok()?);
-        (issued <= now).then_some(issued)
+        (issued <= now).then_some((issued, head))
     }
 
     fn mac(&self, head: &[u8], client: IpAddr) -> [u8; 16] {
@@ -375,8 +424,18 @@ struct DigestResponse<'a> {
     cnonce: &'a str,
 }
 
+// Digests computed and passwords compared on this thread (tests: an
+// unknown user costs the same).
+#[cfg(test)]
+thread_local! {
+    static DIGESTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static PASSWORDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl DigestResponse<'_> {
     fn compute(&self) -> String {
+        #[cfg(test)]
+        DIGESTS.with(|n| n.set(n.get() + 1));
         let h = |text: &str| self.algorithm.hash(text);
         let mut ha1 = h(&format!(
             "{}:{}:{}",
@@ -433,6 +492,11 @@ fn parse_params(text: &str) -> Vec<(String, String)> {
         }
         out.push((name, value));
     }
+}
+
+/// The digest a user name is compared by.
+fn name_digest(name: &str) -> [u8; 32] {
+    Sha256::digest(name.as_bytes()).into()
 }
 
 fn quote(text: &str) -> String {
@@ -641,6 +705,68 @@ mod tests {
         );
     }
 
+    /// The count of a nonce is kept for the nonce, not for its spelling:
+    /// hex is case-insensitive, and the upper-case form of a nonce is the
+    /// same nonce, whose counts go on.
+    #[test]
+    fn a_nonce_in_another_case_is_the_same_nonce() {
+        let auth = auth(false);
+        let challenge = &auth.challenges(false, CLIENT)[1];
+        let params = parse_params(challenge.strip_prefix("Digest ").unwrap());
+        let nonce = &params.iter().find(|(n, _)| n == "nonce").unwrap().1;
+        let upper = challenge.replace(nonce.as_str(), &nonce.to_ascii_uppercase());
+        assert_ne!(&upper, challenge);
+        let request = |challenge: &str, nc: u32| {
+            let header = Answer {
+                nc: format!("{nc:08x}"),
+                ..answer(challenge, "s3cr:et", true)
+            }
+            .header(&auth);
+            auth.check(&attempt("DESCRIBE", URI, &header))
+        };
+        assert_eq!(request(challenge, 1), Ok("alice".into()));
+        assert_eq!(request(&upper, 1), STALE, "count 1 again, upper case");
+        assert_eq!(request(&upper, 2), Ok("alice".into()));
+        assert_eq!(request(challenge, 2), STALE, "count 2 again, lower case");
+    }
+
+    /// An unknown user costs the same work as a known one with a wrong
+    /// password: a digest is computed either way (with a dummy password
+    /// for the unknown name), so the time of a 401 does not tell whether
+    /// a name exists.
+    #[test]
+    fn an_unknown_user_is_hashed_like_a_known_one() {
+        let auth = auth(true);
+        let challenge = &auth.challenges(false, CLIENT)[0];
+        let digests = |header: &str| {
+            let before = DIGESTS.with(std::cell::Cell::get);
+            let result = auth.check(&attempt("DESCRIBE", URI, header));
+            (result, DIGESTS.with(std::cell::Cell::get) - before)
+        };
+        let known = answer(challenge, "wrong", true).header(&auth);
+        let unknown = known.replace("username=\"alice\"", "username=\"mallory\"");
+        assert_ne!(known, unknown);
+        assert_eq!(digests(&known), (UNAUTHORIZED, 1));
+        assert_eq!(digests(&unknown), (UNAUTHORIZED, 1));
+        // Basic compares a password either way too.
+        let basic = |text: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(text)
+            )
+        };
+        let before = PASSWORDS.with(std::cell::Cell::get);
+        assert_eq!(
+            auth.check(&attempt("DESCRIBE", URI, &basic("alice:wrong"))),
+            UNAUTHORIZED
+        );
+        assert_eq!(
+            auth.check(&attempt("DESCRIBE", URI, &basic("mallory:wrong"))),
+            UNAUTHORIZED
+        );
+        assert_eq!(PASSWORDS.with(std::cell::Cell::get) - before, 2);
+    }
+
     #[test]
     fn a_nonce_is_worth_nothing_from_another_address() {
         let auth = auth(false);
@@ -704,7 +830,8 @@ mod tests {
         }
         assert_eq!(auth.issued(&auth.nonce(100, CLIENT), CLIENT, 50), None);
         assert_eq!(
-            auth.issued(&auth.nonce(100, CLIENT), CLIENT, 150),
+            auth.issued(&auth.nonce(100, CLIENT), CLIENT, 150)
+                .map(|(t, _)| t),
             Some(100)
         );
     }
@@ -713,14 +840,20 @@ mod tests {
     fn the_count_table_stays_bounded() {
         let auth = auth(false);
         let lifetime = NONCE_LIFETIME.as_secs();
+        let head = |n: usize| {
+            let mut head = [0u8; 16];
+            head[8..].copy_from_slice(&(n as u64).to_be_bytes());
+            head
+        };
         for n in 0..MAX_TRACKED_NONCES {
-            assert!(auth.count_is_new(&n.to_string(), 0, 1, 0));
+            assert!(auth.count_is_new(head(n), 0, 1, 0));
         }
         // Full of live nonces: a new one is refused (the client is told
         // its nonce is stale and gets another).
-        assert!(!auth.count_is_new("new", 0, 1, lifetime));
+        let new = head(MAX_TRACKED_NONCES);
+        assert!(!auth.count_is_new(new, 0, 1, lifetime));
         // Once they have expired they make room.
-        assert!(auth.count_is_new("new", lifetime + 1, 1, lifetime + 1));
+        assert!(auth.count_is_new(new, lifetime + 1, 1, lifetime + 1));
         assert_eq!(auth.counts.lock().unwrap().len(), 1);
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::auth::User;
+use super::limits::{self, ClientLimits};
 use super::multicast::GroupRange;
 
 /// Settings as written in the YAML file or given as flags; every field is
@@ -64,9 +65,37 @@ pub struct Settings {
     /// First UDP port tried for the server's RTP/RTCP pair (default 6970).
     #[serde(alias = "rtp-port")]
     pub rtp_port: Option<u16>,
-    /// Most sessions at once; more SETUPs get 503 (default 10000).
+    /// Most sessions at once; more SETUPs get 503 (default: from the open
+    /// file limit, see [`limits::fd_defaults`]).
     #[serde(alias = "max-sessions")]
     pub max_sessions: Option<usize>,
+    /// Most connections at once (default: as `max_sessions`).
+    #[serde(alias = "max-connections")]
+    pub max_connections: Option<usize>,
+    /// Most connections at once from one client address (default 32; 0:
+    /// no limit).
+    #[serde(alias = "max-connections-per-client")]
+    pub max_connections_per_client: Option<usize>,
+    /// Most sessions at once created from one client address (default 64;
+    /// 0: no limit).
+    #[serde(alias = "max-sessions-per-client")]
+    pub max_sessions_per_client: Option<usize>,
+    /// Most SETUP requests a second from one client address (default 50;
+    /// 0: no limit).
+    #[serde(alias = "max-setups-per-second-per-client")]
+    pub max_setups_per_second_per_client: Option<u32>,
+    /// Most sessions at once created on one connection (default 16; 0: no
+    /// limit).
+    #[serde(alias = "max-sessions-per-connection")]
+    pub max_sessions_per_connection: Option<usize>,
+    /// Most sessions at once of one authenticated user (default 256; 0: no
+    /// limit).
+    #[serde(alias = "max-sessions-per-user")]
+    pub max_sessions_per_user: Option<usize>,
+    /// Seconds a connection holding no session may go without a request
+    /// before it is closed (default 30).
+    #[serde(alias = "idle-connection-timeout")]
+    pub idle_connection_timeout: Option<u64>,
     /// Seconds a TCP client may take nothing from a full connection before
     /// it is disconnected, ending its interleaved sessions (default 10).
     #[serde(alias = "stall-timeout")]
@@ -208,6 +237,23 @@ impl Settings {
             looping: over.looping.or(self.looping),
             rtp_port: over.rtp_port.or(self.rtp_port),
             max_sessions: over.max_sessions.or(self.max_sessions),
+            max_connections: over.max_connections.or(self.max_connections),
+            max_connections_per_client: over
+                .max_connections_per_client
+                .or(self.max_connections_per_client),
+            max_sessions_per_client: over
+                .max_sessions_per_client
+                .or(self.max_sessions_per_client),
+            max_setups_per_second_per_client: over
+                .max_setups_per_second_per_client
+                .or(self.max_setups_per_second_per_client),
+            max_sessions_per_connection: over
+                .max_sessions_per_connection
+                .or(self.max_sessions_per_connection),
+            max_sessions_per_user: over.max_sessions_per_user.or(self.max_sessions_per_user),
+            idle_connection_timeout: over
+                .idle_connection_timeout
+                .or(self.idle_connection_timeout),
             stall_timeout: over.stall_timeout.or(self.stall_timeout),
             request_timeout: over.request_timeout.or(self.request_timeout),
             multicast: over.multicast.or(self.multicast),
@@ -237,8 +283,14 @@ pub struct ServerConfig {
     pub looping: bool,
     /// First UDP port tried for the RTP/RTCP pair.
     pub rtp_port: u16,
-    /// Most sessions at once.
-    pub max_sessions: usize,
+    /// Most sessions at once; `None`: from the open file limit.
+    pub max_sessions: Option<usize>,
+    /// Most connections at once; `None`: from the open file limit.
+    pub max_connections: Option<usize>,
+    /// The per-client limits; their `max_connections` is replaced by
+    /// [`max_connections`](Self::max_connections) or its default when the
+    /// server binds (see [`ServerConfig::limits`]).
+    pub client_limits: ClientLimits,
     /// How long a TCP client may take nothing from a full connection
     /// before it is disconnected.
     pub stall_timeout: Duration,
@@ -282,6 +334,20 @@ pub enum HttpPort {
     Default,
     /// This port (an error if it cannot be bound).
     Port(u16),
+}
+
+impl ServerConfig {
+    /// The session cap and the per-client limits for a process that may
+    /// open `nofile` files: `max_sessions` and `max_connections` as
+    /// configured, or [`limits::fd_defaults`] of it.
+    pub fn limits(&self, nofile: u64) -> (usize, ClientLimits) {
+        let default = limits::fd_defaults(nofile);
+        let client_limits = ClientLimits {
+            max_connections: self.max_connections.unwrap_or(default),
+            ..self.client_limits.clone()
+        };
+        (self.max_sessions.unwrap_or(default), client_limits)
+    }
 }
 
 /// The default idle timeout (RFC 2326 §12.37 suggests 60 s; live555 uses 65).
@@ -358,6 +424,39 @@ impl TryFrom<Settings> for ServerConfig {
         if request_timeout == 0 {
             anyhow::bail!("request_timeout must be at least 1 second");
         }
+        for (key, value) in [
+            ("max_sessions", s.max_sessions),
+            ("max_connections", s.max_connections),
+        ] {
+            if value == Some(0) {
+                anyhow::bail!("{key} must be at least 1");
+            }
+        }
+        let idle_connection_timeout = s
+            .idle_connection_timeout
+            .unwrap_or(limits::DEFAULT_IDLE_CONNECTION_TIMEOUT);
+        if idle_connection_timeout == 0 {
+            anyhow::bail!("idle_connection_timeout must be at least 1 second");
+        }
+        let client_limits = ClientLimits {
+            max_connections: s.max_connections.unwrap_or(limits::DEFAULT_CEILING),
+            max_connections_per_client: s
+                .max_connections_per_client
+                .unwrap_or(limits::DEFAULT_CONNECTIONS_PER_CLIENT),
+            max_sessions_per_client: s
+                .max_sessions_per_client
+                .unwrap_or(limits::DEFAULT_SESSIONS_PER_CLIENT),
+            max_setups_per_second_per_client: s
+                .max_setups_per_second_per_client
+                .unwrap_or(limits::DEFAULT_SETUPS_PER_SECOND),
+            max_sessions_per_connection: s
+                .max_sessions_per_connection
+                .unwrap_or(limits::DEFAULT_SESSIONS_PER_CONNECTION),
+            max_sessions_per_user: s
+                .max_sessions_per_user
+                .unwrap_or(limits::DEFAULT_SESSIONS_PER_USER),
+            idle_connection_timeout: Duration::from_secs(idle_connection_timeout),
+        };
         let multicast = match s.multicast {
             Some(range) => Some((
                 range.parse::<GroupRange>().map_err(anyhow::Error::msg)?,
@@ -378,7 +477,9 @@ impl TryFrom<Settings> for ServerConfig {
             reclaim: (reclaim > 0).then(|| Duration::from_secs(reclaim)),
             looping: s.looping.unwrap_or(false),
             rtp_port: s.rtp_port.unwrap_or(6970),
-            max_sessions: s.max_sessions.unwrap_or(10_000),
+            max_sessions: s.max_sessions,
+            max_connections: s.max_connections,
+            client_limits,
             stall_timeout: Duration::from_secs(stall_timeout),
             request_timeout: Duration::from_secs(request_timeout),
             multicast,
@@ -399,7 +500,11 @@ mod tests {
                     users:\n  - alice:pw\n  - {name: bob, password: 'x:y'}\n\
                     realm: home\nbasic_auth: true\nreclaim: 30\nloop: true\n\
                     rtp_port: 7000\nmax_sessions: 5\nstall_timeout: 3\nrequest_timeout: 4\n\
-                    multicast: 239.255.42.0/24\nmulticast_ttl: 4\n";
+                    multicast: 239.255.42.0/24\nmulticast_ttl: 4\n\
+                    max_connections: 6\nmax_connections_per_client: 7\n\
+                    max_sessions_per_client: 8\nmax_setups_per_second_per_client: 9\n\
+                    max_sessions_per_connection: 10\nmax_sessions_per_user: 11\n\
+                    idle_connection_timeout: 12\n";
         let settings = Settings::from_yaml(yaml).unwrap();
         let config = ServerConfig::try_from(settings).unwrap();
         assert_eq!(config.dir, PathBuf::from("/srv/media"));
@@ -421,7 +526,22 @@ mod tests {
         assert_eq!(config.realm, "home");
         assert!(config.basic_auth && config.looping);
         assert_eq!(config.reclaim, Some(Duration::from_secs(30)));
-        assert_eq!((config.rtp_port, config.max_sessions), (7000, 5));
+        assert_eq!((config.rtp_port, config.max_sessions), (7000, Some(5)));
+        assert_eq!(
+            config.limits(1 << 20),
+            (
+                5,
+                ClientLimits {
+                    max_connections: 6,
+                    max_connections_per_client: 7,
+                    max_sessions_per_client: 8,
+                    max_setups_per_second_per_client: 9,
+                    max_sessions_per_connection: 10,
+                    max_sessions_per_user: 11,
+                    idle_connection_timeout: Duration::from_secs(12),
+                }
+            )
+        );
         assert_eq!(config.stall_timeout, Duration::from_secs(3));
         assert_eq!(config.request_timeout, Duration::from_secs(4));
         assert_eq!(
@@ -473,7 +593,14 @@ mod tests {
         }
         let no_colon = Settings::from_yaml("users: [alice]").unwrap();
         assert!(ServerConfig::try_from(no_colon).is_err());
-        for yaml in ["stall_timeout: 0", "request_timeout: 0", "reclaim: 86401"] {
+        for yaml in [
+            "stall_timeout: 0",
+            "request_timeout: 0",
+            "reclaim: 86401",
+            "max_sessions: 0",
+            "max_connections: 0",
+            "idle_connection_timeout: 0",
+        ] {
             let settings = Settings::from_yaml(yaml).unwrap();
             assert!(ServerConfig::try_from(settings).is_err(), "{yaml}");
         }
@@ -509,6 +636,22 @@ mod tests {
         assert_eq!(defaults.stall_timeout, Duration::from_secs(10));
         assert_eq!(defaults.request_timeout, Duration::from_secs(10));
         assert_eq!(defaults.multicast, None);
+        // The caps follow the open file limit; the per-client limits are
+        // fixed.
+        let (sessions, limits) = defaults.limits(1024);
+        assert_eq!((sessions, limits.max_connections), (448, 448));
+        assert_eq!(defaults.limits(1 << 20).0, 10_000);
+        assert_eq!(
+            (
+                limits.max_connections_per_client,
+                limits.max_sessions_per_client,
+                limits.max_setups_per_second_per_client,
+                limits.max_sessions_per_connection,
+                limits.max_sessions_per_user,
+                limits.idle_connection_timeout,
+            ),
+            (32, 64, 50, 16, 256, Duration::from_secs(30))
+        );
         let never = ServerConfig::try_from(Settings {
             reclaim: Some(0),
             ..Settings::default()

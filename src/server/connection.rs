@@ -8,9 +8,15 @@
 //! two legs of an HTTP tunnel (requests read from the POST leg, everything
 //! written to the GET leg).
 //!
-//! Slow readers: the queue is bounded (see [`super::sink`]); a client that
-//! takes nothing for `stall_timeout` (10 s) is disconnected, which ends its
-//! interleaved sessions.
+//! Slow readers: the queue is bounded in bytes (see [`super::sink`]), and
+//! every write has a deadline: a client that takes nothing for
+//! `stall_timeout` (10 s), whether the queue is full or not, is
+//! disconnected, which ends its interleaved sessions.
+//!
+//! The connection holds its place in the per-client counts
+//! ([`ConnectionGuard`]) until it ends; it closes when the limits shed it
+//! to make room for a new one (it was idle, holding no session) or the
+//! server shuts down.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,13 +33,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::activity::ClientActivity as _;
 use super::handlers::{self, ConnCtx};
+use super::limits::ConnectionGuard;
 use super::shared::Shared;
-use super::sink::{InterleavedSink, Outgoing};
+use super::sink::{InterleavedSink, Outgoing, Room};
 use crate::rtsp::framing::{Incoming, RtspDecoder};
 use crate::rtsp::message::Response;
 
+/// The read buffer's first size: a request or two (it grows for a longer
+/// one, up to the 8 KiB header limit and the 64 KiB body limit).
+const READ_BUFFER: usize = 2048;
 /// Bytes gathered into one write.
-const WRITE_BATCH: usize = 256 * 1024;
+const WRITE_BATCH: usize = 64 * 1024;
 /// Why a connection ends when its writer stopped: a write failed (the
 /// client is gone) or the queue stayed full for the stall timeout.
 const WRITER_CLOSED: &str = "writer closed (client gone, or stalled)";
@@ -42,7 +52,13 @@ const FLUSH_WAIT: Duration = Duration::from_secs(2);
 
 /// Serves one plain TCP connection until the client leaves, it misbehaves
 /// beyond repair, or the server shuts down.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64) {
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    id: u64,
+    guard: ConnectionGuard,
+) {
     let _ = stream.set_nodelay(true);
     let Ok(local) = stream.local_addr() else {
         return;
@@ -53,7 +69,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id:
         local,
         secure: false,
     };
-    serve_stream(reader, writer, ends, shared, id).await;
+    serve_stream(reader, writer, ends, shared, id, guard).await;
 }
 
 /// Who a connection joins, and whether it is encrypted.
@@ -68,9 +84,16 @@ pub struct Ends {
 }
 
 /// Serves one connection whose requests come from `reader` and whose
-/// responses and interleaved frames go to `writer`, as [`serve`] does.
-pub async fn serve_stream<R, W>(reader: R, writer: W, ends: Ends, shared: Arc<Shared>, id: u64)
-where
+/// responses and interleaved frames go to `writer`, as [`serve`] does,
+/// holding `guard`'s place in the per-client counts until it ends.
+pub async fn serve_stream<R, W>(
+    reader: R,
+    writer: W,
+    ends: Ends,
+    shared: Arc<Shared>,
+    id: u64,
+    guard: ConnectionGuard,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
@@ -84,12 +107,33 @@ where
         if secure { " (TLS)" } else { "" }
     );
     let closed = CancellationToken::new();
-    let (sink, queue) = InterleavedSink::channel(closed.clone(), shared.config.stall_timeout);
-    let writer_task = tokio::spawn(write_loop(writer, queue, closed.clone()));
-    let mut ctx = ConnCtx::new(peer, local, secure, sink.clone());
-    let frames = FramedRead::new(reader, RtspDecoder::default());
+    let stall_timeout = shared.config.stall_timeout;
+    let (sink, queue, room) = InterleavedSink::channel(closed.clone(), stall_timeout);
+    let writer_task = tokio::spawn(write_loop(
+        writer,
+        queue,
+        room,
+        closed.clone(),
+        stall_timeout,
+    ));
+    let mut ctx = ConnCtx::new(
+        peer,
+        local,
+        secure,
+        sink.clone(),
+        Arc::clone(guard.connection()),
+    );
+    let frames = FramedRead::with_capacity(reader, RtspDecoder::default(), READ_BUFFER);
     let reason = read_loop(&shared, &mut ctx, &sink, &closed, frames, id).await;
     tracing::info!("connection {id} from {peer} ends: {reason}");
+    // What a connection's end leaves running (tests count the server's
+    // tasks with it: an idle session has none).
+    tracing::debug!(
+        "{} tasks alive",
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    );
     for session in ctx.close() {
         handlers::end_session(&shared, &session, false).await;
     }
@@ -98,6 +142,7 @@ where
     if tokio::time::timeout(FLUSH_WAIT, writer_task).await.is_err() {
         closed.cancel();
     }
+    drop(guard);
 }
 
 /// Reads and answers until the connection ends; returns why it ended.
@@ -109,12 +154,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FramedRead<R, RtspDecoder>,
     id: u64,
 ) -> &'static str {
-    let idle_limit = shared.sessions.timeout().unwrap_or(Duration::from_secs(65));
+    let idle_limit = shared.limits.settings().idle_connection_timeout;
     let mut quiet = Quiet::new(idle_limit, shared.config.request_timeout);
+    let closing = ctx.connection.closing().clone();
     loop {
         let item = tokio::select! {
             () = closed.cancelled() => return WRITER_CLOSED,
             () = shared.shutdown.cancelled() => return "server shutting down",
+            () = closing.cancelled() => return "closed to make room (idle, no session)",
             item = tokio::time::timeout(quiet.tick(), frames.next()) => item,
         };
         let Ok(item) = item else {
@@ -125,6 +172,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
         };
         quiet.heard();
+        ctx.connection.touch();
         let incoming = match item {
             None => return "closed by client",
             Some(Err(e)) => {
@@ -136,7 +184,6 @@ async fn read_loop<R: AsyncRead + Unpin>(
         let Some((response, cseq)) = answer(shared, ctx, incoming, id).await else {
             continue;
         };
-        quiet.answered(ctx.has_live_session());
         let mut encoded = BytesMut::new();
         response.encode(cseq, &mut encoded);
         let queued = sink.send_data(Outgoing::Response(encoded.freeze())).await;
@@ -195,16 +242,15 @@ pub(super) async fn answer(
 /// When a connection that sends nothing is closed.
 ///
 /// A client that sends part of a request and then nothing (a slowloris) is
-/// disconnected after the request timeout, not the idle timeout; checked
-/// every half of it, so it acts within 1.5 times that. A connection idle
-/// for a whole idle limit without a live session of its own is closed
-/// after the second such period once its last session has ended (a client
-/// may still ask about it), after the first if it never had one.
+/// disconnected after the request timeout; a connection holding no live
+/// session of its own after `idle_connection_timeout` without a request.
+/// Both are checked every tick (half the request timeout, or the idle
+/// limit if shorter), so they act within a tick of their time. A
+/// connection with a live session stays however quiet (its client may
+/// keep the session alive with RTCP alone, or take interleaved packets).
 struct Quiet {
     idle_limit: Duration,
     request_timeout: Duration,
-    /// No live session of its own over the last idle period (or ever).
-    idle_without_session: bool,
     /// Since when nothing has been read whole.
     quiet_since: Instant,
     /// Since when part of a request has been waiting for the rest.
@@ -216,7 +262,6 @@ impl Quiet {
         Quiet {
             idle_limit,
             request_timeout,
-            idle_without_session: true,
             quiet_since: Instant::now(),
             partial_since: None,
         }
@@ -233,11 +278,6 @@ impl Quiet {
         self.partial_since = None;
     }
 
-    /// A request was answered: a session of its own may have appeared.
-    fn answered(&mut self, has_live_session: bool) {
-        self.idle_without_session &= !has_live_session;
-    }
-
     /// A tick passed with nothing read whole (`partial`: part of a message
     /// is waiting); returns why to close, if it is time.
     fn check(&mut self, partial: bool, has_live_session: bool) -> Option<&'static str> {
@@ -247,28 +287,30 @@ impl Quiet {
         } else if now - *self.partial_since.get_or_insert(now) >= self.request_timeout {
             return Some("request not finished in time");
         }
-        if now - self.quiet_since < self.idle_limit {
+        if has_live_session || now - self.quiet_since < self.idle_limit {
             return None;
         }
-        self.quiet_since = now;
-        if !has_live_session && self.idle_without_session {
-            return Some("idle");
-        }
-        self.idle_without_session = !has_live_session;
-        None
+        Some("idle, holding no session")
     }
 }
 
 /// Writes what the queue holds, in batches of up to [`WRITE_BATCH`] bytes,
-/// until the queue closes or `closed` is cancelled; cancels `closed` when a
-/// write fails. Each batch is flushed: TLS holds back what the socket did
-/// not take until then (plain TCP's flush does nothing).
+/// until the queue closes or `closed` is cancelled, giving the queue's
+/// room back as frames are written; cancels `closed` when a write fails
+/// or takes nothing for `stall_timeout` (a client that reads nothing,
+/// whether or not the queue is full). Each batch is flushed: TLS holds
+/// back what the socket did not take until then (plain TCP's flush does
+/// nothing).
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: mpsc::Receiver<Outgoing>,
+    room: Room,
     closed: CancellationToken,
+    stall_timeout: Duration,
 ) {
-    let mut buf = BytesMut::with_capacity(WRITE_BATCH);
+    // Grown to what is written at once (answers alone need little; a
+    // burst of interleaved packets up to a batch).
+    let mut buf = BytesMut::new();
     loop {
         let first = tokio::select! {
             () = closed.cancelled() => break,
@@ -277,18 +319,24 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 None => break,
             },
         };
+        let mut frames = first.len();
         first.encode(&mut buf);
         while buf.len() < WRITE_BATCH {
             match rx.try_recv() {
-                Ok(frame) => frame.encode(&mut buf),
+                Ok(frame) => {
+                    frames += frame.len();
+                    frame.encode(&mut buf);
+                }
                 Err(_) => break,
             }
         }
         let written = tokio::select! {
             () = closed.cancelled() => break,
-            written = write_batch(&mut writer, &buf) => written,
+            written = write_in_time(&mut writer, &buf, stall_timeout) => written,
         };
-        if written.is_err() {
+        room.written(frames);
+        if let Err(why) = written {
+            tracing::info!("closing a connection: {why}");
             closed.cancel();
             break;
         }
@@ -297,7 +345,24 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     let _ = writer.shutdown().await;
 }
 
-async fn write_batch<W: AsyncWrite + Unpin>(writer: &mut W, buf: &[u8]) -> std::io::Result<()> {
-    writer.write_all(buf).await?;
-    writer.flush().await
+/// Writes `buf` whole and flushes it, each write taking some of it within
+/// `stall_timeout`.
+async fn write_in_time<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    mut buf: &[u8],
+    stall_timeout: Duration,
+) -> Result<(), String> {
+    while !buf.is_empty() {
+        match tokio::time::timeout(stall_timeout, writer.write(buf)).await {
+            Err(_) => return Err(format!("it read nothing for {stall_timeout:?}")),
+            Ok(Err(e)) => return Err(format!("write failed: {e}")),
+            Ok(Ok(0)) => return Err("write failed: zero bytes written".into()),
+            Ok(Ok(n)) => buf = &buf[n..],
+        }
+    }
+    match tokio::time::timeout(stall_timeout, writer.flush()).await {
+        Err(_) => Err(format!("it read nothing for {stall_timeout:?}")),
+        Ok(Err(e)) => Err(format!("write failed: {e}")),
+        Ok(Ok(())) => Ok(()),
+    }
 }

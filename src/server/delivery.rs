@@ -187,7 +187,14 @@ impl Destinations {
                     match &track.srtp {
                         None => sink.send_data(frame(first)).await?,
                         Some(sender) => {
-                            let permit = sink.reserve().await?;
+                            let overhead = {
+                                let policy = *lock(sender).policy();
+                                match first.kind {
+                                    PacketKind::Rtp => policy.rtp_overhead(),
+                                    PacketKind::Rtcp => policy.rtcp_overhead(),
+                                }
+                            };
+                            let permit = sink.reserve(frame(first).len() + overhead).await?;
                             if let Some(protected) = self.protect(sender, first) {
                                 permit.send(frame(&protected));
                             }

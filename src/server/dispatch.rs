@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 
 use super::byte_stream::ByteStream;
 use super::connection::{self, Ends};
+use super::limits::ConnectionGuard;
 use super::shared::Shared;
 use super::tls::Tls;
 use super::tunnel::{self, http::Opening, Tunnels};
@@ -38,10 +39,17 @@ impl Door {
         }
     }
 
-    /// Serves a connection accepted on a listener of this kind.
-    pub async fn serve(self, tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64) {
+    /// Serves a connection accepted on a listener of this kind, holding
+    /// `guard`'s place in the per-client counts until it ends.
+    pub async fn serve(
+        self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        (id, guard): (u64, ConnectionGuard),
+    ) {
         let (tls, tunnels) = match self {
-            Door::Rtsp => return connection::serve(tcp, peer, shared, id).await,
+            Door::Rtsp => return connection::serve(tcp, peer, shared, id, guard).await,
             Door::Tls(tls, tunnels) => (Some(tls), tunnels),
             Door::Http(tunnels) => (None, tunnels),
         };
@@ -64,7 +72,7 @@ impl Door {
             local,
             secure: stream.is_tls(),
         };
-        serve_opened(stream, ends, shared, tunnels, id).await;
+        serve_opened(stream, ends, shared, tunnels, (id, guard)).await;
     }
 }
 
@@ -74,7 +82,7 @@ async fn serve_opened(
     ends: Ends,
     shared: Arc<Shared>,
     tunnels: Arc<Tunnels>,
-    id: u64,
+    (id, guard): (u64, ConnectionGuard),
 ) {
     let mut first = BytesMut::with_capacity(1024);
     let deadline = tokio::time::Instant::now() + shared.config.request_timeout;
@@ -92,11 +100,11 @@ async fn serve_opened(
         }
     };
     match opening {
-        Opening::Http => tunnel::serve(stream, first, ends, shared, tunnels, id).await,
+        Opening::Http => tunnel::serve(stream, first, ends, shared, tunnels, id, guard).await,
         Opening::Rtsp => {
             let (reader, writer) = tokio::io::split(stream);
             let reader = std::io::Cursor::new(first.freeze()).chain(reader);
-            connection::serve_stream(reader, writer, ends, shared, id).await;
+            connection::serve_stream(reader, writer, ends, shared, id, guard).await;
         }
     }
 }

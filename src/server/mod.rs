@@ -16,24 +16,27 @@
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `multicast`, `paths`, `sink`, `source`, `tls`:
+//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `limits`, `memory`, `multicast`, `paths`, `sink`, `source`, `tls`:
 //!    no sibling
-//! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
+//! 2. `config` (auth, limits, multicast), `listener` (paths), `udp` (activity)
 //! 3. `keying` (config): SRTP keys and contexts of RTSPS sessions
 //! 4. `delivery`: activity, keying, multicast, sink, udp
 //! 5. `playback`: delivery, sink, source
-//! 6. `session`: activity, catalog, delivery, keying, playback, source
-//! 7. `shared`: auth, catalog, config, multicast, session, udp
-//! 8. `handlers`: activity, auth, catalog, config, delivery, keying, paths,
-//!    playback, session, shared, sink, source
-//! 9. `connection`: activity, handlers, shared, sink
-//! 10. `tunnel`: byte_stream, connection, shared
-//! 11. `dispatch`: byte_stream, connection, shared, tls, tunnel
-//! 12. `offline`: config, connection, handlers, shared, sink (the fuzzing
-//!     entry point: one connection's bytes in, its bytes out, no sockets)
+//! 6. `session`: activity, catalog, delivery, keying, limits, playback, source
+//! 7. `shared`: auth, catalog, config, limits, multicast, session, udp
+//! 8. `handlers`: activity, auth, catalog, config, delivery, keying, limits,
+//!    paths, playback, session, shared, sink, source
+//! 9. `connection`: activity, handlers, limits, shared, sink
+//! 10. `tunnel`: byte_stream, connection, limits, shared
+//! 11. `dispatch`: byte_stream, connection, limits, shared, tls, tunnel
+//! 12. `accept`: dispatch, limits, shared
+//! 13. `offline`: config, connection, handlers, limits, shared, sink (the
+//!     fuzzing entry point: one connection's bytes in, its bytes out, no
+//!     sockets)
 //!
 //! and this module, which builds the shared state and runs the tasks.
 
+mod accept;
 mod activity;
 pub mod auth;
 mod byte_stream;
@@ -44,7 +47,9 @@ mod delivery;
 mod dispatch;
 mod handlers;
 mod keying;
+pub mod limits;
 pub mod listener;
+mod memory;
 pub mod multicast;
 pub mod offline;
 pub mod paths;
@@ -59,7 +64,7 @@ mod udp;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +76,7 @@ pub use config::{ServerConfig, Settings};
 use crate::rtsp::url;
 use config::HttpPort;
 use dispatch::Door;
+use session::Sessions;
 use shared::Shared;
 use tls::Tls;
 use tunnel::Tunnels;
@@ -125,8 +131,11 @@ impl Server {
             udp.enable_multicast(ttl)
                 .context("cannot set up multicast sending")?;
         }
+        // Raised so that the limits follow the hard limit, not the soft one
+        // a shell happened to start with (often 1024).
+        let nofile = limits::raise_fd_limit().context("cannot read the open file limit")?;
         Ok(Server {
-            shared: Arc::new(Shared::new(config, root, Some(Arc::new(udp)))?),
+            shared: Arc::new(Shared::new(config, root, Some(Arc::new(udp)), nofile)?),
             listeners,
             tls,
         })
@@ -176,7 +185,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then ends every session (RTCP BYE
-    /// to those playing) and closes every connection.
+    /// to those playing, all at once) and closes every connection, letting
+    /// each flush what it was sending (the BYEs of interleaved sessions
+    /// among it) for at most [`FLUSH_DEADLINE`].
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.shared;
         if let Some(udp) = &shared.udp {
@@ -189,47 +200,58 @@ impl Server {
                 async move { handlers::end_session(&shared, &session, true).await }
             })
         });
+        let trimmer = tokio::spawn(release_memory_after_load(Arc::clone(&shared.sessions)));
         let next_id = Arc::new(AtomicU64::new(1));
         let mut accepts = tokio::task::JoinSet::new();
         for (listener, door) in self.listeners {
             let shared = Arc::clone(&shared);
             let next_id = Arc::clone(&next_id);
-            accepts.spawn(accept_loop(listener, door, shared, next_id));
+            accepts.spawn(accept::run(listener, door, shared, next_id));
         }
         shutdown.await;
         tracing::info!("shutting down");
-        shared.shutdown.cancel();
         accepts.abort_all();
         reaper.abort();
+        trimmer.abort();
+        // Sessions end before their connections close, so that the BYE of
+        // an interleaved session goes out on its connection.
         let sessions = shared.sessions.drain();
         let count = sessions.len();
-        for session in sessions {
-            handlers::end_session(&shared, &session, true).await;
-        }
+        futures_util::future::join_all(
+            sessions
+                .iter()
+                .map(|session| handlers::end_session(&shared, session, true)),
+        )
+        .await;
         tracing::info!("ended {count} sessions");
-        // Connections see the cancellation and close; give writers a moment.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        shared.shutdown.cancel();
+        shared.limits.close_all();
+        if tokio::time::timeout(FLUSH_DEADLINE, shared.limits.all_closed())
+            .await
+            .is_err()
+        {
+            tracing::info!(
+                "{} connections still writing after {FLUSH_DEADLINE:?}: closed",
+                shared.limits.connections()
+            );
+        }
         Ok(())
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    door: Door,
-    shared: Arc<Shared>,
-    next_id: Arc<AtomicU64>,
-) {
+/// Each time the session table empties, gives the memory freed back to the
+/// system ([`memory::release`]) a second later, when the sessions' tasks
+/// have ended, and again a few seconds later for what their connections
+/// held, unless sessions came back meanwhile.
+async fn release_memory_after_load(sessions: Arc<Sessions>) {
     loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let id = next_id.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(door.clone().serve(stream, peer, Arc::clone(&shared), id));
+        sessions.emptied().await;
+        for delay in [Duration::from_secs(1), Duration::from_secs(4)] {
+            tokio::time::sleep(delay).await;
+            if sessions.len() > 0 {
+                break;
             }
-            Err(e) => {
-                // Out of file descriptors and the like: back off, don't spin.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            let _ = tokio::task::spawn_blocking(memory::release).await;
         }
     }
 }
@@ -274,6 +296,9 @@ fn bind_listeners(
     listeners.extend(http.into_iter().map(|l| (l, door.clone())));
     Ok((listeners, tls))
 }
+
+/// How long connections may take to flush their last bytes at shutdown.
+const FLUSH_DEADLINE: Duration = Duration::from_secs(1);
 
 /// The IP addresses a server with `bind` listens on.
 fn listen_addrs(bind: Option<IpAddr>) -> Vec<IpAddr> {

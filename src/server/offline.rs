@@ -34,6 +34,8 @@ const PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOS
 const LOCAL: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 554);
 /// The multicast groups leased (none of them is ever sent to).
 const GROUPS: &str = "232.0.1.0/28";
+/// The open file limit the session and connection limits follow.
+const OPEN_FILES: u64 = 1024;
 
 /// A server of one directory, answering whole connections given as bytes.
 pub struct OfflineServer {
@@ -55,7 +57,7 @@ impl OfflineServer {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let shared = Arc::new(Shared::new(config, root, None)?);
+        let shared = Arc::new(Shared::new(config, root, None, OPEN_FILES)?);
         Ok(OfflineServer { runtime, shared })
     }
 
@@ -71,16 +73,27 @@ impl OfflineServer {
 
     async fn connection(&self, input: &[u8]) -> Vec<u8> {
         let shared = &*self.shared;
-        let (sink, mut queue) =
+        let (sink, mut queue, room) =
             InterleavedSink::channel(CancellationToken::new(), shared.config.stall_timeout);
         let writer = tokio::spawn(async move {
             let mut written = BytesMut::new();
             while let Some(frame) = queue.recv().await {
+                room.written(frame.len());
                 frame.encode(&mut written);
             }
             written
         });
-        let mut ctx = ConnCtx::new(PEER, LOCAL, false, sink.clone());
+        // One connection at a time: always admitted.
+        let Ok(guard) = self.shared.limits.admit(0, PEER.ip()) else {
+            return Vec::new();
+        };
+        let mut ctx = ConnCtx::new(
+            PEER,
+            LOCAL,
+            false,
+            sink.clone(),
+            Arc::clone(guard.connection()),
+        );
         let mut ids = Vec::new();
         let mut decoder = RtspDecoder::default();
         let mut buf = BytesMut::from(input);
@@ -107,6 +120,7 @@ impl OfflineServer {
             handlers::end_session(shared, &session, true).await;
         }
         drop(sink);
+        drop(guard);
         writer.await.map(Vec::from).unwrap_or_default()
     }
 }

@@ -21,12 +21,8 @@ use super::sink::SendError;
 use super::source::Source;
 use crate::stream::{PacketParts, StreamError, BYE_GRACE};
 
-/// How much media is read ahead of the next packet to send.
-const READ_AHEAD: Duration = Duration::from_millis(300);
 /// How long a final RTCP BYE may wait for room in a connection's queue.
 const BYE_WAIT: Duration = Duration::from_millis(200);
-/// Read more once fewer than this much media is buffered.
-const REFILL_BELOW: Duration = Duration::from_millis(150);
 
 /// What a read on the blocking pool returns: the source, the packets, and
 /// whether the source has more.
@@ -114,24 +110,28 @@ struct ReadAhead {
     more: bool,
     /// A read failed: the stream ended early.
     failed: bool,
+    /// How much media to read ahead (the source's pace); more is read
+    /// when half of it is left.
+    read_ahead: Duration,
 }
 
 impl ReadAhead {
-    /// Starts a read on the blocking pool when less than [`REFILL_BELOW`]
-    /// is buffered. What is buffered is measured from the next packet to
-    /// send, not from the clock: a task that falls behind (an overloaded
-    /// machine) holds [`READ_AHEAD`] of media, not all it is late by.
+    /// Starts a read on the blocking pool when less than half the read
+    /// ahead is buffered. What is buffered is measured from the next
+    /// packet to send, not from the clock: a task that falls behind (an
+    /// overloaded machine) holds its read ahead of media, not all it is
+    /// late by.
     fn refill(&mut self, last_sent: Duration) {
         let next_to_send = self.pending.front().map_or(last_sent, |p| p.send_time);
         let buffered_to = self.pending.back().map_or(last_sent, |p| p.send_time);
         if !self.more
             || self.fetch.is_some()
-            || buffered_to.saturating_sub(next_to_send) >= REFILL_BELOW
+            || buffered_to.saturating_sub(next_to_send) >= self.read_ahead / 2
         {
             return;
         }
         if let Some(mut source) = self.source.take() {
-            let until = buffered_to + READ_AHEAD;
+            let until = buffered_to + self.read_ahead;
             self.fetch = Some(tokio::task::spawn_blocking(move || {
                 let mut batch = VecDeque::new();
                 let result = source.fill(until, &mut batch);
@@ -186,6 +186,7 @@ impl ReadAhead {
 /// for a later PLAY to resume (`None` if the reader failed beyond repair).
 async fn run(playback: Playback, source: Source) -> Option<Source> {
     let mut reader = ReadAhead {
+        read_ahead: source.read_ahead(),
         source: Some(source),
         fetch: None,
         pending: VecDeque::new(),
@@ -218,6 +219,8 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
         let sent = playback.destinations.send(&bye, &mut done);
         let _ = tokio::time::timeout(BYE_WAIT, sent).await;
     }
+    // Paused or ended, the session keeps its position, not the file.
+    source.park();
     Some(source)
 }
 
@@ -340,7 +343,7 @@ mod tests {
     use crate::server::activity::ClientActivity;
     use crate::server::delivery::{Delivery, TrackOut};
     use crate::server::sink::{InterleavedSink, Outgoing};
-    use crate::server::source::SourceTrack;
+    use crate::server::source::{Pace, SourceTrack};
 
     /// A file's reader whose reads fail (as a disk error would) after
     /// `left` units.
@@ -407,10 +410,11 @@ mod tests {
             ssrc: 0x5eed,
             sequence: None,
         };
-        let mut source = Source::new(demuxer, &[track], false, peer, 0).unwrap();
+        let mut source =
+            Source::new(demuxer, &[track], false, peer, 0, Pace::for_bit_rate(None)).unwrap();
         source.cue().unwrap();
         let start = source.play(SystemTime::now());
-        let (sink, mut queue) =
+        let (sink, mut queue, room) =
             InterleavedSink::channel(CancellationToken::new(), Duration::from_secs(10));
         let tracks = vec![TrackOut {
             index: 0,
@@ -427,6 +431,7 @@ mod tests {
         let mut rtp = 0;
         let bye = tokio::time::timeout(Duration::from_secs(5), async {
             while let Some(frame) = queue.recv().await {
+                room.written(frame.len());
                 match frame {
                     Outgoing::Interleaved { channel: 0, .. } => rtp += 1,
                     Outgoing::Interleaved {

@@ -3,10 +3,13 @@
 //! reaper that ends sessions nobody has kept alive.
 //!
 //! An idle session is a table entry and its track list: no task, no timer
-//! and no open file. A single reaper task sleeps until the earliest
-//! possible expiry of any session. A session whose client's RTP port has
-//! refused packets for [`UNREACHABLE_GRACE`] with no sign of life since
-//! expires then, whatever its idle timeout.
+//! and no open file. A paused session, or one whose stream ended, keeps
+//! its position and the packets it had read ahead, not its file nor its
+//! read buffers (see [`Source::park`]): the file is opened again at the
+//! next PLAY. A single reaper task sleeps until the earliest possible
+//! expiry of any session. A session whose client's RTP port has refused
+//! packets for [`UNREACHABLE_GRACE`] with no sign of life since expires
+//! then, whatever its idle timeout.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,6 +25,7 @@ use super::activity::ClientActivity;
 use super::catalog::Media;
 use super::delivery::Delivery;
 use super::keying::SessionSrtp;
+use super::limits::SessionGuard;
 use super::playback::Player;
 use super::source::Source;
 use crate::rtsp::headers;
@@ -48,7 +52,8 @@ pub enum PlayState {
     Ready,
     /// A playback task is running (or has run to the end of the media).
     Playing(Player),
-    /// Paused: the reader, with the packets not yet sent, kept for resuming.
+    /// Paused: the reader, parked (no file open), with the packets not
+    /// yet sent, kept for resuming.
     Paused(Box<Source>),
 }
 
@@ -91,6 +96,9 @@ pub struct Session {
     reaper: Arc<Notify>,
     /// Tracks and play state.
     pub control: tokio::sync::Mutex<Control>,
+    /// Its place in its client's, connection's and user's counts, given
+    /// back when the session is dropped.
+    _counted: SessionGuard,
 }
 
 impl ClientActivity for Session {
@@ -189,6 +197,9 @@ pub struct Sessions {
     timeout: Option<Duration>,
     max: usize,
     reaper: Arc<Notify>,
+    /// Notified when the last session leaves the table (a permit is kept
+    /// for a waiter that comes later).
+    emptied: Notify,
 }
 
 /// A new session's fixed parts.
@@ -205,6 +216,8 @@ pub struct NewSession {
     pub peer: IpAddr,
     /// See [`Session::srtp`].
     pub srtp: Option<Arc<SessionSrtp>>,
+    /// The session's place in the per-client counts.
+    pub counted: SessionGuard,
 }
 
 impl Sessions {
@@ -216,6 +229,7 @@ impl Sessions {
             timeout,
             max,
             reaper: Arc::new(Notify::new()),
+            emptied: Notify::new(),
         }
     }
 
@@ -256,6 +270,7 @@ impl Sessions {
                 state: PlayState::Ready,
                 closed: false,
             }),
+            _counted: new.counted,
         });
         map.insert(id, Arc::clone(&session));
         let first = map.len() == 1;
@@ -275,7 +290,25 @@ impl Sessions {
 
     /// Removes `id` from the table (its owner tears it down).
     pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        self.lock().remove(id)
+        let mut map = self.lock();
+        let removed = map.remove(id);
+        let empty = removed.is_some() && map.is_empty();
+        drop(map);
+        if empty {
+            self.emptied.notify_one();
+        }
+        removed
+    }
+
+    /// Sessions in the table.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Waits until the last session leaves the table (or returns at once
+    /// if it did since the last wait).
+    pub async fn emptied(&self) {
+        self.emptied.notified().await;
     }
 
     /// Every session, for shutdown.
@@ -317,6 +350,9 @@ impl Sessions {
             }
         });
         let next = next.map(|ms| self.epoch + Duration::from_millis(ms));
+        if !expired.is_empty() && next.is_none() {
+            self.emptied.notify_one();
+        }
         (expired, next)
     }
 

@@ -1,5 +1,6 @@
 //! What every connection and handler shares: the configuration, the served
-//! directory, the session table and the media plane.
+//! directory, the session table, the per-client counts and the media
+//! plane.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::auth::Authenticator;
 use super::catalog::Catalog;
 use super::config::ServerConfig;
+use super::limits::{Limits, FD_RESERVE};
 use super::multicast::GroupPool;
 use super::session::Sessions;
 use super::udp::UdpPlane;
@@ -23,6 +25,8 @@ pub struct Shared {
     pub catalog: Catalog,
     /// The session table.
     pub sessions: Arc<Sessions>,
+    /// What each client holds, against the limits.
+    pub limits: Arc<Limits>,
     /// The UDP sockets of RTP and RTCP.
     pub udp: Option<Arc<UdpPlane>>,
     /// The groups leased to multicast tracks, when configured.
@@ -37,10 +41,13 @@ impl Shared {
     /// The state of a server of the canonical directory `root` with
     /// `config`, sending UDP through `udp` (readied for multicast when the
     /// configuration has groups); without sockets, UDP unicast is refused.
+    /// The session and connection limits not configured follow `nofile`,
+    /// the open file limit.
     pub fn new(
         config: ServerConfig,
         root: PathBuf,
         udp: Option<Arc<UdpPlane>>,
+        nofile: u64,
     ) -> std::io::Result<Shared> {
         let multicast = config
             .multicast
@@ -54,10 +61,24 @@ impl Shared {
                 config.basic_auth,
             )?)
         };
+        let (max_sessions, client_limits) = config.limits(nofile);
+        tracing::debug!(
+            "open file limit {nofile}: at most {max_sessions} sessions and {} connections",
+            client_limits.max_connections
+        );
+        let needed = (max_sessions + client_limits.max_connections) as u64 + FD_RESERVE;
+        if needed > nofile {
+            tracing::warn!(
+                "max_sessions {max_sessions} and max_connections {} may need {needed} open files, \
+                 over the limit of {nofile}",
+                client_limits.max_connections
+            );
+        }
         Ok(Shared {
             root,
             catalog: Catalog::default(),
-            sessions: Arc::new(Sessions::new(config.reclaim, config.max_sessions)),
+            sessions: Arc::new(Sessions::new(config.reclaim, max_sessions)),
+            limits: Limits::new(client_limits),
             udp,
             multicast,
             auth,

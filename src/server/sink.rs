@@ -3,21 +3,30 @@
 //! [`InterleavedSink`]; the connection that created it writes what comes
 //! out. Playback and sessions hold sinks without knowing connections.
 //!
-//! The queue is bounded ([`QUEUE_FRAMES`]): a playback task waits for room,
-//! so TCP back-pressure paces a slow client without loss and without
-//! touching any other session; a queue that stays full for the stall
-//! timeout closes the connection.
+//! The queue is bounded in bytes ([`QUEUE_BYTES`], counting what the
+//! writer holds until the kernel has taken it) and in frames
+//! ([`QUEUE_FRAMES`]): a playback task waits for room, so TCP back-pressure
+//! paces a slow client without loss and without touching any other
+//! session; a queue that stays full for the stall timeout closes the
+//! connection. Room is taken per frame without a lock (an atomic, as the
+//! channel's), given back per write.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::rtp::PacketHead;
 
 /// Frames queued for one connection's writer.
 pub const QUEUE_FRAMES: usize = 256;
+
+/// Bytes queued for one connection's writer, or held by it until written:
+/// what a client that reads nothing can make the server hold for it
+/// (besides the kernel's socket buffers).
+pub const QUEUE_BYTES: usize = 256 * 1024;
 
 /// Something to write on a connection.
 #[derive(Debug)]
@@ -38,6 +47,14 @@ pub enum Outgoing {
 }
 
 impl Outgoing {
+    /// The frame's length on the wire.
+    pub fn len(&self) -> usize {
+        match self {
+            Outgoing::Response(bytes) => bytes.len(),
+            Outgoing::Interleaved { head, body, .. } => 4 + head.len() + body.len(),
+        }
+    }
+
     /// Appends the frame's bytes: a response as it is, a packet after its
     /// `$`, channel and 16-bit length (§10.12). A packet too long for that
     /// length cannot be framed and is dropped.
@@ -74,42 +91,68 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct InterleavedSink {
     tx: mpsc::Sender<Outgoing>,
+    /// Room in bytes ([`QUEUE_BYTES`]): taken per frame queued, given back
+    /// by the writer once written ([`Room`]).
+    room: Arc<Semaphore>,
     closed: CancellationToken,
     /// How long a full queue may stay full before the connection closes.
     stall_timeout: Duration,
 }
 
 impl InterleavedSink {
-    /// A queue, and its receiving end for the writer; `closed` is cancelled
-    /// when the queue stalls.
+    /// A queue, the receiving end for the writer and its room to give
+    /// back; `closed` is cancelled when the queue stalls.
     pub fn channel(
         closed: CancellationToken,
         stall_timeout: Duration,
-    ) -> (InterleavedSink, mpsc::Receiver<Outgoing>) {
+    ) -> (InterleavedSink, mpsc::Receiver<Outgoing>, Room) {
         let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
+        let room = Arc::new(Semaphore::new(QUEUE_BYTES));
         let sink = InterleavedSink {
             tx,
+            room: Arc::clone(&room),
             closed,
             stall_timeout,
         };
-        (sink, rx)
+        (sink, rx, Room(room))
     }
 
     /// Queues a frame, waiting for room; a connection that stays full for
     /// the stall timeout is closed.
     pub async fn send_data(&self, frame: Outgoing) -> Result<(), SendError> {
-        self.reserve().await?.send(frame);
+        self.reserve(frame.len()).await?.send(frame);
         Ok(())
     }
 
-    /// Waits for room for one frame, as [`send_data`](Self::send_data)
-    /// does, so that the frame is made only once it can be queued: an SRTP
-    /// packet is protected only when it surely goes out (a stop while
-    /// waiting here spends no packet index).
-    pub async fn reserve(&self) -> Result<mpsc::Permit<'_, Outgoing>, SendError> {
-        match tokio::time::timeout(self.stall_timeout, self.tx.reserve()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_)) => Err(SendError::Closed),
+    /// Waits for room for one frame of at most `bytes` bytes, as
+    /// [`send_data`](Self::send_data) does, so that the frame is made only
+    /// once it can be queued: an SRTP packet is protected only when it
+    /// surely goes out (a stop while waiting here spends no packet index).
+    pub async fn reserve(&self, bytes: usize) -> Result<Reserved<'_>, SendError> {
+        // A frame larger than the whole queue takes all of it.
+        let bytes = bytes.min(QUEUE_BYTES);
+        let wanted = u32::try_from(bytes).unwrap_or(u32::MAX);
+        let reserved = async {
+            let room = match self.room.try_acquire_many(wanted) {
+                Ok(room) => room,
+                Err(_) => self
+                    .room
+                    .acquire_many(wanted)
+                    .await
+                    .map_err(|_| SendError::Closed)?,
+            };
+            let slot = self.tx.reserve().await.map_err(|_| SendError::Closed)?;
+            // Given back by the writer once written, or by `Reserved` if
+            // it goes unused.
+            room.forget();
+            Ok(Reserved {
+                slot: Some(slot),
+                bytes,
+                room: &self.room,
+            })
+        };
+        match tokio::time::timeout(self.stall_timeout, reserved).await {
+            Ok(result) => result,
             Err(_) => {
                 tracing::info!(
                     "closing a connection that read nothing for {:?}",
@@ -119,6 +162,51 @@ impl InterleavedSink {
                 Err(SendError::Closed)
             }
         }
+    }
+}
+
+/// Room in a connection's queue for one frame (see
+/// [`InterleavedSink::reserve`]); dropped unused, it is given back.
+pub struct Reserved<'a> {
+    slot: Option<mpsc::Permit<'a, Outgoing>>,
+    /// Bytes of [`QUEUE_BYTES`] held.
+    bytes: usize,
+    room: &'a Semaphore,
+}
+
+impl Reserved<'_> {
+    /// Queues `frame`, no longer than the room reserved; the bytes not
+    /// needed are given back (the writer gives back the frame's).
+    pub fn send(mut self, frame: Outgoing) {
+        let used = frame.len().min(QUEUE_BYTES);
+        debug_assert!(
+            used <= self.bytes,
+            "{used} bytes in room for {}",
+            self.bytes
+        );
+        self.room.add_permits(self.bytes.saturating_sub(used));
+        self.bytes = 0;
+        if let Some(slot) = self.slot.take() {
+            slot.send(frame);
+        }
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if self.slot.is_some() {
+            self.room.add_permits(self.bytes);
+        }
+    }
+}
+
+/// The writer's end of a queue's room: gives back the bytes written.
+pub struct Room(Arc<Semaphore>);
+
+impl Room {
+    /// `bytes` of queued frames have been written (or dropped).
+    pub fn written(&self, bytes: usize) {
+        self.0.add_permits(bytes.min(QUEUE_BYTES));
     }
 }
 
@@ -152,7 +240,8 @@ mod tests {
     #[tokio::test]
     async fn a_queue_that_stays_full_closes_the_connection() {
         let closed = CancellationToken::new();
-        let (sink, mut rx) = InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+        let (sink, mut rx, _room) =
+            InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
         for _ in 0..QUEUE_FRAMES {
             sink.send_data(Outgoing::Response(Bytes::new()))
                 .await
@@ -166,5 +255,34 @@ mod tests {
             sink.send_data(Outgoing::Response(Bytes::new())).await,
             Err(SendError::Closed)
         );
+    }
+
+    /// The queue holds at most [`QUEUE_BYTES`] until the writer says they
+    /// were written, however few the frames.
+    #[tokio::test]
+    async fn the_queue_is_bounded_in_bytes() {
+        let closed = CancellationToken::new();
+        let (sink, mut rx, room) =
+            InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+        let frame = || Outgoing::Response(Bytes::from(vec![b'x'; 64 * 1024]));
+        for _ in 0..QUEUE_BYTES / (64 * 1024) {
+            sink.send_data(frame()).await.unwrap();
+        }
+        // Taken by the writer but not written: still counted.
+        let taken = rx.recv().await.unwrap();
+        assert_eq!(sink.send_data(frame()).await, Err(SendError::Closed));
+        assert!(closed.is_cancelled());
+        // Once written, its room is free again.
+        let closed = CancellationToken::new();
+        let (sink, mut rx, room2) =
+            InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+        for _ in 0..QUEUE_BYTES / (64 * 1024) {
+            sink.send_data(frame()).await.unwrap();
+        }
+        let written = rx.recv().await.unwrap();
+        room2.written(written.len());
+        sink.send_data(frame()).await.unwrap();
+        assert!(!closed.is_cancelled());
+        drop((taken, room));
     }
 }

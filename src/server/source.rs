@@ -7,13 +7,62 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::media::Demuxer;
+use crate::media::{Demuxer, ReaderFormat};
 use crate::rtp::SenderOptions;
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
-/// File bytes read at a time: a few hundred milliseconds of a 2 Mbit/s
-/// stream, so a playing session holds about this much of its file.
-const READ_CHUNK: usize = 64 * 1024;
+/// How much a playing session reads ahead, and in what chunks, sized by
+/// the stream's bit rate rather than fixed: a session holds about a chunk
+/// of its file (more only while a unit spans several) and the packets read
+/// ahead, so a 1 Mbit/s session costs tens of KiB, not the hundreds a fixed
+/// 64 KiB chunk and 300 ms cost. File pages themselves are shared through
+/// the page cache; only what is read ahead is copied per session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// File bytes asked for per read: [`CHUNK_TIME`] of the stream,
+    /// rounded up to 4 KiB, from 4 KiB to 64 KiB. What the units read
+    /// ahead span, rounded up to chunks, stays in memory: small chunks
+    /// waste little.
+    pub chunk: usize,
+    /// Media read ahead of the next packet to send: [`READ_AHEAD_BYTES`]
+    /// of the stream, from [`MIN_READ_AHEAD`] (what the blocking pool must
+    /// keep up with under load) to 1 s; read again when half is left. A
+    /// paused session keeps what was read ahead (copied to fit), so that
+    /// it resumes exactly.
+    pub read_ahead: Duration,
+}
+
+/// The media time one read covers (a read is a system call of a few
+/// microseconds: 40 a second per session is cheap).
+const CHUNK_TIME: Duration = Duration::from_millis(25);
+/// The media bytes a session aims to hold read ahead.
+const READ_AHEAD_BYTES: u64 = 16 * 1024;
+/// The least read ahead, whatever the bit rate: 75 ms of slack for a read
+/// on a busy blocking pool (the 1,000-session benchmark's reads waited
+/// up to tens of milliseconds).
+const MIN_READ_AHEAD: Duration = Duration::from_millis(150);
+/// The most read ahead.
+const MAX_READ_AHEAD: Duration = Duration::from_secs(1);
+
+impl Pace {
+    /// The pace of a stream of `bit_rate` bits per second; unknown: 64 KiB
+    /// chunks, 300 ms.
+    pub fn for_bit_rate(bit_rate: Option<u64>) -> Pace {
+        let Some(bytes_per_second) = bit_rate.map(|b| (b / 8).max(1)) else {
+            return Pace {
+                chunk: 64 * 1024,
+                read_ahead: Duration::from_millis(300),
+            };
+        };
+        let per_chunk = bytes_per_second.saturating_mul(CHUNK_TIME.as_millis() as u64) / 1000;
+        let chunk = usize::try_from(per_chunk.next_multiple_of(4096))
+            .unwrap_or(usize::MAX)
+            .clamp(4096, 64 * 1024);
+        let read_ahead = Duration::from_secs_f64(READ_AHEAD_BYTES as f64 / bytes_per_second as f64)
+            .clamp(MIN_READ_AHEAD, MAX_READ_AHEAD);
+        Pace { chunk, read_ahead }
+    }
+}
 
 /// The most packet bytes one [`Source::fill`] returns, whatever their send
 /// times: a file whose timestamps stand still must not be read whole.
@@ -37,22 +86,25 @@ pub struct SourceTrack {
 /// `fill`, `seek`, `cue`) belong on the blocking pool.
 pub struct Source {
     stream: MediaStream,
+    pace: Pace,
 }
 
 impl Source {
-    /// Opens `file` for a session sending `tracks` in that order to a
-    /// client at `peer`, each RTP packet `overhead` bytes longer on the
-    /// wire than its RTP header and payload (SRTP's tag and MKI), all
-    /// within an Ethernet MTU.
+    /// Opens `file`, a `format` file, for a session sending `tracks` in
+    /// that order to a client at `peer`, read at `pace`, each RTP packet
+    /// `overhead` bytes longer on the wire than its RTP header and payload
+    /// (SRTP's tag and MKI), all within an Ethernet MTU.
     pub fn open(
         file: &Path,
+        format: &ReaderFormat,
         tracks: &[SourceTrack],
         looping: bool,
         peer: IpAddr,
         overhead: usize,
+        pace: Pace,
     ) -> Result<Source, StreamError> {
-        let demuxer = crate::media::open_chunked(file, READ_CHUNK)?;
-        Source::new(demuxer, tracks, looping, peer, overhead)
+        let demuxer = crate::media::open_as(file, format, pace.chunk)?;
+        Source::new(demuxer, tracks, looping, peer, overhead, pace)
     }
 
     /// A source reading `demuxer` (as [`open`](Self::open) does a file's).
@@ -62,6 +114,7 @@ impl Source {
         looping: bool,
         peer: IpAddr,
         overhead: usize,
+        pace: Pace,
     ) -> Result<Source, StreamError> {
         let config = StreamConfig {
             tracks: tracks.iter().map(|t| t.index).collect(),
@@ -83,7 +136,13 @@ impl Source {
         };
         Ok(Source {
             stream: MediaStream::new(demuxer, config)?,
+            pace,
         })
+    }
+
+    /// How far ahead to read.
+    pub fn read_ahead(&self) -> Duration {
+        self.pace.read_ahead
     }
 
     /// Appends the packets due up to send time `until` (and the first one
@@ -137,6 +196,14 @@ impl Source {
         self.stream.has_ended()
     }
 
+    /// Closes the file and lets go of the read buffers, keeping the
+    /// position and the packets read ahead (see [`MediaStream::park`]): a
+    /// paused or ended session holds no file descriptor. The next read
+    /// opens the file again.
+    pub fn park(&mut self) {
+        self.stream.park();
+    }
+
     /// RTCP BYE of every track (RFC 3550 §6.6); the stream ends.
     pub fn bye(&mut self, reason: &str) -> Vec<PacketParts> {
         self.stream
@@ -144,5 +211,31 @@ impl Source {
             .into_iter()
             .map(PacketParts::from)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_follows_the_bit_rate() {
+        let pace = |rate| {
+            let p = Pace::for_bit_rate(Some(rate));
+            (p.chunk / 1024, p.read_ahead.as_millis())
+        };
+        // 1 Mbit/s: 3.1 KB a chunk (4 KiB at least), 16 KiB (131 ms) but
+        // at least 150 ms read ahead.
+        assert_eq!(pace(1_000_000), (4, 150));
+        assert_eq!(pace(2_000_000), (8, 150));
+        assert_eq!(pace(12_000_000), (40, 150));
+        assert_eq!(pace(40_000_000), (64, 150));
+        assert_eq!(pace(128_000), (4, 1000));
+        assert_eq!(pace(0), (4, 1000));
+        let unknown = Pace::for_bit_rate(None);
+        assert_eq!(
+            (unknown.chunk, unknown.read_ahead.as_millis()),
+            (65_536, 300)
+        );
     }
 }

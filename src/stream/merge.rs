@@ -129,6 +129,19 @@ impl TrackMerge {
         self.pending_error.take()
     }
 
+    /// Parks the demuxer (see [`Demuxer::park`]) and copies the units
+    /// queued into one buffer of their size, so that they keep no read
+    /// buffer alive.
+    pub(super) fn park(&mut self) {
+        self.demuxer.park();
+        crate::media::compact(
+            self.lanes
+                .iter_mut()
+                .flat_map(|lane| lane.units.iter_mut().map(|u| &mut u.data))
+                .collect(),
+        );
+    }
+
     /// Seeks the demuxer to the key frame at or before `npt` and empties
     /// the queues; the tracks that align to a seek drop their units ending
     /// before the position reached. Nothing changes when the seek fails.

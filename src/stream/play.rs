@@ -167,6 +167,16 @@ impl MediaStream {
             .collect()
     }
 
+    /// Lets go of the file and of every buffer read from it until the next
+    /// read, keeping the position and what was read ahead (copied to fit):
+    /// a paused or ended stream holds no file descriptor and no read
+    /// buffer. The next [`cue`](Self::cue), [`seek`](Self::seek) or read
+    /// opens the file again.
+    pub fn park(&mut self) {
+        self.merge.park();
+        self.queue.compact();
+    }
+
     /// The send time of the next packet to return (ns).
     fn next_send_time(&self) -> i64 {
         self.queue

@@ -158,6 +158,23 @@ impl SendQueue {
         self.returned.drain(..).chain(queued).collect()
     }
 
+    /// Copies the bodies of every packet waiting into one buffer of their
+    /// size, so that they no longer keep the demuxer's read buffers they
+    /// were sliced from alive (a paused stream).
+    pub(super) fn compact(&mut self) {
+        let mut items = std::mem::take(&mut self.heap).into_vec();
+        let bodies =
+            self.returned
+                .iter_mut()
+                .map(|p| &mut p.body)
+                .chain(items.iter_mut().filter_map(|Reverse(q)| match &mut q.item {
+                    QueuedItem::Packet(p) => Some(&mut p.body),
+                    QueuedItem::Report { .. } => None,
+                }));
+        crate::media::compact(bodies.collect());
+        self.heap = BinaryHeap::from(items);
+    }
+
     /// Packets returned and not sent, in the order they were returned:
     /// returned again before anything else.
     pub(super) fn give_back(&mut self, mut packets: VecDeque<PacketParts>) {

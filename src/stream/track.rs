@@ -125,10 +125,12 @@ impl StreamedTrack {
     /// for timestamp `unit_ts`, later ones later by their timestamps.
     fn packets(&mut self, unit_ts: u32, rtp_offset: i64, send: i64) -> Vec<(i64, PacketParts)> {
         // Each packet's head, and its media as a slice of the unit.
+        // Drained, not cloned: nothing of the unit outlives its packets here
+        // (a slice kept would hold the reader's whole buffer).
         let mut packets = Vec::with_capacity(self.payloads.len());
-        for payload in &self.payloads {
+        for payload in self.payloads.drain(..) {
             let mut head = PacketHead::new();
-            self.sender.write_head(payload, rtp_offset, &mut head);
+            self.sender.write_head(&payload, rtp_offset, &mut head);
             let later = i64::from(payload.timestamp.wrapping_sub(unit_ts) as i32).max(0);
             let at = send + ns(later, self.rtp_clock);
             packets.push((
@@ -138,7 +140,7 @@ impl StreamedTrack {
                     track: self.index,
                     kind: PacketKind::Rtp,
                     head,
-                    body: payload.data.clone(),
+                    body: payload.data,
                 },
             ));
         }

@@ -82,19 +82,6 @@ impl Rtsp {
         Rtsp::from_stream(TcpStream::connect(("127.0.0.1", port)).unwrap())
     }
 
-    /// Connects to 127.0.0.1:`port` from the loopback address `source`
-    /// (127.0.0.0/8 is all local: a test can be many clients).
-    pub fn connect_from(source: std::net::Ipv4Addr, port: u16) -> Rtsp {
-        let socket =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        socket
-            .bind(&std::net::SocketAddr::from((source, 0)).into())
-            .unwrap();
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        socket.connect(&addr.into()).unwrap();
-        Rtsp::from_stream(socket.into())
-    }
-
     /// Connects to 127.0.0.1:`port` with a receive buffer of about `bytes`
     /// (the kernel doubles it and has a minimum): a client that stops
     /// reading fills it soon.
@@ -105,6 +92,21 @@ impl Rtsp {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         socket.connect(&addr.into()).unwrap();
         Rtsp::from_stream(socket.into())
+    }
+
+    /// Connects to 127.0.0.1:`port` from the local address `source` (e.g.
+    /// 127.0.0.2: another client host on the loopback network).
+    pub fn connect_from(port: u16, source: std::net::IpAddr) -> Rtsp {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::new(source, 0).into())
+            .unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket.connect(&addr.into()).unwrap();
+        let stream: TcpStream = socket.into();
+        assert_eq!(stream.local_addr().unwrap().ip(), source);
+        Rtsp::from_stream(stream)
     }
 
     fn from_stream(stream: TcpStream) -> Rtsp {

@@ -28,6 +28,11 @@ pub use secure::{
 };
 pub use srtp_keys::{media_keys, Unprotect};
 
+/// YAML lifting the per-client limits, for tests that make many sessions
+/// or connections from one address (every test client is 127.0.0.1).
+pub const NO_CLIENT_LIMITS: &str = "max_connections_per_client: 0\nmax_sessions_per_client: 0\n\
+    max_sessions_per_connection: 0\nmax_setups_per_second_per_client: 0\n";
+
 /// A running `mediatool serve`.
 pub struct TestServer {
     child: Child,
@@ -55,10 +60,19 @@ impl TestServer {
         TestServer::start_in(dir, args)
     }
 
-    /// Serves copies of the fixtures `names`.
+    /// Serves copies of the fixtures `names` with the per-client limits
+    /// lifted ([`NO_CLIENT_LIMITS`]): the clients of every fixture, all at
+    /// 127.0.0.1, run side by side.
     pub fn with_fixtures(names: &[String], args: &[&str]) -> TestServer {
-        let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), n.as_str())).collect();
-        TestServer::start(&files, args)
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            let dest = dir.path().join(name);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).unwrap();
+            }
+            std::fs::copy(fixtures().join(name), dest).unwrap();
+        }
+        TestServer::start_in_with_config(dir, NO_CLIENT_LIMITS, args)
     }
 
     /// Serves one fixture per payload format family with multicast on
@@ -121,7 +135,7 @@ impl TestServer {
     /// Serves the subdirectory `sub` of `dir`, on 127.0.0.1 unless `args`
     /// say `--bind`, without HTTP tunneling unless they say `--http-port`.
     pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
-        TestServer::start_with_env(dir, sub, args, &[])
+        TestServer::spawn(dir, sub, args, &[], None)
     }
 
     /// [`start_sub`](Self::start_sub) with environment variables `env`
@@ -131,6 +145,30 @@ impl TestServer {
         sub: &str,
         args: &[&str],
         env: &[(&str, &str)],
+    ) -> TestServer {
+        TestServer::spawn(dir, sub, args, env, None)
+    }
+
+    /// Serves copies of `files` with the YAML configuration `yaml` in a
+    /// process that may open at most `nofile` files (soft and hard limit:
+    /// the server cannot raise it).
+    pub fn with_fd_limit(files: &[(&str, &str)], yaml: &str, nofile: u64) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, fixture) in files {
+            std::fs::copy(fixtures().join(fixture), dir.path().join(name)).unwrap();
+        }
+        let config = dir.path().with_extension("yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let config = config.to_str().unwrap().to_owned();
+        TestServer::spawn(dir, "", &["--config", &config], &[], Some(nofile))
+    }
+
+    fn spawn(
+        dir: tempfile::TempDir,
+        sub: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        nofile: Option<u64>,
     ) -> TestServer {
         let stderr = dir.path().with_extension("stderr.log");
         let bind: &[&str] = if args.contains(&"--bind") {
@@ -145,7 +183,8 @@ impl TestServer {
         } else {
             &["--http-port", "0"]
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mediatool"));
+        command
             .arg("serve")
             .arg(dir.path().join(sub))
             .args(["--port", "0", "-v"])
@@ -155,9 +194,27 @@ impl TestServer {
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        if let Some(nofile) = nofile {
+            use std::os::unix::process::CommandExt as _;
+            let limit = libc::rlimit {
+                rlim_cur: nofile,
+                rlim_max: nofile,
+            };
+            // SAFETY: setrlimit is async-signal-safe (POSIX.1-2017
+            // §2.4.3), as code between fork and exec must be, and only
+            // reads `limit`, copied into the closure.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);
         let mut first = String::new();
@@ -219,18 +276,75 @@ impl TestServer {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    /// Open file descriptors of the server process.
+    /// Open file descriptors of the server process. Panics when they
+    /// cannot be counted: a leak check must never pass for want of a count.
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+        proc_entries(self.pid(), "fd")
     }
 
-    /// Threads of the server process.
+    /// Threads (Linux tasks) of the server process; panics when they
+    /// cannot be counted.
     pub fn threads(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+        proc_entries(self.pid(), "task")
+    }
+
+    /// CPU time (user and system) the server process has used, in clock
+    /// ticks (USER_HZ, 100 a second on Linux); panics when it cannot be
+    /// read.
+    pub fn cpu_ticks(&self) -> u64 {
+        let path = format!("/proc/{}/stat", self.pid());
+        let stat =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        // utime and stime are fields 14 and 15, after the parenthesized name.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap_or_else(|| panic!("{path}: {stat}"))
+            .1
+            .split_whitespace()
+            .collect();
+        fields[11..13]
+            .iter()
+            .map(|f| {
+                f.parse::<u64>()
+                    .unwrap_or_else(|e| panic!("{path}: {f}: {e}"))
+            })
+            .sum()
+    }
+
+    /// Resident memory of the server process in KiB; panics when it cannot
+    /// be read.
+    pub fn rss_kib(&self) -> u64 {
+        status_kib(self.pid(), "VmRSS")
+    }
+
+    /// Anonymous resident memory (what the process allocated, without its
+    /// program's pages) in KiB; panics when it cannot be read.
+    pub fn anon_kib(&self) -> u64 {
+        status_kib(self.pid(), "RssAnon")
+    }
+
+    /// The server's tokio tasks once a new connection has come and gone
+    /// (at `-v` the server logs how many are alive when a connection
+    /// ends); panics when none is logged within 5 s.
+    pub fn tasks(&self) -> usize {
+        let count = |log: &str| log.matches("tasks alive").count();
+        let before = count(&self.log());
+        drop(self.connect());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if count(&log) > before {
+                let line = log.lines().rfind(|l| l.contains("tasks alive")).unwrap();
+                return line
+                    .split_whitespace()
+                    .rev()
+                    .nth(2)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("no task count in {line:?}"));
+            }
+            assert!(Instant::now() < deadline, "no task count logged:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Fails the test with every line of `failures` and the server's log,
@@ -246,16 +360,27 @@ impl TestServer {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.signal("TERM").0
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`) and waits (at most 10 s) for
+    /// the exit status; returns it and how long the exit took.
+    pub fn signal(&mut self, name: &str) -> (std::process::ExitStatus, Duration) {
+        let sent = Instant::now();
+        let kill = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success(), "kill -{name} failed");
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                return (status, sent.elapsed());
             }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                sent.elapsed() < Duration::from_secs(10),
+                "server did not stop on SIG{name}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }
@@ -275,6 +400,33 @@ fn one_per_family() -> Vec<Reference> {
         .collect();
     assert_eq!(refs.len(), FIXTURES.len());
     refs
+}
+
+/// The entries of `/proc/PID/DIR` (`fd`, `task`), counted; panics when
+/// the directory cannot be read (no /proc, the process gone, no permission).
+pub fn proc_entries(pid: u32, dir: &str) -> usize {
+    let path = format!("/proc/{pid}/{dir}");
+    let entries = std::fs::read_dir(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let mut count = 0;
+    for entry in entries {
+        entry.unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        count += 1;
+    }
+    assert!(count > 0, "{path} is empty: not a live process");
+    count
+}
+
+/// The field `name` (`VmRSS`, `RssAnon`) of process `pid`'s status, in
+/// KiB; panics when it cannot be read.
+pub fn status_kib(pid: u32, name: &str) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let status =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {path}"))
 }
 
 impl Drop for TestServer {

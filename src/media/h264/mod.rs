@@ -274,6 +274,11 @@ impl Demuxer for H264Reader {
         }
     }
 
+    fn park(&mut self) {
+        self.scanner.park();
+        super::compact(self.order.units_mut().map(|u| &mut u.data).collect());
+    }
+
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let target = ticks_at(time);
         self.index_up_to(target)?;

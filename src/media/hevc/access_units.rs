@@ -74,6 +74,11 @@ pub(super) struct AccessUnits {
 }
 
 impl AccessUnits {
+    /// Parks the input (see [`BytesReader::park`](crate::media::BytesReader::park)).
+    pub fn park(&mut self) {
+        self.scanner.park();
+    }
+
     /// A splitter at the start of `input`.
     pub fn new(input: BytesReader) -> AccessUnits {
         AccessUnits {

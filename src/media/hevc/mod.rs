@@ -424,6 +424,12 @@ impl Demuxer for HevcReader {
         }
     }
 
+    /// Parks the input (see [`Demuxer::park`]).
+    fn park(&mut self) {
+        self.access_units.park();
+        super::compact(self.output.units_mut().map(|u| &mut u.data).collect());
+    }
+
     /// Seeks to the IRAP picture presented at or before `time`, reading
     /// ahead to index random access points where needed.
     fn seek(&mut self, time: Duration) -> Result<Duration> {

@@ -539,6 +539,13 @@ impl Demuxer for MatroskaReader {
         let reached = self.seek_ns(target)?;
         Ok(Duration::from_nanos(u64::try_from(reached).unwrap_or(0)))
     }
+
+    /// Parks the input, with the units queued copied out of the read
+    /// buffer.
+    fn park(&mut self) {
+        self.input.park();
+        super::compact(self.pending.iter_mut().map(|u| &mut u.data).collect());
+    }
 }
 
 /// What the head of a Segment (before its first Cluster) says.

@@ -1144,4 +1144,10 @@ impl Demuxer for Mp4Reader {
             }
         }
     }
+
+    /// Parks the input (samples are read whole into units of their own;
+    /// the sample tables are read again from the file as needed).
+    fn park(&mut self) {
+        self.input().park();
+    }
 }

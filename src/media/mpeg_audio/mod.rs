@@ -233,6 +233,11 @@ impl Demuxer for MpegAudioReader {
         }))
     }
 
+    /// Parks the input (see [`Demuxer::park`]).
+    fn park(&mut self) {
+        self.frames.park();
+    }
+
     /// Positions at the frame containing `time`, scanning forward from the
     /// reader's index of frame offsets (one per second read so far).
     fn seek(&mut self, time: Duration) -> Result<Duration> {

@@ -834,4 +834,16 @@ impl Demuxer for OggReader {
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         seek::seek(self, time)
     }
+
+    /// Parks the input, with the units queued and the packets joined so
+    /// far copied out of the read buffer.
+    fn park(&mut self) {
+        self.pages.park();
+        let mut slices: Vec<&mut Bytes> = self.queue.iter_mut().map(|u| &mut u.data).collect();
+        for stream in &mut self.chain.streams {
+            slices.extend(stream.partial.iter_mut().flatten());
+            slices.extend(stream.pending.iter_mut().map(|p| &mut p.data));
+        }
+        super::compact(slices);
+    }
 }

@@ -150,6 +150,11 @@ impl PageReader {
         PageReader { input, reported: 0 }
     }
 
+    /// Parks the input (see [`BytesReader::park`]).
+    pub fn park(&mut self) {
+        self.input.park();
+    }
+
     /// Size of the file.
     pub fn file_size(&self) -> u64 {
         self.input.size()

@@ -311,6 +311,11 @@ impl Demuxer for WavReader {
         }))
     }
 
+    /// Parks the input (see [`Demuxer::park`]).
+    fn park(&mut self) {
+        self.input.park();
+    }
+
     /// Positions at the unit containing `time` (PCM units start at
     /// multiples of 20 ms of sample frames, coded ones at each block),
     /// computed from the sizes without reading.

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
 use crate::server::keying::HeldOffers;
+use crate::server::limits::Connection;
 use crate::server::session::Session;
 use crate::server::sink::InterleavedSink;
 
@@ -22,6 +23,9 @@ pub struct ConnCtx {
     pub(super) offers: HeldOffers,
     /// The writer queue, for interleaved tracks.
     pub(super) sink: InterleavedSink,
+    /// The connection in the per-client counts: sessions created here
+    /// count against its client's and its own limits.
+    pub connection: Arc<Connection>,
     /// Interleaved channels in use on this connection, and their session.
     pub(super) channels: HashMap<u8, Weak<Session>>,
     /// Sessions with a track interleaved on this connection: they end with
@@ -35,12 +39,13 @@ pub struct ConnCtx {
 
 impl ConnCtx {
     /// A connection from `peer` to `local` (under TLS if `secure`) whose
-    /// writer takes `sink`.
+    /// writer takes `sink`, counted as `connection`.
     pub fn new(
         peer: SocketAddr,
         local: SocketAddr,
         secure: bool,
         sink: InterleavedSink,
+        connection: Arc<Connection>,
     ) -> ConnCtx {
         ConnCtx {
             peer,
@@ -48,6 +53,7 @@ impl ConnCtx {
             secure,
             offers: HeldOffers::default(),
             sink,
+            connection,
             channels: HashMap::new(),
             interleaved: Vec::new(),
             created: Vec::new(),

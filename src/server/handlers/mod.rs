@@ -34,7 +34,13 @@ pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Re
     }
     // RFC 2326 §12.32: no optional feature is supported.
     if let Some(required) = request.header("Require") {
-        return Response::new(Status::OPTION_NOT_SUPPORTED).header("Unsupported", required);
+        let response = Response::new(Status::OPTION_NOT_SUPPORTED);
+        let tags = unsupported(required);
+        return if tags.is_empty() {
+            response
+        } else {
+            response.header("Unsupported", tags)
+        };
     }
     let user = match request.method {
         // OPTIONS needs no credentials, but uses them when given.
@@ -151,6 +157,28 @@ fn absolute_url(uri: &str, local: SocketAddr, secure: bool) -> String {
     }
 }
 
+/// Most bytes of option tags echoed in `Unsupported`.
+const MAX_UNSUPPORTED: usize = 256;
+
+/// The `Unsupported` list of a 551 (RFC 2326 §12.32, §12.43): the option
+/// tags of `Require`, whole, as far as they fit in [`MAX_UNSUPPORTED`]
+/// bytes. Never the header whole: it may be 8 KiB, answered before
+/// authentication, hundreds of times on one connection.
+fn unsupported(required: &str) -> String {
+    let mut out = String::new();
+    for tag in required.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let separator = if out.is_empty() { 0 } else { 2 };
+        if out.len() + separator + tag.len() > MAX_UNSUPPORTED {
+            break;
+        }
+        if separator > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(tag);
+    }
+    out
+}
+
 /// Whether a Request-URI is one this server answers: a path, `*`, or an
 /// `rtsp://` (or `rtsps://`) URL (RFC 2326 §3.2).
 fn scheme_served(uri: &str) -> bool {
@@ -183,6 +211,19 @@ mod tests {
         assert_eq!(absolute_url("a", v6, false), "rtsp://[::1]:554/a");
         assert_eq!(absolute_url("/a", v6, true), "rtsps://[::1]:554/a");
         assert_eq!(absolute_url("rtsps://h/a", v6, true), "rtsps://h/a");
+    }
+
+    #[test]
+    fn unsupported_lists_whole_tags_up_to_a_bound() {
+        assert_eq!(unsupported("play.basic"), "play.basic");
+        assert_eq!(unsupported(" a , b,,c "), "a, b, c");
+        let long = "x".repeat(8000);
+        assert_eq!(unsupported(&long), "");
+        let many = vec!["funky-feature"; 100].join(",");
+        let echoed = unsupported(&format!("first, {many}"));
+        assert!(echoed.starts_with("first, funky-feature, "));
+        assert!(echoed.len() <= MAX_UNSUPPORTED && echoed.len() > MAX_UNSUPPORTED - 15);
+        assert!(!echoed.ends_with(", "));
     }
 
     #[test]

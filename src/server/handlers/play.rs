@@ -12,7 +12,7 @@ use crate::rtsp::range::{self, PlayRange, RangeError};
 use crate::server::delivery::{Destinations, TrackOut};
 use crate::server::playback::Player;
 use crate::server::session::{Control, PlayState, Session};
-use crate::server::source::{Source, SourceTrack};
+use crate::server::source::{Pace, Source, SourceTrack};
 use crate::stream::{PlayStart, StreamError};
 
 impl Ctx<'_> {
@@ -111,12 +111,14 @@ impl Ctx<'_> {
             .srtp
             .as_ref()
             .map_or(0, |s| s.policy().rtp_overhead());
+        let pace = Pace::for_bit_rate(session.media.info.bit_rate());
+        let format = session.media.info.format;
         let restart = previous.as_ref().is_none_or(|p| p.has_ended());
         let seek_to = start.or(restart.then_some(Duration::ZERO));
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Source::open(&file, &tracks, looping, peer, overhead)?,
+                None => Source::open(&file, format, &tracks, looping, peer, overhead, pace)?,
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;

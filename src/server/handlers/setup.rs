@@ -24,6 +24,7 @@ use crate::rtsp::message::{Response, Status};
 use crate::rtsp::transport::{self, Chosen, Header, Lower, Offer, Profile};
 use crate::server::delivery::Delivery;
 use crate::server::keying::SessionSrtp;
+use crate::server::limits::Refusal;
 use crate::server::session::{NewSession, PlayState, Session, SetupTrack};
 
 /// The profiles a plain session is served under.
@@ -34,6 +35,10 @@ const SECURE: &[Profile] = &[Profile::Avp, Profile::Savp, Profile::Savpf];
 impl Ctx<'_> {
     /// §10.4: one track per request, on an existing session or a new one.
     pub(super) async fn setup(&self, conn: &mut ConnCtx) -> Handled {
+        self.shared
+            .limits
+            .setup(&conn.connection)
+            .map_err(|refusal| self.refused(conn, refusal))?;
         let target = self.target().await?;
         let media = self.media(&target).await?;
         let index = match target.track {
@@ -89,6 +94,11 @@ impl Ctx<'_> {
                     true => Some(Arc::new(session_keys(conn, &target.file)?)),
                     false => None,
                 };
+                let counted = self
+                    .shared
+                    .limits
+                    .session(&conn.connection, self.user.as_deref())
+                    .map_err(|refusal| self.refused(conn, refusal))?;
                 let session = self
                     .shared
                     .sessions
@@ -99,6 +109,7 @@ impl Ctx<'_> {
                         url: aggregate_url,
                         peer: conn.peer.ip(),
                         srtp,
+                        counted,
                     })
                     // RFC 2326 §12.31: sessions end all the time; ask
                     // the client to try again shortly.
@@ -134,6 +145,17 @@ impl Ctx<'_> {
         Ok(Response::new(Status::OK)
             .header("Transport", header.to_string())
             .header("Session", self.session_header(&session)))
+    }
+
+    /// The 503 of a SETUP over one of the per-client limits, with the
+    /// `Retry-After` that suits it (RFC 2326 §12.31).
+    fn refused(&self, conn: &ConnCtx, refusal: Refusal) -> Response {
+        tracing::debug!(
+            "SETUP from {} refused: {} reached",
+            conn.peer,
+            refusal.limit()
+        );
+        error(Status::UNAVAILABLE).header("Retry-After", refusal.retry_after().to_string())
     }
 
     /// Sets track `index` up on `session` as `offer` asks, replacing the

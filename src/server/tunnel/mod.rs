@@ -31,16 +31,19 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::byte_stream::ByteStream;
 use super::connection::{self, Ends};
+use super::limits::ConnectionGuard;
 use super::shared::Shared;
 use base64::Base64Reader;
 use cookies::Refused;
 use http::{Head, HeadError, Leg};
 
-/// A POST leg handed to its GET leg: its connection, and the body
-/// characters read with its head.
+/// A POST leg handed to its GET leg: its connection, the body characters
+/// read with its head, and its place in the per-client counts (held as
+/// long as the tunnel).
 pub struct PostLeg {
     stream: ByteStream,
     first: BytesMut,
+    guard: ConnectionGuard,
 }
 
 /// The tunnels by cookie, shared by the HTTP and TLS listeners.
@@ -60,17 +63,18 @@ pub async fn serve(
     shared: Arc<Shared>,
     tunnels: Arc<Tunnels>,
     id: u64,
+    guard: ConnectionGuard,
 ) {
     let peer = ends.peer;
     match http::read_head(&mut stream, &mut buf, shared.config.request_timeout).await {
         Ok(Head {
             leg: Leg::Get,
             cookie,
-        }) => get_leg(stream, buf, &cookie, ends, shared, &tunnels, id).await,
+        }) => get_leg(stream, buf, &cookie, ends, shared, &tunnels, (id, guard)).await,
         Ok(Head {
             leg: Leg::Post,
             cookie,
-        }) => post_leg(stream, buf, &cookie, &tunnels, id).await,
+        }) => post_leg(stream, buf, &cookie, &tunnels, (id, guard)).await,
         Err(HeadError::Refuse(status, why)) => {
             tracing::info!("connection {id} from {peer}: HTTP {status}: {why}");
             answer(&mut stream, status).await;
@@ -100,7 +104,7 @@ async fn get_leg(
     ends: Ends,
     shared: Arc<Shared>,
     tunnels: &Tunnels,
-    id: u64,
+    (id, guard): (u64, ConnectionGuard),
 ) {
     let mut registration = match tunnels.open(cookie) {
         Ok(registration) => registration,
@@ -141,13 +145,14 @@ async fn get_leg(
         Joined::Elsewhere(leg) => {
             tracing::info!("connection {id}: HTTP tunnel joined by its POST leg");
             let input = Base64Reader::new(leg.stream, &leg.first);
-            connection::serve_stream(input, writer, ends, shared, id).await;
+            connection::serve_stream(input, writer, ends, shared, id, guard).await;
+            drop(leg.guard);
         }
         Joined::Here => {
             registration.joined_here();
             tracing::info!("connection {id}: HTTP tunnel with both legs on one connection");
             let input = Base64Reader::new(reader, &buf);
-            connection::serve_stream(input, writer, ends, shared, id).await;
+            connection::serve_stream(input, writer, ends, shared, id, guard).await;
         }
         Joined::Not(why) => tracing::info!("connection {id}: HTTP tunnel closed: {why}"),
     }
@@ -155,8 +160,18 @@ async fn get_leg(
 }
 
 /// Hands the POST leg to its GET leg, or answers that there is none.
-async fn post_leg(stream: ByteStream, first: BytesMut, cookie: &str, tunnels: &Tunnels, id: u64) {
-    let leg = PostLeg { stream, first };
+async fn post_leg(
+    stream: ByteStream,
+    first: BytesMut,
+    cookie: &str,
+    tunnels: &Tunnels,
+    (id, guard): (u64, ConnectionGuard),
+) {
+    let leg = PostLeg {
+        stream,
+        first,
+        guard,
+    };
     match tunnels.join(cookie, leg, POST_WAIT).await {
         Ok(()) => tracing::debug!("connection {id}: POST leg handed to its GET leg"),
         Err((mut leg, refused)) => {
