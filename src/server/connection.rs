@@ -84,7 +84,11 @@ where
         if secure { " (TLS)" } else { "" }
     );
     let closed = CancellationToken::new();
-    let (sink, queue) = InterleavedSink::channel(closed.clone(), shared.config.stall_timeout);
+    let (sink, queue) = InterleavedSink::channel(
+        closed.clone(),
+        shared.config.stall_timeout,
+        shared.metrics.stalled.clone(),
+    );
     let writer_task = tokio::spawn(write_loop(writer, queue, closed.clone()));
     let mut ctx = ConnCtx::new(peer, local, secure, sink.clone());
     let frames = FramedRead::new(reader, RtspDecoder::default());
@@ -174,6 +178,7 @@ async fn answer(
             close,
         } => {
             tracing::info!("connection {id}: {} {reason}", status.0);
+            shared.metrics.request(None, status.0);
             let response = Response::new(status);
             Some((if close { response.closing() } else { response }, cseq))
         }
@@ -182,6 +187,9 @@ async fn answer(
             let method = request.method.clone();
             let uri = request.uri.clone();
             let response = handlers::handle(shared, ctx, request).await;
+            shared
+                .metrics
+                .request(Some(method.as_str()), response.status.0);
             tracing::debug!(
                 "connection {id}: {method} {uri} -> {} {}",
                 response.status.0,

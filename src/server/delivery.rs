@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use super::activity::ClientActivity;
 use super::multicast::Lease;
 use super::sink::{InterleavedSink, Outgoing, SendError};
+use super::traffic::SessionTraffic;
 use super::udp::{self, Segmentation, UdpPlane};
 use crate::stream::{PacketKind, PacketParts};
 
@@ -67,14 +68,18 @@ pub struct Destinations {
     /// whether or not the client also sends RTCP or keep-alive requests.
     /// Weak: the session owns the playback task.
     session: Weak<dyn ClientActivity>,
+    /// The session's counts of what went out.
+    traffic: Arc<SessionTraffic>,
 }
 
 impl Destinations {
-    /// Sends the packets of file track `i` to the delivery paired with `i`.
+    /// Sends the packets of file track `i` to the delivery paired with `i`,
+    /// counting them in `traffic`.
     pub fn new(
         tracks: Arc<[(usize, Delivery)]>,
         udp: Option<Arc<UdpPlane>>,
         session: Weak<dyn ClientActivity>,
+        traffic: Arc<SessionTraffic>,
     ) -> Destinations {
         let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
         Destinations {
@@ -82,14 +87,17 @@ impl Destinations {
             segmentation,
             udp,
             session,
+            traffic,
         }
     }
 
     /// Sends `packets` in order: runs going to one UDP address in batches,
     /// interleaved ones through their connection's queue. `done` counts the
     /// packets handed over, so that a send abandoned midway (the queue of a
-    /// client that reads nothing, and the session stops) knows which remain.
+    /// client that reads nothing, and the session stops) knows which remain;
+    /// those, and only those, are counted (once for the whole call).
     pub async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
+        let mut tally = self.traffic.tally();
         let mut rest = packets;
         let mut interleaved = false;
         while let Some(first) = rest.first() {
@@ -110,6 +118,7 @@ impl Destinations {
                         let socket = if rtp_kind { &pair.rtp } else { &pair.rtcp };
                         udp::send_many(socket, *dest, &rest[..run], &self.segmentation[at]).await;
                     }
+                    tally.add(&rest[..run]);
                     rest = &rest[run..];
                 }
                 Delivery::Interleaved { sink, rtp, rtcp } => {
@@ -124,6 +133,7 @@ impl Destinations {
                         body: first.body.clone(),
                     })
                     .await?;
+                    tally.add(&rest[..1]);
                     rest = &rest[1..];
                     interleaved = true;
                 }

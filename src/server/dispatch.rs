@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 
 use super::byte_stream::ByteStream;
 use super::connection::{self, Ends};
+use super::metrics::Transport;
 use super::shared::Shared;
 use super::tls::Tls;
 use super::tunnel::{self, http::Opening, Tunnels};
@@ -41,7 +42,10 @@ impl Door {
     /// Serves a connection accepted on a listener of this kind.
     pub async fn serve(self, tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, id: u64) {
         let (tls, tunnels) = match self {
-            Door::Rtsp => return connection::serve(tcp, peer, shared, id).await,
+            Door::Rtsp => {
+                let _open = shared.metrics.connection(Transport::Rtsp);
+                return connection::serve(tcp, peer, shared, id).await;
+            }
             Door::Tls(tls, tunnels) => (Some(tls), tunnels),
             Door::Http(tunnels) => (None, tunnels),
         };
@@ -94,6 +98,12 @@ async fn serve_opened(
     match opening {
         Opening::Http => tunnel::serve(stream, first, ends, shared, tunnels, id).await,
         Opening::Rtsp => {
+            let transport = if ends.secure {
+                Transport::Rtsps
+            } else {
+                Transport::Rtsp
+            };
+            let _open = shared.metrics.connection(transport);
             let (reader, writer) = tokio::io::split(stream);
             let reader = std::io::Cursor::new(first.freeze()).chain(reader);
             connection::serve_stream(reader, writer, ends, shared, id).await;

@@ -13,25 +13,37 @@
 //! an interleaved track holds its connection's sink, and the UDP plane and
 //! playback report a client's signs of life through `activity`.
 //!
+//! Operations: `metrics` holds the counters (the packet path adds to each
+//! session's `traffic` once per batch), `live` the settings a `reload`
+//! swaps under a running server (users, per-path `access`, limits), and
+//! `admin` serves them over HTTP (`/metrics`, probes, the API); a drain
+//! lets playing sessions finish before the server stops.
+//!
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `multicast`, `paths`, `sink`, `source`, `tls`:
-//!    no sibling
-//! 2. `config` (auth, multicast), `listener` (paths), `udp` (activity)
-//! 3. `delivery`: activity, multicast, sink, udp
+//! 1. `access`, `activity`, `auth`, `byte_stream`, `catalog`, `metrics`, `multicast`, `paths`,
+//!    `sink`, `source`, `tls`: no sibling
+//! 2. `config` (access, auth, multicast), `listener` (paths), `traffic` (metrics), `udp`
+//!    (activity)
+//! 3. `delivery` (activity, multicast, sink, traffic, udp), `live` (access, auth, config)
 //! 4. `playback`: delivery, sink, source
-//! 5. `session`: activity, catalog, delivery, playback, source
-//! 6. `shared`: auth, catalog, config, multicast, session, udp
-//! 7. `handlers`: activity, auth, catalog, delivery, paths, playback,
-//!    session, shared, sink, source
+//! 5. `session`: activity, catalog, delivery, playback, source, traffic
+//! 6. `shared`: catalog, config, live, metrics, multicast, session, udp
+//! 7. `handlers`: access, activity, auth, catalog, delivery, live, metrics,
+//!    paths, playback, session, shared, sink, source, traffic
 //! 8. `connection`: activity, handlers, shared, sink
-//! 9. `tunnel`: byte_stream, connection, shared
-//! 10. `dispatch`: byte_stream, connection, shared, tls, tunnel
+//! 9. `tunnel`: byte_stream, connection, metrics, shared
+//! 10. `dispatch`: byte_stream, connection, metrics, shared, tls, tunnel
+//! 11. `reload`: config, live, shared, tls
+//! 12. `admin`: auth, delivery, handlers, listener, metrics, paths, reload,
+//!     session, shared
 //!
 //! and this module, which builds the shared state and runs the tasks.
 
+mod access;
 mod activity;
+mod admin;
 pub mod auth;
 mod byte_stream;
 pub mod catalog;
@@ -41,14 +53,18 @@ mod delivery;
 mod dispatch;
 mod handlers;
 pub mod listener;
+mod live;
+mod metrics;
 pub mod multicast;
 pub mod paths;
 mod playback;
+mod reload;
 mod session;
 mod shared;
 mod sink;
 mod source;
 mod tls;
+mod traffic;
 mod tunnel;
 mod udp;
 
@@ -63,12 +79,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ServerConfig, Settings};
+pub use reload::{ConfigSource, Reloaded, Reloader};
 
 use crate::rtsp::url;
-use auth::Authenticator;
 use catalog::Catalog;
-use config::HttpPort;
+use config::{AdminListen, HttpPort};
 use dispatch::Door;
+use live::{Live, LiveSettings};
+use metrics::Metrics;
 use multicast::GroupPool;
 use session::Sessions;
 use shared::Shared;
@@ -81,36 +99,30 @@ pub struct Server {
     shared: Arc<Shared>,
     /// Every listener, RTSP first, with the kind of its connections.
     listeners: Vec<Listener>,
-    tls: Option<Arc<Tls>>,
+    /// The admin HTTP listener, unless off.
+    admin: Option<TcpListener>,
+    reloader: Reloader,
+    /// Cut a drain short.
+    stop: CancellationToken,
 }
 
 /// A listener and the kind of its connections.
 type Listener = (TcpListener, Door);
 
-/// What SIGHUP reloads, usable while the server runs.
+/// Ends a drain at once (a second SIGTERM or SIGINT).
 #[derive(Clone)]
-pub struct Reloader {
-    tls: Option<Arc<Tls>>,
-}
+pub struct Stopper(CancellationToken);
 
-impl Reloader {
-    /// Re-reads what can change under a running server without dropping
-    /// sessions: the TLS certificate and key (a file that does not load
-    /// is refused with an error logged, and the old certificate stays).
-    pub fn reload(&self) {
-        match &self.tls {
-            None => tracing::info!("reload: nothing to reload"),
-            Some(tls) => match tls.reload() {
-                Ok(()) => tracing::info!("reload: TLS certificate re-read"),
-                Err(e) => tracing::error!("reload: TLS certificate kept: {e:#}"),
-            },
-        }
+impl Stopper {
+    /// Stops waiting for playing sessions: they end now.
+    pub fn stop(&self) {
+        self.0.cancel();
     }
 }
 
 impl Server {
-    /// Checks the directory and binds the RTSP listeners and the UDP
-    /// sockets.
+    /// Checks the directory and binds the RTSP listeners, the admin
+    /// listener and the UDP sockets.
     pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
         let root = tokio::fs::canonicalize(&config.dir)
             .await
@@ -118,7 +130,9 @@ impl Server {
         let is_dir = tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir());
         anyhow::ensure!(is_dir, "{} is not a directory", config.dir.display());
         let addrs = listen_addrs(config.bind);
+        let live = LiveSettings::new(&config, None)?;
         let (listeners, tls) = bind_listeners(&addrs, &config)?;
+        let admin = bind_admin(config.admin)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)
             .context("cannot bind the UDP ports for RTP/RTCP")?;
         let multicast = match config.multicast {
@@ -129,29 +143,27 @@ impl Server {
             }
             None => None,
         };
-        let auth = if config.users.is_empty() {
-            None
-        } else {
-            Some(Authenticator::new(
-                config.users.clone(),
-                config.realm.clone(),
-                config.basic_auth,
-            )?)
-        };
         let sessions = Arc::new(Sessions::new(config.reclaim, config.max_sessions));
+        let metrics = Metrics::new();
+        let (hits, misses) = metrics.cache_counters();
+        let shared = Arc::new(Shared {
+            root,
+            catalog: Catalog::counting(hits, misses),
+            sessions,
+            udp: Some(Arc::new(udp)),
+            multicast,
+            shutdown: CancellationToken::new(),
+            config,
+            live: Live::new(live),
+            metrics,
+            draining: CancellationToken::new(),
+        });
         Ok(Server {
-            shared: Arc::new(Shared {
-                root,
-                catalog: Catalog::default(),
-                sessions,
-                udp: Some(Arc::new(udp)),
-                multicast,
-                auth,
-                shutdown: CancellationToken::new(),
-                config,
-            }),
+            reloader: Reloader::new(Arc::clone(&shared), tls),
+            shared,
             listeners,
-            tls,
+            admin,
+            stop: CancellationToken::new(),
         })
     }
 
@@ -164,16 +176,26 @@ impl Server {
             .collect()
     }
 
-    /// What SIGHUP calls.
+    /// The admin listener's address, unless it is off.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Reloads the configuration (SIGHUP calls it; so does `POST
+    /// /api/v1/reload`); give it the configuration's source first.
     pub fn reloader(&self) -> Reloader {
-        Reloader {
-            tls: self.tls.clone(),
-        }
+        self.reloader.clone()
+    }
+
+    /// Cuts a drain short.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
     }
 
     /// The start-up lines: one base URL per listener (`rtsp://`, then
-    /// `rtsps://` and `http://`), then the `rtsp://` URL of each media file
-    /// (at most [`listener::LISTED_FILES`]). Reads the directory.
+    /// `rtsps://` and `http://`, then the admin listener's `/metrics`),
+    /// then the `rtsp://` URL of each media file (at most
+    /// [`listener::LISTED_FILES`]). Reads the directory.
     pub fn startup_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .listeners
@@ -183,6 +205,9 @@ impl Server {
                 Some(format!("{}://{shown}/", door.scheme()))
             })
             .collect();
+        if let Some(admin) = self.admin_addr() {
+            lines.push(format!("http://{}/metrics", listener::shown_addr(admin)));
+        }
         let Some(first) = self.local_addrs().first().map(|a| listener::shown_addr(*a)) else {
             return lines;
         };
@@ -198,8 +223,11 @@ impl Server {
         lines
     }
 
-    /// Serves until `shutdown` completes, then ends every session (RTCP BYE
-    /// to those playing) and closes every connection.
+    /// Serves until `shutdown` completes; then stops accepting, lets the
+    /// sessions playing finish for up to `drain_timeout` (new ones are
+    /// refused, `/readyz` answers 503; the [`Stopper`] cuts it short),
+    /// ends every session (RTCP BYE to those playing) and closes every
+    /// connection.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.shared;
         if let Some(udp) = &shared.udp {
@@ -209,8 +237,27 @@ impl Server {
             let shared = Arc::clone(&shared);
             Arc::clone(&shared.sessions).reap(move |session| {
                 let shared = Arc::clone(&shared);
-                async move { handlers::end_session(&shared, &session, true).await }
+                async move {
+                    shared.metrics.reclaimed.inc();
+                    handlers::end_session(&shared, &session, true).await
+                }
             })
+        });
+        let admin = self.admin.map(|listener| {
+            let rtsp = self
+                .listeners
+                .iter()
+                .find(|(_, door)| matches!(door, Door::Rtsp))
+                .and_then(|(l, _)| l.local_addr().ok())
+                .map(listener::shown_addr);
+            tokio::spawn(admin::serve(
+                listener,
+                admin::Admin {
+                    shared: Arc::clone(&shared),
+                    reloader: self.reloader.clone(),
+                    rtsp,
+                },
+            ))
         });
         let next_id = Arc::new(AtomicU64::new(1));
         let mut accepts = tokio::task::JoinSet::new();
@@ -220,9 +267,10 @@ impl Server {
             accepts.spawn(accept_loop(listener, door, shared, next_id));
         }
         shutdown.await;
+        accepts.abort_all();
+        drain(&shared, &self.stop).await;
         tracing::info!("shutting down");
         shared.shutdown.cancel();
-        accepts.abort_all();
         reaper.abort();
         let sessions = shared.sessions.drain();
         let count = sessions.len();
@@ -232,7 +280,46 @@ impl Server {
         tracing::info!("ended {count} sessions");
         // Connections see the cancellation and close; give writers a moment.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         Ok(())
+    }
+}
+
+/// How often a drain looks whether sessions still play.
+const DRAIN_POLL: Duration = Duration::from_millis(200);
+
+/// Refuses new sessions, and waits until no session plays, the drain
+/// timeout passes or `stop` is cancelled.
+async fn drain(shared: &Shared, stop: &CancellationToken) {
+    shared.draining.cancel();
+    shared.metrics.set_draining(true);
+    let timeout = shared.live.get().drain_timeout;
+    if timeout.is_zero() {
+        return;
+    }
+    tracing::info!(
+        "draining: no new sessions; those playing have {} s to finish (signal again to stop now)",
+        timeout.as_secs()
+    );
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if !admin::any_playing(&admin::views(shared).await) {
+            tracing::info!("drained: no session plays");
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(DRAIN_POLL) => {}
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::info!("drain timeout: ending the sessions still playing");
+                return;
+            }
+            () = stop.cancelled() => {
+                tracing::info!("drain cut short");
+                return;
+            }
+        }
     }
 }
 
@@ -254,6 +341,25 @@ async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// Binds the admin listener: the default address if it can be bound (a
+/// warning otherwise, so that a second server on one machine starts), a
+/// given one or an error.
+fn bind_admin(admin: AdminListen) -> anyhow::Result<Option<TcpListener>> {
+    let bind =
+        |addr: SocketAddr| listener::bind(&[addr.ip()], Some(addr.port())).map(|mut l| l.remove(0));
+    match admin {
+        AdminListen::Off => Ok(None),
+        AdminListen::Addr(addr) => bind(addr).context("admin listener").map(Some),
+        AdminListen::Default => match bind(config::DEFAULT_ADMIN) {
+            Ok(listener) => Ok(Some(listener)),
+            Err(e) => {
+                tracing::warn!("no admin listener: {e:#} (--admin ADDR:PORT picks another)");
+                Ok(None)
+            }
+        },
     }
 }
 

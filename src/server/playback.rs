@@ -79,6 +79,12 @@ impl Player {
         Player { cancel, bye, task }
     }
 
+    /// Whether the task still sends (it has not reached the end of the
+    /// media or its range).
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     /// Stops the task and takes back the source, the packets read ahead
     /// and not sent put back into it (`None` if the reader failed beyond
     /// repair); `bye` sends RTCP BYE first (the session is ending).

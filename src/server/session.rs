@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use super::catalog::Media;
 use super::delivery::Delivery;
 use super::playback::Player;
 use super::source::Source;
+use super::traffic::SessionTraffic;
 use crate::rtsp::headers;
 
 /// One track a client has set up.
@@ -75,6 +76,8 @@ pub struct Session {
     last_seen: AtomicU64,
     /// Tracks and play state.
     pub control: tokio::sync::Mutex<Control>,
+    /// What it sent and heard.
+    pub traffic: Arc<SessionTraffic>,
 }
 
 impl ClientActivity for Session {
@@ -89,6 +92,13 @@ impl ClientActivity for Session {
     }
 }
 
+/// A timeout in milliseconds, 0 for none.
+fn timeout_millis(timeout: Option<Duration>) -> u64 {
+    timeout.map_or(0, |t| {
+        u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)
+    })
+}
+
 /// Milliseconds from `epoch` to now.
 fn millis_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -99,12 +109,13 @@ impl Session {
     /// reports (loss, jitter, round trip) and BYE are logged at debug level.
     fn client_rtcp(&self, data: &[u8]) {
         use crate::rtp::rtcp::{self, RtcpMessage};
-        if !tracing::enabled!(tracing::Level::DEBUG) {
-            return;
-        }
         let Ok(messages) = rtcp::parse(data) else {
             return;
         };
+        self.traffic.received(&messages);
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
         for message in messages {
             match message {
                 RtcpMessage::ReceiverReport { reports, .. }
@@ -143,8 +154,9 @@ impl Session {
 pub struct Sessions {
     map: Mutex<HashMap<String, Arc<Session>>>,
     epoch: Instant,
-    timeout: Option<Duration>,
-    max: usize,
+    /// The idle timeout in milliseconds, 0 for never (a reload changes it).
+    timeout_ms: AtomicU64,
+    max: AtomicUsize,
     reaper: Notify,
 }
 
@@ -160,6 +172,8 @@ pub struct NewSession {
     pub url: String,
     /// See [`Session::peer`].
     pub peer: IpAddr,
+    /// See [`Session::traffic`].
+    pub traffic: Arc<SessionTraffic>,
 }
 
 impl Sessions {
@@ -168,22 +182,45 @@ impl Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
-            timeout,
-            max,
+            timeout_ms: AtomicU64::new(timeout_millis(timeout)),
+            max: AtomicUsize::new(max),
             reaper: Notify::new(),
         }
     }
 
     /// The idle timeout announced in `Session: id;timeout=N`.
     pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
+        match self.timeout_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Changes the idle timeout of every session (a reload): sessions
+    /// playing keep themselves alive as before, with their packets or
+    /// their client's RTCP.
+    pub fn set_timeout(&self, timeout: Option<Duration>) {
+        self.timeout_ms
+            .store(timeout_millis(timeout), Ordering::Relaxed);
+        self.reaper.notify_one();
+    }
+
+    /// Changes the most sessions at once (a reload); sessions over a
+    /// lowered cap stay.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// Every session now.
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.lock().values().cloned().collect()
     }
 
     /// Creates a session with a fresh unguessable id; `None` when the table
     /// is full or the system has no randomness.
     pub fn create(&self, new: NewSession) -> Option<Arc<Session>> {
         let mut map = self.lock();
-        if map.len() >= self.max {
+        if map.len() >= self.max.load(Ordering::Relaxed) {
             return None;
         }
         let id = loop {
@@ -208,6 +245,7 @@ impl Sessions {
                 state: PlayState::Ready,
                 closed: false,
             }),
+            traffic: new.traffic,
         });
         map.insert(id, Arc::clone(&session));
         let first = map.len() == 1;
@@ -242,7 +280,7 @@ impl Sessions {
     /// Removes and returns the sessions idle for longer than the timeout,
     /// and the time of the next possible expiry.
     fn expire(&self) -> (Vec<Arc<Session>>, Option<Instant>) {
-        let Some(timeout) = self.timeout else {
+        let Some(timeout) = self.timeout() else {
             return (Vec::new(), None);
         };
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);

@@ -1,21 +1,24 @@
-//! What every connection and handler shares: the configuration, the served
-//! directory, the session table and the media plane.
+//! What every connection and handler shares: the configuration (and the
+//! part of it a reload changes), the served directory, the session table,
+//! the media plane and the metrics.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::auth::Authenticator;
 use super::catalog::Catalog;
 use super::config::ServerConfig;
+use super::live::Live;
+use super::metrics::Metrics;
 use super::multicast::GroupPool;
 use super::session::Sessions;
 use super::udp::UdpPlane;
 
 /// What every connection shares.
 pub struct Shared {
-    /// The settings in force.
+    /// The settings the server started with (see `live` for those a
+    /// reload changes).
     pub config: ServerConfig,
     /// The served directory, canonical.
     pub root: PathBuf,
@@ -27,8 +30,12 @@ pub struct Shared {
     pub udp: Option<Arc<UdpPlane>>,
     /// The groups leased to multicast tracks, when configured.
     pub multicast: Option<Arc<GroupPool>>,
-    /// Credentials checked, when users are configured.
-    pub auth: Option<Authenticator>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// The settings a reload changes: users and access, among others.
+    pub live: Live,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// Cancelled when a drain starts: sessions are no longer created.
+    pub draining: CancellationToken,
 }

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -77,20 +78,24 @@ pub struct InterleavedSink {
     closed: CancellationToken,
     /// How long a full queue may stay full before the connection closes.
     stall_timeout: Duration,
+    /// Counts the connections closed for stalling.
+    stalls: Counter,
 }
 
 impl InterleavedSink {
     /// A queue, and its receiving end for the writer; `closed` is cancelled
-    /// when the queue stalls.
+    /// (and `stalls` counts one) when the queue stalls.
     pub fn channel(
         closed: CancellationToken,
         stall_timeout: Duration,
+        stalls: Counter,
     ) -> (InterleavedSink, mpsc::Receiver<Outgoing>) {
         let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
         let sink = InterleavedSink {
             tx,
             closed,
             stall_timeout,
+            stalls,
         };
         (sink, rx)
     }
@@ -106,6 +111,9 @@ impl InterleavedSink {
                     "closing a connection that read nothing for {:?}",
                     self.stall_timeout
                 );
+                if !self.closed.is_cancelled() {
+                    self.stalls.inc();
+                }
                 self.closed.cancel();
                 Err(SendError::Closed)
             }
@@ -143,7 +151,9 @@ mod tests {
     #[tokio::test]
     async fn a_queue_that_stays_full_closes_the_connection() {
         let closed = CancellationToken::new();
-        let (sink, mut rx) = InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+        let stalls = Counter::default();
+        let (sink, mut rx) =
+            InterleavedSink::channel(closed.clone(), Duration::from_millis(20), stalls.clone());
         for _ in 0..QUEUE_FRAMES {
             sink.send_data(Outgoing::Response(Bytes::new()))
                 .await
@@ -152,6 +162,7 @@ mod tests {
         let full = sink.send_data(Outgoing::Response(Bytes::new())).await;
         assert_eq!(full, Err(SendError::Closed));
         assert!(closed.is_cancelled());
+        assert_eq!(stalls.get(), 1);
         rx.close();
         assert_eq!(
             sink.send_data(Outgoing::Response(Bytes::new())).await,

@@ -130,12 +130,19 @@ impl TestServer {
         } else {
             &["--http-port", "0"]
         };
+        // No admin listener unless asked for: its default port is shared too.
+        let admin: &[&str] = if args.contains(&"--admin") {
+            &[]
+        } else {
+            &["--admin", "off"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .arg("serve")
             .arg(dir.path().join(sub))
             .args(["--port", "0", "-v"])
             .args(bind)
             .args(http)
+            .args(admin)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -10,6 +10,7 @@ use crate::rtsp::message::{Response, Status};
 use crate::rtsp::transport::{self, Chosen, Lower, Offer};
 use crate::server::delivery::Delivery;
 use crate::server::session::{NewSession, PlayState, Session, SetupTrack};
+use crate::server::traffic::SessionTraffic;
 
 impl Ctx<'_> {
     /// §10.4: one track per request, on an existing session or a new one.
@@ -66,6 +67,9 @@ impl Ctx<'_> {
                         media: Arc::clone(&media),
                         url: aggregate_url,
                         peer: conn.peer.ip(),
+                        traffic: Arc::new(SessionTraffic::new(
+                            self.shared.metrics.traffic().clone(),
+                        )),
                     })
                     // RFC 2326 §12.31: sessions end all the time; ask
                     // the client to try again shortly.
@@ -106,6 +110,9 @@ impl Ctx<'_> {
         }
         let ssrc = random_ssrc();
         let (delivery, chosen) = self.delivery(conn, session, &offer, ssrc)?;
+        if let Some(track) = session.media.track(index) {
+            session.traffic.track(ssrc, index, track.payload.clock_rate);
+        }
         let track = SetupTrack {
             index,
             ssrc,
