@@ -351,6 +351,16 @@ impl Metrics {
             let _ = connections.get_or_create(&labels);
             let _ = connections_accepted.get_or_create(&labels);
         }
+        for reason in [
+            AuthFailure::Missing,
+            AuthFailure::Invalid,
+            AuthFailure::Stale,
+            AuthFailure::Forbidden,
+        ] {
+            let _ = auth_failures.get_or_create(&ReasonLabels {
+                reason: reason.label(),
+            });
+        }
         for cache in ["hit", "miss"] {
             let _ = files_described.get_or_create(&CacheLabels { cache });
         }

@@ -22,10 +22,9 @@
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `access`, `activity`, `auth`, `byte_stream`, `catalog`, `metrics`, `multicast`, `paths`,
-//!    `sink`, `source`, `tls`: no sibling
-//! 2. `config` (access, auth, multicast), `listener` (paths), `traffic` (metrics), `udp`
-//!    (activity)
+//! 1. `access`, `activity`, `auth`, `byte_stream`, `catalog`, `metrics`, `multicast`, `paths`, `sink`, `source`, `tls`:
+//!    no sibling
+//! 2. `config` (access, auth, multicast), `listener` (paths), `traffic` (metrics), `udp` (activity)
 //! 3. `delivery` (activity, multicast, sink, traffic, udp), `live` (access, auth, config)
 //! 4. `playback`: delivery, sink, source
 //! 5. `session`: activity, catalog, delivery, playback, source, traffic
