@@ -146,8 +146,11 @@ fn valid_name(name: &str, colon: bool) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
 }
 
+/// A sample: its name, its labels and its value.
+type Sample = (String, Vec<(String, String)>, f64);
+
 /// Splits `name{labels} value` into the name, its labels and the value.
-fn parse_sample(line: &str) -> Result<(String, Vec<(String, String)>, f64), String> {
+fn parse_sample(line: &str) -> Result<Sample, String> {
     let bad = |why: &str| format!("{why}: {line}");
     let name_end = line.find(['{', ' ']).ok_or_else(|| bad("no value"))?;
     let name = &line[..name_end];
