@@ -1,10 +1,6 @@
-//! The Aac reader on arbitrary bytes: no panic, no hang, the reading
-//! contract held (see `common::read_as`).
+//! The ADTS (AAC) reader on arbitrary bytes (`common::readers::read_as`).
 #![no_main]
 
 mod common;
 
-use libfuzzer_sys::fuzz_target;
-use mediatool::media::adts;
-
-fuzz_target!(|data: &[u8]| common::read_as(&adts::FORMAT, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::run("adts", data));

@@ -1,10 +1,6 @@
-//! The MpegAudio reader on arbitrary bytes: no panic, no hang, the reading
-//! contract held (see `common::read_as`).
+//! The MPEG audio reader on arbitrary bytes (`common::readers::read_as`).
 #![no_main]
 
 mod common;
 
-use libfuzzer_sys::fuzz_target;
-use mediatool::media::mpeg_audio;
-
-fuzz_target!(|data: &[u8]| common::read_as(&mpeg_audio::FORMAT, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::run("mpeg_audio", data));

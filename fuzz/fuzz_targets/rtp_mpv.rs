@@ -1,10 +1,6 @@
-//! The MPV depacketizer on arbitrary packets, and our round trip of
-//! what it makes (see `rtp_video::run`).
+//! The MPEG video depacketizer and our round trip of what it makes (`common::payloads`).
 #![no_main]
 
-mod rtp_video;
+mod common;
 
-use libfuzzer_sys::fuzz_target;
-use mediatool::media::Codec;
-
-fuzz_target!(|data: &[u8]| rtp_video::run("MPV", Codec::Mpeg2Video, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::run("rtp_mpv", data));

@@ -1,10 +1,6 @@
-//! The VP8 depacketizer on arbitrary packets, and our round trip of
-//! what it makes (see `rtp_video::run`).
+//! The VP8 depacketizer and our round trip of what it makes (`common::payloads`).
 #![no_main]
 
-mod rtp_video;
+mod common;
 
-use libfuzzer_sys::fuzz_target;
-use mediatool::media::Codec;
-
-fuzz_target!(|data: &[u8]| rtp_video::run("VP8", Codec::Vp8, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::run("rtp_vp8", data));

@@ -1,10 +1,6 @@
-//! The Wav reader on arbitrary bytes: no panic, no hang, the reading
-//! contract held (see `common::read_as`).
+//! The WAV reader on arbitrary bytes (`common::readers::read_as`).
 #![no_main]
 
 mod common;
 
-use libfuzzer_sys::fuzz_target;
-use mediatool::media::wav;
-
-fuzz_target!(|data: &[u8]| common::read_as(&wav::FORMAT, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::run("wav", data));

@@ -276,6 +276,9 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 }
 
 /// Parses `name: value` lines with continuation lines (RFC 2616 §4.2).
+/// A control character other than a tab (a bare CR above all, which other
+/// parsers take for a line end) is refused: field values are TEXT (RFC
+/// 2616 §2.2, §4.2), and no two readers may split a request differently.
 fn parse_headers(head: &str) -> Result<Vec<(String, String)>, &'static str> {
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in head.split('\n') {
@@ -283,12 +286,23 @@ fn parse_headers(head: &str) -> Result<Vec<(String, String)>, &'static str> {
         if line.is_empty() {
             continue;
         }
+        if line.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err("control character in a header line");
+        }
         if line.starts_with([' ', '\t']) {
             let Some((_, value)) = headers.last_mut() else {
                 return Err("continuation line before any header");
             };
-            value.push(' ');
-            value.push_str(line.trim());
+            // Joined by one space, and trimmed as every value is: a
+            // continuation of an empty value, or a blank one, adds no
+            // space at the edge.
+            let more = line.trim();
+            if !more.is_empty() {
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(more);
+            }
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
@@ -407,6 +421,38 @@ mod tests {
             panic!()
         };
         assert_eq!(request.header("transport"), Some("RTP/AVP; unicast"));
+        // Found by the `rtsp_request` fuzz target: values stay trimmed when
+        // the first line or a continuation is empty.
+        let items = decode_all(b"PLAY * RTSP/1.0\r\nCSeq:\r\n 1\r\nX: a\r\n  \r\n\r\n");
+        let Incoming::Request(request) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            (request.header("CSeq"), request.header("X")),
+            (Some("1"), Some("a"))
+        );
+    }
+
+    /// Found by the `rtsp_request` fuzz target: a bare CR inside a header
+    /// value was kept, so the request read differently once written out
+    /// again (and would to any parser that ends lines at CR).
+    #[test]
+    fn control_characters_in_headers_are_refused() {
+        for header in [&b"CSeq: 6\rSession: x"[..], b"X: a\x00b", b"X: \x1b[31m"] {
+            let mut input = b"PLAY * RTSP/1.0\r\n".to_vec();
+            input.extend_from_slice(header);
+            input.extend_from_slice(b"\r\n\r\n");
+            let items = decode_all(&input);
+            assert_eq!(status_of(&items[0]), Some((400, true)), "{header:?}");
+        }
+        let tab = decode_all(b"PLAY * RTSP/1.0\r\nCSeq:\t6\r\nX: a\tb\r\n\r\n");
+        let Incoming::Request(request) = &tab[0] else {
+            panic!("{tab:?}")
+        };
+        assert_eq!(
+            (request.cseq(), request.header("x")),
+            (Some(6), Some("a\tb"))
+        );
     }
 
     #[test]

@@ -14,4 +14,9 @@ pub trait ClientActivity: Send + Sync {
     /// (its RTCP, or RTP sent to open a NAT): a sign of life, and reports
     /// to read.
     fn client_packet(&self, data: &[u8]);
+
+    /// The client's RTP port answered with ICMP port unreachable: it has
+    /// most likely closed it (its player quit). A sign of life since says
+    /// otherwise.
+    fn unreachable(&self);
 }

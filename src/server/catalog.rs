@@ -160,6 +160,8 @@ impl Catalog {
 }
 
 fn describe(path: &Path) -> Result<Arc<Media>, CatalogError> {
+    // The readers' warnings name the file they are about.
+    let _file = tracing::info_span!("describe", file = %path.display()).entered();
     let info = media::inspect(path).map_err(|e| match e {
         MediaError::Io(io) => CatalogError::NotFound(io.to_string()),
         other => CatalogError::Unsupported(other.to_string()),

@@ -155,8 +155,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
 
 /// The response to what the client sent, and the CSeq to answer with;
 /// `None` for what needs no answer (the client's RTCP over TCP, a response
-/// from the client).
-async fn answer(
+/// from the client). Also the offline server's (see [`super::offline`]).
+pub(super) async fn answer(
     shared: &Shared,
     ctx: &mut ConnCtx,
     incoming: Incoming,

@@ -106,6 +106,16 @@ pub const LISTED_FILES: usize = 50;
 /// Most directory entries looked at for that list.
 const SCANNED_ENTRIES: usize = 20_000;
 
+/// Whether `path` opens, in a format read here, with a track RTP carries.
+/// Quietly: what its reader finds odd is logged when a client asks for it
+/// (DESCRIBE), not over the start-up list.
+fn servable(path: &Path) -> bool {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        crate::media::open(path)
+            .is_ok_and(|d| d.tracks().iter().any(|t| crate::rtp::packetizer(t).is_ok()))
+    })
+}
+
 /// The URL paths of the media files under `root` (sorted, depth first; at
 /// most `limit`), and how many more there are (a lower bound when the
 /// scan stopped early, flagged by the third value).
@@ -137,9 +147,7 @@ pub fn media_files(root: &Path, limit: usize) -> (Vec<String>, usize, bool) {
                 if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
                     subdirs.push(path);
                 }
-            } else if crate::media::open(&path)
-                .is_ok_and(|d| d.tracks().iter().any(|t| crate::rtp::packetizer(t).is_ok()))
-            {
+            } else if servable(&path) {
                 // Opened, not only recognized, with a track RTP carries:
                 // what DESCRIBE serves (a format recognized but not read
                 // yet, or a codec without a payload format, is not offered).

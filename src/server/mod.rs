@@ -35,7 +35,9 @@
 //! 9. `tunnel`: byte_stream, connection, metrics, shared
 //! 10. `dispatch`: byte_stream, connection, metrics, shared, tls, tunnel
 //! 11. `reload`: config, live, shared, tls
-//! 12. `admin`: auth, delivery, handlers, listener, metrics, paths, reload,
+//! 12. `offline`: config, connection, handlers, shared, sink (the fuzzing
+//!     entry point: one connection's bytes in, its bytes out, no sockets)
+//! 13. `admin`: auth, delivery, handlers, listener, metrics, paths, reload,
 //!     session, shared
 //!
 //! and this module, which builds the shared state and runs the tasks.
@@ -55,6 +57,7 @@ pub mod listener;
 mod live;
 mod metrics;
 pub mod multicast;
+pub mod offline;
 pub mod paths;
 mod playback;
 mod reload;
@@ -81,13 +84,8 @@ pub use config::{ServerConfig, Settings};
 pub use reload::{ConfigSource, Reloaded, Reloader};
 
 use crate::rtsp::url;
-use catalog::Catalog;
 use config::{AdminListen, HttpPort};
 use dispatch::Door;
-use live::{Live, LiveSettings};
-use metrics::Metrics;
-use multicast::GroupPool;
-use session::Sessions;
 use shared::Shared;
 use tls::Tls;
 use tunnel::Tunnels;
@@ -129,34 +127,15 @@ impl Server {
         let is_dir = tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir());
         anyhow::ensure!(is_dir, "{} is not a directory", config.dir.display());
         let addrs = listen_addrs(config.bind);
-        let live = LiveSettings::new(&config, None)?;
         let (listeners, tls) = bind_listeners(&addrs, &config)?;
         let admin = bind_admin(config.admin)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)
             .context("cannot bind the UDP ports for RTP/RTCP")?;
-        let multicast = match config.multicast {
-            Some((range, ttl)) => {
-                udp.enable_multicast(ttl)
-                    .context("cannot set up multicast sending")?;
-                Some(Arc::new(GroupPool::new(range, ttl)))
-            }
-            None => None,
-        };
-        let sessions = Arc::new(Sessions::new(config.reclaim, config.max_sessions));
-        let metrics = Metrics::new();
-        let (hits, misses) = metrics.cache_counters();
-        let shared = Arc::new(Shared {
-            root,
-            catalog: Catalog::counting(hits, misses),
-            sessions,
-            udp: Some(Arc::new(udp)),
-            multicast,
-            shutdown: CancellationToken::new(),
-            config,
-            live: Live::new(live),
-            metrics,
-            draining: CancellationToken::new(),
-        });
+        if let Some((_, ttl)) = config.multicast {
+            udp.enable_multicast(ttl)
+                .context("cannot set up multicast sending")?;
+        }
+        let shared = Arc::new(Shared::new(config, root, Some(Arc::new(udp)))?);
         Ok(Server {
             reloader: Reloader::new(Arc::clone(&shared), tls),
             shared,

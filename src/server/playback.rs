@@ -118,6 +118,8 @@ struct ReadAhead {
     pending: VecDeque<PacketParts>,
     /// The source has more to read.
     more: bool,
+    /// A read failed: the stream ended early.
+    failed: bool,
 }
 
 impl ReadAhead {
@@ -158,10 +160,14 @@ impl ReadAhead {
         };
         self.source = Some(source);
         self.pending.append(&mut batch);
-        self.more = result.unwrap_or_else(|e| {
-            tracing::warn!("{label}: reading stopped: {e}");
-            false
-        });
+        match result {
+            Ok(more) => self.more = more,
+            Err(e) => {
+                tracing::warn!("{label}: reading stopped: {e}");
+                self.more = false;
+                self.failed = true;
+            }
+        }
         Some(())
     }
 
@@ -190,9 +196,11 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
         fetch: None,
         pending: VecDeque::new(),
         more: true,
+        failed: false,
     };
     let origin = Instant::now();
     let (outcome, worst_late) = playback.send_in_time(&mut reader, origin).await?;
+    let failed = reader.failed;
     let mut source = reader.finish().await?;
     let label = &playback.label;
     tracing::debug!(
@@ -202,6 +210,10 @@ async fn run(playback: Playback, source: Source) -> Option<Source> {
     let outcome = playback.after_range(outcome, origin).await;
     let reason = match outcome {
         Outcome::RangeEnded => Some("end of range"),
+        // The stream's own BYE comes only at the end of the file: after
+        // everything read before the failure, the client is told the
+        // stream is over (a file cut short, a failing disk).
+        Outcome::Ended if failed => Some("cannot read the file"),
         _ if playback.bye.load(Ordering::Relaxed) => Some("session ended"),
         _ => None,
     };
@@ -322,3 +334,122 @@ impl Playback {
 
 /// A batch's sending was cut short by a stop.
 struct Stopped;
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Weak;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::media::{self, AccessUnit, Demuxer, MediaError, ReaderFormat, Track};
+    use crate::server::activity::ClientActivity;
+    use crate::server::delivery::Delivery;
+    use crate::server::metrics::Metrics;
+    use crate::server::sink::{InterleavedSink, Outgoing};
+    use crate::server::traffic::SessionTraffic;
+
+    /// A file's reader whose reads fail (as a disk error would) after
+    /// `left` units.
+    struct FailingAfter {
+        inner: Box<dyn Demuxer>,
+        left: usize,
+    }
+
+    impl Demuxer for FailingAfter {
+        fn format(&self) -> &'static ReaderFormat {
+            self.inner.format()
+        }
+
+        fn tracks(&self) -> &[Track] {
+            self.inner.tracks()
+        }
+
+        fn read_unit(&mut self) -> media::Result<Option<AccessUnit>> {
+            if self.left == 0 {
+                return Err(MediaError::Io(std::io::Error::other("injected read error")));
+            }
+            self.left -= 1;
+            self.inner.read_unit()
+        }
+
+        fn seek(&mut self, time: Duration) -> media::Result<Duration> {
+            self.inner.seek(time)
+        }
+    }
+
+    /// No session to keep alive.
+    struct Nobody;
+
+    impl ClientActivity for Nobody {
+        fn touch(&self) {}
+        fn client_packet(&self, _: &[u8]) {}
+        fn unreachable(&self) {}
+    }
+
+    /// Whether an interleaved RTCP frame holds a BYE (RFC 3550 §6.6: packet
+    /// type 203 in a compound packet).
+    fn is_bye(body: &[u8]) -> bool {
+        let mut rest = body;
+        while rest.len() >= 4 {
+            if rest[1] == 203 {
+                return true;
+            }
+            let words = usize::from(u16::from_be_bytes([rest[2], rest[3]])) + 1;
+            rest = rest.get(words * 4..).unwrap_or_default();
+        }
+        false
+    }
+
+    /// A read error 20 units into a file: what was read goes out, then
+    /// RTCP BYE, and the playback task ends.
+    #[tokio::test]
+    async fn a_read_failing_mid_file_ends_playback_with_bye() {
+        let file = crate::vocab::testing::fixture_path("audio_48k_mono.aac");
+        let inner = media::open(std::path::Path::new(&file)).unwrap();
+        let demuxer = Box::new(FailingAfter { inner, left: 20 });
+        let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut source = Source::new(demuxer, &[(0, 0x5eed)], false, peer).unwrap();
+        source.cue().unwrap();
+        let start = source.play(SystemTime::now());
+        let (sink, mut queue) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(10),
+            prometheus_client::metrics::counter::Counter::default(),
+        );
+        let tracks: Arc<[(usize, Delivery)]> = Arc::from(vec![(
+            0,
+            Delivery::Interleaved {
+                sink,
+                rtp: 0,
+                rtcp: 1,
+            },
+        )]);
+        let nobody: Weak<dyn ClientActivity> = Weak::<Nobody>::new();
+        let traffic = Arc::new(SessionTraffic::new(Metrics::new().traffic().clone()));
+        let destinations = Destinations::new(tracks, None, nobody, Arc::clone(&traffic));
+        let player = Player::start(source, start.send_time, destinations, None, "test".into());
+        let mut rtp = 0;
+        let bye = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(frame) = queue.recv().await {
+                match frame {
+                    Outgoing::Interleaved { channel: 0, .. } => rtp += 1,
+                    Outgoing::Interleaved {
+                        channel: 1,
+                        head,
+                        body,
+                    } if is_bye(&[&head[..], &body[..]].concat()) => return true,
+                    _ => {}
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(bye, Ok(true), "no RTCP BYE after the read error");
+        // One RTP packet per AAC frame read before the error.
+        assert_eq!(rtp, 20);
+        assert_eq!(traffic.counts().rtp_packets, 20);
+        let ended = tokio::time::timeout(Duration::from_secs(1), player.stop(false)).await;
+        assert!(ended.is_ok(), "the playback task did not end");
+    }
+}

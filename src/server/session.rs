@@ -4,7 +4,9 @@
 //!
 //! An idle session is a table entry and its track list: no task, no timer
 //! and no open file. A single reaper task sleeps until the earliest
-//! possible expiry of any session.
+//! possible expiry of any session. A session whose client's RTP port has
+//! refused packets for [`UNREACHABLE_GRACE`] with no sign of life since
+//! expires then, whatever its idle timeout.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,6 +25,11 @@ use super::playback::Player;
 use super::source::Source;
 use super::traffic::SessionTraffic;
 use crate::rtsp::headers;
+
+/// How long a client whose RTP port answered with ICMP port unreachable
+/// has to show a sign of life before its session ends: a player that quit
+/// is not sent media until the idle timeout (65 s by default).
+pub const UNREACHABLE_GRACE: Duration = Duration::from_secs(2);
 
 /// One track a client has set up.
 #[derive(Clone)]
@@ -74,6 +81,11 @@ pub struct Session {
     epoch: Instant,
     /// Milliseconds since `epoch` of the last sign of life.
     last_seen: AtomicU64,
+    /// One more than the milliseconds since `epoch` when the client's port
+    /// was first found unreachable since its last sign of life; 0: not.
+    unreachable_since: AtomicU64,
+    /// Wakes the reaper (the table's).
+    reaper: Arc<Notify>,
     /// Tracks and play state.
     pub control: tokio::sync::Mutex<Control>,
     /// What it sent and heard.
@@ -84,11 +96,24 @@ impl ClientActivity for Session {
     fn touch(&self) {
         self.last_seen
             .store(millis_since(self.epoch), Ordering::Relaxed);
+        self.unreachable_since.store(0, Ordering::Relaxed);
     }
 
     fn client_packet(&self, data: &[u8]) {
         self.touch();
         self.client_rtcp(data);
+    }
+
+    fn unreachable(&self) {
+        let now = millis_since(self.epoch).saturating_add(1);
+        let first = self
+            .unreachable_since
+            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        if first {
+            tracing::info!("session {}: the client's RTP port is unreachable", self.id);
+            self.reaper.notify_one();
+        }
     }
 }
 
@@ -157,7 +182,7 @@ pub struct Sessions {
     /// The idle timeout in milliseconds, 0 for never (a reload changes it).
     timeout_ms: AtomicU64,
     max: AtomicUsize,
-    reaper: Notify,
+    reaper: Arc<Notify>,
 }
 
 /// A new session's fixed parts.
@@ -184,7 +209,7 @@ impl Sessions {
             epoch: Instant::now(),
             timeout_ms: AtomicU64::new(timeout_millis(timeout)),
             max: AtomicUsize::new(max),
-            reaper: Notify::new(),
+            reaper: Arc::new(Notify::new()),
         }
     }
 
@@ -240,6 +265,8 @@ impl Sessions {
             peer: new.peer,
             epoch: self.epoch,
             last_seen: AtomicU64::new(millis_since(self.epoch)),
+            unreachable_since: AtomicU64::new(0),
+            reaper: Arc::clone(&self.reaper),
             control: tokio::sync::Mutex::new(Control {
                 tracks: Vec::new(),
                 state: PlayState::Ready,
@@ -277,21 +304,27 @@ impl Sessions {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Removes and returns the sessions idle for longer than the timeout,
-    /// and the time of the next possible expiry.
+    /// Removes and returns the sessions idle for longer than the timeout
+    /// or unreachable for [`UNREACHABLE_GRACE`], and the time of the next
+    /// possible expiry.
     fn expire(&self) -> (Vec<Arc<Session>>, Option<Instant>) {
-        let Some(timeout) = self.timeout() else {
-            return (Vec::new(), None);
-        };
-        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let timeout_ms = self
+            .timeout()
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+        let grace_ms = UNREACHABLE_GRACE.as_millis() as u64;
         let now = millis_since(self.epoch);
         let mut expired = Vec::new();
         let mut next: Option<u64> = None;
         self.lock().retain(|_, session| {
-            let deadline = session
-                .last_seen
-                .load(Ordering::Relaxed)
-                .saturating_add(timeout_ms);
+            let idle =
+                timeout_ms.map(|t| session.last_seen.load(Ordering::Relaxed).saturating_add(t));
+            let gone = match session.unreachable_since.load(Ordering::Relaxed) {
+                0 => None,
+                since => Some(since - 1 + grace_ms),
+            };
+            let Some(deadline) = idle.into_iter().chain(gone).min() else {
+                return true;
+            };
             if deadline <= now {
                 expired.push(Arc::clone(session));
                 false

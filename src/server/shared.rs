@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::Catalog;
 use super::config::ServerConfig;
-use super::live::Live;
+use super::live::{Live, LiveSettings};
 use super::metrics::Metrics;
 use super::multicast::GroupPool;
 use super::session::Sessions;
@@ -38,4 +38,36 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Cancelled when a drain starts: sessions are no longer created.
     pub draining: CancellationToken,
+}
+
+impl Shared {
+    /// The state of a server of the canonical directory `root` with
+    /// `config`, sending UDP through `udp` (readied for multicast when the
+    /// configuration has groups); without sockets, UDP unicast is refused.
+    /// An error when the settings a reload could change are wrong (a path
+    /// rule naming an unknown user).
+    pub fn new(
+        config: ServerConfig,
+        root: PathBuf,
+        udp: Option<Arc<UdpPlane>>,
+    ) -> anyhow::Result<Shared> {
+        let multicast = config
+            .multicast
+            .map(|(range, ttl)| Arc::new(GroupPool::new(range, ttl)));
+        let live = LiveSettings::new(&config, None)?;
+        let metrics = Metrics::new();
+        let (hits, misses) = metrics.cache_counters();
+        Ok(Shared {
+            root,
+            catalog: Catalog::counting(hits, misses),
+            sessions: Arc::new(Sessions::new(config.reclaim, config.max_sessions)),
+            udp,
+            multicast,
+            shutdown: CancellationToken::new(),
+            config,
+            live: Live::new(live),
+            metrics,
+            draining: CancellationToken::new(),
+        })
+    }
 }

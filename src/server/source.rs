@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use crate::media::Demuxer;
 use crate::rtp::SenderOptions;
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
@@ -34,6 +35,16 @@ impl Source {
         peer: IpAddr,
     ) -> Result<Source, StreamError> {
         let demuxer = crate::media::open_chunked(file, READ_CHUNK)?;
+        Source::new(demuxer, tracks, looping, peer)
+    }
+
+    /// A source reading `demuxer` (as [`open`](Self::open) does a file's).
+    pub fn new(
+        demuxer: Box<dyn Demuxer>,
+        tracks: &[(usize, u32)],
+        looping: bool,
+        peer: IpAddr,
+    ) -> Result<Source, StreamError> {
         let config = StreamConfig {
             tracks: tracks.iter().map(|(index, _)| *index).collect(),
             max_payload: stream::max_payload_for_mtu(1500, peer.is_ipv6()).unwrap_or(1400),

@@ -82,6 +82,19 @@ impl Rtsp {
         Rtsp::from_stream(TcpStream::connect(("127.0.0.1", port)).unwrap())
     }
 
+    /// Connects to 127.0.0.1:`port` from the loopback address `source`
+    /// (127.0.0.0/8 is all local: a test can be many clients).
+    pub fn connect_from(source: std::net::Ipv4Addr, port: u16) -> Rtsp {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::from((source, 0)).into())
+            .unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket.connect(&addr.into()).unwrap();
+        Rtsp::from_stream(socket.into())
+    }
+
     /// Connects to 127.0.0.1:`port` with a receive buffer of about `bytes`
     /// (the kernel doubles it and has a minimum): a client that stops
     /// reading fills it soon.

@@ -117,6 +117,17 @@ impl TestServer {
     /// Serves the subdirectory `sub` of `dir`, on 127.0.0.1 unless `args`
     /// say `--bind`, without HTTP tunneling unless they say `--http-port`.
     pub fn start_sub(dir: tempfile::TempDir, sub: &str, args: &[&str]) -> TestServer {
+        TestServer::start_with_env(dir, sub, args, &[])
+    }
+
+    /// [`start_sub`](Self::start_sub) with environment variables `env`
+    /// added to the server's.
+    pub fn start_with_env(
+        dir: tempfile::TempDir,
+        sub: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> TestServer {
         let stderr = dir.path().with_extension("stderr.log");
         let bind: &[&str] = if args.contains(&"--bind") {
             &[]
@@ -144,6 +155,7 @@ impl TestServer {
             .args(http)
             .args(admin)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())

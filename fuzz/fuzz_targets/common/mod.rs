@@ -1,71 +1,71 @@
-//! What every reader target does with its input: open it as one format
-//! from memory, read every unit, seek to a few times and read on.
+//! What each fuzz target does with its input, one function per target in
+//! the modules below, and [`TARGETS`], the registry of them by name: a
+//! target's file in `fuzz_targets/` only names its entry, and
+//! `tests/fuzz_regressions.rs` (a plain `cargo test`, no libFuzzer) runs
+//! each input of `fuzz/regressions/<target>/` through the same function.
+//!
+//! Adding a target: its function here, one line in [`TARGETS`], a
+//! three-line file in `fuzz_targets/`, its `[[bin]]` in `fuzz/Cargo.toml`,
+//! and seeds in `fuzz/corpus/<target>/`.
 
-use std::time::Duration;
+mod auth;
+mod config;
+mod payloads;
+mod readers;
+mod rtp;
+mod rtsp;
+mod syntax;
 
-use mediatool::media::{open_reader, BytesReader, ReaderFormat};
+use mediatool::vocab::Codec;
 
-/// Units read before a reading is cut short: far more than any input of
-/// the fuzzer's sizes yields, so only a reader that loops without
-/// consuming input reaches it.
-const MAX_UNITS: usize = 100_000;
+/// A fuzz target: its name (its binary's) and what it does with an input.
+pub type Target = (&'static str, fn(&[u8]));
 
-/// Reads `data` as `format`, a reader registry entry, wrapped as `open`
-/// gives it to callers, checking the [`Demuxer`] contract as it goes.
-///
-/// [`Demuxer`]: mediatool::media::Demuxer
-pub fn read_as(format: &ReaderFormat, data: &[u8]) {
-    let Ok(mut demuxer) = open_reader(BytesReader::from_bytes(data), format) else {
-        return;
-    };
-    let tracks = demuxer.tracks().len();
-    assert!(tracks > 0, "a reader opened without tracks");
-    read_on(demuxer.as_mut(), MAX_UNITS, tracks);
-    // Seek targets: the start, inside, far past the end, the largest
-    // time there is, and one the input chooses.
-    let chosen = data
+/// Every fuzz target.
+pub const TARGETS: &[Target] = &[
+    // The readers, each opening its input as one format.
+    ("h264", |d| readers::read_as("h264", d)),
+    ("hevc", |d| readers::read_as("hevc", d)),
+    ("mpeg_audio", |d| readers::read_as("mp3", d)),
+    ("adts", |d| readers::read_as("aac", d)),
+    ("wav", |d| readers::read_as("wav", d)),
+    ("detect", readers::detect_format),
+    // Codec syntax.
+    ("h264_syntax", syntax::h264),
+    ("hevc_syntax", syntax::hevc),
+    ("audio_headers", syntax::audio_headers),
+    ("video_headers", payloads::video_headers),
+    // RTP: every registered depacketizer, then the formats' own checks.
+    ("depacketize", rtp::depacketize),
+    ("rtp_vp8", |d| {
+        payloads::video_round_trip("VP8", Codec::Vp8, d)
+    }),
+    ("rtp_vp9", |d| {
+        payloads::video_round_trip("VP9", Codec::Vp9, d)
+    }),
+    ("rtp_av1", |d| {
+        payloads::video_round_trip("AV1", Codec::Av1, d)
+    }),
+    ("rtp_mpv", |d| {
+        payloads::video_round_trip("MPV", Codec::Mpeg2Video, d)
+    }),
+    ("rtp_opus", payloads::opus),
+    ("rtp_xiph", payloads::xiph),
+    ("rtp_ac3", payloads::ac3),
+    // The server.
+    ("rtsp_request", rtsp::request),
+    ("rtsp_headers", rtsp::headers),
+    ("rtsp_url", rtsp::url_path),
+    ("serve_requests", rtsp::serve),
+    ("digest", auth::authorization),
+    ("config_yaml", config::yaml),
+];
+
+/// Runs target `name` on `data`; panics for a name not in [`TARGETS`].
+pub fn run(name: &str, data: &[u8]) {
+    let (_, target) = TARGETS
         .iter()
-        .rev()
-        .take(8)
-        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-    for time in [
-        Duration::from_millis(1500),
-        Duration::ZERO,
-        Duration::from_nanos(chosen),
-        Duration::from_secs(3600 * 24 * 365),
-        Duration::MAX,
-        Duration::from_millis(40),
-    ] {
-        if demuxer.seek(time).is_ok() {
-            read_on(demuxer.as_mut(), 3, tracks);
-        }
-    }
-    if demuxer.seek(Duration::ZERO).is_ok() {
-        read_on(demuxer.as_mut(), MAX_UNITS, tracks);
-    }
-}
-
-/// Reads up to `limit` units; after an error the reader must report the
-/// end (`Ok(None)`), as readers from the registry do.
-fn read_on(demuxer: &mut dyn mediatool::media::Demuxer, limit: usize, tracks: usize) {
-    for _ in 0..limit {
-        match demuxer.read_unit() {
-            Ok(Some(unit)) => {
-                assert!(unit.track < tracks, "unit of an unknown track");
-                assert!(unit.dts <= unit.pts, "DTS after PTS");
-            }
-            Ok(None) => return,
-            Err(_) => {
-                assert!(
-                    matches!(demuxer.read_unit(), Ok(None)),
-                    "reading went on after an error"
-                );
-                return;
-            }
-        }
-    }
-    assert!(
-        limit < MAX_UNITS,
-        "more than {MAX_UNITS} units from a small input"
-    );
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no fuzz target {name}"));
+    target(data);
 }

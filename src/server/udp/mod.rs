@@ -8,6 +8,11 @@
 //! and an idle session holds none. (Per-session pairs would only matter to a
 //! client that identifies the stream by the server's port; none of the
 //! clients tested does.)
+//!
+//! A client that vanishes (its player quit) answers its RTP with ICMP port
+//! unreachable: the RTP socket's error queue names its address, and its
+//! session hears of it ([`ClientActivity::unreachable`]) and soon ends,
+//! rather than being sent media until its idle timeout.
 
 use std::collections::HashMap;
 use std::io;
@@ -20,6 +25,8 @@ use tokio::net::UdpSocket;
 use super::activity::ClientActivity;
 
 mod send;
+#[cfg(target_os = "linux")]
+mod unreachable;
 
 pub use send::{send_many, Segmentation};
 
@@ -149,7 +156,33 @@ impl UdpPlane {
                     }
                 });
             }
+            #[cfg(target_os = "linux")]
+            tokio::spawn(refused_ports(Arc::clone(&pair.rtp), Arc::downgrade(self)));
         }
+    }
+
+    /// The client at `dest` refused a packet: its session hears of it.
+    fn unreachable(&self, dest: SocketAddr) {
+        let session = self.lock().get(&dest).and_then(Weak::upgrade);
+        if let Some(session) = session {
+            session.unreachable();
+        }
+    }
+}
+
+/// Reads the ICMP errors queued on an RTP socket for as long as the plane
+/// lives, telling the session of each client that refused its RTP.
+#[cfg(target_os = "linux")]
+async fn refused_ports(socket: Arc<UdpSocket>, plane: Weak<UdpPlane>) {
+    use tokio::io::Interest;
+    while socket.ready(Interest::ERROR).await.is_ok() {
+        let Some(plane) = plane.upgrade() else {
+            return;
+        };
+        // Until the queue is empty (WouldBlock clears the readiness).
+        let _ = socket.try_io(Interest::ERROR, || {
+            Err::<(), _>(unreachable::drain(&*socket, |dest| plane.unreachable(dest)))
+        });
     }
 }
 
@@ -176,6 +209,10 @@ fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
     // Best effort: the kernel caps these at net.core.[wr]mem_max.
     let _ = socket.set_send_buffer_size(SEND_BUFFER);
     let _ = socket.set_recv_buffer_size(RECV_BUFFER);
+    // Best effort: without it, a vanished client is sent media until its
+    // session times out.
+    #[cfg(target_os = "linux")]
+    let _ = unreachable::enable(&socket, addr.is_ipv6());
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())

@@ -46,8 +46,12 @@ impl Segmentation {
 }
 
 /// Sends `packets` to `dest`, as GSO messages while `segmentation` allows.
-/// A datagram the kernel refuses (e.g. ICMP port unreachable from a
-/// departed client) is dropped: loss is UDP's nature.
+/// A datagram the kernel refuses is dropped: loss is UDP's nature.
+///
+/// `ECONNREFUSED` is not this send's failure: it reports the ICMP port
+/// unreachable an earlier datagram drew, perhaps to another client (see
+/// `unreachable.rs`), and is cleared by being returned; the datagram goes
+/// again, once.
 pub async fn send_many(
     socket: &UdpSocket,
     dest: SocketAddr,
@@ -55,18 +59,26 @@ pub async fn send_many(
     segmentation: &Segmentation,
 ) {
     let mut rest = packets;
+    let mut retried = false;
     while !rest.is_empty() {
         match socket.try_io(tokio::io::Interest::WRITABLE, || {
             send_some(socket, dest, rest, segmentation)
         }) {
-            Ok(sent) => rest = &rest[sent.clamp(1, rest.len())..],
+            Ok(sent) => {
+                rest = &rest[sent.clamp(1, rest.len())..];
+                retried = false;
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if socket.writable().await.is_err() {
                     return;
                 }
             }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && !retried => retried = true,
             // Skip the datagram that failed and go on with the others.
-            Err(_) => rest = &rest[1..],
+            Err(_) => {
+                rest = &rest[1..];
+                retried = false;
+            }
         }
     }
 }
