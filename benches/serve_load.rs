@@ -7,6 +7,10 @@
 //! ```sh
 //! cargo bench --bench serve_load -- --sessions 100,250,500,1000 --seconds 30
 //! cargo bench --bench serve_load -- --sessions 500 --transports udp --servers mediatool
+//! # the cost of metrics: this build never scraped, this build scraped every
+//! # second, and another build (one without metrics) side by side
+//! cargo bench --bench serve_load -- --sessions 500 \
+//!     --servers mediatool,scraped,baseline --baseline /tmp/mediatool-before
 //! ```
 //!
 //! Needs ffmpeg (to make the test stream once) and, for the GStreamer
@@ -41,8 +45,26 @@ enum Transport {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Peer {
+    /// This build, its admin listener off: the packet path counts, nothing
+    /// scrapes.
     Mediatool,
+    /// This build with `/metrics` scraped every second.
+    Scraped,
+    /// Another mediatool binary (`--baseline PATH`), e.g. one from before
+    /// the metrics.
+    Baseline,
     Gstreamer,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Mediatool => "mediatool",
+            Peer::Scraped => "mediatool+scrape",
+            Peer::Baseline => "baseline",
+            Peer::Gstreamer => "gst",
+        }
+    }
 }
 
 /// What one session saw in the measured window.
@@ -63,6 +85,7 @@ struct Options {
     transports: Vec<Transport>,
     peers: Vec<Peer>,
     file: Option<PathBuf>,
+    baseline: Option<PathBuf>,
 }
 
 fn parse_options() -> Options {
@@ -72,6 +95,7 @@ fn parse_options() -> Options {
         transports: vec![Transport::Udp, Transport::Tcp],
         peers: vec![Peer::Mediatool, Peer::Gstreamer],
         file: None,
+        baseline: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -96,12 +120,15 @@ fn parse_options() -> Options {
                     .split(',')
                     .filter_map(|t| match t {
                         "mediatool" => Some(Peer::Mediatool),
+                        "scraped" => Some(Peer::Scraped),
+                        "baseline" => Some(Peer::Baseline),
                         "gst" | "gstreamer" => Some(Peer::Gstreamer),
                         _ => None,
                     })
                     .collect()
             }
             "--file" => options.file = Some(PathBuf::from(value())),
+            "--baseline" => options.baseline = Some(PathBuf::from(value())),
             // cargo bench passes --bench.
             _ => {}
         }
@@ -137,18 +164,24 @@ fn stream_file(dir: &Path) -> PathBuf {
 struct Server {
     child: Child,
     url: String,
+    /// Stops the scraper thread, if one runs.
+    scraping: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Some(stop) = &self.scraping {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn start_server(peer: Peer, file: &Path) -> Server {
-    let mut child = match peer {
-        Peer::Mediatool => Command::new(env!("CARGO_BIN_EXE_mediatool"))
+fn start_server(peer: Peer, file: &Path, baseline: Option<&Path>) -> Server {
+    let mediatool = |binary: &Path, admin: Option<&str>| {
+        let mut command = Command::new(binary);
+        command
             .args([
                 "serve",
                 "--port",
@@ -159,10 +192,20 @@ fn start_server(peer: Peer, file: &Path) -> Server {
                 "0",
                 "-q",
             ])
-            .arg(file.parent().unwrap())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .arg(file.parent().unwrap());
+        if let Some(admin) = admin {
+            command.args(["--admin", admin]);
+        }
+        command.stdout(Stdio::piped()).spawn().unwrap()
+    };
+    let this_build = Path::new(env!("CARGO_BIN_EXE_mediatool"));
+    let mut child = match peer {
+        Peer::Mediatool => mediatool(this_build, Some("off")),
+        Peer::Scraped => mediatool(this_build, Some("127.0.0.1:0")),
+        Peer::Baseline => mediatool(
+            baseline.expect("--servers baseline needs --baseline PATH"),
+            None,
+        ),
         Peer::Gstreamer => {
             // h264parse gives an elementary stream's frames DTS but no PTS,
             // and rtph264pay stamps every packet alike without PTS: the
@@ -195,6 +238,15 @@ fn start_server(peer: Peer, file: &Path) -> Server {
     let mut line = String::new();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     stdout.read_line(&mut line).unwrap();
+    let scraping = (peer == Peer::Scraped).then(|| {
+        // The admin listener's line follows the RTSP one.
+        let mut admin = String::new();
+        while !admin.trim_end().ends_with("/metrics") {
+            admin.clear();
+            assert!(stdout.read_line(&mut admin).unwrap() > 0, "no admin line");
+        }
+        scrape_every_second(admin.trim()["http://".len()..].split('/').next().unwrap())
+    });
     // Keep reading (the file list follows) so the pipe stays open.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let base = line.trim().to_owned();
@@ -203,10 +255,43 @@ fn start_server(peer: Peer, file: &Path) -> Server {
         "server did not start: {line:?}"
     );
     let url = match peer {
-        Peer::Mediatool => format!("{base}{}", file.file_name().unwrap().to_str().unwrap()),
         Peer::Gstreamer => base,
+        _ => format!("{base}{}", file.file_name().unwrap().to_str().unwrap()),
     };
-    Server { child, url }
+    Server {
+        child,
+        url,
+        scraping,
+    }
+}
+
+/// Scrapes `http://ADDR/metrics` every second on a thread of its own (as
+/// Prometheus would, if more often) until told to stop.
+fn scrape_every_second(addr: &str) -> Arc<std::sync::atomic::AtomicBool> {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let addr: SocketAddr = addr.parse().unwrap();
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let (mut scrapes, mut bytes) = (0, 0);
+        while !flag.load(Ordering::Relaxed) {
+            if let Ok(mut stream) = std::net::TcpStream::connect(addr) {
+                let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n");
+                let mut body = Vec::new();
+                if stream.read_to_end(&mut body).is_ok() && body.starts_with(b"HTTP/1.1 200") {
+                    scrapes += 1;
+                    bytes += body.len();
+                }
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        eprintln!(
+            "scraped /metrics {scrapes} times, {} bytes each",
+            bytes / scrapes.max(1)
+        );
+    });
+    stop
 }
 
 /// CPU seconds (user + system) and resident memory (KiB) of a process.
@@ -567,8 +652,15 @@ fn bind_udp(port: u16) -> std::io::Result<UdpSocket> {
 }
 
 /// One measured run; prints a table row.
-async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, file: &Path) {
-    let server = start_server(peer, file);
+async fn run(
+    peer: Peer,
+    transport: Transport,
+    sessions: usize,
+    seconds: u64,
+    file: &Path,
+    baseline: Option<&Path>,
+) {
+    let server = start_server(peer, file, baseline);
     let pid = server.child.id();
     let (_, rss_idle) = usage(pid);
     let ready = Arc::new(Barrier::new(sessions + 1));
@@ -624,11 +716,8 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
     let cpu = cpu1 - cpu0;
     let lost = all.expected.saturating_sub(all.received);
     println!(
-        "| {:9} | {:3} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
-        match peer {
-            Peer::Mediatool => "mediatool",
-            Peer::Gstreamer => "gst",
-        },
+        "| {:16} | {:3} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
+        peer.name(),
         match transport {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
@@ -684,7 +773,14 @@ fn main() {
     for &sessions in &options.sessions {
         for &transport in &options.transports {
             for &peer in &options.peers {
-                runtime.block_on(run(peer, transport, sessions, options.seconds, &file));
+                runtime.block_on(run(
+                    peer,
+                    transport,
+                    sessions,
+                    options.seconds,
+                    &file,
+                    options.baseline.as_deref(),
+                ));
             }
         }
     }

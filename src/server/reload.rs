@@ -136,7 +136,8 @@ impl Reloader {
         let config = source.read()?;
         let live = LiveSettings::new(&config, Some(&self.0.shared.live.get()))?;
         if let Some(tls) = &self.0.tls {
-            tls.reload().context("TLS certificate")?;
+            tls.reload()
+                .context("TLS certificate kept, the new one does not load")?;
         }
         Ok((config, live))
     }
