@@ -511,21 +511,21 @@ impl Collector for ProcessCollector {
         let cpu = ConstCounter::new(process.cpu_seconds);
         cpu.encode(encoder.encode_descriptor(
             "process_cpu",
-            "CPU time used by the process (user and system)",
+            "CPU time used by the process (user and system).",
             Some(&Unit::Seconds),
             cpu.metric_type(),
         )?)?;
         let rss = ConstGauge::new(process.resident_bytes);
         rss.encode(encoder.encode_descriptor(
             "process_resident_memory",
-            "Resident memory of the process",
+            "Resident memory of the process.",
             Some(&Unit::Bytes),
             rss.metric_type(),
         )?)?;
         let fds = ConstGauge::new(process.open_fds);
         fds.encode(encoder.encode_descriptor(
             "process_open_fds",
-            "File descriptors the process holds open",
+            "File descriptors the process holds open.",
             None,
             fds.metric_type(),
         )?)?;
