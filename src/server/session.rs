@@ -131,7 +131,8 @@ fn millis_since(epoch: Instant) -> u64 {
 
 impl Session {
     /// Reads an RTCP packet from the client (RFC 3550 §6.4): its reception
-    /// reports (loss, jitter, round trip) and BYE are logged at debug level.
+    /// reports go to the session's traffic figures (the API, the metrics),
+    /// and with its BYE to the debug log (loss, jitter, round trip).
     fn client_rtcp(&self, data: &[u8]) {
         use crate::rtp::rtcp::{self, RtcpMessage};
         let Ok(messages) = rtcp::parse(data) else {
