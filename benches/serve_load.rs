@@ -19,6 +19,10 @@
 //! cargo bench --bench serve_load -- --sessions 500 --transports udp,srtp-udp,tcp,srtp-tcp --servers mediatool
 //! cargo bench --bench serve_load -- --setup-rate 5000
 //! cargo bench --bench serve_load -- --sessions 200 --bit-rate 1M --seconds 10
+//! # the cost of metrics: this build never scraped, this build scraped every
+//! # second, and another build (one without metrics) side by side
+//! cargo bench --bench serve_load -- --sessions 500 \
+//!     --servers mediatool,scraped,baseline --baseline /tmp/mediatool-before
 //! ```
 //!
 //! Memory: the server's resident size while every session plays, and its
@@ -91,8 +95,26 @@ impl Transport {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Peer {
+    /// This build, its admin listener off: the packet path counts, nothing
+    /// scrapes.
     Mediatool,
+    /// This build with `/metrics` scraped every second.
+    Scraped,
+    /// Another mediatool binary (`--baseline PATH`), e.g. one from before
+    /// the metrics.
+    Baseline,
     Gstreamer,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Mediatool => "mediatool",
+            Peer::Scraped => "mediatool+scrape",
+            Peer::Baseline => "baseline",
+            Peer::Gstreamer => "gst",
+        }
+    }
 }
 
 /// What one session saw in the measured window.
@@ -117,6 +139,8 @@ struct Options {
     file: Option<PathBuf>,
     /// `--setup-rate N`: measure N new connections instead.
     setup_rate: Option<usize>,
+    /// `--baseline PATH`: the other mediatool binary of `--servers baseline`.
+    baseline: Option<PathBuf>,
 }
 
 fn parse_options() -> Options {
@@ -128,6 +152,7 @@ fn parse_options() -> Options {
         peers: vec![Peer::Mediatool, Peer::Gstreamer],
         file: None,
         setup_rate: None,
+        baseline: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -155,6 +180,8 @@ fn parse_options() -> Options {
                     .split(',')
                     .filter_map(|t| match t {
                         "mediatool" => Some(Peer::Mediatool),
+                        "scraped" => Some(Peer::Scraped),
+                        "baseline" => Some(Peer::Baseline),
                         "gst" | "gstreamer" => Some(Peer::Gstreamer),
                         _ => None,
                     })
@@ -162,6 +189,7 @@ fn parse_options() -> Options {
             }
             "--file" => options.file = Some(PathBuf::from(value())),
             "--setup-rate" => options.setup_rate = value().parse().ok(),
+            "--baseline" => options.baseline = Some(PathBuf::from(value())),
             // cargo bench passes --bench.
             _ => {}
         }
@@ -199,10 +227,15 @@ struct Server {
     child: Child,
     url: String,
     secure_url: Option<String>,
+    /// Stops the scraper thread, if one runs.
+    scraping: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Some(stop) = &self.scraping {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -229,37 +262,49 @@ fn certificate() -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
-fn start_server(peer: Peer, file: &Path) -> Server {
+fn start_server(peer: Peer, file: &Path, baseline: Option<&Path>) -> Server {
     let (cert, key) = certificate();
+    // This build: no per-client limits (the benchmark's clients all come
+    // from 127.0.0.1), RTSPS beside plain RTSP, the admin listener `admin`.
+    let this_build = |admin: &str| {
+        let config = file.with_extension("serve.yaml");
+        std::fs::write(&config, NO_CLIENT_LIMITS).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_mediatool"))
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--http-port",
+                "0",
+                "--tls-port",
+                "0",
+                "--admin",
+                admin,
+                "-q",
+            ])
+            .arg("--config")
+            .arg(&config)
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .arg(file.parent().unwrap())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
     let mut child = match peer {
-        Peer::Mediatool => {
-            // The benchmark's clients all come from 127.0.0.1.
-            let config = file.with_extension("serve.yaml");
-            std::fs::write(&config, NO_CLIENT_LIMITS).unwrap();
-            Command::new(env!("CARGO_BIN_EXE_mediatool"))
-                .args([
-                    "serve",
-                    "--port",
-                    "0",
-                    "--bind",
-                    "127.0.0.1",
-                    "--http-port",
-                    "0",
-                    "--tls-port",
-                    "0",
-                    "-q",
-                ])
-                .arg("--config")
-                .arg(&config)
-                .arg("--tls-cert")
-                .arg(&cert)
-                .arg("--tls-key")
-                .arg(&key)
-                .arg(file.parent().unwrap())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap()
-        }
+        Peer::Mediatool => this_build("off"),
+        Peer::Scraped => this_build("127.0.0.1:0"),
+        // Another build may know none of the newer flags: plain RTSP only.
+        Peer::Baseline => Command::new(baseline.expect("--servers baseline needs --baseline PATH"))
+            .args(["serve", "--port", "0", "--bind", "127.0.0.1", "-q"])
+            .arg(file.parent().unwrap())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
         Peer::Gstreamer => {
             // h264parse gives an elementary stream's frames DTS but no PTS,
             // and rtph264pay stamps every packet alike without PTS: the
@@ -299,22 +344,61 @@ fn start_server(peer: Peer, file: &Path) -> Server {
     );
     let name = file.file_name().unwrap().to_str().unwrap();
     let (url, secure_url) = match peer {
-        Peer::Mediatool => {
+        Peer::Mediatool | Peer::Scraped => {
             let mut tls = String::new();
             stdout.read_line(&mut tls).unwrap();
             let tls = tls.trim();
             assert!(tls.starts_with("rtsps://"), "no RTSPS listener: {tls:?}");
             (format!("{base}{name}"), Some(format!("{tls}{name}")))
         }
+        Peer::Baseline => (format!("{base}{name}"), None),
         Peer::Gstreamer => (base, None),
     };
+    let scraping = (peer == Peer::Scraped).then(|| {
+        // The admin listener's line follows the RTSP and RTSPS ones.
+        let mut admin = String::new();
+        while !admin.trim_end().ends_with("/metrics") {
+            admin.clear();
+            assert!(stdout.read_line(&mut admin).unwrap() > 0, "no admin line");
+        }
+        scrape_every_second(admin.trim()["http://".len()..].split('/').next().unwrap())
+    });
     // Keep reading (the file list follows) so the pipe stays open.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     Server {
         child,
         url,
         secure_url,
+        scraping,
     }
+}
+/// Scrapes `http://ADDR/metrics` every second on a thread of its own (as
+/// Prometheus would, if more often) until told to stop.
+fn scrape_every_second(addr: &str) -> Arc<std::sync::atomic::AtomicBool> {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let addr: SocketAddr = addr.parse().unwrap();
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let (mut scrapes, mut bytes) = (0, 0);
+        while !flag.load(Ordering::Relaxed) {
+            if let Ok(mut stream) = std::net::TcpStream::connect(addr) {
+                let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n");
+                let mut body = Vec::new();
+                if stream.read_to_end(&mut body).is_ok() && body.starts_with(b"HTTP/1.1 200") {
+                    scrapes += 1;
+                    bytes += body.len();
+                }
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        eprintln!(
+            "scraped /metrics {scrapes} times, {} bytes each",
+            bytes / scrapes.max(1)
+        );
+    });
+    stop
 }
 
 /// Any certificate, any handshake signature: the benchmark's TLS client
@@ -799,7 +883,7 @@ const SETUP_CONCURRENCY: usize = 16;
 /// message in every answer); prints the rate and the server's CPU time a
 /// connection.
 async fn setup_rate(connections: usize, file: &Path) {
-    let server = start_server(Peer::Mediatool, file);
+    let server = start_server(Peer::Mediatool, file, None);
     let pid = server.child.id();
     let secure = server.secure_url.clone().expect("an RTSPS listener");
     println!(
@@ -886,8 +970,15 @@ fn bind_udp(port: u16) -> std::io::Result<UdpSocket> {
 }
 
 /// One measured run; prints a table row.
-async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, file: &Path) {
-    let server = start_server(peer, file);
+async fn run(
+    peer: Peer,
+    transport: Transport,
+    sessions: usize,
+    seconds: u64,
+    file: &Path,
+    baseline: Option<&Path>,
+) {
+    let server = start_server(peer, file, baseline);
     let url = match (transport.secure(), &server.secure_url) {
         (false, _) => server.url.clone(),
         (true, Some(url)) => url.clone(),
@@ -952,11 +1043,8 @@ async fn run(peer: Peer, transport: Transport, sessions: usize, seconds: u64, fi
     let lost = all.expected.saturating_sub(all.received);
     let per_session = |at: Memory| at.anon.saturating_sub(rss_idle.anon) as f64 / sessions as f64;
     println!(
-        "| {:9} | {:8} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:5.1} | {:6.1} | {:5.1} ({:3.0}%) | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
-        match peer {
-            Peer::Mediatool => "mediatool",
-            Peer::Gstreamer => "gst",
-        },
+        "| {:16} | {:8} | {:5} | {:6.1} | {:6.2} | {:7.1} | {:5.1} | {:5.1} | {:6.1} | {:5.1} ({:3.0}%) | {:9} | {:6} ({:.3}%) | {:6.1} | {:6.1} | {:6} | {}",
+        peer.name(),
         transport.name(),
         sessions,
         cpu,
@@ -1019,7 +1107,14 @@ fn main() {
     for &sessions in &options.sessions {
         for &transport in &options.transports {
             for &peer in &options.peers {
-                runtime.block_on(run(peer, transport, sessions, options.seconds, &file));
+                runtime.block_on(run(
+                    peer,
+                    transport,
+                    sessions,
+                    options.seconds,
+                    &file,
+                    options.baseline.as_deref(),
+                ));
             }
         }
     }

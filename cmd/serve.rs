@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mediatool::server::config::UserEntry;
-use mediatool::server::{Server, ServerConfig, Settings};
+use mediatool::server::{ConfigSource, Reloader, Server, ServerConfig, Settings, Stopper};
 
 /// Serve every media file under DIR over RTSP, on demand.
 #[derive(Debug, Args)]
@@ -61,15 +61,20 @@ pub struct ServeArgs {
     /// IP TTL of multicast packets [default: 1].
     #[arg(long, value_name = "N")]
     pub multicast_ttl: Option<u8>,
+    /// Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off`
+    /// disables it [default: 127.0.0.1:9090].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub admin: Option<String>,
 }
 
-/// Runs the server until SIGINT/SIGTERM.
+/// Runs the server until SIGINT/SIGTERM (and the drain that follows).
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let file = match &args.config {
         Some(path) => Settings::from_file(path)?,
         None => Settings::default(),
     };
-    let config = ServerConfig::try_from(file.overridden_by(args.settings()?))?;
+    let flags = args.settings()?;
+    let config = ServerConfig::try_from(file.overridden_by(flags.clone()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         // File reads run here in short batches; a bounded pool keeps a
         // thousand sessions from starting hundreds of threads, and its
@@ -92,14 +97,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Err(e) = printed {
             tracing::warn!("cannot print the start-up lines: {e}");
         }
-        reload_on_hangup(server.reloader());
-        server.run(shutdown_signal()).await
+        let reloader = server.reloader();
+        reloader.set_source(ConfigSource {
+            file: args.config.clone(),
+            flags,
+        });
+        reload_on_hangup(reloader);
+        let stopper = server.stopper();
+        server
+            .run(async move {
+                shutdown_signal().await;
+                // A second signal cuts the drain short.
+                tokio::spawn(stop_on_second_signal(stopper));
+            })
+            .await
     })
 }
 
-/// Calls `reloader` on every SIGHUP (the TLS certificate now; more of the
-/// configuration later), for as long as the server runs.
-fn reload_on_hangup(reloader: mediatool::server::Reloader) {
+/// Reloads the configuration and the TLS certificate on every SIGHUP, for
+/// as long as the server runs (a bad configuration is refused and logged,
+/// the old one stays).
+fn reload_on_hangup(reloader: Reloader) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -107,7 +125,7 @@ fn reload_on_hangup(reloader: mediatool::server::Reloader) {
             Ok(mut hangups) => {
                 tokio::spawn(async move {
                     while hangups.recv().await.is_some() {
-                        reloader.reload();
+                        let _ = reloader.reload().await;
                     }
                 });
             }
@@ -116,6 +134,11 @@ fn reload_on_hangup(reloader: mediatool::server::Reloader) {
     }
     #[cfg(not(unix))]
     let _ = reloader;
+}
+
+async fn stop_on_second_signal(stopper: Stopper) {
+    shutdown_signal().await;
+    stopper.stop();
 }
 
 impl ServeArgs {
@@ -155,6 +178,10 @@ impl ServeArgs {
             request_timeout: None,
             multicast: self.multicast.clone(),
             multicast_ttl: self.multicast_ttl,
+            admin: self.admin.clone(),
+            admin_users: None,
+            paths: None,
+            drain_timeout: None,
         })
     }
 }

@@ -50,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
             [CompletionResult]::new('--reclaim', '--reclaim', [CompletionResultType]::ParameterName, 'Idle session timeout in seconds, 0 = never [default: 65]')
             [CompletionResult]::new('--multicast', '--multicast', [CompletionResultType]::ParameterName, 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]')
             [CompletionResult]::new('--multicast-ttl', '--multicast-ttl', [CompletionResultType]::ParameterName, 'IP TTL of multicast packets [default: 1]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off` disables it [default: 127.0.0.1:9090]')
             [CompletionResult]::new('--srtp', '--srtp', [CompletionResultType]::ParameterName, 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]')
             [CompletionResult]::new('--no-srtp', '--no-srtp', [CompletionResultType]::ParameterName, 'Plain RTP media on RTSPS sessions')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Restart files at their end instead of ending the stream')

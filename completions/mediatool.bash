@@ -283,7 +283,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__serve)
-            opts="-q -v -h -V --port --bind --config --http-port --tls-cert --tls-key --tls-port --srtp --no-srtp --user --realm --reclaim --loop --multicast --multicast-ttl --quiet --verbose --help --version"
+            opts="-q -v -h -V --port --bind --config --http-port --tls-cert --tls-key --tls-port --srtp --no-srtp --user --realm --reclaim --loop --multicast --multicast-ttl --admin --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,6 +334,10 @@ _mediatool() {
                     return 0
                     ;;
                 --multicast-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

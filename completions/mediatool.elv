@@ -46,6 +46,7 @@ set edit:completion:arg-completer[mediatool] = {|@words|
             cand --reclaim 'Idle session timeout in seconds, 0 = never [default: 65]'
             cand --multicast 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]'
             cand --multicast-ttl 'IP TTL of multicast packets [default: 1]'
+            cand --admin 'Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off` disables it [default: 127.0.0.1:9090]'
             cand --srtp 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]'
             cand --no-srtp 'Plain RTP media on RTSPS sessions'
             cand --loop 'Restart files at their end instead of ending the stream'

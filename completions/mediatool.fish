@@ -46,6 +46,7 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l realm -d '
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l reclaim -d 'Idle session timeout in seconds, 0 = never [default: 65]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast -d 'Offer multicast: each track a client sets up with multicast gets its own group of this IPv4 range, e.g. 239.255.42.0/24 [default: off, 461]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast-ttl -d 'IP TTL of multicast packets [default: 1]' -r
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l admin -d 'Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off` disables it [default: 127.0.0.1:9090]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l srtp -d 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l no-srtp -d 'Plain RTP media on RTSPS sessions'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l loop -d 'Restart files at their end instead of ending the stream'

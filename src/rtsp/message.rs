@@ -160,6 +160,8 @@ impl Status {
     pub const BAD_REQUEST: Status = Status(400);
     /// 401 Unauthorized
     pub const UNAUTHORIZED: Status = Status(401);
+    /// 403 Forbidden
+    pub const FORBIDDEN: Status = Status(403);
     /// 404 Not Found
     pub const NOT_FOUND: Status = Status(404);
     /// 405 Method Not Allowed

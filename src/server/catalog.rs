@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::OnceCell;
 
 use crate::media::{self, MediaError, MediaInfo};
@@ -95,9 +96,22 @@ impl Version {
 #[derive(Default)]
 pub struct Catalog {
     entries: Mutex<HashMap<PathBuf, Arc<Entry>>>,
+    /// Descriptions served from the cache.
+    hits: Counter,
+    /// Descriptions that scanned the file.
+    misses: Counter,
 }
 
 impl Catalog {
+    /// An empty cache counting its hits and misses in these counters.
+    pub fn counting(hits: Counter, misses: Counter) -> Catalog {
+        Catalog {
+            entries: Mutex::default(),
+            hits,
+            misses,
+        }
+    }
+
     /// The description of `path` (canonical), inspecting it on a blocking
     /// thread if it is new or changed. Concurrent callers share one scan.
     /// A file that cannot be read (a transient error such as too many open
@@ -126,10 +140,12 @@ impl Catalog {
                 }
             }
         };
+        let mut scanned = false;
         let described = entry
             .media
             .get_or_try_init(|| {
                 let path = path.to_owned();
+                scanned = true;
                 async move {
                     let described = tokio::task::spawn_blocking(move || describe(&path))
                         .await
@@ -141,6 +157,7 @@ impl Catalog {
                 }
             })
             .await;
+        if scanned { &self.misses } else { &self.hits }.inc();
         match described {
             Ok(kept) => kept.clone(),
             Err(e) => Err(e),

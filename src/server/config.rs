@@ -4,12 +4,13 @@
 //! YAML parsing stays in this one module (serde-saphyr; see
 //! /work/shared/dependencies.md) so the crate can be swapped.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::access::PathRule;
 use super::auth::User;
 use super::limits::{self, ClientLimits};
 use super::multicast::GroupRange;
@@ -110,6 +111,19 @@ pub struct Settings {
     /// IP TTL of multicast packets (default 1: this network only).
     #[serde(alias = "multicast-ttl")]
     pub multicast_ttl: Option<u8>,
+    /// The admin HTTP listener (`/metrics`, `/healthz`, `/readyz`,
+    /// `/api/v1/...`): `ADDR:PORT`, or `off` (default `127.0.0.1:9090`).
+    pub admin: Option<String>,
+    /// Users of the admin listener (Basic or Digest), written as `users`;
+    /// none: it is open.
+    #[serde(alias = "admin-users", default, deserialize_with = "one_or_many")]
+    pub admin_users: Option<Vec<UserEntry>>,
+    /// Access per path: which users may read the files a glob matches.
+    pub paths: Option<Vec<PathRule>>,
+    /// Seconds playing sessions may go on after SIGTERM before they are
+    /// ended (default 0: at once).
+    #[serde(alias = "drain-timeout")]
+    pub drain_timeout: Option<u64>,
 }
 
 /// A user in the YAML file.
@@ -258,6 +272,10 @@ impl Settings {
             request_timeout: over.request_timeout.or(self.request_timeout),
             multicast: over.multicast.or(self.multicast),
             multicast_ttl: over.multicast_ttl.or(self.multicast_ttl),
+            admin: over.admin.or(self.admin),
+            admin_users: over.admin_users.or(self.admin_users),
+            paths: over.paths.or(self.paths),
+            drain_timeout: over.drain_timeout.or(self.drain_timeout),
         }
     }
 }
@@ -304,6 +322,43 @@ pub struct ServerConfig {
     pub srtp: Option<SrtpSettings>,
     /// The RTSP-over-HTTP tunneling port.
     pub http_port: HttpPort,
+    /// Where the admin HTTP listener listens.
+    pub admin: AdminListen,
+    /// Users of the admin listener; empty: it is open.
+    pub admin_users: Vec<User>,
+    /// Access per path, in order (the first match decides).
+    pub paths: Vec<PathRule>,
+    /// How long playing sessions may go on after SIGTERM.
+    pub drain_timeout: Duration,
+}
+
+/// Where the admin HTTP listener listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminListen {
+    /// Nowhere (`admin: off`).
+    Off,
+    /// [`DEFAULT_ADMIN`]; if it cannot be bound, nowhere (with a warning:
+    /// a second server on one machine still starts).
+    Default,
+    /// This address (an error if it cannot be bound).
+    Addr(SocketAddr),
+}
+
+/// The admin listener's address when none is given.
+pub const DEFAULT_ADMIN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9090);
+
+impl std::str::FromStr for AdminListen {
+    type Err = String;
+
+    /// `off`, or `ADDR:PORT` (`[::1]:9090` for IPv6).
+    fn from_str(text: &str) -> Result<AdminListen, String> {
+        match text.trim() {
+            "off" => Ok(AdminListen::Off),
+            addr => addr.parse().map(AdminListen::Addr).map_err(|_| {
+                format!("admin {text:?} is neither ADDR:PORT (e.g. 127.0.0.1:9090) nor off")
+            }),
+        }
+    }
 }
 
 /// Where RTSPS gets its certificate and listens.
@@ -363,6 +418,24 @@ pub const DEFAULT_REQUEST_TIMEOUT: u64 = 10;
 /// 32-bit counters, some of milliseconds; 0 means never.
 pub const MAX_RECLAIM: u64 = 86_400;
 
+/// The longest drain (a day).
+pub const MAX_DRAIN_TIMEOUT: u64 = 86_400;
+
+/// The users of `entries` (`users:` or `admin_users:`), checked.
+fn checked_users(entries: Option<Vec<UserEntry>>) -> anyhow::Result<Vec<User>> {
+    entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| match u {
+            UserEntry::Text(text) => User::parse(&text).map_err(anyhow::Error::msg),
+            UserEntry::Map(UserMap { name, password }) if !name.is_empty() => {
+                Ok(User { name, password })
+            }
+            UserEntry::Map(_) => Err(anyhow::anyhow!("a user has an empty name")),
+        })
+        .collect()
+}
+
 impl TryFrom<Settings> for ServerConfig {
     type Error = anyhow::Error;
 
@@ -396,18 +469,23 @@ impl TryFrom<Settings> for ServerConfig {
             Some(0) => HttpPort::Off,
             Some(port) => HttpPort::Port(port),
         };
-        let users = s
-            .users
-            .unwrap_or_default()
-            .into_iter()
-            .map(|u| match u {
-                UserEntry::Text(text) => User::parse(&text).map_err(anyhow::Error::msg),
-                UserEntry::Map(UserMap { name, password }) if !name.is_empty() => {
-                    Ok(User { name, password })
-                }
-                UserEntry::Map(_) => Err(anyhow::anyhow!("a user has an empty name")),
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let users = checked_users(s.users)?;
+        let admin_users =
+            checked_users(s.admin_users).map_err(|e| anyhow::anyhow!("admin_users: {e}"))?;
+        let admin = match s.admin {
+            None => AdminListen::Default,
+            Some(text) => text.parse::<AdminListen>().map_err(anyhow::Error::msg)?,
+        };
+        if let AdminListen::Addr(addr) = admin {
+            let taken = [s.port, s.tls_port, s.http_port];
+            if taken.contains(&Some(addr.port())) && addr.port() != 0 {
+                anyhow::bail!("admin {addr} shares a port with RTSP: give it one of its own");
+            }
+        }
+        let drain_timeout = s.drain_timeout.unwrap_or(0);
+        if drain_timeout > MAX_DRAIN_TIMEOUT {
+            anyhow::bail!("drain_timeout must be at most {MAX_DRAIN_TIMEOUT} seconds");
+        }
         let realm = s.realm.unwrap_or_else(|| "mediatool".into());
         if realm.contains(['"', '\r', '\n']) {
             anyhow::bail!("realm {realm:?} may not contain quotes or line breaks");
@@ -486,6 +564,10 @@ impl TryFrom<Settings> for ServerConfig {
             tls,
             srtp,
             http_port,
+            admin,
+            admin_users,
+            paths: s.paths.unwrap_or_default(),
+            drain_timeout: Duration::from_secs(drain_timeout),
         })
     }
 }
@@ -658,6 +740,47 @@ mod tests {
         })
         .unwrap();
         assert_eq!(never.reclaim, None);
+    }
+
+    #[test]
+    fn admin_paths_and_drain() {
+        let config = |yaml: &str| ServerConfig::try_from(Settings::from_yaml(yaml).unwrap());
+        let defaults = config("").unwrap();
+        assert_eq!(defaults.admin, AdminListen::Default);
+        assert_eq!(DEFAULT_ADMIN.to_string(), "127.0.0.1:9090");
+        assert!(defaults.admin_users.is_empty() && defaults.paths.is_empty());
+        assert_eq!(defaults.drain_timeout, Duration::ZERO);
+        let set = config(
+            "admin: '[::1]:9191'\nadmin_users: ops:secret\ndrain-timeout: 30\n\
+             users: [alice:pw]\npaths:\n  - {path: 'public/**', read: anonymous}\n\
+             \x20 - path: cams/**\n    read: [alice]\n",
+        )
+        .unwrap();
+        assert_eq!(set.admin, AdminListen::Addr("[::1]:9191".parse().unwrap()));
+        assert_eq!(set.admin_users[0].name, "ops");
+        assert_eq!(set.drain_timeout, Duration::from_secs(30));
+        assert_eq!(set.paths.len(), 2);
+        assert_eq!(
+            set.paths[1].read,
+            crate::server::access::Readers::Users(vec!["alice".into()])
+        );
+        assert_eq!(config("admin: off").unwrap().admin, AdminListen::Off);
+        for (yaml, named) in [
+            ("admin: 9090", "ADDR:PORT"),
+            ("admin: 127.0.0.1:8554\nport: 8554", "shares a port"),
+            ("drain_timeout: 86401", "drain_timeout"),
+            ("admin_users: [nocolon]", "admin_users"),
+        ] {
+            let error = config(yaml).unwrap_err().to_string();
+            assert!(error.contains(named), "{yaml}: {error}");
+        }
+        for yaml in [
+            "paths: [{path: a, read: anonymous, extra: 1}]",
+            "paths: [{path: a}]",
+            "paths: {path: a, read: anonymous}",
+        ] {
+            assert!(Settings::from_yaml(yaml).is_err(), "{yaml}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::StreamExt;
+use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -108,13 +109,17 @@ pub async fn serve_stream<R, W>(
     );
     let closed = CancellationToken::new();
     let stall_timeout = shared.config.stall_timeout;
-    let (sink, queue, room) = InterleavedSink::channel(closed.clone(), stall_timeout);
+    let (sink, queue, room) = InterleavedSink::channel(
+        closed.clone(),
+        stall_timeout,
+        shared.metrics.stalled.clone(),
+    );
     let writer_task = tokio::spawn(write_loop(
         writer,
         queue,
         room,
         closed.clone(),
-        stall_timeout,
+        (stall_timeout, shared.metrics.stalled.clone()),
     ));
     let mut ctx = ConnCtx::new(
         peer,
@@ -221,6 +226,7 @@ pub(super) async fn answer(
             close,
         } => {
             tracing::info!("connection {id}: {} {reason}", status.0);
+            shared.metrics.request(None, status.0);
             let response = Response::new(status);
             Some((if close { response.closing() } else { response }, cseq))
         }
@@ -229,6 +235,9 @@ pub(super) async fn answer(
             let method = request.method.clone();
             let uri = request.uri.clone();
             let response = handlers::handle(shared, ctx, request).await;
+            shared
+                .metrics
+                .request(Some(method.as_str()), response.status.0);
             tracing::debug!(
                 "connection {id}: {method} {uri} -> {} {}",
                 response.status.0,
@@ -306,7 +315,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut rx: mpsc::Receiver<Outgoing>,
     room: Room,
     closed: CancellationToken,
-    stall_timeout: Duration,
+    (stall_timeout, stalls): (Duration, Counter),
 ) {
     // Grown to what is written at once (answers alone need little; a
     // burst of interleaved packets up to a batch).
@@ -336,7 +345,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         };
         room.written(frames);
         if let Err(why) = written {
-            tracing::info!("closing a connection: {why}");
+            if why.stalled {
+                stalls.inc();
+            }
+            tracing::info!("closing a connection: {}", why.text);
             closed.cancel();
             break;
         }
@@ -351,18 +363,34 @@ async fn write_in_time<W: AsyncWrite + Unpin>(
     writer: &mut W,
     mut buf: &[u8],
     stall_timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), WriteEnd> {
+    let stalled = || WriteEnd {
+        stalled: true,
+        text: format!("it read nothing for {stall_timeout:?}"),
+    };
+    let failed = |e: std::io::Error| WriteEnd {
+        stalled: false,
+        text: format!("write failed: {e}"),
+    };
     while !buf.is_empty() {
         match tokio::time::timeout(stall_timeout, writer.write(buf)).await {
-            Err(_) => return Err(format!("it read nothing for {stall_timeout:?}")),
-            Ok(Err(e)) => return Err(format!("write failed: {e}")),
-            Ok(Ok(0)) => return Err("write failed: zero bytes written".into()),
+            Err(_) => return Err(stalled()),
+            Ok(Err(e)) => return Err(failed(e)),
+            Ok(Ok(0)) => return Err(failed(std::io::ErrorKind::WriteZero.into())),
             Ok(Ok(n)) => buf = &buf[n..],
         }
     }
     match tokio::time::timeout(stall_timeout, writer.flush()).await {
-        Err(_) => Err(format!("it read nothing for {stall_timeout:?}")),
-        Ok(Err(e)) => Err(format!("write failed: {e}")),
+        Err(_) => Err(stalled()),
+        Ok(Err(e)) => Err(failed(e)),
         Ok(Ok(())) => Ok(()),
     }
+}
+
+/// Why the writer stopped.
+struct WriteEnd {
+    /// The client took nothing for the stall timeout.
+    stalled: bool,
+    /// What to log.
+    text: String,
 }

@@ -24,6 +24,7 @@ use super::activity::ClientActivity;
 use super::keying::{lock, TrackSender};
 use super::multicast::Lease;
 use super::sink::{InterleavedSink, Outgoing, SendError};
+use super::traffic::SessionTraffic;
 use super::udp::{self, Segmentation, UdpPlane};
 use crate::srtp::SrtpError;
 use crate::stream::{PacketKind, PacketParts};
@@ -109,14 +110,18 @@ pub struct Destinations {
     session: Weak<dyn ClientActivity>,
     /// SRTP's buffers (locked only between awaits).
     scratch: Mutex<Scratch>,
+    /// The session's counts of what went out.
+    traffic: Arc<SessionTraffic>,
 }
 
 impl Destinations {
-    /// Sends the packets of file track `i` to the track whose index is `i`.
+    /// Sends the packets of file track `i` to the track whose index is `i`,
+    /// counting them in `traffic`.
     pub fn new(
         tracks: Vec<TrackOut>,
         udp: Option<Arc<UdpPlane>>,
         session: Weak<dyn ClientActivity>,
+        traffic: Arc<SessionTraffic>,
     ) -> Destinations {
         let segmentation = tracks.iter().map(|_| Segmentation::default()).collect();
         let arena = if tracks.iter().any(|t| t.srtp.is_some()) {
@@ -133,6 +138,7 @@ impl Destinations {
                 arena,
                 protected: Vec::new(),
             }),
+            traffic,
         }
     }
 
@@ -140,8 +146,10 @@ impl Destinations {
     /// interleaved ones through their connection's queue, SRTP ones
     /// protected on the way. `done` counts the packets handed over, so that
     /// a send abandoned midway (the queue of a client that reads nothing,
-    /// and the session stops) knows which remain.
+    /// and the session stops) knows which remain; those, and only those,
+    /// are counted (once for the whole call).
     pub async fn send(&self, packets: &[PacketParts], done: &mut usize) -> Result<(), SendError> {
+        let mut tally = self.traffic.tally();
         let mut rest = packets;
         let mut interleaved = false;
         while let Some(first) = rest.first() {
@@ -171,6 +179,7 @@ impl Destinations {
                             }
                         }
                     }
+                    tally.add(&rest[..run]);
                     rest = &rest[run..];
                 }
                 Delivery::Interleaved { sink, rtp, rtcp } => {
@@ -200,6 +209,7 @@ impl Destinations {
                             }
                         }
                     }
+                    tally.add(&rest[..1]);
                     rest = &rest[1..];
                     interleaved = true;
                 }

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use super::byte_stream::ByteStream;
 use super::connection::{self, Ends};
 use super::limits::ConnectionGuard;
+use super::metrics::Transport;
 use super::shared::Shared;
 use super::tls::Tls;
 use super::tunnel::{self, http::Opening, Tunnels};
@@ -49,7 +50,10 @@ impl Door {
         (id, guard): (u64, ConnectionGuard),
     ) {
         let (tls, tunnels) = match self {
-            Door::Rtsp => return connection::serve(tcp, peer, shared, id, guard).await,
+            Door::Rtsp => {
+                let _open = shared.metrics.connection(Transport::Rtsp);
+                return connection::serve(tcp, peer, shared, id, guard).await;
+            }
             Door::Tls(tls, tunnels) => (Some(tls), tunnels),
             Door::Http(tunnels) => (None, tunnels),
         };
@@ -102,6 +106,12 @@ async fn serve_opened(
     match opening {
         Opening::Http => tunnel::serve(stream, first, ends, shared, tunnels, id, guard).await,
         Opening::Rtsp => {
+            let transport = if ends.secure {
+                Transport::Rtsps
+            } else {
+                Transport::Rtsp
+            };
+            let _open = shared.metrics.connection(transport);
             let (reader, writer) = tokio::io::split(stream);
             let reader = std::io::Cursor::new(first.freeze()).chain(reader);
             connection::serve_stream(reader, writer, ends, shared, id, guard).await;

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -233,7 +233,9 @@ struct Table {
 /// The counts of every client, shared by the accept loops and the SETUP
 /// handler.
 pub struct Limits {
-    settings: ClientLimits,
+    /// What is enforced; a reload swaps it (connections and sessions
+    /// counted already stay).
+    settings: RwLock<Arc<ClientLimits>>,
     table: Mutex<Table>,
     epoch: Instant,
     /// Notified when the last connection closes.
@@ -244,16 +246,21 @@ impl Limits {
     /// An empty table enforcing `settings`.
     pub fn new(settings: ClientLimits) -> Arc<Limits> {
         Arc::new(Limits {
-            settings,
+            settings: RwLock::new(Arc::new(settings)),
             table: Mutex::new(Table::default()),
             epoch: Instant::now(),
             drained: Notify::new(),
         })
     }
 
-    /// The settings enforced.
-    pub fn settings(&self) -> &ClientLimits {
-        &self.settings
+    /// The settings enforced now.
+    pub fn settings(&self) -> Arc<ClientLimits> {
+        Arc::clone(&self.settings.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Enforces `settings` from now on (a reload).
+    pub fn set_settings(&self, settings: ClientLimits) {
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
@@ -266,7 +273,7 @@ impl Limits {
     pub fn admit(self: &Arc<Self>, id: u64, peer: IpAddr) -> Result<ConnectionGuard, Refusal> {
         let key = ClientKey::of(peer);
         let mut table = self.lock();
-        let per_client = self.settings.max_connections_per_client;
+        let per_client = self.settings().max_connections_per_client;
         if per_client > 0
             && table
                 .clients
@@ -280,7 +287,7 @@ impl Limits {
             .values()
             .filter(|c| !c.close.is_cancelled())
             .count();
-        if live >= self.settings.max_connections {
+        if live >= self.settings().max_connections {
             let victim = table
                 .connections
                 .values()
@@ -318,7 +325,7 @@ impl Limits {
 
     /// [`setup`](Self::setup) at `now` ms since the table's epoch.
     fn setup_at(&self, connection: &Connection, now: u64) -> Result<(), Refusal> {
-        let rate = u64::from(self.settings.max_setups_per_second_per_client);
+        let rate = u64::from(self.settings().max_setups_per_second_per_client);
         if rate == 0 {
             return Ok(());
         }
@@ -346,7 +353,7 @@ impl Limits {
         connection: &Arc<Connection>,
         user: Option<&str>,
     ) -> Result<SessionGuard, Refusal> {
-        let s = &self.settings;
+        let s = self.settings();
         let over = |limit: usize, count: usize| limit > 0 && count >= limit;
         if over(s.max_sessions_per_connection, connection.sessions()) {
             return Err(Refusal::SessionsPerConnection);

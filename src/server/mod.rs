@@ -13,31 +13,42 @@
 //! an interleaved track holds its connection's sink, and the UDP plane and
 //! playback report a client's signs of life through `activity`.
 //!
+//! Operations: `metrics` holds the counters (the packet path adds to each
+//! session's `traffic` once per batch), `live` the settings a `reload`
+//! swaps under a running server (users, per-path `access`, limits), and
+//! `admin` serves them over HTTP (`/metrics`, probes, the API); a drain
+//! lets playing sessions finish before the server stops.
+//!
 //! Each module uses only modules of earlier ranks, so there is no cycle
 //! (tests/layers.rs reads this list and the sources):
 //!
-//! 1. `activity`, `auth`, `byte_stream`, `catalog`, `limits`, `memory`, `multicast`, `paths`, `sink`, `source`, `tls`:
+//! 1. `access`, `activity`, `auth`, `byte_stream`, `catalog`, `limits`, `memory`, `metrics`, `multicast`, `paths`, `sink`, `source`, `tls`:
 //!    no sibling
-//! 2. `config` (auth, limits, multicast), `listener` (paths), `udp` (activity)
-//! 3. `keying` (config): SRTP keys and contexts of RTSPS sessions
-//! 4. `delivery`: activity, keying, multicast, sink, udp
+//! 2. `config` (access, auth, limits, multicast), `listener` (paths), `traffic` (metrics), `udp` (activity)
+//! 3. `keying` (config), `live` (access, auth, config)
+//! 4. `delivery`: activity, keying, multicast, sink, traffic, udp
 //! 5. `playback`: delivery, sink, source
-//! 6. `session`: activity, catalog, delivery, keying, limits, playback, source
-//! 7. `shared`: auth, catalog, config, limits, multicast, session, udp
-//! 8. `handlers`: activity, auth, catalog, config, delivery, keying, limits,
-//!    paths, playback, session, shared, sink, source
+//! 6. `session`: activity, catalog, delivery, keying, limits, playback, source, traffic
+//! 7. `shared`: catalog, config, limits, live, metrics, multicast, session, udp
+//! 8. `handlers`: access, activity, auth, catalog, config, delivery, keying, limits, live,
+//!    metrics, paths, playback, session, shared, sink, source, traffic
 //! 9. `connection`: activity, handlers, limits, shared, sink
-//! 10. `tunnel`: byte_stream, connection, limits, shared
-//! 11. `dispatch`: byte_stream, connection, limits, shared, tls, tunnel
+//! 10. `tunnel`: byte_stream, connection, limits, metrics, shared
+//! 11. `dispatch`: byte_stream, connection, limits, metrics, shared, tls, tunnel
 //! 12. `accept`: dispatch, limits, shared
-//! 13. `offline`: config, connection, handlers, limits, shared, sink (the
+//! 13. `reload`: config, live, shared, tls
+//! 14. `offline`: config, connection, handlers, limits, shared, sink (the
 //!     fuzzing entry point: one connection's bytes in, its bytes out, no
 //!     sockets)
+//! 15. `admin`: auth, delivery, handlers, listener, metrics, paths, reload,
+//!     session, shared
 //!
 //! and this module, which builds the shared state and runs the tasks.
 
 mod accept;
+mod access;
 mod activity;
+mod admin;
 pub mod auth;
 mod byte_stream;
 pub mod catalog;
@@ -49,16 +60,20 @@ mod handlers;
 mod keying;
 pub mod limits;
 pub mod listener;
+mod live;
 mod memory;
+mod metrics;
 pub mod multicast;
 pub mod offline;
 pub mod paths;
 mod playback;
+mod reload;
 mod session;
 mod shared;
 mod sink;
 mod source;
 mod tls;
+mod traffic;
 mod tunnel;
 mod udp;
 
@@ -70,11 +85,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 pub use config::{ServerConfig, Settings};
+pub use reload::{ConfigSource, Reloaded, Reloader};
 
 use crate::rtsp::url;
-use config::HttpPort;
+use config::{AdminListen, HttpPort};
 use dispatch::Door;
 use session::Sessions;
 use shared::Shared;
@@ -87,36 +104,30 @@ pub struct Server {
     shared: Arc<Shared>,
     /// Every listener, RTSP first, with the kind of its connections.
     listeners: Vec<Listener>,
-    tls: Option<Arc<Tls>>,
+    /// The admin HTTP listener, unless off.
+    admin: Option<TcpListener>,
+    reloader: Reloader,
+    /// Cut a drain short.
+    stop: CancellationToken,
 }
 
 /// A listener and the kind of its connections.
 type Listener = (TcpListener, Door);
 
-/// What SIGHUP reloads, usable while the server runs.
+/// Ends a drain at once (a second SIGTERM or SIGINT).
 #[derive(Clone)]
-pub struct Reloader {
-    tls: Option<Arc<Tls>>,
-}
+pub struct Stopper(CancellationToken);
 
-impl Reloader {
-    /// Re-reads what can change under a running server without dropping
-    /// sessions: the TLS certificate and key (a file that does not load
-    /// is refused with an error logged, and the old certificate stays).
-    pub fn reload(&self) {
-        match &self.tls {
-            None => tracing::info!("reload: nothing to reload"),
-            Some(tls) => match tls.reload() {
-                Ok(()) => tracing::info!("reload: TLS certificate re-read"),
-                Err(e) => tracing::error!("reload: TLS certificate kept: {e:#}"),
-            },
-        }
+impl Stopper {
+    /// Stops waiting for playing sessions: they end now.
+    pub fn stop(&self) {
+        self.0.cancel();
     }
 }
 
 impl Server {
-    /// Checks the directory and binds the RTSP listeners and the UDP
-    /// sockets.
+    /// Checks the directory and binds the RTSP listeners, the admin
+    /// listener and the UDP sockets.
     pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
         let root = tokio::fs::canonicalize(&config.dir)
             .await
@@ -125,6 +136,7 @@ impl Server {
         anyhow::ensure!(is_dir, "{} is not a directory", config.dir.display());
         let addrs = listen_addrs(config.bind);
         let (listeners, tls) = bind_listeners(&addrs, &config)?;
+        let admin = bind_admin(config.admin)?;
         let udp = UdpPlane::bind(&addrs, config.rtp_port)
             .context("cannot bind the UDP ports for RTP/RTCP")?;
         if let Some((_, ttl)) = config.multicast {
@@ -134,10 +146,13 @@ impl Server {
         // Raised so that the limits follow the hard limit, not the soft one
         // a shell happened to start with (often 1024).
         let nofile = limits::raise_fd_limit().context("cannot read the open file limit")?;
+        let shared = Arc::new(Shared::new(config, root, Some(Arc::new(udp)), nofile)?);
         Ok(Server {
-            shared: Arc::new(Shared::new(config, root, Some(Arc::new(udp)), nofile)?),
+            reloader: Reloader::new(Arc::clone(&shared), tls),
+            shared,
             listeners,
-            tls,
+            admin,
+            stop: CancellationToken::new(),
         })
     }
 
@@ -150,16 +165,26 @@ impl Server {
             .collect()
     }
 
-    /// What SIGHUP calls.
+    /// The admin listener's address, unless it is off.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Reloads the configuration (SIGHUP calls it; so does `POST
+    /// /api/v1/reload`); give it the configuration's source first.
     pub fn reloader(&self) -> Reloader {
-        Reloader {
-            tls: self.tls.clone(),
-        }
+        self.reloader.clone()
+    }
+
+    /// Cuts a drain short.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
     }
 
     /// The start-up lines: one base URL per listener (`rtsp://`, then
-    /// `rtsps://` and `http://`), then the `rtsp://` URL of each media file
-    /// (at most [`listener::LISTED_FILES`]). Reads the directory.
+    /// `rtsps://` and `http://`, then the admin listener's `/metrics`),
+    /// then the `rtsp://` URL of each media file (at most
+    /// [`listener::LISTED_FILES`]). Reads the directory.
     pub fn startup_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .listeners
@@ -169,6 +194,9 @@ impl Server {
                 Some(format!("{}://{shown}/", door.scheme()))
             })
             .collect();
+        if let Some(admin) = self.admin_addr() {
+            lines.push(format!("http://{}/metrics", listener::shown_addr(admin)));
+        }
         let Some(first) = self.local_addrs().first().map(|a| listener::shown_addr(*a)) else {
             return lines;
         };
@@ -184,10 +212,13 @@ impl Server {
         lines
     }
 
-    /// Serves until `shutdown` completes, then ends every session (RTCP BYE
-    /// to those playing, all at once) and closes every connection, letting
-    /// each flush what it was sending (the BYEs of interleaved sessions
-    /// among it) for at most [`FLUSH_DEADLINE`].
+    /// Serves until `shutdown` completes; then stops accepting, lets the
+    /// sessions playing finish for up to `drain_timeout` (new ones are
+    /// refused, `/readyz` answers 503; the [`Stopper`] cuts it short),
+    /// ends every session (RTCP BYE to those playing, all at once) and
+    /// closes every connection, letting each flush what it was sending
+    /// (the BYEs of interleaved sessions among it) for at most
+    /// [`FLUSH_DEADLINE`].
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.shared;
         if let Some(udp) = &shared.udp {
@@ -197,10 +228,29 @@ impl Server {
             let shared = Arc::clone(&shared);
             Arc::clone(&shared.sessions).reap(move |session| {
                 let shared = Arc::clone(&shared);
-                async move { handlers::end_session(&shared, &session, true).await }
+                async move {
+                    shared.metrics.reclaimed.inc();
+                    handlers::end_session(&shared, &session, true).await
+                }
             })
         });
         let trimmer = tokio::spawn(release_memory_after_load(Arc::clone(&shared.sessions)));
+        let admin = self.admin.map(|listener| {
+            let rtsp = self
+                .listeners
+                .iter()
+                .find(|(_, door)| matches!(door, Door::Rtsp))
+                .and_then(|(l, _)| l.local_addr().ok())
+                .map(listener::shown_addr);
+            tokio::spawn(admin::serve(
+                listener,
+                admin::Admin {
+                    shared: Arc::clone(&shared),
+                    reloader: self.reloader.clone(),
+                    rtsp,
+                },
+            ))
+        });
         let next_id = Arc::new(AtomicU64::new(1));
         let mut accepts = tokio::task::JoinSet::new();
         for (listener, door) in self.listeners {
@@ -209,8 +259,9 @@ impl Server {
             accepts.spawn(accept::run(listener, door, shared, next_id));
         }
         shutdown.await;
-        tracing::info!("shutting down");
         accepts.abort_all();
+        drain(&shared, &self.stop).await;
+        tracing::info!("shutting down");
         reaper.abort();
         trimmer.abort();
         // Sessions end before their connections close, so that the BYE of
@@ -235,7 +286,46 @@ impl Server {
                 shared.limits.connections()
             );
         }
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         Ok(())
+    }
+}
+
+/// How often a drain looks whether sessions still play.
+const DRAIN_POLL: Duration = Duration::from_millis(200);
+
+/// Refuses new sessions, and waits until no session plays, the drain
+/// timeout passes or `stop` is cancelled.
+async fn drain(shared: &Shared, stop: &CancellationToken) {
+    shared.draining.cancel();
+    shared.metrics.set_draining(true);
+    let timeout = shared.live.get().drain_timeout;
+    if timeout.is_zero() {
+        return;
+    }
+    tracing::info!(
+        "draining: no new sessions; those playing have {} s to finish (signal again to stop now)",
+        timeout.as_secs()
+    );
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if !admin::any_playing(&admin::views(shared).await) {
+            tracing::info!("drained: no session plays");
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(DRAIN_POLL) => {}
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::info!("drain timeout: ending the sessions still playing");
+                return;
+            }
+            () = stop.cancelled() => {
+                tracing::info!("drain cut short");
+                return;
+            }
+        }
     }
 }
 
@@ -253,6 +343,25 @@ async fn release_memory_after_load(sessions: Arc<Sessions>) {
             }
             let _ = tokio::task::spawn_blocking(memory::release).await;
         }
+    }
+}
+
+/// Binds the admin listener: the default address if it can be bound (a
+/// warning otherwise, so that a second server on one machine starts), a
+/// given one or an error.
+fn bind_admin(admin: AdminListen) -> anyhow::Result<Option<TcpListener>> {
+    let bind =
+        |addr: SocketAddr| listener::bind(&[addr.ip()], Some(addr.port())).map(|mut l| l.remove(0));
+    match admin {
+        AdminListen::Off => Ok(None),
+        AdminListen::Addr(addr) => bind(addr).context("admin listener").map(Some),
+        AdminListen::Default => match bind(config::DEFAULT_ADMIN) {
+            Ok(listener) => Ok(Some(listener)),
+            Err(e) => {
+                tracing::warn!("no admin listener: {e:#} (--admin ADDR:PORT picks another)");
+                Ok(None)
+            }
+        },
     }
 }
 

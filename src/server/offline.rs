@@ -73,8 +73,11 @@ impl OfflineServer {
 
     async fn connection(&self, input: &[u8]) -> Vec<u8> {
         let shared = &*self.shared;
-        let (sink, mut queue, room) =
-            InterleavedSink::channel(CancellationToken::new(), shared.config.stall_timeout);
+        let (sink, mut queue, room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            shared.config.stall_timeout,
+            shared.metrics.stalled.clone(),
+        );
         let writer = tokio::spawn(async move {
             let mut written = BytesMut::new();
             while let Some(frame) = queue.recv().await {

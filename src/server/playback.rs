@@ -75,6 +75,12 @@ impl Player {
         Player { cancel, bye, task }
     }
 
+    /// Whether the task still sends (it has not reached the end of the
+    /// media or its range).
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     /// Stops the task and takes back the source, the packets read ahead
     /// and not sent put back into it (`None` if the reader failed beyond
     /// repair); `bye` sends RTCP BYE first (the session is ending).
@@ -342,8 +348,10 @@ mod tests {
     use crate::media::{self, AccessUnit, Demuxer, MediaError, ReaderFormat, Track};
     use crate::server::activity::ClientActivity;
     use crate::server::delivery::{Delivery, TrackOut};
+    use crate::server::metrics::Metrics;
     use crate::server::sink::{InterleavedSink, Outgoing};
     use crate::server::source::{Pace, SourceTrack};
+    use crate::server::traffic::SessionTraffic;
 
     /// A file's reader whose reads fail (as a disk error would) after
     /// `left` units.
@@ -414,8 +422,11 @@ mod tests {
             Source::new(demuxer, &[track], false, peer, 0, Pace::for_bit_rate(None)).unwrap();
         source.cue().unwrap();
         let start = source.play(SystemTime::now());
-        let (sink, mut queue, room) =
-            InterleavedSink::channel(CancellationToken::new(), Duration::from_secs(10));
+        let (sink, mut queue, room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(10),
+            prometheus_client::metrics::counter::Counter::default(),
+        );
         let tracks = vec![TrackOut {
             index: 0,
             delivery: Delivery::Interleaved {
@@ -426,7 +437,8 @@ mod tests {
             srtp: None,
         }];
         let nobody: Weak<dyn ClientActivity> = Weak::<Nobody>::new();
-        let destinations = Destinations::new(tracks, None, nobody);
+        let traffic = Arc::new(SessionTraffic::new(Metrics::new().traffic().clone()));
+        let destinations = Destinations::new(tracks, None, nobody, Arc::clone(&traffic));
         let player = Player::start(source, start.send_time, destinations, None, "test".into());
         let mut rtp = 0;
         let bye = tokio::time::timeout(Duration::from_secs(5), async {
@@ -448,6 +460,7 @@ mod tests {
         assert_eq!(bye, Ok(true), "no RTCP BYE after the read error");
         // One RTP packet per AAC frame read before the error.
         assert_eq!(rtp, 20);
+        assert_eq!(traffic.counts().rtp_packets, 20);
         let ended = tokio::time::timeout(Duration::from_secs(1), player.stop(false)).await;
         assert!(ended.is_ok(), "the playback task did not end");
     }

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ use super::keying::SessionSrtp;
 use super::limits::SessionGuard;
 use super::playback::Player;
 use super::source::Source;
+use super::traffic::SessionTraffic;
 use crate::rtsp::headers;
 
 /// How long a client whose RTP port answered with ICMP port unreachable
@@ -99,6 +100,8 @@ pub struct Session {
     /// Its place in its client's, connection's and user's counts, given
     /// back when the session is dropped.
     _counted: SessionGuard,
+    /// What it sent and heard.
+    pub traffic: Arc<SessionTraffic>,
 }
 
 impl ClientActivity for Session {
@@ -126,6 +129,13 @@ impl ClientActivity for Session {
     }
 }
 
+/// A timeout in milliseconds, 0 for none.
+fn timeout_millis(timeout: Option<Duration>) -> u64 {
+    timeout.map_or(0, |t| {
+        u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)
+    })
+}
+
 /// Milliseconds from `epoch` to now.
 fn millis_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -133,12 +143,10 @@ fn millis_since(epoch: Instant) -> u64 {
 
 impl Session {
     /// Reads an RTCP packet from the client (RFC 3550 §6.4): its reception
-    /// reports (loss, jitter, round trip) and BYE are logged at debug level.
+    /// reports go to the session's traffic figures (the API, the metrics),
+    /// and with its BYE to the debug log (loss, jitter, round trip).
     fn client_rtcp(&self, data: &[u8]) {
         use crate::rtp::rtcp::{self, RtcpMessage};
-        if !tracing::enabled!(tracing::Level::DEBUG) {
-            return;
-        }
         let decrypted;
         let data = match &self.srtp {
             Some(srtp) => match srtp.client_rtcp(data) {
@@ -156,6 +164,10 @@ impl Session {
         let Ok(messages) = rtcp::parse(data) else {
             return;
         };
+        self.traffic.received(&messages);
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
         for message in messages {
             match message {
                 RtcpMessage::ReceiverReport { reports, .. }
@@ -194,8 +206,9 @@ impl Session {
 pub struct Sessions {
     map: Mutex<HashMap<String, Arc<Session>>>,
     epoch: Instant,
-    timeout: Option<Duration>,
-    max: usize,
+    /// The idle timeout in milliseconds, 0 for never (a reload changes it).
+    timeout_ms: AtomicU64,
+    max: AtomicUsize,
     reaper: Arc<Notify>,
     /// Notified when the last session leaves the table (a permit is kept
     /// for a waiter that comes later).
@@ -218,6 +231,8 @@ pub struct NewSession {
     pub srtp: Option<Arc<SessionSrtp>>,
     /// The session's place in the per-client counts.
     pub counted: SessionGuard,
+    /// See [`Session::traffic`].
+    pub traffic: Arc<SessionTraffic>,
 }
 
 impl Sessions {
@@ -226,8 +241,8 @@ impl Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
-            timeout,
-            max,
+            timeout_ms: AtomicU64::new(timeout_millis(timeout)),
+            max: AtomicUsize::new(max),
             reaper: Arc::new(Notify::new()),
             emptied: Notify::new(),
         }
@@ -235,14 +250,37 @@ impl Sessions {
 
     /// The idle timeout announced in `Session: id;timeout=N`.
     pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
+        match self.timeout_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Changes the idle timeout of every session (a reload): sessions
+    /// playing keep themselves alive as before, with their packets or
+    /// their client's RTCP.
+    pub fn set_timeout(&self, timeout: Option<Duration>) {
+        self.timeout_ms
+            .store(timeout_millis(timeout), Ordering::Relaxed);
+        self.reaper.notify_one();
+    }
+
+    /// Changes the most sessions at once (a reload); sessions over a
+    /// lowered cap stay.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// Every session now.
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.lock().values().cloned().collect()
     }
 
     /// Creates a session with a fresh unguessable id; `None` when the table
     /// is full or the system has no randomness.
     pub fn create(&self, new: NewSession) -> Option<Arc<Session>> {
         let mut map = self.lock();
-        if map.len() >= self.max {
+        if map.len() >= self.max.load(Ordering::Relaxed) {
             return None;
         }
         let id = loop {
@@ -271,6 +309,7 @@ impl Sessions {
                 closed: false,
             }),
             _counted: new.counted,
+            traffic: new.traffic,
         });
         map.insert(id, Arc::clone(&session));
         let first = map.len() == 1;
@@ -325,7 +364,7 @@ impl Sessions {
     /// possible expiry.
     fn expire(&self) -> (Vec<Arc<Session>>, Option<Instant>) {
         let timeout_ms = self
-            .timeout
+            .timeout()
             .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
         let grace_ms = UNREACHABLE_GRACE.as_millis() as u64;
         let now = millis_since(self.epoch);

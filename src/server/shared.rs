@@ -1,23 +1,25 @@
-//! What every connection and handler shares: the configuration, the served
-//! directory, the session table, the per-client counts and the media
-//! plane.
+//! What every connection and handler shares: the configuration (and the
+//! part of it a reload changes), the served directory, the session table,
+//! the per-client counts, the media plane and the metrics.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::auth::Authenticator;
 use super::catalog::Catalog;
 use super::config::ServerConfig;
 use super::limits::{Limits, FD_RESERVE};
+use super::live::{Live, LiveSettings};
+use super::metrics::Metrics;
 use super::multicast::GroupPool;
 use super::session::Sessions;
 use super::udp::UdpPlane;
 
 /// What every connection shares.
 pub struct Shared {
-    /// The settings in force.
+    /// The settings the server started with (see `live` for those a
+    /// reload changes).
     pub config: ServerConfig,
     /// The served directory, canonical.
     pub root: PathBuf,
@@ -31,10 +33,17 @@ pub struct Shared {
     pub udp: Option<Arc<UdpPlane>>,
     /// The groups leased to multicast tracks, when configured.
     pub multicast: Option<Arc<GroupPool>>,
-    /// Credentials checked, when users are configured.
-    pub auth: Option<Authenticator>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// The settings a reload changes: users and access, among others.
+    pub live: Live,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// Cancelled when a drain starts: sessions are no longer created.
+    pub draining: CancellationToken,
+    /// The open file limit the session and connection limits not
+    /// configured follow (kept for reloads).
+    pub nofile: u64,
 }
 
 impl Shared {
@@ -42,25 +51,20 @@ impl Shared {
     /// `config`, sending UDP through `udp` (readied for multicast when the
     /// configuration has groups); without sockets, UDP unicast is refused.
     /// The session and connection limits not configured follow `nofile`,
-    /// the open file limit.
+    /// the open file limit. An error when the settings a reload could
+    /// change are wrong (a path rule naming an unknown user).
     pub fn new(
         config: ServerConfig,
         root: PathBuf,
         udp: Option<Arc<UdpPlane>>,
         nofile: u64,
-    ) -> std::io::Result<Shared> {
+    ) -> anyhow::Result<Shared> {
         let multicast = config
             .multicast
             .map(|(range, ttl)| Arc::new(GroupPool::new(range, ttl)));
-        let auth = if config.users.is_empty() {
-            None
-        } else {
-            Some(Authenticator::new(
-                config.users.clone(),
-                config.realm.clone(),
-                config.basic_auth,
-            )?)
-        };
+        let live = LiveSettings::new(&config, None)?;
+        let metrics = Metrics::new();
+        let (hits, misses) = metrics.cache_counters();
         let (max_sessions, client_limits) = config.limits(nofile);
         tracing::debug!(
             "open file limit {nofile}: at most {max_sessions} sessions and {} connections",
@@ -76,14 +80,17 @@ impl Shared {
         }
         Ok(Shared {
             root,
-            catalog: Catalog::default(),
+            catalog: Catalog::counting(hits, misses),
             sessions: Arc::new(Sessions::new(config.reclaim, max_sessions)),
             limits: Limits::new(client_limits),
             udp,
             multicast,
-            auth,
             shutdown: CancellationToken::new(),
             config,
+            live: Live::new(live),
+            metrics,
+            draining: CancellationToken::new(),
+            nofile,
         })
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -97,14 +98,18 @@ pub struct InterleavedSink {
     closed: CancellationToken,
     /// How long a full queue may stay full before the connection closes.
     stall_timeout: Duration,
+    /// Counts the connections closed for stalling.
+    stalls: Counter,
 }
 
 impl InterleavedSink {
     /// A queue, the receiving end for the writer and its room to give
-    /// back; `closed` is cancelled when the queue stalls.
+    /// back; `closed` is cancelled (and `stalls` counts one) when the queue
+    /// stalls.
     pub fn channel(
         closed: CancellationToken,
         stall_timeout: Duration,
+        stalls: Counter,
     ) -> (InterleavedSink, mpsc::Receiver<Outgoing>, Room) {
         let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
         let room = Arc::new(Semaphore::new(QUEUE_BYTES));
@@ -113,6 +118,7 @@ impl InterleavedSink {
             room: Arc::clone(&room),
             closed,
             stall_timeout,
+            stalls,
         };
         (sink, rx, Room(room))
     }
@@ -158,6 +164,9 @@ impl InterleavedSink {
                     "closing a connection that read nothing for {:?}",
                     self.stall_timeout
                 );
+                if !self.closed.is_cancelled() {
+                    self.stalls.inc();
+                }
                 self.closed.cancel();
                 Err(SendError::Closed)
             }
@@ -240,8 +249,9 @@ mod tests {
     #[tokio::test]
     async fn a_queue_that_stays_full_closes_the_connection() {
         let closed = CancellationToken::new();
+        let stalls = Counter::default();
         let (sink, mut rx, _room) =
-            InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+            InterleavedSink::channel(closed.clone(), Duration::from_millis(20), stalls.clone());
         for _ in 0..QUEUE_FRAMES {
             sink.send_data(Outgoing::Response(Bytes::new()))
                 .await
@@ -250,6 +260,7 @@ mod tests {
         let full = sink.send_data(Outgoing::Response(Bytes::new())).await;
         assert_eq!(full, Err(SendError::Closed));
         assert!(closed.is_cancelled());
+        assert_eq!(stalls.get(), 1);
         rx.close();
         assert_eq!(
             sink.send_data(Outgoing::Response(Bytes::new())).await,
@@ -262,8 +273,11 @@ mod tests {
     #[tokio::test]
     async fn the_queue_is_bounded_in_bytes() {
         let closed = CancellationToken::new();
-        let (sink, mut rx, room) =
-            InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+        let (sink, mut rx, room) = InterleavedSink::channel(
+            closed.clone(),
+            Duration::from_millis(20),
+            Counter::default(),
+        );
         let frame = || Outgoing::Response(Bytes::from(vec![b'x'; 64 * 1024]));
         for _ in 0..QUEUE_BYTES / (64 * 1024) {
             sink.send_data(frame()).await.unwrap();
@@ -274,8 +288,11 @@ mod tests {
         assert!(closed.is_cancelled());
         // Once written, its room is free again.
         let closed = CancellationToken::new();
-        let (sink, mut rx, room2) =
-            InterleavedSink::channel(closed.clone(), Duration::from_millis(20));
+        let (sink, mut rx, room2) = InterleavedSink::channel(
+            closed.clone(),
+            Duration::from_millis(20),
+            Counter::default(),
+        );
         for _ in 0..QUEUE_BYTES / (64 * 1024) {
             sink.send_data(frame()).await.unwrap();
         }

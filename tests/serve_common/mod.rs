@@ -183,6 +183,12 @@ impl TestServer {
         } else {
             &["--http-port", "0"]
         };
+        // No admin listener unless asked for: its default port is shared too.
+        let admin: &[&str] = if args.contains(&"--admin") {
+            &[]
+        } else {
+            &["--admin", "off"]
+        };
         let mut command = Command::new(env!("CARGO_BIN_EXE_mediatool"));
         command
             .arg("serve")
@@ -190,6 +196,7 @@ impl TestServer {
             .args(["--port", "0", "-v"])
             .args(bind)
             .args(http)
+            .args(admin)
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -356,6 +363,20 @@ impl TestServer {
             failures.join("\n"),
             self.log()
         );
+    }
+
+    /// Waits up to `limit` for the server to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends SIGTERM and waits for the exit status.

@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
-use super::error;
+use super::{error, Denial};
 use crate::rtsp::headers;
 use crate::rtsp::message::{Request, Response, Status};
+use crate::server::access::Verdict;
 use crate::server::activity::ClientActivity as _;
 use crate::server::catalog::{CatalogError, Media};
+use crate::server::live::LiveSettings;
+use crate::server::metrics::AuthFailure;
 use crate::server::paths::{self, PathError, Target};
 use crate::server::session::Session;
 use crate::server::shared::Shared;
@@ -15,9 +18,14 @@ use crate::server::shared::Shared;
 /// A request, with what the server shares and who sent it.
 pub(super) struct Ctx<'a> {
     pub shared: &'a Shared,
-    /// The authenticated user, `None` on an open server.
+    /// The authenticated user, `None` on an open server (or for a request
+    /// without valid credentials where some paths need none).
     pub user: Option<String>,
     pub request: &'a Request,
+    /// The settings in force for this request.
+    pub live: Arc<LiveSettings>,
+    /// The 401 to answer if the file turns out to need credentials.
+    pub unauthorized: Option<Denial>,
 }
 
 impl Ctx<'_> {
@@ -33,8 +41,16 @@ impl Ctx<'_> {
             .shared
             .sessions
             .get(id)
-            .filter(|s| s.owner == self.user)
             .ok_or_else(|| error(Status::SESSION_NOT_FOUND))?;
+        if session.owner != self.user {
+            // A user's session, asked about without credentials: ask for them.
+            return Err(match (&session.owner, &self.unauthorized) {
+                (Some(_), Some(denial)) if self.user.is_none() => {
+                    denial.clone().response(self.shared)
+                }
+                _ => error(Status::SESSION_NOT_FOUND),
+            });
+        }
         session.touch();
         Ok(session)
     }
@@ -44,17 +60,46 @@ impl Ctx<'_> {
         headers::session(&session.id, self.shared.sessions.timeout())
     }
 
-    /// Resolves the Request-URI to a file under the directory.
+    /// Resolves the Request-URI to a file under the directory that the
+    /// request's user may read (401 or 403 otherwise).
     pub async fn target(&self) -> Result<Target, Response> {
         let root = self.shared.root.clone();
         let uri = self.request.uri.clone();
-        tokio::task::spawn_blocking(move || paths::resolve(&root, &uri))
+        let target = tokio::task::spawn_blocking(move || paths::resolve(&root, &uri))
             .await
             .map_err(|_| error(Status::INTERNAL_ERROR))?
             .map_err(|e| match e {
                 PathError::Malformed(_) => error(Status::BAD_REQUEST),
                 PathError::NotFound => error(Status::NOT_FOUND),
-            })
+            })?;
+        self.may_read(&target)?;
+        Ok(target)
+    }
+
+    /// Whether the user may read `target`: the rule of the file's own path
+    /// (canonical, so that a link into a protected directory is protected
+    /// too) decides.
+    fn may_read(&self, target: &Target) -> Result<(), Response> {
+        if self.live.access.is_empty() {
+            // Without rules, authentication already decided.
+            return Ok(());
+        }
+        let path = target
+            .file
+            .strip_prefix(&self.shared.root)
+            .map(|p| p.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+            .unwrap_or_default();
+        match self.live.access.verdict(&path, self.user.as_deref()) {
+            Verdict::Allowed => Ok(()),
+            Verdict::NeedsCredentials => Err(match &self.unauthorized {
+                Some(denial) => denial.clone().response(self.shared),
+                None => error(Status::UNAUTHORIZED),
+            }),
+            Verdict::Forbidden => {
+                self.shared.metrics.auth_failure(AuthFailure::Forbidden);
+                Err(error(Status::FORBIDDEN))
+            }
+        }
     }
 
     /// The description of the file `target` names.

@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use super::auth::{Attempt, Refusal};
 use super::delivery::Delivery;
+use super::live::LiveSettings;
+use super::metrics::AuthFailure;
 use super::session::{PlayState, Session};
 use super::shared::Shared;
 use crate::rtsp::message::{Method, Request, Response, Status};
@@ -42,24 +44,38 @@ pub async fn handle(shared: &Shared, conn: &mut ConnCtx, request: Request) -> Re
             response.header("Unsupported", tags)
         };
     }
+    // A drain lets the sessions there are finish, and starts no new one.
+    if shared.draining.is_cancelled() && opens_session(&request) {
+        return Response::new(Status::UNAVAILABLE);
+    }
+    let live = shared.live.get();
+    let mut unauthorized = None;
     let user = match request.method {
         // OPTIONS needs no credentials, but uses them when given.
-        Method::Options => authenticate(shared, conn, &request).ok().flatten(),
+        Method::Options => authenticate(&live, conn, &request).ok().flatten(),
         Method::Announce | Method::Record | Method::Redirect => {
             return Response::new(Status::METHOD_NOT_ALLOWED).header("Allow", Method::PUBLIC)
         }
         Method::Other(_) => {
             return Response::new(Status::NOT_IMPLEMENTED).header("Public", Method::PUBLIC)
         }
-        _ => match authenticate(shared, conn, &request) {
+        _ => match authenticate(&live, conn, &request) {
             Ok(user) => user,
-            Err(response) => return response,
+            // Where some paths are open to anyone, the path decides
+            // whether credentials were needed (`Ctx::target`).
+            Err(refused @ Denial::Unauthorized(..)) if live.access.anonymous_somewhere() => {
+                unauthorized = Some(refused);
+                None
+            }
+            Err(refused) => return refused.response(shared),
         },
     };
     let ctx = Ctx {
         shared,
         user,
         request: &request,
+        live,
+        unauthorized,
     };
     let result = match request.method {
         Method::Options => ctx.options(),
@@ -80,31 +96,68 @@ fn error(status: Status) -> Response {
     Response::new(status)
 }
 
-/// The authenticated user, `None` on an open server; a 401 otherwise (400
-/// for credentials computed for another URL, RFC 7616 §3.4.6).
+/// Whether a request would start a session: DESCRIBE, or SETUP without
+/// a `Session` header.
+fn opens_session(request: &Request) -> bool {
+    match request.method {
+        Method::Describe => true,
+        Method::Setup => request.session_id().is_none(),
+        _ => false,
+    }
+}
+
+/// Why a request's credentials were refused.
+#[derive(Clone, Debug)]
+pub(super) enum Denial {
+    /// Credentials computed for another URL (RFC 7616 §3.4.6): 400.
+    UriMismatch,
+    /// 401 with these challenges, for this reason.
+    Unauthorized(Response, AuthFailure),
+}
+
+impl Denial {
+    /// The response, counted among the authentication failures.
+    fn response(self, shared: &Shared) -> Response {
+        match self {
+            Denial::UriMismatch => Response::new(Status::BAD_REQUEST),
+            Denial::Unauthorized(response, reason) => {
+                shared.metrics.auth_failure(reason);
+                response
+            }
+        }
+    }
+}
+
+/// The authenticated user, `None` on an open server; why not otherwise.
 fn authenticate(
-    shared: &Shared,
+    live: &LiveSettings,
     conn: &ConnCtx,
     request: &Request,
-) -> Result<Option<String>, Response> {
-    let Some(auth) = &shared.auth else {
+) -> Result<Option<String>, Denial> {
+    let Some(auth) = &live.auth else {
         return Ok(None);
     };
+    let authorization = request.header("Authorization");
     let attempt = Attempt {
         method: request.method.as_str(),
         uri: &request.uri,
         client: conn.peer.ip(),
-        authorization: request.header("Authorization"),
+        authorization,
     };
     match auth.check(&attempt) {
         Ok(user) => Ok(Some(user)),
-        Err(Refusal::UriMismatch) => Err(Response::new(Status::BAD_REQUEST)),
+        Err(Refusal::UriMismatch) => Err(Denial::UriMismatch),
         Err(Refusal::Unauthorized { stale }) => {
             let mut response = Response::new(Status::UNAUTHORIZED);
             for value in auth.challenges(stale, conn.peer.ip()) {
                 response = response.header("WWW-Authenticate", value);
             }
-            Err(response)
+            let reason = match (authorization, stale) {
+                (None, _) => AuthFailure::Missing,
+                (Some(_), true) => AuthFailure::Stale,
+                (Some(_), false) => AuthFailure::Invalid,
+            };
+            Err(Denial::Unauthorized(response, reason))
         }
     }
 }

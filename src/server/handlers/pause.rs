@@ -18,6 +18,7 @@ impl Ctx<'_> {
             PlayState::Ready => return Err(error(Status::INVALID_STATE)),
             PlayState::Paused(source) => control.state = PlayState::Paused(source),
             PlayState::Playing(player) => {
+                session.traffic.stopped();
                 if let Some(source) = player.stop(false).await {
                     control.state = PlayState::Paused(Box::new(source));
                 }

@@ -51,6 +51,7 @@ impl Ctx<'_> {
         // fraction of a millisecond of the media.
         let range = range::npt_range(start.npt.min(duration), end);
         let player = self.start_player(&session, &control, source, &start, end);
+        session.traffic.playing_from(start.npt);
         control.state = PlayState::Playing(player);
         let mut response = Response::new(Status::OK)
             .header("Session", self.session_header(&session))
@@ -155,7 +156,12 @@ impl Ctx<'_> {
             })
             .collect();
         let keep_alive = Arc::downgrade(session);
-        let destinations = Destinations::new(tracks, self.shared.udp.clone(), keep_alive);
+        let destinations = Destinations::new(
+            tracks,
+            self.shared.udp.clone(),
+            keep_alive,
+            Arc::clone(&session.traffic),
+        );
         Player::start(
             source,
             start.send_time,

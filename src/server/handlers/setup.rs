@@ -26,6 +26,7 @@ use crate::server::delivery::Delivery;
 use crate::server::keying::SessionSrtp;
 use crate::server::limits::Refusal;
 use crate::server::session::{NewSession, PlayState, Session, SetupTrack};
+use crate::server::traffic::SessionTraffic;
 
 /// The profiles a plain session is served under.
 const PLAIN: &[Profile] = &[Profile::Avp];
@@ -110,6 +111,9 @@ impl Ctx<'_> {
                         peer: conn.peer.ip(),
                         srtp,
                         counted,
+                        traffic: Arc::new(SessionTraffic::new(
+                            self.shared.metrics.traffic().clone(),
+                        )),
                     })
                     // RFC 2326 §12.31: sessions end all the time; ask
                     // the client to try again shortly.
@@ -186,6 +190,9 @@ impl Ctx<'_> {
             None => random_ssrc(),
         };
         let (delivery, chosen) = self.delivery(conn, session, &offer, ssrc)?;
+        if let Some(track) = session.media.track(index) {
+            session.traffic.track(ssrc, index, track.payload.clock_rate);
+        }
         let track = SetupTrack {
             index,
             ssrc,

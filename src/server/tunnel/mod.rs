@@ -32,6 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use super::byte_stream::ByteStream;
 use super::connection::{self, Ends};
 use super::limits::ConnectionGuard;
+use super::metrics::Transport;
 use super::shared::Shared;
 use base64::Base64Reader;
 use cookies::Refused;
@@ -141,6 +142,8 @@ async fn get_leg(
         },
         () = shared.shutdown.cancelled() => Joined::Not("server shutting down"),
     };
+    let _open = matches!(joined, Joined::Elsewhere(_) | Joined::Here)
+        .then(|| shared.metrics.connection(Transport::HttpTunnel));
     match joined {
         Joined::Elsewhere(leg) => {
             tracing::info!("connection {id}: HTTP tunnel joined by its POST leg");
