@@ -44,9 +44,6 @@ transcripts! {
     retina_tcp => "retina-tcp";
     retina_tcp_digest => "retina-tcp-digest";
     openrtsp_udp => "openrtsp-udp";
-    #[ignore = "server incompatibility: live555 (openRTSP, VLC) sends the Content-Base URL as the \
-                digest uri of SETUP, which names the track URL, and the server answers 400 \
-                (README: the uri must name the Request-URI); reported to the lead, not fixed here"]
     openrtsp_tcp_digest => "openrtsp-tcp-digest";
     vlc_udp => "vlc-udp";
     exoplayer_udp => "exoplayer-udp";

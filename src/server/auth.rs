@@ -391,7 +391,9 @@ impl Authenticator {
 /// Whether a response's `uri` and the Request-URI name the same resource
 /// (RFC 7616 §3.4.6): the same path, whether either is written as an
 /// absolute URL or a bare path (clients send both), ignoring a trailing
-/// slash and the query.
+/// slash and the query. A track's control URL is also answered for with
+/// its file's URL, one segment up: live555's clients (openRTSP, VLC) put
+/// the Content-Base URL in the `uri` of every SETUP.
 fn same_resource(directive: &str, request: &str) -> bool {
     fn path(uri: &str) -> &str {
         let path = match uri.find("://") {
@@ -406,7 +408,14 @@ fn same_resource(directive: &str, request: &str) -> bool {
             .unwrap_or("")
             .trim_end_matches('/')
     }
-    directive == request || path(directive) == path(request)
+    let (named, requested) = (path(directive), path(request));
+    let track_of_named = || {
+        requested
+            .strip_prefix(named)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|segment| !segment.is_empty() && !segment.contains('/'))
+    };
+    directive == request || named == requested || (!named.is_empty() && track_of_named())
 }
 
 /// The inputs of a digest response (RFC 7616 §3.4.1).
@@ -530,6 +539,17 @@ mod tests {
 
     const UNAUTHORIZED: Result<String, Refusal> = Err(Refusal::Unauthorized { stale: false });
     const STALE: Result<String, Refusal> = Err(Refusal::Unauthorized { stale: true });
+
+    #[test]
+    fn a_file_url_answers_for_its_tracks_and_nothing_else() {
+        let track = "rtsp://h:554/dir/film.mkv/track1";
+        assert!(same_resource("rtsp://h:554/dir/film.mkv/", track));
+        assert!(same_resource("/dir/film.mkv", track));
+        assert!(!same_resource("rtsp://h:554/dir/", track));
+        assert!(!same_resource("rtsp://h:554/dir/film", track));
+        assert!(!same_resource("rtsp://h:554/", track));
+        assert!(!same_resource(track, "rtsp://h:554/dir/film.mkv"));
+    }
 
     #[test]
     fn rfc_2617_and_7616_examples() {
