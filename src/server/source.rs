@@ -87,6 +87,9 @@ pub struct SourceTrack {
 pub struct Source {
     stream: MediaStream,
     pace: Pace,
+    /// Where what its reader finds odd while playing is logged: in a
+    /// `play{file=...}` span, so each warning names the file.
+    span: tracing::Span,
 }
 
 impl Source {
@@ -103,8 +106,11 @@ impl Source {
         overhead: usize,
         pace: Pace,
     ) -> Result<Source, StreamError> {
-        let demuxer = crate::media::open_as(file, format, pace.chunk)?;
-        Source::new(demuxer, tracks, looping, peer, overhead, pace)
+        let span = tracing::info_span!("play", file = %file.display());
+        let demuxer = span.in_scope(|| crate::media::open_as(file, format, pace.chunk))?;
+        let mut source = Source::new(demuxer, tracks, looping, peer, overhead, pace)?;
+        source.span = span;
+        Ok(source)
     }
 
     /// A source reading `demuxer` (as [`open`](Self::open) does a file's).
@@ -137,6 +143,7 @@ impl Source {
         Ok(Source {
             stream: MediaStream::new(demuxer, config)?,
             pace,
+            span: tracing::Span::none(),
         })
     }
 
@@ -154,6 +161,7 @@ impl Source {
         until: Duration,
         out: &mut VecDeque<PacketParts>,
     ) -> Result<bool, StreamError> {
+        let _file = self.span.enter();
         let mut bytes = 0;
         loop {
             let Some(packet) = self.stream.next_packet_parts()? else {
@@ -171,11 +179,13 @@ impl Source {
     /// Repositions at the key frame at or before `npt`; returns where
     /// playback really starts.
     pub fn seek(&mut self, npt: Duration) -> Result<Duration, StreamError> {
+        let _file = self.span.enter();
         self.stream.seek(npt)
     }
 
     /// Reads ahead to each track's first packet, for [`play`](Self::play).
     pub fn cue(&mut self) -> Result<(), StreamError> {
+        let _file = self.span.enter();
         self.stream.cue()
     }
 
