@@ -8,6 +8,7 @@ pub mod bits;
 pub mod h264;
 pub mod header;
 pub mod hevc;
+pub mod latm;
 pub mod mpeg_audio;
 pub mod mpeg_video;
 pub mod nal;

@@ -21,6 +21,9 @@ pub(super) trait FrameSyntax {
     const NAME: &'static str;
     /// Bytes [`parse`](Self::parse) needs.
     const HEADER_LEN: usize;
+    /// The first byte of every frame's sync word (MPEG audio and ADTS:
+    /// 0xFF; AC-3: 0x0B).
+    const SYNC_BYTE: u8 = 0xff;
     /// Parses a header at the start of `bytes` (at least `HEADER_LEN` long).
     fn parse(bytes: &[u8]) -> Option<Self::Header>;
     /// Why a header that [`parse`](Self::parse) rejects is a valid one this
@@ -141,7 +144,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
                     return Err(MediaError::Unsupported(reason));
                 }
             }
-            skip_to_sync(&mut input, limit)?;
+            skip_to_sync(&mut input, limit, S::SYNC_BYTE)?;
         };
         let offset = input.position();
         Ok(FrameScanner {
@@ -212,7 +215,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
                 audio_tags::skip_id3v2(&mut self.input)?;
                 continue;
             }
-            if head.len() < S::HEADER_LEN && head.first() == Some(&0xff) {
+            if head.len() < S::HEADER_LEN && head.first() == Some(&S::SYNC_BYTE) {
                 let reason = format!(
                     "{} frame header needs {} bytes, {remain} remain",
                     S::NAME,
@@ -302,7 +305,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
     fn resync(&mut self) -> Result<()> {
         let start = self.input.position();
         loop {
-            skip_to_sync(&mut self.input, self.data_end)?;
+            skip_to_sync(&mut self.input, self.data_end, S::SYNC_BYTE)?;
             let pos = self.input.position();
             let found = pos >= self.data_end
                 || audio_tags::id3v2_len(self.input.peek(ID3V2_HEADER_LEN)?) > 0
@@ -333,9 +336,9 @@ fn saturating_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// Advances past the current byte to the next `0xFF` (a possible sync) or
-/// to `limit`.
-fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
+/// Advances past the current byte to the next `sync` byte (a possible
+/// sync word) or to `limit`.
+fn skip_to_sync(input: &mut BytesReader, limit: u64, sync: u8) -> Result<()> {
     input.skip(1)?;
     loop {
         let pos = input.position();
@@ -351,7 +354,7 @@ fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
             ));
         }
         let window = &buf[..buf.len().min(saturating_usize(limit - pos))];
-        match memchr::memchr(0xff, window) {
+        match memchr::memchr(sync, window) {
             Some(i) => {
                 input.skip(i as u64)?;
                 return Ok(());

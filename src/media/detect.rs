@@ -91,23 +91,6 @@ const NOT_READ: &[NotRead] = &[
                 .any(|kind| at(head, 4, kind))
         },
     },
-    NotRead {
-        name: "mpeg",
-        long_name: "MPEG program stream",
-        extensions: &["mpg", "mpeg", "vob", "ps", "m2p"],
-        signature: |head| at(head, 0, &[0, 0, 1, 0xba]),
-    },
-    NotRead {
-        name: "mpegts",
-        long_name: "MPEG transport stream",
-        extensions: &["ts", "m2ts", "mts", "trp"],
-        signature: |head| {
-            let sync = |start: usize, packet: usize| {
-                (0..4).all(|i| head.get(start + i * packet) == Some(&0x47))
-            };
-            sync(0, 188) || sync(4, 192)
-        },
-    },
 ];
 
 /// For an EBML header (Matroska, WebM): whether its DocType element
@@ -358,17 +341,10 @@ mod tests {
     /// else their bytes would pass for.
     #[test]
     fn signatures_of_formats_not_read_yet_are_unsupported() {
-        let mut ts = vec![0u8; 188 * 4];
-        (0..4).for_each(|i| ts[i * 188] = 0x47);
-        // A TS packet payload holding H.264 with its parameter sets.
-        ts[20..32].copy_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68]);
-        assert_eq!((h264::FORMAT.sniff)(&ts), Some(Evidence::AnnexBAfterJunk));
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 5] = [
             (b"OggS\0\x02", "Ogg"),
             (b"\0\0\0\x20ftypisom", "MP4"),
             (b"\0\0\0\x08mdat", "MP4"),
-            (&[0, 0, 1, 0xba, 0x44], "MPEG program stream"),
-            (&ts, "MPEG transport stream"),
             (
                 b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x84webm",
                 "WebM",
@@ -387,6 +363,35 @@ mod tests {
                 format!("unsupported: {long_name} files are not supported yet")
             );
         }
+    }
+
+    /// Transport and program streams are recognised by their packet
+    /// structure, whatever their payloads would pass for.
+    #[test]
+    fn system_streams_by_their_signatures() {
+        let mut ts = vec![0u8; 188 * 4];
+        (0..4).for_each(|i| ts[i * 188] = 0x47);
+        // A TS packet payload holding H.264 with its parameter sets.
+        ts[20..32].copy_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68]);
+        assert_eq!((h264::FORMAT.sniff)(&ts), Some(Evidence::AnnexBAfterJunk));
+        assert_eq!(reading(&ts, None), Some(("mpegts", Evidence::Signature)));
+        let ps = fixture("mpeg1_system.mpg");
+        assert_eq!(
+            reading(&ps, Some(&h264::FORMAT)),
+            Some(("mpeg", Evidence::Signature))
+        );
+        assert_eq!(
+            detected(&fixture("m2ts_mpeg2_ac3.m2ts"), None),
+            Some("mpegts")
+        );
+        assert_eq!(
+            detected(&fixture("audio_48k_stereo.ac3"), None),
+            Some("ac3")
+        );
+        assert_eq!(
+            detected(&fixture("audio_44k_5.1.eac3"), Some("ac3")),
+            Some("eac3")
+        );
     }
 
     #[test]

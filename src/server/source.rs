@@ -33,7 +33,7 @@ impl Source {
         looping: bool,
         peer: IpAddr,
     ) -> Result<Source, StreamError> {
-        let demuxer = crate::media::open_chunked(file, READ_CHUNK)?;
+        let demuxer = crate::media::open_chunked(file, READ_CHUNK, &Default::default())?;
         let config = StreamConfig {
             tracks: tracks.iter().map(|(index, _)| *index).collect(),
             max_payload: stream::max_payload_for_mtu(1500, peer.is_ipv6()).unwrap_or(1400),
