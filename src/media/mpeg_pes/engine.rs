@@ -120,6 +120,11 @@ pub(crate) trait SystemLayer: Send {
     /// Whether the program's streams are declared up front (a program
     /// map) rather than found as their packets come.
     fn declares_streams(&self) -> bool;
+    /// What the file lacked for the layer to find its streams (a transport
+    /// stream's PAT or PMT), if that is why it has none.
+    fn missing(&self) -> Option<String> {
+        None
+    }
     /// The stream `key` as warnings name it (`PID 0x100`).
     fn stream_name(key: u16) -> String
     where
@@ -169,6 +174,7 @@ struct Slot {
 #[derive(Clone, Copy, Debug)]
 struct Seen {
     pts: i64,
+    dts: i64,
     end: i64,
     offset: u64,
 }
@@ -176,8 +182,10 @@ struct Seen {
 /// Where a seek restarts reading.
 struct Located {
     restart: u64,
-    /// The primary track's key frame: its slot and PTS (continuous).
-    key: Option<(usize, i64)>,
+    /// The primary track's key frame: its slot, its timestamps and the
+    /// file offset of its PES packet, and the time the other tracks start
+    /// at (continuous).
+    key: Option<(usize, Stamp, u64, i64)>,
     /// The end of the presentation, when the target is past it.
     end: Option<i64>,
 }
@@ -296,9 +304,15 @@ impl<L: SystemLayer> Engine<L> {
             kept.push(slot);
         }
         if kept.is_empty() {
+            let why = self.layer.missing().unwrap_or_else(|| {
+                format!(
+                    "no elementary stream with a whole, decodable unit in the first {} MiB",
+                    SCAN_LIMIT >> 20
+                )
+            });
             return Err(MediaError::invalid(
                 self.layer.data_start(),
-                format!("{what}: no elementary stream with a whole, decodable unit"),
+                format!("{what}: {why}"),
             ));
         }
         self.origin = kept
@@ -316,6 +330,7 @@ impl<L: SystemLayer> Engine<L> {
                 *first = rescale(*anchor - self.origin, CLOCK_RATE, *rate);
             }
             slot.first = None;
+            slot.es.quiet = false;
         }
         self.slots = kept;
         Ok(())
@@ -478,23 +493,24 @@ impl<L: SystemLayer> Engine<L> {
             ));
         }
         self.restart_at(located.restart)?;
-        let Some((primary, key)) = located.key else {
+        let Some((primary, key, offset, align)) = located.key else {
             return Ok(Duration::ZERO);
         };
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(clock) = slot.clock else {
                 continue;
             };
-            let at = clock_time(clock, key, self.origin);
             slot.gate = if i == primary {
-                Gate::Key(Some(at))
+                // Its PES packet may not time it: it is timed as found.
+                slot.es.expect_key(offset, key);
+                Gate::Key(Some(clock_time(clock, key.pts, self.origin)))
             } else {
-                Gate::After(at)
+                Gate::After(clock_time(clock, align, self.origin))
             };
         }
         Ok(time_in(
             primary_clock,
-            clock_time(primary_clock, key, self.origin),
+            clock_time(primary_clock, align, self.origin),
         ))
     }
 
@@ -539,16 +555,19 @@ impl<L: SystemLayer> Engine<L> {
                     end: scan.last_end.filter(|_| scan.reached_end),
                 });
             };
+            // The other tracks start at the key frame's time, or at the
+            // target when the first key frame comes after it.
+            let align = key.pts.min(target);
             let mut restart = key.offset;
             let mut late = false;
             for (i, seen) in scan.others.iter().enumerate() {
                 if i == primary {
                     continue;
                 }
-                if let Some(unit) = seen.units.iter().find(|u| u.end > key.pts) {
+                if let Some(unit) = seen.units.iter().find(|u| u.end > align) {
                     restart = restart.min(unit.offset);
                 }
-                late |= seen.first_pts.is_some_and(|p| p > key.pts);
+                late |= seen.first_pts.is_some_and(|p| p > align);
             }
             if late && from > start {
                 window = window.saturating_mul(4);
@@ -556,7 +575,15 @@ impl<L: SystemLayer> Engine<L> {
             }
             return Ok(Located {
                 restart,
-                key: Some((primary, key.pts)),
+                key: Some((
+                    primary,
+                    Stamp {
+                        pts: key.pts,
+                        dts: key.dts,
+                    },
+                    key.offset,
+                    align,
+                )),
                 end: None,
             });
         }
@@ -615,7 +642,13 @@ impl<L: SystemLayer> Engine<L> {
             scan.last_end = Some(scan.last_end.map_or(end, |e: i64| e.max(end)));
             if index == primary {
                 if unit.keyframe {
-                    let seen = Seen { pts, end, offset };
+                    let dts = continuous_of(clock, self.origin, unit.dts);
+                    let seen = Seen {
+                        pts,
+                        dts,
+                        end,
+                        offset,
+                    };
                     if pts <= target {
                         if scan.best.is_none_or(|b| pts >= b.pts) {
                             scan.best = Some(seen);
@@ -635,7 +668,12 @@ impl<L: SystemLayer> Engine<L> {
                 let floor = scan.best.map_or(i64::MIN, |b| b.pts);
                 other.units.retain(|u| u.end > floor);
                 if end > floor {
-                    other.units.push(Seen { pts, end, offset });
+                    other.units.push(Seen {
+                        pts,
+                        dts: pts,
+                        end,
+                        offset,
+                    });
                 }
             }
         }
@@ -686,11 +724,14 @@ struct OtherSeen {
     done: bool,
 }
 
-/// A slot for stream `key` of `kind`.
+/// A slot for stream `key` of `kind`, found by the open scan (which says
+/// nothing about what reading will say again).
 fn new_slot(key: u16, kind: EsKind, name: String) -> Slot {
+    let mut es = Elementary::new(kind);
+    es.quiet = true;
     Slot {
         key,
-        es: Elementary::new(kind),
+        es,
         track: None,
         clock: None,
         gate: Gate::Open,

@@ -20,6 +20,9 @@
 //! transport stream reader (`mpeg_pes`); this module reads the pack and
 //! packet syntax only.
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use memchr::memmem;

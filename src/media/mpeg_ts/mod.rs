@@ -38,6 +38,8 @@
 pub(crate) mod mp2t;
 mod packet;
 mod psi;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
@@ -664,6 +666,20 @@ impl SystemLayer for TsLayer {
 
     fn declares_streams(&self) -> bool {
         true
+    }
+
+    fn missing(&self) -> Option<String> {
+        match (self.program, &self.streams) {
+            (None, _) => Some("no program association table (PAT) with a valid CRC_32".into()),
+            (Some((number, pid)), None) => Some(format!(
+                "no program map table (PMT) with a valid CRC_32 for program {number} on PID \
+                 0x{pid:x}"
+            )),
+            (Some(_), Some(streams)) if streams.is_empty() => {
+                Some("the program has no stream of a type this reader reads".into())
+            }
+            _ => None,
+        }
     }
 
     fn stream_name(key: u16) -> String {

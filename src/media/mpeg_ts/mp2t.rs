@@ -233,8 +233,14 @@ impl Demuxer for Mp2tReader {
         let ticks = i64::try_from(sample_at(time, 90_000)).unwrap_or(i64::MAX);
         let target = (self.origin / 300).saturating_add(ticks);
         let relative = (target - self.engine.origin()).max(0);
-        self.engine
-            .seek(time_of(u64::try_from(relative).unwrap_or(0), 90_000))?;
+        if time.is_zero() {
+            // The start: every packet from the first.
+            let start = self.engine.layer_mut().data_start();
+            self.engine.layer_mut().restart(start)?;
+        } else {
+            self.engine
+                .seek(time_of(u64::try_from(relative).unwrap_or(0), 90_000))?;
+        }
         let layer = self.engine.layer_mut();
         let restart = layer.position();
         let start = layer.data_start();

@@ -237,7 +237,7 @@ pub(crate) fn es_kind(stream: &PmtStream) -> Option<EsKind> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A long-form section of table `table` with `body`, its CRC set.

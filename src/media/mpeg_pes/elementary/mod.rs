@@ -8,11 +8,11 @@
 //! unit's picture start code). A unit that no timestamp names is timed from
 //! the last one that was: audio counts the samples since then (the engine
 //! adds them on its sampling clock); video decodes one frame duration after
-//! the unit before, and an MPEG picture is presented where its
-//! `temporal_reference` (display order in its group of pictures) puts it in
-//! its group, as a decoder's reordering would (a group none of whose
-//! pictures is named starts one frame after the last picture of the group
-//! before). So a unit's time depends only on the PES packets from the last
+//! the unit before, and is presented where its display order puts it in
+//! its group (MPEG `temporal_reference` in a group of pictures, H.264 and
+//! H.265 picture order counts since an IDR picture), as a decoder's
+//! reordering would (a group none of whose pictures is named starts one
+//! frame after the last picture of the group before). So a unit's time depends only on the PES packets from the last
 //! timed one on, and reading restarted at a PES packet times the units after
 //! it exactly as a reading from the start.
 //!
@@ -151,6 +151,12 @@ pub(crate) struct Elementary {
     /// a tail.
     fresh: bool,
     noted: Noted,
+    /// Warnings are held back (the open scan reads what reading reads
+    /// again).
+    pub quiet: bool,
+    /// Video, after a seek: the key frame whose PES packet starts at this
+    /// offset has these timestamps, whether or not the packet states them.
+    expected_key: Option<(u64, Stamp)>,
 }
 
 impl Elementary {
@@ -169,6 +175,8 @@ impl Elementary {
             video: VideoTiming::default(),
             fresh: true,
             noted: Noted::default(),
+            quiet: false,
+            expected_key: None,
         }
     }
 
@@ -203,12 +211,20 @@ impl Elementary {
         self.entries.clear();
         self.timing = None;
         self.video = VideoTiming::default();
+        self.expected_key = None;
         self.fresh = true;
         match &mut self.splitter {
             Splitter::Video(v) => v.reset(),
             Splitter::Audio(a) => a.reset(),
             Splitter::Lpcm(_) => {}
         }
+    }
+
+    /// After a reset for a seek: the key frame starting in the PES packet
+    /// at file offset `offset` has the timestamps `stamp` (found by reading
+    /// from before it), which its PES packet may not state.
+    pub fn expect_key(&mut self, offset: u64, stamp: Stamp) {
+        self.expected_key = Some((offset, stamp));
     }
 
     /// A PES packet starts; its payload comes next.
@@ -264,20 +280,24 @@ impl Elementary {
             match step {
                 Step::Wait => break,
                 Step::Junk(n) => {
-                    if !self.fresh && !self.noted.junk {
+                    if !self.fresh && !self.quiet && !self.noted.junk {
                         self.noted.junk = true;
                         tracing::warn!("{name}: skipped {n} bytes that are no unit of the stream");
                     }
                     self.take(n);
                 }
                 Step::Cut(n) => {
-                    tracing::warn!("{name}: last frame cut short by the end of the data: dropped");
+                    if !self.quiet {
+                        tracing::warn!(
+                            "{name}: last frame cut short by the end of the data: dropped"
+                        );
+                    }
                     self.take(n);
                 }
                 Step::Video(unit) => {
                     let last = eof && unit.len == self.buf.len();
                     if !unit.whole || (last && cut) {
-                        if last && cut && unit.whole {
+                        if last && cut && unit.whole && !self.quiet {
                             tracing::warn!(
                                 "{name}: last access unit cut short by the end of the data: \
                                  dropped"
@@ -286,7 +306,16 @@ impl Elementary {
                         self.take(unit.len);
                         continue;
                     }
-                    let named = self.stamp_for(unit.anchor as u64);
+                    let named =
+                        self.stamp_for(unit.anchor as u64).map(|(named, offset)| {
+                            match self.expected_key {
+                                Some((at, stamp)) if at == offset && unit.keyframe => {
+                                    self.expected_key = None;
+                                    (Some(stamp), offset)
+                                }
+                                _ => (named, offset),
+                            }
+                        });
                     let frame = self.frame_ticks();
                     let stamp = named.and_then(|(stamp, offset)| {
                         self.video.time(stamp, &unit, frame).map(|s| (s, offset))
@@ -344,7 +373,7 @@ impl Elementary {
             }
         }
         if self.buf.len() > MAX_BUFFERED {
-            if !self.noted.oversized {
+            if !self.noted.oversized && !self.quiet {
                 self.noted.oversized = true;
                 tracing::warn!(
                     "{name}: more than {} MiB without a unit boundary: dropped",
@@ -354,6 +383,12 @@ impl Elementary {
             let n = self.buf.len();
             self.take(n);
             self.timing = None;
+            // What follows is junk up to the next unit's start.
+            match &mut self.splitter {
+                Splitter::Video(v) => v.reset(),
+                Splitter::Audio(a) => a.reset(),
+                Splitter::Lpcm(_) => {}
+            }
         }
     }
 
@@ -489,8 +524,8 @@ impl Elementary {
 struct VideoTiming {
     /// The last unit's decoding time.
     dts: Option<i64>,
-    /// MPEG: where the group of pictures in progress presents its
-    /// `temporal_reference` 0, when known.
+    /// Where the group in progress presents its display order 0, when
+    /// known.
     group_base: Option<i64>,
     /// The latest presentation time in the group of pictures in progress.
     group_end: Option<i64>,
@@ -507,15 +542,15 @@ impl VideoTiming {
         }
         let stamp = match stamp {
             Some(stamp) => {
-                if let Some(tr) = unit.temporal_reference {
-                    self.group_base = Some(stamp.pts - i64::from(tr) * frame);
+                if let Some(order) = unit.order {
+                    self.group_base = Some(stamp.pts - order * frame);
                 }
                 stamp
             }
             None => {
                 let dts = self.dts? + frame;
-                let pts = match (unit.temporal_reference, self.group_base) {
-                    (Some(tr), Some(base)) => base + i64::from(tr) * frame,
+                let pts = match (unit.order, self.group_base) {
+                    (Some(order), Some(base)) => base + order * frame,
                     _ => dts,
                 };
                 Stamp { pts, dts }

@@ -66,10 +66,13 @@ pub(super) struct VideoUnit {
     pub keyframe: bool,
     /// It starts where an access unit starts (not the tail of one).
     pub whole: bool,
-    /// MPEG: its picture's `temporal_reference` (display order in its
-    /// group of pictures).
-    pub temporal_reference: Option<u16>,
-    /// MPEG: it opens a group of pictures (a GOP or sequence header).
+    /// Its place in display order within its group, in frames: MPEG's
+    /// `temporal_reference`, H.264's picture order count halved (two per
+    /// frame), H.265's picture order count.
+    pub order: Option<i64>,
+    /// It opens a group in which `order` counts afresh: an MPEG GOP or
+    /// sequence header, an H.264 IDR picture (or MMCO 5), an H.265 IRAP
+    /// picture whose order count restarts.
     pub new_group: bool,
 }
 
@@ -92,6 +95,8 @@ struct Building {
     picture_type: u8,
     /// MPEG: `temporal_reference`.
     temporal_reference: Option<u16>,
+    /// H.264, H.265: where the NAL unit header of its first slice is.
+    first_slice: Option<usize>,
     /// MPEG: a GOP header is part of it.
     group: bool,
 }
@@ -115,6 +120,68 @@ pub(super) struct VideoSplitter {
     building: Option<Building>,
     pending: Option<Pending>,
     headers: Headers,
+    order: PictureOrder,
+}
+
+/// The state that numbers H.264 and H.265 pictures in display order: the
+/// parameter sets slice headers are parsed with and the picture order
+/// count decoder (ITU-T H.264 §8.2.1, H.265 §8.3.1).
+#[derive(Default)]
+struct PictureOrder {
+    h264: h264_reader::Context,
+    h264_poc: h264::PocDecoder,
+    hevc: hevc::ParameterSets,
+    hevc_poc: hevc::PocDecoder,
+    /// No H.265 picture was numbered since the last reset: an IRAP
+    /// picture first has its NoRaslOutputFlag set (§8.1.3).
+    hevc_started: bool,
+}
+
+impl PictureOrder {
+    /// Takes a parameter set NAL unit into account.
+    fn parameter_set(&mut self, codec: VideoCodec, nal: &[u8]) {
+        match codec {
+            VideoCodec::H264 => match nal_unit_type(nal[0]) {
+                h264_type::SPS => {
+                    if let Ok(sps) = h264::parse_sps(nal) {
+                        self.h264.put_seq_param_set(sps);
+                    }
+                }
+                h264_type::PPS => {
+                    if let Ok(pps) = h264::parse_pps(&self.h264, nal) {
+                        self.h264.put_pic_param_set(pps);
+                    }
+                }
+                _ => {}
+            },
+            VideoCodec::Hevc => {
+                let _ = self.hevc.update(nal);
+            }
+            VideoCodec::Mpeg => {}
+        }
+    }
+
+    /// The display order (in frames) of the picture whose first slice NAL
+    /// unit is `slice`, and whether its count restarts there.
+    fn of(&mut self, codec: VideoCodec, slice: &[u8]) -> Option<(i64, bool)> {
+        match codec {
+            VideoCodec::H264 => {
+                let (info, sps) = h264::SliceInfo::parse(&self.h264, slice).ok()?;
+                let poc = self.h264_poc.decode(sps, &info);
+                Some((poc.div_euclid(2), info.is_idr() || info.mmco5))
+            }
+            VideoCodec::Hevc => {
+                let header = NalHeader::parse(slice)?;
+                let slice_header = hevc::SliceHeader::parse(slice, &self.hevc).ok()?;
+                let restart =
+                    header.is_idr() || header.is_bla() || (header.is_irap() && !self.hevc_started);
+                self.hevc_started = true;
+                let poc = self.hevc_poc.decode(header, &slice_header, restart);
+                Some((poc, restart))
+            }
+            VideoCodec::Mpeg => None,
+        }
+    }
 }
 
 /// The headers a track description is made of, as coded.
@@ -140,6 +207,7 @@ impl VideoSplitter {
             building: None,
             pending: None,
             headers: Headers::default(),
+            order: PictureOrder::default(),
         }
     }
 
@@ -149,6 +217,9 @@ impl VideoSplitter {
         self.scanned = 0;
         self.building = None;
         self.pending = None;
+        self.order.h264_poc = h264::PocDecoder::new();
+        self.order.hevc_poc = hevc::PocDecoder::new();
+        self.order.hevc_started = false;
     }
 
     /// The track, once the stream described itself.
@@ -204,7 +275,7 @@ impl VideoSplitter {
                 self.end_pending(buf, start);
                 // This start code opens the next unit: examined again then.
                 self.scanned = p;
-                return self.cut(start).map(Ok);
+                return self.cut(buf, start).map(Ok);
             }
             if !(codec == VideoCodec::Mpeg
                 && matches!(value, start_code::EXTENSION | start_code::USER_DATA))
@@ -231,7 +302,7 @@ impl VideoSplitter {
             return (!buf.is_empty()).then_some(Err(buf.len()));
         }
         self.end_pending(buf, buf.len());
-        let unit = self.cut(buf.len());
+        let unit = self.cut(buf, buf.len());
         self.reset();
         unit.map(Ok)
     }
@@ -270,6 +341,7 @@ impl VideoSplitter {
                 if is_vcl(t) {
                     b.sliced = true;
                     b.random_access |= t == h264_type::IDR;
+                    b.first_slice.get_or_insert(p + 3);
                 } else if matches!(t, h264_type::SEI | h264_type::SPS | h264_type::PPS) {
                     self.pending = Some(Pending {
                         start: p + 3,
@@ -284,6 +356,7 @@ impl VideoSplitter {
                 if header.is_vcl() {
                     b.sliced = true;
                     b.random_access |= header.is_irap();
+                    b.first_slice.get_or_insert(p + 3);
                 } else if (hevc_type::VPS..=hevc_type::PPS).contains(&header.nal_type) {
                     self.pending = Some(Pending {
                         start: p + 3,
@@ -294,9 +367,15 @@ impl VideoSplitter {
         }
     }
 
-    /// The unit in progress, ending at `end`; `None` when none was.
-    fn cut(&mut self, end: usize) -> Option<VideoUnit> {
+    /// The unit in progress, ending at `end` of `buf`; `None` when none
+    /// was.
+    fn cut(&mut self, buf: &[u8], end: usize) -> Option<VideoUnit> {
         let b = self.building.take()?;
+        // The slice header: what a parser needs (more is never read).
+        let order = match (self.codec, b.first_slice) {
+            (Some(codec), Some(at)) => self.order.of(codec, &buf[at..end.min(at + 256).max(at)]),
+            _ => None,
+        };
         debug_assert_eq!(b.start, 0, "junk is taken before a unit starts");
         let keyframe = match self.codec {
             Some(VideoCodec::Mpeg) => {
@@ -312,8 +391,14 @@ impl VideoSplitter {
             anchor: b.picture.unwrap_or(b.start).min(end),
             keyframe,
             whole: b.whole,
-            temporal_reference: b.temporal_reference,
-            new_group: b.group || b.sequence_header,
+            order: match self.codec {
+                Some(VideoCodec::Mpeg) => b.temporal_reference.map(i64::from),
+                _ => order.map(|(order, _)| order),
+            },
+            new_group: match self.codec {
+                Some(VideoCodec::Mpeg) => b.group || b.sequence_header,
+                _ => order.is_some_and(|(_, restart)| restart),
+            },
         })
     }
 
@@ -338,18 +423,18 @@ impl VideoSplitter {
                 self.headers.sequence = Some(Bytes::copy_from_slice(bytes));
             }
             Some(VideoCodec::H264) if pending.kind == h264_type::SEI => {
-                if recovery_point(bytes).is_some() {
-                    if let Some(b) = &mut self.building {
-                        b.random_access = true;
-                    }
+                if let (Some(_), Some(b)) = (recovery_point(bytes), &mut self.building) {
+                    b.random_access = true;
                 }
             }
-            _ => {
+            Some(codec) => {
+                self.order.parameter_set(codec, bytes);
                 let sets = &mut self.headers.parameter_sets;
                 if sets.len() < 64 && !sets.iter().any(|s| s[..] == *bytes) {
                     sets.push(Bytes::copy_from_slice(bytes));
                 }
             }
+            None => {}
         }
     }
 
