@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
-use mediatool::media;
+use mediatool::media::{self, ReadOptions, TsMode};
 use mediatool::probe::{ProbeReport, TrackReport};
 
 /// Show a media file's container, tracks, codec parameters, exact duration
@@ -21,6 +21,11 @@ pub struct ProbeArgs {
     /// Print only the SDP that `serve` would send for this file.
     #[arg(long)]
     pub sdp: bool,
+    /// Read a transport stream (.ts, .m2ts) as `serve --ts-mode` does:
+    /// its elementary streams, or the whole stream as one MP2T stream
+    /// [default: tracks].
+    #[arg(long, value_name = "MODE", value_parser = crate::serve::ts_mode_parser())]
+    pub ts_mode: Option<TsMode>,
 }
 
 /// How `probe` prints its report.
@@ -37,7 +42,10 @@ pub enum OutputFormat {
 /// Inspects the file and prints the report.
 pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
     let name = args.file.display().to_string();
-    let info = media::inspect(&args.file).with_context(|| name.clone())?;
+    let options = ReadOptions {
+        ts_mode: args.ts_mode.unwrap_or_default(),
+    };
+    let info = media::inspect_with(&args.file, &options).with_context(|| name.clone())?;
     let report = ProbeReport::new(&info, &name);
     let text = if args.sdp {
         report

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use mediatool::media::TsMode;
 use mediatool::server::config::UserEntry;
 use mediatool::server::{Server, ServerConfig, Settings};
 
@@ -59,6 +60,17 @@ pub struct ServeArgs {
     /// IP TTL of multicast packets [default: 1].
     #[arg(long, value_name = "N")]
     pub multicast_ttl: Option<u8>,
+    /// How transport streams (.ts, .m2ts) are served: one RTP stream per
+    /// elementary stream, or the whole stream as one MP2T (RFC 2250) stream
+    /// of TS packets paced by its PCR [default: tracks].
+    #[arg(long, value_name = "MODE", value_parser = ts_mode_parser())]
+    pub ts_mode: Option<TsMode>,
+}
+
+/// The `--ts-mode` values, parsed.
+pub fn ts_mode_parser() -> impl clap::builder::TypedValueParser<Value = TsMode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(TsMode::NAMES).try_map(|s| s.parse::<TsMode>())
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -121,6 +133,7 @@ impl ServeArgs {
             request_timeout: None,
             multicast: self.multicast.clone(),
             multicast_ttl: self.multicast_ttl,
+            ts_mode: self.ts_mode,
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::OnceCell;
 
-use crate::media::{self, MediaError, MediaInfo};
+use crate::media::{self, MediaError, MediaInfo, ReadOptions};
 use crate::sdp::{self, Destination, SdpTrack};
 
 /// Most files remembered at once.
@@ -89,9 +89,24 @@ impl Version {
 #[derive(Default)]
 pub struct Catalog {
     entries: Mutex<HashMap<PathBuf, Arc<Entry>>>,
+    /// How files are read (transport streams as tracks or as MP2T).
+    options: ReadOptions,
 }
 
 impl Catalog {
+    /// A catalog of files read as `options` say.
+    pub fn new(options: ReadOptions) -> Catalog {
+        Catalog {
+            entries: Mutex::default(),
+            options,
+        }
+    }
+
+    /// How files are read.
+    pub fn read_options(&self) -> ReadOptions {
+        self.options
+    }
+
     /// The description of `path` (canonical), inspecting it on a blocking
     /// thread if it is new or changed. Concurrent callers share one scan.
     /// A file that cannot be read (a transient error such as too many open
@@ -124,8 +139,9 @@ impl Catalog {
             .media
             .get_or_try_init(|| {
                 let path = path.to_owned();
+                let options = self.options;
                 async move {
-                    let described = tokio::task::spawn_blocking(move || describe(&path))
+                    let described = tokio::task::spawn_blocking(move || describe(&path, &options))
                         .await
                         .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())));
                     match described {
@@ -142,8 +158,8 @@ impl Catalog {
     }
 }
 
-fn describe(path: &Path) -> Result<Arc<Media>, CatalogError> {
-    let info = media::inspect(path).map_err(|e| match e {
+fn describe(path: &Path, options: &ReadOptions) -> Result<Arc<Media>, CatalogError> {
+    let info = media::inspect_with(path, options).map_err(|e| match e {
         MediaError::Io(io) => CatalogError::NotFound(io.to_string()),
         other => CatalogError::Unsupported(other.to_string()),
     })?;
@@ -177,7 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("speech.wav");
         std::fs::write(&path, media::testing::gsm_wav(33, Some(10_560))).unwrap();
-        match describe(&path) {
+        match describe(&path, &ReadOptions::default()) {
             Err(CatalogError::Unsupported(why)) => {
                 assert_eq!(why, "no RTP payload format for gsm_ms");
             }

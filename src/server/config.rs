@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::auth::User;
 use super::multicast::GroupRange;
+use crate::media::TsMode;
 
 /// Settings as written in the YAML file or given as flags; every field is
 /// optional so that flags can be laid over the file. Keys are the flags'
@@ -74,6 +75,9 @@ pub struct Settings {
     /// IP TTL of multicast packets (default 1: this network only).
     #[serde(alias = "multicast-ttl")]
     pub multicast_ttl: Option<u8>,
+    /// How transport streams are served: `tracks` (default) or `mp2t`.
+    #[serde(alias = "ts-mode")]
+    pub ts_mode: Option<TsMode>,
 }
 
 /// A user in the YAML file.
@@ -204,6 +208,7 @@ impl Settings {
             request_timeout: over.request_timeout.or(self.request_timeout),
             multicast: over.multicast.or(self.multicast),
             multicast_ttl: over.multicast_ttl.or(self.multicast_ttl),
+            ts_mode: over.ts_mode.or(self.ts_mode),
         }
     }
 }
@@ -238,6 +243,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// The multicast groups and TTL; `None`: no multicast.
     pub multicast: Option<(GroupRange, u8)>,
+    /// How transport streams are served.
+    pub ts_mode: TsMode,
 }
 
 /// The default idle timeout (RFC 2326 §12.37 suggests 60 s; live555 uses 65).
@@ -323,6 +330,7 @@ impl TryFrom<Settings> for ServerConfig {
             stall_timeout: Duration::from_secs(stall_timeout),
             request_timeout: Duration::from_secs(request_timeout),
             multicast,
+            ts_mode: s.ts_mode.unwrap_or_default(),
         })
     }
 }
@@ -470,5 +478,27 @@ mod tests {
             );
         }
         assert!(ServerConfig::try_from(Settings::from_yaml("http_port: 0").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn ts_mode_is_tracks_or_mp2t() {
+        let config = |yaml: &str| ServerConfig::try_from(Settings::from_yaml(yaml)?);
+        assert_eq!(config("").unwrap().ts_mode, TsMode::Tracks);
+        assert_eq!(config("ts_mode: mp2t").unwrap().ts_mode, TsMode::Mp2t);
+        assert_eq!(config("ts-mode: tracks").unwrap().ts_mode, TsMode::Tracks);
+        let error = Settings::from_yaml("ts_mode: whole")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("whole") || error.contains("variant"),
+            "{error}"
+        );
+        let file = Settings::from_yaml("ts_mode: mp2t").unwrap();
+        let flags = Settings {
+            ts_mode: Some(TsMode::Tracks),
+            ..Settings::default()
+        };
+        let merged = ServerConfig::try_from(file.overridden_by(flags)).unwrap();
+        assert_eq!(merged.ts_mode, TsMode::Tracks);
     }
 }

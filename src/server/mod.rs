@@ -103,7 +103,9 @@ impl Server {
         Ok(Server {
             shared: Arc::new(Shared {
                 root,
-                catalog: Catalog::default(),
+                catalog: Catalog::new(crate::media::ReadOptions {
+                    ts_mode: config.ts_mode,
+                }),
                 sessions,
                 udp: Some(Arc::new(udp)),
                 multicast,

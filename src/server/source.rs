@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use crate::media::ReadOptions;
 use crate::rtp::SenderOptions;
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
@@ -25,15 +26,16 @@ pub struct Source {
 }
 
 impl Source {
-    /// Opens `file` for a session sending `tracks` (file index, SSRC) in
-    /// that order to a client at `peer`.
+    /// Opens `file`, read as `options` say, for a session sending
+    /// `tracks` (file index, SSRC) in that order to a client at `peer`.
     pub fn open(
         file: &Path,
+        options: &ReadOptions,
         tracks: &[(usize, u32)],
         looping: bool,
         peer: IpAddr,
     ) -> Result<Source, StreamError> {
-        let demuxer = crate::media::open_chunked(file, READ_CHUNK, &Default::default())?;
+        let demuxer = crate::media::open_chunked(file, READ_CHUNK, options)?;
         let config = StreamConfig {
             tracks: tracks.iter().map(|(index, _)| *index).collect(),
             max_payload: stream::max_payload_for_mtu(1500, peer.is_ipv6()).unwrap_or(1400),

@@ -97,13 +97,14 @@ impl Ctx<'_> {
         let tracks: Vec<(usize, u32)> = control.tracks.iter().map(|t| (t.index, t.ssrc)).collect();
         let file = session.file.clone();
         let looping = self.shared.config.looping;
+        let options = self.shared.catalog.read_options();
         let peer = session.peer;
         let restart = previous.as_ref().is_none_or(|p| p.has_ended());
         let seek_to = start.or(restart.then_some(Duration::ZERO));
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Source::open(&file, &tracks, looping, peer)?,
+                None => Source::open(&file, &options, &tracks, looping, peer)?,
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;
