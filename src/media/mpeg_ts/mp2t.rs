@@ -35,7 +35,7 @@ use crate::vocab::Codec;
 /// never picks it.
 pub static READ_AS_MP2T: ReaderFormat = ReaderFormat {
     name: "mpegts",
-    long_name: "MPEG transport stream (served whole as MP2T)",
+    long_name: "MPEG transport stream, served whole as MP2T",
     extensions: &[],
     sniff: super::sniff,
     open: |input| Ok(Box::new(Mp2tReader::new(input)?)),
@@ -232,7 +232,7 @@ impl Demuxer for Mp2tReader {
     fn seek(&mut self, time: Duration) -> Result<Duration> {
         let ticks = i64::try_from(sample_at(time, 90_000)).unwrap_or(i64::MAX);
         let target = (self.origin / 300).saturating_add(ticks);
-        let relative = (target - self.engine.origin()).max(0);
+        let relative = target.saturating_sub(self.engine.origin()).max(0);
         if time.is_zero() {
             // The start: every packet from the first.
             let start = self.engine.layer_mut().data_start();

@@ -275,3 +275,24 @@ fn mp2t_reading_gives_the_packets_paced_by_the_pcr() {
         );
     }
 }
+
+/// Found by the `mpeg_ts` fuzz target: a stream whose time base jumps
+/// back before its first PCR put the tracks reading's origin below zero,
+/// and a seek to the end of time then overflowed the target's distance
+/// from it (read whole, then seeks as the fuzz target does them).
+#[test]
+fn mp2t_seeks_far_past_a_time_base_that_jumped_back() {
+    let data = fixture("bad/ts_mp2t_seek_overflow.ts");
+    let mut reader = OPEN_MP2T(BytesReader::from_bytes(data)).unwrap();
+    read_all(reader.as_mut());
+    for time in [
+        Duration::from_millis(1500),
+        Duration::ZERO,
+        Duration::from_secs(3600 * 24 * 365),
+        Duration::MAX,
+    ] {
+        if reader.seek(time).is_ok() {
+            read_all(reader.as_mut());
+        }
+    }
+}
