@@ -471,7 +471,7 @@ fn range_line(sdp: &str) -> &str {
 #[test]
 fn the_exchange_announces_the_exact_duration_read_in_one_pass() {
     let dir = tempfile::tempdir().unwrap();
-    for file in common::media_fixtures() {
+    for file in common::streamable_fixtures() {
         let output = assert_cmd::Command::cargo_bin("mediatool")
             .unwrap()
             .args(["probe", "--sdp"])
@@ -690,4 +690,36 @@ fn a_multicast_group_is_set_up_announced_and_addressed_as_one() {
     }
     let controller = packetize_support::rtsp_client(&pcap);
     assert_eq!(controller.to_string(), "127.0.0.2");
+}
+
+/// A fixture no RTP payload format carries (E-AC-3): `probe` describes it
+/// and says no track streams; `packetize` refuses it in one line, naming
+/// the codec, and writes nothing.
+#[test]
+fn files_without_a_streamable_track_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in common::UNSTREAMABLE_FIXTURES {
+        let file = common::fixtures().join(name);
+        let probed = assert_cmd::Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(["probe", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(probed.status.success(), "{name}");
+        let out = dir.path().join("out.pcap");
+        let output = packetize_support::packetize(&file, &out, &[]);
+        assert!(!output.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr
+                .lines()
+                .last()
+                .is_some_and(|l| l.starts_with("error: ")
+                    && l.contains("no track can be streamed over RTP")
+                    && l.contains("eac3")),
+            "{name}: {stderr}"
+        );
+        assert!(!out.exists() && !out.with_extension("sdp").exists());
+    }
 }

@@ -114,9 +114,7 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
 /// GStreamer, but no fixture reaches them through `packetize` yet. A
 /// reader's fixtures take an entry off (a test fails while one is covered
 /// and still listed); the list goes once it is empty.
-pub const AWAITING_A_READER: &[&str] = &[
-    "VP8", "VP9", "AV1", "MPV", "opus", "vorbis", "theora", "AC3", "MP2T",
-];
+pub const AWAITING_A_READER: &[&str] = &["VP8", "VP9", "AV1", "opus", "vorbis", "theora"];
 
 /// Asserts that `medias` (of the captures of every fixture) carry every
 /// payload format the registry has (`rtp::FORMATS`), each of its
