@@ -3,8 +3,6 @@
 
 use std::process::Command;
 
-use crate::common::media_fixtures;
-
 /// What ffprobe says a fixture holds: the reference the clients' decoded
 /// output is checked against.
 #[derive(Clone, Debug)]
@@ -44,7 +42,11 @@ impl Reference {
 /// compressed audio, `duration_ts` (sample frames) for PCM.
 pub fn references() -> Vec<Reference> {
     let mut out = Vec::new();
-    for path in media_fixtures() {
+    // Files of several tracks are played by tests/serve_mpeg.rs.
+    let files = crate::common::streamable_fixtures()
+        .into_iter()
+        .filter(|f| !crate::common::is_multitrack(f));
+    for path in files {
         let name = path
             .strip_prefix(crate::common::fixtures())
             .unwrap()
@@ -77,7 +79,12 @@ pub fn references() -> Vec<Reference> {
                 .unwrap_or("")
                 .to_owned()
         };
-        let codec = field("codec_name");
+        // AAC in LATM (transport streams) is served as AAC (RFC 3640
+        // carries the bare access units).
+        let codec = match field("codec_name").as_str() {
+            "aac_latm" => "aac".to_owned(),
+            other => other.to_owned(),
+        };
         let count = if codec.starts_with("pcm_") {
             field("duration_ts")
         } else {
@@ -102,7 +109,8 @@ pub fn references() -> Vec<Reference> {
             // of encoder delay (gapless MP3).
             String::from_utf8_lossy(&first.stdout)
                 .lines()
-                .filter_map(|l| l.trim().parse().ok())
+                // `1536,` for frames with side data (AC-3).
+                .filter_map(|l| l.split(',').next().unwrap().trim().parse().ok())
                 .max()
                 .unwrap_or(0)
         } else {
