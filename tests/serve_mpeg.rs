@@ -650,3 +650,14 @@ fn ffmpeg_seeks_with_ss_in_program_and_transport_streams() {
         );
     }
 }
+
+/// Files no RTP payload format carries (E-AC-3: RFC 4598 is not
+/// implemented) are answered 415 Unsupported Media Type.
+#[test]
+fn files_without_a_streamable_track_get_415() {
+    for name in common::UNSTREAMABLE_FIXTURES {
+        let server = TestServer::start(&[(name, name)], &[]);
+        let reply = server.connect().request("DESCRIBE", &server.url(name), &[]);
+        assert_eq!(reply.status, 415, "{name}: {reply:?}");
+    }
+}
