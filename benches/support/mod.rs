@@ -1,6 +1,7 @@
 //! Helpers shared by the probe and packetize benchmarks: where their inputs
 //! live, how large the large one is, and how an H.264 input is made (a clip
 //! encoded once with ffmpeg, repeated to the size wanted).
+#![allow(dead_code)] // each benchmark uses a different subset
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,4 +61,53 @@ pub fn repeated(clip: &Path, file: PathBuf, mb: u64) -> PathBuf {
 pub fn warm(file: &Path) {
     let mut f = std::fs::File::open(file).unwrap();
     std::io::copy(&mut f, &mut std::io::sink()).unwrap();
+}
+
+/// `file`: `clip` (a container file) played in a loop and remuxed without
+/// re-encoding (`ffmpeg -stream_loop N -c copy`) until it holds at least
+/// `mb` megabytes; made once. Containers cannot be repeated by
+/// concatenating bytes as elementary streams can.
+pub fn looped(clip: &Path, file: PathBuf, mb: u64) -> PathBuf {
+    let want = mb * 1_000_000;
+    if std::fs::metadata(&file).is_ok_and(|m| m.len() >= want) {
+        return file;
+    }
+    let clip_len = std::fs::metadata(clip).unwrap().len().max(1);
+    let loops = want.div_ceil(clip_len).saturating_sub(1).to_string();
+    let status = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            &loops,
+        ])
+        .arg("-i")
+        .arg(clip)
+        .args(["-map", "0", "-c", "copy"])
+        .arg(&file)
+        .status()
+        .expect("ffmpeg is needed to make the benchmark input");
+    assert!(status.success(), "ffmpeg failed");
+    file
+}
+
+/// The peak resident memory of this process in kB (`VmHWM`).
+pub fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Seconds `command` takes to run to success, `None` if it cannot run or
+/// fails.
+pub fn seconds_of(command: &mut Command) -> Option<f64> {
+    let start = std::time::Instant::now();
+    let out = command.output().ok()?;
+    out.status.success().then(|| start.elapsed().as_secs_f64())
 }
