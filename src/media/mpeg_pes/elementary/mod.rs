@@ -425,9 +425,11 @@ impl Elementary {
             self.entries.pop_front();
             let last = eof && self.entries.is_empty();
             if last && cut {
-                tracing::warn!(
-                    "{name}: last LPCM packet cut short by the end of the data: dropped"
-                );
+                if !self.quiet {
+                    tracing::warn!(
+                        "{name}: last LPCM packet cut short by the end of the data: dropped"
+                    );
+                }
                 let n = self.buf.len();
                 self.take(n);
                 return;
