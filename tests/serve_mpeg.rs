@@ -28,6 +28,8 @@ use serve_common::{rtcp_packet_types, TestServer};
 struct Track {
     /// `video` or `audio`.
     kind: String,
+    /// ffprobe's `codec_name`.
+    codec: String,
     /// The `a=rtpmap` encoding (`AC3/48000/1`) and `a=fmtp` parameters.
     rtpmap: String,
     fmtp: Option<String>,
@@ -104,6 +106,7 @@ fn fixture(path: &Path) -> Fixture {
             Track {
                 count: if kind == "video" { frames } else { samples[&i] },
                 kind,
+                codec: s["codec_name"].as_str().unwrap().to_owned(),
                 rtpmap: rtp["encoding"].as_str().unwrap().to_owned(),
                 fmtp: rtp["fmtp"].as_str().map(str::to_owned),
                 channels: s["channels"].as_u64().unwrap_or(0),
@@ -388,9 +391,12 @@ fn gstreamer_decodes_every_track_over_udp_and_tcp() {
 
 /// GStreamer's rtspsrc receives the whole transport streams (MP2T) and
 /// `rtpmp2tdepay` with its demuxer and decoders (through decodebin)
-/// decodes every elementary stream as it decodes the file itself (its
-/// reading of some files differs from ffprobe's: the LATM and the
-/// discontinuity fixtures).
+/// decodes every elementary stream whole: ffprobe's frames and samples,
+/// but where GStreamer's decoders fall short on the file itself, as its
+/// own decoding of the file shows (read from the file, its audio is also
+/// clipped to the video's segment, which a live RTSP source is not):
+/// AAC in LATM loses frames, and MPEG-2 video the frame whose reference
+/// the discontinuity fixture's lost packet damaged.
 #[test]
 fn gstreamer_decodes_transport_streams_served_whole() {
     if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
@@ -435,10 +441,19 @@ fn gstreamer_decodes_transport_streams_served_whole() {
                 let file = gstreamer_counts(&file_pipeline, &as_refs(&local_outputs))
                     .unwrap_or_else(|e| panic!("{name}: the file: {e}"));
                 assert!(file.iter().all(|&c| c > 0), "{name}: {file:?}");
+                let expected: Vec<u64> = local_outputs
+                    .iter()
+                    .zip(&file)
+                    .map(|((_, t), &from_file)| match t.kind.as_str() {
+                        "video" => from_file.min(t.count),
+                        _ if t.codec == "aac_latm" => from_file,
+                        _ => t.count,
+                    })
+                    .collect();
                 match gstreamer_counts(&pipeline, &as_refs(&received_outputs)) {
-                    Ok(counts) if counts == file => None,
+                    Ok(counts) if counts == expected => None,
                     Ok(counts) => Some(format!(
-                        "{name}: {counts:?} decoded, {file:?} from the file"
+                        "{name}: {counts:?} decoded of {expected:?} ({file:?} from the file)"
                     )),
                     Err(e) => Some(format!("{name}: {e}\n{pipeline}")),
                 }
