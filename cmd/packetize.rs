@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mediatool::media::{self, Demuxer, MediaInfo, TrackStats};
+use mediatool::media::{self, Demuxer, MediaInfo, ReadOptions, TrackStats, TsMode};
 use mediatool::pcap::output::PartialFile;
 use mediatool::pcap::rtsp::{controller_address, RtspSession, RtspStream, RTSP_PORT};
 use mediatool::rtp::SenderOptions;
@@ -83,6 +83,11 @@ pub struct PacketizeArgs {
     /// Write SRTP and SRTCP (AES_CM_128_HMAC_SHA1_80) under a fresh random key, given in the SDP as a=crypto and a=key-mgmt.
     #[arg(long)]
     pub srtp: bool,
+    /// How a transport stream (.ts, .m2ts) is sent: one RTP stream per
+    /// elementary stream, or the whole stream as one MP2T (RFC 2250)
+    /// stream of TS packets paced by its PCR [default: tracks].
+    #[arg(long, value_name = "MODE", value_parser = crate::serve::ts_mode_parser())]
+    pub ts_mode: Option<TsMode>,
 }
 
 /// First UDP port of the sender's side (live555 and Darwin use 6970).
@@ -111,7 +116,10 @@ pub fn run(args: PacketizeArgs, quiet: bool) -> anyhow::Result<()> {
     let sdp_file = PartialFile::create(&options.sdp_path)
         .map_err(|e| anyhow!("cannot create {}: {e}", options.sdp_path.display()))?;
 
-    let (demuxer, input) = Input::open(&args.file).with_context(|| name.clone())?;
+    let read = ReadOptions {
+        ts_mode: args.ts_mode.unwrap_or_default(),
+    };
+    let (demuxer, input) = Input::open(&args.file, &read).with_context(|| name.clone())?;
     let media_start = options.start
         + if args.no_rtsp {
             Duration::ZERO
@@ -208,8 +216,8 @@ struct Input {
 impl Input {
     /// Opens the file for its one pass: the reader (behind a
     /// [`CountingDemuxer`] unless the statistics are stated) and the input.
-    fn open(file: &Path) -> anyhow::Result<(Box<dyn Demuxer>, Input)> {
-        let demuxer = media::open(file)?;
+    fn open(file: &Path, options: &ReadOptions) -> anyhow::Result<(Box<dyn Demuxer>, Input)> {
+        let demuxer = media::open_with(file, options)?;
         let stated = demuxer.stats();
         let counted = Arc::new(Mutex::new(None));
         let info = MediaInfo::new(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
-use mediatool::media::{self, MediaInfo};
+use mediatool::media::{self, MediaInfo, ReadOptions, TsMode};
 use mediatool::probe::{ProbeReport, TrackReport};
 use mediatool::sdp::{self, Destination, SrtpOffer};
 use mediatool::srtp::{Policy, Suite};
@@ -27,6 +27,11 @@ pub struct ProbeArgs {
     /// With --sdp: the SDP `serve` sends over RTSPS with SRTP (RTP/SAVP, a=crypto and a=key-mgmt), with a fresh random key and SSRCs (serve makes new ones per session).
     #[arg(long, requires = "sdp")]
     pub srtp: bool,
+    /// Read a transport stream (.ts, .m2ts) as `serve --ts-mode` does:
+    /// its elementary streams, or the whole stream as one MP2T stream
+    /// [default: tracks].
+    #[arg(long, value_name = "MODE", value_parser = crate::serve::ts_mode_parser())]
+    pub ts_mode: Option<TsMode>,
 }
 
 /// How `probe` prints its report.
@@ -43,7 +48,10 @@ pub enum OutputFormat {
 /// Inspects the file and prints the report.
 pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
     let name = args.file.display().to_string();
-    let info = media::inspect(&args.file).with_context(|| name.clone())?;
+    let options = ReadOptions {
+        ts_mode: args.ts_mode.unwrap_or_default(),
+    };
+    let info = media::inspect_with(&args.file, &options).with_context(|| name.clone())?;
     let report = ProbeReport::new(&info, &name);
     let text = if args.srtp {
         srtp_sdp(&info).with_context(|| name.clone())?

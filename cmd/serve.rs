@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use mediatool::media::TsMode;
 use mediatool::server::config::UserEntry;
 use mediatool::server::{ConfigSource, Reloader, Server, ServerConfig, Settings, Stopper};
 
@@ -65,6 +66,17 @@ pub struct ServeArgs {
     /// disables it [default: 127.0.0.1:9090].
     #[arg(long, value_name = "ADDR:PORT")]
     pub admin: Option<String>,
+    /// How transport streams (.ts, .m2ts) are served: one RTP stream per
+    /// elementary stream, or the whole stream as one MP2T (RFC 2250) stream
+    /// of TS packets paced by its PCR [default: tracks].
+    #[arg(long, value_name = "MODE", value_parser = ts_mode_parser())]
+    pub ts_mode: Option<TsMode>,
+}
+
+/// The `--ts-mode` values, parsed.
+pub fn ts_mode_parser() -> impl clap::builder::TypedValueParser<Value = TsMode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(TsMode::NAMES).try_map(|s| s.parse::<TsMode>())
 }
 
 /// Runs the server until SIGINT/SIGTERM (and the drain that follows).
@@ -182,6 +194,7 @@ impl ServeArgs {
             admin_users: None,
             paths: None,
             drain_timeout: None,
+            ts_mode: self.ts_mode,
         })
     }
 }

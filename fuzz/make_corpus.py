@@ -82,10 +82,13 @@ def readers():
         ("matroska", (".mkv", ".mka", ".mk3d", ".webm"), 16384),
         ("ogg", (".ogg", ".oga", ".ogv", ".opus", ".spx"), 16384),
         ("mp4", (".mp4", ".m4v", ".m4a", ".mov", ".3gp"), 16384),
+        ("mpeg_ps", (".mpg", ".mpeg", ".vob", ".m2p"), 16384),
+        ("mpeg_ts", (".ts", ".m2ts", ".mts"), 16384),
+        ("ac3", (".ac3", ".eac3"), 8192),
     ]:
         for name in fixtures_with(*extensions):
             seed(target, fixture(name, head))
-    for name in fixtures_with(".h264", ".264", ".h265", ".265", ".mp3", ".mp2", ".aac", ".wav", ".bin", ".mkv", ".mka", ".webm", ".ogg", ".oga", ".ogv", ".opus", ".spx", ".mp4", ".m4v", ".m4a", ".mov", ".3gp"):
+    for name in fixtures_with(".h264", ".264", ".h265", ".265", ".mp3", ".mp2", ".aac", ".wav", ".bin", ".mkv", ".mka", ".webm", ".ogg", ".oga", ".ogv", ".opus", ".spx", ".mp4", ".m4v", ".m4a", ".mov", ".3gp", ".mpg", ".vob", ".ts", ".m2ts", ".ac3", ".eac3"):
         seed("detect", fixture(name, 2048))
     for name in fixtures_with(".h264", ".264"):
         seed("h264_syntax", fixture(name, 4096))

@@ -791,3 +791,35 @@ fn srtp_captures_decrypt_to_the_plain_ones() {
     assert_eq!(receiver.roc(), 1, "the sequence numbers wrapped");
     assert_eq!(largest, 576, "IP packets fill the MTU, tag included");
 }
+
+/// A fixture no RTP payload format carries (E-AC-3): `probe` describes it
+/// and says no track streams; `packetize` refuses it in one line, naming
+/// the codec, and writes nothing.
+#[test]
+fn files_without_a_streamable_track_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in common::UNSTREAMABLE_FIXTURES {
+        let file = common::fixtures().join(name);
+        let probed = assert_cmd::Command::cargo_bin("mediatool")
+            .unwrap()
+            .args(["probe", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(probed.status.success(), "{name}");
+        let out = dir.path().join("out.pcap");
+        let output = packetize_support::packetize(&file, &out, &[]);
+        assert!(!output.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr
+                .lines()
+                .last()
+                .is_some_and(|l| l.starts_with("error: ")
+                    && l.contains("no track can be streamed over RTP")
+                    && l.contains("eac3")),
+            "{name}: {stderr}"
+        );
+        assert!(!out.exists() && !out.with_extension("sdp").exists());
+    }
+}

@@ -39,6 +39,23 @@ use serde_json::Value;
 /// splits 44.1 kHz L16 packets.
 const MTUS: [&[&str]; 2] = [&["--mtu", "1500"], &["--mtu", "200"]];
 
+/// The options of the captures of whole transport streams (MP2T): at the
+/// default MTU, at one that leaves room for 2 TS packets a payload, and to
+/// a multicast group (no MTU can split a TS packet: 188 bytes is the least
+/// payload).
+const MP2T_VARIANTS: [&[&str]; 3] = [
+    &["--ts-mode", "mp2t", "--mtu", "1500"],
+    &["--ts-mode", "mp2t", "--mtu", "600"],
+    &[
+        "--ts-mode",
+        "mp2t",
+        "--dest",
+        "239.1.1.1:5004",
+        "--multicast-ttl",
+        "4",
+    ],
+];
+
 /// The options of the captures to a multicast group.
 const MULTICAST: &[&str] = &["--dest", "239.1.1.1:5004", "--multicast-ttl", "4"];
 
@@ -79,19 +96,28 @@ impl Capture {
 }
 
 /// Every fixture packetized into `dir` with each of `variants` (a fixture
-/// with no reader fails the packetizing); checks that the captures carry
-/// every payload format.
-fn captures(dir: &Path, variants: &[&'static [&'static str]]) -> Vec<Capture> {
+/// with no reader fails the packetizing), and with `whole_ts` the
+/// transport streams also whole ([`MP2T_VARIANTS`]), then checking that
+/// the captures carry every payload format.
+fn captures(dir: &Path, variants: &[&'static [&'static str]], whole_ts: bool) -> Vec<Capture> {
     let mut captures = Vec::new();
     for (i, &options) in variants.iter().enumerate() {
         let sub = dir.join(i.to_string());
         std::fs::create_dir(&sub).unwrap();
-        // Files of tracks RTP cannot carry (Speex, FLAC) make no capture
-        // (tests/packetize_roundtrip.rs checks the refusal).
-        for file in common::media_fixtures()
-            .into_iter()
-            .filter(|f| common::streamable(f))
-        {
+        for file in common::streamable_fixtures() {
+            let pcap = packetize_ok(&file, &sub, options);
+            captures.push(Capture {
+                file,
+                pcap,
+                options,
+            });
+        }
+    }
+    // Transport streams also whole, as one MP2T stream.
+    for (i, &options) in MP2T_VARIANTS.iter().enumerate().filter(|_| whole_ts) {
+        let sub = dir.join(format!("mp2t-{i}"));
+        std::fs::create_dir(&sub).unwrap();
+        for file in transport_streams() {
             let pcap = packetize_ok(&file, &sub, options);
             captures.push(Capture {
                 file,
@@ -104,7 +130,9 @@ fn captures(dir: &Path, variants: &[&'static [&'static str]]) -> Vec<Capture> {
         .iter()
         .flat_map(|c| read_sdp(&c.pcap.with_extension("sdp")))
         .collect();
-    assert_every_encoding(&medias);
+    if whole_ts {
+        assert_every_encoding(&medias);
+    }
     captures
 }
 
@@ -165,6 +193,7 @@ fn decoder_chain(encoding: &str) -> &'static str {
         "theora" => "rtptheoradepay ! theoradec ! videoconvert ! video/x-raw,format=RGBA",
         "opus" => "rtpopusdepay ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
         "vorbis" => "rtpvorbisdepay ! vorbisdec ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
+        "MPV" => "rtpmpvdepay ! mpegvideoparse ! avdec_mpeg2video ! videoconvert ! video/x-raw,format=RGBA",
         "AC3" => "rtpac3depay ! ac3parse ! avdec_ac3 ! audioconvert ! audio/x-raw,format=S16LE,layout=interleaved",
         other => panic!("no GStreamer chain for {other}"),
     }
@@ -194,7 +223,7 @@ fn expected_bytes(file: &Path, index: usize, stream: &Value) -> u64 {
                 common::ogg_rtp_samples(file, index)
             } else {
                 let per_frame = match codec {
-                    "aac" => 1024,
+                    "aac" | "aac_latm" => 1024,
                     "ac3" => 1536,
                     // 20 ms frames, as libopus writes them.
                     "opus" => 960,
@@ -257,6 +286,116 @@ fn vorbis_bytes(file: &Path, stream: &Value) -> u64 {
     samples * stream["channels"].as_u64().unwrap() * 2
 }
 
+/// The transport stream fixtures.
+fn transport_streams() -> Vec<PathBuf> {
+    common::streamable_fixtures()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "ts" || e == "m2ts"))
+        .collect()
+}
+
+/// The decoding end of a GStreamer pipeline for a transport stream of
+/// `streams` (ffprobe's; at most one video and one audio stream):
+/// `decodebin` and a branch per stream, taking the decoded pad of its
+/// kind, each to `out.<kind>.raw` (video as 16x16 GRAY8, audio as mono
+/// 16-bit samples); the branches' output files.
+fn decoding_tail(streams: &[Value], out: &Path) -> (String, Vec<PathBuf>) {
+    let kinds: Vec<&str> = streams
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.len() <= 2 && (kinds.len() < 2 || kinds[0] != kinds[1]),
+        "{kinds:?}"
+    );
+    let mut tail = "decodebin name=d".to_owned();
+    let mut files = Vec::new();
+    for kind in kinds {
+        let file = out.with_extension(format!("{kind}.raw"));
+        let convert = match kind {
+            "video" => "videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=16,height=16",
+            _ => "audioconvert ! audio/x-raw,format=S16LE,channels=1",
+        };
+        tail += &format!(
+            " d. ! {kind}/x-raw ! queue ! {convert} ! filesink location={}",
+            file.display()
+        );
+        files.push(file);
+    }
+    (tail, files)
+}
+
+/// Runs `gst-launch-1.0 -q pipeline` (at most 120 s: a branch that never
+/// links leaves a pipeline waiting forever).
+fn gst_launch(pipeline: &str) -> Result<(), String> {
+    let out = Command::new("timeout")
+        .args(["120", "gst-launch-1.0", "-q"])
+        .args(shell_words(pipeline))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "gst-launch failed ({:?}): {}\n{pipeline}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// GStreamer decodes every stream of the transport streams packetized
+/// whole (MP2T), through `rtpmp2tdepay` and its demuxer and decoders,
+/// exactly as it decodes the file itself: the same decoded bytes for each
+/// stream (the payloads are the file's packets; GStreamer's own reading of
+/// some files differs from ffprobe's, e.g. the LATM and the discontinuity
+/// fixtures, so the file is the reference).
+#[test]
+fn gstreamer_decodes_every_stream_of_the_mp2t_captures() {
+    if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
+    for (i, options) in MP2T_VARIANTS[..2].iter().enumerate() {
+        let sub = dir.path().join(i.to_string());
+        std::fs::create_dir(&sub).unwrap();
+        for file in transport_streams() {
+            let pcap = packetize_ok(&file, &sub, options);
+            let name = format!("{} ({})", file.display(), options.join(" "));
+            let media = read_sdp(&pcap.with_extension("sdp")).remove(0);
+            let streams = common::ffprobe_streams(&file);
+            let (tail, received) = decoding_tail(&streams, &pcap);
+            let (file_tail, reference) = decoding_tail(&streams, &pcap.with_extension("file"));
+            let pipeline = format!(
+                "filesrc location={} ! pcapparse dst-port={} ! {} ! rtpmp2tdepay ! {tail}",
+                pcap.display(),
+                media.port,
+                caps(&media)
+            );
+            let file_pipeline = format!("filesrc location={} ! {file_tail}", file.display());
+            jobs.push(Box::new(move || {
+                gst_launch(&pipeline).map_err(|e| format!("{name}: {e}"))?;
+                gst_launch(&file_pipeline).map_err(|e| format!("{name}: the file: {e}"))?;
+                for (got, want) in received.iter().zip(&reference) {
+                    let (got, want) = (std::fs::read(got).unwrap(), std::fs::read(want).unwrap());
+                    if want.is_empty() || got != want {
+                        return Err(format!(
+                            "{name}: {} decoded bytes from the capture, {} from the file\n{pipeline}",
+                            got.len(),
+                            want.len()
+                        ));
+                    }
+                }
+                Ok(())
+            }));
+        }
+    }
+    assert!(jobs.len() >= 8, "only {} captures to check", jobs.len());
+    let failures = run_jobs(jobs);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn gstreamer_decodes_every_frame_of_every_capture() {
     if !common::require_tool("gst-launch-1.0") || !common::require_tool("ffprobe") {
@@ -264,8 +403,10 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
+    // Whole transport streams (MP2T) are decoded stream by stream in
+    // `gstreamer_decodes_every_stream_of_the_mp2t_captures`.
     let variants = [MTUS[0], MTUS[1], SRTP];
-    for capture in captures(dir.path(), &variants) {
+    for capture in captures(dir.path(), &variants, false) {
         let pcap = &capture.pcap;
         let medias = read_sdp(&pcap.with_extension("sdp"));
         assert_eq!(
@@ -284,10 +425,21 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
             .filter(|t| mediatool::rtp::packetizer(t).is_ok())
             .map(|t| t.index as u64)
             .collect();
-        let streams: Vec<Value> = common::ffprobe_streams(&capture.file)
+        let mut streams: Vec<Value> = common::ffprobe_streams(&capture.file)
             .into_iter()
             .filter(|s| s["index"].as_u64().is_some_and(|i| streamed.contains(&i)))
             .collect();
+        // DVD LPCM's duration_ts is on the program stream's 90 kHz clock:
+        // its samples are the ones ffprobe decodes.
+        if streams.iter().any(|s| s["codec_name"] == "pcm_dvd") {
+            let samples = common::ffprobe_decoded_samples(&capture.file);
+            for stream in streams.iter_mut() {
+                if stream["codec_name"] == "pcm_dvd" {
+                    let index = stream["index"].as_u64().unwrap() as usize;
+                    stream["duration_ts"] = samples[&index].into();
+                }
+            }
+        }
         assert_eq!(streams.len(), medias.len(), "{}", capture.name());
         for (i, media) in medias.into_iter().enumerate() {
             let name = format!("{} track {i}", capture.name());
@@ -419,7 +571,7 @@ fn tshark_decodes_every_stream_without_options() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<(), String> + Send>> = Vec::new();
-    for capture in captures(dir.path(), &[MTUS[0], MTUS[1], MULTICAST]) {
+    for capture in captures(dir.path(), &[MTUS[0], MTUS[1], MULTICAST], true) {
         let medias = read_sdp(&capture.pcap.with_extension("sdp"));
         let datagrams = read_udp(&capture.pcap);
         jobs.push(Box::new(move || {
@@ -427,6 +579,24 @@ fn tshark_decodes_every_stream_without_options() {
             let pcap = &capture.pcap;
             let flagged = tshark_flagged(pcap).map_err(|e| format!("{name}: {e}"))?;
             let escaped_sps = sprop_sps_has_emulation_prevention(&medias);
+            // An MP2T stream carries the file's packets as they are, with
+            // the packets the file itself lacks (ts_discontinuity.ts lost
+            // one on purpose): tshark finds as many missing in the capture
+            // as in the file.
+            let (lost, flagged): (Vec<Flagged>, Vec<Flagged>) = flagged
+                .into_iter()
+                .partition(|f| f.protocols.contains(":rtp:mp2t") && is_ts_loss(f));
+            let lost_in_file = if capture.options.contains(&"mp2t") {
+                missing_ts_packets(&capture.file)
+            } else {
+                0
+            };
+            if lost.len() != lost_in_file {
+                return Err(format!(
+                    "{name}: tshark finds {} losses of TS packets, {lost_in_file} in the file",
+                    lost.len()
+                ));
+            }
             if let Some(bad) = flagged
                 .iter()
                 .find(|f| !known_tshark_limitation(f, escaped_sps))
@@ -544,6 +714,8 @@ struct Flagged {
     nal_types: String,
     /// `_ws.malformed`: which dissector threw.
     malformed: String,
+    /// `_ws.expert.message`: what the expert info says.
+    expert: String,
 }
 
 /// The packets of a capture that tshark flags as malformed or with an
@@ -557,7 +729,7 @@ fn tshark_flagged(pcap: &Path) -> Result<Vec<Flagged>, String> {
         .args(["-e", "frame.protocols", "-e", "h264.nal_unit_hdr"])
         .args(["-e", "h264.start.bit"])
         .args(["-e", "h264.end.bit", "-e", "h264.nal_unit_type"])
-        .args(["-e", "_ws.malformed"])
+        .args(["-e", "_ws.malformed", "-e", "_ws.expert.message"])
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -579,6 +751,7 @@ fn tshark_flagged(pcap: &Path) -> Result<Vec<Flagged>, String> {
                 fu_end: field(4),
                 nal_types: field(5),
                 malformed: field(6),
+                expert: field(7),
             }
         })
         .collect())
@@ -607,6 +780,29 @@ fn known_tshark_limitation(f: &Flagged, escaped_sps: bool) -> bool {
         && (f.fu_start.as_str(), f.fu_end.as_str()) == ("1", "0")
         && matches!(f.nal_types.as_str(), "6" | "7" | "8");
     sdp || fu_a_start
+}
+
+/// Whether tshark's expert info on `f` is a continuity counter gap of
+/// MPEG-TS packets.
+fn is_ts_loss(f: &Flagged) -> bool {
+    f.expert.contains("missing TS frames")
+}
+
+/// The continuity counter gaps tshark finds reading `file` itself as a
+/// transport stream (none in a file it cannot read: tshark takes 188-byte
+/// packets only, and the M2TS fixture loses none).
+fn missing_ts_packets(file: &Path) -> usize {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", "_ws.expert.severity >= error"])
+        .args(["-T", "fields", "-e", "_ws.expert.message"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("missing TS frames"))
+        .count()
 }
 
 /// Whether an H.264 SPS in some `sprop-parameter-sets` of `medias` holds

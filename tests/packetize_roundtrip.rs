@@ -29,7 +29,13 @@ type UnitsByTrack = BTreeMap<usize, Vec<AccessUnit>>;
 /// The units of every track, as the demuxer reads them (every fixture
 /// must have a reader).
 fn demuxed(file: &Path) -> (Vec<Track>, UnitsByTrack) {
-    let mut demuxer = media::open(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    demuxed_as(file, &media::ReadOptions::default())
+}
+
+/// [`demuxed`], read as `options` say.
+fn demuxed_as(file: &Path, options: &media::ReadOptions) -> (Vec<Track>, UnitsByTrack) {
+    let mut demuxer =
+        media::open_with(file, options).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let mut units = UnitsByTrack::new();
     while let Some(unit) = demuxer.read_unit().unwrap() {
         units.entry(unit.track).or_default().push(unit);
@@ -177,11 +183,10 @@ fn aggregation_delay(encoding: &str) -> Option<f64> {
 
 /// Capture times follow the media clock: a packet is never captured
 /// after its presentation time (media time zero presented at
-/// `presented_from`, seconds since the epoch), nor long before; packets
-/// of several frames, after the [`aggregation_delay`] at most.
-fn check_timing(name: &str, media: &SdpMedia, got: &Received, base: u32, presented_from: f64) {
-    let clock = media.description.clock_rate;
-    let late = aggregation_delay(media.description.encoding).unwrap_or(0.0);
+/// `presented_from`, seconds since the epoch) but by `late` seconds
+/// (packets of several frames: the [`aggregation_delay`]), nor long
+/// before.
+fn check_timing(name: &str, got: &Received, base: u32, clock: u32, presented_from: f64, late: f64) {
     assert!(
         got.packets.windows(2).all(|w| w[0].0 <= w[1].0),
         "{name}: capture order"
@@ -198,6 +203,29 @@ fn check_timing(name: &str, media: &SdpMedia, got: &Received, base: u32, present
             "{name}: packet with media time {media:.6} captured at {sent:.6}"
         );
     }
+}
+
+/// MP2T capture times follow the PCR: each packet is captured when its
+/// timestamp (the PCR, interpolated between PCRs) says, never later and
+/// at most one PCR interval (100 ms, ISO/IEC 13818-1 §2.7.2) before, so
+/// the stream is spread over the file's duration, not sent in bursts.
+fn check_pcr_pacing(name: &str, got: &Received, base: u32, presented_from: f64) {
+    check_timing(name, got, base, 90_000, presented_from, 0.0);
+    for &(time, ts) in &got.packets {
+        let media = f64::from(ts.wrapping_sub(base) as i32) / 90_000.0;
+        let sent = time.as_secs_f64() - presented_from;
+        assert!(
+            sent >= media - 0.1,
+            "{name}: packet due at {media:.6} captured early, at {sent:.6}"
+        );
+    }
+    let span = |p: &[(Duration, u32)]| p.last().unwrap().0 - p[0].0;
+    let last = got.packets.last().unwrap().1.wrapping_sub(base);
+    assert!(
+        span(&got.packets).as_secs_f64() >= f64::from(last) / 90_000.0 - 0.1,
+        "{name}: sent in {:?}, its PCR spans {last} ticks",
+        span(&got.packets)
+    );
 }
 
 /// Each unit's first packet is captured at its decoding time, the file's
@@ -295,7 +323,7 @@ fn check_reports(
 fn every_fixture_round_trips_through_pcap() {
     let dir = tempfile::tempdir().unwrap();
     let mut covered = Vec::new();
-    for file in common::media_fixtures() {
+    for file in common::streamable_fixtures() {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let (tracks, units) = demuxed(&file);
         let streamable: Vec<&Track> = tracks
@@ -337,12 +365,90 @@ fn every_fixture_round_trips_through_pcap() {
             let clock = media.description.clock_rate;
             let sent = &units[&track.index];
             let base = compare(&name, track, sent, &got, clock);
-            check_timing(&name, media, &got, base, presented_from);
+            let late = aggregation_delay(media.description.encoding).unwrap_or(0.0);
+            let clock = media.description.clock_rate;
+            check_timing(&name, &got, base, clock, presented_from, late);
             let origin = (sent_from, first_dts);
             check_decode_spacing(&name, (track, media), sent, &got, base, origin);
             check_reports(&name, media, &datagrams, got.ssrc, base, presented_from);
         }
         covered.extend(medias);
     }
+    covered.extend(transport_streams_as_mp2t(dir.path()));
     assert_every_encoding(&covered);
+}
+
+/// The transport stream fixtures packetized whole (`--ts-mode mp2t`): one
+/// MP2T stream (payload type 33) whose payloads, joined, are the file's
+/// packets (192-byte ones without their time stamp prefix), each a whole
+/// number of 188-byte packets, the timestamps those of the units they come
+/// from, moving on as the PCR does (interpolated inside a unit, RFC 2250
+/// §2), never back; its reports match. Returns the captures' media.
+fn transport_streams_as_mp2t(dir: &Path) -> Vec<SdpMedia> {
+    let mut covered = Vec::new();
+    let options = media::ReadOptions {
+        ts_mode: media::TsMode::Mp2t,
+    };
+    let files: Vec<_> = common::streamable_fixtures()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "ts" || e == "m2ts"))
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let name = format!("{} (mp2t)", file.file_name().unwrap().to_string_lossy());
+        let sub = dir.join("mp2t");
+        std::fs::create_dir_all(&sub).unwrap();
+        let (tracks, units) = demuxed_as(&file, &options);
+        assert_eq!(tracks.len(), 1, "{name}");
+        let sent = &units[&0];
+        let pcap = packetize_ok(&file, &sub, &["--ts-mode", "mp2t"]);
+        let medias = read_sdp(&pcap.with_extension("sdp"));
+        assert_eq!(medias.len(), 1, "{name}");
+        assert_eq!(
+            (medias[0].payload_type, medias[0].description.encoding),
+            (33, "MP2T"),
+            "{name}"
+        );
+        let datagrams = read_udp(&pcap);
+        let got = receive(&medias[0], &datagrams);
+        let joined = |units: &mut dyn Iterator<Item = &Bytes>| -> Vec<u8> {
+            units.flat_map(|d| d.to_vec()).collect()
+        };
+        assert!(
+            joined(&mut sent.iter().map(|u| &u.data))
+                == joined(&mut got.units.iter().map(|u| &u.data)),
+            "{name}: the packets"
+        );
+        // Each payload (one received unit a packet) is whole TS packets.
+        assert_eq!(got.units.len(), got.packets.len(), "{name}");
+        assert!(
+            got.units
+                .iter()
+                .all(|u| u.data.len() % 188 == 0 && u.data.chunks(188).all(|p| p[0] == 0x47)),
+            "{name}: payloads of whole 188-byte packets"
+        );
+        let base = got.units[0].timestamp;
+        let ticks: Vec<i64> = got
+            .units
+            .iter()
+            .map(|u| i64::from(u.timestamp.wrapping_sub(base) as i32))
+            .collect();
+        assert!(ticks.windows(2).all(|w| w[0] <= w[1]), "{name}: timestamps");
+        let last = sent.last().unwrap();
+        let end = rescale(last.pts + i64::from(last.duration), 27_000_000, 90_000);
+        assert!(*ticks.last().unwrap() <= end, "{name}");
+        let presented_from =
+            (Duration::from_secs(START_UNIX) + Duration::from_millis(10)).as_secs_f64();
+        check_pcr_pacing(&name, &got, base, presented_from);
+        check_reports(
+            &name,
+            &medias[0],
+            &datagrams,
+            got.ssrc,
+            base,
+            presented_from,
+        );
+        covered.extend(medias);
+    }
+    covered
 }

@@ -150,6 +150,10 @@ enum WhenCut {
     /// with a warning; a file cut before its first whole block (inside its
     /// headers) is one error line.
     DropsCutBlock,
+    /// Program and transport streams: the whole units are read, the unit
+    /// each stream had cut short is dropped with one warning; a file cut
+    /// before any whole unit is one error line.
+    DropsCutUnits,
 }
 
 /// The byte ranges of the units a straight read of `file` yields: Annex B
@@ -179,6 +183,7 @@ fn truncated_fixtures_follow_the_policy() {
             "hevc" => WhenCut::AccessUnits("H.265", unit_ranges(&file, &data)),
             "wav" => WhenCut::ClampsWithWarning,
             "matroska" | "webm" => WhenCut::DropsCutBlock,
+            "mpeg" | "mpegts" => WhenCut::DropsCutUnits,
             _ => continue, // framed audio: `truncated_audio_agrees_with_ffprobe`
         };
         for tenth in 0..10 {
@@ -195,10 +200,18 @@ fn truncated_fixtures_follow_the_policy() {
                 assert!(assert_clean_error(&out, &what).contains("file is empty"));
                 continue;
             }
-            if matches!(policy, WhenCut::DropsCutBlock) {
-                check_cut_matroska(&out, &what);
-                checked += 1;
-                continue;
+            match &policy {
+                WhenCut::DropsCutBlock => {
+                    check_cut_matroska(&out, &what);
+                    checked += 1;
+                    continue;
+                }
+                WhenCut::DropsCutUnits => {
+                    check_cut_system_stream(&out, &what, &file, &cut);
+                    checked += 1;
+                    continue;
+                }
+                _ => {}
             }
             assert!(out.status.success(), "{what}: {stderr}");
             let json: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -228,7 +241,9 @@ fn truncated_fixtures_follow_the_policy() {
                         }
                     }
                 }
-                WhenCut::DropsCutBlock => unreachable!("checked by check_cut_matroska"),
+                WhenCut::DropsCutBlock | WhenCut::DropsCutUnits => {
+                    unreachable!("checked above")
+                }
                 WhenCut::ClampsWithWarning => {
                     assert!(
                         stderr.lines().count() == 1
@@ -346,6 +361,52 @@ fn truncated_audio_agrees_with_ffprobe() {
         }
     }
     assert!(inside >= 40, "only {inside} cuts inside a frame");
+}
+
+/// A program or transport stream (`file`) cut short (`cut`): one error
+/// line, or the whole units with some frames and the warnings of the
+/// whole file, and at most one more per stream (a unit cut short,
+/// dropped, or a stream with no whole unit, left out).
+fn check_cut_system_stream(
+    out: &std::process::Output,
+    what: &str,
+    file: &std::path::Path,
+    cut: &std::path::Path,
+) {
+    if !out.status.success() {
+        let error = assert_clean_error(out, what);
+        assert!(error.contains("no whole"), "{what}: {error}");
+        return;
+    }
+    let whole = probe(&["--format", "json", file.to_str().unwrap()]);
+    let whole = String::from_utf8_lossy(&whole.stderr)
+        .replace(&format!("{}: ", file.display()), "")
+        .to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines.iter().all(|l| {
+            let message = l.replace(&format!("{}: ", cut.display()), "");
+            whole.lines().any(|w| w == message)
+                || (l.starts_with("warning: ")
+                    && (l.ends_with("cut short by the end of the data: dropped")
+                        || l.ends_with(": left out")))
+        }),
+        "{what}: {stderr}"
+    );
+    let unique: std::collections::BTreeSet<&&str> = lines.iter().collect();
+    assert_eq!(
+        unique.len(),
+        lines.len(),
+        "{what}: a warning repeated: {stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: bad JSON: {e}"));
+    let tracks = json["tracks"].as_array().unwrap();
+    assert!(
+        tracks.iter().any(|t| t["frames"].as_u64() > Some(0)),
+        "{what}"
+    );
 }
 
 /// An H.264 or H.265 stream cut inside a NAL unit (the tail of a file) is

@@ -171,6 +171,31 @@ pub fn channels(acmod: u8, lfe: bool) -> u16 {
     [2, 1, 2, 3, 3, 4, 4, 5][usize::from(acmod & 7)] + u16::from(lfe)
 }
 
+/// Whether `data` starts with `count` consecutive sync frames of one AC-3
+/// stream (`eac3`: E-AC-3 stream), ending as `chain` allows: the check that
+/// makes a sync word trustworthy.
+fn starts_with_kind(data: &[u8], count: usize, chain: super::FrameChain, eac3: bool) -> bool {
+    let kind_matches = |f: &SyncFrame| matches!(f.kind, StreamKind::Eac3 { .. }) == eac3;
+    super::starts_with_frames(
+        data,
+        count,
+        chain,
+        |b| SyncFrame::parse(b).ok().filter(kind_matches),
+        |f| f.frame_len,
+        |a, b| a.sample_rate == b.sample_rate,
+    )
+}
+
+/// [`starts_with_kind`] for AC-3 streams.
+pub fn starts_with_ac3_frames(data: &[u8], count: usize, chain: super::FrameChain) -> bool {
+    starts_with_kind(data, count, chain, false)
+}
+
+/// [`starts_with_kind`] for E-AC-3 streams.
+pub fn starts_with_eac3_frames(data: &[u8], count: usize, chain: super::FrameChain) -> bool {
+    starts_with_kind(data, count, chain, true)
+}
+
 /// `acmod` and `lfeon` of the AC-3 `bsi` (A/52 §5.3.2), from a reader at
 /// `bsid` (which, with `bsmod` and the mix levels `acmod` implies, is
 /// skipped); the two header bytes this reads are always there.

@@ -11,6 +11,17 @@ pub const SAMPLE_RATES: [u32; 13] = [
     96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
 ];
 
+/// The AAC profile of MPEG-4 audio object type `object_type`, as ffprobe
+/// names it (ADTS carries types 1 to 4).
+pub fn profile_name(object_type: u8) -> &'static str {
+    match object_type {
+        1 => "Main",
+        2 => "LC",
+        3 => "SSR",
+        _ => "LTP",
+    }
+}
+
 /// One parsed ADTS fixed + variable header (ISO/IEC 14496-3 §1.A.2.2.1,
 /// Tables 1.A.6 and 1.A.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,6 +10,7 @@ pub mod flac;
 pub mod h264;
 pub mod header;
 pub mod hevc;
+pub mod latm;
 pub mod mpeg_audio;
 pub mod mpeg_video;
 pub mod nal;

@@ -111,15 +111,7 @@ impl AdtsReader {
         };
         let mut track = Track::new(0, Codec::Aac, first.sample_rate);
         track.config.extradata = config;
-        track.profile = Some(
-            match first.object_type {
-                1 => "Main",
-                2 => "LC",
-                3 => "SSR",
-                _ => "LTP",
-            }
-            .to_owned(),
-        );
+        track.profile = Some(adts::profile_name(first.object_type).to_owned());
         track.params = TrackParams::Audio(AudioParams::new(first.sample_rate, channels));
         Ok(AdtsReader {
             frames,

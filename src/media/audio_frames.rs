@@ -27,6 +27,9 @@ pub(super) trait FrameSyntax {
     const NAME: &'static str;
     /// Bytes [`parse`](Self::parse) needs.
     const HEADER_LEN: usize;
+    /// The first byte of every frame's sync word (MPEG audio and ADTS:
+    /// 0xFF; AC-3: 0x0B).
+    const SYNC_BYTE: u8 = 0xff;
     /// Parses a header at the start of `bytes` (at least `HEADER_LEN` long).
     fn parse(bytes: &[u8]) -> Option<Self::Header>;
     /// Why a header that [`parse`](Self::parse) rejects is a valid one this
@@ -195,7 +198,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
                     return Err(MediaError::Unsupported(reason));
                 }
             }
-            skip_to_sync(&mut input, limit)?;
+            skip_to_sync(&mut input, limit, S::SYNC_BYTE)?;
         };
         let offset = input.position();
         Ok(FrameScanner {
@@ -289,7 +292,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
             }
             let head = self.input.peek(S::HEADER_LEN)?;
             let head = &head[..head.len().min(saturating_usize(remain))];
-            if head.len() < S::HEADER_LEN && head.first() == Some(&0xff) {
+            if head.len() < S::HEADER_LEN && head.first() == Some(&S::SYNC_BYTE) {
                 return self.finish(Some(Cut {
                     offset: pos,
                     needs: S::HEADER_LEN,
@@ -392,7 +395,7 @@ impl<S: FrameSyntax> FrameScanner<S> {
     fn resync(&mut self) -> Result<()> {
         let start = self.input.position();
         loop {
-            skip_to_sync(&mut self.input, self.data_end)?;
+            skip_to_sync(&mut self.input, self.data_end, S::SYNC_BYTE)?;
             let pos = self.input.position();
             let found = pos >= self.data_end
                 || tag_len(&mut self.input, self.data_end)? > 0
@@ -431,9 +434,10 @@ fn tag_len(input: &mut BytesReader, data_end: u64) -> Result<u64> {
     Ok(if len <= room { len } else { 0 })
 }
 
-/// Advances past the current byte to the next `0xFF` (a possible sync) or
-/// `I` (a possible ID3v2 tag, which must be skipped whole), or to `limit`.
-fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
+/// Advances past the current byte to the next `sync` byte (a possible
+/// sync word) or `I` (a possible ID3v2 tag, which must be skipped whole),
+/// or to `limit`.
+fn skip_to_sync(input: &mut BytesReader, limit: u64, sync: u8) -> Result<()> {
     input.skip(1)?;
     loop {
         let pos = input.position();
@@ -449,7 +453,7 @@ fn skip_to_sync(input: &mut BytesReader, limit: u64) -> Result<()> {
             ));
         }
         let window = &buf[..buf.len().min(saturating_usize(limit - pos))];
-        match memchr::memchr2(0xff, b'I', window) {
+        match memchr::memchr2(sync, b'I', window) {
             Some(i) => {
                 input.skip(i as u64)?;
                 return Ok(());

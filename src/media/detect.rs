@@ -10,7 +10,6 @@ use std::fmt;
 use std::path::Path;
 
 use super::audio_tags::id3v2_len;
-use super::sniff::at;
 use super::{BytesReader, MediaError, ReaderFormat, Result, READERS};
 
 /// How many bytes of the head of a file detection looks at (after an ID3v2 tag).
@@ -51,39 +50,6 @@ impl fmt::Display for Evidence {
         })
     }
 }
-
-/// A format recognised by its signature that no reader reads yet: refused
-/// by name, never misread as an elementary stream after junk (an MP4's
-/// sample tables and a transport stream's payloads hold start codes and
-/// sync words). When its reader comes, its line here becomes its
-/// [`ReaderFormat`].
-struct NotRead {
-    name: &'static str,
-    long_name: &'static str,
-    extensions: &'static [&'static str],
-    signature: fn(&[u8]) -> bool,
-}
-
-/// The formats detection recognises but does not read yet.
-const NOT_READ: &[NotRead] = &[
-    NotRead {
-        name: "mpeg",
-        long_name: "MPEG program stream",
-        extensions: &["mpg", "mpeg", "vob", "ps", "m2p"],
-        signature: |head| at(head, 0, &[0, 0, 1, 0xba]),
-    },
-    NotRead {
-        name: "mpegts",
-        long_name: "MPEG transport stream",
-        extensions: &["ts", "m2ts", "mts", "trp"],
-        signature: |head| {
-            let sync = |start: usize, packet: usize| {
-                (0..4).all(|i| head.get(start + i * packet) == Some(&0x47))
-            };
-            sync(0, 188) || sync(4, 192)
-        },
-    },
-];
 
 /// The reader whose extensions include `ext` (lower case, without the dot).
 fn reader_for_extension(ext: &str) -> Option<&'static ReaderFormat> {
@@ -129,15 +95,8 @@ pub fn detect_reader(
         head.to_vec()
     };
     let hint = extension.and_then(reader_for_extension);
-    // The format the extension names, read or not.
-    let named = extension.and_then(|ext| {
-        hint.map(|f| f.name).or_else(|| {
-            NOT_READ
-                .iter()
-                .find(|f| f.extensions.contains(&ext))
-                .map(|f| f.name)
-        })
-    });
+    // The format the extension names.
+    let named = hint.map(|f| f.name);
     let agreement = |name: &str| match named {
         Some(n) if n == name => "agrees",
         Some(_) => "says otherwise",
@@ -154,17 +113,6 @@ pub fn detect_reader(
     );
     let detection = match identify(&after_id3, hint) {
         Identified::Reader(detection) => detection,
-        Identified::NotRead(format) => {
-            tracing::debug!(
-                "format {} from the content (signature, in {sniffed}); the extension {}",
-                format.name,
-                agreement(format.name)
-            );
-            return Err(MediaError::Unsupported(format!(
-                "{} files are not supported yet",
-                format.long_name
-            )));
-        }
         Identified::Nothing => {
             tracing::debug!("no format matches {sniffed}");
             return Err(MediaError::UnknownFormat(match extension {
@@ -197,11 +145,11 @@ fn sniff_window(buffered: &[u8]) -> &[u8] {
 
 /// Detects a format from the first bytes of a file (after any ID3v2 tag).
 /// The format `extension` names breaks ties between equally strong
-/// readings. `None` also for a format recognised but not read yet.
+/// readings.
 pub fn detect(head: &[u8], extension: Option<&str>) -> Option<&'static ReaderFormat> {
     match identify(head, extension.and_then(reader_for_extension)) {
         Identified::Reader(detection) => Some(detection.format),
-        Identified::NotRead(_) | Identified::Nothing => None,
+        Identified::Nothing => None,
     }
 }
 
@@ -209,8 +157,6 @@ pub fn detect(head: &[u8], extension: Option<&str>) -> Option<&'static ReaderFor
 enum Identified {
     /// A reader's format.
     Reader(Detection),
-    /// The signature of a format not read yet.
-    NotRead(&'static NotRead),
     /// No format.
     Nothing,
 }
@@ -225,7 +171,7 @@ struct Detection {
 }
 
 /// Ranks every reader's reading of `head`: a reader's signature, then the
-/// signature of a format not read yet, then the strongest evidence, `hint`
+/// strongest evidence, `hint`
 /// (the extension's format) choosing between equally strong readings and
 /// the order of [`READERS`] when it names none of them.
 fn identify(head: &[u8], hint: Option<&'static ReaderFormat>) -> Identified {
@@ -234,11 +180,6 @@ fn identify(head: &[u8], hint: Option<&'static ReaderFormat>) -> Identified {
         .filter_map(|&format| (format.sniff)(head).map(|evidence| (format, evidence)))
         .collect();
     let best = readings.iter().map(|&(_, evidence)| evidence).min();
-    if best != Some(Evidence::Signature) {
-        if let Some(format) = NOT_READ.iter().find(|f| (f.signature)(head)) {
-            return Identified::NotRead(format);
-        }
-    }
     let Some(evidence) = best else {
         return Identified::Nothing;
     };
@@ -281,10 +222,8 @@ mod tests {
     #[test]
     fn the_registry_names_each_format_and_extension_once() {
         let mut names: Vec<&str> = READERS.iter().map(|f| f.name).collect();
-        names.extend(NOT_READ.iter().map(|f| f.name));
         let mut extensions: Vec<&str> =
             READERS.iter().flat_map(|f| f.extensions).copied().collect();
-        extensions.extend(NOT_READ.iter().flat_map(|f| f.extensions));
         for list in [&mut names, &mut extensions] {
             let count = list.len();
             list.sort_unstable();
@@ -327,28 +266,31 @@ mod tests {
         assert_eq!(detected(&wav, None), None);
     }
 
-    /// Formats recognised but not read yet are refused by name, whatever
-    /// else their bytes would pass for.
     #[test]
-    fn signatures_of_formats_not_read_yet_are_unsupported() {
+    fn system_streams_by_their_signatures() {
         let mut ts = vec![0u8; 188 * 4];
         (0..4).for_each(|i| ts[i * 188] = 0x47);
         // A TS packet payload holding H.264 with its parameter sets.
         ts[20..32].copy_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68]);
         assert_eq!((h264::FORMAT.sniff)(&ts), Some(Evidence::AnnexBAfterJunk));
-        let cases: [(&[u8], &str); 2] = [
-            (&[0, 0, 1, 0xba, 0x44], "MPEG program stream"),
-            (&ts, "MPEG transport stream"),
-        ];
-        for (head, long_name) in cases {
-            assert_eq!(detected(head, None), None, "{long_name}");
-            let mut reader = BytesReader::from_bytes(head.to_vec());
-            let error = detect_reader(&mut reader, None).unwrap_err();
-            assert_eq!(
-                error.to_string(),
-                format!("unsupported: {long_name} files are not supported yet")
-            );
-        }
+        assert_eq!(reading(&ts, None), Some(("mpegts", Evidence::Signature)));
+        let ps = fixture("mpeg1_system.mpg");
+        assert_eq!(
+            reading(&ps, Some(&h264::FORMAT)),
+            Some(("mpeg", Evidence::Signature))
+        );
+        assert_eq!(
+            detected(&fixture("m2ts_mpeg2_ac3.m2ts"), None),
+            Some("mpegts")
+        );
+        assert_eq!(
+            detected(&fixture("audio_48k_stereo.ac3"), None),
+            Some("ac3")
+        );
+        assert_eq!(
+            detected(&fixture("audio_44k_5.1.eac3"), Some("ac3")),
+            Some("eac3")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
-use super::{open, AccessUnit, Demuxer, ReaderFormat, Result, Track};
+use super::{open_with, AccessUnit, Demuxer, ReadOptions, ReaderFormat, Result, Track};
 use crate::vocab::Codec;
 
 /// Exact counts for one track, from the container's tables or from reading
@@ -86,8 +86,13 @@ impl MediaInfo {
 /// Opens `path` and gathers its exact statistics, reading every access unit
 /// when the container does not state them.
 pub fn inspect(path: &Path) -> Result<MediaInfo> {
+    inspect_with(path, &ReadOptions::default())
+}
+
+/// [`inspect`] with the reading `options` choose.
+pub fn inspect_with(path: &Path, options: &ReadOptions) -> Result<MediaInfo> {
     let started = Instant::now();
-    let mut demuxer = open(path)?;
+    let mut demuxer = open_with(path, options)?;
     let stats = match demuxer.stats() {
         Some(stats) => {
             tracing::debug!("statistics stated by the container: nothing to count");

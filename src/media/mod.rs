@@ -20,6 +20,7 @@ mod detect;
 mod error;
 mod frame_clock;
 mod inspect;
+mod mpeg_pes;
 mod output_order;
 mod seek_index;
 mod sequence;
@@ -29,12 +30,15 @@ pub(crate) mod testing;
 mod track;
 mod warnings;
 
+pub mod ac3;
 pub mod adts;
 pub mod h264;
 pub mod hevc;
 pub mod matroska;
 pub mod mp4;
 pub mod mpeg_audio;
+pub mod mpeg_ps;
+pub mod mpeg_ts;
 pub mod ogg;
 pub mod wav;
 
@@ -45,7 +49,7 @@ use std::time::Duration;
 pub use bytes_reader::{compact, BytesReader};
 pub use detect::{detect, detect_path, detect_reader, Evidence};
 pub use error::MediaError;
-pub use inspect::{inspect, MediaInfo, StatsCounter, TrackStats};
+pub use inspect::{inspect, inspect_with, MediaInfo, StatsCounter, TrackStats};
 pub use track::{AccessUnit, AudioParams, CodecConfig, Level, Track, TrackParams, VideoParams};
 
 /// Result type of the media core.
@@ -94,14 +98,77 @@ pub trait Demuxer: Send {
     fn park(&mut self) {}
 }
 
+/// How a transport stream is read: its elementary streams as tracks, or
+/// the whole stream as one MP2T track (RFC 2250 §2) of runs of packets
+/// paced by its PCR. The `ts_mode` option of `serve` and `packetize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TsMode {
+    /// One track per elementary stream.
+    #[default]
+    Tracks,
+    /// The whole stream as one MP2T track.
+    Mp2t,
+}
+
+impl TsMode {
+    /// The option's spellings, in order.
+    pub const NAMES: [&'static str; 2] = ["tracks", "mp2t"];
+}
+
+impl fmt::Display for TsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TsMode::Tracks => "tracks",
+            TsMode::Mp2t => "mp2t",
+        })
+    }
+}
+
+impl std::str::FromStr for TsMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<TsMode, String> {
+        match text {
+            "tracks" => Ok(TsMode::Tracks),
+            "mp2t" => Ok(TsMode::Mp2t),
+            other => Err(format!("ts_mode {other:?}: expected tracks or mp2t")),
+        }
+    }
+}
+
+/// Options that choose between the readings of a format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// How transport streams are read.
+    pub ts_mode: TsMode,
+}
+
+impl ReadOptions {
+    /// The reader for a file detected as `format`: in MP2T mode the
+    /// transport stream reader gives way to its whole-stream reading.
+    pub fn reader(&self, format: &'static ReaderFormat) -> &'static ReaderFormat {
+        if self.ts_mode == TsMode::Mp2t && std::ptr::eq(format, &mpeg_ts::FORMAT) {
+            &mpeg_ts::READ_AS_MP2T
+        } else {
+            format
+        }
+    }
+}
+
 /// Opens `path`, detecting its format by content first and extension second.
 ///
 /// The file is opened once ([`BytesReader::open`]: regular files only) and
 /// the bytes detection read are the reader's first bytes.
 pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
+    open_with(path, &ReadOptions::default())
+}
+
+/// Opens `path` like [`open`], read as `options` say.
+pub fn open_with(path: &Path, options: &ReadOptions) -> Result<Box<dyn Demuxer>> {
     let started = std::time::Instant::now();
     let mut input = BytesReader::open(path)?;
-    let format = detect_reader(&mut input, extension(path).as_deref())?;
+    let format = options.reader(detect_reader(&mut input, extension(path).as_deref())?);
     let demuxer = open_reader(input, format)?;
     tracing::debug!(
         "{} reader opened in {:.1} ms",
@@ -180,6 +247,10 @@ pub static READERS: &[&ReaderFormat] = &[
     &matroska::WEBM,
     &ogg::FORMAT,
     &mp4::FORMAT,
+    &mpeg_ps::FORMAT,
+    &mpeg_ts::FORMAT,
+    &ac3::FORMAT,
+    &ac3::EAC3_FORMAT,
 ];
 
 /// Opens the input behind `file` (a file, or bytes in memory: tests and

@@ -22,10 +22,19 @@ pub(super) type FrameCheck = fn(&[u8], usize, FrameChain) -> bool;
 /// an ID3v2 tag, a damaged first frame) at the first offset where they
 /// chain, which random bytes practically never produce.
 pub(super) fn audio_frames(head: &[u8], starts_with_frames: FrameCheck) -> Option<Evidence> {
+    audio_frames_from(head, 0xff, starts_with_frames)
+}
+
+/// [`audio_frames`] of a syntax whose sync words start with `sync`.
+pub(super) fn audio_frames_from(
+    head: &[u8],
+    sync: u8,
+    starts_with_frames: FrameCheck,
+) -> Option<Evidence> {
     if starts_with_frames(head, 3, FrameChain::MayBeCut) {
         return Some(Evidence::Frames);
     }
-    memchr::memchr_iter(0xff, head)
+    memchr::memchr_iter(sync, head)
         .find(|&offset| starts_with_frames(&head[offset..], 4, FrameChain::Whole))
         .map(|offset| Evidence::AudioAfterJunk { offset })
 }

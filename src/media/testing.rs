@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::frame_clock::{ticks_at, time_of_ticks, FrameClock};
-use super::{AccessUnit, BytesReader, Demuxer, MediaError, Result};
-use crate::vocab::clock::{sample_at, time_of};
+use super::{AccessUnit, BytesReader, Demuxer, MediaError, Result, Track};
+use crate::vocab::clock::{rescale, sample_at, time_of};
 use crate::vocab::Rational;
 
 /// Opens a reader over bytes in memory.
@@ -293,4 +293,237 @@ pub fn check_rate_change(
         assert_eq!(ticks_at(got), key.pts);
         assert_eq!(fresh.read_unit().unwrap().as_ref(), Some(*key));
     }
+}
+
+/// The units of `units` that belong to track `track`.
+pub fn track_units(units: &[AccessUnit], track: usize) -> Vec<&AccessUnit> {
+    units.iter().filter(|u| u.track == track).collect()
+}
+
+/// Reads `data`, a multi-track file whose straight read is `full`, cut at
+/// every tenth of its length: each cut opens (from 3/10 on with every
+/// track; before, it may fail with a clear error or lack a track whose
+/// first unit comes later, presentation time 0 then being another track's
+/// start) and yields for each track a prefix of its units in `full`, the
+/// last one possibly cut short, and from 8/10 on most of them.
+pub fn check_track_truncations(data: &[u8], open: Opener, full: &[AccessUnit]) {
+    let tracks = open(BytesReader::from_bytes(data.to_vec()))
+        .unwrap()
+        .tracks()
+        .to_vec();
+    for tenth in 1..10 {
+        let cut = data.len() * tenth / 10;
+        let mut demuxer = match open(BytesReader::from_bytes(data[..cut].to_vec())) {
+            Ok(demuxer) => demuxer,
+            Err(e) => {
+                assert!(tenth < 3, "cut at {tenth}/10: {e}");
+                assert!(
+                    matches!(e, MediaError::Truncated { .. } | MediaError::Invalid { .. }),
+                    "cut at {tenth}/10: {e}"
+                );
+                continue;
+            }
+        };
+        let (units, error) = read_all(demuxer.as_mut());
+        assert!(error.is_none(), "cut at {tenth}/10: {error:?}");
+        // Each track of the cut file among those of the whole one.
+        let found: Vec<usize> = demuxer
+            .tracks()
+            .iter()
+            .map(|t| {
+                tracks
+                    .iter()
+                    .position(|w| {
+                        Track {
+                            index: t.index,
+                            ..w.clone()
+                        } == *t
+                    })
+                    .unwrap_or_else(|| panic!("cut at {tenth}/10: track {t:?}"))
+            })
+            .collect();
+        if tenth >= 3 {
+            assert_eq!(found.len(), tracks.len(), "cut at {tenth}/10");
+        }
+        // The 90 kHz shift of presentation time 0, the same for all tracks.
+        let shift = match (
+            track_units(&units, 0).first(),
+            track_units(full, found[0]).first(),
+        ) {
+            (Some(ours), Some(straight)) => {
+                rescale(straight.pts - ours.pts, tracks[found[0]].clock_rate, 90_000)
+            }
+            _ => 0,
+        };
+        if found.len() == tracks.len() {
+            assert_eq!(shift, 0, "cut at {tenth}/10");
+        }
+        for (track, &was) in found.iter().enumerate() {
+            let ours = track_units(&units, track);
+            let straight = track_units(full, was);
+            let delta = rescale(shift, 90_000, tracks[was].clock_rate);
+            assert!(
+                ours.len() <= straight.len(),
+                "cut at {tenth}/10, track {track}"
+            );
+            for (i, (got, want)) in ours.iter().zip(&straight).enumerate() {
+                let got = AccessUnit {
+                    track: was,
+                    pts: got.pts + delta,
+                    dts: got.dts + delta,
+                    ..(*got).clone()
+                };
+                if i + 1 < ours.len() {
+                    assert_eq!(&got, *want, "cut at {tenth}/10, track {track}, unit {i}");
+                } else {
+                    assert_eq!(got.pts, want.pts, "cut at {tenth}/10, track {track}");
+                    assert!(want.data.starts_with(&got.data), "cut at {tenth}/10");
+                }
+            }
+            if tenth >= 8 {
+                assert!(
+                    ours.len() * 10 >= straight.len() * (tenth - 4),
+                    "cut at {tenth}/10, track {track}: {} of {} units",
+                    ours.len(),
+                    straight.len()
+                );
+            }
+        }
+    }
+}
+
+/// Seeks a multi-track file back and forth over its straight read `full`:
+/// to every key frame of the first video track (else of the first track)
+/// and between them, past the end and back to the start. Each seek returns
+/// the time of the last key frame at or before the target (the target, when
+/// the first key frame comes after it), and reading on gives that key frame
+/// first on its track and then, on every track, the units of the straight
+/// read from there: the primary track's from the key frame (its leading
+/// pictures, presented before it, dropped), the others' from the one
+/// containing the time returned.
+/// PCM tracks of `pcm_slack` samples of timing slack (their timestamps
+/// restart from a PES packet's) compare data, and times within that.
+pub fn check_track_seeks(data: &[u8], open: Opener, full: &[AccessUnit], pcm_slack: i64) {
+    let mut demuxer = open(BytesReader::from_bytes(data.to_vec())).unwrap();
+    let tracks = demuxer.tracks().to_vec();
+    let primary = tracks
+        .iter()
+        .position(|t| t.kind() == crate::vocab::TrackKind::Video)
+        .unwrap_or(0);
+    let rate = |track: usize| tracks[track].clock_rate;
+    let keys: Vec<&AccessUnit> = track_units(full, primary)
+        .into_iter()
+        .filter(|u| u.keyframe)
+        .collect();
+    assert!(keys.len() >= 2, "too few key frames to test seeking");
+    let end = full
+        .iter()
+        .map(|u| {
+            time_of(
+                u64::try_from(u.pts + i64::from(u.duration)).unwrap_or(0),
+                rate(u.track),
+            )
+        })
+        .max()
+        .unwrap();
+    let mut targets: Vec<Duration> = Vec::new();
+    for key in keys.iter().rev().chain(&keys) {
+        let at = time_of(u64::try_from(key.pts).unwrap_or(0), rate(primary));
+        targets.push(at);
+        targets.push(at + Duration::from_millis(30));
+    }
+    targets.extend([Duration::ZERO, end / 2, end + Duration::from_secs(5)]);
+    for target in targets {
+        let got = demuxer.seek(target).unwrap();
+        let target_ticks = sample_at(target, rate(primary)) as i64;
+        let key = keys
+            .iter()
+            .rev()
+            .find(|k| k.pts <= target_ticks)
+            .or(keys.first());
+        let past_end = target >= end;
+        if past_end {
+            assert_eq!(demuxer.read_unit().unwrap(), None, "seek to {target:?}");
+            continue;
+        }
+        let key = key.unwrap();
+        // The other tracks start with the key frame, or at the target when
+        // the first key frame comes after it.
+        let align = key.pts.min(target_ticks);
+        assert_eq!(
+            got,
+            time_of(u64::try_from(align).unwrap_or(0), rate(primary)),
+            "seek to {target:?}"
+        );
+        let (after, error) = read_some(demuxer.as_mut(), primary, 20);
+        assert!(error.is_none(), "{error:?}");
+        let first_primary = after.iter().find(|u| u.track == primary);
+        assert_eq!(first_primary, Some(*key), "seek to {target:?}: first unit");
+        for (track, description) in tracks.iter().enumerate() {
+            let ours = track_units(&after, track);
+            let straight = track_units(full, track);
+            let from = if track == primary {
+                straight.iter().position(|u| u == key).unwrap()
+            } else {
+                let key_time = rescale(align, rate(primary), rate(track));
+                match straight
+                    .iter()
+                    .position(|u| u.pts + i64::from(u.duration) > key_time)
+                {
+                    Some(i) => i,
+                    None => {
+                        assert!(ours.is_empty(), "seek to {target:?}, track {track}");
+                        continue;
+                    }
+                }
+            };
+            let expected: Vec<&AccessUnit> = straight[from..]
+                .iter()
+                .filter(|u| track != primary || u.pts >= key.pts || u.keyframe)
+                .copied()
+                .collect();
+            // The last units read may be cut off by `read_some`'s limit.
+            for (i, (got, want)) in ours
+                .iter()
+                .zip(&expected)
+                .enumerate()
+                .take(ours.len().saturating_sub(1))
+            {
+                if matches!(description.codec, crate::vocab::Codec::Pcm(_)) && pcm_slack > 0 {
+                    assert_eq!(
+                        got.data, want.data,
+                        "seek to {target:?}, track {track}, unit {i}"
+                    );
+                    assert!(
+                        (got.pts - want.pts).abs() <= pcm_slack,
+                        "seek to {target:?}, track {track}, unit {i}: pts {} for {}",
+                        got.pts,
+                        want.pts
+                    );
+                } else {
+                    assert_eq!(got, want, "seek to {target:?}, track {track}, unit {i}");
+                }
+            }
+        }
+    }
+    demuxer.seek(Duration::ZERO).unwrap();
+    assert_eq!(read_all(demuxer.as_mut()).0, full);
+}
+
+/// The units up to the `n`th of track `track`, and the error that ended
+/// reading, if any.
+fn read_some(
+    demuxer: &mut dyn Demuxer,
+    track: usize,
+    n: usize,
+) -> (Vec<AccessUnit>, Option<MediaError>) {
+    let mut units: Vec<AccessUnit> = Vec::new();
+    while units.iter().filter(|u| u.track == track).count() < n {
+        match demuxer.read_unit() {
+            Ok(Some(unit)) => units.push(unit),
+            Ok(None) => break,
+            Err(e) => return (units, Some(e)),
+        }
+    }
+    (units, None)
 }

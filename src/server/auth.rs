@@ -676,12 +676,14 @@ mod tests {
         let auth = auth(false);
         let challenge = &auth.challenges(false, CLIENT)[0];
         let header = answer(challenge, "s3cr:et", false).header(&auth);
-        // The same path in another spelling is the same resource.
+        // The same path in another spelling is the same resource; a
+        // track's control URL takes its file's (live555's clients).
         for same in [
             URI,
             "rtsp://h/a.264/",
             "/a.264",
             "rtsp://10.0.0.1:8554/a.264",
+            "rtsp://h/a.264/track0",
         ] {
             assert_eq!(
                 auth.check(&attempt("DESCRIBE", same, &header)),
@@ -689,7 +691,7 @@ mod tests {
                 "{same}"
             );
         }
-        for other in ["rtsp://h/b.264", "rtsp://h/a.264/track0", "/", "*"] {
+        for other in ["rtsp://h/b.264", "rtsp://h/a.264/track0/x", "/", "*"] {
             assert_eq!(
                 auth.check(&attempt("DESCRIBE", other, &header)),
                 Err(Refusal::UriMismatch),

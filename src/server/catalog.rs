@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::OnceCell;
 
-use crate::media::{self, MediaError, MediaInfo};
+use crate::media::{self, MediaError, MediaInfo, ReadOptions};
 use crate::sdp::{self, Destination, SdpTrack, SrtpOffer};
 
 /// Most files remembered at once.
@@ -100,16 +100,25 @@ pub struct Catalog {
     hits: Counter,
     /// Descriptions that scanned the file.
     misses: Counter,
+    /// How files are read (transport streams as tracks or as MP2T).
+    options: ReadOptions,
 }
 
 impl Catalog {
-    /// An empty cache counting its hits and misses in these counters.
-    pub fn counting(hits: Counter, misses: Counter) -> Catalog {
+    /// An empty cache of files read as `options` say, counting its hits
+    /// and misses in these counters.
+    pub fn counting(options: ReadOptions, hits: Counter, misses: Counter) -> Catalog {
         Catalog {
             entries: Mutex::default(),
             hits,
             misses,
+            options,
         }
+    }
+
+    /// How files are read.
+    pub fn read_options(&self) -> ReadOptions {
+        self.options
     }
 
     /// The description of `path` (canonical), inspecting it on a blocking
@@ -146,8 +155,9 @@ impl Catalog {
             .get_or_try_init(|| {
                 let path = path.to_owned();
                 scanned = true;
+                let options = self.options;
                 async move {
-                    let described = tokio::task::spawn_blocking(move || describe(&path))
+                    let described = tokio::task::spawn_blocking(move || describe(&path, &options))
                         .await
                         .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())));
                     match described {
@@ -165,10 +175,10 @@ impl Catalog {
     }
 }
 
-fn describe(path: &Path) -> Result<Arc<Media>, CatalogError> {
+fn describe(path: &Path, options: &ReadOptions) -> Result<Arc<Media>, CatalogError> {
     // The readers' warnings name the file they are about.
     let _file = tracing::info_span!("describe", file = %path.display()).entered();
-    let info = media::inspect(path).map_err(|e| match e {
+    let info = media::inspect_with(path, options).map_err(|e| match e {
         MediaError::Io(io) => CatalogError::NotFound(io.to_string()),
         other => CatalogError::Unsupported(other.to_string()),
     })?;
@@ -202,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("speech.wav");
         std::fs::write(&path, media::testing::gsm_wav(33, Some(10_560))).unwrap();
-        match describe(&path) {
+        match describe(&path, &ReadOptions::default()) {
             Err(CatalogError::Unsupported(why)) => {
                 assert_eq!(why, "no RTP payload format for gsm_ms");
             }

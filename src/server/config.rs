@@ -14,6 +14,7 @@ use super::access::PathRule;
 use super::auth::User;
 use super::limits::{self, ClientLimits};
 use super::multicast::GroupRange;
+use crate::media::TsMode;
 
 /// Settings as written in the YAML file or given as flags; every field is
 /// optional so that flags can be laid over the file. Keys are the flags'
@@ -124,6 +125,9 @@ pub struct Settings {
     /// ended (default 0: at once).
     #[serde(alias = "drain-timeout")]
     pub drain_timeout: Option<u64>,
+    /// How transport streams are served: `tracks` (default) or `mp2t`.
+    #[serde(alias = "ts-mode")]
+    pub ts_mode: Option<TsMode>,
 }
 
 /// A user in the YAML file.
@@ -276,6 +280,7 @@ impl Settings {
             admin_users: over.admin_users.or(self.admin_users),
             paths: over.paths.or(self.paths),
             drain_timeout: over.drain_timeout.or(self.drain_timeout),
+            ts_mode: over.ts_mode.or(self.ts_mode),
         }
     }
 }
@@ -330,6 +335,8 @@ pub struct ServerConfig {
     pub paths: Vec<PathRule>,
     /// How long playing sessions may go on after SIGTERM.
     pub drain_timeout: Duration,
+    /// How transport streams are served.
+    pub ts_mode: TsMode,
 }
 
 /// Where the admin HTTP listener listens.
@@ -568,6 +575,7 @@ impl TryFrom<Settings> for ServerConfig {
             admin_users,
             paths: s.paths.unwrap_or_default(),
             drain_timeout: Duration::from_secs(drain_timeout),
+            ts_mode: s.ts_mode.unwrap_or_default(),
         })
     }
 }
@@ -833,5 +841,27 @@ mod tests {
             let error = config(yaml).unwrap_err().to_string();
             assert!(error.contains(named), "{yaml}: {error}");
         }
+    }
+
+    #[test]
+    fn ts_mode_is_tracks_or_mp2t() {
+        let config = |yaml: &str| ServerConfig::try_from(Settings::from_yaml(yaml)?);
+        assert_eq!(config("").unwrap().ts_mode, TsMode::Tracks);
+        assert_eq!(config("ts_mode: mp2t").unwrap().ts_mode, TsMode::Mp2t);
+        assert_eq!(config("ts-mode: tracks").unwrap().ts_mode, TsMode::Tracks);
+        let error = Settings::from_yaml("ts_mode: whole")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("whole") || error.contains("variant"),
+            "{error}"
+        );
+        let file = Settings::from_yaml("ts_mode: mp2t").unwrap();
+        let flags = Settings {
+            ts_mode: Some(TsMode::Tracks),
+            ..Settings::default()
+        };
+        let merged = ServerConfig::try_from(file.overridden_by(flags)).unwrap();
+        assert_eq!(merged.ts_mode, TsMode::Tracks);
     }
 }

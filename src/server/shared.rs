@@ -80,7 +80,13 @@ impl Shared {
         }
         Ok(Shared {
             root,
-            catalog: Catalog::counting(hits, misses),
+            catalog: Catalog::counting(
+                crate::media::ReadOptions {
+                    ts_mode: config.ts_mode,
+                },
+                hits,
+                misses,
+            ),
             sessions: Arc::new(Sessions::new(config.reclaim, max_sessions)),
             limits: Limits::new(client_limits),
             udp,

@@ -41,6 +41,29 @@ pub fn media_fixtures() -> Vec<PathBuf> {
     files
 }
 
+/// Media fixtures that no RTP payload format carries (E-AC-3: RFC 4598 is
+/// not implemented): `probe` describes them, `packetize` refuses them and
+/// `serve` answers 415 (tests/packetize_cli.rs checks both); the loops that
+/// stream every fixture leave them out.
+pub const UNSTREAMABLE_FIXTURES: [&str; 1] = ["audio_44k_5.1.eac3"];
+
+/// The [`media_fixtures`] with a track RTP carries ([`streamable`]): the
+/// fixtures `serve` and `packetize` stream. [`UNSTREAMABLE_FIXTURES`] are
+/// among the others.
+pub fn streamable_fixtures() -> Vec<PathBuf> {
+    media_fixtures()
+        .into_iter()
+        .filter(|f| streamable(f))
+        .collect()
+}
+
+/// Whether ffprobe finds more than one stream in `path`: the serve tests'
+/// references (`serve_common`) describe one track a file, and the files
+/// of several are played by tests/serve_mpeg.rs.
+pub fn is_multitrack(path: &Path) -> bool {
+    ffprobe_streams(path).len() > 1
+}
+
 /// The subcommands of `mediatool`, as its `--help` lists them (clap's
 /// built-in `help` left out): derived from the clap model, so a new
 /// subcommand is seen by every test that loops over them.
@@ -359,4 +382,35 @@ pub fn vorbis_chain_overlaps(file: &Path, index: usize) -> Vec<u64> {
         previous = Some(unit.data);
     }
     overlaps
+}
+
+/// The samples ffprobe decodes from each audio stream of `file`, by
+/// stream index.
+pub fn ffprobe_decoded_samples(file: &Path) -> std::collections::HashMap<usize, u64> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "quiet",
+            "-show_entries",
+            "frame=stream_index,nb_samples",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe failed on {}", file.display());
+    let mut samples = std::collections::HashMap::new();
+    // One line a frame, `index,nb_samples` (video frames: `index,`),
+    // blank lines between.
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut fields = line.split(',');
+        let index: usize = fields.next().unwrap().parse().unwrap();
+        match fields.next().unwrap_or("") {
+            "" => {}
+            count => *samples.entry(index).or_insert(0) += count.parse::<u64>().unwrap(),
+        }
+    }
+    samples
 }

@@ -140,33 +140,17 @@ pub fn read_sdp(path: &Path) -> Vec<SdpMedia> {
     medias
 }
 
-/// Encodings whose payload format has landed before any reader of a file
-/// carrying them: checked in tests/payload_video.rs and tests/payload_audio.rs against ffmpeg and
-/// GStreamer, but no fixture reaches them through `packetize` yet. A
-/// reader's fixtures take an entry off (a test fails while one is covered
-/// and still listed); the list goes once it is empty.
-pub const AWAITING_A_READER: &[&str] = &["MPV", "MP2T"];
-
 /// Asserts that `medias` (of the captures of every fixture) carry every
 /// payload format the registry has (`rtp::FORMATS`), each of its
-/// encodings, but those [`AWAITING_A_READER`]: no format goes unchecked
-/// for want of a fixture.
+/// encodings: no format goes unchecked for want of a fixture.
 pub fn assert_every_encoding(medias: &[SdpMedia]) {
     let covered: BTreeSet<&str> = medias.iter().map(|m| m.description.encoding).collect();
     let missing: Vec<&str> = rtp::FORMATS
         .iter()
         .flat_map(|f| f.encodings.iter().copied())
-        .filter(|e| !covered.contains(e) && !AWAITING_A_READER.contains(e))
+        .filter(|e| !covered.contains(e))
         .collect();
     assert!(missing.is_empty(), "no fixture covers {missing:?}");
-    let stale: Vec<&&str> = AWAITING_A_READER
-        .iter()
-        .filter(|e| covered.contains(**e))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "fixtures now cover {stale:?}: take them off AWAITING_A_READER"
-    );
 }
 
 /// One UDP datagram of a capture.

@@ -32,6 +32,9 @@ pub const TARGETS: &[Target] = &[
     ("matroska", |d| readers::read_as("matroska", d)),
     ("ogg", readers::ogg),
     ("mp4", readers::mp4),
+    ("mpeg_ps", |d| readers::read_as("mpeg", d)),
+    ("mpeg_ts", readers::mpeg_ts),
+    ("ac3", readers::ac3),
     ("detect", readers::detect_format),
     // Codec syntax.
     ("h264_syntax", syntax::h264),

@@ -33,6 +33,12 @@ pub fn read_as(name: &str, data: &[u8]) {
         .iter()
         .find(|r| r.name == name)
         .unwrap_or_else(|| panic!("no reader named {name}"));
+    read_with(format, data);
+}
+
+/// Reads `data` with `format`'s reader (one of the registry's, or another
+/// reading of a format: a transport stream served whole), as [`read_as`].
+pub fn read_with(format: &ReaderFormat, data: &[u8]) {
     let Ok(mut demuxer) = open_reader(BytesReader::from_bytes(data), format) else {
         return;
     };
@@ -145,4 +151,16 @@ pub fn mp4(data: &[u8]) {
     if let Ok(demuxer) = open_reader(BytesReader::from_bytes(data), format) {
         let _ = demuxer.stats();
     }
+}
+
+/// The transport stream reader, as tracks and as one MP2T stream.
+pub fn mpeg_ts(data: &[u8]) {
+    read_as("mpegts", data);
+    read_with(&mediatool::media::mpeg_ts::READ_AS_MP2T, data);
+}
+
+/// The AC-3 and E-AC-3 elementary stream readers.
+pub fn ac3(data: &[u8]) {
+    read_as("ac3", data);
+    read_as("eac3", data);
 }

@@ -85,6 +85,29 @@ struct Seen {
     slices: bool,
 }
 
+/// The description of an H.264 track in Annex B framing whose active SPS
+/// `info` summarises, with its coded parameter sets (SPS, then PPS): what
+/// this reader and the MPEG system stream readers report.
+pub(crate) fn video_track(info: &SpsInfo, parameter_sets: Vec<Bytes>) -> Track {
+    let mut track = Track::new(0, Codec::H264, CLOCK_RATE);
+    track.framing = NalFraming::AnnexB;
+    track.config.parameter_sets = parameter_sets;
+    track.profile = Some(info.profile().into_owned());
+    let level = u32::from(info.level_idc);
+    track.params = TrackParams::Video(VideoParams {
+        frame_rate: Some(info.frame_rate),
+        sample_aspect_ratio: info.sample_aspect_ratio,
+        pix_fmt: info.pix_fmt,
+        bits_per_raw_sample: Some(info.bit_depth),
+        level: Some(Level {
+            idc: level,
+            name: level_name(level),
+        }),
+        ..VideoParams::new(info.width, info.height)
+    });
+    track
+}
+
 /// Reader of H.264 Annex B elementary streams: one video track, one access
 /// unit (all NAL units of one primary coded picture, start codes included)
 /// per [`AccessUnit`], in decoding order.
@@ -147,23 +170,9 @@ impl H264Reader {
             .sps_of_pps(pps_id)
             .ok_or_else(|| MediaError::invalid(0, "first slice lost its parameter sets"))?;
         let info = SpsInfo::new(sps).map_err(|e| MediaError::invalid(0, e.to_string()))?;
-        let mut track = Track::new(0, Codec::H264, CLOCK_RATE);
-        track.framing = NalFraming::AnnexB;
-        track.config.parameter_sets = reader.params.config_for(pps_id);
-        track.profile = Some(info.profile().into_owned());
-        let level = u32::from(info.level_idc);
-        track.params = TrackParams::Video(VideoParams {
-            frame_rate: Some(info.frame_rate),
-            sample_aspect_ratio: info.sample_aspect_ratio,
-            pix_fmt: info.pix_fmt,
-            bits_per_raw_sample: Some(info.bit_depth),
-            level: Some(Level {
-                idc: level,
-                name: level_name(level),
-            }),
-            ..VideoParams::new(info.width, info.height)
-        });
-        reader.tracks.push(track);
+        reader
+            .tracks
+            .push(video_track(&info, reader.params.config_for(pps_id)));
         Ok(reader)
     }
 

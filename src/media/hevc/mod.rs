@@ -32,7 +32,7 @@ use super::{
 };
 use crate::codec::hevc::{level_name, ParameterSets, PocDecoder, StreamParams, SyntaxError};
 use crate::codec::DEFAULT_FRAME_RATE;
-use crate::vocab::{Codec, NalFraming};
+use crate::vocab::{Codec, NalFraming, Rational};
 
 /// The registry entry: an H.265 Annex B elementary stream.
 pub static FORMAT: ReaderFormat = ReaderFormat {
@@ -120,6 +120,34 @@ pub struct HevcReader {
     warnings: Warnings,
 }
 
+/// The description of an H.265 track in Annex B framing of `params` (its
+/// active SPS and VPS), timed at `rate`, with its coded parameter sets
+/// (VPS, SPS, PPS): what this reader and the MPEG system stream readers
+/// report.
+pub(crate) fn video_track(
+    params: &StreamParams,
+    rate: Rational,
+    parameter_sets: Vec<Bytes>,
+) -> Track {
+    let mut track = Track::new(0, Codec::Hevc, CLOCK_RATE);
+    track.framing = NalFraming::AnnexB;
+    track.config.parameter_sets = parameter_sets;
+    track.profile = params.profile.map(str::to_owned);
+    let level = u32::from(params.level_idc);
+    track.params = TrackParams::Video(VideoParams {
+        frame_rate: Some(rate),
+        sample_aspect_ratio: params.sample_aspect_ratio,
+        pix_fmt: params.pix_fmt,
+        level: Some(Level {
+            idc: level,
+            name: level_name(level),
+        }),
+        tier: Some(params.tier),
+        ..VideoParams::new(params.width, params.height)
+    });
+    track
+}
+
 impl HevcReader {
     /// Opens an H.265 byte stream: finds its first decodable IRAP picture,
     /// whose VPS/SPS/PPS describe the track, then rewinds.
@@ -176,26 +204,14 @@ impl HevcReader {
             );
             DEFAULT_FRAME_RATE
         };
-        let mut track = Track::new(0, Codec::Hevc, CLOCK_RATE);
-        track.framing = NalFraming::AnnexB;
-        track.config.parameter_sets = sets
-            .active_nal_units(slice.pps_id)
-            .into_iter()
-            .map(Bytes::copy_from_slice)
-            .collect();
-        track.profile = params.profile.map(str::to_owned);
-        let level = u32::from(params.level_idc);
-        track.params = TrackParams::Video(VideoParams {
-            frame_rate: Some(rate),
-            sample_aspect_ratio: params.sample_aspect_ratio,
-            pix_fmt: params.pix_fmt,
-            level: Some(Level {
-                idc: level,
-                name: level_name(level),
-            }),
-            tier: Some(params.tier),
-            ..VideoParams::new(params.width, params.height)
-        });
+        let track = video_track(
+            &params,
+            rate,
+            sets.active_nal_units(slice.pps_id)
+                .into_iter()
+                .map(Bytes::copy_from_slice)
+                .collect(),
+        );
         access_units.seek(0, Arc::default())?;
         Ok(HevcReader {
             access_units,
