@@ -86,7 +86,8 @@ fn decode_concurrently(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<
             .map(|s| (framecrc_count(&stdout, s), s))
             .collect();
         let whole = counts.iter().all(|&(got, s)| got == s.count);
-        if !output.status.success() || !whole || !stderr.trim().is_empty() {
+        let quiet = stderr.trim().is_empty() || common::DAMAGED_FIXTURES.contains(&&*r.name);
+        if !output.status.success() || !whole || !quiet {
             let decoded: Vec<String> = counts
                 .iter()
                 .map(|(got, s)| {

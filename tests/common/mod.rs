@@ -57,9 +57,12 @@ pub fn streamable_fixtures() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Whether ffprobe finds more than one stream in `path`: the serve tests'
-/// references (`serve_common`) describe one track a file, and the files
-/// of several are played by tests/serve_mpeg.rs.
+/// Fixtures damaged on purpose whose decoding makes decoders complain (a
+/// transport stream packet lost: the MPEG-2 frame it carried is damaged),
+/// however whole the stream they are sent.
+pub const DAMAGED_FIXTURES: [&str; 1] = ["ts_discontinuity.ts"];
+
+/// Whether ffprobe finds more than one stream in `path`.
 pub fn is_multitrack(path: &Path) -> bool {
     ffprobe_streams(path).len() > 1
 }

@@ -78,11 +78,7 @@ impl Reference {
 /// DURATION tag less the start).
 pub fn references() -> Vec<Reference> {
     let mut out = Vec::new();
-    // Files of several tracks are played by tests/serve_mpeg.rs.
-    let files = crate::common::streamable_fixtures()
-        .into_iter()
-        .filter(|f| !crate::common::is_multitrack(f));
-    for path in files {
+    for path in crate::common::streamable_fixtures() {
         let name = path
             .strip_prefix(crate::common::fixtures())
             .unwrap()
@@ -160,7 +156,11 @@ fn stream(path: &std::path::Path, name: &str, index: usize, position: usize, ogg
         other => other.to_owned(),
     };
     let kind = field("codec_type");
-    let count: u64 = if codec.starts_with("pcm_") {
+    let count: u64 = if codec == "pcm_dvd" {
+        // DVD LPCM's duration_ts is on the program stream's 90 kHz clock:
+        // its samples are the ones ffprobe decodes.
+        crate::common::ffprobe_decoded_samples(path)[&index]
+    } else if codec.starts_with("pcm_") {
         field("duration_ts").parse().ok().unwrap_or_else(|| {
             // Matroska: the DURATION tag (HH:MM:SS.nnnnnnnnn) less the start.
             let tag = field("TAG:DURATION");
