@@ -246,6 +246,26 @@ mod tests {
         assert!(buf.is_empty());
     }
 
+    /// Room reserved and not used comes back; a frame shorter than its
+    /// reservation holds only its own length until written.
+    #[tokio::test]
+    async fn reserved_room_is_given_back_to_what_is_sent() {
+        let (sink, mut rx, room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            Counter::default(),
+        );
+        drop(sink.reserve(1000).await.unwrap());
+        assert_eq!(sink.room.available_permits(), QUEUE_BYTES);
+        let frame = Outgoing::Response(Bytes::from_static(b"RTSP/1.0 200 OK\r\n\r\n"));
+        let len = frame.len();
+        sink.reserve(1000).await.unwrap().send(frame);
+        assert_eq!(sink.room.available_permits(), QUEUE_BYTES - len);
+        let written = rx.recv().await.unwrap();
+        room.written(written.len());
+        assert_eq!(sink.room.available_permits(), QUEUE_BYTES);
+    }
+
     #[tokio::test]
     async fn a_queue_that_stays_full_closes_the_connection() {
         let closed = CancellationToken::new();
