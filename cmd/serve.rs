@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use mediatool::rtp::Pcm8;
 use mediatool::server::config::UserEntry;
 use mediatool::server::{ConfigSource, Reloader, Server, ServerConfig, Settings, Stopper};
 
@@ -65,6 +66,17 @@ pub struct ServeArgs {
     /// disables it [default: 127.0.0.1:9090].
     #[arg(long, value_name = "ADDR:PORT")]
     pub admin: Option<String>,
+    /// How 8-bit PCM (8-bit WAV) is sent: widened to L16, which every
+    /// client plays, or as L8 (RFC 3551), which ffmpeg cannot depacketize
+    /// [default: l16].
+    #[arg(long, value_name = "FORMAT", value_parser = pcm8_parser())]
+    pub pcm8: Option<Pcm8>,
+}
+
+/// The `--pcm8` values, parsed (`serve`, `packetize` and `probe`).
+pub fn pcm8_parser() -> impl clap::builder::TypedValueParser<Value = Pcm8> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Pcm8::NAMES).try_map(|s| s.parse::<Pcm8>())
 }
 
 /// Runs the server until SIGINT/SIGTERM (and the drain that follows).
@@ -182,6 +194,7 @@ impl ServeArgs {
             admin_users: None,
             paths: None,
             drain_timeout: None,
+            pcm8: self.pcm8,
         })
     }
 }

@@ -199,7 +199,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__packetize)
-            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --srtp --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --srtp --pcm8 --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +257,10 @@ _mediatool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pcm8)
+                    COMPREPLY=($(compgen -W "l16 l8" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -265,7 +269,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__probe)
-            opts="-q -v -h -V --format --sdp --srtp --quiet --verbose --help --version"
+            opts="-q -v -h -V --format --sdp --srtp --pcm8 --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,6 +277,10 @@ _mediatool() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --pcm8)
+                    COMPREPLY=($(compgen -W "l16 l8" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -283,7 +291,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__serve)
-            opts="-q -v -h -V --port --bind --config --http-port --tls-cert --tls-key --tls-port --srtp --no-srtp --user --realm --reclaim --loop --multicast --multicast-ttl --admin --quiet --verbose --help --version"
+            opts="-q -v -h -V --port --bind --config --http-port --tls-cert --tls-key --tls-port --srtp --no-srtp --user --realm --reclaim --loop --multicast --multicast-ttl --admin --pcm8 --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +347,10 @@ _mediatool() {
                     ;;
                 --admin)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pcm8)
+                    COMPREPLY=($(compgen -W "l16 l8" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -13,6 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::OnceCell;
 
 use crate::media::{self, MediaError, MediaInfo};
+use crate::rtp::PayloadOptions;
 use crate::sdp::{self, Destination, SdpTrack, SrtpOffer};
 
 /// Most files remembered at once.
@@ -100,15 +101,19 @@ pub struct Catalog {
     hits: Counter,
     /// Descriptions that scanned the file.
     misses: Counter,
+    /// The payload formats chosen for the tracks (8-bit PCM as L16 or L8).
+    payload: PayloadOptions,
 }
 
 impl Catalog {
-    /// An empty cache counting its hits and misses in these counters.
-    pub fn counting(hits: Counter, misses: Counter) -> Catalog {
+    /// An empty cache describing tracks in the payload formats `payload`
+    /// chooses, counting its hits and misses in these counters.
+    pub fn counting(hits: Counter, misses: Counter, payload: PayloadOptions) -> Catalog {
         Catalog {
             entries: Mutex::default(),
             hits,
             misses,
+            payload,
         }
     }
 
@@ -145,9 +150,10 @@ impl Catalog {
             .media
             .get_or_try_init(|| {
                 let path = path.to_owned();
+                let payload = self.payload;
                 scanned = true;
                 async move {
-                    let described = tokio::task::spawn_blocking(move || describe(&path))
+                    let described = tokio::task::spawn_blocking(move || describe(&path, &payload))
                         .await
                         .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())));
                     match described {
@@ -165,14 +171,14 @@ impl Catalog {
     }
 }
 
-fn describe(path: &Path) -> Result<Arc<Media>, CatalogError> {
+fn describe(path: &Path, payload: &PayloadOptions) -> Result<Arc<Media>, CatalogError> {
     // The readers' warnings name the file they are about.
     let _file = tracing::info_span!("describe", file = %path.display()).entered();
     let info = media::inspect(path).map_err(|e| match e {
         MediaError::Io(io) => CatalogError::NotFound(io.to_string()),
         other => CatalogError::Unsupported(other.to_string()),
     })?;
-    let (tracks, skipped) = sdp::streamable_tracks(&info);
+    let (tracks, skipped) = sdp::streamable_tracks(&info, payload);
     for (index, why) in &skipped {
         tracing::info!("{}: track {index} not served: {why}", path.display());
     }
@@ -202,7 +208,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("speech.wav");
         std::fs::write(&path, media::testing::gsm_wav(33, Some(10_560))).unwrap();
-        match describe(&path) {
+        match describe(&path, &PayloadOptions::default()) {
             Err(CatalogError::Unsupported(why)) => {
                 assert_eq!(why, "no RTP payload format for gsm_ms");
             }

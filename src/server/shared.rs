@@ -80,7 +80,7 @@ impl Shared {
         }
         Ok(Shared {
             root,
-            catalog: Catalog::counting(hits, misses),
+            catalog: Catalog::counting(hits, misses, config.payload),
             sessions: Arc::new(Sessions::new(config.reclaim, max_sessions)),
             limits: Limits::new(client_limits),
             udp,
