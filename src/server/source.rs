@@ -103,9 +103,10 @@ pub struct Source {
 
 impl Source {
     /// Opens `file`, a `format` file, for a session sending `tracks` in
-    /// that order, as `settings` say, to a client at `peer`, read at `pace`, each RTP packet
-    /// `overhead` bytes longer on the wire than its RTP header and payload
-    /// (SRTP's tag and MKI), all within an Ethernet MTU.
+    /// that order, as `settings` say, to a client at `peer`, read at
+    /// `pace`, each RTP packet `overhead` bytes longer on the wire than its
+    /// RTP header and payload (SRTP's tag and MKI), all within an Ethernet
+    /// MTU.
     pub fn open(
         file: &Path,
         format: &ReaderFormat,
