@@ -25,7 +25,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mediatool::media::{self, Demuxer, MediaInfo, ReadOptions, TrackStats, TsMode};
 use mediatool::pcap::output::PartialFile;
 use mediatool::pcap::rtsp::{controller_address, RtspSession, RtspStream, RTSP_PORT};
-use mediatool::rtp::SenderOptions;
+use mediatool::rtp::{PayloadOptions, Pcm8, SenderOptions};
 use mediatool::rtsp::transport::Profile;
 use mediatool::sdp::{self, Destination, SdpTrack, SrtpOffer};
 use mediatool::srtp::SrtpKey;
@@ -88,6 +88,10 @@ pub struct PacketizeArgs {
     /// stream of TS packets paced by its PCR [default: tracks].
     #[arg(long, value_name = "MODE", value_parser = crate::serve::ts_mode_parser())]
     pub ts_mode: Option<TsMode>,
+    /// How 8-bit PCM (8-bit WAV) is sent, as `serve --pcm8` says: widened
+    /// to L16, which every client plays, or as L8 (RFC 3551) [default: l16].
+    #[arg(long, value_name = "FORMAT", value_parser = crate::serve::pcm8_parser())]
+    pub pcm8: Option<Pcm8>,
 }
 
 /// First UDP port of the sender's side (live555 and Darwin use 6970).
@@ -269,13 +273,14 @@ fn stream_config(
         // the name of the machine that made it.
         cname: format!("mediatool@{}", args.source),
         wallclock: media_start,
+        payload: payload_options(args),
         ..StreamConfig::default()
     };
     let first = args
         .track
         .first()
         .copied()
-        .or_else(|| first_streamable(info));
+        .or_else(|| first_streamable(info, &config.payload));
     if let Some(first) = first {
         config.senders.insert(
             first,
@@ -467,8 +472,18 @@ fn srtp_offer(tracks: &[StreamTrack]) -> anyhow::Result<SrtpOffer> {
 
 /// The first track of the file RTP can carry (the one `--ssrc`, `--seq`,
 /// `--timestamp` and `--pt` apply to when no `--track` is given).
-fn first_streamable(info: &media::MediaInfo) -> Option<usize> {
-    sdp::streamable_tracks(info).0.first().map(|t| t.index)
+fn first_streamable(info: &media::MediaInfo, payload: &PayloadOptions) -> Option<usize> {
+    sdp::streamable_tracks(info, payload)
+        .0
+        .first()
+        .map(|t| t.index)
+}
+
+/// The payload formats the flags choose.
+fn payload_options(args: &PacketizeArgs) -> PayloadOptions {
+    PayloadOptions {
+        pcm8: args.pcm8.unwrap_or_default(),
+    }
 }
 
 /// A bar on stderr, only when it is a terminal.

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use mediatool::media::{self, MediaInfo, ReadOptions, TsMode};
 use mediatool::probe::{ProbeReport, TrackReport};
+use mediatool::rtp::{PayloadOptions, Pcm8};
 use mediatool::sdp::{self, Destination, SrtpOffer};
 use mediatool::srtp::{Policy, Suite};
 
@@ -32,6 +33,10 @@ pub struct ProbeArgs {
     /// [default: tracks].
     #[arg(long, value_name = "MODE", value_parser = crate::serve::ts_mode_parser())]
     pub ts_mode: Option<TsMode>,
+    /// How 8-bit PCM is sent, as `serve --pcm8` says: widened to L16 or
+    /// as L8 (the RTP line and the SDP follow it) [default: l16].
+    #[arg(long, value_name = "FORMAT", value_parser = crate::serve::pcm8_parser())]
+    pub pcm8: Option<Pcm8>,
 }
 
 /// How `probe` prints its report.
@@ -52,9 +57,12 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
         ts_mode: args.ts_mode.unwrap_or_default(),
     };
     let info = media::inspect_with(&args.file, &options).with_context(|| name.clone())?;
-    let report = ProbeReport::new(&info, &name);
+    let payload = PayloadOptions {
+        pcm8: args.pcm8.unwrap_or_default(),
+    };
+    let report = ProbeReport::new(&info, &name, &payload);
     let text = if args.srtp {
-        srtp_sdp(&info).with_context(|| name.clone())?
+        srtp_sdp(&info, &payload).with_context(|| name.clone())?
     } else if args.sdp {
         report
             .sdp
@@ -75,8 +83,8 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<()> {
 /// The SDP of an SRTP session on the file, as `serve` answers a DESCRIBE
 /// over RTSPS: its policy for every client but live555 ones (which also
 /// get an MKI), and a fresh key and SSRCs.
-fn srtp_sdp(info: &MediaInfo) -> anyhow::Result<String> {
-    let (tracks, _) = sdp::streamable_tracks(info);
+fn srtp_sdp(info: &MediaInfo, payload: &PayloadOptions) -> anyhow::Result<String> {
+    let (tracks, _) = sdp::streamable_tracks(info, payload);
     anyhow::ensure!(!tracks.is_empty(), "no track can be streamed over RTP");
     let indices: Vec<usize> = tracks.iter().map(|t| t.index).collect();
     let offer = SrtpOffer::random(Policy::new(Suite::AesCm128HmacSha1_80), &indices)?;

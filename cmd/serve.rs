@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mediatool::media::TsMode;
+use mediatool::rtp::Pcm8;
 use mediatool::server::config::UserEntry;
 use mediatool::server::{ConfigSource, Reloader, Server, ServerConfig, Settings, Stopper};
 
@@ -71,12 +72,23 @@ pub struct ServeArgs {
     /// of TS packets paced by its PCR [default: tracks].
     #[arg(long, value_name = "MODE", value_parser = ts_mode_parser())]
     pub ts_mode: Option<TsMode>,
+    /// How 8-bit PCM (8-bit WAV) is sent: widened to L16, which every
+    /// client plays, or as L8 (RFC 3551), which ffmpeg cannot depacketize
+    /// [default: l16].
+    #[arg(long, value_name = "FORMAT", value_parser = pcm8_parser())]
+    pub pcm8: Option<Pcm8>,
 }
 
 /// The `--ts-mode` values, parsed.
 pub fn ts_mode_parser() -> impl clap::builder::TypedValueParser<Value = TsMode> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(TsMode::NAMES).try_map(|s| s.parse::<TsMode>())
+}
+
+/// The `--pcm8` values, parsed (`serve`, `packetize` and `probe`).
+pub fn pcm8_parser() -> impl clap::builder::TypedValueParser<Value = Pcm8> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Pcm8::NAMES).try_map(|s| s.parse::<Pcm8>())
 }
 
 /// Runs the server until SIGINT/SIGTERM (and the drain that follows).
@@ -195,6 +207,7 @@ impl ServeArgs {
             paths: None,
             drain_timeout: None,
             ts_mode: self.ts_mode,
+            pcm8: self.pcm8,
         })
     }
 }

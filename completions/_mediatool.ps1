@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
             [CompletionResult]::new('--multicast-ttl', '--multicast-ttl', [CompletionResultType]::ParameterName, 'IP TTL of multicast packets [default: 1]')
             [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off` disables it [default: 127.0.0.1:9090]')
             [CompletionResult]::new('--ts-mode', '--ts-mode', [CompletionResultType]::ParameterName, 'How transport streams (.ts, .m2ts) are served: one RTP stream per elementary stream, or the whole stream as one MP2T (RFC 2250) stream of TS packets paced by its PCR [default: tracks]')
+            [CompletionResult]::new('--pcm8', '--pcm8', [CompletionResultType]::ParameterName, 'How 8-bit PCM (8-bit WAV) is sent: widened to L16, which every client plays, or as L8 (RFC 3551), which ffmpeg cannot depacketize [default: l16]')
             [CompletionResult]::new('--srtp', '--srtp', [CompletionResultType]::ParameterName, 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]')
             [CompletionResult]::new('--no-srtp', '--no-srtp', [CompletionResultType]::ParameterName, 'Plain RTP media on RTSPS sessions')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Restart files at their end instead of ending the stream')
@@ -68,6 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
         'mediatool;probe' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--ts-mode', '--ts-mode', [CompletionResultType]::ParameterName, 'Read a transport stream (.ts, .m2ts) as `serve --ts-mode` does: its elementary streams, or the whole stream as one MP2T stream [default: tracks]')
+            [CompletionResult]::new('--pcm8', '--pcm8', [CompletionResultType]::ParameterName, 'How 8-bit PCM is sent, as `serve --pcm8` says: widened to L16 or as L8 (the RTP line and the SDP follow it) [default: l16]')
             [CompletionResult]::new('--sdp', '--sdp', [CompletionResultType]::ParameterName, 'Print only the SDP that `serve` would send for this file')
             [CompletionResult]::new('--srtp', '--srtp', [CompletionResultType]::ParameterName, 'With --sdp: the SDP `serve` sends over RTSPS with SRTP (RTP/SAVP, a=crypto and a=key-mgmt), with a fresh random key and SSRCs (serve makes new ones per session)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -95,6 +97,7 @@ Register-ArgumentCompleter -Native -CommandName 'mediatool' -ScriptBlock {
             [CompletionResult]::new('--pt', '--pt', [CompletionResultType]::ParameterName, 'RTP payload type of the first track: 96-127, or its codec''s static one [default: per codec]')
             [CompletionResult]::new('--start-time', '--start-time', [CompletionResultType]::ParameterName, 'Capture time of the first packet, RFC 3339 [default: now]')
             [CompletionResult]::new('--ts-mode', '--ts-mode', [CompletionResultType]::ParameterName, 'How a transport stream (.ts, .m2ts) is sent: one RTP stream per elementary stream, or the whole stream as one MP2T (RFC 2250) stream of TS packets paced by its PCR [default: tracks]')
+            [CompletionResult]::new('--pcm8', '--pcm8', [CompletionResultType]::ParameterName, 'How 8-bit PCM (8-bit WAV) is sent, as `serve --pcm8` says: widened to L16, which every client plays, or as L8 (RFC 3551) [default: l16]')
             [CompletionResult]::new('--no-rtsp', '--no-rtsp', [CompletionResultType]::ParameterName, 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams')
             [CompletionResult]::new('--srtp', '--srtp', [CompletionResultType]::ParameterName, 'Write SRTP and SRTCP (AES_CM_128_HMAC_SHA1_80) under a fresh random key, given in the SDP as a=crypto and a=key-mgmt')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')

@@ -199,7 +199,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__packetize)
-            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --srtp --ts-mode --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --output --sdp --dest --multicast-ttl --source --mtu --track --ssrc --seq --timestamp --pt --start-time --no-rtsp --srtp --ts-mode --pcm8 --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +261,10 @@ _mediatool() {
                     COMPREPLY=($(compgen -W "tracks mp2t" -- "${cur}"))
                     return 0
                     ;;
+                --pcm8)
+                    COMPREPLY=($(compgen -W "l16 l8" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -269,7 +273,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__probe)
-            opts="-q -v -h -V --format --sdp --srtp --ts-mode --quiet --verbose --help --version"
+            opts="-q -v -h -V --format --sdp --srtp --ts-mode --pcm8 --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -283,6 +287,10 @@ _mediatool() {
                     COMPREPLY=($(compgen -W "tracks mp2t" -- "${cur}"))
                     return 0
                     ;;
+                --pcm8)
+                    COMPREPLY=($(compgen -W "l16 l8" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -291,7 +299,7 @@ _mediatool() {
             return 0
             ;;
         mediatool__subcmd__serve)
-            opts="-q -v -h -V --port --bind --config --http-port --tls-cert --tls-key --tls-port --srtp --no-srtp --user --realm --reclaim --loop --multicast --multicast-ttl --admin --ts-mode --quiet --verbose --help --version"
+            opts="-q -v -h -V --port --bind --config --http-port --tls-cert --tls-key --tls-port --srtp --no-srtp --user --realm --reclaim --loop --multicast --multicast-ttl --admin --ts-mode --pcm8 --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +359,10 @@ _mediatool() {
                     ;;
                 --ts-mode)
                     COMPREPLY=($(compgen -W "tracks mp2t" -- "${cur}"))
+                    return 0
+                    ;;
+                --pcm8)
+                    COMPREPLY=($(compgen -W "l16 l8" -- "${cur}"))
                     return 0
                     ;;
                 *)

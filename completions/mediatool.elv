@@ -48,6 +48,7 @@ set edit:completion:arg-completer[mediatool] = {|@words|
             cand --multicast-ttl 'IP TTL of multicast packets [default: 1]'
             cand --admin 'Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off` disables it [default: 127.0.0.1:9090]'
             cand --ts-mode 'How transport streams (.ts, .m2ts) are served: one RTP stream per elementary stream, or the whole stream as one MP2T (RFC 2250) stream of TS packets paced by its PCR [default: tracks]'
+            cand --pcm8 'How 8-bit PCM (8-bit WAV) is sent: widened to L16, which every client plays, or as L8 (RFC 3551), which ffmpeg cannot depacketize [default: l16]'
             cand --srtp 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]'
             cand --no-srtp 'Plain RTP media on RTSPS sessions'
             cand --loop 'Restart files at their end instead of ending the stream'
@@ -63,6 +64,7 @@ set edit:completion:arg-completer[mediatool] = {|@words|
         &'mediatool;probe'= {
             cand --format 'Output format'
             cand --ts-mode 'Read a transport stream (.ts, .m2ts) as `serve --ts-mode` does: its elementary streams, or the whole stream as one MP2T stream [default: tracks]'
+            cand --pcm8 'How 8-bit PCM is sent, as `serve --pcm8` says: widened to L16 or as L8 (the RTP line and the SDP follow it) [default: l16]'
             cand --sdp 'Print only the SDP that `serve` would send for this file'
             cand --srtp 'With --sdp: the SDP `serve` sends over RTSPS with SRTP (RTP/SAVP, a=crypto and a=key-mgmt), with a fresh random key and SSRCs (serve makes new ones per session)'
             cand -q 'Print only errors'
@@ -89,6 +91,7 @@ set edit:completion:arg-completer[mediatool] = {|@words|
             cand --pt 'RTP payload type of the first track: 96-127, or its codec''s static one [default: per codec]'
             cand --start-time 'Capture time of the first packet, RFC 3339 [default: now]'
             cand --ts-mode 'How a transport stream (.ts, .m2ts) is sent: one RTP stream per elementary stream, or the whole stream as one MP2T (RFC 2250) stream of TS packets paced by its PCR [default: tracks]'
+            cand --pcm8 'How 8-bit PCM (8-bit WAV) is sent, as `serve --pcm8` says: widened to L16, which every client plays, or as L8 (RFC 3551) [default: l16]'
             cand --no-rtsp 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams'
             cand --srtp 'Write SRTP and SRTCP (AES_CM_128_HMAC_SHA1_80) under a fresh random key, given in the SDP as a=crypto and a=key-mgmt'
             cand -q 'Print only errors'

@@ -49,6 +49,8 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l multicast-
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l admin -d 'Admin HTTP listener: /metrics, /healthz, /readyz, /api/v1/...; `off` disables it [default: 127.0.0.1:9090]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l ts-mode -d 'How transport streams (.ts, .m2ts) are served: one RTP stream per elementary stream, or the whole stream as one MP2T (RFC 2250) stream of TS packets paced by its PCR [default: tracks]' -r -f -a "tracks\t''
 mp2t\t''"
+complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l pcm8 -d 'How 8-bit PCM (8-bit WAV) is sent: widened to L16, which every client plays, or as L8 (RFC 3551), which ffmpeg cannot depacketize [default: l16]' -r -f -a "l16\t''
+l8\t''"
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l srtp -d 'SRTP (RTP/SAVP) media on RTSPS sessions, keys in the SDP (SDES and MIKEY) [default: on with --tls-cert]'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l no-srtp -d 'Plain RTP media on RTSPS sessions'
 complete -c mediatool -n "__fish_mediatool_using_subcommand serve" -l loop -d 'Restart files at their end instead of ending the stream'
@@ -61,6 +63,8 @@ json\t'JSON (keys as in ffprobe where one exists)'
 yaml\t'YAML, same keys as JSON'"
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l ts-mode -d 'Read a transport stream (.ts, .m2ts) as `serve --ts-mode` does: its elementary streams, or the whole stream as one MP2T stream [default: tracks]' -r -f -a "tracks\t''
 mp2t\t''"
+complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l pcm8 -d 'How 8-bit PCM is sent, as `serve --pcm8` says: widened to L16 or as L8 (the RTP line and the SDP follow it) [default: l16]' -r -f -a "l16\t''
+l8\t''"
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l sdp -d 'Print only the SDP that `serve` would send for this file'
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -l srtp -d 'With --sdp: the SDP `serve` sends over RTSPS with SRTP (RTP/SAVP, a=crypto and a=key-mgmt), with a fresh random key and SSRCs (serve makes new ones per session)'
 complete -c mediatool -n "__fish_mediatool_using_subcommand probe" -s q -l quiet -d 'Print only errors'
@@ -81,6 +85,8 @@ complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l pt -d 
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l start-time -d 'Capture time of the first packet, RFC 3339 [default: now]' -r
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l ts-mode -d 'How a transport stream (.ts, .m2ts) is sent: one RTP stream per elementary stream, or the whole stream as one MP2T (RFC 2250) stream of TS packets paced by its PCR [default: tracks]' -r -f -a "tracks\t''
 mp2t\t''"
+complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l pcm8 -d 'How 8-bit PCM (8-bit WAV) is sent, as `serve --pcm8` says: widened to L16, which every client plays, or as L8 (RFC 3551) [default: l16]' -r -f -a "l16\t''
+l8\t''"
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l no-rtsp -d 'Leave out the synthetic RTSP exchange that lets Wireshark decode the RTP streams'
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -l srtp -d 'Write SRTP and SRTCP (AES_CM_128_HMAC_SHA1_80) under a fresh random key, given in the SDP as a=crypto and a=key-mgmt'
 complete -c mediatool -n "__fish_mediatool_using_subcommand packetize" -s q -l quiet -d 'Print only errors'

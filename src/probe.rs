@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde::Serialize;
 
 use crate::media::{AudioParams, MediaInfo, VideoParams};
+use crate::rtp::PayloadOptions;
 use crate::sdp::{self, Destination};
 
 /// The whole report, serialised as JSON or YAML by `probe --format`.
@@ -157,9 +158,10 @@ pub struct RtpReport {
 }
 
 impl ProbeReport {
-    /// Builds the report for an inspected file; `path` is the name shown.
-    pub fn new(info: &MediaInfo, path: &str) -> ProbeReport {
-        let (streamable, skipped) = sdp::streamable_tracks(info);
+    /// Builds the report for an inspected file, its tracks in the payload
+    /// formats `payload` chooses; `path` is the name shown.
+    pub fn new(info: &MediaInfo, path: &str, payload: &PayloadOptions) -> ProbeReport {
+        let (streamable, skipped) = sdp::streamable_tracks(info, payload);
         // Described, never a failure: `serve` and `packetize` leave them
         // out the same way.
         if !streamable.is_empty() {

@@ -56,6 +56,11 @@ const MP2T_VARIANTS: [&[&str]; 3] = [
     ],
 ];
 
+/// The options that send 8-bit PCM as L8 (it goes as L16 by default),
+/// and the fixture they are used on.
+const PCM8_L8: &[&str] = &["--pcm8", "l8"];
+const PCM8_FIXTURE: &str = "wav_u8_8k_mono.wav";
+
 /// The options of the captures to a multicast group.
 const MULTICAST: &[&str] = &["--dest", "239.1.1.1:5004", "--multicast-ttl", "4"];
 
@@ -96,9 +101,9 @@ impl Capture {
 }
 
 /// Every fixture packetized into `dir` with each of `variants` (a fixture
-/// with no reader fails the packetizing), and with `whole_ts` the
-/// transport streams also whole ([`MP2T_VARIANTS`]), then checking that
-/// the captures carry every payload format.
+/// with no reader fails the packetizing) and the 8-bit PCM one as L8, and
+/// with `whole_ts` the transport streams also whole ([`MP2T_VARIANTS`]),
+/// then checking that the captures carry every payload format.
 fn captures(dir: &Path, variants: &[&'static [&'static str]], whole_ts: bool) -> Vec<Capture> {
     let mut captures = Vec::new();
     for (i, &options) in variants.iter().enumerate() {
@@ -113,6 +118,15 @@ fn captures(dir: &Path, variants: &[&'static [&'static str]], whole_ts: bool) ->
             });
         }
     }
+    let sub = dir.join("pcm8");
+    std::fs::create_dir(&sub).unwrap();
+    let file = common::fixtures().join(PCM8_FIXTURE);
+    let pcap = packetize_ok(&file, &sub, PCM8_L8);
+    captures.push(Capture {
+        file,
+        pcap,
+        options: PCM8_L8,
+    });
     // Transport streams also whole, as one MP2T stream.
     for (i, &options) in MP2T_VARIANTS.iter().enumerate().filter(|_| whole_ts) {
         let sub = dir.join(format!("mp2t-{i}"));
@@ -126,6 +140,15 @@ fn captures(dir: &Path, variants: &[&'static [&'static str]], whole_ts: bool) ->
             });
         }
     }
+    let sub = dir.join("pcm8");
+    std::fs::create_dir(&sub).unwrap();
+    let file = common::fixtures().join(PCM8_FIXTURE);
+    let pcap = packetize_ok(&file, &sub, PCM8_L8);
+    captures.push(Capture {
+        file,
+        pcap,
+        options: PCM8_L8,
+    });
     let medias: Vec<SdpMedia> = captures
         .iter()
         .flat_map(|c| read_sdp(&c.pcap.with_extension("sdp")))

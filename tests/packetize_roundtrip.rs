@@ -15,9 +15,9 @@ use bytes::Bytes;
 use mediatool::codec::nal::{annexb_ranges, nal_units};
 use mediatool::media::{self, AccessUnit, Track};
 use mediatool::rtp::rtcp::{self, RtcpMessage};
-use mediatool::rtp::{self, wire_samples, ReceivedPacket, ReceivedUnit};
+use mediatool::rtp::{self, wire_samples, PayloadDescription, Pcm8, ReceivedPacket, ReceivedUnit};
 use mediatool::vocab::clock::rescale;
-use mediatool::vocab::Codec;
+use mediatool::vocab::{Codec, PcmFormat};
 use packetize_support::{
     assert_every_encoding, packetize_ok, read_sdp, read_udp, Datagram, SdpMedia, START_UNIX,
 };
@@ -100,23 +100,41 @@ fn is_parameter_set(codec: &Codec, nal: &[u8]) -> bool {
     }
 }
 
-/// Checks the received units against the demuxer's and returns the RTP
-/// timestamp base (the timestamp of media time zero).
-fn compare(name: &str, track: &Track, sent: &[AccessUnit], got: &Received, clock: u32) -> u32 {
+/// Checks the received units, sent as `description` says, against the
+/// demuxer's and returns the RTP timestamp base (the timestamp of media
+/// time zero).
+fn compare(
+    name: &str,
+    track: &Track,
+    sent: &[AccessUnit],
+    got: &Received,
+    description: &PayloadDescription,
+) -> u32 {
+    let clock = description.clock_rate;
     let base = got.units[0]
         .timestamp
         .wrapping_sub(rescale(sent[0].pts, track.clock_rate, clock) as u32);
     match &track.codec {
         Codec::Pcm(format) => {
             // Packets split and rejoin blocks: compare the sample streams
-            // (in wire byte order) and each packet's sample offset.
+            // (in wire byte order; 8-bit samples widened to L16 unless the
+            // SDP says L8) and each packet's sample offset.
+            let pcm8 = match description.encoding {
+                "L8" => Pcm8::L8,
+                _ => Pcm8::L16,
+            };
             let sent_wire: Vec<u8> = sent
                 .iter()
-                .flat_map(|u| wire_samples(*format, &u.data).to_vec())
+                .flat_map(|u| wire_samples(*format, pcm8, &u.data).to_vec())
                 .collect();
             let got_wire: Vec<u8> = got.units.iter().flat_map(|u| u.data.to_vec()).collect();
             assert!(sent_wire == got_wire, "{name}: PCM samples differ");
-            let frame = format.bytes() * usize::from(track.audio().unwrap().channels);
+            let sample = match description.encoding {
+                "L16" => 2,
+                "L24" => 3,
+                _ => 1,
+            };
+            let frame = sample * usize::from(track.audio().unwrap().channels);
             // From the first unit's time: a track may start after zero.
             let mut offset = rescale(sent[0].pts, track.clock_rate, clock) as u32;
             for u in &got.units {
@@ -319,12 +337,28 @@ fn check_reports(
     assert!(reports >= 2 && bye, "{name}: {reports} reports, bye {bye}");
 }
 
+/// The 8-bit PCM fixture, which goes as L16 by default and as L8 with
+/// [`PCM8_L8`].
+const PCM8_FIXTURE: &str = "wav_u8_8k_mono.wav";
+/// The option that sends 8-bit PCM as L8.
+const PCM8_L8: &[&str] = &["--pcm8", "l8"];
+
 #[test]
 fn every_fixture_round_trips_through_pcap() {
     let dir = tempfile::tempdir().unwrap();
     let mut covered = Vec::new();
-    for file in common::streamable_fixtures() {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    // Every fixture with the default options, and the 8-bit PCM one again
+    // as L8.
+    let runs = common::streamable_fixtures()
+        .into_iter()
+        .map(|f| (f, &[][..]))
+        .chain([(common::fixtures().join(PCM8_FIXTURE), PCM8_L8)]);
+    for (file, extra) in runs {
+        let name = format!(
+            "{} {}",
+            file.file_name().unwrap().to_string_lossy(),
+            extra.join(" ")
+        );
         let (tracks, units) = demuxed(&file);
         let streamable: Vec<&Track> = tracks
             .iter()
@@ -340,10 +374,18 @@ fn every_fixture_round_trips_through_pcap() {
             );
             continue;
         }
-        let pcap = packetize_ok(&file, dir.path(), &["--ssrc", "0badf00d", "--seq", "65500"]);
+        let mut args = vec!["--ssrc", "0badf00d", "--seq", "65500"];
+        args.extend_from_slice(extra);
+        let pcap = packetize_ok(&file, dir.path(), &args);
         let medias = read_sdp(&pcap.with_extension("sdp"));
         let datagrams = read_udp(&pcap);
         assert_eq!(medias.len(), streamable.len(), "{name}: one m= per track");
+        for (media, track) in medias.iter().zip(&streamable) {
+            if track.codec == Codec::Pcm(PcmFormat::U8) {
+                let expected = if extra == PCM8_L8 { "L8" } else { "L16" };
+                assert_eq!(media.description.encoding, expected, "{name}: 8-bit PCM");
+            }
+        }
         // The first unit goes out 10 ms after the start time (after the
         // RTSP exchange); media time zero is presented as much later as
         // that unit is decoded before zero (B-frames).
@@ -362,9 +404,8 @@ fn every_fixture_round_trips_through_pcap() {
                     "{name}"
                 );
             }
-            let clock = media.description.clock_rate;
             let sent = &units[&track.index];
-            let base = compare(&name, track, sent, &got, clock);
+            let base = compare(&name, track, sent, &got, &media.description);
             let late = aggregation_delay(media.description.encoding).unwrap_or(0.0);
             let clock = media.description.clock_rate;
             check_timing(&name, &got, base, clock, presented_from, late);

@@ -657,6 +657,7 @@ fn usage_errors_are_one_line() {
         &[][..],
         &["probe"],
         &["probe", "--format", "xml", "f"],
+        &["probe", "--pcm8", "l24", "f"],
         &["nope"],
     ] {
         let out = Command::cargo_bin("mediatool")
@@ -676,6 +677,33 @@ fn usage_errors_are_one_line() {
         .unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--sdp"));
+}
+
+/// 8-bit PCM's RTP line (JSON's `rtp.encoding`) and payload type: L16 by
+/// default, as `serve` sends it, and L8 with `--pcm8 l8`.
+#[test]
+fn eight_bit_pcm_is_l16_unless_pcm8_l8() {
+    let file = common::fixtures().join("wav_u8_8k_mono.wav");
+    let file = file.to_str().unwrap();
+    for (extra, encoding) in [
+        (&[][..], "L16/8000/1"),
+        (&["--pcm8", "l16"][..], "L16/8000/1"),
+        (&["--pcm8", "l8"][..], "L8/8000/1"),
+    ] {
+        let mut args = vec!["--format", "json", file];
+        args.extend_from_slice(extra);
+        let out = probe(&args);
+        assert!(out.status.success(), "{extra:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let track = &report["tracks"][0];
+        assert_eq!(track["codec"], "pcm_u8", "{extra:?}");
+        assert_eq!(track["rtp"]["encoding"], encoding, "{extra:?}");
+        let sdp = report["sdp"].as_str().unwrap();
+        assert!(
+            sdp.contains(&format!(" {encoding}\r\n")),
+            "{extra:?}: {sdp}"
+        );
+    }
 }
 
 /// `--sdp --srtp`: the description `serve` answers over RTSPS with SRTP,

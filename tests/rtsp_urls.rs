@@ -72,6 +72,8 @@ async fn the_servers_start_up_list_names_files_as_captures_do() {
         port: Some(0),
         bind: Some("127.0.0.1".parse().unwrap()),
         http_port: Some(0),
+        // Its default port is shared with the rest of the machine.
+        admin: Some("off".into()),
         ..Settings::default()
     };
     let server = Server::bind(ServerConfig::try_from(settings).unwrap())

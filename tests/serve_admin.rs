@@ -980,14 +980,14 @@ fn a_bad_config_on_reload_is_refused_and_the_old_one_stays() {
     // A good one through the API: applied, with what waits for a restart.
     std::fs::write(
         config_path(&server),
-        "users: [bob:builder]\nrtp_port: 7100\n",
+        "users: [bob:builder]\nrtp_port: 7100\npcm8: l8\n",
     )
     .unwrap();
     let applied = http(admin, "POST", "/api/v1/reload", &[("Content-Length", "0")]);
     assert_eq!(applied.status, 200, "{applied:?}");
     assert_eq!(
         applied.json()["restart_needed"],
-        serde_json::json!(["rtp_port"])
+        serde_json::json!(["rtp_port", "pcm8"])
     );
     let mut bob = Authed::new(&server, &url, "bob", "builder");
     assert_eq!(bob.request("DESCRIBE", &url, &[]).status, 200);

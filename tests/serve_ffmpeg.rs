@@ -121,14 +121,17 @@ fn ffmpeg_decodes_every_fixture_over_udp_and_tcp() {
     let server = TestServer::with_fixtures(&names, &[]);
     let runs: Vec<(&Reference, &str)> = refs
         .iter()
-        // ffmpeg has no depacketizer for L8 (RFC 3551 §4.5.10, 8-bit PCM):
-        // "Decoder (codec none) not found". GStreamer plays it (serve_gstreamer).
-        .filter(|r| !r.has_codec("pcm_u8"))
-        // Nor for AV1 (RTP AV1 came with FFmpeg 7; Debian's is 5.1):
+        // 8-bit WAV is in: served as L16 (ffmpeg has no depacketizer for
+        // L8, "Decoder (codec none) not found"; `pcm8: l8` is for others).
+        // ffmpeg has none for AV1 (RTP AV1 came with FFmpeg 7; Debian's is 5.1):
         // retina and our depacketizer check it (serve_retina).
         .filter(|r| !r.has_codec("av1"))
         .flat_map(|r| ["udp", "tcp"].map(|t| (r, t)))
         .collect();
+    assert!(
+        runs.iter().any(|(r, _)| r.has_codec("pcm_u8")),
+        "no 8-bit WAV among {refs:?}"
+    );
     server.assert_no_failures(&decode_concurrently(&server, &runs));
 }
 

@@ -839,3 +839,68 @@ fn multicast_leases_a_group_of_the_range_per_track_and_sends_there() {
         assert_eq!(u32::from_be_bytes(packet[8..12].try_into().unwrap()), *ssrc);
     }
 }
+
+/// 8-bit WAV is described and sent as L16 by default (each sample
+/// widened, `(u8 - 128) << 8`: ffmpeg has no L8 depacketizer), as L8 (the
+/// file's bytes) with `pcm8: l8`; `probe --sdp` (`--pcm8 l8`) shows the
+/// same `a=rtpmap`.
+#[test]
+fn eight_bit_pcm_is_sent_as_l16_unless_pcm8_is_l8() {
+    const U8: (&str, &str) = ("u8.wav", "wav_u8_8k_mono.wav");
+    let mut demuxer = mediatool::media::open(&common::fixtures().join(U8.1)).unwrap();
+    let first_unit = demuxer.read_unit().unwrap().unwrap().data;
+    // 20 ms packets at 8 kHz: 160 samples.
+    let first_samples = &first_unit[..first_unit.len().min(160)];
+    let widened: Vec<u8> = first_samples
+        .iter()
+        .flat_map(|&s| ((i16::from(s) - 128) << 8).to_be_bytes())
+        .collect();
+    for (yaml, probe_args, rtpmap, first_payload) in [
+        ("", &[][..], "L16/8000/1", widened),
+        (
+            "pcm8: l8\n",
+            &["--pcm8", "l8"][..],
+            "L8/8000/1",
+            first_samples.to_vec(),
+        ),
+    ] {
+        let server = TestServer::with_config(&[U8], yaml);
+        let mut c = server.connect();
+        let url = server.url(U8.0);
+        let describe = c.request("DESCRIBE", &url, &[]);
+        assert_eq!(describe.status, 200, "{describe:?}");
+        let line = describe
+            .body
+            .lines()
+            .find(|l| l.starts_with("a=rtpmap:"))
+            .unwrap();
+        assert!(line.ends_with(rtpmap), "{yaml:?}: {line}");
+        let probe = std::process::Command::new(env!("CARGO_BIN_EXE_mediatool"))
+            .args(["probe", "--sdp"])
+            .args(probe_args)
+            .arg(server.dir.path().join(U8.0))
+            .output()
+            .unwrap();
+        let probe_sdp = String::from_utf8(probe.stdout).unwrap();
+        assert!(
+            probe_sdp.lines().any(|l| l == line),
+            "{probe_args:?}: {probe_sdp}"
+        );
+        let setup = c.request(
+            "SETUP",
+            &format!("{url}/track0"),
+            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+        );
+        assert_eq!(setup.status, 200, "{setup:?}");
+        let id = setup.session();
+        c.send_request("PLAY", &url, &[("Session", &id)]);
+        // The PLAY answer, then the first packet on channel 0.
+        let packet = std::iter::from_fn(|| c.read_item())
+            .find_map(|item| match item {
+                serve_common::Item::Frame(0, packet) => Some(packet),
+                _ => None,
+            })
+            .expect("an RTP packet");
+        assert_eq!(&packet[12..], &first_payload[..], "{yaml:?}");
+    }
+}

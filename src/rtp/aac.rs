@@ -27,7 +27,7 @@ const MAX_AU_SIZE: usize = (1 << 13) - 1;
 /// The registry entry: `mpeg4-generic/<rate>/<channels>`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["mpeg4-generic"],
-    packetizer: |track| (track.codec == Codec::Aac).then(|| boxed(AacPacketizer::new(track))),
+    packetizer: |track, _| (track.codec == Codec::Aac).then(|| boxed(AacPacketizer::new(track))),
     depacketizer: |description| {
         AacDepacketizer::new(description).map(|d| Box::new(d) as Box<dyn Depacketizer>)
     },

@@ -23,7 +23,7 @@ use crate::vocab::{Codec, TrackKind};
 /// The registry entry: `AC3/<rate>/<channels>`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["AC3"],
-    packetizer: |track| (track.codec == Codec::Ac3).then(|| boxed(Ac3Packetizer::new(track))),
+    packetizer: |track, _| (track.codec == Codec::Ac3).then(|| boxed(Ac3Packetizer::new(track))),
     depacketizer: |description| {
         Ok(Box::new(Ac3Depacketizer {
             clock_rate: description.clock_rate,

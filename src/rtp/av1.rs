@@ -52,7 +52,7 @@ const MAX_W: usize = 3;
 /// The registry entry: `AV1/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["AV1"],
-    packetizer: |track| (track.codec == Codec::Av1).then(|| boxed(Av1Packetizer::new(track))),
+    packetizer: |track, _| (track.codec == Codec::Av1).then(|| boxed(Av1Packetizer::new(track))),
     depacketizer: |_| Ok(Box::new(Av1Depacketizer::new())),
 };
 

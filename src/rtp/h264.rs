@@ -11,7 +11,7 @@ use crate::vocab::{Codec, TrackKind};
 /// The registry entry: `H264/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["H264"],
-    packetizer: |track| (track.codec == Codec::H264).then(|| boxed(packetizer(track))),
+    packetizer: |track, _| (track.codec == Codec::H264).then(|| boxed(packetizer(track))),
     depacketizer: |description| {
         // Mode 0 streams are a subset of mode 1; mode 2 (interleaved) needs
         // decoding-order reordering we do not do.

@@ -13,7 +13,7 @@ use crate::vocab::{Codec, TrackKind};
 /// The registry entry: `H265/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["H265"],
-    packetizer: |track| (track.codec == Codec::Hevc).then(|| boxed(packetizer(track))),
+    packetizer: |track, _| (track.codec == Codec::Hevc).then(|| boxed(packetizer(track))),
     depacketizer: |description| {
         // DONL fields are present when sprop-max-don-diff > 0 (§7.1).
         match description.fmtp_param("sprop-max-don-diff").unwrap_or("0") {

@@ -31,7 +31,7 @@ use smallvec::SmallVec;
 use crate::media::{AccessUnit, Track};
 use crate::vocab::TrackKind;
 
-pub use pcm::wire_samples;
+pub use pcm::{widen_u8, wire_samples, Pcm8};
 pub use sender::{PacketHead, RtpSender, SenderOptions, RTP_HEADER_LEN};
 
 /// First dynamic payload type (RFC 3551 §3): track `i` without a static
@@ -288,6 +288,15 @@ pub trait Depacketizer: Send {
     fn finish(&mut self, out: &mut Vec<ReceivedUnit>);
 }
 
+/// The choices between payload formats for one codec, made once for a
+/// whole server or capture: `serve`'s YAML and flags, `packetize`'s and
+/// `probe`'s flags. The SDP and the packets follow the same options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PayloadOptions {
+    /// How 8-bit PCM goes on the wire: L8 or widened to L16.
+    pub pcm8: Pcm8,
+}
+
 /// What a [`PayloadFormat`] returns for a track of its codec.
 pub type NewPacketizer = Result<Box<dyn Packetizer>, RtpError>;
 
@@ -300,9 +309,9 @@ fn boxed<P: Packetizer + 'static>(packetizer: Result<P, RtpError>) -> NewPacketi
 pub struct PayloadFormat {
     /// The `a=rtpmap` encoding names it handles, as RFCs spell them.
     pub encodings: &'static [&'static str],
-    /// A packetizer for `track`, or `None` when the track's codec is not
-    /// this format's.
-    pub packetizer: fn(&Track) -> Option<NewPacketizer>,
+    /// A packetizer for `track` as `options` choose, or `None` when the
+    /// track's codec is not this format's.
+    pub packetizer: fn(&Track, &PayloadOptions) -> Option<NewPacketizer>,
     /// A depacketizer for a stream described by `description` (whose
     /// encoding is one of `encodings`).
     pub depacketizer: fn(&PayloadDescription) -> Result<Box<dyn Depacketizer>, RtpError>,
@@ -325,11 +334,16 @@ pub const FORMATS: &[&PayloadFormat] = &[
     &mp2t::FORMAT,
 ];
 
-/// The payload format for `track`.
+/// The payload format for `track`, with the default [`PayloadOptions`].
 pub fn packetizer(track: &Track) -> NewPacketizer {
+    packetizer_with(track, &PayloadOptions::default())
+}
+
+/// The payload format for `track` as `options` choose.
+pub fn packetizer_with(track: &Track, options: &PayloadOptions) -> NewPacketizer {
     FORMATS
         .iter()
-        .find_map(|f| (f.packetizer)(track))
+        .find_map(|f| (f.packetizer)(track, options))
         .unwrap_or_else(|| Err(RtpError::Unsupported(track.codec.name().to_owned())))
 }
 

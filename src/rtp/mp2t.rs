@@ -22,7 +22,7 @@ use crate::vocab::{Codec, TrackKind};
 /// The registry entry: `MP2T/90000`, payload type 33.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["MP2T"],
-    packetizer: |track| {
+    packetizer: |track, _| {
         (track.codec == Codec::Mp2t).then(|| {
             boxed(Ok(Mp2tPacketizer {
                 clock_rate: track.clock_rate,

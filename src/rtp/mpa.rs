@@ -25,7 +25,7 @@ const HEADER_LEN: usize = 4;
 /// The registry entry: `MPA/90000`, payload type 14.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["MPA"],
-    packetizer: |track| {
+    packetizer: |track, _| {
         matches!(track.codec, Codec::Mp1 | Codec::Mp2 | Codec::Mp3)
             .then(|| boxed(Ok(MpaPacketizer::new(track))))
     },

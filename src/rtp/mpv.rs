@@ -54,7 +54,7 @@ const EXT_D: u32 = 1;
 /// The registry entry: `MPV/90000`, payload type 32.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["MPV"],
-    packetizer: |track| {
+    packetizer: |track, _| {
         matches!(track.codec, Codec::Mpeg1Video | Codec::Mpeg2Video)
             .then(|| boxed(Ok(MpvPacketizer::new(track))))
     },

@@ -20,7 +20,7 @@ use crate::vocab::{Codec, TrackKind};
 /// The registry entry: `opus/48000/2`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["opus"],
-    packetizer: |track| (track.codec == Codec::Opus).then(|| boxed(OpusPacketizer::new(track))),
+    packetizer: |track, _| (track.codec == Codec::Opus).then(|| boxed(OpusPacketizer::new(track))),
     depacketizer: |_| Ok(Box::new(OpusDepacketizer)),
 };
 

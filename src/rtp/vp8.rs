@@ -40,7 +40,9 @@ const M: u8 = 0x80;
 /// The registry entry: `VP8/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["VP8"],
-    packetizer: |track| (track.codec == Codec::Vp8).then(|| boxed(Ok(Vp8Packetizer::new(track)))),
+    packetizer: |track, _| {
+        (track.codec == Codec::Vp8).then(|| boxed(Ok(Vp8Packetizer::new(track))))
+    },
     depacketizer: |_| Ok(Box::new(Vp8Depacketizer::new())),
 };
 

@@ -47,7 +47,9 @@ const MAX_DESCRIPTOR_LEN: usize = 3 + 5;
 /// The registry entry: `VP9/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["VP9"],
-    packetizer: |track| (track.codec == Codec::Vp9).then(|| boxed(Ok(Vp9Packetizer::new(track)))),
+    packetizer: |track, _| {
+        (track.codec == Codec::Vp9).then(|| boxed(Ok(Vp9Packetizer::new(track))))
+    },
     depacketizer: |_| Ok(Box::new(Vp9Depacketizer::new())),
 };
 

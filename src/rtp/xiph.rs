@@ -41,7 +41,7 @@ use crate::vocab::{Codec, TrackKind};
 /// The registry entry: `vorbis/<rate>/<channels>` and `theora/90000`.
 pub const FORMAT: PayloadFormat = PayloadFormat {
     encodings: &["vorbis", "theora"],
-    packetizer: |track| {
+    packetizer: |track, _| {
         matches!(track.codec, Codec::Vorbis | Codec::Theora)
             .then(|| boxed(XiphPacketizer::new(track)))
     },

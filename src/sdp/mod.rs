@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use sdp_types::{Attribute, Connection, Media, MediaType, Origin, Session, TransportProto};
 
 use crate::media::MediaInfo;
-use crate::rtp::{self, PayloadDescription, RtpError};
+use crate::rtp::{self, PayloadDescription, PayloadOptions, RtpError};
 use crate::vocab::TrackKind;
 
 pub use srtp::{random_ssrcs, OfferError, SrtpOffer};
@@ -67,13 +67,16 @@ pub struct SdpTrack {
     pub payload: PayloadDescription,
 }
 
-/// The payload format of every track of `info` that RTP can carry, and a
-/// message for each that it cannot.
-pub fn streamable_tracks(info: &MediaInfo) -> (Vec<SdpTrack>, Vec<(usize, RtpError)>) {
+/// The payload format of every track of `info` that RTP can carry, as
+/// `options` choose, and a message for each that it cannot.
+pub fn streamable_tracks(
+    info: &MediaInfo,
+    options: &PayloadOptions,
+) -> (Vec<SdpTrack>, Vec<(usize, RtpError)>) {
     let mut tracks = Vec::new();
     let mut skipped = Vec::new();
     for track in &info.tracks {
-        match rtp::packetizer(track) {
+        match rtp::packetizer_with(track, options) {
             Ok(p) => tracks.push(SdpTrack {
                 index: track.index,
                 payload: p.description(),
@@ -182,7 +185,7 @@ mod tests {
     fn destinations_set_address_ports_and_control() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/h264_bframes.264");
         let info = crate::media::inspect(std::path::Path::new(path)).unwrap();
-        let (tracks, _) = streamable_tracks(&info);
+        let (tracks, _) = streamable_tracks(&info, &PayloadOptions::default());
         let origin: IpAddr = "10.0.0.1".parse().unwrap();
         let dest = Target {
             address: "10.0.0.2:6000".parse().unwrap(),
@@ -221,7 +224,7 @@ mod tests {
         use crate::srtp::{Policy, Suite};
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/h264_bframes.264");
         let info = crate::media::inspect(std::path::Path::new(path)).unwrap();
-        let (tracks, _) = streamable_tracks(&info);
+        let (tracks, _) = streamable_tracks(&info, &PayloadOptions::default());
         let offer = SrtpOffer::random(Policy::new(Suite::AesCm128HmacSha1_80), &[0]).unwrap();
         let origin: IpAddr = "10.0.0.1".parse().unwrap();
         let plain = session_description(&info, &tracks, origin, Destination::Rtsp, None);

@@ -13,6 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::OnceCell;
 
 use crate::media::{self, MediaError, MediaInfo, ReadOptions};
+use crate::rtp::PayloadOptions;
 use crate::sdp::{self, Destination, SdpTrack, SrtpOffer};
 
 /// Most files remembered at once.
@@ -102,17 +103,26 @@ pub struct Catalog {
     misses: Counter,
     /// How files are read (transport streams as tracks or as MP2T).
     options: ReadOptions,
+    /// The payload formats chosen for the tracks (8-bit PCM as L16 or L8).
+    payload: PayloadOptions,
 }
 
 impl Catalog {
-    /// An empty cache of files read as `options` say, counting its hits
-    /// and misses in these counters.
-    pub fn counting(options: ReadOptions, hits: Counter, misses: Counter) -> Catalog {
+    /// An empty cache of files read as `options` say, describing tracks
+    /// in the payload formats `payload` chooses, counting its hits and
+    /// misses in these counters.
+    pub fn counting(
+        options: ReadOptions,
+        payload: PayloadOptions,
+        hits: Counter,
+        misses: Counter,
+    ) -> Catalog {
         Catalog {
             entries: Mutex::default(),
             hits,
             misses,
             options,
+            payload,
         }
     }
 
@@ -154,12 +164,14 @@ impl Catalog {
             .media
             .get_or_try_init(|| {
                 let path = path.to_owned();
+                let payload = self.payload;
                 scanned = true;
                 let options = self.options;
                 async move {
-                    let described = tokio::task::spawn_blocking(move || describe(&path, &options))
-                        .await
-                        .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())));
+                    let described =
+                        tokio::task::spawn_blocking(move || describe(&path, &options, &payload))
+                            .await
+                            .unwrap_or_else(|e| Err(CatalogError::Unsupported(e.to_string())));
                     match described {
                         Err(CatalogError::NotFound(why)) => Err(CatalogError::NotFound(why)),
                         kept => Ok(kept),
@@ -175,14 +187,18 @@ impl Catalog {
     }
 }
 
-fn describe(path: &Path, options: &ReadOptions) -> Result<Arc<Media>, CatalogError> {
+fn describe(
+    path: &Path,
+    options: &ReadOptions,
+    payload: &PayloadOptions,
+) -> Result<Arc<Media>, CatalogError> {
     // The readers' warnings name the file they are about.
     let _file = tracing::info_span!("describe", file = %path.display()).entered();
     let info = media::inspect_with(path, options).map_err(|e| match e {
         MediaError::Io(io) => CatalogError::NotFound(io.to_string()),
         other => CatalogError::Unsupported(other.to_string()),
     })?;
-    let (tracks, skipped) = sdp::streamable_tracks(&info);
+    let (tracks, skipped) = sdp::streamable_tracks(&info, payload);
     for (index, why) in &skipped {
         tracing::info!("{}: track {index} not served: {why}", path.display());
     }
@@ -212,7 +228,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("speech.wav");
         std::fs::write(&path, media::testing::gsm_wav(33, Some(10_560))).unwrap();
-        match describe(&path, &ReadOptions::default()) {
+        match describe(&path, &ReadOptions::default(), &PayloadOptions::default()) {
             Err(CatalogError::Unsupported(why)) => {
                 assert_eq!(why, "no RTP payload format for gsm_ms");
             }

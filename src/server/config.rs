@@ -15,6 +15,7 @@ use super::auth::User;
 use super::limits::{self, ClientLimits};
 use super::multicast::GroupRange;
 use crate::media::TsMode;
+use crate::rtp::{PayloadOptions, Pcm8};
 
 /// Settings as written in the YAML file or given as flags; every field is
 /// optional so that flags can be laid over the file. Keys are the flags'
@@ -128,6 +129,9 @@ pub struct Settings {
     /// How transport streams are served: `tracks` (default) or `mp2t`.
     #[serde(alias = "ts-mode")]
     pub ts_mode: Option<TsMode>,
+    /// How 8-bit PCM is sent: `l16` (default: widened, every client plays
+    /// it) or `l8` (RFC 3551 §4.5.10, half the bit rate).
+    pub pcm8: Option<Pcm8>,
 }
 
 /// A user in the YAML file.
@@ -281,6 +285,7 @@ impl Settings {
             paths: over.paths.or(self.paths),
             drain_timeout: over.drain_timeout.or(self.drain_timeout),
             ts_mode: over.ts_mode.or(self.ts_mode),
+            pcm8: over.pcm8.or(self.pcm8),
         }
     }
 }
@@ -337,6 +342,9 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// How transport streams are served.
     pub ts_mode: TsMode,
+    /// The choices between payload formats (`pcm8`), of the SDP and the
+    /// packets alike.
+    pub payload: PayloadOptions,
 }
 
 /// Where the admin HTTP listener listens.
@@ -576,6 +584,9 @@ impl TryFrom<Settings> for ServerConfig {
             paths: s.paths.unwrap_or_default(),
             drain_timeout: Duration::from_secs(drain_timeout),
             ts_mode: s.ts_mode.unwrap_or_default(),
+            payload: PayloadOptions {
+                pcm8: s.pcm8.unwrap_or_default(),
+            },
         })
     }
 }
@@ -863,5 +874,24 @@ mod tests {
         };
         let merged = ServerConfig::try_from(file.overridden_by(flags)).unwrap();
         assert_eq!(merged.ts_mode, TsMode::Tracks);
+    }
+
+    /// `pcm8`: `l16` by default, `l8` from the file, the flag over the
+    /// file, anything else refused.
+    #[test]
+    fn pcm8_is_l16_unless_l8() {
+        let config = |yaml: &str| ServerConfig::try_from(Settings::from_yaml(yaml)?);
+        assert_eq!(config("").unwrap().payload.pcm8, Pcm8::L16);
+        assert_eq!(config("pcm8: l8").unwrap().payload.pcm8, Pcm8::L8);
+        assert_eq!(config("pcm8: l16").unwrap().payload.pcm8, Pcm8::L16);
+        let error = Settings::from_yaml("pcm8: l24").unwrap_err().to_string();
+        assert!(error.contains("l24"), "{error}");
+        let file = Settings::from_yaml("pcm8: l8").unwrap();
+        let flags = Settings {
+            pcm8: Some(Pcm8::L16),
+            ..Settings::default()
+        };
+        let merged = ServerConfig::try_from(file.overridden_by(flags)).unwrap();
+        assert_eq!(merged.payload.pcm8, Pcm8::L16);
     }
 }

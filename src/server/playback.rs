@@ -350,7 +350,7 @@ mod tests {
     use crate::server::delivery::{Delivery, TrackOut};
     use crate::server::metrics::Metrics;
     use crate::server::sink::{InterleavedSink, Outgoing};
-    use crate::server::source::{Pace, SourceTrack};
+    use crate::server::source::{Pace, SourceTrack, StreamSettings};
     use crate::server::traffic::SessionTraffic;
 
     /// A file's reader whose reads fail (as a disk error would) after
@@ -418,8 +418,15 @@ mod tests {
             ssrc: 0x5eed,
             sequence: None,
         };
-        let mut source =
-            Source::new(demuxer, &[track], false, peer, 0, Pace::for_bit_rate(None)).unwrap();
+        let mut source = Source::new(
+            demuxer,
+            &[track],
+            StreamSettings::default(),
+            peer,
+            0,
+            Pace::for_bit_rate(None),
+        )
+        .unwrap();
         source.cue().unwrap();
         let start = source.play(SystemTime::now());
         let (sink, mut queue, room) = InterleavedSink::channel(

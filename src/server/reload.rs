@@ -160,6 +160,7 @@ fn restart_needed(running: &ServerConfig, new: &ServerConfig) -> Vec<&'static st
         ),
         ("admin", running.admin != new.admin),
         ("loop", running.looping != new.looping),
+        ("pcm8", running.payload != new.payload),
         ("stall_timeout", running.stall_timeout != new.stall_timeout),
         (
             "request_timeout",

@@ -84,6 +84,7 @@ impl Shared {
                 crate::media::ReadOptions {
                     ts_mode: config.ts_mode,
                 },
+                config.payload,
                 hits,
                 misses,
             ),

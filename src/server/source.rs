@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::media::{Demuxer, ReaderFormat};
-use crate::rtp::SenderOptions;
+use crate::rtp::{PayloadOptions, SenderOptions};
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
 /// How much a playing session reads ahead, and in what chunks, sized by
@@ -82,6 +82,15 @@ pub struct SourceTrack {
     pub sequence: Option<u16>,
 }
 
+/// What the server's settings say of every session's stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// Restart at the end of the file (`loop`).
+    pub looping: bool,
+    /// The payload formats chosen (`pcm8`): the ones the SDP announced.
+    pub payload: PayloadOptions,
+}
+
 /// A session's packet source. The methods that read the file (`open`,
 /// `fill`, `seek`, `cue`) belong on the blocking pool.
 pub struct Source {
@@ -94,21 +103,22 @@ pub struct Source {
 
 impl Source {
     /// Opens `file`, a `format` file, for a session sending `tracks` in
-    /// that order to a client at `peer`, read at `pace`, each RTP packet
-    /// `overhead` bytes longer on the wire than its RTP header and payload
-    /// (SRTP's tag and MKI), all within an Ethernet MTU.
+    /// that order, as `settings` say, to a client at `peer`, read at
+    /// `pace`, each RTP packet `overhead` bytes longer on the wire than its
+    /// RTP header and payload (SRTP's tag and MKI), all within an Ethernet
+    /// MTU.
     pub fn open(
         file: &Path,
         format: &ReaderFormat,
         tracks: &[SourceTrack],
-        looping: bool,
+        settings: StreamSettings,
         peer: IpAddr,
         overhead: usize,
         pace: Pace,
     ) -> Result<Source, StreamError> {
         let span = tracing::info_span!("play", file = %file.display());
         let demuxer = span.in_scope(|| crate::media::open_as(file, format, pace.chunk))?;
-        let mut source = Source::new(demuxer, tracks, looping, peer, overhead, pace)?;
+        let mut source = Source::new(demuxer, tracks, settings, peer, overhead, pace)?;
         source.span = span;
         Ok(source)
     }
@@ -117,7 +127,7 @@ impl Source {
     pub fn new(
         demuxer: Box<dyn Demuxer>,
         tracks: &[SourceTrack],
-        looping: bool,
+        settings: StreamSettings,
         peer: IpAddr,
         overhead: usize,
         pace: Pace,
@@ -126,7 +136,8 @@ impl Source {
             tracks: tracks.iter().map(|t| t.index).collect(),
             max_payload: stream::max_payload_for_mtu(MTU - overhead, peer.is_ipv6())
                 .unwrap_or(1400),
-            looping,
+            looping: settings.looping,
+            payload: settings.payload,
             senders: tracks
                 .iter()
                 .map(|t| {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use crate::media::MediaError;
-use crate::rtp::{RtpError, SenderOptions, RTP_HEADER_LEN};
+use crate::rtp::{PayloadOptions, RtpError, SenderOptions, RTP_HEADER_LEN};
 
 /// What a [`MediaStream`](super::MediaStream) sends and how.
 #[derive(Clone, Debug)]
@@ -28,6 +28,8 @@ pub struct StreamConfig {
     pub wallclock: SystemTime,
     /// RTP header fields to use instead of random ones, by file track index.
     pub senders: BTreeMap<usize, SenderOptions>,
+    /// The choices between payload formats (8-bit PCM as L16 or L8).
+    pub payload: PayloadOptions,
 }
 
 impl Default for StreamConfig {
@@ -40,6 +42,7 @@ impl Default for StreamConfig {
             cname: format!("mediatool@{}", hostname()),
             wallclock: SystemTime::now(),
             senders: BTreeMap::new(),
+            payload: PayloadOptions::default(),
         }
     }
 }

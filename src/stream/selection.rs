@@ -34,7 +34,7 @@ pub(super) fn select_tracks(
             track: index,
             count: file_tracks.len(),
         })?;
-        let packetizer = match rtp::packetizer(track) {
+        let packetizer = match rtp::packetizer_with(track, &config.payload) {
             Ok(p) => p,
             Err(error) if explicit => {
                 return Err(StreamError::Rtp {

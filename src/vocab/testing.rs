@@ -6,6 +6,16 @@ pub fn fixture_path(name: &str) -> String {
     format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The bytes of `fuzz/regressions/<target>/<name>`: an input a fuzz
+/// target found (replayed by tests/fuzz_regressions.rs as well).
+pub fn fuzz_regression(target: &str, name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/fuzz/regressions/{target}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// The bytes of `fixtures/<name>`.
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = fixture_path(name);

@@ -27,14 +27,26 @@ use transcript::{Request, Transcript};
 /// Replays `tests/transcripts/NAME.txt` against a server of its fixture and
 /// fails with every problem found.
 pub fn replay(name: &str) {
-    let transcript = Transcript::load(name);
+    replay_transcript(&Transcript::load(name));
+}
+
+/// Replays the transcript `text` (made by a test rather than read from a
+/// file; `name` says whose requirements apply, as a file name would).
+pub fn replay_text(name: &str, text: &str) {
+    let transcript = Transcript::parse(name, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    replay_transcript(&transcript);
+}
+
+/// Replays `transcript` against a server of its fixture and fails with
+/// every problem found.
+fn replay_transcript(transcript: &Transcript) {
     let file = transcript.required("file");
     let mut args = Vec::new();
     if let Some(auth) = transcript.meta("auth") {
         args.extend(["--user", auth]);
     }
     let server = TestServer::start(&[(file, file)], &args);
-    let failures = Replay::new(&transcript, &server).run();
+    let failures = Replay::new(transcript, &server).run();
     server.assert_no_failures(&failures);
 }
 
@@ -84,6 +96,9 @@ struct Replay<'a> {
     pending_udp: Option<(UdpSocket, UdpSocket)>,
     set_up: Vec<SetUp>,
     played: bool,
+    /// How far after npt 0 each streamed track's first unit is, on its RTP
+    /// clock, in SDP order (a track may start after the others).
+    starts: Vec<u32>,
 }
 
 impl<'a> Replay<'a> {
@@ -107,6 +122,9 @@ impl<'a> Replay<'a> {
             pending_udp: None,
             set_up: Vec::new(),
             played: false,
+            starts: rtp::start_offsets(
+                &crate::common::fixtures().join(transcript.required("file")),
+            ),
         }
     }
 
@@ -333,7 +351,10 @@ impl<'a> Replay<'a> {
                 Lower::Tcp(channel) => rtp::interleaved(&mut self.connection, *channel),
             };
             match packet {
-                Ok(packet) => problems.extend(rtp::first_packet(&packet, set_up.ssrc, info)),
+                Ok(packet) => {
+                    let start = self.starts.get(set_up.track).copied().unwrap_or(0);
+                    problems.extend(rtp::first_packet(&packet, set_up.ssrc, info, start));
+                }
                 Err(e) => problems.push(e),
             }
         }

@@ -8,7 +8,7 @@ use super::sample_table::{Cursor, Sizes, TableBoxes};
 use super::*;
 use crate::media::testing::{check_cuts_and_seeks, read_all};
 use crate::media::{AccessUnit, Demuxer};
-use crate::vocab::testing::{fixture, XorShift};
+use crate::vocab::testing::{fixture, fuzz_regression, XorShift};
 use crate::vocab::{Codec, NalFraming, PcmFormat};
 
 /// What `f` returns and the warnings it logged, one line each. (The
@@ -456,7 +456,7 @@ fn detected_by_the_first_box() {
 #[test]
 fn runs_of_default_samples_are_bounded_by_the_file() {
     let started = std::time::Instant::now();
-    let mut demuxer = open(fixture("bad/mp4_fuzz_huge_default_run.mp4")).unwrap();
+    let mut demuxer = open(fuzz_regression("mp4", "mp4_fuzz_huge_default_run.mp4")).unwrap();
     let (units, _) = read_all(demuxer.as_mut());
     assert!(units.len() < 1000);
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -468,7 +468,9 @@ fn runs_of_default_samples_are_bounded_by_the_file() {
 #[test]
 fn chunks_past_the_end_are_skipped_whole() {
     let started = std::time::Instant::now();
-    let error = open(fixture("bad/mp4_fuzz_huge_chunks.mp4")).err().unwrap();
+    let error = open(fuzz_regression("mp4", "mp4_fuzz_huge_chunks.mp4"))
+        .err()
+        .unwrap();
     assert!(
         error.to_string().contains("no sample of the file"),
         "{error}"
@@ -480,8 +482,8 @@ fn chunks_past_the_end_are_skipped_whole() {
 /// (an overflow); such inputs read, or fail, cleanly.
 #[test]
 fn fuzz_regressions_read_cleanly() {
-    for name in ["bad/mp4_fuzz_chunk_overflow.mp4"] {
-        if let Ok(mut demuxer) = open(fixture(name)) {
+    for name in ["mp4_fuzz_chunk_overflow.mp4"] {
+        if let Ok(mut demuxer) = open(fuzz_regression("mp4", name)) {
             read_all(demuxer.as_mut());
             let _ = demuxer.stats();
             demuxer.seek(Duration::from_millis(1500)).unwrap();

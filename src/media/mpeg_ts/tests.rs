@@ -3,7 +3,7 @@ use super::*;
 use crate::media::testing::{
     check_track_seeks, check_track_truncations, read_all, track_units, Opener,
 };
-use crate::vocab::testing::fixture;
+use crate::vocab::testing::{fixture, fuzz_regression};
 use crate::vocab::Codec;
 
 const OPEN: Opener = |input| Ok(Box::new(TransportStreamReader::new(input)?));
@@ -282,7 +282,7 @@ fn mp2t_reading_gives_the_packets_paced_by_the_pcr() {
 /// from it (read whole, then seeks as the fuzz target does them).
 #[test]
 fn mp2t_seeks_far_past_a_time_base_that_jumped_back() {
-    let data = fixture("bad/ts_mp2t_seek_overflow.ts");
+    let data = fuzz_regression("mpeg_ts", "ts_mp2t_seek_overflow.ts");
     let mut reader = OPEN_MP2T(BytesReader::from_bytes(data)).unwrap();
     read_all(reader.as_mut());
     for time in [

@@ -12,7 +12,7 @@ use crate::rtsp::range::{self, PlayRange, RangeError};
 use crate::server::delivery::{Destinations, TrackOut};
 use crate::server::playback::Player;
 use crate::server::session::{Control, PlayState, Session};
-use crate::server::source::{Pace, Source, SourceTrack};
+use crate::server::source::{Pace, Source, SourceTrack, StreamSettings};
 use crate::stream::{PlayStart, StreamError};
 
 impl Ctx<'_> {
@@ -106,7 +106,10 @@ impl Ctx<'_> {
             })
             .collect();
         let file = session.file.clone();
-        let looping = self.shared.config.looping;
+        let settings = StreamSettings {
+            looping: self.shared.config.looping,
+            payload: self.shared.config.payload,
+        };
         let peer = session.peer;
         let overhead = session
             .srtp
@@ -119,7 +122,7 @@ impl Ctx<'_> {
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Source::open(&file, format, &tracks, looping, peer, overhead, pace)?,
+                None => Source::open(&file, format, &tracks, settings, peer, overhead, pace)?,
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;
