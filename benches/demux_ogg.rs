@@ -17,29 +17,17 @@
 mod support;
 
 use support::demux::DemuxBench;
-use support::FFPROBE_SHOW_PACKETS;
+use support::{FFPROBE_SHOW_PACKETS, PICTURE_720P_40S, TONE_40S};
 
 fn main() {
     DemuxBench {
         title: "Ogg demux benchmark: Theora 720p ~8 Mbit/s + Vorbis 128 kbit/s, looped",
         clip: "clip720p-8M-vorbis.ogv",
         encoder: &[
-            "-i",
-            "testsrc2=size=1280x720:rate=25:duration=40",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=40",
-            "-c:v",
-            "libtheora",
-            "-b:v",
-            "8M",
-            "-g",
-            "50",
-            "-c:a",
-            "libvorbis",
-            "-b:a",
-            "128k",
+            PICTURE_720P_40S,
+            TONE_40S,
+            &["-c:v", "libtheora", "-b:v", "8M", "-g", "50"],
+            &["-c:a", "libvorbis", "-b:a", "128k"],
         ],
         ts_modes: false,
         ffprobe: FFPROBE_SHOW_PACKETS,

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use support::{
     data_dir, encoded_once, ffprobe_seconds, large_mb, peak_rss_kb, rate_cell, repeated, warm,
-    ChildFigures, FFPROBE_COUNT_PACKETS,
+    ChildFigures, FFPROBE_COUNT_PACKETS, PICTURE_720P_40S, X264_8M_BFRAMES,
 };
 
 fn main() {
@@ -71,19 +71,6 @@ fn child(file: &Path) {
 fn base_clip(dir: &Path) -> PathBuf {
     encoded_once(
         &dir.join("clip720p-8M-bframes.264"),
-        &[
-            "-i",
-            "testsrc2=size=1280x720:rate=25:duration=40",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-bf",
-            "3",
-            "-b:v",
-            "8M",
-            "-g",
-            "50",
-        ],
+        &[PICTURE_720P_40S, X264_8M_BFRAMES].concat(),
     )
 }

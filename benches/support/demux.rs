@@ -12,32 +12,16 @@ use mediatool::media::{ReadOptions, TsMode};
 
 use super::{
     data_dir, encoded_once, ffprobe_seconds, gstreamer_seconds, large_mb, looped, peak_rss_kb,
-    rate_cell, warm, ChildFigures,
+    rate_cell, warm, ChildFigures, PICTURE_720P_40S, TONE_40S, X264_8M_BFRAMES,
 };
 
 /// `ffmpeg -f lavfi` inputs and encoder options of a 40 s 720p clip at
-/// 8 Mbit/s H.264 with B-frames and 128 kbit/s AAC.
-pub const H264_AAC_720P: &[&str] = &[
-    "-i",
-    "testsrc2=size=1280x720:rate=25:duration=40",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000:duration=40",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-bf",
-    "3",
-    "-b:v",
-    "8M",
-    "-g",
-    "50",
-    "-c:a",
-    "aac",
-    "-b:a",
-    "128k",
+/// 8 Mbit/s H.264 with B-frames and 128 kbit/s AAC, in parts.
+pub const H264_AAC_720P: &[&[&str]] = &[
+    PICTURE_720P_40S,
+    TONE_40S,
+    X264_8M_BFRAMES,
+    &["-c:a", "aac", "-b:a", "128k"],
 ];
 
 /// What sets one container's demux benchmark apart.
@@ -47,8 +31,9 @@ pub struct DemuxBench {
     /// The base clip's file name in `target/bench-data/`; its extension
     /// chooses ffmpeg's muxer and names the looped files.
     pub clip: &'static str,
-    /// `ffmpeg -f lavfi` inputs and encoder options of the base clip.
-    pub encoder: &'static [&'static str],
+    /// `ffmpeg -f lavfi` inputs and encoder options of the base clip, in
+    /// parts put end to end.
+    pub encoder: &'static [&'static [&'static str]],
     /// Whether each file is read both ways a transport stream can be
     /// ([`TsMode`]), a row each with a `mode` column; otherwise once with
     /// the default [`ReadOptions`].
@@ -70,7 +55,7 @@ impl DemuxBench {
             return None;
         }
         let dir = data_dir();
-        let clip = encoded_once(&dir.join(self.clip), self.encoder);
+        let clip = encoded_once(&dir.join(self.clip), &self.encoder.concat());
         let extension = clip.extension().unwrap().to_str().unwrap();
         println!("{} {}", self.title, clip.display());
         let modes: &[&str] = if self.ts_modes { &TsMode::NAMES } else { &[""] };

@@ -26,6 +26,24 @@ pub fn large_mb() -> u64 {
         .unwrap_or(500)
 }
 
+/// `ffmpeg -f lavfi` input of a 40 s 1280x720 25 fps test picture (the
+/// `-f lavfi` before it is [`encoded_once`]'s).
+pub const PICTURE_720P_40S: &[&str] = &["-i", "testsrc2=size=1280x720:rate=25:duration=40"];
+
+/// `ffmpeg` input of a 40 s 440 Hz tone at 48 kHz, after a first input.
+pub const TONE_40S: &[&str] = &[
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000:duration=40",
+];
+
+/// H.264 at 8 Mbit/s with B-frames, an IDR every 2 s: a broadcast-like
+/// stream (~40 KB a frame at 720p, so per-frame work counts).
+pub const X264_8M_BFRAMES: &[&str] = &[
+    "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b:v", "8M", "-g", "50",
+];
+
 /// `clip`, encoded once with `ffmpeg -f lavfi` and `ffmpeg_args` (inputs,
 /// filters and encoder options) unless it exists already.
 pub fn encoded_once(clip: &Path, ffmpeg_args: &[&str]) -> PathBuf {
