@@ -16,123 +16,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
-
-use support::{data_dir, encoded_once, large_mb, looped, peak_rss_kb, seconds_of, warm};
+use support::demux::{DemuxBench, H264_AAC_720P};
+use support::FFPROBE_SHOW_PACKETS;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        return child(Path::new(&args[i + 1]));
+    DemuxBench {
+        title: "Matroska demux benchmark: H.264 720p 8 Mbit/s with B-frames + AAC, looped",
+        clip: "clip720p-8M-aac.mkv",
+        encoder: H264_AAC_720P,
+        ts_modes: false,
+        ffprobe: FFPROBE_SHOW_PACKETS,
+        gstreamer: "matroskademux name=d d. ! queue ! fakesink d. ! queue ! fakesink",
     }
-    let dir = data_dir();
-    let clip = base_clip(&dir);
-    println!(
-        "Matroska demux benchmark: H.264 720p 8 Mbit/s with B-frames + AAC, looped {}",
-        clip.display()
-    );
-    println!(
-        "{:>8} {:>9} {:>9} {:>10} {:>12} {:>13} {:>15}",
-        "size MB", "units", "ours s", "ours MB/s", "peak RSS MB", "ffprobe MB/s", "GStreamer MB/s"
-    );
-    let large = large_mb();
-    for mb in [large / 10, large] {
-        let file = looped(&clip, dir.join(format!("demux-{mb}MB.mkv")), mb);
-        let size = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
-        warm(&file);
-        let out = Command::new(std::env::current_exe().unwrap())
-            .arg("--child")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        let (units, secs, rss_kb): (u64, f64, f64) = (
-            fields[0].parse().unwrap(),
-            fields[1].parse().unwrap(),
-            fields[2].parse().unwrap(),
-        );
-        let rate =
-            |s: Option<f64>| s.map_or_else(|| "n/a".to_owned(), |s| format!("{:.0}", size / s));
-        let ffprobe = seconds_of(
-            Command::new("ffprobe")
-                .args(["-v", "error", "-show_packets", "-of", "csv"])
-                .arg(&file)
-                .stdout(std::process::Stdio::null()),
-        );
-        let gstreamer = seconds_of(
-            Command::new("gst-launch-1.0")
-                .args(["-q", "filesrc"])
-                .arg(format!("location={}", file.display()))
-                .args([
-                    "!",
-                    "matroskademux",
-                    "name=d",
-                    "d.",
-                    "!",
-                    "queue",
-                    "!",
-                    "fakesink",
-                ])
-                .args(["d.", "!", "queue", "!", "fakesink"]),
-        );
-        println!(
-            "{size:>8.0} {units:>9} {secs:>9.3} {:>10.0} {:>12.1} {:>13} {:>15}",
-            size / secs,
-            rss_kb / 1024.0,
-            rate(ffprobe),
-            rate(gstreamer)
-        );
-    }
-}
-
-/// Child process: read every unit of one file as `probe` does (open,
-/// then every access unit of every track), print units, seconds and peak
-/// RSS (kB).
-fn child(file: &Path) {
-    let start = Instant::now();
-    let mut demuxer = mediatool::media::open(file).expect("open");
-    let mut units = 0u64;
-    while demuxer.read_unit().expect("read").is_some() {
-        units += 1;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("{units} {secs} {}", peak_rss_kb());
-}
-
-/// A 40 s 720p clip at 8 Mbit/s with B-frames and AAC in Matroska,
-/// encoded once.
-fn base_clip(dir: &Path) -> PathBuf {
-    encoded_once(
-        &dir.join("clip720p-8M-aac.mkv"),
-        &[
-            "-i",
-            "testsrc2=size=1280x720:rate=25:duration=40",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=40",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-bf",
-            "3",
-            "-b:v",
-            "8M",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-        ],
-    )
+    .run();
 }

@@ -13,11 +13,14 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
-use support::{data_dir, encoded_once, large_mb, peak_rss_kb, repeated, warm};
+use support::{
+    data_dir, encoded_once, ffprobe_seconds, large_mb, peak_rss_kb, rate_cell, repeated, warm,
+    ChildFigures, FFPROBE_COUNT_PACKETS, PICTURE_720P_40S, X264_8M_BFRAMES,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -39,29 +42,14 @@ fn main() {
         let file = repeated(&clip, dir.join(format!("probe-{mb}MB.264")), mb);
         let size = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
         warm(&file);
-        let out = Command::new(std::env::current_exe().unwrap())
-            .arg("--child")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        let (frames, secs, rss_kb): (u64, f64, f64) = (
-            fields[0].parse().unwrap(),
-            fields[1].parse().unwrap(),
-            fields[2].parse().unwrap(),
-        );
-        let peer =
-            ffprobe_seconds(&file).map_or_else(|| "n/a".to_owned(), |s| format!("{:.0}", size / s));
+        let ours = ChildFigures::of_child(&[OsStr::new("--child"), file.as_os_str()]);
+        let peer = rate_cell(size, ffprobe_seconds(FFPROBE_COUNT_PACKETS, &file));
         println!(
-            "{size:>9.0} {frames:>10} {secs:>10.3} {:>12.0} {:>12.1} {peer:>10}",
-            size / secs,
-            rss_kb / 1024.0
+            "{size:>9.0} {:>10} {:>10.3} {:>12.0} {:>12.1} {peer:>10}",
+            ours.count,
+            ours.seconds,
+            ours.rate(size),
+            ours.peak_rss_mb()
         );
     }
 }
@@ -70,8 +58,12 @@ fn main() {
 fn child(file: &Path) {
     let start = Instant::now();
     let info = mediatool::media::inspect(file).expect("inspect");
-    let secs = start.elapsed().as_secs_f64();
-    println!("{} {secs} {}", info.stats[0].frames, peak_rss_kb());
+    ChildFigures {
+        count: info.stats[0].frames,
+        seconds: start.elapsed().as_secs_f64(),
+        peak_rss_kb: peak_rss_kb(),
+    }
+    .print();
 }
 
 /// A 40 s 720p clip at 8 Mbit/s with B-frames (a typical broadcast-like
@@ -79,38 +71,6 @@ fn child(file: &Path) {
 fn base_clip(dir: &Path) -> PathBuf {
     encoded_once(
         &dir.join("clip720p-8M-bframes.264"),
-        &[
-            "-i",
-            "testsrc2=size=1280x720:rate=25:duration=40",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-bf",
-            "3",
-            "-b:v",
-            "8M",
-            "-g",
-            "50",
-        ],
+        &[PICTURE_720P_40S, X264_8M_BFRAMES].concat(),
     )
-}
-
-/// Seconds ffprobe takes to parse (not decode) every packet of the file.
-fn ffprobe_seconds(file: &Path) -> Option<f64> {
-    let start = Instant::now();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_packets",
-            "-show_entries",
-            "stream=nb_read_packets",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(file)
-        .output()
-        .ok()?;
-    out.status.success().then(|| start.elapsed().as_secs_f64())
 }

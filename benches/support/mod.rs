@@ -1,11 +1,15 @@
 //! Helpers shared by the benchmarks: where their inputs live, how large the
 //! large one is, how an input is made (a clip encoded once with ffmpeg,
-//! repeated to the size wanted) and a process's peak memory.
+//! repeated or looped to the size wanted), a process's peak memory measured
+//! in a child process of its own, and the peers' (ffprobe, GStreamer)
+//! timings. [`demux`] is the container demux benchmarks' runner.
 #![allow(dead_code)] // each benchmark uses a subset
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod demux;
 
 /// `target/bench-data/`, created if needed: the benchmarks' inputs and outputs.
 pub fn data_dir() -> PathBuf {
@@ -21,6 +25,24 @@ pub fn large_mb() -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(500)
 }
+
+/// `ffmpeg -f lavfi` input of a 40 s 1280x720 25 fps test picture (the
+/// `-f lavfi` before it is [`encoded_once`]'s).
+pub const PICTURE_720P_40S: &[&str] = &["-i", "testsrc2=size=1280x720:rate=25:duration=40"];
+
+/// `ffmpeg` input of a 40 s 440 Hz tone at 48 kHz, after a first input.
+pub const TONE_40S: &[&str] = &[
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000:duration=40",
+];
+
+/// H.264 at 8 Mbit/s with B-frames, an IDR every 2 s: a broadcast-like
+/// stream (~40 KB a frame at 720p, so per-frame work counts).
+pub const X264_8M_BFRAMES: &[&str] = &[
+    "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-b:v", "8M", "-g", "50",
+];
 
 /// `clip`, encoded once with `ffmpeg -f lavfi` and `ffmpeg_args` (inputs,
 /// filters and encoder options) unless it exists already.
@@ -104,10 +126,119 @@ pub fn peak_rss_kb() -> u64 {
         .expect("VmHWM in /proc/self/status (Linux only)")
 }
 
-/// Seconds `command` takes to run to success, `None` if it cannot run or
-/// fails.
-pub fn seconds_of(command: &mut Command) -> Option<f64> {
+/// Seconds `command` (an external tool: ffprobe, GStreamer, strace) takes to run to
+/// success. `None` only if the tool is not installed, and then a panic
+/// with `CI=true`; a run that fails panics, as it measured nothing.
+pub fn peer_seconds(command: &mut Command) -> Option<f64> {
     let start = std::time::Instant::now();
-    let out = command.output().ok()?;
-    out.status.success().then(|| start.elapsed().as_secs_f64())
+    let out = match command.output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(!ci, "{command:?}: not installed (CI=true)");
+            return None;
+        }
+        Err(e) => panic!("{command:?}: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{command:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(start.elapsed().as_secs_f64())
+}
+
+/// ffprobe arguments that parse and print every packet, decoding nothing.
+pub const FFPROBE_SHOW_PACKETS: &[&str] = &["-show_packets", "-of", "csv"];
+
+/// ffprobe arguments that read every packet, decoding none, and print
+/// only their count.
+pub const FFPROBE_COUNT_PACKETS: &[&str] = &[
+    "-count_packets",
+    "-show_entries",
+    "stream=nb_read_packets",
+    "-of",
+    "csv=p=0",
+];
+
+/// Seconds ffprobe takes to read `file` with `args` (which say what it
+/// reads and prints; the printing is thrown away), as [`peer_seconds`].
+pub fn ffprobe_seconds(args: &[&str], file: &Path) -> Option<f64> {
+    peer_seconds(
+        Command::new("ffprobe")
+            .args(["-v", "error"])
+            .args(args)
+            .arg(file)
+            .stdout(std::process::Stdio::null()),
+    )
+}
+
+/// Seconds `gst-launch-1.0 filesrc location=FILE ! TAIL` takes, as
+/// [`peer_seconds`]; `tail` is split at whitespace.
+pub fn gstreamer_seconds(file: &Path, tail: &str) -> Option<f64> {
+    peer_seconds(
+        Command::new("gst-launch-1.0")
+            .args(["-q", "filesrc"])
+            .arg(format!("location={}", file.display()))
+            .arg("!")
+            .args(tail.split_whitespace()),
+    )
+}
+
+/// `size_mb / seconds` as a table cell, `n/a` without a measure.
+pub fn rate_cell(size_mb: f64, seconds: Option<f64>) -> String {
+    seconds.map_or_else(|| "n/a".to_owned(), |s| format!("{:.0}", size_mb / s))
+}
+
+/// Runs this benchmark binary again with `args` (a fresh process, so its
+/// peak memory is its own); its stdout, trimmed. Panics if it fails.
+pub fn run_self(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// What a measuring child process prints: how many items it read,
+/// seconds and peak RSS in kB.
+pub struct ChildFigures {
+    pub count: u64,
+    pub seconds: f64,
+    pub peak_rss_kb: u64,
+}
+
+impl ChildFigures {
+    /// The child's stdout line: `count seconds rss_kb`.
+    pub fn print(&self) {
+        println!("{} {} {}", self.count, self.seconds, self.peak_rss_kb);
+    }
+
+    /// Runs this binary with `args` and reads what it printed.
+    pub fn of_child(args: &[&std::ffi::OsStr]) -> ChildFigures {
+        let text = run_self(args);
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(fields.len(), 3, "child printed {text:?}");
+        ChildFigures {
+            count: fields[0].parse().unwrap(),
+            seconds: fields[1].parse().unwrap(),
+            peak_rss_kb: fields[2].parse().unwrap(),
+        }
+    }
+
+    /// Megabytes of a `size_mb` file read per second.
+    pub fn rate(&self, size_mb: f64) -> f64 {
+        size_mb / self.seconds
+    }
+
+    /// Peak RSS in MB.
+    pub fn peak_rss_mb(&self) -> f64 {
+        self.peak_rss_kb as f64 / 1024.0
+    }
 }
