@@ -140,15 +140,6 @@ fn captures(dir: &Path, variants: &[&'static [&'static str]], whole_ts: bool) ->
             });
         }
     }
-    let sub = dir.join("pcm8");
-    std::fs::create_dir(&sub).unwrap();
-    let file = common::fixtures().join(PCM8_FIXTURE);
-    let pcap = packetize_ok(&file, &sub, PCM8_L8);
-    captures.push(Capture {
-        file,
-        pcap,
-        options: PCM8_L8,
-    });
     let medias: Vec<SdpMedia> = captures
         .iter()
         .flat_map(|c| read_sdp(&c.pcap.with_extension("sdp")))
