@@ -3,6 +3,9 @@
 //! repeated to the size wanted) and a process's peak memory.
 #![allow(dead_code)] // each benchmark uses a subset
 
+pub mod process;
+pub mod serve;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
