@@ -71,3 +71,40 @@ pub fn open_fds(pid: u32) -> usize {
 pub fn threads(pid: u32) -> usize {
     entries(pid, "task")
 }
+
+/// What each open file descriptor of a process refers to (`readlink` of
+/// `/proc/PID/fd/N`: a path, `socket:[INODE]`, `anon_inode:[eventpoll]`),
+/// by descriptor.
+pub fn fd_targets(pid: u32) -> Vec<(u32, String)> {
+    let path = format!("/proc/{pid}/fd");
+    let mut targets: Vec<(u32, String)> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .filter_map(|entry| {
+            let entry = entry.unwrap_or_else(|e| panic!("{path}: {e}"));
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            // A descriptor closed since the listing: not open.
+            let target = std::fs::read_link(entry.path()).ok()?;
+            Some((fd, target.display().to_string()))
+        })
+        .collect();
+    targets.sort();
+    targets
+}
+
+/// The names of a process's threads (`/proc/PID/task/TID/comm`), sorted.
+pub fn thread_names(pid: u32) -> Vec<String> {
+    let path = format!("/proc/{pid}/task");
+    let mut names: Vec<String> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .filter_map(|task| {
+            let comm = task
+                .unwrap_or_else(|e| panic!("{path}: {e}"))
+                .path()
+                .join("comm");
+            // A thread that ended since the listing: not there.
+            Some(std::fs::read_to_string(comm).ok()?.trim().to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
