@@ -52,17 +52,13 @@ use std::time::{Duration, Instant};
 
 use mediatool::srtp::sdes::CryptoAttribute;
 use mediatool::srtp::SrtpReceiver;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 
-/// Length of the generated stream.
-const STREAM_SECONDS: u64 = 60;
-
-/// mediatool's configuration: the per-client limits lifted, since every
-/// client of the benchmark is 127.0.0.1.
-const NO_CLIENT_LIMITS: &str = "max_connections_per_client: 0\nmax_sessions_per_client: 0\n\
-    max_sessions_per_connection: 0\nmax_setups_per_second_per_client: 0\n";
+mod support;
+use support::process::{self, Memory};
+use support::serve::{media_dir, stream_file, udp_pair, Io, Rtsp, NO_CLIENT_LIMITS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Transport {
@@ -196,32 +192,6 @@ fn parse_options() -> Options {
     }
     options
 }
-
-/// The test stream: 720p H.264 at `bit_rate` CBR, no B-frames, made once.
-fn stream_file(dir: &Path, bit_rate: &str) -> PathBuf {
-    let path = dir.join(format!("bench_{bit_rate}_{STREAM_SECONDS}s.h264"));
-    if path.exists() {
-        return path;
-    }
-    eprintln!("making {} with ffmpeg...", path.display());
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!(
-            "testsrc2=size=1280x720:rate=25:duration={STREAM_SECONDS}"
-        ))
-        .args([
-            "-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "50",
-        ])
-        .args(["-b:v", bit_rate, "-maxrate", bit_rate, "-bufsize", "1M"])
-        .args(["-x264-params", "nal-hrd=cbr:aud=1"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg is needed to make the test stream");
-    assert!(status.success(), "ffmpeg failed");
-    path
-}
-
-/// A running server and the URLs of the stream: plain, and over RTSPS
 /// (mediatool only).
 struct Server {
     child: Child,
@@ -240,14 +210,6 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-
-/// `target/bench-media/`, created if needed: the stream and certificate.
-fn media_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-media");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// A self-signed ECDSA P-256 certificate for `localhost`, made once: the
 /// certificate and key files.
 fn certificate() -> (PathBuf, PathBuf) {
@@ -463,10 +425,6 @@ fn tls_connector() -> tokio_rustls::TlsConnector {
     tokio_rustls::TlsConnector::from(Arc::clone(config))
 }
 
-/// A byte stream to the server: TCP, or TLS over TCP.
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
 /// Connects to the server of `url` (`rtsp://` or `rtsps://`).
 async fn connect(url: &str) -> Result<Box<dyn Io>, String> {
     let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
@@ -487,144 +445,6 @@ async fn connect(url: &str) -> Result<Box<dyn Io>, String> {
         .await
         .map_err(|e| format!("TLS: {e}"))?;
     Ok(Box::new(tls))
-}
-
-/// Resident memory of a process in KiB: all of it, and its anonymous part
-/// (heap and stacks: what the process allocated, without the pages of
-/// its program and libraries, which it shares and faults in as it runs).
-#[derive(Clone, Copy)]
-struct Memory {
-    rss: u64,
-    anon: u64,
-}
-
-/// CPU seconds (user + system) and resident memory of a process.
-fn usage(pid: u32) -> (f64, Memory) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    // utime and stime are fields 14 and 15 (1-based), in USER_HZ (100/s).
-    let ticks: u64 = fields
-        .get(11..13)
-        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    let memory = Memory {
-        rss: field("VmRSS:"),
-        anon: field("RssAnon:"),
-    };
-    (ticks as f64 / 100.0, memory)
-}
-
-/// A minimal RTSP client connection.
-struct Rtsp {
-    stream: Box<dyn Io>,
-    buf: Vec<u8>,
-    cseq: u32,
-    session: Option<String>,
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl Rtsp {
-    /// Sends a request and waits (at most 90 s) for its response.
-    async fn request(&mut self, method: &str, url: &str, extra: &str) -> Result<Reply, String> {
-        tokio::time::timeout(Duration::from_secs(90), self.exchange(method, url, extra))
-            .await
-            .map_err(|_| format!("{method}: no response in 90 s"))?
-    }
-
-    async fn exchange(&mut self, method: &str, url: &str, extra: &str) -> Result<Reply, String> {
-        self.cseq += 1;
-        let session = self
-            .session
-            .as_ref()
-            .map_or(String::new(), |s| format!("Session: {s}\r\n"));
-        let text = format!(
-            "{method} {url} RTSP/1.0\r\nCSeq: {}\r\n{session}{extra}\r\n",
-            self.cseq
-        );
-        self.stream
-            .write_all(text.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        loop {
-            // Skip interleaved frames that precede the response.
-            while self.buf.first() == Some(&b'$') && self.buf.len() >= 4 {
-                let len = 4 + usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]]));
-                if self.buf.len() < len {
-                    break;
-                }
-                self.buf.drain(..len);
-            }
-            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
-                if self.buf[0] != b'$' {
-                    let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
-                    let mut lines = head.lines();
-                    let status = lines
-                        .next()
-                        .and_then(|l| l.split_whitespace().nth(1))
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(0);
-                    let headers: Vec<(String, String)> = lines
-                        .filter_map(|l| l.split_once(':'))
-                        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-                        .collect();
-                    let length: usize = headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
-                        .and_then(|(_, v)| v.parse().ok())
-                        .unwrap_or(0);
-                    if self.buf.len() >= end + 4 + length {
-                        let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length])
-                            .into_owned();
-                        self.buf.drain(..end + 4 + length);
-                        return Ok(Reply {
-                            status,
-                            headers,
-                            body,
-                        });
-                    }
-                }
-            }
-            let mut chunk = [0u8; 16384];
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("connection closed".into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Tracks one session's packets.
@@ -895,7 +715,7 @@ async fn setup_rate(connections: usize, file: &Path) {
     println!("|---|---|---|---|---|---|");
     for (via, url) in [("rtsp", server.url.clone()), ("rtsps + SRTP keys", secure)] {
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (cpu0, _) = usage(pid);
+        let cpu0 = process::cpu_seconds(pid);
         let started = Instant::now();
         let workers: Vec<_> = (0..SETUP_CONCURRENCY)
             .map(|_| {
@@ -916,7 +736,7 @@ async fn setup_rate(connections: usize, file: &Path) {
             errors.extend(worker.await.unwrap());
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let (cpu1, _) = usage(pid);
+        let cpu1 = process::cpu_seconds(pid);
         println!(
             "| {via} | {connections} | {elapsed:.2} | {:.0} | {:.3} | {} |",
             connections as f64 / elapsed,
@@ -949,26 +769,6 @@ async fn describe_once(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn udp_pair() -> std::io::Result<(UdpSocket, UdpSocket)> {
-    loop {
-        let rtp = bind_udp(0)?;
-        let port = rtp.local_addr()?.port();
-        if port % 2 == 0 && port < 65535 {
-            if let Ok(rtcp) = bind_udp(port + 1) {
-                return Ok((rtp, rtcp));
-            }
-        }
-    }
-}
-
-fn bind_udp(port: u16) -> std::io::Result<UdpSocket> {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
-    let _ = socket.set_recv_buffer_size(2 << 20);
-    socket.set_nonblocking(true)?;
-    socket.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())?;
-    UdpSocket::from_std(socket.into())
-}
-
 /// One measured run; prints a table row.
 async fn run(
     peer: Peer,
@@ -985,7 +785,7 @@ async fn run(
         (true, None) => return,
     };
     let pid = server.child.id();
-    let (_, rss_idle) = usage(pid);
+    let rss_idle = process::memory(pid);
     let ready = Arc::new(Barrier::new(sessions + 1));
     let start = Arc::new(Barrier::new(sessions + 1));
     let window = Arc::new(std::sync::OnceLock::new());
@@ -1006,7 +806,7 @@ async fn run(
         })
         .collect();
     ready.wait().await;
-    let (_, rss_setup) = usage(pid);
+    let rss_setup = process::memory(pid);
     // Measure from 3 s after the first PLAY (all are playing by then) for
     // `seconds`.
     let begin = Instant::now() + Duration::from_secs(3);
@@ -1014,9 +814,9 @@ async fn run(
     window.set((begin, end)).ok();
     start.wait().await;
     tokio::time::sleep_until(tokio::time::Instant::from_std(begin)).await;
-    let (cpu0, _) = usage(pid);
+    let cpu0 = process::cpu_seconds(pid);
     tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
-    let (cpu1, rss_playing) = usage(pid);
+    let (cpu1, rss_playing) = (process::cpu_seconds(pid), process::memory(pid));
     let mut all = Stats::default();
     let mut errors = Vec::new();
     for task in tasks {
@@ -1031,7 +831,7 @@ async fn run(
     }
     // Every session torn down: what the server keeps 10 s later.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let (_, rss_after) = usage(pid);
+    let rss_after = process::memory(pid);
     drop(server);
     all.lateness_us.sort_unstable();
     let pct = |p: f64| {

@@ -5,6 +5,9 @@
 //! timings. [`demux`] is the container demux benchmarks' runner.
 #![allow(dead_code)] // each benchmark uses a subset
 
+pub mod process;
+pub mod serve;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
