@@ -21,8 +21,11 @@
 //! cargo bench --bench serve_load -- --sessions 200 --bit-rate 1M --seconds 10
 //! # the cost of metrics: this build never scraped, this build scraped every
 //! # second, and another build (one without metrics) side by side
+//! # (a build with per-client limits needs them lifted: --baseline-config,
+//! # a YAML file of 0 limits, given to it as --config)
 //! cargo bench --bench serve_load -- --sessions 500 \
-//!     --servers mediatool,scraped,baseline --baseline /tmp/mediatool-before
+//!     --servers mediatool,scraped,baseline --baseline /tmp/mediatool-before \
+//!     --baseline-config /tmp/no-limits.yaml
 //! ```
 //!
 //! Memory: the server's resident size while every session plays, and its
@@ -137,6 +140,9 @@ struct Options {
     setup_rate: Option<usize>,
     /// `--baseline PATH`: the other mediatool binary of `--servers baseline`.
     baseline: Option<PathBuf>,
+    /// `--baseline-config FILE`: a YAML file for it (`--config`), e.g. to
+    /// lift the per-client limits of a build that has them.
+    baseline_config: Option<PathBuf>,
 }
 
 fn parse_options() -> Options {
@@ -149,6 +155,7 @@ fn parse_options() -> Options {
         file: None,
         setup_rate: None,
         baseline: None,
+        baseline_config: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -186,6 +193,7 @@ fn parse_options() -> Options {
             "--file" => options.file = Some(PathBuf::from(value())),
             "--setup-rate" => options.setup_rate = value().parse().ok(),
             "--baseline" => options.baseline = Some(PathBuf::from(value())),
+            "--baseline-config" => options.baseline_config = Some(PathBuf::from(value())),
             // cargo bench passes --bench.
             _ => {}
         }
@@ -224,7 +232,10 @@ fn certificate() -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
-fn start_server(peer: Peer, file: &Path, baseline: Option<&Path>) -> Server {
+/// The other build of `--servers baseline`, and its configuration file.
+type Baseline<'a> = (Option<&'a Path>, Option<&'a Path>);
+
+fn start_server(peer: Peer, file: &Path, baseline: Baseline<'_>) -> Server {
     let (cert, key) = certificate();
     // This build: no per-client limits (the benchmark's clients all come
     // from 127.0.0.1), RTSPS beside plain RTSP, the admin listener `admin`.
@@ -261,12 +272,20 @@ fn start_server(peer: Peer, file: &Path, baseline: Option<&Path>) -> Server {
         Peer::Mediatool => this_build("off"),
         Peer::Scraped => this_build("127.0.0.1:0"),
         // Another build may know none of the newer flags: plain RTSP only.
-        Peer::Baseline => Command::new(baseline.expect("--servers baseline needs --baseline PATH"))
-            .args(["serve", "--port", "0", "--bind", "127.0.0.1", "-q"])
-            .arg(file.parent().unwrap())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+        Peer::Baseline => {
+            let (binary, config) = baseline;
+            let mut command =
+                Command::new(binary.expect("--servers baseline needs --baseline PATH"));
+            command.args(["serve", "--port", "0", "--bind", "127.0.0.1", "-q"]);
+            if let Some(config) = config {
+                command.arg("--config").arg(config);
+            }
+            command
+                .arg(file.parent().unwrap())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        }
         Peer::Gstreamer => {
             // h264parse gives an elementary stream's frames DTS but no PTS,
             // and rtph264pay stamps every packet alike without PTS: the
@@ -703,7 +722,7 @@ const SETUP_CONCURRENCY: usize = 16;
 /// message in every answer); prints the rate and the server's CPU time a
 /// connection.
 async fn setup_rate(connections: usize, file: &Path) {
-    let server = start_server(Peer::Mediatool, file, None);
+    let server = start_server(Peer::Mediatool, file, (None, None));
     let pid = server.child.id();
     let secure = server.secure_url.clone().expect("an RTSPS listener");
     println!(
@@ -776,7 +795,7 @@ async fn run(
     sessions: usize,
     seconds: u64,
     file: &Path,
-    baseline: Option<&Path>,
+    baseline: Baseline<'_>,
 ) {
     let server = start_server(peer, file, baseline);
     let url = match (transport.secure(), &server.secure_url) {
@@ -913,7 +932,10 @@ fn main() {
                     sessions,
                     options.seconds,
                     &file,
-                    options.baseline.as_deref(),
+                    (
+                        options.baseline.as_deref(),
+                        options.baseline_config.as_deref(),
+                    ),
                 ));
             }
         }
