@@ -66,7 +66,12 @@ pub fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let value = tracing::subscriber::with_default(subscriber, f);
+    let value = tracing::subscriber::with_default(subscriber, || {
+        // Callsites first hit by tests on other threads, with no
+        // subscriber, may have cached "never": ask them again.
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
     let logged = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
     (value, logged.lines().map(|l| l.trim().to_owned()).collect())
 }

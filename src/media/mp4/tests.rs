@@ -6,44 +6,10 @@ use std::time::Duration;
 use super::entries::Table;
 use super::sample_table::{Cursor, Sizes, TableBoxes};
 use super::*;
-use crate::media::testing::{check_cuts_and_seeks, read_all};
+use crate::media::testing::{capture_warnings, check_cuts_and_seeks, read_all};
 use crate::media::{AccessUnit, Demuxer};
 use crate::vocab::testing::{fixture, fuzz_regression, XorShift};
 use crate::vocab::{Codec, NalFraming, PcmFormat};
-
-/// What `f` returns and the warnings it logged, one line each. (The
-/// truncation branch brings `media::testing::capture_warnings`, which this
-/// gives way to once merged.)
-fn capture_warnings<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .without_time()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let value = tracing::subscriber::with_default(subscriber, || {
-        // Callsites first hit by tests on other threads, with no
-        // subscriber, may have cached "never": ask them again.
-        tracing::callsite::rebuild_interest_cache();
-        f()
-    });
-    let logged = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (value, logged.lines().map(str::to_owned).collect())
-}
 
 fn open(data: Vec<u8>) -> Result<Box<dyn Demuxer>> {
     crate::media::open_reader(BytesReader::from_bytes(data), &FORMAT)
