@@ -653,12 +653,8 @@ fn receiver_reports_reach_the_api_and_the_metrics() {
     let admin = format!("127.0.0.1:{port}");
     let server = TestServer::start_in(dir, &["--admin", &admin]);
     let url = server.url("long.wav");
-    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (rtp, rtcp) = serve_common::udp_pair();
     let rtp_port = rtp.local_addr().unwrap().port();
-    let Ok(rtcp) = std::net::UdpSocket::bind(("127.0.0.1", rtp_port + 1)) else {
-        eprintln!("port {} taken: the pair cannot be had", rtp_port + 1);
-        return;
-    };
     let mut client = server.connect();
     let transport = format!("RTP/AVP;unicast;client_port={rtp_port}-{}", rtp_port + 1);
     let setup = client.request("SETUP", &url, &[("Transport", &transport)]);

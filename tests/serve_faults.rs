@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serve_common::{fixtures, rtcp_packet_types, Item, Rtsp, TestServer};
+use serve_common::{fixtures, rtcp_packet_types, udp_pair_on, Item, Rtsp, TestServer};
 
 /// RTCP BYE (RFC 3550 §6.6).
 const BYE: u8 = 203;
@@ -214,19 +214,6 @@ fn files_truncated_replaced_or_deleted_while_playing_end_with_bye() {
     server.assert_no_failures(&failures);
 }
 
-/// A client's RTP/RTCP port pair on `ip`.
-fn udp_pair(ip: Ipv4Addr) -> (UdpSocket, UdpSocket) {
-    loop {
-        let rtp = UdpSocket::bind((ip, 0)).unwrap();
-        let port = rtp.local_addr().unwrap().port();
-        if port.is_multiple_of(2) {
-            if let Ok(rtcp) = UdpSocket::bind((ip, port + 1)) {
-                return (rtp, rtcp);
-            }
-        }
-    }
-}
-
 /// Sets up `url` over UDP to `rtp`'s port pair on `c` and plays it;
 /// returns the session id.
 fn play_udp(c: &mut Rtsp, url: &str, rtp: &UdpSocket) -> String {
@@ -265,7 +252,7 @@ fn a_vanished_udp_client_is_dropped_without_spinning() {
     let server = TestServer::start(&[("long.264", "h264_bframes.264")], &["--loop"]);
     let mut c = server.connect();
     let url = server.url("long.264");
-    let (rtp, rtcp) = udp_pair(Ipv4Addr::LOCALHOST);
+    let (rtp, rtcp) = udp_pair_on(Ipv4Addr::LOCALHOST);
     let client: SocketAddr = rtp.local_addr().unwrap();
     let id = play_udp(&mut c, &url, &rtp);
     rtp.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -302,7 +289,7 @@ fn a_client_that_reports_keeps_its_session_though_its_rtp_port_refuses() {
     let server = TestServer::start(&[("long.264", "h264_bframes.264")], &["--loop"]);
     let mut c = server.connect();
     let url = server.url("long.264");
-    let (rtp, rtcp) = udp_pair(Ipv4Addr::LOCALHOST);
+    let (rtp, rtcp) = udp_pair_on(Ipv4Addr::LOCALHOST);
     let port = rtp.local_addr().unwrap().port();
     let transport = format!("RTP/AVP;unicast;client_port={port}-{}", port + 1);
     let setup = c.request("SETUP", &url, &[("Transport", &transport)]);
@@ -418,7 +405,7 @@ fn sigterm_under_500_sessions_sends_every_bye_and_exits_in_time() {
     for i in 0..SESSIONS {
         let ip = Ipv4Addr::new(127, 0, 0, 2 + (i % 19) as u8);
         let mut c = Rtsp::connect_from(server.port, ip.into());
-        let (rtp, rtcp) = udp_pair(ip);
+        let (rtp, rtcp) = udp_pair_on(ip);
         play_udp(&mut c, &url, &rtp);
         rtcp.set_nonblocking(true).unwrap();
         // RTP is never read: its buffer fills and the rest is dropped.

@@ -8,7 +8,7 @@ mod serve_common;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use serve_common::{rtcp_packet_types, Item, Rtsp, TestServer};
+use serve_common::{rtcp_packet_types, udp_pair, Item, Rtsp, TestServer};
 
 const VIDEO: (&str, &str) = ("v.h264", "h264_baseline.h264");
 const AUDIO: (&str, &str) = ("a.aac", "audio_48k_mono.aac");
@@ -52,19 +52,6 @@ impl Client {
                     }
                 }
                 false
-            }
-        }
-    }
-}
-
-/// An RTP/RTCP pair of client ports.
-fn udp_pair() -> (UdpSocket, UdpSocket) {
-    loop {
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = rtp.local_addr().unwrap().port();
-        if port.is_multiple_of(2) {
-            if let Ok(rtcp) = UdpSocket::bind(("127.0.0.1", port + 1)) {
-                return (rtp, rtcp);
             }
         }
     }

@@ -194,21 +194,14 @@ fn setup_and_play(client: &mut Rtsp, url: &str, transport: &str) -> Reply {
     setup
 }
 
-/// A pair of UDP sockets on consecutive ports of 127.0.0.1, RTP's even.
+/// A client's RTP/RTCP port pair ([`serve_common::udp_pair`]) whose
+/// reads give up after 20 ms.
 fn udp_pair() -> (UdpSocket, UdpSocket) {
-    loop {
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = rtp.local_addr().unwrap().port();
-        if port % 2 == 1 {
-            continue;
-        }
-        if let Ok(rtcp) = UdpSocket::bind(("127.0.0.1", port + 1)) {
-            for s in [&rtp, &rtcp] {
-                s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-            }
-            return (rtp, rtcp);
-        }
+    let (rtp, rtcp) = serve_common::udp_pair();
+    for s in [&rtp, &rtcp] {
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
     }
+    (rtp, rtcp)
 }
 
 /// Reads a session playing over UDP to `sockets` to its BYE.

@@ -487,3 +487,22 @@ pub fn loud_wav(seconds: u32) -> Vec<u8> {
     wav.extend((0..data_len / 2).flat_map(|i| ((i % 512) as i16).to_le_bytes()));
     wav
 }
+
+/// A client's RTP/RTCP port pair on `ip`: consecutive ports, RTP's even
+/// (tried until one is free).
+pub fn udp_pair_on(ip: std::net::Ipv4Addr) -> (std::net::UdpSocket, std::net::UdpSocket) {
+    loop {
+        let rtp = std::net::UdpSocket::bind((ip, 0)).unwrap();
+        let port = rtp.local_addr().unwrap().port();
+        if port.is_multiple_of(2) {
+            if let Ok(rtcp) = std::net::UdpSocket::bind((ip, port + 1)) {
+                return (rtp, rtcp);
+            }
+        }
+    }
+}
+
+/// [`udp_pair_on`] 127.0.0.1.
+pub fn udp_pair() -> (std::net::UdpSocket, std::net::UdpSocket) {
+    udp_pair_on(std::net::Ipv4Addr::LOCALHOST)
+}
