@@ -9,23 +9,46 @@ mod serve_common;
 
 use std::time::{Duration, Instant};
 
-use serve_common::{Item, Rtsp, TestServer, NO_CLIENT_LIMITS};
+use serve_common::{udp_pair, Item, Rtsp, TestServer, NO_CLIENT_LIMITS};
 
 const VIDEO: (&str, &str) = ("v.h264", "h264_baseline.h264");
 const AUDIO: (&str, &str) = ("a.aac", "audio_48k_mono.aac");
 
-fn udp_transport(port: u32) -> String {
-    let port = 10_000 + 2 * (port % 25_000);
-    format!("RTP/AVP;unicast;client_port={port}-{}", port + 1)
+/// A client's RTP/RTCP port pair, held for as long as the test's sessions
+/// send to it: a port nobody holds answers with ICMP port unreachable,
+/// and the server ends such a session after 2 s (`UNREACHABLE_GRACE`).
+struct Receiver {
+    _rtp: std::net::UdpSocket,
+    _rtcp: std::net::UdpSocket,
+    transport: String,
+}
+
+impl Receiver {
+    fn new() -> Receiver {
+        let (rtp, rtcp) = udp_pair();
+        let port = rtp.local_addr().unwrap().port();
+        let transport = format!("RTP/AVP;unicast;client_port={port}-{}", port + 1);
+        Receiver {
+            _rtp: rtp,
+            _rtcp: rtcp,
+            transport,
+        }
+    }
 }
 
 /// SETUP, PLAY and PAUSE of `n` sessions of `path` on `c`, one after
-/// another; returns their ids.
-fn paused_sessions(server: &TestServer, c: &mut Rtsp, path: &str, n: u32) -> Vec<String> {
+/// another, all sending to `to`; returns their ids.
+fn paused_sessions(
+    server: &TestServer,
+    c: &mut Rtsp,
+    to: &Receiver,
+    path: &str,
+    n: u32,
+) -> Vec<String> {
     let url = server.url(path);
     (0..n)
         .map(|i| {
-            let setup = c.request("SETUP", &url, &[("Transport", &udp_transport(i))]);
+            let setup = c.request("SETUP", &url, &[("Transport", &to.transport)]);
             assert_eq!(
                 setup.status,
                 200,
@@ -76,15 +99,16 @@ fn plays(server: &TestServer, path: &str) {
 fn paused_and_ended_sessions_hold_no_file_descriptors() {
     let server = TestServer::with_config(&[VIDEO, AUDIO], NO_CLIENT_LIMITS);
     let mut c = server.connect();
+    let to = Receiver::new();
     // Warm up (the catalog, the runtime's blocking threads).
-    for id in paused_sessions(&server, &mut c, VIDEO.0, 20) {
+    for id in paused_sessions(&server, &mut c, &to, VIDEO.0, 20) {
         c.request("TEARDOWN", &server.url(VIDEO.0), &[("Session", &id)]);
     }
     std::thread::sleep(Duration::from_millis(300));
     let fds = server.open_fds();
     let rss = server.rss_kib();
     const PAUSED: u32 = 1000;
-    let paused = paused_sessions(&server, &mut c, VIDEO.0, PAUSED);
+    let paused = paused_sessions(&server, &mut c, &to, VIDEO.0, PAUSED);
     std::thread::sleep(Duration::from_millis(300));
     let per_session = (server.rss_kib().saturating_sub(rss)) * 1024 / u64::from(PAUSED);
     eprintln!("{per_session} bytes of RSS per paused session");
@@ -102,8 +126,8 @@ fn paused_and_ended_sessions_hold_no_file_descriptors() {
     );
     // Sessions that played to their end (the last 0.2 s of a 3 s file).
     let url = server.url(AUDIO.0);
-    for i in 0..50 {
-        let setup = c.request("SETUP", &url, &[("Transport", &udp_transport(PAUSED + i))]);
+    for _ in 0..50 {
+        let setup = c.request("SETUP", &url, &[("Transport", &to.transport)]);
         let play = c.request(
             "PLAY",
             &url,
@@ -129,7 +153,7 @@ fn with_few_descriptors_paused_sessions_lock_no_client_out() {
     let yaml = format!("{NO_CLIENT_LIMITS}max_sessions: 1000\n");
     let server = TestServer::with_fd_limit(&[VIDEO], &yaml, 256);
     let mut attacker = server.connect();
-    paused_sessions(&server, &mut attacker, VIDEO.0, 300);
+    paused_sessions(&server, &mut attacker, &Receiver::new(), VIDEO.0, 300);
     assert!(server.open_fds() < 64, "{} open", server.open_fds());
     plays(&server, VIDEO.0);
     assert!(!server.log().contains("accept failed"), "{}", server.log());
