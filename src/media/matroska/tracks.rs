@@ -415,7 +415,11 @@ fn frame_rate_of(duration_ns: u64) -> Option<Rational> {
     }
     let ntsc = (fps * 1.001).round();
     if (fps - ntsc / 1.001).abs() < 1e-3 {
-        return Rational::new(ntsc as u32 * 1000, 1001);
+        // A hostile duration of a few ns is billions of frames a second:
+        // past u32 it is no NTSC rate.
+        if let Some(rate) = (ntsc as u32).checked_mul(1000) {
+            return Rational::new(rate, 1001);
+        }
     }
     Rational::reduced(1_000_000_000, duration_ns)
 }
@@ -539,6 +543,9 @@ mod tests {
         assert_eq!(frame_rate_of(33_366_667), Rational::new(30_000, 1001));
         assert_eq!(frame_rate_of(41_708_333), Rational::new(24_000, 1001));
         assert_eq!(frame_rate_of(16_666_667), Rational::new(60, 1));
+        // 7 ns (a fuzzed file): 143,000,000/1.001 frames a second would
+        // overflow the NTSC numerator; the exact ratio is given instead.
+        assert_eq!(frame_rate_of(7), Rational::reduced(1_000_000_000, 7));
     }
 
     #[test]
