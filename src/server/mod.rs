@@ -129,6 +129,7 @@ impl Server {
     /// Checks the directory and binds the RTSP listeners, the admin
     /// listener and the UDP sockets.
     pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
+        memory::tune();
         let root = tokio::fs::canonicalize(&config.dir)
             .await
             .with_context(|| format!("{}", config.dir.display()))?;
