@@ -216,13 +216,18 @@ pub fn ffprobe_packets(path: &Path) -> Vec<Packet> {
         .0
 }
 
-/// The length an MPEG audio or ADTS frame header at the start of `bytes`
+/// The length an MPEG audio, ADTS or AC-3 frame header at the start of `bytes`
 /// states.
 pub fn stated_frame_len(bytes: &[u8]) -> Option<u64> {
     mediatool::codec::adts::AdtsHeader::parse(bytes)
         .map(|h| h.frame_len)
         .or_else(|| {
             mediatool::codec::mpeg_audio::FrameHeader::parse(bytes)
+                .ok()
+                .map(|h| h.frame_len)
+        })
+        .or_else(|| {
+            mediatool::codec::ac3::SyncFrame::parse(bytes)
                 .ok()
                 .map(|h| h.frame_len)
         })
