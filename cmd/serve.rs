@@ -99,6 +99,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let flags = args.settings()?;
     let config = ServerConfig::try_from(file.overridden_by(flags.clone()))?;
+    mediatool::server::memory::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         // File reads run here in short batches; a bounded pool keeps a
         // thousand sessions from starting hundreds of threads, and its

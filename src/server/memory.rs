@@ -11,38 +11,47 @@
 //! than the trim threshold there, which [`tune`] keeps from growing.
 //! Elsewhere both do nothing.
 //!
-//! Capping the arenas (`M_ARENA_MAX`) was measured and rejected: two arenas
-//! cut a playing session's memory from about 120 to 90 KiB, but on a
-//! machine with more runnable threads than cores a thread that is
-//! descheduled while holding an arena's lock stalls every other allocating
-//! thread, and packets went out up to 460 ms late (ffmpeg lost frames in
-//! tests/serve_ffmpeg.rs).
+//! [`tune`] also caps the arenas at two per core (glibc's default is
+//! eight): side by side at 500 sessions (docs/benchmarks.md) a playing
+//! session cost a fifth less memory, with the same CPU and lateness. Two
+//! arenas in all were measured earlier and rejected: with more runnable
+//! threads than cores, a thread descheduled while holding an arena's lock
+//! stalled the others, and packets went out up to 460 ms late (ffmpeg
+//! lost frames in tests/serve_ffmpeg.rs).
 
-/// The allocator's thresholds for a server, fixed at glibc's own defaults
-/// (mallopt(3)): blocks of [`MMAP_THRESHOLD`] or more are mapped on their
-/// own and unmapped when freed, and an arena gives back the free memory
-/// at its top past [`TRIM_THRESHOLD`].
+/// Sets the allocator up for a server (mallopt(3)); call it before the
+/// runtime starts its threads, since an arena, once made, stays.
 ///
-/// Left to itself glibc raises both after the program frees a mapped
-/// block, to that block's size and twice it: one 1 MiB read buffer freed
-/// (describing a file) and every arena may then keep 2 MiB at its top,
-/// which `malloc_trim` does not return for arenas other than the main
-/// one. Measured with 200 sessions of a 1 Mbit/s stream (docs/benchmarks.md):
-/// 10 s after the last one ended the server held 7.1 MiB of anonymous
-/// memory with the thresholds left to move, 2.9 MiB with them fixed.
-/// The server sets them when it binds. Elsewhere it does nothing.
+/// - At most [`ARENAS_PER_CORE`] arenas a core.
+/// - The thresholds fixed at glibc's own defaults: blocks of
+///   [`MMAP_THRESHOLD`] or more are mapped on their own and unmapped when
+///   freed, and an arena gives back the free memory at its top past
+///   [`TRIM_THRESHOLD`]. Left to itself glibc raises both after the
+///   program frees a mapped block, to that block's size and twice it: one
+///   1 MiB read buffer freed (describing a file) and every arena may then
+///   keep 2 MiB at its top, which `malloc_trim` does not return for arenas
+///   other than the main one. With 200 sessions of a 1 Mbit/s stream the
+///   server held 6.9 MiB of anonymous memory 10 s after the last one
+///   ended with the thresholds left to move, 3.0 MiB with them fixed.
+///
+/// Elsewhere it does nothing.
 pub fn tune() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let arenas = i32::try_from(cores.saturating_mul(ARENAS_PER_CORE)).unwrap_or(i32::MAX);
         // SAFETY: mallopt only sets the allocator's parameters under its
         // lock; the values are in range.
         unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
         }
     }
 }
 
+/// See [`tune`].
+const ARENAS_PER_CORE: usize = 2;
 /// See [`tune`]: glibc's default, 128 KiB.
 const MMAP_THRESHOLD: i32 = 128 * 1024;
 /// See [`tune`]: glibc's default, 128 KiB.

@@ -61,7 +61,7 @@ mod keying;
 pub mod limits;
 pub mod listener;
 mod live;
-mod memory;
+pub mod memory;
 mod metrics;
 pub mod multicast;
 pub mod offline;
@@ -129,7 +129,6 @@ impl Server {
     /// Checks the directory and binds the RTSP listeners, the admin
     /// listener and the UDP sockets.
     pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
-        memory::tune();
         let root = tokio::fs::canonicalize(&config.dir)
             .await
             .with_context(|| format!("{}", config.dir.display()))?;
