@@ -475,7 +475,10 @@ impl MatroskaReader {
                     continue;
                 }
                 let ns = self.unit_ns(&unit);
-                let unit_end = ns + self.ticks_ns(unit.track, i64::from(unit.duration));
+                // Saturating: a huge Cluster timestamp or TimestampScale
+                // saturates the block's time to i64::MAX ns.
+                let unit_end =
+                    ns.saturating_add(self.ticks_ns(unit.track, i64::from(unit.duration)));
                 end = end.max(unit_end);
                 if ns <= target_ns && (unit.keyframe || !video) {
                     key = Some(key.map_or(ns, |k: i64| k.max(ns)));
