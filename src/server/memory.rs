@@ -1,4 +1,5 @@
-//! Giving freed memory back to the system after load.
+//! The allocator set up for a server ([`tune`]), and freed memory given
+//! back to the system after load ([`release`]).
 //!
 //! glibc's malloc keeps what the program frees in its arenas (one per
 //! thread that allocates, up to eight per core) for reuse, so the resident
