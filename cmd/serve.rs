@@ -91,8 +91,41 @@ pub fn pcm8_parser() -> impl clap::builder::TypedValueParser<Value = Pcm8> {
     clap::builder::PossibleValuesParser::new(Pcm8::NAMES).try_map(|s| s.parse::<Pcm8>())
 }
 
+/// Replaces this process by `mediatool` started again with the same
+/// arguments and the allocator's tunables a server wants
+/// ([`memory::tunables`](mediatool::server::memory::tunables)), unless the
+/// environment already sets them. glibc reads them only as a program
+/// starts, and no call sets them later. On failure (the program file gone,
+/// say) the server runs on as it is.
+fn start_again_with_tunables() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let current = std::env::var_os("GLIBC_TUNABLES");
+        let Some(tunables) = mediatool::server::memory::tunables(current.as_deref()) else {
+            return;
+        };
+        let program = match std::env::current_exe() {
+            Ok(program) => program,
+            Err(e) => {
+                tracing::debug!("cannot start again with the allocator's tunables: {e}");
+                return;
+            }
+        };
+        let mut args = std::env::args_os();
+        let name = args.next().unwrap_or_else(|| program.clone().into());
+        let error = std::process::Command::new(&program)
+            .arg0(name)
+            .args(args)
+            .env("GLIBC_TUNABLES", tunables)
+            .exec();
+        tracing::debug!("cannot start again with the allocator's tunables: {error}");
+    }
+}
+
 /// Runs the server until SIGINT/SIGTERM (and the drain that follows).
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    start_again_with_tunables();
     let file = match &args.config {
         Some(path) => Settings::from_file(path)?,
         None => Settings::default(),
