@@ -7,6 +7,7 @@
 //! millisecond of an hour after PLAY.
 
 use std::collections::VecDeque;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,9 +117,13 @@ struct ReadAhead {
     more: bool,
     /// A read failed: the stream ended early.
     failed: bool,
-    /// How much media to read ahead (the source's pace); more is read
-    /// when half of it is left.
+    /// How much media to read ahead (see [`resize`](Self::resize)); more
+    /// is read when half of it is left.
     read_ahead: Duration,
+    /// The least and the most `read_ahead` (the source's pace).
+    bounds: RangeInclusive<Duration>,
+    /// When the read in flight started.
+    fetch_started: Instant,
 }
 
 impl ReadAhead {
@@ -138,11 +143,28 @@ impl ReadAhead {
         }
         if let Some(mut source) = self.source.take() {
             let until = buffered_to + self.read_ahead;
+            self.fetch_started = Instant::now();
             self.fetch = Some(tokio::task::spawn_blocking(move || {
                 let mut batch = VecDeque::new();
                 let result = source.fill(until, &mut batch);
                 (source, batch, result)
             }));
+        }
+    }
+
+    /// Sizes the read ahead by how long a read took to come back (the
+    /// blocking pool's queue included): doubled, up to the most, after one
+    /// that took over a quarter of it (half the slack the read started
+    /// with: a busy pool, a slow disk), so that the next slow read still
+    /// comes back in time; three quarters of it, down to the least, after
+    /// one that took under a sixteenth. A session reads little ahead, and
+    /// holds little memory, while reads are quick.
+    fn resize(&mut self, took: Duration) {
+        let (least, most) = (*self.bounds.start(), *self.bounds.end());
+        if took * 4 > self.read_ahead {
+            self.read_ahead = (self.read_ahead * 2).min(most);
+        } else if took * 16 < self.read_ahead {
+            self.read_ahead = (self.read_ahead * 3 / 4).max(least);
         }
     }
 
@@ -154,6 +176,7 @@ impl ReadAhead {
         label: &str,
     ) -> Option<()> {
         self.fetch = None;
+        self.resize(self.fetch_started.elapsed());
         let Ok((source, mut batch, result)) = joined else {
             tracing::error!("{label}: the reader task failed");
             return None;
@@ -191,8 +214,11 @@ impl ReadAhead {
 /// RTCP BYE a range's end or the session's asks for; returns the source,
 /// for a later PLAY to resume (`None` if the reader failed beyond repair).
 async fn run(playback: Playback, source: Source) -> Option<Source> {
+    let bounds = source.read_ahead();
     let mut reader = ReadAhead {
-        read_ahead: source.read_ahead(),
+        read_ahead: *bounds.start(),
+        bounds,
+        fetch_started: Instant::now(),
         source: Some(source),
         fetch: None,
         pending: VecDeque::new(),
@@ -407,6 +433,40 @@ mod tests {
 
     /// A read error 20 units into a file: what was read goes out, then
     /// RTCP BYE, and the playback task ends.
+    #[test]
+    fn the_read_ahead_grows_while_reads_are_slow_and_shrinks_back() {
+        let ms = Duration::from_millis;
+        let mut reader = ReadAhead {
+            source: None,
+            fetch: None,
+            pending: VecDeque::new(),
+            more: true,
+            failed: false,
+            read_ahead: ms(75),
+            bounds: ms(75)..=ms(300),
+            fetch_started: Instant::now(),
+        };
+        let mut after = |took| {
+            reader.resize(ms(took));
+            reader.read_ahead.as_millis()
+        };
+        // Quick reads: it stays at the least.
+        assert_eq!(after(1), 75);
+        // Between a sixteenth and a quarter: as it is.
+        assert_eq!(after(18), 75);
+        // Slow ones: doubled, up to the most.
+        assert_eq!(after(19), 150);
+        assert_eq!(after(40), 300);
+        assert_eq!(after(200), 300);
+        // Quick again: back down by quarters, to the least.
+        assert_eq!(after(1), 225);
+        assert_eq!(after(1), 168);
+        assert_eq!(after(1), 126);
+        assert_eq!(after(1), 94);
+        assert_eq!(after(1), 75);
+        assert_eq!(after(0), 75);
+    }
+
     #[tokio::test]
     async fn a_read_failing_mid_file_ends_playback_with_bye() {
         let file = crate::vocab::testing::fixture_path("audio_48k_mono.aac");

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -24,10 +25,12 @@ pub struct Pace {
     /// ahead span, rounded up to chunks, stays in memory: small chunks
     /// waste little.
     pub chunk: usize,
-    /// Media read ahead of the next packet to send: [`READ_AHEAD_BYTES`]
-    /// of the stream, from [`MIN_READ_AHEAD`] (what the blocking pool must
-    /// keep up with under load) to 1 s; read again when half is left. A
-    /// paused session keeps what was read ahead (copied to fit), so that
+    /// Media read ahead of the next packet to send, at least:
+    /// [`READ_AHEAD_BYTES`] of the stream, from [`MIN_READ_AHEAD`] to
+    /// [`MAX_READ_AHEAD`]; read again when half is left. A session reads
+    /// further ahead, up to [`most_read_ahead`](Self::most_read_ahead),
+    /// while its reads are slow to come back (the playback task sizes it).
+    /// A paused session keeps what was read ahead (copied to fit), so that
     /// it resumes exactly.
     pub read_ahead: Duration,
 }
@@ -36,13 +39,18 @@ pub struct Pace {
 /// microseconds: 40 a second per session is cheap).
 const CHUNK_TIME: Duration = Duration::from_millis(25);
 /// The media bytes a session aims to hold read ahead.
-const READ_AHEAD_BYTES: u64 = 16 * 1024;
-/// The least read ahead, whatever the bit rate: 75 ms of slack for a read
-/// on a busy blocking pool (the 1,000-session benchmark's reads waited
-/// up to tens of milliseconds).
-const MIN_READ_AHEAD: Duration = Duration::from_millis(150);
+const READ_AHEAD_BYTES: u64 = 8 * 1024;
+/// The least read ahead, whatever the bit rate: about 40 ms of slack (a
+/// 25 fps frame) for a read on the blocking pool, which takes well under
+/// a millisecond on a quiet server; a session whose reads come back slower
+/// reads further ahead. Held media is most of a playing session's memory:
+/// 200 sessions of a 1 Mbit/s stream held 56 KiB of heap each at 75 ms,
+/// 68 KiB at 90 ms, 75 KiB at 150 ms (docs/benchmarks.md).
+const MIN_READ_AHEAD: Duration = Duration::from_millis(75);
 /// The most read ahead.
 const MAX_READ_AHEAD: Duration = Duration::from_secs(1);
+/// How many times its least a session's read ahead grows to at most.
+const READ_AHEAD_GROWTH: u32 = 4;
 
 impl Pace {
     /// The pace of a stream of `bit_rate` bits per second; unknown: 64 KiB
@@ -61,6 +69,14 @@ impl Pace {
         let read_ahead = Duration::from_secs_f64(READ_AHEAD_BYTES as f64 / bytes_per_second as f64)
             .clamp(MIN_READ_AHEAD, MAX_READ_AHEAD);
         Pace { chunk, read_ahead }
+    }
+
+    /// The most a session reads ahead while its reads are slow:
+    /// [`READ_AHEAD_GROWTH`] times the least, within [`MAX_READ_AHEAD`].
+    pub fn most_read_ahead(&self) -> Duration {
+        (self.read_ahead * READ_AHEAD_GROWTH)
+            .min(MAX_READ_AHEAD)
+            .max(self.read_ahead)
     }
 }
 
@@ -158,9 +174,9 @@ impl Source {
         })
     }
 
-    /// How far ahead to read.
-    pub fn read_ahead(&self) -> Duration {
-        self.pace.read_ahead
+    /// How far ahead to read: at least, and at most while reads are slow.
+    pub fn read_ahead(&self) -> RangeInclusive<Duration> {
+        self.pace.read_ahead..=self.pace.most_read_ahead()
     }
 
     /// Appends the packets due up to send time `until` (and the first one
@@ -245,14 +261,18 @@ mod tests {
             let p = Pace::for_bit_rate(Some(rate));
             (p.chunk / 1024, p.read_ahead.as_millis())
         };
-        // 1 Mbit/s: 3.1 KB a chunk (4 KiB at least), 16 KiB (131 ms) but
-        // at least 150 ms read ahead.
-        assert_eq!(pace(1_000_000), (4, 150));
-        assert_eq!(pace(2_000_000), (8, 150));
-        assert_eq!(pace(12_000_000), (40, 150));
-        assert_eq!(pace(40_000_000), (64, 150));
-        assert_eq!(pace(128_000), (4, 1000));
+        // 1 Mbit/s: 3.1 KB a chunk (4 KiB at least), 8 KiB (66 ms) but
+        // at least 75 ms read ahead.
+        assert_eq!(pace(1_000_000), (4, 75));
+        assert_eq!(pace(2_000_000), (8, 75));
+        assert_eq!(pace(12_000_000), (40, 75));
+        assert_eq!(pace(40_000_000), (64, 75));
+        assert_eq!(pace(128_000), (4, 512));
         assert_eq!(pace(0), (4, 1000));
+        let most = |rate| Pace::for_bit_rate(Some(rate)).most_read_ahead().as_millis();
+        assert_eq!(most(1_000_000), 300);
+        assert_eq!(most(128_000), 1000);
+        assert_eq!(most(0), 1000);
         let unknown = Pace::for_bit_rate(None);
         assert_eq!(
             (unknown.chunk, unknown.read_ahead.as_millis()),
