@@ -68,7 +68,7 @@ pub fn tune() {
 /// neighbours. After a load, the runtime's threads' caches pinned pages
 /// all over the arenas: 300 sessions of a 1 Mbit/s stream and 10 s
 /// later the server held 3.2 MiB of anonymous memory with the cache (VmRSS
-/// 129% of its start), 1.2–1.3 MiB without it (VmRSS 106–108%), and a
+/// 129% of its start), 1.2–1.3 MiB without it (VmRSS 108%), and a
 /// playing session cost 93–94 KiB instead of 101–102 (docs/benchmarks.md).
 pub fn tunables(current: Option<&OsStr>) -> Option<OsString> {
     let current = current.unwrap_or_default();
