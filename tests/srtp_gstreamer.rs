@@ -13,6 +13,7 @@ mod common;
 mod srtp_support;
 
 use std::net::UdpSocket;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -194,17 +195,33 @@ fn srtpdec_decrypts(policy: Policy) {
         rtp_out.display(),
         rtcp_out.display()
     );
-    let mut gst = spawn(
-        Command::new("gst-launch-1.0")
-            .arg("-q")
-            .args(pipeline.split_whitespace().collect::<Vec<_>>()),
-    );
-    wait_bound(port, &mut gst, Duration::from_secs(10));
-    wait_bound(port + 1, &mut gst, Duration::from_secs(10));
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    send_paced(&socket, port, &srtp);
-    send_paced(&socket, port + 1, &srtcp);
-    let out = finish(gst, Duration::from_secs(30), "gst-launch-1.0 with srtpdec");
+    let run = || {
+        // `--no-fault`: a crash ends the process at once, instead of its
+        // fault handler waiting for a debugger.
+        let mut gst = spawn(
+            Command::new("gst-launch-1.0")
+                .args(["-q", "--no-fault"])
+                .args(pipeline.split_whitespace().collect::<Vec<_>>()),
+        );
+        wait_bound(port, &mut gst, Duration::from_secs(10));
+        wait_bound(port + 1, &mut gst, Duration::from_secs(10));
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        send_paced(&socket, port, &srtp);
+        send_paced(&socket, port + 1, &srtcp);
+        finish(gst, Duration::from_secs(30), "gst-launch-1.0 with srtpdec")
+    };
+    // gst-launch-1.0 crashed once in a CI run (SIGSEGV, while both
+    // srtpdec branches ran; not reproduced in hundreds of runs since): a
+    // crashed peer says nothing of our packets, so a crash, and only a
+    // crash, is run again, once.
+    let mut out = run();
+    if out.status.signal() == Some(libc::SIGSEGV) {
+        eprintln!(
+            "{policy:?}: gst-launch-1.0 crashed (SIGSEGV), running it again: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out = run();
+    }
     assert!(
         out.status.success(),
         "{policy:?}: {}",
