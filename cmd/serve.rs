@@ -92,7 +92,8 @@ pub fn pcm8_parser() -> impl clap::builder::TypedValueParser<Value = Pcm8> {
 }
 
 /// Replaces this process by `mediatool` started again with the same
-/// arguments and the allocator's tunables a server wants
+/// arguments and the glibc tunables a server wants (its caches of freed
+/// memory and of thread stacks off)
 /// ([`memory::tunables`](mediatool::server::memory::tunables)), unless the
 /// environment already sets them. glibc reads them only as a program
 /// starts, and no call sets them later. On failure (the program file gone,

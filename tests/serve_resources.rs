@@ -278,11 +278,12 @@ fn memory_comes_back_after_load() {
     );
 }
 
-/// `serve` runs with glibc's per-thread cache off (the process starts
-/// itself again with the tunable added to `GLIBC_TUNABLES`, keeping the
-/// others), unless the environment already sets the cache.
+/// `serve` runs with glibc's per-thread cache and its cache of thread
+/// stacks off (the process starts itself again with the tunables added to
+/// `GLIBC_TUNABLES`, keeping the others), unless the environment already
+/// sets them.
 #[test]
-fn serve_runs_without_the_thread_cache_unless_told_otherwise() {
+fn serve_runs_without_glibcs_caches_unless_told_otherwise() {
     let environment = |tunables: &str| {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(common::fixtures().join(AUDIO.1), dir.path().join(AUDIO.0)).unwrap();
@@ -305,13 +306,18 @@ fn serve_runs_without_the_thread_cache_unless_told_otherwise() {
             .collect::<Vec<_>>()
             .join(":")
     };
+    const BOTH: &str = "glibc.malloc.tcache_count=0:glibc.pthread.stack_cache_size=0";
     assert_eq!(
         environment("glibc.malloc.arena_max=3"),
-        "glibc.malloc.arena_max=3:glibc.malloc.tcache_count=0"
+        format!("glibc.malloc.arena_max=3:{BOTH}")
     );
-    assert_eq!(environment(""), "glibc.malloc.tcache_count=0");
+    assert_eq!(environment(""), BOTH);
     assert_eq!(
         environment("glibc.malloc.tcache_count=5"),
-        "glibc.malloc.tcache_count=5"
+        "glibc.malloc.tcache_count=5:glibc.pthread.stack_cache_size=0"
+    );
+    assert_eq!(
+        environment("glibc.pthread.stack_cache_size=0:glibc.malloc.tcache_count=5"),
+        "glibc.pthread.stack_cache_size=0:glibc.malloc.tcache_count=5"
     );
 }

@@ -11,7 +11,8 @@
 //! empties. The other arenas give back their top when a free leaves more
 //! than the trim threshold there, which [`tune`] keeps from growing.
 //! Elsewhere both do nothing. [`tunables`] turns glibc's per-thread
-//! cache off, which would otherwise keep pages all over the arenas from
+//! cache and its cache of thread stacks off, which would otherwise keep
+//! pages all over the arenas, and those of ended threads' stacks, from
 //! being given back.
 //!
 //! [`tune`] also caps the arenas at two per core (glibc's default is
@@ -57,40 +58,55 @@ pub fn tune() {
 }
 
 /// The `GLIBC_TUNABLES` (glibc's manual, "Tunables") a server runs with,
-/// given the environment's: `current` with [`NO_THREAD_CACHE`] added, or
-/// `None` when `current` already sets the thread cache (the user's
-/// choice, or a process started again with it). The front end runs the
-/// server again with them (they are read only when a program starts).
+/// given the environment's: `current` with each of [`TUNABLES`] it does
+/// not set added, or `None` when it sets them all (the user's choice, or
+/// a process started again with them). The front end runs the server
+/// again with them (they are read only when a program starts).
 ///
-/// glibc's per-thread cache keeps up to seven freed blocks of each small
-/// size in every thread, out of its arena's reach: `malloc_trim` cannot
-/// give back the pages they sit on nor join them with their free
-/// neighbours. After a load, the runtime's threads' caches pinned pages
-/// all over the arenas: 300 sessions of a 1 Mbit/s stream and 10 s
-/// later the server held 3.2 MiB of anonymous memory with the cache (VmRSS
-/// 129% of its start), 1.2–1.3 MiB without it (VmRSS 108%), and a
-/// playing session cost 93–94 KiB instead of 101–102 (docs/benchmarks.md).
+/// - **No per-thread cache.** glibc's cache keeps up to seven freed blocks
+///   of each small size in every thread, out of its arena's reach:
+///   `malloc_trim` cannot give back the pages they sit on nor join them
+///   with their free neighbours. After a load, the runtime's threads'
+///   caches pinned pages all over the arenas: 300 sessions of a 1 Mbit/s
+///   stream and 10 s later the server held 3.2 MiB of anonymous memory
+///   with the cache (VmRSS 129% of its start), 1.2–1.3 MiB without it
+///   (VmRSS 108%), and a playing session cost 93–94 KiB instead of
+///   101–102 (docs/benchmarks.md).
+/// - **No cache of thread stacks.** glibc keeps the stacks of threads that
+///   ended (up to 40 MiB) for new threads, each with the pages its thread
+///   last used still resident; the blocking pool's threads end 2 s after a
+///   load. Without the cache, 200 sessions and 10 s later: 0.92–0.95 MiB
+///   of anonymous memory instead of 1.3–1.6 (VmRSS 103% of its start
+///   instead of 106–110%). A new thread maps its stack afresh (the pool
+///   starts at most 32).
 pub fn tunables(current: Option<&OsStr>) -> Option<OsString> {
     let current = current.unwrap_or_default();
-    let set = current
+    let names: Vec<&[u8]> = current
         .as_encoded_bytes()
         .split(|&b| b == b':')
-        .any(|item| item.split(|&b| b == b'=').next() == Some(THREAD_CACHE.as_bytes()));
-    if set {
-        return None;
-    }
+        .filter_map(|item| item.split(|&b| b == b'=').next())
+        .collect();
     let mut tunables = current.to_owned();
-    if !tunables.is_empty() {
-        tunables.push(":");
+    let mut added = false;
+    for (name, value) in TUNABLES {
+        if names.contains(&name.as_bytes()) {
+            continue;
+        }
+        if !tunables.is_empty() {
+            tunables.push(":");
+        }
+        tunables.push(format!("{name}={value}"));
+        added = true;
     }
-    tunables.push(NO_THREAD_CACHE);
-    Some(tunables)
+    added.then_some(tunables)
 }
 
-/// glibc's tunable of how many freed blocks of each size a thread keeps.
-const THREAD_CACHE: &str = "glibc.malloc.tcache_count";
-/// See [`tunables`]: no thread cache.
-pub const NO_THREAD_CACHE: &str = "glibc.malloc.tcache_count=0";
+/// See [`tunables`]: glibc's per-thread cache and its cache of thread
+/// stacks, both off.
+const TUNABLES: [(&str, &str); 2] = [
+    ("glibc.malloc.tcache_count", "0"),
+    ("glibc.pthread.stack_cache_size", "0"),
+];
 
 /// See [`tune`].
 const ARENAS_PER_CORE: usize = 2;
@@ -119,28 +135,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_thread_cache_is_turned_off_unless_the_environment_says_otherwise() {
+    fn the_caches_are_turned_off_unless_the_environment_says_otherwise() {
         let tunables = |current: Option<&str>| {
             tunables(current.map(OsStr::new)).map(|t| t.into_string().unwrap())
         };
-        assert_eq!(tunables(None).as_deref(), Some(NO_THREAD_CACHE));
-        assert_eq!(tunables(Some("")).as_deref(), Some(NO_THREAD_CACHE));
+        const BOTH: &str = "glibc.malloc.tcache_count=0:glibc.pthread.stack_cache_size=0";
+        assert_eq!(tunables(None).as_deref(), Some(BOTH));
+        assert_eq!(tunables(Some("")).as_deref(), Some(BOTH));
         // Others' tunables are kept.
         assert_eq!(
             tunables(Some("glibc.malloc.arena_max=2")).as_deref(),
-            Some("glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0")
+            Some(format!("glibc.malloc.arena_max=2:{BOTH}").as_str())
         );
-        // The user's own thread cache, or the one this process was started
-        // again with, stays.
-        assert_eq!(tunables(Some("glibc.malloc.tcache_count=7")), None);
+        // The user's own setting of one, or the ones this process was
+        // started again with, stay.
         assert_eq!(
-            tunables(Some("glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0")),
+            tunables(Some("glibc.malloc.tcache_count=7")).as_deref(),
+            Some("glibc.malloc.tcache_count=7:glibc.pthread.stack_cache_size=0")
+        );
+        assert_eq!(
+            tunables(Some("glibc.pthread.stack_cache_size=1048576")).as_deref(),
+            Some("glibc.pthread.stack_cache_size=1048576:glibc.malloc.tcache_count=0")
+        );
+        assert_eq!(tunables(Some(BOTH)), None);
+        assert_eq!(
+            tunables(Some("glibc.pthread.stack_cache_size=0:glibc.malloc.mxfast=0:glibc.malloc.tcache_count=3")),
             None
         );
-        // A name that only starts like it is another tunable.
+        // A name that only starts like one is another tunable.
         assert_eq!(
             tunables(Some("glibc.malloc.tcache_count_x=1")).as_deref(),
-            Some("glibc.malloc.tcache_count_x=1:glibc.malloc.tcache_count=0")
+            Some(format!("glibc.malloc.tcache_count_x=1:{BOTH}").as_str())
         );
     }
 }
