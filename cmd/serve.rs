@@ -109,7 +109,7 @@ fn start_again_with_tunables() {
         let program = match std::env::current_exe() {
             Ok(program) => program,
             Err(e) => {
-                tracing::debug!("cannot start again with the allocator's tunables: {e}");
+                tracing::debug!("cannot start again with glibc's tunables: {e}");
                 return;
             }
         };
@@ -120,7 +120,7 @@ fn start_again_with_tunables() {
             .args(args)
             .env("GLIBC_TUNABLES", tunables)
             .exec();
-        tracing::debug!("cannot start again with the allocator's tunables: {error}");
+        tracing::debug!("cannot start again with glibc's tunables: {error}");
     }
 }
 

@@ -209,7 +209,7 @@ fn out_of_descriptors_accept_answers_and_does_not_spin() {
 /// 5 s) less than a fifth of that growth is still held (measured 10-16%;
 /// 23% with glibc's per-thread cache on, 26-30% with its thresholds also
 /// left to move, 97% with no release), and the resident size is within
-/// 10% of what it was before them (measured 103-104%).
+/// 10% of what it was before them (measured 102-104%).
 #[test]
 fn memory_comes_back_after_load() {
     let dir = tempfile::tempdir().unwrap();

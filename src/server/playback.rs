@@ -431,8 +431,6 @@ mod tests {
         false
     }
 
-    /// A read error 20 units into a file: what was read goes out, then
-    /// RTCP BYE, and the playback task ends.
     #[test]
     fn the_read_ahead_grows_while_reads_are_slow_and_shrinks_back() {
         let ms = Duration::from_millis;
@@ -467,6 +465,8 @@ mod tests {
         assert_eq!(after(0), 75);
     }
 
+    /// A read error 20 units into a file: what was read goes out, then
+    /// RTCP BYE, and the playback task ends.
     #[tokio::test]
     async fn a_read_failing_mid_file_ends_playback_with_bye() {
         let file = crate::vocab::testing::fixture_path("audio_48k_mono.aac");
