@@ -40,9 +40,11 @@ use super::sink::{InterleavedSink, Outgoing, Room};
 use crate::rtsp::framing::{Incoming, RtspDecoder};
 use crate::rtsp::message::Response;
 
-/// The read buffer's first size: a request or two (it grows for a longer
-/// one, up to the 8 KiB header limit and the 64 KiB body limit).
-const READ_BUFFER: usize = 2048;
+/// The read buffer's first size: two or three of the usual requests (a
+/// SETUP is 200 to 400 bytes). It grows for a longer one, up to the 8 KiB
+/// header limit and the 64 KiB body limit, and stays as it is for the
+/// connection's life: a connection that went quiet after its PLAY holds it.
+const READ_BUFFER: usize = 1024;
 /// Bytes gathered into one write.
 const WRITE_BATCH: usize = 64 * 1024;
 /// Why a connection ends when its writer stopped: a write failed (the
@@ -186,7 +188,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             Some(Ok(incoming)) => incoming,
         };
-        let Some((response, cseq)) = answer(shared, ctx, incoming, id).await else {
+        // Boxed: a request's handling needs more state than the rest of
+        // the loop, and a connection holds its loop's state for its whole
+        // life, idle or not.
+        let Some((response, cseq)) = Box::pin(answer(shared, ctx, incoming, id)).await else {
             continue;
         };
         let mut encoded = BytesMut::new();

@@ -42,6 +42,10 @@ impl Door {
 
     /// Serves a connection accepted on a listener of this kind, holding
     /// `guard`'s place in the per-client counts until it ends.
+    ///
+    /// Only plain RTSP is served in this task's own state: TLS and HTTP
+    /// tunnels need several times its size, and are boxed, so that each
+    /// plain connection holds a few KiB less for its whole life.
     pub async fn serve(
         self,
         tcp: TcpStream,
@@ -57,27 +61,48 @@ impl Door {
             Door::Tls(tls, tunnels) => (Some(tls), tunnels),
             Door::Http(tunnels) => (None, tunnels),
         };
-        let _ = tcp.set_nodelay(true);
-        let Ok(local) = tcp.local_addr() else {
-            return;
-        };
-        let stream = match tls {
-            None => ByteStream::Tcp(tcp),
-            Some(tls) => match tls.accept(tcp, shared.config.request_timeout).await {
-                Ok(stream) => ByteStream::Tls(Box::new(stream)),
-                Err(e) => {
-                    tracing::info!("connection {id} from {peer}: TLS handshake failed: {e}");
-                    return;
-                }
-            },
-        };
-        let ends = Ends {
+        Box::pin(serve_tls_or_http(
+            tcp,
             peer,
-            local,
-            secure: stream.is_tls(),
-        };
-        serve_opened(stream, ends, shared, tunnels, (id, guard)).await;
+            tls,
+            tunnels,
+            shared,
+            (id, guard),
+        ))
+        .await;
     }
+}
+
+/// Serves a connection accepted on an RTSPS or HTTP listener: after the
+/// TLS handshake if `tls`, as what its first bytes start.
+async fn serve_tls_or_http(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    tls: Option<Arc<Tls>>,
+    tunnels: Arc<Tunnels>,
+    shared: Arc<Shared>,
+    (id, guard): (u64, ConnectionGuard),
+) {
+    let _ = tcp.set_nodelay(true);
+    let Ok(local) = tcp.local_addr() else {
+        return;
+    };
+    let stream = match tls {
+        None => ByteStream::Tcp(tcp),
+        Some(tls) => match tls.accept(tcp, shared.config.request_timeout).await {
+            Ok(stream) => ByteStream::Tls(Box::new(stream)),
+            Err(e) => {
+                tracing::info!("connection {id} from {peer}: TLS handshake failed: {e}");
+                return;
+            }
+        },
+    };
+    let ends = Ends {
+        peer,
+        local,
+        secure: stream.is_tls(),
+    };
+    serve_opened(stream, ends, shared, tunnels, (id, guard)).await;
 }
 
 /// Reads the first bytes of `stream` and serves it as what they start.

@@ -27,7 +27,11 @@ const BYE_WAIT: Duration = Duration::from_millis(200);
 
 /// What a read on the blocking pool returns: the source, the packets, and
 /// whether the source has more.
-type FetchResult = (Source, VecDeque<PacketParts>, Result<bool, StreamError>);
+type FetchResult = (
+    Box<Source>,
+    VecDeque<PacketParts>,
+    Result<bool, StreamError>,
+);
 /// A read on the blocking pool.
 type Fetch = JoinHandle<FetchResult>;
 
@@ -46,15 +50,20 @@ enum Outcome {
 pub struct Player {
     cancel: CancellationToken,
     bye: Arc<AtomicBool>,
-    task: JoinHandle<Option<Source>>,
+    task: JoinHandle<Option<Box<Source>>>,
 }
 
 impl Player {
     /// Starts sending what `source` generates: the packet with send time
     /// `origin` goes out now. Stops by itself at send time `end` or the end
     /// of the stream; `label` names the session in logs.
+    ///
+    /// The source is boxed: the task's state and each read handed to the
+    /// blocking pool then hold a pointer, not the source's few hundred
+    /// bytes (several copies of which a playing session would otherwise
+    /// hold for its whole life).
     pub fn start(
-        source: Source,
+        source: Box<Source>,
         origin: Duration,
         destinations: Destinations,
         end: Option<Duration>,
@@ -85,7 +94,7 @@ impl Player {
     /// Stops the task and takes back the source, the packets read ahead
     /// and not sent put back into it (`None` if the reader failed beyond
     /// repair); `bye` sends RTCP BYE first (the session is ending).
-    pub async fn stop(self, bye: bool) -> Option<Source> {
+    pub async fn stop(self, bye: bool) -> Option<Box<Source>> {
         self.bye.store(bye, Ordering::Relaxed);
         self.cancel.cancel();
         self.task.await.ok().flatten()
@@ -108,7 +117,7 @@ struct Playback {
 /// The source and the packets read ahead of the next one to send.
 struct ReadAhead {
     /// The source, unless a read has it on the blocking pool.
-    source: Option<Source>,
+    source: Option<Box<Source>>,
     /// That read.
     fetch: Option<Fetch>,
     /// Read, not yet sent, in send order.
@@ -196,7 +205,7 @@ impl ReadAhead {
 
     /// The source, once a read in flight has returned, with every packet
     /// read and not sent put back into it.
-    async fn finish(mut self) -> Option<Source> {
+    async fn finish(mut self) -> Option<Box<Source>> {
         if let Some(fetch) = self.fetch.take() {
             let (source, mut batch, _) = fetch.await.ok()?;
             self.source = Some(source);
@@ -213,7 +222,7 @@ impl ReadAhead {
 /// The playback task: sends what `source` generates in time, then the
 /// RTCP BYE a range's end or the session's asks for; returns the source,
 /// for a later PLAY to resume (`None` if the reader failed beyond repair).
-async fn run(playback: Playback, source: Source) -> Option<Source> {
+async fn run(playback: Playback, source: Box<Source>) -> Option<Box<Source>> {
     let bounds = source.read_ahead();
     let mut reader = ReadAhead {
         read_ahead: *bounds.start(),
@@ -506,7 +515,13 @@ mod tests {
         let nobody: Weak<dyn ClientActivity> = Weak::<Nobody>::new();
         let traffic = Arc::new(SessionTraffic::new(Metrics::new().traffic().clone()));
         let destinations = Destinations::new(tracks, None, nobody, Arc::clone(&traffic));
-        let player = Player::start(source, start.send_time, destinations, None, "test".into());
+        let player = Player::start(
+            Box::new(source),
+            start.send_time,
+            destinations,
+            None,
+            "test".into(),
+        );
         let mut rtp = 0;
         let bye = tokio::time::timeout(Duration::from_secs(5), async {
             while let Some(frame) = queue.recv().await {

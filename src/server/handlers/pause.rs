@@ -20,7 +20,7 @@ impl Ctx<'_> {
             PlayState::Playing(player) => {
                 session.traffic.stopped();
                 if let Some(source) = player.stop(false).await {
-                    control.state = PlayState::Paused(Box::new(source));
+                    control.state = PlayState::Paused(source);
                 }
             }
         }

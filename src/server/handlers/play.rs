@@ -93,7 +93,7 @@ impl Ctx<'_> {
         session: &Session,
         control: &mut Control,
         start: Option<Duration>,
-    ) -> Result<Source, Response> {
+    ) -> Result<Box<Source>, Response> {
         let previous = take_source(control).await;
         let tracks: Vec<SourceTrack> = control
             .tracks
@@ -122,7 +122,9 @@ impl Ctx<'_> {
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Source::open(&file, format, &tracks, settings, peer, overhead, pace)?,
+                None => Box::new(Source::open(
+                    &file, format, &tracks, settings, peer, overhead, pace,
+                )?),
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;
@@ -144,7 +146,7 @@ impl Ctx<'_> {
         &self,
         session: &Arc<Session>,
         control: &Control,
-        source: Source,
+        source: Box<Source>,
         start: &PlayStart,
         end: Option<Duration>,
     ) -> Player {
@@ -176,10 +178,10 @@ impl Ctx<'_> {
 }
 
 /// Takes the play state's reader back, stopping a running task.
-async fn take_source(control: &mut Control) -> Option<Source> {
+async fn take_source(control: &mut Control) -> Option<Box<Source>> {
     match std::mem::replace(&mut control.state, PlayState::Ready) {
         PlayState::Ready => None,
-        PlayState::Paused(source) => Some(*source),
+        PlayState::Paused(source) => Some(source),
         PlayState::Playing(player) => player.stop(false).await,
     }
 }
