@@ -27,7 +27,6 @@ use futures_util::StreamExt;
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
@@ -36,7 +35,7 @@ use super::activity::ClientActivity as _;
 use super::handlers::{self, ConnCtx};
 use super::limits::ConnectionGuard;
 use super::shared::Shared;
-use super::sink::{InterleavedSink, Outgoing, Room};
+use super::sink::{Frames, InterleavedSink, Outgoing, Room};
 use crate::rtsp::framing::{Incoming, RtspDecoder};
 use crate::rtsp::message::Response;
 
@@ -317,7 +316,7 @@ impl Quiet {
 /// nothing).
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut rx: mpsc::Receiver<Outgoing>,
+    mut rx: Frames,
     room: Room,
     closed: CancellationToken,
     (stall_timeout, stalls): (Duration, Counter),
@@ -333,22 +332,20 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 None => break,
             },
         };
-        let mut frames = first.len();
+        let mut room_taken = first.room();
         first.encode(&mut buf);
         while buf.len() < WRITE_BATCH {
-            match rx.try_recv() {
-                Ok(frame) => {
-                    frames += frame.len();
-                    frame.encode(&mut buf);
-                }
-                Err(_) => break,
-            }
+            let Some(frame) = rx.try_recv() else {
+                break;
+            };
+            room_taken += frame.room();
+            frame.encode(&mut buf);
         }
         let written = tokio::select! {
             () = closed.cancelled() => break,
             written = write_in_time(&mut writer, &buf, stall_timeout) => written,
         };
-        room.written(frames);
+        room.written(room_taken);
         if let Err(why) = written {
             if why.stalled {
                 stalls.inc();

@@ -81,7 +81,7 @@ impl OfflineServer {
         let writer = tokio::spawn(async move {
             let mut written = BytesMut::new();
             while let Some(frame) = queue.recv().await {
-                room.written(frame.len());
+                room.written(frame.room());
                 frame.encode(&mut written);
             }
             written

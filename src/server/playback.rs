@@ -525,7 +525,7 @@ mod tests {
         let mut rtp = 0;
         let bye = tokio::time::timeout(Duration::from_secs(5), async {
             while let Some(frame) = queue.recv().await {
-                room.written(frame.len());
+                room.written(frame.room());
                 match frame {
                     Outgoing::Interleaved { channel: 0, .. } => rtp += 1,
                     Outgoing::Interleaved {

@@ -8,26 +8,46 @@
 //! ([`QUEUE_FRAMES`]): a playback task waits for room, so TCP back-pressure
 //! paces a slow client without loss and without touching any other
 //! session; a queue that stays full for the stall timeout closes the
-//! connection. Room is taken per frame without a lock (an atomic, as the
-//! channel's), given back per write.
+//! connection. Room is taken per frame without a lock (a semaphore's
+//! atomic), given back per write.
+//!
+//! The queue itself is written here rather than taken from tokio: its
+//! channel sets aside room for 32 frames in one block as it is made (2.6
+//! KiB with frames of 80 bytes), which every connection would hold for its
+//! whole life, while most hold a response or two at a time (a client
+//! taking its media over UDP). This one holds what is queued and no more
+//! than it has ever held, and its one lock is held only to push or pop.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use prometheus_client::metrics::counter::Counter;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::rtp::PacketHead;
 
-/// Frames queued for one connection's writer.
+/// Frames queued for one connection's writer, at most: each frame takes
+/// at least [`QUEUE_BYTES`] / `QUEUE_FRAMES` of the room.
 pub const QUEUE_FRAMES: usize = 256;
 
 /// Bytes queued for one connection's writer, or held by it until written:
 /// what a client that reads nothing can make the server hold for it
 /// (besides the kernel's socket buffers).
 pub const QUEUE_BYTES: usize = 256 * 1024;
+
+/// The least room a frame takes, whatever its length.
+const FRAME_ROOM: usize = QUEUE_BYTES / QUEUE_FRAMES;
+
+/// The room in a queue a frame of `len` bytes takes: its length, at least
+/// [`FRAME_ROOM`] (so that at most [`QUEUE_FRAMES`] are queued), at most
+/// the whole room.
+fn room_for(len: usize) -> usize {
+    len.clamp(FRAME_ROOM, QUEUE_BYTES)
+}
 
 /// Something to write on a connection.
 #[derive(Debug)]
@@ -54,6 +74,12 @@ impl Outgoing {
             Outgoing::Response(bytes) => bytes.len(),
             Outgoing::Interleaved { head, body, .. } => 4 + head.len() + body.len(),
         }
+    }
+
+    /// The room the frame takes in a queue until written (see
+    /// [`Room::written`]).
+    pub fn room(&self) -> usize {
+        room_for(self.len())
     }
 
     /// Appends the frame's bytes: a response as it is, a packet after its
@@ -87,19 +113,56 @@ pub enum SendError {
     Closed,
 }
 
+/// What a connection's sinks and its writer share.
+struct Queue {
+    /// Queued, oldest first.
+    frames: Mutex<VecDeque<Outgoing>>,
+    /// Room in bytes ([`QUEUE_BYTES`]): taken per frame queued
+    /// ([`room_for`]), given back by the writer once written ([`Room`]);
+    /// closed when the writer's end is dropped.
+    room: Semaphore,
+    /// Wakes the writer: a frame was queued, or the last sink dropped.
+    ready: Notify,
+    /// Sinks alive: none, and the writer's [`Frames::recv`] ends.
+    sinks: AtomicUsize,
+}
+
+impl Queue {
+    fn frames(&self) -> std::sync::MutexGuard<'_, VecDeque<Outgoing>> {
+        // A panic while pushing or popping leaves the queue whole.
+        self.frames.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A handle to a connection's writer queue, held by the connection and by
 /// the interleaved tracks of its sessions.
-#[derive(Clone)]
 pub struct InterleavedSink {
-    tx: mpsc::Sender<Outgoing>,
-    /// Room in bytes ([`QUEUE_BYTES`]): taken per frame queued, given back
-    /// by the writer once written ([`Room`]).
-    room: Arc<Semaphore>,
+    queue: Arc<Queue>,
     closed: CancellationToken,
     /// How long a full queue may stay full before the connection closes.
     stall_timeout: Duration,
     /// Counts the connections closed for stalling.
     stalls: Counter,
+}
+
+impl Clone for InterleavedSink {
+    fn clone(&self) -> InterleavedSink {
+        self.queue.sinks.fetch_add(1, Ordering::Relaxed);
+        InterleavedSink {
+            queue: Arc::clone(&self.queue),
+            closed: self.closed.clone(),
+            stall_timeout: self.stall_timeout,
+            stalls: self.stalls.clone(),
+        }
+    }
+}
+
+impl Drop for InterleavedSink {
+    fn drop(&mut self) {
+        if self.queue.sinks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.queue.ready.notify_one();
+        }
+    }
 }
 
 impl InterleavedSink {
@@ -110,17 +173,20 @@ impl InterleavedSink {
         closed: CancellationToken,
         stall_timeout: Duration,
         stalls: Counter,
-    ) -> (InterleavedSink, mpsc::Receiver<Outgoing>, Room) {
-        let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
-        let room = Arc::new(Semaphore::new(QUEUE_BYTES));
+    ) -> (InterleavedSink, Frames, Room) {
+        let queue = Arc::new(Queue {
+            frames: Mutex::new(VecDeque::new()),
+            room: Semaphore::new(QUEUE_BYTES),
+            ready: Notify::new(),
+            sinks: AtomicUsize::new(1),
+        });
         let sink = InterleavedSink {
-            tx,
-            room: Arc::clone(&room),
+            queue: Arc::clone(&queue),
             closed,
             stall_timeout,
             stalls,
         };
-        (sink, rx, Room(room))
+        (sink, Frames(Arc::clone(&queue)), Room(queue))
     }
 
     /// Queues a frame, waiting for room; a connection that stays full for
@@ -135,26 +201,22 @@ impl InterleavedSink {
     /// once it can be queued: an SRTP packet is protected only when it
     /// surely goes out (a stop while waiting here spends no packet index).
     pub async fn reserve(&self, bytes: usize) -> Result<Reserved<'_>, SendError> {
-        // A frame larger than the whole queue takes all of it.
-        let bytes = bytes.min(QUEUE_BYTES);
-        let wanted = u32::try_from(bytes).unwrap_or(u32::MAX);
+        let wanted = room_for(bytes);
+        let room = &self.queue.room;
         let reserved = async {
-            let room = match self.room.try_acquire_many(wanted) {
-                Ok(room) => room,
-                Err(_) => self
-                    .room
-                    .acquire_many(wanted)
+            let taken = match room.try_acquire_many(wanted as u32) {
+                Ok(taken) => taken,
+                Err(_) => room
+                    .acquire_many(wanted as u32)
                     .await
                     .map_err(|_| SendError::Closed)?,
             };
-            let slot = self.tx.reserve().await.map_err(|_| SendError::Closed)?;
             // Given back by the writer once written, or by `Reserved` if
             // it goes unused.
-            room.forget();
+            taken.forget();
             Ok(Reserved {
-                slot: Some(slot),
-                bytes,
-                room: &self.room,
+                queue: &self.queue,
+                room: wanted,
             })
         };
         match tokio::time::timeout(self.stall_timeout, reserved).await {
@@ -177,45 +239,84 @@ impl InterleavedSink {
 /// Room in a connection's queue for one frame (see
 /// [`InterleavedSink::reserve`]); dropped unused, it is given back.
 pub struct Reserved<'a> {
-    slot: Option<mpsc::Permit<'a, Outgoing>>,
-    /// Bytes of [`QUEUE_BYTES`] held.
-    bytes: usize,
-    room: &'a Semaphore,
+    queue: &'a Queue,
+    /// Room held.
+    room: usize,
 }
 
 impl Reserved<'_> {
-    /// Queues `frame`, no longer than the room reserved; the bytes not
-    /// needed are given back (the writer gives back the frame's).
+    /// Queues `frame`, no longer than the room reserved; the room it does
+    /// not need is given back (the writer gives back the frame's).
     pub fn send(mut self, frame: Outgoing) {
-        let used = frame.len().min(QUEUE_BYTES);
-        debug_assert!(
-            used <= self.bytes,
-            "{used} bytes in room for {}",
-            self.bytes
-        );
-        self.room.add_permits(self.bytes.saturating_sub(used));
-        self.bytes = 0;
-        if let Some(slot) = self.slot.take() {
-            slot.send(frame);
+        let used = frame.room();
+        debug_assert!(used <= self.room, "{used} bytes in room for {}", self.room);
+        self.queue.room.add_permits(self.room.saturating_sub(used));
+        self.room = 0;
+        // A writer gone meanwhile takes nothing more.
+        if !self.queue.room.is_closed() {
+            self.queue.frames().push_back(frame);
+            self.queue.ready.notify_one();
         }
     }
 }
 
 impl Drop for Reserved<'_> {
     fn drop(&mut self) {
-        if self.slot.is_some() {
-            self.room.add_permits(self.bytes);
-        }
+        self.queue.room.add_permits(self.room);
     }
 }
 
-/// The writer's end of a queue's room: gives back the bytes written.
-pub struct Room(Arc<Semaphore>);
+/// The writer's end of a queue: the frames in order. Dropped, the queue
+/// closes: every sink's wait for room fails, and what was queued is
+/// dropped.
+pub struct Frames(Arc<Queue>);
+
+impl Frames {
+    /// The next frame, waiting for one; `None` once no sink is left and
+    /// the queue is empty.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        loop {
+            if let Some(frame) = self.try_recv() {
+                return Some(frame);
+            }
+            if self.0.sinks.load(Ordering::Acquire) == 0 {
+                // A frame queued just before the last sink went.
+                return self.try_recv();
+            }
+            // A frame queued, or the last sink dropped, since the check
+            // above left a permit: this returns at once.
+            self.0.ready.notified().await;
+        }
+    }
+
+    /// The next frame if one is queued.
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        self.0.frames().pop_front()
+    }
+
+    /// Closes the queue, as dropping it does.
+    pub fn close(&mut self) {
+        self.0.room.close();
+        let dropped = std::mem::take(&mut *self.0.frames());
+        drop(dropped);
+    }
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The writer's end of a queue's room: gives back the room of the frames
+/// written.
+pub struct Room(Arc<Queue>);
 
 impl Room {
-    /// `bytes` of queued frames have been written (or dropped).
-    pub fn written(&self, bytes: usize) {
-        self.0.add_permits(bytes.min(QUEUE_BYTES));
+    /// Frames taking `room` ([`Outgoing::room`]) have been written (or
+    /// dropped).
+    pub fn written(&self, room: usize) {
+        self.0.room.add_permits(room.min(QUEUE_BYTES));
     }
 }
 
@@ -255,15 +356,22 @@ mod tests {
             Duration::from_secs(1),
             Counter::default(),
         );
-        drop(sink.reserve(1000).await.unwrap());
-        assert_eq!(sink.room.available_permits(), QUEUE_BYTES);
-        let frame = Outgoing::Response(Bytes::from_static(b"RTSP/1.0 200 OK\r\n\r\n"));
-        let len = frame.len();
-        sink.reserve(1000).await.unwrap().send(frame);
-        assert_eq!(sink.room.available_permits(), QUEUE_BYTES - len);
+        let available = || sink.queue.room.available_permits();
+        drop(sink.reserve(3000).await.unwrap());
+        assert_eq!(available(), QUEUE_BYTES);
+        let frame = Outgoing::Response(Bytes::from(vec![b'x'; 2000]));
+        sink.reserve(3000).await.unwrap().send(frame);
+        assert_eq!(available(), QUEUE_BYTES - 2000);
         let written = rx.recv().await.unwrap();
-        room.written(written.len());
-        assert_eq!(sink.room.available_permits(), QUEUE_BYTES);
+        room.written(written.room());
+        assert_eq!(available(), QUEUE_BYTES);
+        // A short frame takes the least room a frame takes.
+        sink.send_data(Outgoing::Response(Bytes::from_static(
+            b"RTSP/1.0 200 OK\r\n\r\n",
+        )))
+        .await
+        .unwrap();
+        assert_eq!(available(), QUEUE_BYTES - FRAME_ROOM);
     }
 
     #[tokio::test]
@@ -317,9 +425,86 @@ mod tests {
             sink.send_data(frame()).await.unwrap();
         }
         let written = rx.recv().await.unwrap();
-        room2.written(written.len());
+        room2.written(written.room());
         sink.send_data(frame()).await.unwrap();
         assert!(!closed.is_cancelled());
         drop((taken, room));
+    }
+
+    /// The writer takes the frames in order, is woken by one queued while
+    /// it waits, and sees the end once the last sink is gone, after what
+    /// was queued before.
+    #[tokio::test]
+    async fn the_writer_takes_every_frame_then_sees_the_end() {
+        let (sink, mut rx, _room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            Counter::default(),
+        );
+        let frame = |text: &'static str| Outgoing::Response(Bytes::from_static(text.as_bytes()));
+        let text = |frame: Option<Outgoing>| match frame {
+            Some(Outgoing::Response(bytes)) => bytes,
+            other => panic!("{other:?}"),
+        };
+        let other = sink.clone();
+        sink.send_data(frame("a")).await.unwrap();
+        other.send_data(frame("b")).await.unwrap();
+        assert_eq!(text(rx.recv().await), "a");
+        assert_eq!(text(rx.try_recv()), "b");
+        assert!(rx.try_recv().is_none());
+        let waiting = tokio::spawn(async move { (text(rx.recv().await), rx) });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        other.send_data(frame("c")).await.unwrap();
+        let (c, mut rx) = waiting.await.unwrap();
+        assert_eq!(c, "c");
+        other.send_data(frame("d")).await.unwrap();
+        drop((sink, other));
+        assert_eq!(text(rx.recv().await), "d");
+        assert!(rx.recv().await.is_none());
+    }
+
+    /// The last sink dropped while the writer waits ends its wait.
+    #[tokio::test]
+    async fn a_waiting_writer_sees_the_last_sink_go() {
+        let (sink, mut rx, _room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            Counter::default(),
+        );
+        let waiting = tokio::spawn(async move { rx.recv().await.is_none() });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(sink);
+        let ended = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert!(ended.unwrap().unwrap());
+    }
+
+    /// Once the writer's end is gone, what was queued is dropped, sinks
+    /// are refused at once (even one waiting for room), and room reserved
+    /// before queues nothing.
+    #[tokio::test]
+    async fn a_closed_queue_refuses_frames() {
+        let (sink, rx, _room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(10),
+            Counter::default(),
+        );
+        let frame = |len| Outgoing::Response(Bytes::from(vec![b'x'; len]));
+        let early = sink.reserve(10).await.unwrap();
+        sink.send_data(frame(QUEUE_BYTES - FRAME_ROOM))
+            .await
+            .unwrap();
+        let waiting = {
+            let sink = sink.clone();
+            tokio::spawn(async move { sink.send_data(frame(10)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        drop(rx);
+        assert!(sink.queue.frames().is_empty());
+        let refused = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert_eq!(refused.unwrap().unwrap(), Err(SendError::Closed));
+        early.send(frame(10));
+        assert!(sink.queue.frames().is_empty());
+        assert_eq!(sink.send_data(frame(10)).await, Err(SendError::Closed));
     }
 }
