@@ -18,6 +18,7 @@
 //! to make room for a new one (it was idle, holding no session) or the
 //! server shuts down.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -314,6 +315,11 @@ impl Quiet {
 /// whether or not the queue is full). Each batch is flushed: TLS holds
 /// back what the socket did not take until then (plain TCP's flush does
 /// nothing).
+///
+/// A batch is written from the frames' own bytes, gathered (writev; TLS
+/// gathers them into its records): no copy, and no write buffer, which
+/// would grow to the largest burst (a key frame's packets, tens of KiB)
+/// and cost every TCP session that much for its whole life.
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: Frames,
@@ -321,9 +327,6 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     closed: CancellationToken,
     (stall_timeout, stalls): (Duration, Counter),
 ) {
-    // Grown to what is written at once (answers alone need little; a
-    // burst of interleaved packets up to a batch).
-    let mut buf = BytesMut::new();
     loop {
         let first = tokio::select! {
             () = closed.cancelled() => break,
@@ -332,20 +335,28 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 None => break,
             },
         };
-        let mut room_taken = first.room();
-        first.encode(&mut buf);
-        while buf.len() < WRITE_BATCH {
+        let mut bytes = first.len();
+        let mut batch = vec![first];
+        while bytes < WRITE_BATCH {
             let Some(frame) = rx.try_recv() else {
                 break;
             };
-            room_taken += frame.room();
-            frame.encode(&mut buf);
+            bytes += frame.len();
+            batch.push(frame);
         }
+        let mut prefixes = vec![[0; 4]; batch.len()];
+        let mut slices: Vec<IoSlice<'_>> = batch
+            .iter()
+            .zip(&mut prefixes)
+            .flat_map(|(frame, prefix)| frame.slices(prefix))
+            .filter(|part| !part.is_empty())
+            .map(IoSlice::new)
+            .collect();
         let written = tokio::select! {
             () = closed.cancelled() => break,
-            written = write_in_time(&mut writer, &buf, stall_timeout) => written,
+            written = write_in_time(&mut writer, &mut slices, stall_timeout) => written,
         };
-        room.written(room_taken);
+        room.written(batch.iter().map(Outgoing::room).sum());
         if let Err(why) = written {
             if why.stalled {
                 stalls.inc();
@@ -354,16 +365,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             closed.cancel();
             break;
         }
-        buf.clear();
     }
     let _ = writer.shutdown().await;
 }
 
-/// Writes `buf` whole and flushes it, each write taking some of it within
-/// `stall_timeout`.
+/// Writes `slices` whole and flushes, each write taking some of them
+/// within `stall_timeout`.
 async fn write_in_time<W: AsyncWrite + Unpin>(
     writer: &mut W,
-    mut buf: &[u8],
+    mut slices: &mut [IoSlice<'_>],
     stall_timeout: Duration,
 ) -> Result<(), WriteEnd> {
     let stalled = || WriteEnd {
@@ -374,12 +384,12 @@ async fn write_in_time<W: AsyncWrite + Unpin>(
         stalled: false,
         text: format!("write failed: {e}"),
     };
-    while !buf.is_empty() {
-        match tokio::time::timeout(stall_timeout, writer.write(buf)).await {
+    while !slices.is_empty() {
+        match tokio::time::timeout(stall_timeout, writer.write_vectored(slices)).await {
             Err(_) => return Err(stalled()),
             Ok(Err(e)) => return Err(failed(e)),
             Ok(Ok(0)) => return Err(failed(std::io::ErrorKind::WriteZero.into())),
-            Ok(Ok(n)) => buf = &buf[n..],
+            Ok(Ok(n)) => IoSlice::advance_slices(&mut slices, n),
         }
     }
     match tokio::time::timeout(stall_timeout, writer.flush()).await {
@@ -395,4 +405,101 @@ struct WriteEnd {
     stalled: bool,
     /// What to log.
     text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::rtp::PacketHead;
+
+    /// A client's socket that takes at most 5 bytes per write.
+    #[derive(Default)]
+    struct Trickle {
+        taken: Vec<u8>,
+        shut_down: bool,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(5);
+            self.taken.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let mut n = 0;
+            for buf in bufs {
+                let part = &buf[..buf.len().min(5 - n)];
+                self.taken.extend_from_slice(part);
+                n += part.len();
+            }
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.shut_down = true;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// The frames of a batch go out gathered from their parts: a write
+    /// that takes part of one, or ends inside a frame's prefix, goes on
+    /// where it stopped.
+    #[tokio::test]
+    async fn frames_are_written_whole_and_in_order_however_little_each_write_takes() {
+        let (sink, frames, room) = InterleavedSink::channel(
+            CancellationToken::new(),
+            Duration::from_secs(5),
+            Counter::default(),
+        );
+        let mut head = PacketHead::new();
+        head.extend_from_slice(b"ab");
+        let queued = [
+            Outgoing::Response(Bytes::from_static(b"RTSP/1.0 200 OK\r\n\r\n")),
+            Outgoing::Interleaved {
+                channel: 0,
+                head,
+                body: Bytes::from_static(b"cdefgh"),
+            },
+            Outgoing::Interleaved {
+                channel: 1,
+                head: PacketHead::new(),
+                body: Bytes::from_static(b"xyz"),
+            },
+        ];
+        for frame in queued {
+            sink.send_data(frame).await.unwrap();
+        }
+        drop(sink);
+        let mut client = Trickle::default();
+        let stall = (Duration::from_secs(5), Counter::default());
+        write_loop(&mut client, frames, room, CancellationToken::new(), stall).await;
+        assert_eq!(
+            client.taken,
+            b"RTSP/1.0 200 OK\r\n\r\n$\x00\x00\x08abcdefgh$\x01\x00\x03xyz"
+        );
+        assert!(client.shut_down);
+    }
 }

@@ -82,7 +82,10 @@ impl OfflineServer {
             let mut written = BytesMut::new();
             while let Some(frame) = queue.recv().await {
                 room.written(frame.room());
-                frame.encode(&mut written);
+                let mut prefix = [0; 4];
+                for part in frame.slices(&mut prefix) {
+                    written.extend_from_slice(part);
+                }
             }
             written
         });

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -82,25 +82,24 @@ impl Outgoing {
         room_for(self.len())
     }
 
-    /// Appends the frame's bytes: a response as it is, a packet after its
-    /// `$`, channel and 16-bit length (§10.12). A packet too long for that
-    /// length cannot be framed and is dropped.
-    pub fn encode(self, buf: &mut BytesMut) {
+    /// The frame's bytes in order, as written (gathered, without a
+    /// copy): a response as it is; a packet after its `$`, channel and
+    /// 16-bit length (§10.12), put in `prefix`. A packet too long for that
+    /// length cannot be framed: no bytes (it is dropped).
+    pub fn slices<'a>(&'a self, prefix: &'a mut [u8; 4]) -> [&'a [u8]; 3] {
         match self {
-            Outgoing::Response(bytes) => buf.put_slice(&bytes),
+            Outgoing::Response(bytes) => [bytes, &[], &[]],
             Outgoing::Interleaved {
                 channel,
                 head,
                 body,
             } => {
                 let Ok(len) = u16::try_from(head.len() + body.len()) else {
-                    return;
+                    return [&[], &[], &[]];
                 };
-                buf.put_u8(b'$');
-                buf.put_u8(channel);
-                buf.put_u16(len);
-                buf.put_slice(&head);
-                buf.put_slice(&body);
+                let [high, low] = len.to_be_bytes();
+                *prefix = [b'$', *channel, high, low];
+                [prefix, head, body]
             }
         }
     }
@@ -324,27 +323,36 @@ impl Room {
 mod tests {
     use super::*;
 
+    /// A frame's bytes, joined.
+    fn joined(frame: &Outgoing) -> Vec<u8> {
+        let mut prefix = [0; 4];
+        frame.slices(&mut prefix).concat()
+    }
+
     #[test]
     fn packets_are_framed_whole_or_not_at_all() {
-        let mut buf = BytesMut::new();
         let mut head = PacketHead::new();
         head.extend_from_slice(b"ab");
-        Outgoing::Interleaved {
+        let packet = Outgoing::Interleaved {
             channel: 3,
             head: head.clone(),
             body: Bytes::from_static(b"cde"),
-        }
-        .encode(&mut buf);
-        Outgoing::Response(Bytes::from_static(b"RTSP/1.0 200 OK\r\n\r\n")).encode(&mut buf);
-        assert_eq!(&buf[..], b"$\x03\x00\x05abcdeRTSP/1.0 200 OK\r\n\r\n");
-        buf.clear();
-        Outgoing::Interleaved {
+        };
+        assert_eq!(joined(&packet), b"$\x03\x00\x05abcde");
+        let response = Outgoing::Response(Bytes::from_static(b"RTSP/1.0 200 OK\r\n\r\n"));
+        assert_eq!(joined(&response), b"RTSP/1.0 200 OK\r\n\r\n");
+        let longest = Outgoing::Interleaved {
+            channel: 0,
+            head: head.clone(),
+            body: Bytes::from(vec![0; 65_533]),
+        };
+        assert_eq!(joined(&longest).len(), 4 + 65_535);
+        let too_long = Outgoing::Interleaved {
             channel: 0,
             head,
             body: Bytes::from(vec![0; 65_534]),
-        }
-        .encode(&mut buf);
-        assert!(buf.is_empty());
+        };
+        assert!(joined(&too_long).is_empty());
     }
 
     /// Room reserved and not used comes back; a frame shorter than its
