@@ -203,13 +203,18 @@ fn out_of_descriptors_accept_answers_and_does_not_spin() {
     assert_eq!(c.request("DESCRIBE", &server.url(AUDIO.0), &[]).status, 200);
 }
 
-/// After load the server gives its memory back: 60 sessions playing over
-/// TCP grow its anonymous memory by megabytes (about 5.8 MiB); 10 s after
-/// the last one ended (the table emptied: memory is released after 1 s and
-/// 5 s) less than a fifth of that growth is still held (measured 10-16%;
-/// 23% with glibc's per-thread cache on, 26-30% with its thresholds also
-/// left to move, 97% with no release), and the resident size is within
-/// 10% of what it was before them (measured 102-104%).
+/// After load the server gives its memory back: 120 sessions playing
+/// over TCP grow its anonymous memory by megabytes (about 8.8 MiB); 10 s
+/// after the last one ended (the table emptied: memory is released after
+/// 1 s and 5 s) less than a fifth of that growth is still held, and the
+/// resident size is within 10% of what it was before them (measured
+/// 103-104%). What stays is mostly fixed, 0.6-0.9 MiB (long-lived
+/// allocations made during the load, scattered over the arenas' pages),
+/// so the load is large enough for a session's memory left behind to show:
+/// 9-10% held with 120 sessions, 19-25% with 60 (a session costs less
+/// since 55bfd98 and 9a9eab3); 60 sessions held 12-14% before them, 23%
+/// with glibc's per-thread cache on, 26-30% with its thresholds also left
+/// to move, 97% with no release.
 #[test]
 fn memory_comes_back_after_load() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,7 +243,8 @@ fn memory_comes_back_after_load() {
     std::thread::sleep(Duration::from_secs(7));
     let baseline = server.anon_kib();
     let resident = server.rss_kib();
-    let mut clients: Vec<(Rtsp, String)> = (0..60)
+    const SESSIONS: usize = 120;
+    let mut clients: Vec<(Rtsp, String)> = (0..SESSIONS)
         .map(|_| {
             let mut c = server.connect();
             let id = play(&mut c);
@@ -260,13 +266,13 @@ fn memory_comes_back_after_load() {
     let after = server.anon_kib();
     let resident_after = server.rss_kib();
     eprintln!(
-        "anonymous memory: {baseline} KiB, {peak} KiB with 60 playing, {after} KiB 10 s after; \
+        "anonymous memory: {baseline} KiB, {peak} KiB with {SESSIONS} playing, {after} KiB 10 s after; \
          resident: {resident} KiB before, {resident_after} KiB 10 s after"
     );
     let growth = peak.saturating_sub(baseline);
     assert!(
-        growth > 2048,
-        "60 sessions grew memory by {growth} KiB only"
+        growth > 4096,
+        "{SESSIONS} sessions grew memory by {growth} KiB only"
     );
     assert!(
         after.saturating_sub(baseline) < growth / 5,
