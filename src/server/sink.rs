@@ -251,9 +251,12 @@ impl Reserved<'_> {
         debug_assert!(used <= self.room, "{used} bytes in room for {}", self.room);
         self.queue.room.add_permits(self.room.saturating_sub(used));
         self.room = 0;
-        // A writer gone meanwhile takes nothing more.
+        // A writer gone meanwhile takes nothing more (checked under the
+        // lock its end empties the queue with, once closed).
+        let mut frames = self.queue.frames();
         if !self.queue.room.is_closed() {
-            self.queue.frames().push_back(frame);
+            frames.push_back(frame);
+            drop(frames);
             self.queue.ready.notify_one();
         }
     }
@@ -296,6 +299,7 @@ impl Frames {
     /// Closes the queue, as dropping it does.
     pub fn close(&mut self) {
         self.0.room.close();
+        // Dropped once the lock is let go.
         let dropped = std::mem::take(&mut *self.0.frames());
         drop(dropped);
     }
