@@ -469,11 +469,7 @@ mod tests {
     /// where it stopped.
     #[tokio::test]
     async fn frames_are_written_whole_and_in_order_however_little_each_write_takes() {
-        let (sink, frames, room) = InterleavedSink::channel(
-            CancellationToken::new(),
-            Duration::from_secs(5),
-            Counter::default(),
-        );
+        let (sink, frames, room) = InterleavedSink::unwatched(Duration::from_secs(5));
         let mut head = PacketHead::new();
         head.extend_from_slice(b"ab");
         let queued = [

@@ -188,6 +188,13 @@ impl InterleavedSink {
         (sink, Frames(Arc::clone(&queue)), Room(queue))
     }
 
+    /// A queue whose stalls nothing watches (a fresh token and counter):
+    /// what tests of the queue and its writer need.
+    #[cfg(test)]
+    pub(super) fn unwatched(stall_timeout: Duration) -> (InterleavedSink, Frames, Room) {
+        InterleavedSink::channel(CancellationToken::new(), stall_timeout, Counter::default())
+    }
+
     /// Queues a frame, waiting for room; a connection that stays full for
     /// the stall timeout is closed.
     pub async fn send_data(&self, frame: Outgoing) -> Result<(), SendError> {
@@ -363,11 +370,7 @@ mod tests {
     /// reservation holds only its own length until written.
     #[tokio::test]
     async fn reserved_room_is_given_back_to_what_is_sent() {
-        let (sink, mut rx, room) = InterleavedSink::channel(
-            CancellationToken::new(),
-            Duration::from_secs(1),
-            Counter::default(),
-        );
+        let (sink, mut rx, room) = InterleavedSink::unwatched(Duration::from_secs(1));
         let available = || sink.queue.room.available_permits();
         drop(sink.reserve(3000).await.unwrap());
         assert_eq!(available(), QUEUE_BYTES);
@@ -448,11 +451,7 @@ mod tests {
     /// was queued before.
     #[tokio::test]
     async fn the_writer_takes_every_frame_then_sees_the_end() {
-        let (sink, mut rx, _room) = InterleavedSink::channel(
-            CancellationToken::new(),
-            Duration::from_secs(1),
-            Counter::default(),
-        );
+        let (sink, mut rx, _room) = InterleavedSink::unwatched(Duration::from_secs(1));
         let frame = |text: &'static str| Outgoing::Response(Bytes::from_static(text.as_bytes()));
         let text = |frame: Option<Outgoing>| match frame {
             Some(Outgoing::Response(bytes)) => bytes,
@@ -478,11 +477,7 @@ mod tests {
     /// The last sink dropped while the writer waits ends its wait.
     #[tokio::test]
     async fn a_waiting_writer_sees_the_last_sink_go() {
-        let (sink, mut rx, _room) = InterleavedSink::channel(
-            CancellationToken::new(),
-            Duration::from_secs(1),
-            Counter::default(),
-        );
+        let (sink, mut rx, _room) = InterleavedSink::unwatched(Duration::from_secs(1));
         let waiting = tokio::spawn(async move { rx.recv().await.is_none() });
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(sink);
@@ -495,11 +490,7 @@ mod tests {
     /// before queues nothing.
     #[tokio::test]
     async fn a_closed_queue_refuses_frames() {
-        let (sink, rx, _room) = InterleavedSink::channel(
-            CancellationToken::new(),
-            Duration::from_secs(10),
-            Counter::default(),
-        );
+        let (sink, rx, _room) = InterleavedSink::unwatched(Duration::from_secs(10));
         let frame = |len| Outgoing::Response(Bytes::from(vec![b'x'; len]));
         let early = sink.reserve(10).await.unwrap();
         sink.send_data(frame(QUEUE_BYTES - FRAME_ROOM))
