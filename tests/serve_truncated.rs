@@ -90,6 +90,17 @@ fn files_with_a_last_frame_cut_short_are_listed_described_and_played() {
         ),
         "{log}"
     );
+    // And a reader's warnings while a session plays name the file played
+    // (the playback's reads run in a `play{file=...}` log span).
+    for (name, _) in cases {
+        let named = log.lines().any(|l| {
+            l.contains("WARN")
+                && l.contains("play{file=")
+                && l.contains(name)
+                && l.contains("cut short")
+        });
+        assert!(named, "no playback warning naming {name}:\n{log}");
+    }
 }
 
 /// Every file under `dir`, as paths relative to it, sorted.

@@ -15,6 +15,8 @@ use super::message::{Method, Request, Status};
 
 /// Largest header section accepted (request line included).
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Bytes of a refused start line quoted in the reason.
+const SHOWN_LINE: usize = 64;
 /// Largest body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -204,7 +206,17 @@ enum StartLine {
 /// Parses `Method SP Request-URI SP RTSP-Version` (§6.1) or a status line,
 /// tolerating repeated spaces and tabs.
 fn parse_start_line(line: &[u8]) -> Result<StartLine, Incoming> {
-    let bad = |reason: &str| invalid(Status::BAD_REQUEST, None, reason, true);
+    // The reason quotes the line's start, escaped: enough to tell a
+    // client's garbage from a framing fault of ours in the log.
+    let shown = line[..line.len().min(SHOWN_LINE)].escape_ascii();
+    let bad = |reason: &str| {
+        invalid(
+            Status::BAD_REQUEST,
+            None,
+            format!("{reason}: \"{shown}\""),
+            true,
+        )
+    };
     let line = std::str::from_utf8(line).map_err(|_| bad("request line is not text"))?;
     let mut parts = line.split_ascii_whitespace();
     let (Some(first), Some(second), Some(third), None) =
@@ -481,6 +493,19 @@ mod tests {
             assert_eq!(items.len(), 1, "{garbage:?}");
             assert_eq!(status_of(&items[0]), Some((400, true)), "{garbage:?}");
         }
+    }
+
+    #[test]
+    fn a_refused_request_line_is_quoted_escaped_and_cut() {
+        let mut line = b".0 \x01\"".to_vec();
+        line.extend([b'x'; 100]);
+        line.extend(b"\r\n");
+        let items = decode_all(&line);
+        let Incoming::Invalid { reason, .. } = &items[0] else {
+            panic!("{items:?}");
+        };
+        let quoted = format!("\".0 \\x01\\\"{}\"", "x".repeat(SHOWN_LINE - 5));
+        assert_eq!(reason, &format!("malformed request line: {quoted}"));
     }
 
     #[test]
