@@ -155,7 +155,11 @@ impl Session {
                     &decrypted
                 }
                 None => {
-                    tracing::trace!("session {}: unreadable SRTCP from the client", self.id);
+                    tracing::debug!(
+                        "session {}: unreadable SRTCP from the client ({} bytes)",
+                        self.id,
+                        data.len()
+                    );
                     return;
                 }
             },
