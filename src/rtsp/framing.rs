@@ -381,22 +381,38 @@ mod tests {
 
     #[test]
     fn waits_for_incomplete_messages_at_every_split() {
+        // A request, the client's RTCP, and the request after it (as a
+        // client tears down), cut in three at every pair of places.
         let input: &[u8] =
-            b"DESCRIBE rtsp://h/a%20b.264 RTSP/1.0\r\nCSeq: 9\r\nAccept: application/sdp\r\n\r\n$\x00\x00\x02hi";
-        for split in 0..input.len() {
-            let mut decoder = RtspDecoder::default();
-            let mut buf = BytesMut::from(&input[..split]);
-            let mut items = Vec::new();
-            while let Some(item) = decoder.decode(&mut buf).unwrap() {
-                items.push(item);
+            b"DESCRIBE rtsp://h/a%20b.264 RTSP/1.0\r\nCSeq: 9\r\nAccept: application/sdp\r\n\r\n\
+              $\x01\x00\x02hiPAUSE rtsp://h/a%20b.264/ RTSP/1.0\r\nCSeq: 10\r\n\r\n";
+        for first in 0..input.len() {
+            for second in first..input.len() {
+                let mut decoder = RtspDecoder::default();
+                let mut buf = BytesMut::new();
+                let mut items = Vec::new();
+                for piece in [&input[..first], &input[first..second], &input[second..]] {
+                    buf.extend_from_slice(piece);
+                    while let Some(item) = decoder.decode(&mut buf).unwrap() {
+                        items.push(item);
+                    }
+                }
+                let at = format!("cut at {first} and {second}: {items:?}");
+                assert_eq!(items.len(), 3, "{at}");
+                assert!(
+                    matches!(&items[0], Incoming::Request(r) if r.method == Method::Describe),
+                    "{at}"
+                );
+                assert!(
+                    matches!(&items[1], Incoming::Data { channel: 1, payload } if payload.as_ref() == b"hi"),
+                    "{at}"
+                );
+                assert!(
+                    matches!(&items[2], Incoming::Request(r) if r.method == Method::Pause),
+                    "{at}"
+                );
+                assert!(buf.is_empty(), "{at}");
             }
-            buf.extend_from_slice(&input[split..]);
-            while let Some(item) = decoder.decode(&mut buf).unwrap() {
-                items.push(item);
-            }
-            assert_eq!(items.len(), 2, "split at {split}: {items:?}");
-            assert!(matches!(items[0], Incoming::Request(_)));
-            assert!(matches!(items[1], Incoming::Data { .. }));
         }
     }
 
