@@ -77,6 +77,21 @@ impl Decoder for RtspDecoder {
                 return Ok(None);
             }
             let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
+            if len > 0 && buf.len() > 4 && buf[4].is_ascii_uppercase() {
+                // RTP and RTCP (version 2: RFC 3550 §5.1, §6.4.1) start
+                // with a byte from 0x80 to 0xBF. A frame starting with a
+                // letter is a frame header sent without its packet, a
+                // request right behind it: GStreamer 1.22's rtspsrc over
+                // TLS sends one now and then as it tears down, before its
+                // PAUSE or TEARDOWN. Taken as the packet, the request's
+                // start would be lost and the connection closed with 400.
+                tracing::debug!(
+                    "an interleaved frame header on channel {} without its packet: skipped",
+                    buf[1]
+                );
+                buf.advance(4);
+                return self.decode(buf);
+            }
             if buf.len() < 4 + len {
                 buf.reserve(4 + len - buf.len());
                 return Ok(None);
@@ -413,6 +428,41 @@ mod tests {
                 );
                 assert!(buf.is_empty(), "{at}");
             }
+        }
+    }
+
+    #[test]
+    fn a_frame_header_sent_without_its_packet_is_skipped() {
+        // As GStreamer 1.22 sent it over TLS: a header announcing 98 bytes
+        // on channel 1, then its PAUSE and TEARDOWN.
+        let input: &[u8] = b"$\x01\x00bPAUSE rtsp://h/a.wav/ RTSP/1.0\r\nCSeq: 5\r\n\r\n\
+              TEARDOWN rtsp://h/a.wav/ RTSP/1.0\r\nCSeq: 6\r\n\r\n\
+              $\x01\x00\x02\x81\xc9";
+        for split in 0..input.len() {
+            let mut decoder = RtspDecoder::default();
+            let mut buf = BytesMut::new();
+            let mut items = Vec::new();
+            for piece in [&input[..split], &input[split..]] {
+                buf.extend_from_slice(piece);
+                while let Some(item) = decoder.decode(&mut buf).unwrap() {
+                    items.push(item);
+                }
+            }
+            let at = format!("cut at {split}: {items:?}");
+            assert_eq!(items.len(), 3, "{at}");
+            assert!(
+                matches!(&items[0], Incoming::Request(r) if r.method == Method::Pause),
+                "{at}"
+            );
+            assert!(
+                matches!(&items[1], Incoming::Request(r) if r.method == Method::Teardown),
+                "{at}"
+            );
+            // A packet, starting 0x80-0xBF, is a packet still.
+            assert!(
+                matches!(&items[2], Incoming::Data { payload, .. } if payload.as_ref() == b"\x81\xc9"),
+                "{at}"
+            );
         }
     }
 
