@@ -349,13 +349,22 @@ mod tests {
     use super::*;
 
     fn decode_all(input: &[u8]) -> Vec<Incoming> {
+        decode_in_pieces(&[input]).0
+    }
+
+    /// What one decoder makes of `pieces` arriving one after the other,
+    /// and what it left in its buffer.
+    fn decode_in_pieces(pieces: &[&[u8]]) -> (Vec<Incoming>, BytesMut) {
         let mut decoder = RtspDecoder::default();
-        let mut buf = BytesMut::from(input);
+        let mut buf = BytesMut::new();
         let mut out = Vec::new();
-        while let Some(item) = decoder.decode(&mut buf).unwrap() {
-            out.push(item);
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            while let Some(item) = decoder.decode(&mut buf).unwrap() {
+                out.push(item);
+            }
         }
-        out
+        (out, buf)
     }
 
     fn status_of(item: &Incoming) -> Option<(u16, bool)> {
@@ -403,15 +412,8 @@ mod tests {
               $\x01\x00\x02hiPAUSE rtsp://h/a%20b.264/ RTSP/1.0\r\nCSeq: 10\r\n\r\n";
         for first in 0..input.len() {
             for second in first..input.len() {
-                let mut decoder = RtspDecoder::default();
-                let mut buf = BytesMut::new();
-                let mut items = Vec::new();
-                for piece in [&input[..first], &input[first..second], &input[second..]] {
-                    buf.extend_from_slice(piece);
-                    while let Some(item) = decoder.decode(&mut buf).unwrap() {
-                        items.push(item);
-                    }
-                }
+                let (items, buf) =
+                    decode_in_pieces(&[&input[..first], &input[first..second], &input[second..]]);
                 let at = format!("cut at {first} and {second}: {items:?}");
                 assert_eq!(items.len(), 3, "{at}");
                 assert!(
@@ -439,15 +441,7 @@ mod tests {
               TEARDOWN rtsp://h/a.wav/ RTSP/1.0\r\nCSeq: 6\r\n\r\n\
               $\x01\x00\x02\x81\xc9";
         for split in 0..input.len() {
-            let mut decoder = RtspDecoder::default();
-            let mut buf = BytesMut::new();
-            let mut items = Vec::new();
-            for piece in [&input[..split], &input[split..]] {
-                buf.extend_from_slice(piece);
-                while let Some(item) = decoder.decode(&mut buf).unwrap() {
-                    items.push(item);
-                }
-            }
+            let (items, _) = decode_in_pieces(&[&input[..split], &input[split..]]);
             let at = format!("cut at {split}: {items:?}");
             assert_eq!(items.len(), 3, "{at}");
             assert!(
