@@ -5,6 +5,7 @@
 mod common;
 
 use assert_cmd::Command;
+use common::Bounded;
 
 #[test]
 fn every_subcommand_takes_help_quiet_and_verbose() {
@@ -22,8 +23,7 @@ fn every_subcommand_takes_help_quiet_and_verbose() {
                 .unwrap()
                 .arg(&sub)
                 .args(flags)
-                .output()
-                .unwrap();
+                .output_bounded();
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success(),

@@ -8,9 +8,12 @@
 //! everything cargo needs copied in). No container engine or cluster runs
 //! here: this checks what can be checked without one.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::Bounded;
 use mediatool::server::config::{ServerConfig, Settings, DEFAULT_ADMIN};
 use mediatool::server::listener::{DEFAULT_PORTS, HTTP_PORTS};
 use serde_json::Value;
@@ -158,8 +161,7 @@ fn the_manifest_parses_and_holds_together() {
                 .filter(|a| !a.starts_with("--config=")),
         )
         .arg(format!("--config={}", yaml_file.display()))
-        .output()
-        .unwrap();
+        .output_bounded();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("no-media"), "{stderr}");

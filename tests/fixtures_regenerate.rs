@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::Bounded;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,8 +46,7 @@ fn generate_sh_remakes_the_committed_fixtures_byte_for_byte() {
     let run = Command::new("bash")
         .arg(committed.join("generate.sh"))
         .arg(out.path())
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(
         run.status.success(),
         "generate.sh failed: {}",

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::Bounded;
 
 const SHELLS: [(&str, &str); 5] = [
     ("bash", "mediatool.bash"),
@@ -24,8 +25,7 @@ fn check(args: &[&str], committed: &str) -> Option<String> {
     let output = Command::cargo_bin("mediatool")
         .unwrap()
         .args(args)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(output.status.success(), "mediatool {args:?} failed");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(committed);
     if std::env::var_os("MEDIATOOL_BLESS").is_some() {
@@ -93,8 +93,7 @@ fn man_page_references_exist() {
     let page = Command::cargo_bin("mediatool")
         .unwrap()
         .arg("man")
-        .output()
-        .unwrap();
+        .output_bounded();
     let page = String::from_utf8(page.stdout).unwrap();
     let referenced: Vec<&str> = page
         .split("mediatool\\-")
@@ -106,8 +105,7 @@ fn man_page_references_exist() {
         let out = Command::cargo_bin("mediatool")
             .unwrap()
             .args(["man", sub])
-            .output()
-            .unwrap();
+            .output_bounded();
         assert!(out.status.success(), "mediatool man {sub}");
     }
 }

@@ -8,6 +8,7 @@ mod common;
 
 use std::path::Path;
 
+use common::Bounded;
 use serde_json::Value;
 
 fn ours(path: &Path) -> Result<Value, String> {
@@ -15,8 +16,7 @@ fn ours(path: &Path) -> Result<Value, String> {
         .unwrap()
         .args(["probe", "--format", "json"])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
     }
@@ -47,8 +47,7 @@ fn ffprobe_format_name(path: &Path) -> String {
             "csv=p=0",
         ])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(out.status.success(), "ffprobe failed on {}", path.display());
     // CSV quotes a value holding commas.
     String::from_utf8_lossy(&out.stdout)
@@ -209,8 +208,7 @@ fn probe_agrees_with_ffprobe_on_generated_files() {
             .args(options.split(' '))
             .args(encoder.split(' '))
             .arg(&file)
-            .status()
-            .unwrap();
+            .status_bounded();
         assert!(made.success(), "ffmpeg could not make {name}");
         compare_file(&file, &mut failures);
     }
@@ -540,8 +538,7 @@ fn ffprobe_key_frames(path: &Path) -> Vec<bool> {
             "csv=p=0",
         ])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(out.status.success(), "ffprobe failed on {}", path.display());
     // A frame with side data is followed by an empty line.
     String::from_utf8_lossy(&out.stdout)

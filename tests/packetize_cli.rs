@@ -8,6 +8,7 @@ mod packetize_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::Bounded;
 use packetize_support::{describe_sdp, packetize, packetize_ok, read_sdp, read_udp, rtsp_replies};
 use pcap_file::pcapng::{Block, PcapNgReader};
 
@@ -221,8 +222,7 @@ fn bad_input_gives_clear_errors_and_no_output() {
             .args(&args)
             .arg("-o")
             .arg(&out)
-            .output()
-            .unwrap();
+            .output_bounded();
         let stderr = assert_clean_failure(&output, dir.path(), what);
         assert!(stderr.contains(message), "{what}: {stderr}");
     }
@@ -365,8 +365,7 @@ fn outputs_that_name_the_input_or_each_other_are_refused() {
             .current_dir(d)
             .args(["packetize", "in.wav", "-o", out])
             .args(args)
-            .output()
-            .unwrap();
+            .output_bounded();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{out} {args:?}: {stderr}");
         assert_eq!(stderr, format!("error: {message}\n"), "{out} {args:?}");
@@ -512,8 +511,7 @@ fn the_exchange_announces_the_exact_duration_read_in_one_pass() {
             .unwrap()
             .args(["probe", "--sdp"])
             .arg(&file)
-            .output()
-            .unwrap();
+            .output_bounded();
         assert!(
             !output.status.success()
                 && String::from_utf8_lossy(&output.stderr)
@@ -550,8 +548,7 @@ fn probe_sdp(file: &Path) -> String {
         .unwrap()
         .args(["probe", "--sdp"])
         .arg(file)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(
         output.status.success(),
         "probe --sdp {}: {}",
@@ -804,8 +801,7 @@ fn files_without_a_streamable_track_are_refused() {
             .unwrap()
             .args(["probe", "--format", "json"])
             .arg(&file)
-            .output()
-            .unwrap();
+            .output_bounded();
         assert!(probed.status.success(), "{name}");
         let out = dir.path().join("out.pcap");
         let output = packetize_support::packetize(&file, &out, &[]);

@@ -31,6 +31,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use base64::Engine;
+use common::Bounded;
 use packetize_support::{assert_every_encoding, packetize_ok, read_sdp, read_udp, SdpMedia};
 use serde_json::Value;
 
@@ -291,8 +292,7 @@ fn vorbis_bytes(file: &Path, stream: &Value) -> u64 {
         .args(["-v", "error", "-select_streams", &index])
         .args(["-show_entries", "frame=nb_samples", "-of", "csv=p=0"])
         .arg(file)
-        .output()
-        .unwrap();
+        .output_bounded();
     let samples: u64 = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split(',').next()?.trim().parse::<u64>().ok())
@@ -339,14 +339,12 @@ fn decoding_tail(streams: &[Value], out: &Path) -> (String, Vec<PathBuf>) {
     (tail, files)
 }
 
-/// Runs `gst-launch-1.0 -q pipeline` (at most 120 s: a branch that never
-/// links leaves a pipeline waiting forever).
+/// Runs `gst-launch-1.0 -q pipeline` (bounded: a branch that never links
+/// leaves a pipeline waiting forever).
 fn gst_launch(pipeline: &str) -> Result<(), String> {
-    let out = Command::new("timeout")
-        .args(["120", "gst-launch-1.0", "-q"])
+    let out = common::gst_launch()
         .args(shell_words(pipeline))
-        .output()
-        .map_err(|e| e.to_string())?;
+        .output_bounded();
     if out.status.success() {
         Ok(())
     } else {
@@ -492,11 +490,9 @@ fn gstreamer_decodes_every_frame_of_every_capture() {
                 raw.display()
             );
             jobs.push(Box::new(move || {
-                let out = Command::new("gst-launch-1.0")
-                    .arg("-q")
+                let out = common::gst_launch()
                     .args(shell_words(&pipeline))
-                    .output()
-                    .map_err(|e| format!("{name}: {e}"))?;
+                    .output_bounded();
                 if !out.status.success() {
                     return Err(format!(
                         "{name}: gst-launch failed: {}\n{pipeline}",
@@ -622,8 +618,7 @@ fn tshark_decodes_every_stream_without_options() {
                 .arg(pcap)
                 .args(["-T", "fields", "-e", "frame.protocols", "-e", "udp.dstport"])
                 .args(["-e", "_ws.col.Info", "-z", "rtp,streams"])
-                .output()
-                .map_err(|e| format!("{name}: {e}"))?;
+                .output_bounded();
             let text = String::from_utf8_lossy(&out.stdout);
             if !out.status.success() {
                 return Err(format!(
@@ -744,8 +739,7 @@ fn tshark_flagged(pcap: &Path) -> Result<Vec<Flagged>, String> {
         .args(["-e", "h264.start.bit"])
         .args(["-e", "h264.end.bit", "-e", "h264.nal_unit_type"])
         .args(["-e", "_ws.malformed", "-e", "_ws.expert.message"])
-        .output()
-        .map_err(|e| e.to_string())?;
+        .output_bounded();
     if !out.status.success() {
         return Err(format!(
             "tshark failed: {}",
@@ -811,8 +805,7 @@ fn missing_ts_packets(file: &Path) -> usize {
         .arg(file)
         .args(["-Y", "_ws.expert.severity >= error"])
         .args(["-T", "fields", "-e", "_ws.expert.message"])
-        .output()
-        .unwrap();
+        .output_bounded();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains("missing TS frames"))

@@ -28,6 +28,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::Bounded;
 use mediatool::codec::opus::packet_samples;
 use mediatool::codec::xiph::XiphHeaders;
 use mediatool::media::{AccessUnit, AudioParams, Track, TrackParams};
@@ -44,8 +45,7 @@ fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y"])
         .args(args)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(
         out.status.success(),
         "ffmpeg {args:?}: {}",
@@ -83,8 +83,7 @@ fn ffprobe_packets(path: &Path) -> Vec<(i64, i64, usize)> {
         .args(["-v", "error", "-select_streams", "0", "-show_packets"])
         .args(["-show_entries", "packet=pts,duration,size", "-of", "json"])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(out.status.success());
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let num = |v: &Value| {
@@ -362,8 +361,8 @@ fn gstreamer_receives(caps: &str, chain: &str, packets: &[Vec<u8>], out: &Path) 
     );
     // gst-launch joins its arguments into the pipeline; no value here
     // holds a space.
-    let mut child = Command::new("gst-launch-1.0")
-        .args(["-q", "-e"])
+    let mut child = common::gst_launch()
+        .arg("-e")
         .args(pipeline.split_whitespace())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -693,8 +692,8 @@ fn ac3() {
         // GStreamer sends (FFmpeg has no AC-3 packetizer), we receive.
         for mtu in [1400, 300] {
             let received = receive(|port| {
-                Command::new("gst-launch-1.0")
-                    .args(["-q", "filesrc"])
+                common::gst_launch()
+                    .arg("filesrc")
                     .arg(format!("location={}", file.display()))
                     .args(["!", "ac3parse", "!", "rtpac3pay"])
                     .arg(format!("mtu={mtu}"))

@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::Bounded;
 use mediatool::codec::{av1, mpeg_video, vp8, vp9};
 use mediatool::media::{AccessUnit, Track};
 use mediatool::rtp::{
@@ -171,8 +172,7 @@ fn sources() -> Option<&'static Path> {
                             .arg("-passlogfile")
                             .arg(&log)
                             .args(output)
-                            .status()
-                            .unwrap()
+                            .status_bounded()
                     };
                     let status = if source == Source::Vp9 {
                         // libvpx makes hidden alt-ref frames (superframes) in
@@ -363,8 +363,7 @@ fn ffmpeg_sends(source: Source, packet_size: Option<usize>) -> Vec<ReceivedUnit>
         .args(["-c", "copy", "-strict", "experimental", "-f", "rtp"])
         .arg(&url)
         .stdout(Stdio::null())
-        .status()
-        .unwrap();
+        .status_bounded();
     assert!(status.success(), "ffmpeg could not send {source:?}");
     rtp.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
@@ -451,8 +450,7 @@ fn gstreamer_decodes(source: Source, max_payload: usize, out: &Path) -> u64 {
         source.gstreamer_chain(),
         out.display()
     );
-    let mut child = Command::new("gst-launch-1.0")
-        .arg("-q")
+    let mut child = common::gst_launch()
         .args(pipeline.split_whitespace())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -541,8 +539,7 @@ fn the_mpeg_splitter_cuts_pictures_as_ffprobe_counts_them() {
                 "csv=p=0",
             ])
             .arg(&path)
-            .output()
-            .unwrap();
+            .output_bounded();
         assert!(out.status.success());
         let sizes: Vec<usize> = String::from_utf8(out.stdout)
             .unwrap()

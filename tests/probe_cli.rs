@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use common::Bounded;
 
 fn probe(args: &[&str]) -> std::process::Output {
     Command::cargo_bin("mediatool")
@@ -13,8 +14,7 @@ fn probe(args: &[&str]) -> std::process::Output {
         .arg("probe")
         .args(args)
         .timeout(Duration::from_secs(20))
-        .output()
-        .unwrap()
+        .output_bounded()
 }
 
 /// Exit 1 and exactly one line on stderr, starting `error: `.
@@ -522,8 +522,7 @@ fn non_seekable_inputs_are_refused_promptly() {
     let fifo = dir.path().join("stream.h264");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
-        .status()
-        .unwrap();
+        .status_bounded();
     assert!(made.success());
     let stderr = assert_clean_error(&probe(&[fifo.to_str().unwrap()]), "a FIFO");
     assert!(
@@ -536,8 +535,7 @@ fn non_seekable_inputs_are_refused_promptly() {
             .args(["probe", "/dev/stdin"])
             .write_stdin(std::fs::read(common::fixtures().join(name)).unwrap())
             .timeout(Duration::from_secs(20))
-            .output()
-            .unwrap();
+            .output_bounded();
         let stderr = assert_clean_error(&out, name);
         assert!(
             stderr.contains("/dev/stdin: a pipe or FIFO, not a regular file"),
@@ -612,8 +610,7 @@ fn a_wav_that_cannot_be_streamed_is_described_not_served() {
         .unwrap()
         .args(["packetize", "-q", name, "-o"])
         .arg(dir.path().join("speech.pcap"))
-        .output()
-        .unwrap();
+        .output_bounded();
     let stderr = assert_clean_error(&out, "packetize GSM");
     assert!(
         stderr.contains("no RTP payload format for gsm_ms"),
@@ -668,8 +665,7 @@ fn usage_errors_are_one_line() {
         let out = Command::cargo_bin("mediatool")
             .unwrap()
             .args(args)
-            .output()
-            .unwrap();
+            .output_bounded();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
@@ -678,8 +674,7 @@ fn usage_errors_are_one_line() {
     let help = Command::cargo_bin("mediatool")
         .unwrap()
         .args(["probe", "--help"])
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--sdp"));
 }
@@ -757,8 +752,7 @@ fn sdp_with_srtp_keys_both_ways_and_fresh_each_run() {
     let alone = Command::cargo_bin("mediatool")
         .unwrap()
         .args(["probe", "--srtp", path])
-        .output()
-        .unwrap();
+        .output_bounded();
     assert_eq!(alone.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&alone.stderr).contains("--sdp"));
 }

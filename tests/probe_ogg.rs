@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Bounded;
 use std::process::Output;
 
 fn probe(name: &str) -> Output {
@@ -11,8 +12,7 @@ fn probe(name: &str) -> Output {
         .unwrap()
         .args(["probe", "--format", "json"])
         .arg(common::fixtures().join(name))
-        .output()
-        .unwrap()
+        .output_bounded()
 }
 
 #[test]

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Bounded;
 use serve_common::{digest_authorization, free_port, rtcp_packet_types, Item, Rtsp, TestServer};
 
 /// What the admin port answered.
@@ -736,8 +737,7 @@ fn readyz_is_503_during_a_drain_while_a_playing_session_finishes() {
     let signalled = Instant::now();
     assert!(Command::new("kill")
         .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap()
+        .status_bounded()
         .success());
     let draining = eventually(Duration::from_secs(2), || {
         let ready = get(admin, "/readyz");
@@ -868,8 +868,7 @@ impl Reading {
 fn signal(server: &TestServer, name: &str) {
     assert!(Command::new("kill")
         .args([&format!("-{name}"), &server.pid().to_string()])
-        .status()
-        .unwrap()
+        .status_bounded()
         .success());
 }
 

@@ -6,6 +6,7 @@ mod serve_common;
 
 use std::process::{Command, Output};
 
+use common::Bounded;
 use serve_common::{framecrc_count, references, Reference, Stream, TestServer};
 
 /// `ffmpeg -rtsp_transport T -i URL -map 0 ... -f framecrc -` (every
@@ -78,7 +79,7 @@ fn decode_concurrently(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<
         .collect();
     let mut failures = Vec::new();
     for (r, how, child) in children {
-        let output = child.wait_with_output().unwrap();
+        let output = common::wait_with_output_bounded(child, &format!("ffmpeg {how} {}", r.name));
         let (stdout, stderr) = text(&output);
         let counts: Vec<(u64, &Stream)> = r
             .tracks
@@ -184,9 +185,7 @@ fn ffmpeg_seeks_with_ss() {
     }
     // 2 s at 25 fps, a key frame every 12 frames (fixtures/generate.sh).
     let server = TestServer::start(&[("v.h264", "h264_baseline.h264")], &[]);
-    let output = ffmpeg("tcp", &server.url("v.h264"), &["-ss", "1"])
-        .output()
-        .unwrap();
+    let output = ffmpeg("tcp", &server.url("v.h264"), &["-ss", "1"]).output_bounded();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success() && stderr.is_empty(), "{stderr}");
     let frames = stdout.lines().filter(|l| !l.starts_with('#')).count();
@@ -221,8 +220,7 @@ fn ffmpeg_seeks_with_ss_in_matroska() {
                 "passthrough",
             ])
             .args(["-f", "framecrc", "-"])
-            .output()
-            .unwrap();
+            .output_bounded();
         let (stdout, stderr) = text(&output);
         assert!(output.status.success() && stderr.is_empty(), "{stderr}");
         let lines: Vec<String> = stdout
@@ -270,7 +268,8 @@ fn ffmpeg_with_digest_credentials_and_without() {
             .spawn()
             .unwrap()
     });
-    let [ok, wrong, anonymous] = children.map(|c| c.wait_with_output().unwrap());
+    let [ok, wrong, anonymous] =
+        children.map(|c| common::wait_with_output_bounded(c, "ffmpeg with credentials"));
     let (stdout, stderr) = text(&ok);
     assert!(ok.status.success() && stderr.is_empty(), "{stderr}");
     assert_eq!(framecrc_count(&stdout, clip.first()), clip.first().count);
@@ -288,7 +287,7 @@ fn ffmpeg_gets_404_for_missing_files() {
     }
     let server = TestServer::start(&[("clip.aac", "audio_48k_mono.aac")], &[]);
     for path in ["missing.aac", "../etc/passwd", "%2e%2e/%2e%2e/etc/passwd"] {
-        let output = ffmpeg("tcp", &server.url(path), &[]).output().unwrap();
+        let output = ffmpeg("tcp", &server.url(path), &[]).output_bounded();
         let (_, stderr) = text(&output);
         assert!(!output.status.success(), "{path}");
         assert!(stderr.contains("404"), "{path}: {stderr}");
@@ -313,9 +312,7 @@ fn ffmpeg_plays_after_garbage_and_a_stalled_client() {
         .iter()
         .find(|r| r.name == "audio_48k_mono.aac")
         .unwrap();
-    let output = ffmpeg("tcp", &server.url("clip.aac"), &[])
-        .output()
-        .unwrap();
+    let output = ffmpeg("tcp", &server.url("clip.aac"), &[]).output_bounded();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success() && stderr.is_empty(), "{stderr}");
     assert_eq!(framecrc_count(&stdout, clip.first()), clip.first().count);

@@ -9,7 +9,7 @@ mod common;
 mod serve_common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serve_common::{references, Reference, Stream, TestServer};
 
@@ -31,13 +31,9 @@ fn branch(stream: &Stream, out: &Path) -> String {
     )
 }
 
-/// `--no-fault`: a crash of gst-launch-1.0 (a SIGSEGV was seen once in
-/// CI, in the SRTP-over-UDP case) ends it at once and fails the case,
-/// instead of its fault handler waiting for a debugger while the test
-/// waits for it.
+/// gst-launch-1.0 running `pipeline`, its stderr piped.
 fn launch(pipeline: &str) -> Child {
-    Command::new("gst-launch-1.0")
-        .args(["-q", "--no-fault"])
+    common::gst_launch()
         .args(pipeline.split_whitespace())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -158,11 +154,12 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
                     source(server, protocol, &r.name),
                     branches.join(" ")
                 );
-                (r, protocol, outs, launch(&pipeline))
+                (r, protocol, outs, launch(&pipeline), pipeline)
             })
             .collect();
-        for (r, how, outs, child) in children {
-            let output = child.wait_with_output().unwrap();
+        for (r, how, outs, child, pipeline) in children {
+            let output =
+                common::wait_with_output_bounded(child, &format!("gst-launch-1.0 {pipeline}"));
             let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
             // Mono samples for audio (ffprobe's frames times samples a frame).
             let counts: Vec<(u64, u64, &str)> = r

@@ -22,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::Bounded;
 use mediatool::rtp::rtcp::{self, RtcpMessage};
 use mediatool::rtp::{self, PayloadDescription, ReceivedPacket, ReceivedUnit};
 use mediatool::vocab::TrackKind;
@@ -207,7 +208,7 @@ fn decode(format: &str, input: &[u8], out_args: &[&str]) -> Vec<u8> {
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
+    let out = common::wait_with_output_bounded(child, &format!("ffmpeg decoding {format}"));
     writer.join().unwrap().unwrap();
     assert!(out.status.success());
     out.stdout
@@ -294,8 +295,7 @@ fn ffmpeg_marks(url: &str, transport: &str, seek: Option<&str>) -> (Vec<f64>, Ve
              [0:a]silencedetect=n=-30dB:d=0.02[a]",
         )
         .args(["-map", "[v]", "-map", "[a]", "-f", "null", "-"])
-        .output()
-        .unwrap();
+        .output_bounded();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     let times = |key: &str| -> Vec<f64> {

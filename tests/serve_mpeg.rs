@@ -11,10 +11,11 @@ mod common;
 mod serve_common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::Bounded;
 use futures_util::StreamExt;
 use mediatool::rtp::{self, PayloadDescription, ReceivedPacket};
 use mediatool::vocab::TrackKind;
@@ -81,8 +82,7 @@ fn fixture(path: &Path) -> Fixture {
     let probe = Command::new(env!("CARGO_BIN_EXE_mediatool"))
         .args(["probe", "-q", "--format", "json"])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(probe.status.success(), "{name}");
     let report: Value = serde_json::from_slice(&probe.stdout).unwrap();
     let streams = common::ffprobe_streams(path);
@@ -140,10 +140,7 @@ fn ffmpeg_counts(input: &str, before_input: &[&str], tracks: &[Track]) -> (Vec<u
         .args(before_input)
         .args(["-i", input, "-map", "0", "-fps_mode", "passthrough"])
         .args(["-f", "framecrc", "-"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+        .output_bounded();
     let mut counts = vec![0u64; tracks.len()];
     for line in String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -280,13 +277,9 @@ fn transport_streams() -> Vec<Fixture> {
 /// GStreamer decoding `pipeline`, whose branches write `outputs`: the
 /// decoded frames (video, 16x16 GRAY8) or mono samples (audio) of each.
 fn gstreamer_counts(pipeline: &str, outputs: &[(PathBuf, &Track)]) -> Result<Vec<u64>, String> {
-    let output = Command::new("gst-launch-1.0")
-        .arg("-q")
+    let output = common::gst_launch()
         .args(pipeline.split_whitespace())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+        .output_bounded();
     let stderr = String::from_utf8_lossy(&output.stderr);
     // rtspsrc over TCP sometimes reports "Could not send message.
     // (Received end-of-file)" as it tears down after the last buffer (as
@@ -618,8 +611,7 @@ fn ffmpeg_seeks_with_ss_in_program_and_transport_streams() {
             .args(before_input)
             .args(["-i", input, "-map", "0"])
             .args(["-fps_mode", "passthrough", "-f", "framecrc", "-"])
-            .output()
-            .unwrap();
+            .output_bounded();
         assert!(output.status.success(), "{input}: {:?}", messages(&output));
         let mut video = Vec::new();
         let mut audio = 0;

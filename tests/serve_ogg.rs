@@ -9,6 +9,7 @@ mod serve_common;
 
 use std::process::Command;
 
+use common::Bounded;
 use serve_common::TestServer;
 
 /// ffmpeg's decoded frames of `url` per stream index (`-f framecrc`), with
@@ -19,8 +20,7 @@ fn ffmpeg_frames(url: &str, transport: &str, before_input: &[&str]) -> Vec<usize
         .args(before_input)
         .args(["-i", url, "-map", "0", "-fps_mode", "passthrough"])
         .args(["-f", "framecrc", "-"])
-        .output()
-        .unwrap();
+        .output_bounded();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success() && stderr.trim().is_empty(),
@@ -85,11 +85,9 @@ fn gstreamer_decodes_both_tracks_of_theora_and_vorbis() {
             video.display(),
             audio.display()
         );
-        let output = Command::new("gst-launch-1.0")
-            .arg("-q")
+        let output = common::gst_launch()
             .args(pipeline.split_whitespace())
-            .output()
-            .unwrap();
+            .output_bounded();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{protocol}: {stderr}");
         let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
@@ -164,8 +162,7 @@ fn speex_and_flac_files_are_unsupported_media() {
                 .arg("probe")
                 .args(args)
                 .arg(common::fixtures().join(name))
-                .output()
-                .unwrap()
+                .output_bounded()
         };
         let report = probe(&["--format", "json"]);
         let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();

@@ -6,6 +6,7 @@ mod serve_common;
 
 use std::time::Duration;
 
+use common::Bounded;
 use serve_common::{digest_authorization, TestServer};
 
 const MP3: (&str, &str) = ("music/song one.mp3", "audio_44k_stereo.mp3");
@@ -53,8 +54,7 @@ fn options_describe_and_setup_answers() {
     let probe = std::process::Command::new(env!("CARGO_BIN_EXE_mediatool"))
         .args(["probe", "--sdp"])
         .arg(server.dir.path().join(MP3.0))
-        .output()
-        .unwrap();
+        .output_bounded();
     let probe_sdp = String::from_utf8(probe.stdout).unwrap();
     let range = probe_sdp
         .lines()
@@ -629,8 +629,7 @@ fn configuration_errors_are_one_line() {
             .arg("serve")
             .arg(dir.path())
             .args(args)
-            .output()
-            .unwrap()
+            .output_bounded()
     };
     let out = run(&["--config", config.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -658,8 +657,7 @@ fn configuration_errors_are_one_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("NAME:PASSWORD"));
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_mediatool"))
         .args(["serve", "/nonexistent/dir", "--port", "0"])
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(!missing.status.success());
 }
 
@@ -879,8 +877,7 @@ fn eight_bit_pcm_is_sent_as_l16_unless_pcm8_is_l8() {
             .args(["probe", "--sdp"])
             .args(probe_args)
             .arg(server.dir.path().join(U8.0))
-            .output()
-            .unwrap();
+            .output_bounded();
         let probe_sdp = String::from_utf8(probe.stdout).unwrap();
         assert!(
             probe_sdp.lines().any(|l| l == line),

@@ -12,6 +12,7 @@ mod serve_common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
+use common::Bounded;
 use mediatool::srtp::mikey::MikeyMessage;
 use mediatool::srtp::sdes::CryptoAttribute;
 use mediatool::srtp::{Mki, Policy, Suite};
@@ -485,8 +486,7 @@ fn the_rollover_counter_steps_past_a_sequence_number_wrap() {
         ])
         .args(["-f", "h264"])
         .arg(&video)
-        .status()
-        .unwrap();
+        .status_bounded();
     assert!(status.success());
     let server = secure_server_in(dir, "", &["--loop"]);
     let url = rtsps_url(&server, "fast.264");

@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::Bounded;
 use serve_common::{
     play_interleaved, play_to_bye, write_cert, CertFiles, KeyKind, Rtsp, TestServer, TlsConn,
     Version,
@@ -157,8 +158,7 @@ fn hostile_handshakes_are_closed_while_a_tls_session_plays() {
 fn hang_up(server: &TestServer) {
     let status = std::process::Command::new("kill")
         .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .unwrap();
+        .status_bounded();
     assert!(status.success());
 }
 

@@ -8,6 +8,7 @@ mod serve_common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::Bounded;
 use serve_common::TestServer;
 
 /// The status DESCRIBE gets for `path` (relative to the served directory).
@@ -66,8 +67,7 @@ fn files_with_a_last_frame_cut_short_are_listed_described_and_played() {
             .args(["-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i"])
             .arg(&url)
             .args(["-fps_mode", "passthrough", "-f", "framecrc", "-"])
-            .output()
-            .unwrap();
+            .output_bounded();
         let decoded = String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -149,8 +149,7 @@ fn the_startup_list_is_what_describe_serves() {
                 .arg("sine=frequency=440:sample_rate=8000:duration=1")
                 .args(["-ac", "1", "-c:a", "libgsm_ms"])
                 .arg(dir.path().join("gsm.wav"))
-                .status()
-                .unwrap();
+                .status_bounded();
             assert!(made.success(), "ffmpeg could not make gsm.wav");
         }
         let files = files_under(dir.path());

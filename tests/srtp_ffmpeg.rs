@@ -66,7 +66,7 @@ fn ffmpeg_decrypts(policy: Policy) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     send_paced(&socket, port, &srtp);
     send_paced(&socket, port + 1, &srtcp);
-    let out = finish(ffmpeg, Duration::from_secs(30), "ffmpeg reading SRTP");
+    let out = common::wait_with_output_bounded(ffmpeg, "ffmpeg reading SRTP");
     assert!(
         out.status.success(),
         "{suite:?}: {}",

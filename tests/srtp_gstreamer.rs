@@ -18,6 +18,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::Bounded;
 use mediatool::srtp::mikey::{CryptoSession, MikeyMessage};
 use mediatool::srtp::{Mki, Policy, SrtpKey, SrtpSender, Suite, TagLength};
 use serde_json::{json, Value};
@@ -30,8 +31,7 @@ fn gstreamer_reads(sdp_value: &str) -> Value {
     let out = Command::new("/usr/bin/python3")
         .arg(script)
         .arg(b64)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(
         out.status.success(),
         "{}",
@@ -196,19 +196,14 @@ fn srtpdec_decrypts(policy: Policy) {
         rtcp_out.display()
     );
     let run = || {
-        // `--no-fault`: a crash ends the process at once, instead of its
-        // fault handler waiting for a debugger.
-        let mut gst = spawn(
-            Command::new("gst-launch-1.0")
-                .args(["-q", "--no-fault"])
-                .args(pipeline.split_whitespace().collect::<Vec<_>>()),
-        );
+        let mut gst =
+            spawn(common::gst_launch().args(pipeline.split_whitespace().collect::<Vec<_>>()));
         wait_bound(port, &mut gst, Duration::from_secs(10));
         wait_bound(port + 1, &mut gst, Duration::from_secs(10));
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         send_paced(&socket, port, &srtp);
         send_paced(&socket, port + 1, &srtcp);
-        finish(gst, Duration::from_secs(30), "gst-launch-1.0 with srtpdec")
+        common::wait_with_output_bounded(gst, "gst-launch-1.0 with srtpdec")
     };
     // gst-launch-1.0 crashed once in a CI run (SIGSEGV; not reproduced in
     // 23 runs since, 15 of them with both cores kept busy): a

@@ -1,10 +1,14 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code, unused_imports)] // each test crate uses a different subset
+
+mod bounded;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+pub use bounded::{label, wait_bounded, wait_with_output_bounded, Bounded};
 
 /// The repository's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
@@ -73,8 +77,7 @@ pub fn is_multitrack(path: &Path) -> bool {
 pub fn subcommands() -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_mediatool"))
         .arg("--help")
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     let listed = help
@@ -101,8 +104,18 @@ pub fn subcommands() -> Vec<String> {
 /// Missing tools skip the test on a developer machine, but fail it when
 /// `CI=true`: CI installs them and must never skip silently.
 pub fn require_tool(tool: &str) -> bool {
-    let found = Command::new(tool).arg("-version").output().is_ok()
-        || Command::new(tool).arg("--version").output().is_ok();
+    let runs = |flag: &str| {
+        let mut command = Command::new(tool);
+        command
+            .arg(flag)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+            .spawn()
+            .map(|mut child| wait_bounded(&mut child, &label(&command)))
+            .is_ok()
+    };
+    let found = runs("-version") || runs("--version");
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{tool} is required when CI=true but was not found on PATH");
@@ -110,6 +123,15 @@ pub fn require_tool(tool: &str) -> bool {
         eprintln!("skipping: {tool} not found (set CI=true to make this a failure)");
     }
     found
+}
+
+/// `gst-launch-1.0 -q --no-fault`: with `--no-fault` a crash of GStreamer
+/// ends the process at once (a SIGSEGV was seen in CI), where its fault
+/// handler would otherwise wait for a debugger to attach.
+pub fn gst_launch() -> Command {
+    let mut command = Command::new("gst-launch-1.0");
+    command.args(["-q", "--no-fault"]);
+    command
 }
 
 /// `ffprobe -count_frames -show_streams` of a file: its streams, with exact
@@ -125,8 +147,7 @@ pub fn ffprobe_streams(path: &Path) -> Vec<Value> {
             "json",
         ])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(out.status.success(), "ffprobe failed on {}", path.display());
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     json["streams"].as_array().cloned().unwrap_or_default()
@@ -166,8 +187,7 @@ fn ffprobe_packets_and_frames(path: &Path) -> Option<(Vec<Packet>, Vec<DecodedFr
             "packet=pos,size,data:frame=pkt_pos,nb_samples",
         ])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     if !out.status.success() {
         return None;
     }
@@ -343,8 +363,7 @@ pub fn ogg_rtp_samples(file: &Path, index: usize) -> u64 {
                 "frame=nb_samples:packet_side_data=skip_samples,discard_padding",
             ])
             .arg(&part)
-            .output()
-            .unwrap();
+            .output_bounded();
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
         let field = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
         // Both lists come as one, "packets_and_frames", each entry typed.
@@ -405,8 +424,7 @@ pub fn ffprobe_decoded_samples(file: &Path) -> std::collections::HashMap<usize, 
             "csv=p=0",
         ])
         .arg(file)
-        .output()
-        .unwrap();
+        .output_bounded();
     assert!(out.status.success(), "ffprobe failed on {}", file.display());
     let mut samples = std::collections::HashMap::new();
     // One line a frame, `index,nb_samples` (video frames: `index,`),

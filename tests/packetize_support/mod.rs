@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+use crate::common::Bounded;
 use etherparse::{SlicedPacket, TransportSlice};
 use mediatool::rtp::{self, PayloadDescription};
 use mediatool::srtp::mikey::MikeyMessage;
@@ -31,8 +32,7 @@ pub fn packetize(file: &Path, out: &Path, args: &[&str]) -> Output {
         .arg(out)
         .args(args)
         .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap()
+        .output_bounded()
 }
 
 /// Packetizes `file` into `dir` with a fixed start time and returns the

@@ -13,6 +13,7 @@ mod reference;
 mod secure;
 mod srtp_keys;
 
+use crate::common::Bounded;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -390,8 +391,7 @@ impl TestServer {
         let sent = Instant::now();
         let kill = Command::new("kill")
             .args([&format!("-{name}"), &self.pid().to_string()])
-            .status()
-            .unwrap();
+            .status_bounded();
         assert!(kill.success(), "kill -{name} failed");
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

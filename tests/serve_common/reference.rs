@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::media_fixtures;
+use crate::common::Bounded;
 
 /// A fixture and its streamed tracks, in SDP order.
 #[derive(Clone, Debug)]
@@ -87,8 +88,7 @@ pub fn references() -> Vec<Reference> {
         let probe = Command::new(env!("CARGO_BIN_EXE_mediatool"))
             .args(["probe", "-q", "--format", "json"])
             .arg(&path)
-            .output()
-            .unwrap();
+            .output_bounded();
         assert!(
             probe.status.success(),
             "mediatool probe cannot read the fixture {name}: {}",
@@ -140,8 +140,7 @@ fn stream(path: &std::path::Path, name: &str, index: usize, position: usize, ogg
         ])
         .args(["-of", "default=noprint_wrappers=1"])
         .arg(path)
-        .output()
-        .unwrap();
+        .output_bounded();
     let text = String::from_utf8_lossy(&ff.stdout).into_owned();
     let field = |key: &str| {
         text.lines()
@@ -187,8 +186,7 @@ fn stream(path: &std::path::Path, name: &str, index: usize, position: usize, ogg
             .args(["-v", "error", "-select_streams", &select])
             .args(["-show_entries", "frame=nb_samples", "-of", "csv=p=0"])
             .arg(path)
-            .output()
-            .unwrap();
+            .output_bounded();
         let sizes: Vec<u64> = String::from_utf8_lossy(&frames.stdout)
             .lines()
             // A frame with side data has more (empty) fields.

@@ -69,7 +69,7 @@ fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
         .spawn()
         .expect("openssl");
     child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::wait_with_output_bounded(child, &format!("openssl {args:?}"));
     assert!(
         out.status.success(),
         "openssl {args:?}: {}",

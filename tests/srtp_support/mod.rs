@@ -1,10 +1,10 @@
 //! Helpers for the SRTP interop tests: RTP and RTCP packets with a known
 //! pattern, free UDP ports, waiting for a peer to bind, sending paced
-//! datagrams, and running a peer with a deadline.
+//! datagrams, and starting a peer with its output piped.
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::net::UdpSocket;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// L16 mono at 8 kHz: RTP payload type and clock rate of the test streams.
@@ -113,24 +113,6 @@ pub fn spawn(cmd: &mut Command) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
-/// Waits for `child` to exit; kills it after `timeout` and fails.
-pub fn finish(mut child: Child, timeout: Duration, what: &str) -> Output {
-    let deadline = Instant::now() + timeout;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "{what} did not finish in {timeout:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// Whether /usr/bin/python3 can load GStreamer's SDP library through
 /// PyGObject (Debian: python3-gi, gir1.2-gstreamer-1.0,
 /// gir1.2-gst-plugins-base-1.0). Missing, the test is skipped, or fails
@@ -142,8 +124,12 @@ pub fn require_python_gst_sdp() -> bool {
             "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstSdp', '1.0'); \
              from gi.repository import Gst, GstSdp",
         ])
-        .output()
-        .is_ok_and(|o| o.status.success());
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .is_ok_and(|mut child| {
+            crate::common::wait_bounded(&mut child, "python3 importing GstSdp").success()
+        });
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("/usr/bin/python3 with python3-gi and GstSdp is required when CI=true");
