@@ -1,35 +1,18 @@
 //! `mediatool serve` with GStreamer's rtspsrc as the client: every fixture
-//! format over UDP and TCP decodes whole.
-//!
-//! Decoded output is counted by size (see /work/shared/dependencies.md:
-//! fakesink under-counts): video scaled to 16x16 GRAY8 (256 bytes a frame),
-//! audio as mono 16-bit samples.
+//! format over UDP and TCP decodes whole (pipelines built and read by
+//! `serve_common::gstreamer`).
 
 mod common;
 mod serve_common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 
-use serve_common::{references, Reference, Stream, TestServer};
+use serve_common::gstreamer::{decoded, decoding_branch, ended_cleanly};
+use serve_common::{references, Reference, TestServer};
 
 /// Pipelines run at once.
 const CONCURRENT_CLIENTS: usize = 8;
-
-/// The branch of the pipeline that decodes `stream` from rtspsrc `src`
-/// (picked by its encoding name) and writes it to `out`.
-fn branch(stream: &Stream, out: &Path) -> String {
-    let caps = if stream.kind == "video" {
-        "videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=16,height=16"
-    } else {
-        "audioconvert ! audio/x-raw,format=S16LE,channels=1"
-    };
-    format!(
-        "src. ! application/x-rtp,encoding-name={} ! decodebin ! {caps} ! filesink location={}",
-        stream.encoding.to_ascii_uppercase(),
-        out.display()
-    )
-}
 
 /// gst-launch-1.0 running `pipeline`, its stderr piped.
 fn launch(pipeline: &str) -> Child {
@@ -39,16 +22,6 @@ fn launch(pipeline: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Frames (video) or samples (audio) in a decoded output file.
-fn decoded(stream: &Stream, out: &Path) -> u64 {
-    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
-    if stream.kind == "video" {
-        bytes / 256
-    } else {
-        bytes / 2
-    }
 }
 
 #[test]
@@ -147,7 +120,13 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
                     .tracks
                     .iter()
                     .zip(&outs)
-                    .map(|(t, o)| branch(t, o))
+                    .map(|(t, o)| {
+                        let caps = format!(
+                            "application/x-rtp,encoding-name={}",
+                            t.encoding.to_ascii_uppercase()
+                        );
+                        decoding_branch("src", &caps, &t.kind, o)
+                    })
                     .collect();
                 let pipeline = format!(
                     "rtspsrc {} latency=1000 name=src {}",
@@ -166,18 +145,11 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
                 .tracks
                 .iter()
                 .zip(&outs)
-                .map(|(t, o)| (decoded(t, o), t.samples_or_frames(), t.codec.as_str()))
+                .map(|(t, o)| {
+                    let got = decoded(&t.kind, o);
+                    (got, t.samples_or_frames(), t.codec.as_str())
+                })
                 .collect();
-            // rtspsrc over TCP sometimes reports "Could not send message.
-            // (Received end-of-file)" while it tears down after the last
-            // buffer (it sends on a connection it is closing): not a decoding
-            // error, and only tolerated when everything was decoded.
-            let teardown_race = stderr.contains("Received end-of-file")
-                && stderr
-                    .lines()
-                    .filter(|l| l.starts_with("ERROR:"))
-                    .all(|l| l.contains("Could not write to resource"));
-            let clean = output.status.success() && stderr.trim().is_empty();
             // GStreamer's Vorbis decoder is not sample exact over RTP: it
             // drops output where the packets' timestamps restart its clock
             // (as with its own payloader, tests/payload_audio.rs), 4096
@@ -187,7 +159,7 @@ fn decode_in_chunks(server: &TestServer, runs: &[(&Reference, &str)]) -> Vec<Str
                 "vorbis" => got <= expected && got > expected * 9 / 10,
                 _ => got == expected,
             };
-            if !counts.iter().all(whole) || !(clean || teardown_race) {
+            if !counts.iter().all(whole) || !ended_cleanly(&output) {
                 let decoded: Vec<String> = counts
                     .iter()
                     .map(|(got, expected, codec)| {

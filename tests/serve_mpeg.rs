@@ -21,7 +21,7 @@ use mediatool::rtp::{self, PayloadDescription, ReceivedPacket};
 use mediatool::vocab::TrackKind;
 use retina::client::{PacketItem, PlayOptions, Session, SessionOptions, SetupOptions, Transport};
 use serde_json::Value;
-use serve_common::{rtcp_packet_types, TestServer};
+use serve_common::{gstreamer, rtcp_packet_types, TestServer};
 
 /// One track of a fixture: what ffprobe decodes of it and how `serve`
 /// sends it.
@@ -280,45 +280,19 @@ fn gstreamer_counts(pipeline: &str, outputs: &[(PathBuf, &Track)]) -> Result<Vec
     let output = common::gst_launch()
         .args(pipeline.split_whitespace())
         .output_bounded();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // rtspsrc over TCP sometimes reports "Could not send message.
-    // (Received end-of-file)" as it tears down after the last buffer (as
-    // in serve_gstreamer): tolerated only with everything decoded.
-    let teardown_race = stderr.contains("Received end-of-file")
-        && stderr
-            .lines()
-            .filter(|l| l.starts_with("ERROR:"))
-            .all(|l| l.contains("Could not write to resource"));
     let counts = outputs
         .iter()
-        .map(|(out, track)| {
-            let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
-            if track.kind == "video" {
-                bytes / 256
-            } else {
-                bytes / 2
-            }
-        })
+        .map(|(out, track)| gstreamer::decoded(&track.kind, out))
         .collect();
-    if (output.status.success() && stderr.trim().is_empty()) || teardown_race {
+    if gstreamer::ended_cleanly(&output) {
         Ok(counts)
     } else {
         Err(format!(
-            "{counts:?}, status {:?}: {stderr}",
-            output.status.code()
+            "{counts:?}, status {:?}: {}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
         ))
     }
-}
-
-/// The decoding end of a branch: video to 16x16 GRAY8, audio to mono
-/// 16-bit samples, into `out`.
-fn raw_sink(track: &Track, out: &Path) -> String {
-    let caps = if track.kind == "video" {
-        "videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=16,height=16"
-    } else {
-        "audioconvert ! audio/x-raw,format=S16LE,channels=1"
-    };
-    format!("{caps} ! filesink location={}", out.display())
 }
 
 /// What each GStreamer branch should decode: frames or sample frames.
@@ -349,11 +323,9 @@ fn gstreamer_decodes_every_track_over_udp_and_tcp() {
                 let mut outputs = Vec::new();
                 for (i, track) in f.tracks.iter().enumerate() {
                     let raw = out.path().join(format!("{}.{protocol}.{i}", f.name));
-                    pipeline += &format!(
-                        " s. ! application/x-rtp,encoding-name={} ! queue ! decodebin ! {}",
-                        track.encoding_caps(),
-                        raw_sink(track, &raw)
-                    );
+                    let caps = format!("application/x-rtp,encoding-name={}", track.encoding_caps());
+                    pipeline += " ";
+                    pipeline += &gstreamer::decoding_branch("s", &caps, &track.kind, &raw);
                     outputs.push((raw, track.clone()));
                 }
                 let encodings: std::collections::HashSet<String> =
@@ -410,7 +382,7 @@ fn gstreamer_decodes_transport_streams_served_whole() {
                     tail += &format!(
                         " d. ! {}/x-raw ! queue ! {}",
                         track.kind,
-                        raw_sink(track, &raw)
+                        gstreamer::raw_sink(&track.kind, &raw)
                     );
                     outputs.push((raw, track.clone()));
                 }

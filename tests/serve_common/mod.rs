@@ -8,6 +8,7 @@
 #![allow(dead_code, unused_imports)] // each test crate uses a different subset
 
 mod client;
+pub mod gstreamer;
 mod playing;
 mod reference;
 mod secure;
