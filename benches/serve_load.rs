@@ -26,6 +26,8 @@
 //! cargo bench --bench serve_load -- --sessions 500 \
 //!     --servers mediatool,scraped,baseline --baseline /tmp/mediatool-before \
 //!     --baseline-config /tmp/no-limits.yaml
+//! # the servers at their default log level (info) instead of -q
+//! cargo bench --bench serve_load -- --sessions 300 --server-log default
 //! ```
 //!
 //! Memory: the server's resident size while every session plays, and its
@@ -145,6 +147,11 @@ struct Options {
     /// `--baseline-config FILE`: a YAML file for it (`--config`), e.g. to
     /// lift the per-client limits of a build that has them.
     baseline_config: Option<PathBuf>,
+    /// `--server-log default`: the mediatool servers log at their own
+    /// default level (info: a line per connection, a log span per file
+    /// played) to /dev/null, instead of errors only (`-q`, `--server-log
+    /// quiet`, the default).
+    default_log: bool,
 }
 
 fn parse_options() -> Options {
@@ -158,6 +165,7 @@ fn parse_options() -> Options {
         setup_rate: None,
         baseline: None,
         baseline_config: None,
+        default_log: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -196,6 +204,7 @@ fn parse_options() -> Options {
             "--setup-rate" => options.setup_rate = value().parse().ok(),
             "--baseline" => options.baseline = Some(PathBuf::from(value())),
             "--baseline-config" => options.baseline_config = Some(PathBuf::from(value())),
+            "--server-log" => options.default_log = value() == "default",
             // cargo bench passes --bench.
             _ => {}
         }
@@ -234,10 +243,36 @@ fn certificate() -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
-/// The other build of `--servers baseline`, and its configuration file.
-type Baseline<'a> = (Option<&'a Path>, Option<&'a Path>);
+/// How the mediatool servers start: the other build of `--servers
+/// baseline` and its configuration file, and `--server-log`.
+#[derive(Clone, Copy, Default)]
+struct Launch<'a> {
+    baseline: Option<&'a Path>,
+    baseline_config: Option<&'a Path>,
+    default_log: bool,
+}
 
-fn start_server(peer: Peer, file: &Path, baseline: Baseline<'_>) -> Server {
+impl Launch<'_> {
+    /// `-q` unless the servers log at their default level.
+    fn quiet(&self) -> &'static [&'static str] {
+        if self.default_log {
+            &[]
+        } else {
+            &["-q"]
+        }
+    }
+
+    /// Where a server's log goes: nowhere, read or not.
+    fn log(&self) -> Stdio {
+        if self.default_log {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        }
+    }
+}
+
+fn start_server(peer: Peer, file: &Path, launch: Launch<'_>) -> Server {
     let (cert, key) = certificate();
     // This build: no per-client limits (the benchmark's clients all come
     // from 127.0.0.1), RTSPS beside plain RTSP, the admin listener `admin`.
@@ -257,8 +292,8 @@ fn start_server(peer: Peer, file: &Path, baseline: Baseline<'_>) -> Server {
                 "0",
                 "--admin",
                 admin,
-                "-q",
             ])
+            .args(launch.quiet())
             .arg("--config")
             .arg(&config)
             .arg("--tls-cert")
@@ -267,6 +302,7 @@ fn start_server(peer: Peer, file: &Path, baseline: Baseline<'_>) -> Server {
             .arg(&key)
             .arg(file.parent().unwrap())
             .stdout(Stdio::piped())
+            .stderr(launch.log())
             .spawn()
             .unwrap()
     };
@@ -275,16 +311,18 @@ fn start_server(peer: Peer, file: &Path, baseline: Baseline<'_>) -> Server {
         Peer::Scraped => this_build("127.0.0.1:0"),
         // Another build may know none of the newer flags: plain RTSP only.
         Peer::Baseline => {
-            let (binary, config) = baseline;
+            let binary = launch.baseline;
             let mut command =
                 Command::new(binary.expect("--servers baseline needs --baseline PATH"));
-            command.args(["serve", "--port", "0", "--bind", "127.0.0.1", "-q"]);
-            if let Some(config) = config {
+            command.args(["serve", "--port", "0", "--bind", "127.0.0.1"]);
+            command.args(launch.quiet());
+            if let Some(config) = launch.baseline_config {
                 command.arg("--config").arg(config);
             }
             command
                 .arg(file.parent().unwrap())
                 .stdout(Stdio::piped())
+                .stderr(launch.log())
                 .spawn()
                 .unwrap()
         }
@@ -724,7 +762,7 @@ const SETUP_CONCURRENCY: usize = 16;
 /// message in every answer); prints the rate and the server's CPU time a
 /// connection.
 async fn setup_rate(connections: usize, file: &Path) {
-    let server = start_server(Peer::Mediatool, file, (None, None));
+    let server = start_server(Peer::Mediatool, file, Launch::default());
     let pid = server.child.id();
     let secure = server.secure_url.clone().expect("an RTSPS listener");
     println!(
@@ -797,9 +835,9 @@ async fn run(
     sessions: usize,
     seconds: u64,
     file: &Path,
-    baseline: Baseline<'_>,
+    launch: Launch<'_>,
 ) {
-    let server = start_server(peer, file, baseline);
+    let server = start_server(peer, file, launch);
     let url = match (transport.secure(), &server.secure_url) {
         (false, _) => server.url.clone(),
         (true, Some(url)) => url.clone(),
@@ -936,10 +974,11 @@ fn main() {
                     sessions,
                     options.seconds,
                     &file,
-                    (
-                        options.baseline.as_deref(),
-                        options.baseline_config.as_deref(),
-                    ),
+                    Launch {
+                        baseline: options.baseline.as_deref(),
+                        baseline_config: options.baseline_config.as_deref(),
+                        default_log: options.default_log,
+                    },
                 ));
             }
         }

@@ -28,6 +28,14 @@ pub struct Media {
     pub tracks: Vec<SdpTrack>,
     /// Presentation length.
     pub duration: Duration,
+    /// The `play{file=...}` log span every session's reading of the file
+    /// runs in, so that what a reader finds odd (a warning logged deep in
+    /// it) names the file. One for the file, shared by its sessions:
+    /// entering it allocates nothing, where a span per session or per
+    /// read took a slot in the log subscriber's registry and a copy of the
+    /// name each time, and left the server's memory fragmented after a
+    /// load at the default log level (docs/benchmarks.md).
+    pub play_span: tracing::Span,
 }
 
 impl Media {
@@ -214,6 +222,7 @@ fn describe(
         info,
         tracks,
         duration,
+        play_span: tracing::info_span!(parent: None, "play", file = %path.display()),
     }))
 }
 

@@ -8,7 +8,8 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::media::{Demuxer, ReaderFormat};
+use super::catalog::Media;
+use crate::media::Demuxer;
 use crate::rtp::{PayloadOptions, SenderOptions};
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
@@ -106,42 +107,38 @@ pub struct StreamSettings {
     pub payload: PayloadOptions,
 }
 
-/// The `play{file=...}` span a session's reading of `file` runs in, so
-/// that what its reader finds odd (a warning logged deep in a reader)
-/// names the file.
-fn play_span(file: &Path) -> tracing::Span {
-    tracing::info_span!("play", file = %file.display())
-}
-
 /// A session's packet source. The methods that read the file (`open`,
 /// `fill`, `seek`, `cue`) belong on the blocking pool.
 pub struct Source {
     stream: MediaStream,
     pace: Pace,
-    /// The file read, which what its reader finds odd names (see
-    /// [`file_span`](Self::file_span)); `None` for a reader given whole.
-    file: Option<Box<Path>>,
+    /// The log span the reads run in: the file's `play{file=...}` span
+    /// ([`Media::play_span`]), none for
+    /// a reader given whole.
+    span: tracing::Span,
 }
 
 impl Source {
-    /// Opens `file`, a `format` file, for a session sending `tracks` in
-    /// that order, as `settings` say, to a client at `peer`, read at
+    /// Opens `file`, described as `media`, for a session sending `tracks`
+    /// in that order, as `settings` say, to a client at `peer`, read at
     /// `pace`, each RTP packet `overhead` bytes longer on the wire than its
     /// RTP header and payload (SRTP's tag and MKI), all within an Ethernet
     /// MTU.
     pub fn open(
         file: &Path,
-        format: &ReaderFormat,
+        media: &Media,
         tracks: &[SourceTrack],
         settings: StreamSettings,
         peer: IpAddr,
         overhead: usize,
         pace: Pace,
     ) -> Result<Source, StreamError> {
-        let demuxer =
-            play_span(file).in_scope(|| crate::media::open_as(file, format, pace.chunk))?;
+        let format = media.info.format;
+        let demuxer = media
+            .play_span
+            .in_scope(|| crate::media::open_as(file, format, pace.chunk))?;
         let mut source = Source::new(demuxer, tracks, settings, peer, overhead, pace)?;
-        source.file = Some(file.into());
+        source.span = media.play_span.clone();
         Ok(source)
     }
 
@@ -176,22 +173,8 @@ impl Source {
         Ok(Source {
             stream: MediaStream::new(demuxer, config)?,
             pace,
-            file: None,
+            span: tracing::Span::none(),
         })
-    }
-
-    /// The span a call that reads the file runs in (see [`play_span`]).
-    ///
-    /// Made for each call rather than kept with the source: every span
-    /// alive holds a slot in the log subscriber's registry, and with one
-    /// per playing session the server's memory grew with each load and
-    /// never came back at the default log level (300 sessions: 1.6 MiB
-    /// the first time, 0.4-0.6 MiB each time after). A call's span is let
-    /// go on the thread that made it, its slot reused by the next.
-    fn file_span(&self) -> tracing::Span {
-        self.file
-            .as_deref()
-            .map_or_else(tracing::Span::none, play_span)
     }
 
     /// How far ahead to read: at least, and at most while reads are slow.
@@ -208,7 +191,7 @@ impl Source {
         until: Duration,
         out: &mut VecDeque<PacketParts>,
     ) -> Result<bool, StreamError> {
-        let _file = self.file_span().entered();
+        let _file = self.span.enter();
         let mut bytes = 0;
         loop {
             let Some(packet) = self.stream.next_packet_parts()? else {
@@ -226,13 +209,13 @@ impl Source {
     /// Repositions at the key frame at or before `npt`; returns where
     /// playback really starts.
     pub fn seek(&mut self, npt: Duration) -> Result<Duration, StreamError> {
-        let _file = self.file_span().entered();
+        let _file = self.span.enter();
         self.stream.seek(npt)
     }
 
     /// Reads ahead to each track's first packet, for [`play`](Self::play).
     pub fn cue(&mut self) -> Result<(), StreamError> {
-        let _file = self.file_span().entered();
+        let _file = self.span.enter();
         self.stream.cue()
     }
 

@@ -116,14 +116,14 @@ impl Ctx<'_> {
             .as_ref()
             .map_or(0, |s| s.policy().rtp_overhead());
         let pace = Pace::for_bit_rate(session.media.info.bit_rate());
-        let format = session.media.info.format;
+        let media = session.media.clone();
         let restart = previous.as_ref().is_none_or(|p| p.has_ended());
         let seek_to = start.or(restart.then_some(Duration::ZERO));
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
                 None => Box::new(Source::open(
-                    &file, format, &tracks, settings, peer, overhead, pace,
+                    &file, &media, &tracks, settings, peer, overhead, pace,
                 )?),
             };
             if let Some(npt) = seek_to {
