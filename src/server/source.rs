@@ -8,8 +8,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::catalog::Media;
-use crate::media::Demuxer;
+use crate::media::{Demuxer, ReaderFormat};
 use crate::rtp::{PayloadOptions, SenderOptions};
 use crate::stream::{self, MediaStream, PacketParts, PlayStart, StreamConfig, StreamError};
 
@@ -112,33 +111,39 @@ pub struct StreamSettings {
 pub struct Source {
     stream: MediaStream,
     pace: Pace,
-    /// The log span the reads run in: the file's `play{file=...}` span
-    /// ([`Media::play_span`]), none for
-    /// a reader given whole.
+    /// The log span the reads run in ([`FileToPlay::span`]), none for a
+    /// reader given whole.
     span: tracing::Span,
 }
 
+/// The file a session plays, as its description found it.
+pub struct FileToPlay<'a> {
+    pub path: &'a Path,
+    pub format: &'static ReaderFormat,
+    /// The file's `play{file=...}` log span, which the reads run in so
+    /// that what a reader finds odd (a warning logged deep in it) names
+    /// the file (`catalog::Media::play_span`).
+    pub span: &'a tracing::Span,
+}
+
 impl Source {
-    /// Opens `file`, described as `media`, for a session sending `tracks`
-    /// in that order, as `settings` say, to a client at `peer`, read at
-    /// `pace`, each RTP packet `overhead` bytes longer on the wire than its
-    /// RTP header and payload (SRTP's tag and MKI), all within an Ethernet
-    /// MTU.
+    /// Opens `file` for a session sending `tracks` in that order, as
+    /// `settings` say, to a client at `peer`, read at `pace`, each RTP
+    /// packet `overhead` bytes longer on the wire than its RTP header and
+    /// payload (SRTP's tag and MKI), all within an Ethernet MTU.
     pub fn open(
-        file: &Path,
-        media: &Media,
+        file: &FileToPlay<'_>,
         tracks: &[SourceTrack],
         settings: StreamSettings,
         peer: IpAddr,
         overhead: usize,
         pace: Pace,
     ) -> Result<Source, StreamError> {
-        let format = media.info.format;
-        let demuxer = media
-            .play_span
-            .in_scope(|| crate::media::open_as(file, format, pace.chunk))?;
+        let demuxer = file
+            .span
+            .in_scope(|| crate::media::open_as(file.path, file.format, pace.chunk))?;
         let mut source = Source::new(demuxer, tracks, settings, peer, overhead, pace)?;
-        source.span = media.play_span.clone();
+        source.span = file.span.clone();
         Ok(source)
     }
 

@@ -12,7 +12,7 @@ use crate::rtsp::range::{self, PlayRange, RangeError};
 use crate::server::delivery::{Destinations, TrackOut};
 use crate::server::playback::Player;
 use crate::server::session::{Control, PlayState, Session};
-use crate::server::source::{Pace, Source, SourceTrack, StreamSettings};
+use crate::server::source::{FileToPlay, Pace, Source, SourceTrack, StreamSettings};
 use crate::stream::{PlayStart, StreamError};
 
 impl Ctx<'_> {
@@ -122,9 +122,16 @@ impl Ctx<'_> {
         let cued = tokio::task::spawn_blocking(move || {
             let mut source = match previous {
                 Some(source) => source,
-                None => Box::new(Source::open(
-                    &file, &media, &tracks, settings, peer, overhead, pace,
-                )?),
+                None => {
+                    let file = FileToPlay {
+                        path: &file,
+                        format: media.info.format,
+                        span: &media.play_span,
+                    };
+                    Box::new(Source::open(
+                        &file, &tracks, settings, peer, overhead, pace,
+                    )?)
+                }
             };
             if let Some(npt) = seek_to {
                 source.seek(npt)?;
