@@ -204,7 +204,13 @@ fn parse_options() -> Options {
             "--setup-rate" => options.setup_rate = value().parse().ok(),
             "--baseline" => options.baseline = Some(PathBuf::from(value())),
             "--baseline-config" => options.baseline_config = Some(PathBuf::from(value())),
-            "--server-log" => options.default_log = value() == "default",
+            "--server-log" => {
+                options.default_log = match value().as_str() {
+                    "default" => true,
+                    "quiet" => false,
+                    other => panic!("--server-log takes default or quiet, not {other:?}"),
+                }
+            }
             // cargo bench passes --bench.
             _ => {}
         }
@@ -262,7 +268,8 @@ impl Launch<'_> {
         }
     }
 
-    /// Where a server's log goes: nowhere, read or not.
+    /// A server's stderr: /dev/null when it logs at its default level (a
+    /// line per connection), else the benchmark's (errors only).
     fn log(&self) -> Stdio {
         if self.default_log {
             Stdio::null()
