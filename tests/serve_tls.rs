@@ -7,6 +7,7 @@ mod serve_common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Bounded;
@@ -73,6 +74,45 @@ fn every_key_kind_serves_tls_1_2_and_1_3() {
         // Plain RTSP goes on beside it.
         assert_eq!(server.connect().request("OPTIONS", "*", &[]).status, 200);
     }
+}
+
+/// TLS sessions resume from tickets that the server keeps nothing of
+/// (RFC 5077, RFC 8446 §4.6.1), over TLS 1.2 and 1.3: the server holds
+/// nothing for a client once its connection has gone (a cache of sessions
+/// held memory after a load of RTSPS clients, docs/benchmarks.md). A TLS
+/// 1.2 client that resumes by session ID only gets a full handshake.
+#[test]
+fn tls_sessions_resume_from_tickets_the_server_keeps_nothing_of() {
+    if !common::require_tool("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cert = write_cert(dir.path(), "server", KeyKind::EcdsaP256);
+    let server = tls_server(&cert, &[CLIP], "", &[]);
+    let port = server.port_of("rtsps");
+    // Connects, asks OPTIONS (which reads the tickets a TLS 1.3 server
+    // sends after the handshake), and says whether the handshake resumed.
+    let session = |config: &Arc<rustls::ClientConfig>| {
+        let conn = TlsConn::connect_with(port, config).expect("a TLS handshake");
+        let resumed = conn.resumed();
+        let mut client = Rtsp::over(Box::new(conn));
+        assert_eq!(client.request("OPTIONS", "*", &[]).status, 200);
+        resumed
+    };
+    for version in [Version::Tls12, Version::Tls13] {
+        let config = Arc::new(TlsConn::config(version));
+        assert!(!session(&config), "{version:?}: the first resumed");
+        assert!(session(&config), "{version:?}: no resumption");
+    }
+    let mut ids_only = TlsConn::config(Version::Tls12);
+    ids_only.resumption = rustls::client::Resumption::in_memory_sessions(16)
+        .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+    let ids_only = Arc::new(ids_only);
+    assert!(!session(&ids_only));
+    assert!(
+        !session(&ids_only),
+        "a session the server kept resumed by ID"
+    );
 }
 
 /// The same file interleaved inside TLS and over plain TCP: every packet,

@@ -192,20 +192,31 @@ impl TlsConn {
     /// Connects to 127.0.0.1:`port` and completes the handshake offering
     /// only `version`.
     pub fn connect(port: u16, version: Version) -> std::io::Result<TlsConn> {
+        TlsConn::connect_with(port, &Arc::new(TlsConn::config(version)))
+    }
+
+    /// A client's settings offering only `version`, any certificate
+    /// accepted; rustls's own resumption (a session cache of 256).
+    pub fn config(version: Version) -> ClientConfig {
         #[allow(deprecated)] // the server's provider, as src/server/tls.rs says
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions: &[&rustls::SupportedProtocolVersion] = match version {
             Version::Tls12 => &[&rustls::version::TLS12],
             Version::Tls13 => &[&rustls::version::TLS13],
         };
-        let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)
             .unwrap()
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-            .with_no_client_auth();
+            .with_no_client_auth()
+    }
+
+    /// [`connect`](Self::connect) with `config`, whose session cache
+    /// lets a later connection resume.
+    pub fn connect_with(port: u16, config: &Arc<ClientConfig>) -> std::io::Result<TlsConn> {
         let name = ServerName::try_from("localhost").unwrap();
-        let connection = ClientConnection::new(Arc::new(config), name).unwrap();
+        let connection = ClientConnection::new(Arc::clone(config), name).unwrap();
         let tcp = TcpStream::connect(("127.0.0.1", port))?;
         tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
         tcp.set_nodelay(true)?;
@@ -219,6 +230,11 @@ impl TlsConn {
     /// The certificate the server presented.
     pub fn certificate(&self) -> Vec<u8> {
         self.0.conn.peer_certificates().unwrap()[0].to_vec()
+    }
+
+    /// Whether the handshake resumed an earlier session.
+    pub fn resumed(&self) -> bool {
+        self.0.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     /// The TLS version agreed.
