@@ -29,9 +29,13 @@ use super::udp::{self, Segmentation, UdpPlane};
 use crate::srtp::SrtpError;
 use crate::stream::{PacketKind, PacketParts};
 
-/// The initial room of a playback task's SRTP arena: dozens of full-size
-/// packets.
-const ARENA: usize = 64 * 1024;
+/// The initial room of a playback task's SRTP arena: a few full-size
+/// packets. A batch that needs more takes a new buffer of what it needs,
+/// at least this, the old one freed with its last packet. At 64 KiB
+/// each playing RTSPS session held most of it: 500 SRTP sessions of
+/// 1 Mbit/s (serve_load) held 142 KiB each, 90-93 at 16 KiB and 81-82 at
+/// 8 KiB, CPU within the runs' spread (docs/benchmarks.md).
+const ARENA: usize = 8 * 1024;
 
 /// How media of one track reaches the client.
 #[derive(Clone)]
