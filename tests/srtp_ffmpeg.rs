@@ -65,6 +65,7 @@ fn ffmpeg_decrypts(policy: Policy) {
     wait_bound(port + 1, &mut ffmpeg, Duration::from_secs(10));
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     send_paced(&socket, port, &srtp);
+    wait_drained(port, &mut ffmpeg, Duration::from_secs(10));
     send_paced(&socket, port + 1, &srtcp);
     let out = common::wait_with_output_bounded(ffmpeg, "ffmpeg reading SRTP");
     assert!(

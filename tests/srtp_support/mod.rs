@@ -1,6 +1,7 @@
 //! Helpers for the SRTP interop tests: RTP and RTCP packets with a known
-//! pattern, free UDP ports, waiting for a peer to bind, sending paced
-//! datagrams, and starting a peer with its output piped.
+//! pattern, free UDP ports, waiting for a peer to bind or to read what
+//! was sent, sending paced datagrams, and starting a peer with its output
+//! piped.
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::net::UdpSocket;
@@ -69,24 +70,52 @@ pub fn free_port_pair() -> u16 {
 /// /proc/net/udp, so the probe never races the peer for the port), or
 /// the child exits, or `timeout` passes.
 pub fn wait_bound(port: u16, child: &mut Child, timeout: Duration) {
+    wait_for_socket(port, child, timeout, "bound", |_| true);
+}
+
+/// Waits until the peer has read every datagram queued on its UDP `port`
+/// (the socket's receive queue in /proc/net/udp is empty), or the child
+/// exits, or `timeout` passes. ffmpeg polls its RTCP socket before its
+/// RTP one and ends the stream at a BYE: a BYE sent while RTP is still
+/// queued drops that RTP (seen as 4 packets lost with both cores busy).
+pub fn wait_drained(port: u16, child: &mut Child, timeout: Duration) {
+    wait_for_socket(port, child, timeout, "drained", |row| {
+        // "tx_queue:rx_queue", both hexadecimal.
+        let queues = row.split_whitespace().nth(4).expect("a queues column");
+        let (_, rx) = queues.split_once(':').expect("tx_queue:rx_queue");
+        u64::from_str_radix(rx, 16).expect("a hexadecimal rx_queue") == 0
+    });
+}
+
+/// Waits until a socket bound to UDP `port` has a row of /proc/net/udp or
+/// /proc/net/udp6 for which `ready` holds; panics, naming `what`, when the
+/// child exits first or `timeout` passes.
+fn wait_for_socket(
+    port: u16,
+    child: &mut Child,
+    timeout: Duration,
+    what: &str,
+    ready: impl Fn(&str) -> bool,
+) {
     let needle = format!(":{port:04X} ");
     let deadline = Instant::now() + timeout;
     loop {
-        let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default()
+        let table = std::fs::read_to_string("/proc/net/udp").expect("/proc/net/udp")
             + &std::fs::read_to_string("/proc/net/udp6").unwrap_or_default();
         if table.lines().any(|l| {
             l.split_whitespace()
                 .nth(1)
                 .is_some_and(|a| format!("{a} ").ends_with(&needle))
+                && ready(l)
         }) {
             return;
         }
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the peer exited ({status}) before binding UDP port {port}");
+            panic!("the peer exited ({status}) before UDP port {port} was {what}");
         }
         assert!(
             Instant::now() < deadline,
-            "UDP port {port} not bound after {timeout:?}"
+            "UDP port {port} not {what} after {timeout:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
