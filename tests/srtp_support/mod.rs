@@ -67,15 +67,15 @@ pub fn free_port_pair() -> u16 {
 }
 
 /// Waits until some process has UDP `port` bound (read from
-/// /proc/net/udp, so the probe never races the peer for the port), or
-/// the child exits, or `timeout` passes.
+/// /proc/net/udp, so the probe never races the peer for the port); panics
+/// when the child exits first or `timeout` passes.
 pub fn wait_bound(port: u16, child: &mut Child, timeout: Duration) {
     wait_for_socket(port, child, timeout, "bound", |_| true);
 }
 
 /// Waits until the peer has read every datagram queued on its UDP `port`
-/// (the socket's receive queue in /proc/net/udp is empty), or the child
-/// exits, or `timeout` passes. ffmpeg polls its RTCP socket before its
+/// (the socket's receive queue in /proc/net/udp is empty); panics when
+/// the child exits first or `timeout` passes. ffmpeg polls its RTCP socket before its
 /// RTP one and ends the stream at a BYE: a BYE sent while RTP is still
 /// queued drops that RTP (seen as 4 packets lost with both cores busy).
 pub fn wait_drained(port: u16, child: &mut Child, timeout: Duration) {
