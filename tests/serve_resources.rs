@@ -215,7 +215,9 @@ fn out_of_descriptors_accept_answers_and_does_not_spin() {
 /// (the server runs with `-v` here), 19-25% then with 60 sessions; 60
 /// sessions held 12-14% before 55bfd98 and 9a9eab3 made a session cost
 /// less, 23% with glibc's per-thread cache on, 26-30% with its thresholds
-/// also left to move, 97% with no release.
+/// also left to move, 97% with no release; and 19-31% in three runs of
+/// thirteen with glibc's fast bins on (src/server/memory.rs), 1-6% in
+/// twenty-two without them, ten of those with both cores kept busy.
 #[test]
 fn memory_comes_back_after_load() {
     let dir = tempfile::tempdir().unwrap();

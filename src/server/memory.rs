@@ -39,6 +39,17 @@ use std::ffi::{OsStr, OsString};
 ///   other than the main one. With 200 sessions of a 1 Mbit/s stream the
 ///   server held 6.9 MiB of anonymous memory 10 s after the last one
 ///   ended with the thresholds left to move, 3.0 MiB with them fixed.
+/// - No fast bins (`M_MXFAST` 0): a small block freed joins its free
+///   neighbours at once instead of waiting in a fast bin. `malloc_trim`
+///   first joins what waits there, which can leave an arena other than
+///   the main one with a large free top, and it gives back the pages of
+///   free blocks but not that top (glibc's `mtrim`); a free joining the
+///   top is what trims it. With 120 sessions over TCP and 10 s after the
+///   last ended (tests/serve_resources.rs), three runs of thirteen held
+///   1.2-2.0 MiB of anonymous memory, in one that was looked at 1.5 MiB
+///   of free top in one arena; with no fast bins none of twenty-two did
+///   (0.1-0.4 MiB held), and CPU and memory a session did not move
+///   (docs/benchmarks.md).
 ///
 /// Elsewhere it does nothing. See also [`tunables`], what mallopt cannot
 /// set.
@@ -53,6 +64,7 @@ pub fn tune() {
             libc::mallopt(libc::M_ARENA_MAX, arenas);
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            libc::mallopt(libc::M_MXFAST, 0);
         }
     }
 }
