@@ -50,6 +50,13 @@ use std::ffi::{OsStr, OsString};
 ///   of free top in one arena; with no fast bins none of twenty-two did
 ///   (0.1-0.4 MiB held), and CPU and memory a session did not move
 ///   (docs/benchmarks.md).
+/// - No top pad (`M_TOP_PAD` 0; glibc's default is 128 KiB): an arena
+///   other than the main one that trims its top keeps none of it, where
+///   it kept the pad, resident, which `malloc_trim` does not give back
+///   either. After 2 minutes of the soak's churn (benches/serve_soak.rs)
+///   the idle server held 1.0-1.1 MiB of anonymous memory instead of 1.4
+///   (0.8 at start), VmRSS 104-108% of start-up instead of 110-112%;
+///   CPU a session the same (serve_load, docs/benchmarks.md).
 ///
 /// Elsewhere it does nothing. See also [`tunables`], what mallopt cannot
 /// set.
@@ -65,6 +72,7 @@ pub fn tune() {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
             libc::mallopt(libc::M_MXFAST, 0);
+            libc::mallopt(libc::M_TOP_PAD, 0);
         }
     }
 }
