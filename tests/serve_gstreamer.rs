@@ -62,6 +62,42 @@ fn gstreamer_decodes_srtp_over_rtsps_and_http_tunnels() {
     server.assert_no_failures(&decode_in_chunks(&server, &runs));
 }
 
+/// `ended_cleanly` lets by rtspsrc's teardown races and nothing else: a
+/// GLib warning about a handler disconnected twice only with status 0,
+/// any other warning or error never.
+#[test]
+fn ended_cleanly_lets_by_rtspsrc_teardown_races_only() {
+    use std::os::unix::process::ExitStatusExt;
+    let output = |code: i32, stderr: &str| std::process::Output {
+        status: std::process::ExitStatus::from_raw(code << 8),
+        stdout: Vec::new(),
+        stderr: stderr.as_bytes().to_vec(),
+    };
+    let twice = "\n(gst-launch-1.0:20408): GLib-GObject-WARNING **: 17:59:24.560: \
+        ../../../gobject/gsignal.c:2772: instance '0x561eb014e020' has no handler with id '8'\n";
+    let eof =
+        "ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:src: Could not write to resource.\n\
+        Additional debug info:\nCould not send message. (Received end-of-file)\n";
+    assert!(ended_cleanly(&output(0, "")));
+    assert!(ended_cleanly(&output(0, twice)));
+    assert!(ended_cleanly(&output(1, eof)));
+    assert!(ended_cleanly(&output(1, &format!("{twice}{eof}"))));
+    assert!(!ended_cleanly(&output(1, "")));
+    assert!(!ended_cleanly(&output(1, twice)));
+    assert!(!ended_cleanly(&output(
+        0,
+        "(gst-launch-1.0:1): GLib-GObject-CRITICAL **: g_object_ref: assertion failed\n"
+    )));
+    assert!(!ended_cleanly(&output(
+        0,
+        &format!("{twice}WARNING: from element /GstPipeline:pipeline0/GstDecodeBin: Delayed linking failed.\n")
+    )));
+    assert!(!ended_cleanly(&output(
+        1,
+        &format!("{eof}ERROR: from element /GstPipeline:pipeline0/avdec_h264: Internal data stream error.\n")
+    )));
+}
+
 /// Multicast (`protocols=udp-mcast`): each session's tracks on groups of
 /// their own.
 #[test]

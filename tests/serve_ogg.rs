@@ -84,7 +84,11 @@ fn gstreamer_decodes_both_tracks_of_theora_and_vorbis() {
             .args(pipeline.split_whitespace())
             .output_bounded();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(gstreamer::ended_cleanly(&output), "{protocol}: {stderr}");
+        assert!(
+            gstreamer::ended_cleanly(&output),
+            "{protocol}: status {:?}: {stderr}",
+            output.status.code()
+        );
         // Every packet decoded (what makes rtspsrc's teardown race,
         // which `ended_cleanly` lets by, harmless).
         let samples = common::ogg_rtp_samples(&common::fixtures().join(name), 1);
