@@ -46,10 +46,10 @@ use std::ffi::{OsStr, OsString};
 ///   free blocks but not that top (glibc's `mtrim`); a free joining the
 ///   top is what trims it. With 120 sessions over TCP and 10 s after the
 ///   last ended (tests/serve_resources.rs), three runs of thirteen held
-///   1.2-2.0 MiB of anonymous memory, in one that was looked at 1.5 MiB
-///   of free top in one arena; with no fast bins none of twenty-two did
-///   (0.1-0.4 MiB held), and CPU and memory a session did not move
-///   (docs/benchmarks.md).
+///   1.2-2.0 MiB of anonymous memory (in one, `malloc_info` showed an
+///   arena with a free top of 1.5 MiB); with no fast bins none of
+///   twenty-two did (0.1-0.4 MiB held), and CPU and memory a session did
+///   not move (docs/benchmarks.md).
 /// - No top pad (`M_TOP_PAD` 0; glibc's default is 128 KiB): an arena
 ///   other than the main one that trims its top keeps none of it, where
 ///   it kept the pad, resident, which `malloc_trim` does not give back
